@@ -1,0 +1,59 @@
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TerminusModule } from '@nestjs/terminus';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { AccountsModule } from '@app/accounts';
+import { AuditModule } from '@app/audit';
+import { APP_CONFIG, AppConfig, AppConfigModule } from '@app/config';
+import { AppErrorFilter } from '@app/errors';
+import { KeyRotationScheduler, TokensModule } from '@app/tokens';
+import { ChallengeCleanupScheduler, WebAuthnModule } from '@app/webauthn';
+import { AdminModule } from './admin/admin.module';
+import { ALL_ENTITIES } from './entities';
+import { RequestLogMiddleware } from './http/request-log.middleware';
+import { PersistenceModule } from '@app/persistence';
+import { AuthenticationController } from './public/authentication.controller';
+import { HealthController } from './public/health.controller';
+import { OAuthController } from './public/oauth.controller';
+import { RegistrationController } from './public/registration.controller';
+import { WellKnownController } from './public/well-known.controller';
+
+@Module({})
+export class AppModule implements NestModule {
+  /** @param config an already-validated configuration (tests); defaults to the environment. */
+  static forRoot(config?: AppConfig) {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        PersistenceModule.forRoot(ALL_ENTITIES),
+        ScheduleModule.forRoot(),
+        TerminusModule,
+        ThrottlerModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (c: AppConfig) => ({
+            throttlers: [{ ttl: 60_000, limit: c.rateLimitPerMinute }],
+            skipIf: () => c.rateLimitPerMinute === 0,
+          }),
+        }),
+        AuditModule,
+        AccountsModule,
+        TokensModule,
+        WebAuthnModule,
+        AdminModule,
+      ],
+      controllers: [WellKnownController, RegistrationController, AuthenticationController, OAuthController, HealthController],
+      providers: [
+        KeyRotationScheduler,
+        ChallengeCleanupScheduler,
+        { provide: APP_FILTER, useClass: AppErrorFilter },
+        { provide: APP_GUARD, useClass: ThrottlerGuard },
+      ],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestLogMiddleware).forRoutes('*path');
+  }
+}

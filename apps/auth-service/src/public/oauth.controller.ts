@@ -1,0 +1,79 @@
+import { Body, Controller, Header, HttpCode, Post, Req, UseFilters } from '@nestjs/common';
+import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { ServiceAccountsService } from '@app/accounts';
+import { AuditContext, AuditService } from '@app/audit';
+import { AppError } from '@app/errors';
+import { TokenIssuerService } from '@app/tokens';
+import { Audit } from '../http/audit-context.decorator';
+import { OAuthError, OAuthErrorFilter } from './oauth-error';
+
+type TokenForm = Record<string, unknown>;
+
+/** Client credentials from HTTP Basic (RFC 6749 §2.3.1, form-urlencoded parts) or from the body, never both. */
+function clientCredentials(req: Request, form: TokenForm): { clientId: string; clientSecret: string } {
+  const header = req.get('authorization');
+  const inBody = form.client_id !== undefined || form.client_secret !== undefined;
+  if (header) {
+    if (inBody) throw new OAuthError('invalid_request', 'use one client authentication method, not both');
+    const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+    const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new OAuthError('invalid_client', 'the Authorization header must be HTTP Basic client credentials');
+    try {
+      return { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)) };
+    } catch {
+      throw new OAuthError('invalid_client', 'client credentials are not correctly encoded');
+    }
+  }
+  if (typeof form.client_id !== 'string' || typeof form.client_secret !== 'string' || !form.client_id || !form.client_secret) {
+    throw new OAuthError('invalid_client', 'client authentication is required (HTTP Basic, or client_id and client_secret)');
+  }
+  return { clientId: form.client_id, clientSecret: form.client_secret };
+}
+
+@ApiTags('oauth')
+@Controller('v1/oauth')
+@UseFilters(OAuthErrorFilter)
+export class OAuthController {
+  constructor(
+    private readonly serviceAccounts: ServiceAccountsService,
+    private readonly tokens: TokenIssuerService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Post('token')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @Header('Pragma', 'no-cache')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiOperation({ summary: 'OAuth 2.0 client credentials grant for service accounts (RFC 6749 §4.4)' })
+  async token(@Req() req: Request, @Body() form: TokenForm, @Audit() audit: AuditContext) {
+    if (!req.is('application/x-www-form-urlencoded')) {
+      throw new OAuthError('invalid_request', 'the token request must be application/x-www-form-urlencoded');
+    }
+    const body = form ?? {};
+    if (Object.values(body).some(Array.isArray)) throw new OAuthError('invalid_request', 'parameters must not be repeated');
+    if (body.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
+    const { clientId, clientSecret } = clientCredentials(req, body);
+    if (body.grant_type !== 'client_credentials') {
+      throw new OAuthError('unsupported_grant_type', 'only grant_type=client_credentials is supported');
+    }
+    if (body.scope !== undefined && body.scope !== '') throw new OAuthError('invalid_scope', 'scopes are not supported; access follows the account\'s groups');
+
+    let account;
+    try {
+      account = await this.serviceAccounts.authenticate(clientId, clientSecret);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      await this.audit.record(audit, { type: 'token.issued', outcome: 'failure', reason: error.reason, subjectType: 'service_account', details: { clientId: clientId.slice(0, 64), grant: 'client_credentials' } });
+      throw new OAuthError('invalid_client', 'client authentication failed');
+    }
+    const token = await this.tokens.issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups });
+    await this.audit.record(
+      { ...audit, actorType: 'service_account', actorId: account.id },
+      { type: 'token.issued', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { grant: 'client_credentials', clientId: account.clientId, expiresIn: token.expires_in } },
+    );
+    return token;
+  }
+}

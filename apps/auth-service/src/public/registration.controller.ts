@@ -1,0 +1,56 @@
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { AuditContext } from '@app/audit';
+import { AppError, ErrorCode } from '@app/errors';
+import { LOGIN_CLIENT_ID, TokenVerifierService } from '@app/tokens';
+import { RegistrationService } from '@app/webauthn';
+import { Audit } from '../http/audit-context.decorator';
+import { bearerOf } from '../http/bearer.guard';
+import { RegistrationOptionsRequest, RegistrationVerifyRequest } from './webauthn.dto';
+
+@ApiTags('webauthn')
+@ApiBearerAuth()
+@Controller('v1/registration')
+export class RegistrationController {
+  constructor(
+    private readonly registration: RegistrationService,
+    private readonly verifier: TokenVerifierService,
+  ) {}
+
+  @Post('options')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Creation options for an invite holder, or for a signed-in user adding a passkey' })
+  async options(@Req() req: Request, @Body() body: RegistrationOptionsRequest, @Audit() audit: AuditContext) {
+    const userId = await this.signedInUser(req);
+    if (body.inviteToken) return this.registration.options(audit, { kind: 'invite', inviteToken: body.inviteToken }, body.displayName);
+    if (userId) return this.registration.options({ ...audit, actorType: 'user', actorId: userId }, { kind: 'user', userId });
+    throw new AppError(ErrorCode.Unauthenticated, 'an invite token or a Bearer access token is required');
+  }
+
+  @Post('verify')
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Verify the attestation and store the passkey' })
+  async verify(@Req() req: Request, @Body() body: RegistrationVerifyRequest, @Audit() audit: AuditContext) {
+    const userId = await this.signedInUser(req);
+    const passkey = await this.registration.verify(userId ? { ...audit, actorType: 'user', actorId: userId } : audit, body.response as never, body.label, userId);
+    return {
+      id: passkey.id,
+      credentialId: passkey.credentialId,
+      label: passkey.label,
+      createdAt: passkey.createdAt.toISOString(),
+      username: passkey.username,
+      deviceType: passkey.deviceType,
+      backedUp: passkey.backedUp,
+    };
+  }
+
+  /** Only a person's own login token may add passkeys to their account; service-account tokens may not. */
+  private async signedInUser(req: Request): Promise<string | undefined> {
+    const token = bearerOf(req);
+    if (!token) return undefined;
+    const claims = await this.verifier.verify(token);
+    if (claims.client_id !== LOGIN_CLIENT_ID) throw new AppError(ErrorCode.Forbidden, 'only a signed-in person can add a passkey to their account');
+    return claims.sub;
+  }
+}

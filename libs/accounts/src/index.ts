@@ -1,0 +1,8 @@
+export { User } from './user.entity';
+export { Invite } from './invite.entity';
+export { ServiceAccount } from './service-account.entity';
+export { UsersService, NewUser } from './users.service';
+export { InvitesService, CreatedInvite, InviteState, inviteState } from './invites.service';
+export { ServiceAccountsService, IssuedClientSecret } from './service-accounts.service';
+export { normalizeUsername, normalizeGroups } from './names';
+export { AccountsModule, ACCOUNTS_ENTITIES } from './accounts.module';

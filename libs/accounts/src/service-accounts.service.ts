@@ -1,0 +1,97 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { AuditContext, AuditService } from '@app/audit';
+import { AppError, ErrorCode } from '@app/errors';
+import { normalizeGroups } from './names';
+import { hashSecret, newSecret, secretMatches } from './secrets';
+import { ServiceAccount } from './service-account.entity';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface IssuedClientSecret {
+  id: string;
+  name: string;
+  clientId: string;
+  /** Shown once: only its hash is stored. */
+  clientSecret: string;
+  groups: string[];
+}
+
+@Injectable()
+export class ServiceAccountsService {
+  constructor(
+    @InjectRepository(ServiceAccount) private readonly accounts: Repository<ServiceAccount>,
+    private readonly audit: AuditService,
+  ) {}
+
+  async create(context: AuditContext, input: { name: string; groups?: string[] }): Promise<IssuedClientSecret> {
+    const name = input.name.trim();
+    if (!NAME.test(name)) throw new AppError(ErrorCode.InvalidRequest, 'name must be 1-128 characters: letters, digits and . _ -');
+    if (await this.accounts.existsBy({ name })) throw new AppError(ErrorCode.Conflict, `a service account named ${name} exists`);
+    const secret = newSecret();
+    const now = new Date();
+    const account = this.accounts.create({
+      id: randomUUID(),
+      name,
+      clientId: `sa_${randomBytes(12).toString('base64url')}`,
+      secretHash: hashSecret(secret),
+      groups: normalizeGroups(input.groups),
+      createdBy: context.actorId ?? context.actorType,
+      createdAt: now,
+      secretRotatedAt: now,
+      disabledAt: null,
+    });
+    await this.accounts.manager.transaction(async (manager) => {
+      await manager.getRepository(ServiceAccount).insert(account);
+      await this.audit.record(context, { type: 'service_account.created', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name, clientId: account.clientId, groups: account.groups } }, manager);
+    });
+    return { id: account.id, name, clientId: account.clientId, clientSecret: secret, groups: account.groups };
+  }
+
+  list(): Promise<ServiceAccount[]> {
+    return this.accounts.find({ order: { name: 'ASC' } });
+  }
+
+  async resolve(idOrNameOrClientId: string): Promise<ServiceAccount> {
+    const account =
+      (await this.accounts.findOneBy({ id: idOrNameOrClientId })) ??
+      (await this.accounts.findOneBy({ clientId: idOrNameOrClientId })) ??
+      (await this.accounts.findOneBy({ name: idOrNameOrClientId }));
+    if (!account) throw new AppError(ErrorCode.NotFound, 'no such service account');
+    return account;
+  }
+
+  /**
+   * Returns the account when the client id and secret match an enabled account; otherwise throws with a reason for
+   * the audit trail (the client only ever sees "invalid_client").
+   */
+  async authenticate(clientId: string, clientSecret: string): Promise<ServiceAccount> {
+    const account = await this.accounts.findOneBy({ clientId });
+    if (!account) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'unknown_client');
+    if (!secretMatches(clientSecret, account.secretHash)) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'bad_secret');
+    if (account.disabledAt) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_disabled');
+    return account;
+  }
+
+  async rotateSecret(context: AuditContext, idOrName: string): Promise<IssuedClientSecret> {
+    const account = await this.resolve(idOrName);
+    const secret = newSecret();
+    await this.accounts.manager.transaction(async (manager) => {
+      await manager.getRepository(ServiceAccount).update({ id: account.id }, { secretHash: hashSecret(secret), secretRotatedAt: new Date() });
+      await this.audit.record(context, { type: 'service_account.secret_rotated', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, manager);
+    });
+    return { id: account.id, name: account.name, clientId: account.clientId, clientSecret: secret, groups: account.groups };
+  }
+
+  async setDisabled(context: AuditContext, idOrName: string, disabled: boolean): Promise<ServiceAccount> {
+    const account = await this.resolve(idOrName);
+    account.disabledAt = disabled ? new Date() : null;
+    await this.accounts.manager.transaction(async (manager) => {
+      await manager.getRepository(ServiceAccount).update({ id: account.id }, { disabledAt: account.disabledAt });
+      await this.audit.record(context, { type: disabled ? 'service_account.disabled' : 'service_account.enabled', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, manager);
+    });
+    return account;
+  }
+}

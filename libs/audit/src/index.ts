@@ -1,0 +1,4 @@
+export { AuditEvent, AuditOutcome, ActorType } from './audit-event.entity';
+export { AuditContext, AuditRecord, AuditQuery, CLI_CONTEXT, SYSTEM_CONTEXT } from './audit.types';
+export { AuditService } from './audit.service';
+export { AuditModule, AUDIT_ENTITIES } from './audit.module';

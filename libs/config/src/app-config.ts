@@ -1,0 +1,142 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { Environment } from './environment';
+
+export type DatabaseConfig =
+  | { type: 'better-sqlite3'; database: string }
+  | { type: 'postgres'; url: string };
+
+/** The validated, typed configuration every module reads. Built once at start-up. */
+export interface AppConfig {
+  env: Environment['NODE_ENV'];
+  port: number;
+  host: string;
+  publicUrl: string;
+  database: DatabaseConfig;
+  webauthn: {
+    rpId: string;
+    rpName: string;
+    origins: string[];
+    userVerification: 'required' | 'preferred';
+    challengeTtlSeconds: number;
+  };
+  jwt: {
+    issuer: string;
+    audience: string;
+    signingAlg: 'EdDSA' | 'ES256';
+    userTokenTtlSeconds: number;
+    serviceTokenTtlSeconds: number;
+    rotationIntervalHours: number;
+  };
+  /** Sensitive: never logged. */
+  keyEncryptionKey: Buffer;
+  adminGroups: string[];
+  inviteTtlSeconds: number;
+  /** Where people enroll: the first WebAuthn origin's enrollment page, served by the Airflow plugin. */
+  enrollmentUrl: string;
+  trustProxy: string;
+  rateLimitPerMinute: number;
+  logLevel: Environment['LOG_LEVEL'];
+  logFormat: Environment['LOG_FORMAT'];
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const SENSITIVE = new Set(['KEY_ENCRYPTION_KEY']);
+
+function describe(error: ValidationError): string[] {
+  const constraints = Object.values(error.constraints ?? {});
+  // Never echo a secret back, even a malformed one: it may be a real key pasted in the wrong place.
+  const shown = SENSITIVE.has(error.property) ? '' : ` (got ${JSON.stringify(error.value)})`;
+  return constraints.map((c) => (c.startsWith(error.property) ? `${c}${shown}` : `${error.property}: ${c}${shown}`));
+}
+
+function parseOrigin(raw: string, problems: string[]): string | undefined {
+  try {
+    const url = new URL(raw);
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== raw.replace(/\/$/, '')) {
+      problems.push(`WEBAUTHN_ORIGINS: "${raw}" is not an origin (scheme://host[:port], no path)`);
+      return undefined;
+    }
+    return url.origin;
+  } catch {
+    problems.push(`WEBAUTHN_ORIGINS: "${raw}" is not a URL`);
+    return undefined;
+  }
+}
+
+function parseDatabase(url: string): DatabaseConfig {
+  if (/^postgres(ql)?:\/\//.test(url)) return { type: 'postgres', url };
+  return { type: 'better-sqlite3', database: url.replace(/^sqlite:\/\//, '') };
+}
+
+/** Validates `process.env` (or any record) into an AppConfig; throws ConfigValidationError listing every problem. */
+export function loadAppConfig(raw: Record<string, string | undefined>): AppConfig {
+  const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
+  const env = plainToInstance(Environment, defined, { exposeDefaultValues: true });
+  const problems = validateSync(env, { skipMissingProperties: false }).flatMap(describe);
+
+  const origins = (env.WEBAUTHN_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+    .map((o) => parseOrigin(o, problems))
+    .filter((o): o is string => o !== undefined);
+  for (const origin of origins) {
+    const host = new URL(origin).hostname;
+    if (env.WEBAUTHN_RP_ID && host !== env.WEBAUTHN_RP_ID && !host.endsWith(`.${env.WEBAUTHN_RP_ID}`)) {
+      problems.push(`WEBAUTHN_ORIGINS: ${origin} is not on WEBAUTHN_RP_ID ${env.WEBAUTHN_RP_ID} or a subdomain of it`);
+    }
+    if (new URL(origin).protocol === 'http:' && host !== 'localhost' && env.NODE_ENV === 'production') {
+      problems.push(`WEBAUTHN_ORIGINS: ${origin} uses http; browsers only allow WebAuthn on https (or localhost)`);
+    }
+  }
+
+  let keyEncryptionKey = Buffer.alloc(0);
+  if (env.KEY_ENCRYPTION_KEY) {
+    keyEncryptionKey = Buffer.from(env.KEY_ENCRYPTION_KEY, 'base64');
+    if (keyEncryptionKey.length !== 32) {
+      problems.push(`KEY_ENCRYPTION_KEY must decode to exactly 32 bytes (it decodes to ${keyEncryptionKey.length})`);
+    }
+  }
+  const adminGroups = env.ADMIN_GROUPS.split(',').map((g) => g.trim()).filter(Boolean);
+  if (adminGroups.length === 0) problems.push('ADMIN_GROUPS must name at least one group');
+
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+
+  const publicUrl = env.PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    publicUrl,
+    database: parseDatabase(env.DATABASE_URL),
+    webauthn: {
+      rpId: env.WEBAUTHN_RP_ID,
+      rpName: env.WEBAUTHN_RP_NAME,
+      origins,
+      userVerification: env.WEBAUTHN_USER_VERIFICATION,
+      challengeTtlSeconds: env.WEBAUTHN_CHALLENGE_TTL_SECONDS,
+    },
+    jwt: {
+      issuer: env.JWT_ISSUER ?? publicUrl,
+      audience: env.JWT_AUDIENCE,
+      signingAlg: env.JWT_SIGNING_ALG,
+      userTokenTtlSeconds: env.USER_TOKEN_TTL_SECONDS,
+      serviceTokenTtlSeconds: env.SERVICE_TOKEN_TTL_SECONDS,
+      rotationIntervalHours: env.KEY_ROTATION_INTERVAL_HOURS,
+    },
+    keyEncryptionKey,
+    adminGroups,
+    inviteTtlSeconds: env.INVITE_TTL_SECONDS,
+    enrollmentUrl: `${origins[0]}/auth/enroll`,
+    trustProxy: env.TRUST_PROXY,
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
+  };
+}

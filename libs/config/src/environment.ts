@@ -1,0 +1,118 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBase64,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+
+/**
+ * The raw environment, as class-validator sees it. Every field maps one-to-one to a documented variable
+ * (README "Configuration"), so an error message can name the variable the operator has to fix.
+ */
+export class Environment {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'production';
+
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  @IsNotEmpty()
+  HOST = '127.0.0.1';
+
+  @IsOptional()
+  @Matches(/^https?:\/\/[^/\s]+$/, { message: 'PUBLIC_URL must be an origin like https://auth.internal:3000 (no path)' })
+  PUBLIC_URL?: string;
+
+  @IsString()
+  @IsNotEmpty()
+  DATABASE_URL = './data/auth.sqlite';
+
+  @IsString()
+  @Matches(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, {
+    message: 'WEBAUTHN_RP_ID must be Airflow\'s host name (e.g. airflow.example.com or localhost); IP addresses and ports are not allowed',
+  })
+  WEBAUTHN_RP_ID: string;
+
+  @IsString()
+  @IsNotEmpty()
+  WEBAUTHN_RP_NAME = 'Apache Airflow';
+
+  @IsString()
+  @IsNotEmpty({ message: 'WEBAUTHN_ORIGINS must list the origin(s) people use for Airflow, e.g. https://airflow.example.com' })
+  WEBAUTHN_ORIGINS: string;
+
+  @IsIn(['required', 'preferred'])
+  WEBAUTHN_USER_VERIFICATION: 'required' | 'preferred' = 'required';
+
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(10)
+  @Max(900)
+  WEBAUTHN_CHALLENGE_TTL_SECONDS = 120;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  JWT_ISSUER?: string;
+
+  @IsString()
+  @IsNotEmpty()
+  JWT_AUDIENCE = 'airflow';
+
+  @IsIn(['EdDSA', 'ES256'])
+  JWT_SIGNING_ALG: 'EdDSA' | 'ES256' = 'EdDSA';
+
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(60)
+  @Max(3600)
+  USER_TOKEN_TTL_SECONDS = 600;
+
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(60)
+  @Max(3600)
+  SERVICE_TOKEN_TTL_SECONDS = 900;
+
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(0)
+  KEY_ROTATION_INTERVAL_HOURS = 720;
+
+  @IsBase64(undefined, { message: 'KEY_ENCRYPTION_KEY must be 32 random bytes, base64 (generate one with: openssl rand -base64 32)' })
+  KEY_ENCRYPTION_KEY: string;
+
+  @IsString()
+  @IsNotEmpty()
+  ADMIN_GROUPS = 'airflow-admins';
+
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(300)
+  @Max(30 * 24 * 3600)
+  INVITE_TTL_SECONDS = 72 * 3600;
+
+  @IsString()
+  TRUST_PROXY = 'loopback';
+
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE = 300;
+
+  @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
+  LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
+
+  @IsIn(['json', 'text'])
+  LOG_FORMAT: 'json' | 'text' = 'json';
+}

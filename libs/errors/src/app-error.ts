@@ -1,0 +1,39 @@
+/** Every failure the service reports on purpose. Mapped to an HTTP status in exactly one place (AppErrorFilter). */
+export enum ErrorCode {
+  InvalidRequest = 'invalid_request',
+  InvalidInvite = 'invalid_invite',
+  InvalidChallenge = 'invalid_challenge',
+  RegistrationFailed = 'registration_failed',
+  AuthenticationFailed = 'authentication_failed',
+  Unauthenticated = 'unauthenticated',
+  Forbidden = 'forbidden',
+  NotFound = 'not_found',
+  Conflict = 'conflict',
+}
+
+export const ERROR_STATUS: Record<ErrorCode, number> = {
+  [ErrorCode.InvalidRequest]: 400,
+  [ErrorCode.InvalidInvite]: 400,
+  [ErrorCode.InvalidChallenge]: 400,
+  [ErrorCode.RegistrationFailed]: 400,
+  [ErrorCode.AuthenticationFailed]: 401,
+  [ErrorCode.Unauthenticated]: 401,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.Conflict]: 409,
+};
+
+export class AppError extends Error {
+  /**
+   * @param message shown to the client: must not say more than the client may know (e.g. whether a user exists).
+   * @param reason machine-readable cause for the audit trail; may be more specific than the message.
+   */
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly reason: string = code,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}

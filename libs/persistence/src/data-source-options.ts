@@ -1,0 +1,29 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AppConfig } from '@app/config';
+import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
+import { MIGRATIONS } from './migrations';
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export type EntityList = MixedList<Function | string | EntitySchema>;
+
+/** Options for the service's DataSource: migrations always, `synchronize` never. */
+export function dataSourceOptions(config: AppConfig, entities: EntityList): DataSourceOptions {
+  const common = { entities, migrations: MIGRATIONS, migrationsRun: false, synchronize: false, logging: false } as const;
+  if (config.database.type === 'postgres') {
+    return { ...common, type: 'postgres', url: config.database.url, extra: { max: 10 } };
+  }
+  const file = config.database.database;
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: file,
+    // WAL lets the CLI and the service use one file at once; the busy timeout rides out the other's write lock.
+    enableWAL: file !== ':memory:',
+    timeout: 5000,
+    prepareDatabase: (db: { pragma: (sql: string) => unknown }) => {
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}

@@ -1,0 +1,4 @@
+export { InstantColumn, BigCounterColumn, JsonTextColumn } from './columns';
+export { dataSourceOptions, EntityList } from './data-source-options';
+export { PersistenceModule } from './persistence.module';
+export { MIGRATIONS } from './migrations';

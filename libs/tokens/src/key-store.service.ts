@@ -1,0 +1,163 @@
+import { createPrivateKey, KeyObject, randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, JWK } from 'jose';
+import { EntityManager, In, LessThan, Repository } from 'typeorm';
+import { AuditContext, AuditService } from '@app/audit';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AppError, ErrorCode } from '@app/errors';
+import { decryptPrivateKey, encryptPrivateKey } from './key-encryption';
+import { SigningKey } from './signing-key.entity';
+
+export interface ActiveSigningKey {
+  kid: string;
+  alg: 'EdDSA' | 'ES256';
+  privateKey: KeyObject;
+}
+
+/** How long one instance may keep signing with a key another instance has just retired. */
+const CACHE_MS = 30_000;
+/** Slack added to the longest token lifetime before a retired key leaves the JWKS (clock skew, caches). */
+const PUBLISH_SLACK_MS = 5 * 60_000;
+
+@Injectable()
+export class KeyStoreService {
+  private readonly logger = new Logger('KeyStore');
+  private active?: { key: ActiveSigningKey; loadedAt: number };
+  private published?: { keys: SigningKey[]; loadedAt: number };
+
+  constructor(
+    @InjectRepository(SigningKey) private readonly keys: Repository<SigningKey>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** First start: an active key and a published next key. Safe when several instances start at once. */
+  async ensureKeys(context: AuditContext): Promise<void> {
+    if (!(await this.keys.existsBy({ state: 'active' }))) {
+      await this.keys.manager.transaction(async (m) => {
+        const key = await this.createKey(m, 'active');
+        await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'active', alg: key.alg } }, m);
+      });
+      await this.resolveDuplicateActives();
+    }
+    if (!(await this.keys.existsBy({ state: 'next' }))) {
+      await this.keys.manager.transaction(async (m) => {
+        const key = await this.createKey(m, 'next');
+        await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'next', alg: key.alg } }, m);
+      });
+    }
+    this.invalidate();
+  }
+
+  /**
+   * Promotes the published next key to active, retires the active one (still published until its last token
+   * expires) and publishes a fresh next key. A concurrent rotation elsewhere makes this one fail with 409.
+   */
+  async rotate(context: AuditContext): Promise<{ activeKid: string; nextKid: string; retiredKid: string }> {
+    await this.ensureKeys(context);
+    const result = await this.keys.manager.transaction(async (m) => {
+      const repo = m.getRepository(SigningKey);
+      const active = await repo.findOneByOrFail({ state: 'active' });
+      const next = await repo.findOneByOrFail({ state: 'next' });
+      const now = new Date();
+      const retired = await repo.update({ id: active.id, state: 'active' }, { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) });
+      const promoted = await repo.update({ id: next.id, state: 'next' }, { state: 'active', activatedAt: now });
+      if (retired.affected !== 1 || promoted.affected !== 1) throw new AppError(ErrorCode.Conflict, 'another key rotation is in progress; try again');
+      const fresh = await this.createKey(m, 'next');
+      await this.audit.record(context, { type: 'key.rotated', outcome: 'success', subjectType: 'signing_key', subjectId: next.kid, details: { retired: active.kid, active: next.kid, next: fresh.kid } }, m);
+      return { activeKid: next.kid, nextKid: fresh.kid, retiredKid: active.kid };
+    });
+    this.invalidate();
+    this.logger.log(`signing key rotated: ${result.retiredKid} -> ${result.activeKid}`);
+    return result;
+  }
+
+  /** Rotates when the active key is older than the configured interval; erases retired keys nobody can need. */
+  async maintain(context: AuditContext, now = new Date()): Promise<void> {
+    const hours = this.config.jwt.rotationIntervalHours;
+    const active = await this.keys.findOneBy({ state: 'active' });
+    const since = active?.activatedAt ?? active?.createdAt;
+    if (hours > 0 && since && now.getTime() - since.getTime() >= hours * 3600_000) await this.rotate(context);
+    const stale = await this.keys.findBy({ state: 'retired', publishUntil: LessThan(now) });
+    for (const key of stale) {
+      await this.keys.manager.transaction(async (m) => {
+        await m.getRepository(SigningKey).update({ id: key.id }, { state: 'expired', encryptedPrivateKey: '' });
+        await this.audit.record(context, { type: 'key.expired', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid }, m);
+      });
+    }
+    if (stale.length) this.invalidate();
+  }
+
+  async signingKey(): Promise<ActiveSigningKey> {
+    if (this.active && Date.now() - this.active.loadedAt < CACHE_MS) return this.active.key;
+    const row = await this.keys.findOneBy({ state: 'active' });
+    if (!row) throw new Error('no active signing key: the service did not finish starting');
+    const key: ActiveSigningKey = {
+      kid: row.kid,
+      alg: row.alg,
+      privateKey: createPrivateKey(decryptPrivateKey(this.config.keyEncryptionKey, row.kid, row.encryptedPrivateKey)),
+    };
+    this.active = { key, loadedAt: Date.now() };
+    return key;
+  }
+
+  /** The keys verifiers must know: next, active and retired-but-still-valid. */
+  async publishedKeys(): Promise<SigningKey[]> {
+    if (this.published && Date.now() - this.published.loadedAt < CACHE_MS) return this.published.keys;
+    const rows = await this.keys.find({ where: { state: In(['next', 'active', 'retired']) }, order: { createdAt: 'ASC' } });
+    const now = Date.now();
+    const keys = rows.filter((k) => k.state !== 'retired' || (k.publishUntil?.getTime() ?? 0) > now);
+    this.published = { keys, loadedAt: now };
+    return keys;
+  }
+
+  async jwks(): Promise<{ keys: JWK[] }> {
+    return { keys: (await this.publishedKeys()).map((k) => ({ ...k.publicJwk, kid: k.kid, alg: k.alg, use: 'sig' })) };
+  }
+
+  list(): Promise<SigningKey[]> {
+    return this.keys.find({ order: { createdAt: 'DESC' } });
+  }
+
+  private invalidate(): void {
+    this.active = undefined;
+    this.published = undefined;
+  }
+
+  private publishUntil(retiredAt: Date): Date {
+    const longest = Math.max(this.config.jwt.userTokenTtlSeconds, this.config.jwt.serviceTokenTtlSeconds) * 1000;
+    return new Date(retiredAt.getTime() + longest + CACHE_MS + PUBLISH_SLACK_MS);
+  }
+
+  private async createKey(manager: EntityManager, state: 'active' | 'next'): Promise<SigningKey> {
+    const alg = this.config.jwt.signingAlg;
+    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+    const publicJwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+    const now = new Date();
+    const key = manager.getRepository(SigningKey).create({
+      id: randomUUID(),
+      kid,
+      alg,
+      state,
+      publicJwk,
+      encryptedPrivateKey: encryptPrivateKey(this.config.keyEncryptionKey, kid, await exportPKCS8(privateKey)),
+      createdAt: now,
+      activatedAt: state === 'active' ? now : null,
+      retiredAt: null,
+      publishUntil: null,
+    });
+    await manager.getRepository(SigningKey).insert(key);
+    return key;
+  }
+
+  /** Two instances starting on an empty database can both create an active key: keep the oldest, retire the rest. */
+  private async resolveDuplicateActives(): Promise<void> {
+    const actives = await this.keys.find({ where: { state: 'active' }, order: { createdAt: 'ASC', id: 'ASC' } });
+    const now = new Date();
+    for (const extra of actives.slice(1)) {
+      await this.keys.update({ id: extra.id, state: 'active' }, { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) });
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { SignJWT } from 'jose';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { KeyStoreService } from './key-store.service';
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+export interface UserTokenSubject {
+  userId: string;
+  username: string;
+  displayName: string;
+  groups: string[];
+  passkeyId: string;
+  authTime: Date;
+  /** RFC 8176 authentication method references. */
+  amr: string[];
+}
+
+export interface ServiceTokenSubject {
+  accountId: string;
+  name: string;
+  clientId: string;
+  groups: string[];
+}
+
+/** client_id of tokens obtained by a person through a passkey ceremony (RFC 9068 requires the claim). */
+export const LOGIN_CLIENT_ID = 'airflow-webauthn';
+
+/** Signs RFC 9068 access tokens (typ at+jwt) with the active key. */
+@Injectable()
+export class TokenIssuerService {
+  constructor(
+    private readonly keyStore: KeyStoreService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async issueUserToken(subject: UserTokenSubject): Promise<TokenResponse> {
+    return this.sign(
+      {
+        client_id: LOGIN_CLIENT_ID,
+        preferred_username: subject.username,
+        name: subject.displayName,
+        groups: subject.groups,
+        auth_time: Math.floor(subject.authTime.getTime() / 1000),
+        amr: subject.amr,
+        passkey_id: subject.passkeyId,
+      },
+      subject.userId,
+      this.config.jwt.userTokenTtlSeconds,
+    );
+  }
+
+  async issueServiceToken(subject: ServiceTokenSubject): Promise<TokenResponse> {
+    return this.sign(
+      { client_id: subject.clientId, preferred_username: subject.name, name: subject.name, groups: subject.groups },
+      subject.accountId,
+      this.config.jwt.serviceTokenTtlSeconds,
+    );
+  }
+
+  private async sign(claims: Record<string, unknown>, sub: string, ttlSeconds: number): Promise<TokenResponse> {
+    const key = await this.keyStore.signingKey();
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT(claims)
+      .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid })
+      .setIssuer(this.config.jwt.issuer)
+      .setSubject(sub)
+      .setAudience(this.config.jwt.audience)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + ttlSeconds)
+      .setJti(randomUUID())
+      .sign(key.privateKey);
+    return { access_token: token, token_type: 'Bearer', expires_in: ttlSeconds };
+  }
+}

@@ -1,0 +1,46 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { createLocalJWKSet, errors, jwtVerify, JWTPayload } from 'jose';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AppError, ErrorCode } from '@app/errors';
+import { KeyStoreService } from './key-store.service';
+
+export interface VerifiedAccessToken extends JWTPayload {
+  sub: string;
+  groups: string[];
+  client_id: string;
+  preferred_username?: string;
+  passkey_id?: string;
+}
+
+const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'];
+
+/** Verifies this service's own access tokens (Bearer on the admin and self-service APIs), per RFC 8725 / 9068. */
+@Injectable()
+export class TokenVerifierService {
+  constructor(
+    private readonly keyStore: KeyStoreService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async verify(token: string): Promise<VerifiedAccessToken> {
+    const jwks = createLocalJWKSet(await this.keyStore.jwks());
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        algorithms: ALLOWED_ALGORITHMS,
+        typ: 'at+jwt',
+        issuer: this.config.jwt.issuer,
+        audience: this.config.jwt.audience,
+        requiredClaims: ['exp', 'iat', 'nbf', 'jti', 'sub', 'client_id'],
+        clockTolerance: 30,
+      });
+      if (!Array.isArray(payload.groups) || payload.groups.some((g) => typeof g !== 'string')) {
+        throw new AppError(ErrorCode.Unauthenticated, 'access token is invalid', 'token_bad_groups');
+      }
+      return payload as VerifiedAccessToken;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      const reason = error instanceof errors.JWTExpired ? 'token_expired' : error instanceof errors.JOSEError ? error.code : 'token_invalid';
+      throw new AppError(ErrorCode.Unauthenticated, error instanceof errors.JWTExpired ? 'access token has expired' : 'access token is invalid', reason);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import { AppError } from '@app/errors';
+import { challengeOf } from './client-data';
+
+const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+describe('challengeOf', () => {
+  it('reads the challenge a browser signed', () => {
+    expect(challengeOf(encode({ type: 'webauthn.get', challenge: 'abcdefghijklmnopqrstuv' }))).toBe('abcdefghijklmnopqrstuv');
+  });
+
+  it.each([
+    ['not base64url', '!!!'],
+    ['not JSON', Buffer.from('{nope').toString('base64url')],
+    ['JSON null', encode(null)],
+    ['no challenge', encode({ type: 'webauthn.get' })],
+    ['a numeric challenge', encode({ challenge: 12345678901234567890 })],
+    ['a short challenge', encode({ challenge: 'abc' })],
+    ['a non-string', 42],
+  ])('rejects %s as a 4xx, never a crash', (_label, input) => {
+    expect(() => challengeOf(input)).toThrow(AppError);
+  });
+});

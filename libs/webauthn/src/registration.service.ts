@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import {
+  generateRegistrationOptions,
+  PublicKeyCredentialCreationOptionsJSON,
+  verifyRegistrationResponse,
+  VerifiedRegistrationResponse,
+} from '@simplewebauthn/server';
+import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
+import { IsNull, Repository } from 'typeorm';
+import { InvitesService, User, UsersService } from '@app/accounts';
+import { AuditContext, AuditService } from '@app/audit';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AppError, ErrorCode } from '@app/errors';
+import { defaultPasskeyLabel } from './aaguid-names';
+import { ACCEPTED_ATTESTATION_FORMATS, RegisteredPasskey, RegistrationRequester, RegistrationResponseJSON, SUPPORTED_ALGORITHMS } from './ceremony.types';
+import { ChallengeStoreService } from './challenge-store.service';
+import { challengeOf, isBase64Url } from './client-data';
+import { Passkey } from './passkey.entity';
+
+@Injectable()
+export class RegistrationService {
+  constructor(
+    @InjectRepository(Passkey) private readonly passkeys: Repository<Passkey>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly challenges: ChallengeStoreService,
+    private readonly users: UsersService,
+    private readonly invites: InvitesService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async options(context: AuditContext, requester: RegistrationRequester, displayNameHint?: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    let username: string;
+    let displayName: string;
+    let webauthnUserId: string;
+    let existing: User | null;
+    let inviteId: string | null = null;
+    if (requester.kind === 'invite') {
+      const invite = await this.redeemableInvite(context, requester.inviteToken);
+      inviteId = invite.id;
+      existing = invite.userId ? await this.users.findById(invite.userId) : await this.users.findByUsername(invite.username);
+      username = invite.username;
+      displayName = existing?.displayName ?? invite.displayName ?? displayNameHint?.trim() ?? invite.username;
+      webauthnUserId = existing?.webauthnUserId ?? UsersService.newWebAuthnUserId();
+    } else {
+      existing = await this.users.findById(requester.userId);
+      if (!existing || existing.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
+      username = existing.username;
+      displayName = existing.displayName;
+      webauthnUserId = existing.webauthnUserId;
+    }
+    if (existing?.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account is disabled', 'user_disabled');
+
+    const current = existing ? await this.passkeys.findBy({ userId: existing.id, revokedAt: IsNull() }) : [];
+    const options = await generateRegistrationOptions({
+      rpName: this.config.webauthn.rpName,
+      rpID: this.config.webauthn.rpId,
+      userName: username,
+      userDisplayName: displayName || username,
+      userID: Buffer.from(webauthnUserId, 'base64url'),
+      attestationType: 'none',
+      excludeCredentials: current.map((p) => ({ id: p.credentialId, transports: p.transports as never })),
+      authenticatorSelection: { residentKey: 'preferred', userVerification: this.config.webauthn.userVerification },
+      supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
+      timeout: this.config.webauthn.challengeTtlSeconds * 1000,
+    });
+    await this.challenges.save({
+      challenge: options.challenge,
+      ceremony: 'registration',
+      userId: existing?.id ?? null,
+      inviteId,
+      webauthnUserId,
+    });
+    return options;
+  }
+
+  /**
+   * @param signedInUserId the Bearer user, when there is one: a challenge issued to a signed-in user can only be
+   * finished by that same user.
+   */
+  async verify(context: AuditContext, response: RegistrationResponseJSON, label: string | undefined, signedInUserId?: string): Promise<RegisteredPasskey> {
+    try {
+      return await this.verifyOrThrow(context, response, label, signedInUserId);
+    } catch (error) {
+      if (error instanceof AppError) {
+        await this.audit.record(context, { type: 'passkey.registration', outcome: 'failure', reason: error.reason, details: { credentialId: typeof response?.id === 'string' ? response.id.slice(0, 64) : undefined } });
+      }
+      throw error;
+    }
+  }
+
+  private async verifyOrThrow(context: AuditContext, response: RegistrationResponseJSON, label: string | undefined, signedInUserId?: string): Promise<RegisteredPasskey> {
+    if (!isBase64Url(response?.id, 1400) || response.id !== response.rawId) {
+      throw new AppError(ErrorCode.InvalidRequest, 'response.id and response.rawId must be the same base64url credential id', 'malformed_response');
+    }
+    const pending = await this.challenges.consume(challengeOf(response.response?.clientDataJSON), 'registration');
+    if (!pending.inviteId && pending.userId !== signedInUserId) {
+      throw new AppError(ErrorCode.Forbidden, 'this registration was started by another user', 'registration_user_mismatch');
+    }
+
+    let verification: VerifiedRegistrationResponse;
+    try {
+      verification = await verifyRegistrationResponse({
+        response,
+        expectedChallenge: pending.challenge,
+        expectedOrigin: this.config.webauthn.origins,
+        expectedRPID: this.config.webauthn.rpId,
+        requireUserVerification: this.config.webauthn.userVerification === 'required',
+        supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
+      });
+    } catch (error) {
+      throw new AppError(ErrorCode.RegistrationFailed, `the passkey could not be verified: ${(error as Error).message}`, 'registration_invalid');
+    }
+    const info = verification.registrationInfo;
+    if (!verification.verified || !info) throw new AppError(ErrorCode.RegistrationFailed, 'the passkey could not be verified', 'registration_unverified');
+    if (!ACCEPTED_ATTESTATION_FORMATS.has(info.fmt)) {
+      throw new AppError(ErrorCode.RegistrationFailed, `attestation format "${info.fmt}" is not accepted (only none and packed)`, 'attestation_format');
+    }
+    if (info.credential.id !== response.id) throw new AppError(ErrorCode.RegistrationFailed, 'credential id in the attestation does not match the response', 'credential_id_mismatch');
+    if (await this.passkeys.existsBy({ credentialId: info.credential.id })) {
+      throw new AppError(ErrorCode.Conflict, 'this authenticator is already registered', 'credential_exists');
+    }
+
+    const now = new Date();
+    const passkey = this.passkeys.create({
+      id: randomUUID(),
+      credentialId: info.credential.id,
+      publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
+      algorithm: coseAlgorithm(info.credential.publicKey),
+      counter: info.credential.counter,
+      transports: (response.response.transports ?? []).filter((t) => typeof t === 'string').slice(0, 8),
+      aaguid: info.aaguid,
+      deviceType: info.credentialDeviceType,
+      backupEligible: info.credentialDeviceType === 'multiDevice',
+      backedUp: info.credentialBackedUp,
+      attestationFormat: info.fmt,
+      label: label?.trim() || defaultPasskeyLabel(info.aaguid, info.credentialDeviceType),
+      createdAt: now,
+      lastUsedAt: null,
+      revokedAt: null,
+      flaggedAt: null,
+      flagReason: null,
+    });
+
+    const user = await this.passkeys.manager.transaction(async (m) => {
+      let owner: User | null = pending.userId ? await m.getRepository(User).findOneBy({ id: pending.userId }) : null;
+      if (pending.inviteId) {
+        const invite = await this.invites.findById(m, pending.inviteId);
+        owner = owner ?? (await m.getRepository(User).findOneBy({ username: invite.username }));
+        owner = owner ?? (await this.users.create(m, { username: invite.username, displayName: invite.displayName, groups: invite.groups, webauthnUserId: pending.webauthnUserId! }));
+        await this.invites.markUsed(m, invite.id, owner.id);
+      }
+      if (!owner || owner.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
+      if (owner.webauthnUserId !== pending.webauthnUserId) throw new AppError(ErrorCode.Conflict, 'the account changed during enrollment; start again', 'user_handle_changed');
+      await m.getRepository(Passkey).insert({ ...passkey, userId: owner.id });
+      await this.audit.record(
+        context,
+        { type: 'passkey.registration', outcome: 'success', subjectType: 'user', subjectId: owner.id, details: { passkeyId: passkey.id, username: owner.username, aaguid: passkey.aaguid, fmt: passkey.attestationFormat, deviceType: passkey.deviceType, viaInvite: pending.inviteId ?? undefined } },
+        m,
+      );
+      return owner;
+    });
+
+    return {
+      id: passkey.id,
+      credentialId: passkey.credentialId,
+      label: passkey.label,
+      createdAt: passkey.createdAt,
+      userId: user.id,
+      username: user.username,
+      deviceType: passkey.deviceType,
+      backedUp: passkey.backedUp,
+      aaguid: passkey.aaguid,
+    };
+  }
+
+  private async redeemableInvite(context: AuditContext, token: string) {
+    try {
+      return await this.invites.findRedeemable(token);
+    } catch (error) {
+      if (error instanceof AppError) await this.audit.record(context, { type: 'invite.redeem', outcome: 'failure', reason: error.reason });
+      throw error;
+    }
+  }
+}
+
+function coseAlgorithm(publicKey: Uint8Array): number {
+  const alg = decodeCredentialPublicKey(new Uint8Array(publicKey)).get(3);
+  return typeof alg === 'number' ? alg : 0;
+}

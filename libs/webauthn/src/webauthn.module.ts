@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AccountsModule } from '@app/accounts';
+import { AuditModule } from '@app/audit';
+import { AuthenticationService } from './authentication.service';
+import { Challenge } from './challenge.entity';
+import { ChallengeStoreService } from './challenge-store.service';
+import { Passkey } from './passkey.entity';
+import { PasskeysService } from './passkeys.service';
+import { RegistrationService } from './registration.service';
+
+export const WEBAUTHN_ENTITIES = [Passkey, Challenge];
+
+@Module({
+  imports: [TypeOrmModule.forFeature(WEBAUTHN_ENTITIES), AccountsModule, AuditModule],
+  providers: [ChallengeStoreService, RegistrationService, AuthenticationService, PasskeysService],
+  exports: [ChallengeStoreService, RegistrationService, AuthenticationService, PasskeysService],
+})
+export class WebAuthnModule {}
