@@ -104,6 +104,12 @@ export class InvitesService {
     if (result.affected !== 1) throw new AppError(ErrorCode.InvalidInvite, 'this invite link was already used', 'invite_used');
   }
 
+  async get(id: string): Promise<Invite> {
+    const invite = await this.invites.findOneBy({ id });
+    if (!invite) throw new AppError(ErrorCode.NotFound, 'no such invite');
+    return invite;
+  }
+
   list(): Promise<Invite[]> {
     return this.invites.find({ order: { createdAt: 'DESC' }, take: 1000 });
   }

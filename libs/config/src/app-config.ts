@@ -48,11 +48,13 @@ export class ConfigValidationError extends Error {
 
 const SENSITIVE = new Set(['KEY_ENCRYPTION_KEY']);
 
-function describe(error: ValidationError): string[] {
-  const constraints = Object.values(error.constraints ?? {});
+/** One line per wrong variable: its first failed rule, and the value as the operator wrote it. */
+function describe(error: ValidationError, raw: Record<string, string | undefined>): string {
+  const constraint = Object.values(error.constraints ?? {}).reverse()[0] ?? 'is invalid';
+  const given = raw[error.property];
   // Never echo a secret back, even a malformed one: it may be a real key pasted in the wrong place.
-  const shown = SENSITIVE.has(error.property) ? '' : ` (got ${JSON.stringify(error.value)})`;
-  return constraints.map((c) => (c.startsWith(error.property) ? `${c}${shown}` : `${error.property}: ${c}${shown}`));
+  const shown = SENSITIVE.has(error.property) ? '' : given === undefined ? ' (not set)' : ` (got ${JSON.stringify(given)})`;
+  return constraint.startsWith(error.property) ? `${constraint}${shown}` : `${error.property}: ${constraint}${shown}`;
 }
 
 function parseOrigin(raw: string, problems: string[]): string | undefined {
@@ -78,7 +80,7 @@ function parseDatabase(url: string): DatabaseConfig {
 export function loadAppConfig(raw: Record<string, string | undefined>): AppConfig {
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
   const env = plainToInstance(Environment, defined, { exposeDefaultValues: true });
-  const problems = validateSync(env, { skipMissingProperties: false }).flatMap(describe);
+  const problems = validateSync(env, { skipMissingProperties: false }).map((e) => describe(e, defined));
 
   const origins = (env.WEBAUTHN_ORIGINS ?? '')
     .split(',')

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
+import { isUniqueViolation } from '@app/persistence';
 import { AppError, ERROR_STATUS } from './app-error';
 
 const REASON_PHRASES: Record<number, string> = {
@@ -45,7 +46,11 @@ export class AppErrorFilter implements ExceptionFilter {
 
   private describe(exception: unknown): { status: number; message: string } {
     if (exception instanceof AppError) return { status: ERROR_STATUS[exception.code], message: exception.message };
+    // A write that lost a race on a unique constraint is the client's conflict, not a server fault.
+    if (isUniqueViolation(exception)) return { status: HttpStatus.CONFLICT, message: 'this conflicts with a record that was just created; retry' };
     if (exception instanceof HttpException) {
+      const parserType = (exception.cause as ParserError | undefined)?.type;
+      if (parserType) return { status: exception.getStatus(), message: parserMessage(parserType, exception.message) };
       const body = exception.getResponse();
       const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;
       const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
@@ -54,14 +59,14 @@ export class AppErrorFilter implements ExceptionFilter {
     const parser = exception as ParserError;
     const status = parser?.status ?? parser?.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      const message =
-        parser.type === 'entity.too.large'
-          ? 'request body is too large (limit 64 KiB)'
-          : parser.type === 'entity.parse.failed'
-            ? 'request body is not valid JSON'
-            : (parser.message ?? 'bad request');
-      return { status, message };
+      return { status, message: parserMessage(parser.type, parser.message ?? 'bad request') };
     }
     return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' };
   }
+}
+
+function parserMessage(type: string | undefined, fallback: string): string {
+  if (type === 'entity.too.large') return 'request body is too large (limit 64 KiB)';
+  if (type === 'entity.parse.failed') return 'request body is not valid JSON';
+  return fallback;
 }

@@ -2,3 +2,4 @@ export { InstantColumn, BigCounterColumn, JsonTextColumn } from './columns';
 export { dataSourceOptions, EntityList } from './data-source-options';
 export { PersistenceModule } from './persistence.module';
 export { MIGRATIONS } from './migrations';
+export { isUniqueViolation } from './unique-violation';

@@ -15,7 +15,7 @@ import { AppError, ErrorCode } from '@app/errors';
 import { AuthenticationResponseJSON, VerifiedLogin } from './ceremony.types';
 import { Challenge } from './challenge.entity';
 import { ChallengeStoreService } from './challenge-store.service';
-import { challengeOf, isBase64Url } from './client-data';
+import { isBase64Url, readClientData } from './client-data';
 import { Passkey } from './passkey.entity';
 
 const fail = (message: string, reason: string) => new AppError(ErrorCode.AuthenticationFailed, message, reason);
@@ -90,7 +90,9 @@ export class AuthenticationService {
     if (!isBase64Url(response?.id, 1400) || response.id !== response.rawId) {
       throw new AppError(ErrorCode.InvalidRequest, 'response.id and response.rawId must be the same base64url credential id', 'malformed_response');
     }
-    const pending = await this.challenges.consume(challengeOf(response.response?.clientDataJSON), 'authentication');
+    const clientData = readClientData(response.response?.clientDataJSON);
+    const pending = await this.challenges.consume(clientData.challenge, 'authentication');
+    if (clientData.crossOrigin) throw fail('sign-in failed: the passkey was used from inside another site\'s frame', 'cross_origin');
 
     // Step 5: when allowCredentials was sent, the credential used must be one of them.
     if (pending.allowCredentialIds.length > 0 && !pending.allowCredentialIds.includes(response.id)) {

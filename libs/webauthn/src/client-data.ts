@@ -7,6 +7,15 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
  * still checks the full clientDataJSON against the stored challenge, origin and type.
  */
 export function challengeOf(clientDataJSON: unknown): string {
+  return readClientData(clientDataJSON).challenge;
+}
+
+/**
+ * The parts of clientDataJSON the relying party checks itself. `crossOrigin: true` means the ceremony ran in an
+ * iframe of another site; our pages are never framed, so such a response is refused (WebAuthn §7.1 step 10 /
+ * §7.2 step 14 leave the decision to the RP).
+ */
+export function readClientData(clientDataJSON: unknown): { challenge: string; crossOrigin: boolean } {
   if (typeof clientDataJSON !== 'string' || !B64URL.test(clientDataJSON) || clientDataJSON.length > 8192) {
     throw new AppError(ErrorCode.InvalidRequest, 'response.clientDataJSON must be base64url', 'malformed_client_data');
   }
@@ -16,11 +25,11 @@ export function challengeOf(clientDataJSON: unknown): string {
   } catch {
     throw new AppError(ErrorCode.InvalidRequest, 'response.clientDataJSON is not valid JSON', 'malformed_client_data');
   }
-  const challenge = (parsed as { challenge?: unknown } | null)?.challenge;
+  const { challenge, crossOrigin } = (parsed ?? {}) as { challenge?: unknown; crossOrigin?: unknown };
   if (typeof challenge !== 'string' || !B64URL.test(challenge) || challenge.length < 16 || challenge.length > 128) {
     throw new AppError(ErrorCode.InvalidRequest, 'response.clientDataJSON carries no valid challenge', 'malformed_client_data');
   }
-  return challenge;
+  return { challenge, crossOrigin: crossOrigin === true };
 }
 
 export function isBase64Url(value: unknown, maxLength = 4096): value is string {

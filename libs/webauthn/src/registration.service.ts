@@ -9,14 +9,16 @@ import {
 } from '@simplewebauthn/server';
 import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
 import { IsNull, Repository } from 'typeorm';
+import { isUniqueViolation } from '@app/persistence';
 import { InvitesService, User, UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { defaultPasskeyLabel } from './aaguid-names';
 import { ACCEPTED_ATTESTATION_FORMATS, RegisteredPasskey, RegistrationRequester, RegistrationResponseJSON, SUPPORTED_ALGORITHMS } from './ceremony.types';
+import { Challenge } from './challenge.entity';
 import { ChallengeStoreService } from './challenge-store.service';
-import { challengeOf, isBase64Url } from './client-data';
+import { isBase64Url, readClientData } from './client-data';
 import { Passkey } from './passkey.entity';
 
 @Injectable()
@@ -94,7 +96,9 @@ export class RegistrationService {
     if (!isBase64Url(response?.id, 1400) || response.id !== response.rawId) {
       throw new AppError(ErrorCode.InvalidRequest, 'response.id and response.rawId must be the same base64url credential id', 'malformed_response');
     }
-    const pending = await this.challenges.consume(challengeOf(response.response?.clientDataJSON), 'registration');
+    const clientData = readClientData(response.response?.clientDataJSON);
+    const pending = await this.challenges.consume(clientData.challenge, 'registration');
+    if (clientData.crossOrigin) throw new AppError(ErrorCode.RegistrationFailed, 'the passkey was created inside another site\'s frame', 'cross_origin');
     if (!pending.inviteId && pending.userId !== signedInUserId) {
       throw new AppError(ErrorCode.Forbidden, 'this registration was started by another user', 'registration_user_mismatch');
     }
@@ -143,25 +147,7 @@ export class RegistrationService {
       flagReason: null,
     });
 
-    const user = await this.passkeys.manager.transaction(async (m) => {
-      let owner: User | null = pending.userId ? await m.getRepository(User).findOneBy({ id: pending.userId }) : null;
-      if (pending.inviteId) {
-        const invite = await this.invites.findById(m, pending.inviteId);
-        owner = owner ?? (await m.getRepository(User).findOneBy({ username: invite.username }));
-        owner = owner ?? (await this.users.create(m, { username: invite.username, displayName: invite.displayName, groups: invite.groups, webauthnUserId: pending.webauthnUserId! }));
-        await this.invites.markUsed(m, invite.id, owner.id);
-      }
-      if (!owner || owner.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
-      if (owner.webauthnUserId !== pending.webauthnUserId) throw new AppError(ErrorCode.Conflict, 'the account changed during enrollment; start again', 'user_handle_changed');
-      await m.getRepository(Passkey).insert({ ...passkey, userId: owner.id });
-      await this.audit.record(
-        context,
-        { type: 'passkey.registration', outcome: 'success', subjectType: 'user', subjectId: owner.id, details: { passkeyId: passkey.id, username: owner.username, aaguid: passkey.aaguid, fmt: passkey.attestationFormat, deviceType: passkey.deviceType, viaInvite: pending.inviteId ?? undefined } },
-        m,
-      );
-      return owner;
-    });
-
+    const user = await this.commit(context, pending, passkey);
     return {
       id: passkey.id,
       credentialId: passkey.credentialId,
@@ -173,6 +159,36 @@ export class RegistrationService {
       backedUp: passkey.backedUp,
       aaguid: passkey.aaguid,
     };
+  }
+
+  /** The user (for an invite to a new name), the passkey, the used invite and the audit event commit together. */
+  private async commit(context: AuditContext, pending: Challenge, passkey: Passkey): Promise<User> {
+    try {
+      return await this.passkeys.manager.transaction(async (m) => {
+        let owner: User | null = pending.userId ? await m.getRepository(User).findOneBy({ id: pending.userId }) : null;
+        if (pending.inviteId) {
+          const invite = await this.invites.findById(m, pending.inviteId);
+          owner = owner ?? (await m.getRepository(User).findOneBy({ username: invite.username }));
+          owner = owner ?? (await this.users.create(m, { username: invite.username, displayName: invite.displayName, groups: invite.groups, webauthnUserId: pending.webauthnUserId! }));
+          await this.invites.markUsed(m, invite.id, owner.id);
+        }
+        if (!owner || owner.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
+        if (owner.webauthnUserId !== pending.webauthnUserId) throw new AppError(ErrorCode.Conflict, 'the account changed during enrollment; start again', 'user_handle_changed');
+        await m.getRepository(Passkey).insert({ ...passkey, userId: owner.id });
+        await this.audit.record(
+          context,
+          { type: 'passkey.registration', outcome: 'success', subjectType: 'user', subjectId: owner.id, details: { passkeyId: passkey.id, username: owner.username, aaguid: passkey.aaguid, fmt: passkey.attestationFormat, deviceType: passkey.deviceType, viaInvite: pending.inviteId ?? undefined } },
+          m,
+        );
+        return owner;
+      });
+    } catch (error) {
+      // Two enrollments racing on one invite (or one authenticator) both pass the reads; the database's unique
+      // constraints decide, and the loser gets the same answer it would have got a moment later.
+      if (!isUniqueViolation(error)) throw error;
+      if (pending.inviteId) throw new AppError(ErrorCode.InvalidInvite, 'this invite link was already used', 'invite_used');
+      throw new AppError(ErrorCode.Conflict, 'this authenticator is already registered', 'credential_exists');
+    }
   }
 
   private async redeemableInvite(context: AuditContext, token: string) {

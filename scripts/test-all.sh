@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test against an already set-up checkout (scripts/test.sh sets up first). `npm test` runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${E2E_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+failed=()
+step() {
+  local name="$1"; shift
+  echo
+  echo "==> $name"
+  if "$@"; then echo "<== $name: ok"; else echo "<== $name: FAILED"; failed+=("$name"); fi
+}
+
+step "build" npm run -s build
+step "typecheck" npx tsc -p tsconfig.json --noEmit
+step "unit tests" npx jest --selectProjects unit
+step "service e2e (SQLite)" npx jest --selectProjects e2e --runInBand
+step "service e2e (PostgreSQL)" env E2E_DATABASE_URL="$PG_URL" npx jest --selectProjects e2e --runInBand
+if [ -x .venv/bin/python ] && [ -f airflow_plugin/pyproject.toml ]; then
+  step "plugin lint (ruff)" .venv/bin/ruff check airflow_plugin
+  step "plugin types (mypy)" bash -c "cd airflow_plugin && ../.venv/bin/mypy src"
+  step "plugin unit tests" .venv/bin/python -m pytest -q airflow_plugin/tests
+fi
+if [ -d test/integration ] && [ -x .venv/bin/python ]; then
+  step "integration (real Airflow)" .venv/bin/python -m pytest -q test/integration
+fi
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "all test suites passed"

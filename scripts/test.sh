@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: TypeScript typecheck and unit tests, the service end-to-end suite on SQLite and
+# again on PostgreSQL, the Airflow plugin's checks and tests, and the cross-component suites.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec bash scripts/test-all.sh
