@@ -18,9 +18,9 @@ step "unit tests" npx jest --selectProjects unit
 step "service e2e (SQLite)" npx jest --selectProjects e2e --runInBand
 step "service e2e (PostgreSQL)" env E2E_DATABASE_URL="$PG_URL" npx jest --selectProjects e2e --runInBand
 if [ -x .venv/bin/python ] && [ -f airflow_plugin/pyproject.toml ]; then
-  step "plugin lint (ruff)" .venv/bin/ruff check airflow_plugin
+  step "plugin lint (ruff)" bash -c "cd airflow_plugin && ../.venv/bin/ruff check . && ../.venv/bin/ruff format --check ."
   step "plugin types (mypy)" bash -c "cd airflow_plugin && ../.venv/bin/mypy src"
-  step "plugin unit tests" .venv/bin/python -m pytest -q airflow_plugin/tests
+  step "plugin unit tests" bash -c "cd airflow_plugin && ../.venv/bin/python -m pytest -q"
 fi
 if [ -d test/integration ] && [ -x .venv/bin/python ]; then
   step "integration (real Airflow)" .venv/bin/python -m pytest -q test/integration

@@ -1,0 +1,243 @@
+"""Typed settings of the ``[webauthn_auth_manager]`` section, validated once with clear messages.
+
+Every option can also come from the environment as ``AIRFLOW__WEBAUTHN_AUTH_MANAGER__<OPTION>``
+(Airflow's configuration does that mapping). Validation collects every problem before failing, so a
+misconfigured deployment is fixed in one round instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow_webauthn.services.roles import Role
+from airflow_webauthn.services.token_verifier import ASYMMETRIC_ALGORITHMS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+SECTION = "webauthn_auth_manager"
+
+# Symmetric (HS*) and "none" are never acceptable on service tokens (see token_verifier).
+SUPPORTED_ALGORITHMS = ASYMMETRIC_ALGORITHMS
+
+
+@dataclass(frozen=True)
+class Option:
+    description: str
+    default: str | None
+    type_name: str = "string"
+    example: str | None = None
+    sensitive: bool = False
+
+
+DEFAULT_ROLE_MAPPING = {
+    "airflow-admins": "ADMIN",
+    "airflow-ops": "OP",
+    "airflow-users": "USER",
+    "airflow-viewers": "VIEWER",
+}
+
+OPTIONS: dict[str, Option] = {
+    "service_url": Option(
+        "Base URL Airflow uses to reach the auth service (server to server; may be an internal address).",
+        None,
+        example="http://127.0.0.1:3000",
+    ),
+    "issuer": Option(
+        "Expected ``iss`` of service tokens (the service's JWT_ISSUER). Defaults to service_url.",
+        None,
+        example="https://auth.example.com",
+    ),
+    "audience": Option("Expected ``aud`` of service tokens (the service's JWT_AUDIENCE).", "airflow"),
+    "role_mapping": Option(
+        "JSON object mapping a group to VIEWER, USER, OP or ADMIN. A user in several mapped groups gets "
+        "the highest role; a user in no mapped group has no access.",
+        json.dumps(DEFAULT_ROLE_MAPPING),
+    ),
+    "session_ttl_seconds": Option(
+        "Absolute lifetime of a browser session after a passkey login.", "28800", "integer"
+    ),
+    "recheck_interval_seconds": Option(
+        "How often (at most) a browser session's user is re-checked against the service "
+        "(disabled user, revoked passkey, changed groups). 0 checks on every request.",
+        "300",
+        "integer",
+    ),
+    "service_credentials": Option(
+        "``client_id:client_secret`` of a service account in the service's admin group; used for "
+        "session re-checks and the ``airflow webauthn`` commands.",
+        None,
+        sensitive=True,
+    ),
+    "allowed_algorithms": Option("Comma-separated JWS algorithms accepted on service tokens.", "EdDSA,ES256"),
+    "jwks_url": Option("JWKS location. Defaults to {service_url}/.well-known/jwks.json.", None),
+    "jwks_cache_ttl_seconds": Option("How long fetched signing keys are trusted before a refetch.", "300"),
+    "jwks_min_refetch_interval_seconds": Option(
+        "Minimum time between JWKS refetches triggered by an unknown ``kid`` (limits abuse).", "30", "integer"
+    ),
+    "leeway_seconds": Option("Clock skew tolerated on exp/nbf/iat of service tokens.", "30", "integer"),
+    "http_timeout_seconds": Option("Timeout of each call to the auth service.", "5", "float"),
+}
+
+
+class WebAuthnConfigError(ValueError):
+    """The [webauthn_auth_manager] section is missing a value or holds a wrong one."""
+
+
+@dataclass(frozen=True)
+class ServiceCredentials:
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebAuthnSettings:
+    service_url: str
+    issuer: str
+    audience: str
+    role_mapping: Mapping[str, Role]
+    session_ttl_seconds: int
+    recheck_interval_seconds: int
+    service_credentials: ServiceCredentials | None
+    allowed_algorithms: tuple[str, ...]
+    jwks_url: str
+    jwks_cache_ttl_seconds: int
+    jwks_min_refetch_interval_seconds: int
+    leeway_seconds: int
+    http_timeout_seconds: float
+
+    @classmethod
+    def from_values(cls, raw: Mapping[str, str | None]) -> WebAuthnSettings:
+        """Build settings from raw option strings (missing → default), reporting every problem at once."""
+        problems: list[str] = []
+
+        def value(name: str) -> str | None:
+            got = raw.get(name)
+            if got is None or not str(got).strip():
+                return OPTIONS[name].default
+            return str(got).strip()
+
+        def parsed(name: str, parse: Callable[[str], Any], what: str) -> Any:
+            text = value(name)
+            if text is None:
+                return None
+            try:
+                return parse(text)
+            except (ValueError, TypeError) as err:
+                shown = "<hidden>" if OPTIONS[name].sensitive else repr(text)
+                problems.append(f"[{SECTION}] {name} = {shown} is not {what}: {err}")
+                return None
+
+        service_url = parsed("service_url", _http_url, "an http(s) URL")
+        if service_url is None and value("service_url") is None:
+            problems.append(f"[{SECTION}] service_url is required (e.g. http://127.0.0.1:3000)")
+        issuer = value("issuer") or service_url
+        role_mapping = parsed("role_mapping", _role_mapping, "a JSON object of group -> VIEWER|USER|OP|ADMIN")
+        session_ttl = parsed("session_ttl_seconds", _positive_int, "a positive integer")
+        recheck = parsed("recheck_interval_seconds", _non_negative_int, "a non-negative integer")
+        credentials = parsed("service_credentials", _credentials, "client_id:client_secret")
+        algorithms = parsed("allowed_algorithms", _algorithms, "a list of asymmetric JWS algorithms")
+        jwks_url = parsed("jwks_url", _http_url, "an http(s) URL")
+        jwks_ttl = parsed("jwks_cache_ttl_seconds", _positive_int, "a positive integer")
+        refetch = parsed("jwks_min_refetch_interval_seconds", _non_negative_int, "a non-negative integer")
+        leeway = parsed("leeway_seconds", _non_negative_int, "a non-negative integer")
+        timeout = parsed("http_timeout_seconds", _positive_float, "a positive number")
+
+        if problems:
+            raise WebAuthnConfigError(
+                "Invalid WebAuthn auth manager configuration:\n  " + "\n  ".join(problems)
+            )
+        return cls(
+            service_url=service_url,
+            issuer=issuer,
+            audience=value("audience") or "airflow",
+            role_mapping=role_mapping,
+            session_ttl_seconds=session_ttl,
+            recheck_interval_seconds=recheck,
+            service_credentials=credentials,
+            allowed_algorithms=algorithms,
+            jwks_url=jwks_url or f"{service_url}/.well-known/jwks.json",
+            jwks_cache_ttl_seconds=jwks_ttl,
+            jwks_min_refetch_interval_seconds=refetch,
+            leeway_seconds=leeway,
+            http_timeout_seconds=timeout,
+        )
+
+
+@cache
+def get_settings() -> WebAuthnSettings:
+    """Read and validate the section once per process (Airflow's config does not change at runtime)."""
+    from airflow.configuration import conf
+
+    raw = {name: conf.get(SECTION, name, fallback=None) for name in OPTIONS}
+    settings = WebAuthnSettings.from_values(raw)
+    airflow_issuer = conf.get("api_auth", "jwt_issuer", fallback=None)
+    if airflow_issuer and airflow_issuer.strip() == settings.issuer:
+        # Tokens are routed to the JWKS verifier by their issuer, so the two must differ.
+        raise WebAuthnConfigError(
+            f"[{SECTION}] issuer must differ from [api_auth] jwt_issuer ({airflow_issuer!r})"
+        )
+    return settings
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("expected http://host[:port][/path]")
+    return text.rstrip("/")
+
+
+def _positive_int(text: str) -> int:
+    number = int(text)
+    if number <= 0:
+        raise ValueError("must be > 0")
+    return number
+
+
+def _non_negative_int(text: str) -> int:
+    number = int(text)
+    if number < 0:
+        raise ValueError("must be >= 0")
+    return number
+
+
+def _positive_float(text: str) -> float:
+    number = float(text)
+    if number <= 0:
+        raise ValueError("must be > 0")
+    return number
+
+
+def _role_mapping(text: str) -> dict[str, Role]:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    mapping: dict[str, Role] = {}
+    for group, role_name in data.items():
+        if not isinstance(role_name, str) or role_name.upper() not in Role.__members__:
+            raise ValueError(f"group {group!r} maps to {role_name!r}; use VIEWER, USER, OP or ADMIN")
+        mapping[str(group)] = Role[role_name.upper()]
+    return mapping
+
+
+def _credentials(text: str) -> ServiceCredentials:
+    client_id, sep, secret = text.partition(":")
+    if not sep or not client_id.strip() or not secret:
+        raise ValueError("expected 'client_id:client_secret'")
+    return ServiceCredentials(client_id=client_id.strip(), client_secret=secret)
+
+
+def _algorithms(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise ValueError("at least one algorithm is required")
+    for name in names:
+        if name not in SUPPORTED_ALGORITHMS:
+            raise ValueError(
+                f"{name!r} is not allowed; choose from {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
+            )
+    return names

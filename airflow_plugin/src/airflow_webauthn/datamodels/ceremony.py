@@ -1,0 +1,50 @@
+"""Bodies of the WebAuthn ceremony proxy routes (validated here, forwarded to the auth service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Bounds keep a hostile browser from making Airflow forward arbitrarily large bodies.
+_NAME = Field(default=None, min_length=1, max_length=256)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def forwarded(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class RegistrationOptionsBody(_Body):
+    inviteToken: str | None = Field(default=None, min_length=1, max_length=512)  # noqa: N815 (wire name)
+    username: str | None = _NAME
+    displayName: str | None = _NAME  # noqa: N815 (wire name)
+
+
+class RegistrationVerifyBody(_Body):
+    response: dict[str, Any]
+    label: str | None = Field(default=None, max_length=100)
+
+
+class AuthenticationOptionsBody(_Body):
+    username: str | None = _NAME
+
+
+class AuthenticationVerifyBody(_Body):
+    response: dict[str, Any]
+    # Where to go after login; checked by safe_next_url, never forwarded to the service.
+    next: str | None = Field(default=None, max_length=2048)
+
+    def forwarded(self) -> dict[str, Any]:
+        return {"response": self.response}
+
+
+class LoginResult(BaseModel):
+    redirect: str
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    error: str

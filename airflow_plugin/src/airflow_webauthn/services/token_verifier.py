@@ -1,0 +1,195 @@
+"""Validation of the auth service's access tokens against its published JWKS.
+
+Every failure is a ``jwt.InvalidTokenError`` (or ``jwt.ExpiredSignatureError``), because that is what
+Airflow turns into 403/401; anything else would surface as a 500. That includes the JWKS being
+unreachable: a token we cannot check is a token we do not accept.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import jwt
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+log = logging.getLogger(__name__)
+
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})  # RFC 9068 §2.1
+REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "nbf", "sub", "jti")
+
+# Asymmetric algorithms only: with HS* the public JWKS would double as the shared secret.
+ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES384", "ES512", "RS256", "PS256"})
+
+
+class JwksUnavailableError(jwt.InvalidTokenError):
+    """The signing keys could not be fetched, so the token cannot be checked (→ rejected, not a 500)."""
+
+
+class UnknownKeyError(jwt.InvalidTokenError):
+    """The token names a ``kid`` the service does not publish."""
+
+
+class JwksCache:
+    """The service's public signing keys, cached; refetched when stale or on an unknown ``kid``.
+
+    Refetches caused by unknown ``kid`` values are rate-limited: anybody can send a token with a
+    random ``kid``, and each one must not become a request to the auth service.
+    """
+
+    def __init__(
+        self,
+        *,
+        jwks_url: str,
+        cache_ttl_seconds: float,
+        min_refetch_interval_seconds: float,
+        timeout_seconds: float,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._jwks_url = jwks_url
+        self._ttl = cache_ttl_seconds
+        self._min_refetch = min_refetch_interval_seconds
+        self._timeout = timeout_seconds
+        self._transport = transport
+        self._clock = clock
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._last_failure: float | None = None
+        self._last_unknown_kid_fetch: float | None = None
+        self._lock = threading.Lock()  # guards state only; never held across an await
+        self.fetch_count = 0
+
+    async def get_key(self, kid: str) -> jwt.PyJWK:
+        now = self._clock()
+        stale = self._fetched_at is None or now - self._fetched_at >= self._ttl
+        if stale or kid not in self._keys:
+            await self._refresh(now, unknown_kid=not stale)
+        key = self._keys.get(kid)
+        if key is None:
+            if self._fetched_at is None:
+                raise JwksUnavailableError("signing keys of the auth service are unavailable")
+            raise UnknownKeyError(f"no published signing key has kid {kid!r}")
+        return key
+
+    def _may_fetch(self, now: float, *, unknown_kid: bool) -> bool:
+        def recent(moment: float | None) -> bool:
+            return moment is not None and now - moment < self._min_refetch
+
+        # After a failed fetch, wait before retrying (do not hammer a service that is down).
+        if recent(self._last_failure):
+            return False
+        # A fresh cache is refetched for an unknown kid at most once per interval: anybody can send
+        # tokens with random kids, and each one must not become a request to the auth service.
+        if unknown_kid:
+            if recent(self._last_unknown_kid_fetch):
+                return False
+            self._last_unknown_kid_fetch = now
+        return True
+
+    async def _refresh(self, now: float, *, unknown_kid: bool) -> None:
+        with self._lock:
+            if not self._may_fetch(now, unknown_kid=unknown_kid):
+                return
+        try:
+            async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
+                response = await client.get(self._jwks_url, headers={"Accept": "application/json"})
+            response.raise_for_status()
+            keys = _parse_jwks(response.json())
+        except (httpx.HTTPError, ValueError) as err:
+            # Keep serving the keys we have (availability during a service blip); tokens signed with
+            # keys we never saw are rejected until a later refetch succeeds.
+            log.warning("Could not fetch the auth service JWKS from %s: %s", self._jwks_url, err)
+            with self._lock:
+                self._last_failure = now
+            return
+        with self._lock:
+            self.fetch_count += 1
+            self._keys = keys
+            self._fetched_at = now
+            self._last_failure = None
+
+
+def _parse_jwks(document: Any) -> dict[str, jwt.PyJWK]:
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise ValueError("JWKS document has no 'keys' list")
+    keys: dict[str, jwt.PyJWK] = {}
+    for entry in document["keys"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+            continue
+        if entry.get("use", "sig") != "sig" or "d" in entry:
+            # Only public signature keys are meaningful; a private part in a JWKS is a service bug.
+            continue
+        try:
+            keys[entry["kid"]] = jwt.PyJWK(entry)
+        except jwt.PyJWKError as err:
+            log.warning("Ignoring unusable JWK %s: %s", entry.get("kid"), err)
+    return keys
+
+
+class ServiceTokenVerifier:
+    """Checks a service-issued access token: header, signature, issuer, audience and lifetime claims."""
+
+    def __init__(
+        self,
+        *,
+        jwks: JwksCache,
+        issuer: str,
+        audience: str,
+        allowed_algorithms: Sequence[str],
+        leeway_seconds: int,
+    ) -> None:
+        self._jwks = jwks
+        self._issuer = issuer
+        self._audience = audience
+        # Never symmetric, never "none", whatever the configuration says.
+        self._algorithms = tuple(alg for alg in allowed_algorithms if alg in ASYMMETRIC_ALGORITHMS)
+        self._leeway = leeway_seconds
+
+    def is_ours(self, token: str) -> bool:
+        """Whether the token claims to come from the auth service (unverified; routing only)."""
+        try:
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            return False
+        return claims.get("iss") == self._issuer
+
+    async def verify(self, token: str) -> dict[str, Any]:
+        """Return the token's claims if every check passes; raise ``jwt.InvalidTokenError`` otherwise."""
+        header = jwt.get_unverified_header(token)
+        alg = header.get("alg")
+        if alg not in self._algorithms:
+            raise jwt.InvalidAlgorithmError(f"algorithm {alg!r} is not accepted")
+        if header.get("typ") not in ACCESS_TOKEN_TYPES:
+            raise jwt.InvalidTokenError("token type (typ) must be at+jwt")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise jwt.InvalidTokenError("token header has no kid")
+
+        key = await self._jwks.get_key(kid)
+        _check_key_matches_algorithm(key, alg)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=[alg],
+            audience=self._audience,
+            issuer=self._issuer,
+            leeway=self._leeway,
+            options={"require": list(REQUIRED_CLAIMS), "strict_aud": False},
+        )
+        for name in ("sub", "jti"):
+            if not isinstance(claims.get(name), str) or not claims[name]:
+                raise jwt.InvalidTokenError(f"claim {name!r} must be a non-empty string")
+        return claims
+
+
+def _check_key_matches_algorithm(key: jwt.PyJWK, alg: str) -> None:
+    # PyJWK binds one algorithm to a key (from its "alg", or inferred from kty/crv); a token must not
+    # get a key published for one algorithm verified under another.
+    if key.algorithm_name != alg:
+        raise jwt.InvalidAlgorithmError(f"key is published for {key.algorithm_name}, token uses {alg}")

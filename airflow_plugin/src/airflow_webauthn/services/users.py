@@ -1,0 +1,59 @@
+"""Building the Airflow user from a verified service token's claims."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import jwt
+
+from airflow_webauthn.services.roles import resolve_role
+from airflow_webauthn.user import WebAuthnUser
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow_webauthn.services.roles import Role
+
+
+class NoRoleError(jwt.InvalidTokenError):
+    """The token is genuine but none of its groups maps to an Airflow role: no access (403)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"{username} is not in any group that grants an Airflow role")
+        self.username = username
+
+
+def user_from_service_claims(
+    claims: Mapping[str, Any],
+    *,
+    role_mapping: Mapping[str, Role],
+    session_expires_at: int | None = None,
+    passkey_login: bool = False,
+) -> WebAuthnUser:
+    """Turn verified claims into a user; raise ``NoRoleError`` when no group is mapped.
+
+    A passkey login carries ``passkey_id``; a client-credentials token carries ``client_id`` but no
+    passkey (user tokens also name the Airflow client in ``client_id``, so that alone is not enough).
+    """
+    groups = claims.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+        raise jwt.InvalidTokenError("groups claim must be a list of strings")
+    sub = str(claims["sub"])
+    username = claims.get("preferred_username")
+    username = username if isinstance(username, str) and username else sub
+    role = resolve_role(groups, role_mapping)
+    if role is None:
+        raise NoRoleError(username)
+    passkey_id = claims.get("passkey_id")
+    passkey_id = passkey_id if isinstance(passkey_id, str) and passkey_id else None
+    name = claims.get("name")
+    return WebAuthnUser(
+        user_id=sub,
+        username=username,
+        display_name=name if isinstance(name, str) and name else None,
+        role=role.name,
+        groups=tuple(groups),
+        is_service_account=not passkey_login and passkey_id is None and "client_id" in claims,
+        passkey_id=passkey_id,
+        session_expires_at=session_expires_at,
+    )

@@ -1,0 +1,80 @@
+/* Shared helpers of the login and enrollment pages: JSON calls to Airflow and readable errors. */
+(function () {
+  "use strict";
+
+  var SERVICE_UNAVAILABLE = "The sign-in service is unavailable right now. Try again in a moment.";
+  var CANCELLED = "The passkey request was cancelled or timed out. Try again when you are ready.";
+
+  function ApiError(status, body) {
+    this.name = "ApiError";
+    this.status = status;
+    this.code = (body && body.error) || "";
+    this.message = (body && body.detail) || "";
+  }
+  ApiError.prototype = Object.create(Error.prototype);
+
+  /** POST JSON to a route of this auth manager (relative to <base href>). */
+  async function postJSON(path, body) {
+    var response;
+    try {
+      response = await fetch(path, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body || {}),
+      });
+    } catch (networkError) {
+      throw new ApiError(0, { error: "network", detail: "Airflow could not be reached. Check your connection." });
+    }
+    var data = null;
+    try {
+      data = await response.json();
+    } catch (notJson) {
+      data = null;
+    }
+    if (!response.ok) {
+      throw new ApiError(response.status, data);
+    }
+    return data;
+  }
+
+  /** Show a message in the page's aria-live status region. kind: "info" | "error" | "success". */
+  function setStatus(text, kind) {
+    var status = document.getElementById("status");
+    status.dataset.kind = kind || "info";
+    status.textContent = text;
+  }
+
+  /** A user-facing sentence for an error from the browser's WebAuthn API (via SimpleWebAuthn). */
+  function describeWebAuthnError(error, ceremony) {
+    var name = error && error.name;
+    var code = error && error.code;
+    if (name === "NotAllowedError" || code === "ERROR_CEREMONY_ABORTED") {
+      return ceremony === "registration"
+        ? CANCELLED
+        : "The passkey request was cancelled, timed out, or no passkey for this site was chosen. " +
+            "Try again, or use the device that holds your passkey.";
+    }
+    if (name === "InvalidStateError" || code === "ERROR_AUTHENTICATOR_PREVIOUSLY_REGISTERED") {
+      return "This device already holds a passkey for your account. Go to the sign-in page and use it.";
+    }
+    if (name === "SecurityError" || code === "ERROR_INVALID_DOMAIN" || code === "ERROR_INVALID_RP_ID") {
+      return "Passkeys cannot be used at this address. Open Airflow at its usual https:// address and try again.";
+    }
+    if (name === "NotSupportedError" || code === "ERROR_AUTHENTICATOR_NO_SUPPORTED_PUBKEYCREDPARAMS_ALG") {
+      return "This device or browser cannot create the kind of passkey Airflow needs.";
+    }
+    return "Something went wrong with the passkey request. Please try again.";
+  }
+
+  window.WebAuthnPage = {
+    ApiError: ApiError,
+    postJSON: postJSON,
+    setStatus: setStatus,
+    describeWebAuthnError: describeWebAuthnError,
+    SERVICE_UNAVAILABLE: SERVICE_UNAVAILABLE,
+    browser: function () {
+      return window.SimpleWebAuthnBrowser;
+    },
+  };
+})();

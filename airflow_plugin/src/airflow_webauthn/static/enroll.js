@@ -1,0 +1,72 @@
+/* Passkey enrollment from an invite link: /auth/enroll?invite=<token>. */
+(function () {
+  "use strict";
+
+  var page = window.WebAuthnPage;
+  var form = document.getElementById("enroll-form");
+  var labelInput = document.getElementById("label");
+  var button = document.getElementById("create-passkey");
+  var done = document.getElementById("done");
+  var invite = new URLSearchParams(window.location.search).get("invite");
+
+  function describeApiError(error, step) {
+    if (error.status === 0) return error.message;
+    if (error.status === 503) return error.message || page.SERVICE_UNAVAILABLE;
+    if (step === "options") {
+      return "This invite cannot be used (it may have expired or already been used). Ask an " +
+        "administrator for a new one." + (error.message ? " Details: " + error.message : "");
+    }
+    return "The passkey could not be saved." + (error.message ? " Details: " + error.message : "");
+  }
+
+  async function enroll() {
+    var browser = page.browser();
+    var step = "options";
+    button.disabled = true;
+    try {
+      page.setStatus("Preparing…", "info");
+      var options = await page.postJSON("webauthn/registration/options", { inviteToken: invite });
+      step = "ceremony";
+      page.setStatus("Follow your browser's prompt to create the passkey…", "info");
+      var attestation = await browser.startRegistration({ optionsJSON: options });
+      step = "verify";
+      page.setStatus("Saving your passkey…", "info");
+      var label = labelInput.value.trim();
+      await page.postJSON(
+        "webauthn/registration/verify",
+        label ? { response: attestation, label: label } : { response: attestation }
+      );
+      form.hidden = true;
+      page.setStatus("Passkey saved — sign in with it now.", "success");
+      done.hidden = false;
+      document.getElementById("sign-in-link").focus();
+    } catch (error) {
+      button.disabled = false;
+      if (error instanceof page.ApiError) {
+        page.setStatus(describeApiError(error, step), "error");
+      } else {
+        page.setStatus(page.describeWebAuthnError(error, "registration"), "error");
+      }
+    }
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    enroll();
+  });
+
+  var browser = page.browser();
+  if (!browser) {
+    // The SimpleWebAuthn bundle is copied in by the npm build; without it nothing can work.
+    button.disabled = true;
+    page.setStatus("This page is incomplete (its passkey script is missing). Ask an administrator to reinstall the Airflow WebAuthn plugin.", "error");
+    return;
+  }
+  if (!invite) {
+    button.disabled = true;
+    page.setStatus("This enrollment link is incomplete: it has no invite. Open the full link you were sent.", "error");
+  } else if (!browser.browserSupportsWebAuthn()) {
+    button.disabled = true;
+    page.setStatus("This browser does not support passkeys. Use an up-to-date browser to enroll.", "error");
+  }
+})();

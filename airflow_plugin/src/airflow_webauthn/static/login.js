@@ -1,0 +1,90 @@
+/* Passkey sign-in: conditional UI (autofill) when the browser offers it, and an explicit button. */
+(function () {
+  "use strict";
+
+  var page = window.WebAuthnPage;
+  var form = document.getElementById("login-form");
+  var usernameInput = document.getElementById("username");
+  var button = document.getElementById("sign-in");
+  var nextUrl = new URLSearchParams(window.location.search).get("next");
+
+  function describeApiError(error, step, username) {
+    if (error.status === 0) return error.message;
+    if (error.status === 503) return error.message || page.SERVICE_UNAVAILABLE;
+    if (error.code === "no_role") return error.message;
+    if (step === "options") {
+      if (username && (error.status === 404 || error.status === 400)) {
+        return "No passkey is registered for “" + username + "”. Check the username, or ask an " +
+          "administrator for an enrollment invite.";
+      }
+      return "Sign-in could not start: " + (error.message || "the request was refused") + ".";
+    }
+    if (error.status >= 400 && error.status < 500) {
+      return "That passkey was not accepted (it may be unknown to Airflow or revoked). " +
+        (error.message ? "Details: " + error.message : "");
+    }
+    return "Sign-in failed. Please try again.";
+  }
+
+  /** One sign-in attempt. With autofill, it waits until the user picks a passkey in the username field. */
+  async function signIn(useAutofill) {
+    var browser = page.browser();
+    var username = useAutofill ? "" : usernameInput.value.trim();
+    var step = "options";
+    try {
+      var options = await page.postJSON(
+        "webauthn/authentication/options",
+        username ? { username: username } : {}
+      );
+      step = "ceremony";
+      if (!useAutofill) page.setStatus("Follow your browser's prompt to use your passkey…", "info");
+      var assertion = await browser.startAuthentication({ optionsJSON: options, useBrowserAutofill: useAutofill });
+      step = "verify";
+      button.disabled = true;
+      page.setStatus("Checking your passkey…", "info");
+      var result = await page.postJSON("webauthn/authentication/verify", {
+        response: assertion,
+        next: nextUrl || undefined,
+      });
+      page.setStatus("Signed in. Opening Airflow…", "success");
+      window.location.assign(result.redirect);
+    } catch (error) {
+      if (useAutofill && step === "ceremony" && error && error.name === "AbortError") {
+        return; // the button started its own ceremony, which cancels the autofill one
+      }
+      button.disabled = false;
+      if (error instanceof page.ApiError) {
+        page.setStatus(describeApiError(error, step, username), "error");
+      } else {
+        page.setStatus(page.describeWebAuthnError(error, "authentication"), "error");
+      }
+      if (!useAutofill) startAutofill(); // keep autofill available after a failed attempt
+    }
+  }
+
+  async function startAutofill() {
+    var browser = page.browser();
+    if (browser && (await browser.browserSupportsWebAuthnAutofill())) {
+      signIn(true);
+    }
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    signIn(false);
+  });
+
+  var browser = page.browser();
+  if (!browser) {
+    // The SimpleWebAuthn bundle is copied in by the npm build; without it nothing can work.
+    button.disabled = true;
+    page.setStatus("This page is incomplete (its passkey script is missing). Ask an administrator to reinstall the Airflow WebAuthn plugin.", "error");
+    return;
+  }
+  if (!browser.browserSupportsWebAuthn()) {
+    button.disabled = true;
+    page.setStatus("This browser does not support passkeys. Use an up-to-date browser to sign in.", "error");
+    return;
+  }
+  startAutofill();
+})();

@@ -1,0 +1,72 @@
+"""The user object Airflow keeps for a request (built from a service token or from Airflow's cookie)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebAuthnUser(BaseUser):
+    """A person who signed in with a passkey, or a service account presenting a service token.
+
+    :param user_id: the service's stable subject (UUID), never the username
+    :param username: ``preferred_username`` (the account name for service accounts)
+    :param role: VIEWER, USER, OP or ADMIN; None means no access at all
+    :param is_service_account: True for client-credentials tokens (they carry ``client_id``)
+    :param passkey_id: the passkey used for this browser session; a revoked passkey ends the session
+    :param session_expires_at: epoch seconds after which the browser session ends, whatever Airflow's
+        own token lifetime is (Airflow re-mints its cookie when the user changes)
+    """
+
+    user_id: str
+    username: str
+    display_name: str | None = None
+    role: str | None = None
+    groups: tuple[str, ...] = field(default_factory=tuple)
+    is_service_account: bool = False
+    passkey_id: str | None = None
+    session_expires_at: int | None = None
+
+    def get_id(self) -> str:
+        return self.user_id
+
+    def get_name(self) -> str:
+        return self.display_name or self.username
+
+    def with_role(self, *, role: str | None, groups: tuple[str, ...]) -> WebAuthnUser:
+        return replace(self, role=role, groups=groups)
+
+    def to_claims(self) -> dict[str, Any]:
+        """Claims stored in Airflow's own JWT (see ``WebAuthnAuthManager.serialize_user``)."""
+        return {
+            "sub": self.user_id,
+            "username": self.username,
+            "name": self.display_name,
+            "role": self.role,
+            "groups": list(self.groups),
+            "service_account": self.is_service_account,
+            "passkey_id": self.passkey_id,
+            "session_expires_at": self.session_expires_at,
+        }
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> WebAuthnUser:
+        """Inverse of ``to_claims``; raises KeyError/ValueError on a malformed payload."""
+        user_id = claims["sub"]
+        if not isinstance(user_id, str) or not user_id:
+            raise ValueError("sub must be a non-empty string")
+        groups = claims.get("groups") or []
+        expires = claims.get("session_expires_at")
+        return cls(
+            user_id=user_id,
+            username=str(claims.get("username") or user_id),
+            display_name=claims.get("name") or None,
+            role=claims.get("role") or None,
+            groups=tuple(str(group) for group in groups),
+            is_service_account=bool(claims.get("service_account", False)),
+            passkey_id=claims.get("passkey_id") or None,
+            session_expires_at=int(expires) if expires is not None else None,
+        )

@@ -1,0 +1,58 @@
+"""Login and enrollment pages: served with their assets, accessible markup and strict headers."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from airflow_webauthn.auth_manager import WebAuthnAuthManager
+
+
+@pytest.fixture
+def client(manager: WebAuthnAuthManager) -> TestClient:
+    # Mounted like Airflow does, so <base href> and relative asset URLs are checked for real.
+    root = FastAPI()
+    root.mount("/auth", manager.get_fastapi_app())
+    return TestClient(root)
+
+
+def test_login_page(client: TestClient) -> None:
+    """The login page offers conditional UI, a passkey button and an aria-live status region."""
+    response = client.get("/auth/login?next=/dags")
+    assert response.status_code == 200
+    html = response.text
+    assert '<base href="/auth/"' in html
+    assert 'autocomplete="username webauthn"' in html
+    assert "Sign in with a passkey" in html
+    assert 'aria-live="polite"' in html
+    assert "static/vendor/simplewebauthn-browser.umd.min.js" in html
+
+
+def test_pages_cannot_be_framed_or_run_inline_script(client: TestClient) -> None:
+    """Clickjacking and injected inline script are blocked by headers."""
+    for path in ("/auth/login", "/auth/enroll?invite=x"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert headers["x-frame-options"] == "DENY"
+
+
+def test_query_values_are_not_reflected(client: TestClient) -> None:
+    """next/invite are read by script from the URL, never templated into HTML (no reflected XSS)."""
+    payload = "<script>alert(1)</script>"
+    assert payload not in client.get("/auth/login", params={"next": payload}).text
+    assert payload not in client.get("/auth/enroll", params={"invite": payload}).text
+
+
+def test_enroll_page(client: TestClient) -> None:
+    """The enrollment page has an optional label field and the create button."""
+    html = client.get("/auth/enroll?invite=abc").text
+    assert 'id="label"' in html
+    assert "Create a passkey" in html
+
+
+@pytest.mark.parametrize("asset", ["common.js", "login.js", "enroll.js", "webauthn.css", "pin_32.png"])
+def test_static_assets_are_served(client: TestClient, asset: str) -> None:
+    """Page assets ship inside the package and are served under /auth/static/."""
+    assert client.get(f"/auth/static/{asset}").status_code == 200

@@ -1,0 +1,257 @@
+"""Test doubles: real signing keys, a token minter and an in-memory auth service (httpx MockTransport)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+
+from airflow_webauthn.config import WebAuthnSettings
+
+SERVICE_URL = "http://auth.test"
+ISSUER = SERVICE_URL
+AUDIENCE = "airflow"
+ADMIN_CLIENT_ID = "airflow-admin-client"
+ADMIN_CLIENT_SECRET = "admin-secret"
+ROLE_MAPPING = {"airflow-admins": "ADMIN", "ops": "OP", "users": "USER", "viewers": "VIEWER"}
+
+
+@dataclass
+class SigningKey:
+    kid: str
+    alg: str
+    private_key: Any
+
+    def public_jwk(self) -> dict[str, Any]:
+        public = self.private_key.public_key()
+        algorithm = OKPAlgorithm if self.alg == "EdDSA" else ECAlgorithm
+        jwk: dict[str, Any] = algorithm.to_jwk(public, as_dict=True)
+        return {**jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
+
+
+def ed25519_key(kid: str = "ed-1") -> SigningKey:
+    return SigningKey(kid=kid, alg="EdDSA", private_key=ed25519.Ed25519PrivateKey.generate())
+
+
+def p256_key(kid: str = "ec-1") -> SigningKey:
+    return SigningKey(kid=kid, alg="ES256", private_key=ec.generate_private_key(ec.SECP256R1()))
+
+
+def user_claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "7f9c2d1e-0000-4000-8000-000000000001",
+        "exp": now + 600,
+        "iat": now,
+        "nbf": now,
+        "jti": str(uuid.uuid4()),
+        "client_id": "airflow-webauthn",
+        "preferred_username": "ada",
+        "name": "Ada Lovelace",
+        "groups": ["users"],
+        "auth_time": now,
+        "amr": ["hwk", "user", "mfa"],
+        "passkey_id": "pk-1",
+    }
+    claims.update(overrides)
+    return claims
+
+
+def service_account_claims(**overrides: Any) -> dict[str, Any]:
+    claims = user_claims(
+        sub="5a5a5a5a-0000-4000-8000-000000000002",
+        client_id="ci-bot",
+        preferred_username="ci-bot",
+        groups=["ops"],
+    )
+    for name in ("name", "auth_time", "amr", "passkey_id"):
+        claims.pop(name)
+    claims.update(overrides)
+    return claims
+
+
+def mint(
+    key: SigningKey,
+    claims: dict[str, Any] | None = None,
+    *,
+    header: dict[str, Any] | None = None,
+    drop: tuple[str, ...] = (),
+) -> str:
+    """Sign ``claims`` (default: a valid user token) as the service would; ``drop`` removes claims."""
+    payload = dict(claims if claims is not None else user_claims())
+    for name in drop:
+        payload.pop(name, None)
+    headers = {"typ": "at+jwt", "kid": key.kid, **(header or {})}
+    return jwt.encode(payload, key.private_key, algorithm=key.alg, headers=headers)
+
+
+def make_settings(**overrides: str) -> WebAuthnSettings:
+    raw = {
+        "service_url": SERVICE_URL,
+        "role_mapping": json.dumps(ROLE_MAPPING),
+        "service_credentials": f"{ADMIN_CLIENT_ID}:{ADMIN_CLIENT_SECRET}",
+        "jwks_min_refetch_interval_seconds": "30",
+    }
+    raw.update(overrides)
+    return WebAuthnSettings.from_values(raw)
+
+
+@dataclass
+class FakeAuthService:
+    """Just enough of the auth service's v1 HTTP contract, in memory."""
+
+    keys: list[SigningKey] = field(default_factory=lambda: [ed25519_key()])
+    up: bool = True
+    requests: list[httpx.Request] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    login_claims: dict[str, Any] = field(default_factory=user_claims)
+    login_key: SigningKey | None = None
+    token_claims: dict[str, Any] = field(default_factory=service_account_claims)
+    admin_tokens_issued: int = 0
+    attempts: int = 0  # every request, including those refused while "down"
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def count(self, path: str) -> int:
+        return sum(1 for request in self.requests if request.url.path == path)
+
+    def last(self, path: str) -> httpx.Request:
+        return [request for request in self.requests if request.url.path == path][-1]
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        if not self.up:
+            raise httpx.ConnectError("connection refused", request=request)
+        self.requests.append(request)
+        path, method = request.url.path, request.method
+        if path == "/.well-known/jwks.json":
+            return httpx.Response(200, json={"keys": [key.public_jwk() for key in self.keys]})
+        if path == "/v1/oauth/token":
+            return self._token(request)
+        if path.startswith("/v1/admin/"):
+            return self._admin(request, method, path.removeprefix("/v1/admin"))
+        body = json.loads(request.content or b"{}")
+        if path == "/v1/authentication/options":
+            if body.get("username") == "nobody":
+                return _error(404, "Not Found", "no passkey is registered for this user")
+            return httpx.Response(
+                200, json={"challenge": "Y2hhbGxlbmdl", "rpId": "localhost", "timeout": 60000}
+            )
+        if path == "/v1/authentication/verify":
+            if body.get("response", {}).get("id") != "good-credential":
+                return _error(401, "Unauthorized", "passkey not recognised")
+            token = mint(self.login_key or self.keys[0], self.login_claims)
+            return httpx.Response(
+                200, json={"access_token": token, "token_type": "Bearer", "expires_in": 600}
+            )
+        if path == "/v1/registration/options":
+            if body.get("inviteToken") != "valid-invite":
+                return _error(400, "Bad Request", "invite is invalid or expired")
+            return httpx.Response(200, json={"challenge": "Y2hhbGxlbmdl", "rp": {"id": "localhost"}})
+        if path == "/v1/registration/verify":
+            return httpx.Response(
+                201, json={"credentialId": "cred", "label": body.get("label"), "createdAt": "now"}
+            )
+        return _error(404, "Not Found", f"no route {method} {path}")
+
+    def _token(self, request: httpx.Request) -> httpx.Response:
+        form = {key: values[0] for key, values in parse_qs(request.content.decode()).items()}
+        if form.get("grant_type") != "client_credentials":
+            return httpx.Response(400, json={"error": "unsupported_grant_type", "error_description": "nope"})
+        if (form.get("client_id"), form.get("client_secret")) == (ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET):
+            self.admin_tokens_issued += 1
+            claims = service_account_claims(client_id=ADMIN_CLIENT_ID, groups=["airflow-admins"])
+            return httpx.Response(200, json={"access_token": mint(self.keys[0], claims), "expires_in": 900})
+        if (form.get("client_id"), form.get("client_secret")) == ("ci-bot", "bot-secret"):
+            token = mint(self.keys[0], self.token_claims)
+            return httpx.Response(
+                200, json={"access_token": token, "token_type": "Bearer", "expires_in": 900}
+            )
+        return httpx.Response(
+            401, json={"error": "invalid_client", "error_description": "client authentication failed"}
+        )
+
+    def _admin(self, request: httpx.Request, method: str, path: str) -> httpx.Response:
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            return _error(401, "Unauthorized", "missing bearer token")
+        if method == "GET" and path == "/users":
+            return httpx.Response(
+                200, json=[{k: v for k, v in u.items() if k != "passkeys"} for u in self.users.values()]
+            )
+        if method == "GET" and path.startswith("/users/"):
+            user = self.users.get(path.removeprefix("/users/"))
+            return httpx.Response(200, json=user) if user else _error(404, "Not Found", "no such user")
+        if method == "POST" and path.endswith(("/disable", "/enable")) and path.startswith("/users/"):
+            user_id = path.split("/")[2]
+            if user_id not in self.users:
+                return _error(404, "Not Found", "no such user")
+            self.users[user_id]["disabled"] = path.endswith("/disable")
+            return httpx.Response(200, json=self.users[user_id])
+        if method == "POST" and path == "/invites":
+            body = json.loads(request.content)
+            if not body.get("username"):
+                return _error(400, "Bad Request", ["username should not be empty"])
+            return httpx.Response(
+                201, json={"id": "inv-1", "token": "tok-123", "url": "", "expiresAt": "2030-01-01T00:00:00Z"}
+            )
+        if method == "GET" and path == "/service-accounts":
+            return httpx.Response(
+                200, json=[{"id": "sa-1", "name": "ci-bot", "clientId": "ci-bot", "groups": ["ops"]}]
+            )
+        if method == "POST" and path == "/service-accounts":
+            body = json.loads(request.content)
+            return httpx.Response(
+                201,
+                json={
+                    "id": "sa-2",
+                    "name": body["name"],
+                    "clientId": "c2",
+                    "clientSecret": "s2",
+                    "groups": body.get("groups", []),
+                },
+            )
+        if method == "POST" and path == "/service-accounts/sa-1/rotate-secret":
+            return httpx.Response(200, json={"clientId": "ci-bot", "clientSecret": "new-secret"})
+        if method == "POST" and path == "/service-accounts/sa-1/disable":
+            return httpx.Response(200, json={"id": "sa-1", "disabled": True})
+        if method == "POST" and path == "/keys/rotate":
+            return httpx.Response(201, json={"kid": "ed-2", "activatesAt": "now"})
+        if method == "GET" and path == "/audit/export":
+            lines = [
+                json.dumps({"type": "login", "params": dict(request.url.params)}),
+                json.dumps({"type": "enroll"}),
+            ]
+            return httpx.Response(
+                200, text="\n".join(lines) + "\n", headers={"content-type": "application/x-ndjson"}
+            )
+        return _error(404, "Not Found", f"no route {method} {path}")
+
+    def add_user(self, user_id: str, **fields: Any) -> dict[str, Any]:
+        user = {
+            "id": user_id,
+            "username": fields.pop("username", "ada"),
+            "displayName": "Ada Lovelace",
+            "groups": ["users"],
+            "disabled": False,
+            "createdAt": "2025-01-01T00:00:00Z",
+            "lastLoginAt": None,
+            "passkeys": [{"id": "pk-1", "label": "laptop", "revokedAt": None}],
+        }
+        user.update(fields)
+        self.users[user_id] = user
+        return user
+
+
+def _error(status: int, error: str, message: Any) -> httpx.Response:
+    return httpx.Response(status, json={"statusCode": status, "error": error, "message": message})

@@ -1,0 +1,198 @@
+"""WebAuthnAuthManager: which tokens become which users, and how sessions end."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from airflow.api_fastapi.auth.managers.exceptions import AuthManagerRefreshTokenExpiredException
+
+from airflow_webauthn.auth_manager import WebAuthnAuthManager
+from airflow_webauthn.user import WebAuthnUser
+
+from support import FakeAuthService, ed25519_key, mint, service_account_claims, user_claims
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_service_user_token_becomes_a_user(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """A genuine service token for a person yields that person with the role of their groups."""
+    user = await manager.get_user_from_token(mint(fake_service.keys[0], user_claims(groups=["users", "ops"])))
+    assert (user.get_id(), user.username, user.get_name(), user.role) == (
+        user_claims()["sub"],
+        "ada",
+        "Ada Lovelace",
+        "OP",
+    )
+    assert not user.is_service_account
+    assert user.passkey_id == "pk-1"
+
+
+async def test_service_account_token_is_marked_as_service_account(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """Client-credentials tokens (client_id, no passkey) become service-account users."""
+    user = await manager.get_user_from_token(mint(fake_service.keys[0], service_account_claims()))
+    assert user.is_service_account
+    assert user.username == "ci-bot"
+    assert user.role == "OP"
+
+
+async def test_token_without_mapped_group_is_refused_with_403_error(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """Authenticated but unmapped: an InvalidTokenError (Airflow answers 403), not a user without role."""
+    with pytest.raises(jwt.InvalidTokenError, match="not in any group"):
+        await manager.get_user_from_token(mint(fake_service.keys[0], user_claims(groups=["nobody"])))
+
+
+@pytest.mark.parametrize("bad", ["garbage", "", "a.b.c"])
+async def test_garbage_is_an_invalid_token(manager: WebAuthnAuthManager, bad: str) -> None:
+    """Anything unparseable falls back to Airflow's validator and raises InvalidTokenError (no 500)."""
+    with pytest.raises(jwt.InvalidTokenError):
+        await manager.get_user_from_token(bad)
+
+
+async def test_forged_service_token_is_refused(manager: WebAuthnAuthManager) -> None:
+    """A token naming our issuer but signed by a stranger is refused by the JWKS verifier."""
+    with pytest.raises(jwt.InvalidTokenError):
+        await manager.get_user_from_token(mint(ed25519_key()))
+
+
+async def test_service_token_is_refused_when_service_is_down(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """No JWKS means no trust: InvalidTokenError (403), never a 500."""
+    fake_service.up = False
+    with pytest.raises(jwt.InvalidTokenError):
+        await manager.get_user_from_token(mint(fake_service.keys[0]))
+
+
+async def test_revoked_service_token_is_refused(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service token whose jti was revoked at logout is no longer accepted."""
+    from airflow.models.revoked_token import RevokedToken
+
+    monkeypatch.setattr(RevokedToken, "is_revoked", classmethod(lambda cls, jti, session=None: True))
+    with pytest.raises(jwt.InvalidTokenError, match="revoked"):
+        await manager.get_user_from_token(mint(fake_service.keys[0]))
+
+
+def airflow_user(**overrides: object) -> WebAuthnUser:
+    fields: dict[str, object] = {
+        "user_id": "u-1",
+        "username": "ada",
+        "display_name": "Ada",
+        "role": "USER",
+        "groups": ("users",),
+        "passkey_id": "pk-1",
+        "session_expires_at": int(time.time()) + 3600,
+    }
+    fields.update(overrides)
+    return WebAuthnUser(**fields)  # type: ignore[arg-type]
+
+
+async def test_airflow_cookie_token_round_trips(manager: WebAuthnAuthManager) -> None:
+    """Airflow's own session token (minted by generate_jwt) deserializes to the same user."""
+    user = airflow_user()
+    assert await manager.get_user_from_token(manager.generate_jwt(user)) == user
+
+
+async def test_session_past_its_absolute_lifetime_is_expired(manager: WebAuthnAuthManager) -> None:
+    """session_ttl_seconds is absolute: a re-minted cookie cannot extend it (401, back to login)."""
+    token = manager.generate_jwt(airflow_user(session_expires_at=int(time.time()) - 1))
+    with pytest.raises(jwt.ExpiredSignatureError):
+        await manager.get_user_from_token(token)
+
+
+async def test_forged_role_in_cookie_is_refused(manager: WebAuthnAuthManager) -> None:
+    """An Airflow token signed with another secret (e.g. a self-made ADMIN cookie) is refused."""
+    forged = jwt.encode(
+        {
+            **airflow_user(role="ADMIN").to_claims(),
+            "exp": int(time.time()) + 60,
+            "iat": 0,
+            "nbf": 0,
+            "aud": "apache-airflow",
+        },
+        "not-the-secret-but-long-enough-to-keep-pyjwt-quiet-about-key-length-0123456789",
+        algorithm="HS512",
+    )
+    with pytest.raises(jwt.InvalidTokenError):
+        await manager.get_user_from_token(forged)
+
+
+async def test_refresh_rejection_ends_the_session_on_the_same_request(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """When the service says the user is disabled, refresh_user raises and the cookie token is refused."""
+    fake_service.add_user("u-1", disabled=True)
+    user = airflow_user()
+    token = manager.generate_jwt(user)
+    with pytest.raises(AuthManagerRefreshTokenExpiredException):
+        manager.refresh_user(user=user)
+    with pytest.raises(jwt.ExpiredSignatureError, match="disabled"):
+        await manager.get_user_from_token(token)
+
+
+def test_refresh_returns_updated_user_when_role_changed(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """A group change in the service changes the Airflow role at the next re-check."""
+    fake_service.add_user("u-1", groups=["airflow-admins"])
+    refreshed = manager.refresh_user(user=airflow_user())
+    assert refreshed is not None
+    assert refreshed.role == "ADMIN"
+
+
+def test_refresh_is_a_no_op_for_service_accounts(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """Service accounts hold short-lived service tokens; they are not re-checked per request."""
+    assert manager.refresh_user(user=airflow_user(is_service_account=True)) is None
+    assert fake_service.attempts == 0
+
+
+def test_serialized_user_keeps_the_passkey(manager: WebAuthnAuthManager) -> None:
+    """The session's passkey id survives serialization, so its revocation can end the session."""
+    user = airflow_user()
+    assert manager.deserialize_user(manager.serialize_user(user)).passkey_id == "pk-1"
+
+
+@pytest.mark.parametrize("claims", [{}, {"sub": ""}, {"sub": 5}, {"sub": "x", "groups": 3}])
+def test_malformed_user_claims_raise_value_or_key_error(
+    manager: WebAuthnAuthManager, claims: dict[str, object]
+) -> None:
+    """Airflow maps ValueError/KeyError from deserialize_user to 403; nothing else may escape."""
+    with pytest.raises((ValueError, KeyError)):
+        manager.deserialize_user(claims)
+
+
+def test_login_url_has_no_query(manager: WebAuthnAuthManager) -> None:
+    """Airflow appends ?next=... itself, so the login URL must be bare."""
+    assert manager.get_url_login() == "/auth/login"
+    assert manager.get_url_logout() is None
+
+
+def test_cli_commands_are_offered() -> None:
+    """`airflow webauthn` with its command groups is exposed."""
+    (group,) = WebAuthnAuthManager.get_cli_commands()
+    assert group.name == "webauthn"
+    assert {c.name for c in group.subcommands} == {"users", "invites", "service-accounts", "keys", "audit"}
+
+
+def test_provider_info_is_valid_for_airflow() -> None:
+    """The provider metadata passes Airflow's own runtime schema (so the CLI and config are found)."""
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+
+    from airflow_webauthn.provider_info import get_provider_info
+
+    schema = json.loads(files("airflow").joinpath("provider_info.schema.json").read_text())
+    jsonschema.validate(get_provider_info(), schema)
