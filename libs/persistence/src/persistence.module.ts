@@ -7,13 +7,14 @@ import { dataSourceOptions, EntityList } from './data-source-options';
 @Module({})
 export class PersistenceModule {
   /** Connects and brings the schema up to date before anything else starts. */
-  static forRoot(entities: EntityList): DynamicModule {
+  /** @param retryAttempts connection attempts after the first (3 s apart); the CLI uses 0 so it fails fast. */
+  static forRoot(entities: EntityList, { retryAttempts = 3 }: { retryAttempts?: number } = {}): DynamicModule {
     return {
       module: PersistenceModule,
       imports: [
         TypeOrmModule.forRootAsync({
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => dataSourceOptions(config, entities),
+          useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config, entities), retryAttempts, retryDelay: 3000 }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             await dataSource.runMigrations({ transaction: 'each' });

@@ -4,11 +4,17 @@ import { AuditModule } from '@app/audit';
 import { TokensModule } from '@app/tokens';
 import { WebAuthnModule } from '@app/webauthn';
 import { BearerGuard } from '../http/bearer.guard';
+import { AdminAuditController } from './audit.controller';
+import { AdminInvitesController } from './invites.controller';
+import { AdminKeysController } from './keys.controller';
+import { MeController } from './me.controller';
+import { AdminServiceAccountsController } from './service-accounts.controller';
+import { AdminUsersController } from './users.controller';
 
-/** The /v1/admin API and the self-service /v1/me API (controllers added here). */
+/** The /v1/admin API and the self-service /v1/me API. */
 @Module({
   imports: [AccountsModule, AuditModule, TokensModule, WebAuthnModule],
-  controllers: [],
+  controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, MeController],
   providers: [BearerGuard],
 })
 export class AdminModule {}

@@ -1,0 +1,49 @@
+import { Body, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
+import { ServiceAccountsService } from '@app/accounts';
+import { AuditContext } from '@app/audit';
+import { Audit } from '../http/audit-context.decorator';
+import { AdminController } from './admin-controller.decorator';
+import { CreateServiceAccountRequest } from './admin.dto';
+import { serviceAccountView } from './views';
+
+/** `:id` accepts the account id, its client id or its name. */
+@AdminController('service-accounts')
+export class AdminServiceAccountsController {
+  constructor(private readonly accounts: ServiceAccountsService) {}
+
+  @Post()
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Create a service account; the client secret is shown only in this response' })
+  create(@Body() body: CreateServiceAccountRequest, @Audit() audit: AuditContext) {
+    return this.accounts.create(audit, body);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List service accounts (never their secrets)' })
+  async list() {
+    return (await this.accounts.list()).map(serviceAccountView);
+  }
+
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Issue a new client secret; the old one stops working at once' })
+  rotateSecret(@Param('id') id: string, @Audit() audit: AuditContext) {
+    return this.accounts.rotateSecret(audit, id);
+  }
+
+  @Post(':id/disable')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Disable: no new tokens, and its current tokens stop working on this service' })
+  async disable(@Param('id') id: string, @Audit() audit: AuditContext) {
+    return serviceAccountView(await this.accounts.setDisabled(audit, id, true));
+  }
+
+  @Post(':id/enable')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Enable a disabled service account' })
+  async enable(@Param('id') id: string, @Audit() audit: AuditContext) {
+    return serviceAccountView(await this.accounts.setDisabled(audit, id, false));
+  }
+}

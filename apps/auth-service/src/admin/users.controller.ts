@@ -1,0 +1,70 @@
+import { Body, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
+import { UsersService } from '@app/accounts';
+import { AuditContext } from '@app/audit';
+import { PasskeysService } from '@app/webauthn';
+import { Audit } from '../http/audit-context.decorator';
+import { AdminController } from './admin-controller.decorator';
+import { RenamePasskeyRequest, UpdateUserRequest } from './admin.dto';
+import { passkeyView, userDetailView, userView } from './views';
+
+/** People and their passkeys. `:id` accepts a user id or a username, as admins type either. */
+@AdminController('')
+export class AdminUsersController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly passkeys: PasskeysService,
+  ) {}
+
+  @Get('users')
+  @ApiOperation({ summary: 'List users' })
+  async list() {
+    return (await this.users.list()).map(userView);
+  }
+
+  @Get('users/:id')
+  @ApiOperation({ summary: 'One user with their passkeys (revoked ones included)' })
+  async get(@Param('id') id: string) {
+    const user = await this.users.resolve(id);
+    return userDetailView(user, await this.passkeys.listForUser(user.id));
+  }
+
+  @Patch('users/:id')
+  @ApiOperation({ summary: 'Change display name and/or groups' })
+  async update(@Param('id') id: string, @Body() body: UpdateUserRequest, @Audit() audit: AuditContext) {
+    return userView(await this.users.update(audit, id, body));
+  }
+
+  @Post('users/:id/disable')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Disable: no sign-in, and existing tokens stop working on this service at once' })
+  async disable(@Param('id') id: string, @Audit() audit: AuditContext) {
+    return userView(await this.users.setDisabled(audit, id, true));
+  }
+
+  @Post('users/:id/enable')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Enable a disabled user' })
+  async enable(@Param('id') id: string, @Audit() audit: AuditContext) {
+    return userView(await this.users.setDisabled(audit, id, false));
+  }
+
+  @Get('users/:id/passkeys')
+  @ApiOperation({ summary: "A user's passkeys (revoked ones included)" })
+  async listPasskeys(@Param('id') id: string) {
+    const user = await this.users.resolve(id);
+    return (await this.passkeys.listForUser(user.id)).map(passkeyView);
+  }
+
+  @Patch('passkeys/:id')
+  @ApiOperation({ summary: 'Rename a passkey' })
+  async renamePasskey(@Param('id') id: string, @Body() body: RenamePasskeyRequest, @Audit() audit: AuditContext) {
+    return passkeyView(await this.passkeys.rename(audit, id, body.label));
+  }
+
+  @Delete('passkeys/:id')
+  @ApiOperation({ summary: 'Revoke a passkey (an admin may revoke the last one, e.g. for a lost device)' })
+  async revokePasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
+    return passkeyView(await this.passkeys.revoke(audit, id));
+  }
+}

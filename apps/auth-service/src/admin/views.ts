@@ -1,0 +1,105 @@
+import { Invite, inviteState, ServiceAccount, User } from '@app/accounts';
+import type { AuditEvent } from '@app/audit';
+import type { SigningKey } from '@app/tokens';
+import { authenticatorName, Passkey } from '@app/webauthn';
+
+/*
+ * The one place entities become API/CLI output. Each view lists its fields explicitly, so a column added to an
+ * entity later (a hash, key material) never reaches a response by accident.
+ */
+
+const iso = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
+
+export function userView(user: User) {
+  return {
+    id: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    groups: user.groups,
+    disabled: !!user.disabledAt,
+    createdAt: iso(user.createdAt),
+    lastLoginAt: iso(user.lastLoginAt),
+  };
+}
+
+export function passkeyView(passkey: Passkey) {
+  return {
+    id: passkey.id,
+    label: passkey.label,
+    createdAt: iso(passkey.createdAt),
+    lastUsedAt: iso(passkey.lastUsedAt),
+    revokedAt: iso(passkey.revokedAt),
+    flaggedAt: iso(passkey.flaggedAt),
+    flagReason: passkey.flagReason,
+    backedUp: passkey.backedUp,
+    deviceType: passkey.deviceType,
+    aaguid: passkey.aaguid,
+    authenticator: authenticatorName(passkey.aaguid) ?? null,
+  };
+}
+
+export function userDetailView(user: User, passkeys: Passkey[]) {
+  return { ...userView(user), passkeys: passkeys.map(passkeyView) };
+}
+
+/** Never includes the token (only its hash is stored anyway). */
+export function inviteView(invite: Invite, now = new Date()) {
+  return {
+    id: invite.id,
+    username: invite.username,
+    displayName: invite.displayName,
+    groups: invite.groups,
+    state: inviteState(invite, now),
+    createdBy: invite.createdBy,
+    createdAt: iso(invite.createdAt),
+    expiresAt: iso(invite.expiresAt),
+    usedAt: iso(invite.usedAt),
+    revokedAt: iso(invite.revokedAt),
+    userId: invite.userId,
+  };
+}
+
+/** Never includes the secret or its hash. */
+export function serviceAccountView(account: ServiceAccount) {
+  return {
+    id: account.id,
+    name: account.name,
+    clientId: account.clientId,
+    groups: account.groups,
+    disabled: !!account.disabledAt,
+    createdBy: account.createdBy,
+    createdAt: iso(account.createdAt),
+    secretRotatedAt: iso(account.secretRotatedAt),
+    disabledAt: iso(account.disabledAt),
+  };
+}
+
+/** Metadata only: neither the public JWK (that is what the JWKS is for) nor the encrypted private key. */
+export function signingKeyView(key: SigningKey) {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    state: key.state,
+    createdAt: iso(key.createdAt),
+    activatedAt: iso(key.activatedAt),
+    retiredAt: iso(key.retiredAt),
+    publishUntil: iso(key.publishUntil),
+  };
+}
+
+export function auditEventView(event: AuditEvent) {
+  return {
+    id: event.id,
+    occurredAt: iso(event.occurredAt),
+    type: event.type,
+    outcome: event.outcome,
+    reason: event.reason,
+    actorType: event.actorType,
+    actorId: event.actorId,
+    subjectType: event.subjectType,
+    subjectId: event.subjectId,
+    clientIp: event.clientIp,
+    userAgent: event.userAgent,
+    details: event.details,
+  };
+}

@@ -1,0 +1,164 @@
+import { Command } from 'commander';
+import { InvitesService, ServiceAccountsService, UsersService } from '@app/accounts';
+import { CLI_CONTEXT } from '@app/audit';
+import { PasskeysService } from '@app/webauthn';
+import { inviteView, passkeyView, serviceAccountView, userDetailView, userView } from '../admin/views';
+import { printJson, printLines, printTable } from './output';
+import { parseList, parsePositiveInt, withServices } from './runtime';
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+/** `invite create|list|revoke`: enrollment links for new people, or re-enrollment for someone who lost a device. */
+export function inviteCommands(program: Command): void {
+  const invite = program.command('invite').description('enrollment invites');
+
+  invite
+    .command('create')
+    .description('create an invite link (the token is shown only now)')
+    .requiredOption('--username <username>', 'the account to create, or an existing account to re-enroll')
+    .option('--display-name <name>', 'display name for a new account')
+    .option('--groups <g1,g2>', 'groups for a new account (comma-separated)', parseList)
+    .option('--ttl-seconds <seconds>', 'how long the link stays valid', parsePositiveInt)
+    .option('--json', 'print JSON')
+    .action((opts: JsonFlag & { username: string; displayName?: string; groups?: string[]; ttlSeconds?: number }) =>
+      withServices(async (app) => {
+        const created = await app.get(InvitesService).create(CLI_CONTEXT, { username: opts.username, displayName: opts.displayName, groups: opts.groups, ttlSeconds: opts.ttlSeconds });
+        const out = { id: created.id, username: created.username, token: created.token, url: created.url, expiresAt: created.expiresAt.toISOString() };
+        if (opts.json) return printJson(out);
+        printLines(`Invite for ${out.username}, valid until ${out.expiresAt}. Send this link (it is shown only once):`, out.url);
+      }),
+    );
+
+  invite
+    .command('list')
+    .description('list invites and their state')
+    .option('--json', 'print JSON')
+    .action((opts: JsonFlag) =>
+      withServices(async (app) => {
+        const rows = (await app.get(InvitesService).list()).map((i) => inviteView(i));
+        if (opts.json) return printJson(rows);
+        printTable(['ID', 'USERNAME', 'STATE', 'EXPIRES', 'GROUPS', 'CREATED_BY'], rows.map((i) => [i.id, i.username, i.state, i.expiresAt, i.groups, i.createdBy]));
+      }),
+    );
+
+  invite
+    .command('revoke <id>')
+    .description('revoke a pending invite')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: JsonFlag) =>
+      withServices(async (app) => {
+        const invites = app.get(InvitesService);
+        await invites.revoke(CLI_CONTEXT, id);
+        const view = inviteView(await invites.get(id));
+        if (opts.json) return printJson(view);
+        printLines(`invite ${view.id} for ${view.username} revoked`);
+      }),
+    );
+}
+
+/** `service-account create|list|rotate-secret|disable|enable`: machine clients of the token endpoint. */
+export function serviceAccountCommands(program: Command): void {
+  const sa = program.command('service-account').description('service accounts (client credentials)');
+
+  const printSecret = (out: { name: string; clientId: string; clientSecret: string; groups: string[] }, json?: boolean) => {
+    if (json) return printJson(out);
+    printLines(`service account ${out.name} (groups: ${out.groups.join(',') || '-'})`, `client_id:     ${out.clientId}`, `client_secret: ${out.clientSecret}`, 'The secret is shown only now: store it in a secret manager.');
+  };
+
+  sa.command('create')
+    .description('create a service account (the client secret is shown only now)')
+    .requiredOption('--name <name>', 'unique name (letters, digits, . _ -)')
+    .option('--groups <g1,g2>', 'groups (comma-separated)', parseList)
+    .option('--json', 'print JSON')
+    .action((opts: JsonFlag & { name: string; groups?: string[] }) =>
+      withServices(async (app) => printSecret(await app.get(ServiceAccountsService).create(CLI_CONTEXT, { name: opts.name, groups: opts.groups }), opts.json)),
+    );
+
+  sa.command('list')
+    .description('list service accounts (never their secrets)')
+    .option('--json', 'print JSON')
+    .action((opts: JsonFlag) =>
+      withServices(async (app) => {
+        const rows = (await app.get(ServiceAccountsService).list()).map(serviceAccountView);
+        if (opts.json) return printJson(rows);
+        printTable(['NAME', 'CLIENT_ID', 'GROUPS', 'STATUS', 'SECRET_ROTATED'], rows.map((a) => [a.name, a.clientId, a.groups, a.disabled ? 'disabled' : 'enabled', a.secretRotatedAt]));
+      }),
+    );
+
+  sa.command('rotate-secret <id>')
+    .description('issue a new client secret (id, client id or name); the old one stops working at once')
+    .option('--json', 'print JSON')
+    .action((id: string, opts: JsonFlag) => withServices(async (app) => printSecret(await app.get(ServiceAccountsService).rotateSecret(CLI_CONTEXT, id), opts.json)));
+
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    sa.command(`${verb} <id>`)
+      .description(`${verb} a service account (id, client id or name)`)
+      .option('--json', 'print JSON')
+      .action((id: string, opts: JsonFlag) =>
+        withServices(async (app) => {
+          const view = serviceAccountView(await app.get(ServiceAccountsService).setDisabled(CLI_CONTEXT, id, disabled));
+          if (opts.json) return printJson(view);
+          printLines(`service account ${view.name} ${verb}d`);
+        }),
+      );
+  }
+}
+
+/** `users list|show|disable|enable|set-groups`. Users are created by enrolling through an invite, never here. */
+export function userCommands(program: Command): void {
+  const users = program.command('users').description('people who sign in with passkeys');
+
+  users
+    .command('list')
+    .description('list users')
+    .option('--json', 'print JSON')
+    .action((opts: JsonFlag) =>
+      withServices(async (app) => {
+        const rows = (await app.get(UsersService).list()).map(userView);
+        if (opts.json) return printJson(rows);
+        printTable(['USERNAME', 'DISPLAY_NAME', 'GROUPS', 'STATUS', 'LAST_LOGIN', 'ID'], rows.map((u) => [u.username, u.displayName, u.groups, u.disabled ? 'disabled' : 'enabled', u.lastLoginAt, u.id]));
+      }),
+    );
+
+  users
+    .command('show <user>')
+    .description('one user (id or username) with their passkeys')
+    .option('--json', 'print JSON')
+    .action((idOrUsername: string, opts: JsonFlag) =>
+      withServices(async (app) => {
+        const user = await app.get(UsersService).resolve(idOrUsername);
+        const view = userDetailView(user, await app.get(PasskeysService).listForUser(user.id));
+        if (opts.json) return printJson(view);
+        printLines(`${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`);
+        printTable(['PASSKEY_ID', 'LABEL', 'AUTHENTICATOR', 'CREATED', 'LAST_USED', 'STATUS'], view.passkeys.map((p) => [p.id, p.label, p.authenticator, p.createdAt, p.lastUsedAt, p.revokedAt ? 'revoked' : p.flaggedAt ? 'flagged' : 'active']));
+      }),
+    );
+
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    users
+      .command(`${verb} <user>`)
+      .description(`${verb} a user (id or username)${disabled ? ': no sign-in, and their tokens stop working on this service' : ''}`)
+      .option('--json', 'print JSON')
+      .action((idOrUsername: string, opts: JsonFlag) =>
+        withServices(async (app) => {
+          const view = userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, disabled));
+          if (opts.json) return printJson(view);
+          printLines(`user ${view.username} ${verb}d`);
+        }),
+      );
+  }
+
+  users
+    .command('set-groups <user> <groups>')
+    .description('replace a user\'s groups (comma-separated; "" for none)')
+    .option('--json', 'print JSON')
+    .action((idOrUsername: string, groups: string, opts: JsonFlag) =>
+      withServices(async (app) => {
+        const view = userView(await app.get(UsersService).update(CLI_CONTEXT, idOrUsername, { groups: parseList(groups) }));
+        if (opts.json) return printJson(view);
+        printLines(`user ${view.username} groups: ${view.groups.join(',') || '-'}`);
+      }),
+    );
+}

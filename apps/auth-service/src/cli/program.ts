@@ -1,0 +1,29 @@
+import { Command } from 'commander';
+import { inviteCommands, serviceAccountCommands, userCommands } from './account-commands';
+import { exitCodeFor } from './runtime';
+import { auditCommands, keyCommands, migrateCommand } from './system-commands';
+
+export function buildProgram(): Command {
+  const program = new Command('airflow-webauthn')
+    .description('Administer the Airflow WebAuthn auth service directly on its database (same environment as the service).')
+    // Set before the subcommands exist, so they inherit it: usage errors come back as exceptions, not process.exit.
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+  inviteCommands(program);
+  serviceAccountCommands(program);
+  userCommands(program);
+  keyCommands(program);
+  auditCommands(program);
+  migrateCommand(program);
+  return program;
+}
+
+/** Parses and runs one command line; resolves to the process exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    return exitCodeFor(error);
+  }
+}

@@ -1,0 +1,61 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CommanderError, InvalidArgumentError } from 'commander';
+import { ConfigValidationError, loadAppConfig } from '@app/config';
+import { AppError } from '@app/errors';
+import { CliModule } from './cli.module';
+import { fail } from './output';
+
+/** Exit codes scripts can rely on: 1 = the operation was refused or failed, 2 = the command or configuration is wrong. */
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+/** Bad usage found after parsing (e.g. an option value that commander cannot check). */
+export class UsageError extends Error {}
+
+/**
+ * Runs one command against the database: validates the configuration, starts the services (which brings the
+ * schema up to date), and always closes the connection, so a script can call the CLI in a loop.
+ */
+export async function withServices<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  const config = loadAppConfig(process.env);
+  // logger off: stdout belongs to the command's output; failures are reported once, by exitCodeFor.
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: false, abortOnError: false });
+  try {
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Prints what went wrong to stderr and returns the exit code. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE; // commander already printed it
+  if (error instanceof ConfigValidationError || error instanceof UsageError) {
+    fail(error.message);
+    return EXIT_USAGE;
+  }
+  if (error instanceof AppError) {
+    fail(`error: ${error.message}`);
+    return EXIT_FAILED;
+  }
+  fail(`error: ${error instanceof Error ? error.message : String(error)}`);
+  return EXIT_FAILED;
+}
+
+// Option parsers: commander reports an InvalidArgumentError as bad usage, naming the option.
+
+export function parseList(value: string): string[] {
+  return value.split(',').map((v) => v.trim()).filter(Boolean);
+}
+
+export function parsePositiveInt(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number of seconds');
+  return Number(value);
+}
+
+export function parseInstant(value: string): Date {
+  const date = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be an ISO 8601 date or date-time, e.g. 2025-01-31T00:00:00Z');
+  return date;
+}

@@ -1,0 +1,79 @@
+import { Command } from 'commander';
+import { DataSource } from 'typeorm';
+import { AuditService, CLI_CONTEXT } from '@app/audit';
+import { KeyStoreService } from '@app/tokens';
+import { auditEventView, signingKeyView } from '../admin/views';
+import { printJson, printLines, printTable, writeLine } from './output';
+import { parseInstant, withServices } from './runtime';
+
+interface JsonFlag {
+  json?: boolean;
+}
+
+/** `keys list|rotate`: the token signing keys. */
+export function keyCommands(program: Command): void {
+  const keys = program.command('keys').description('token signing keys');
+
+  keys
+    .command('list')
+    .description('list signing keys and their states (no key material)')
+    .option('--json', 'print JSON')
+    .action((opts: JsonFlag) =>
+      withServices(async (app) => {
+        const rows = (await app.get(KeyStoreService).list()).map(signingKeyView);
+        if (opts.json) return printJson(rows);
+        printTable(['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATED', 'RETIRED', 'PUBLISH_UNTIL'], rows.map((k) => [k.kid, k.alg, k.state, k.createdAt, k.activatedAt, k.retiredAt, k.publishUntil]));
+      }),
+    );
+
+  keys
+    .command('rotate')
+    .description('rotate now: the published next key starts signing; the active key is retired but stays published')
+    .option('--json', 'print JSON')
+    .action((opts: JsonFlag) =>
+      withServices(async (app) => {
+        const keyStore = app.get(KeyStoreService);
+        // A database the service never started on has no keys yet: create them, then rotate as asked.
+        await keyStore.ensureKeys(CLI_CONTEXT);
+        const result = await keyStore.rotate(CLI_CONTEXT);
+        if (opts.json) return printJson(result);
+        printLines(`active: ${result.activeKid}`, `next:    ${result.nextKid}`, `retired: ${result.retiredKid} (published until its last token expires)`);
+      }),
+    );
+}
+
+/** `audit export`: the trail as JSON lines, oldest first. */
+export function auditCommands(program: Command): void {
+  const audit = program.command('audit').description('audit trail');
+
+  audit
+    .command('export')
+    .description('print audit events as JSON lines, oldest first')
+    .option('--since <iso>', 'only events at or after this instant', parseInstant)
+    .option('--until <iso>', 'only events before this instant', parseInstant)
+    .option('--type <type>', 'only events of this type, e.g. passkey.revoked')
+    .option('--json', 'accepted for symmetry: the output is always JSON lines')
+    .action((opts: { since?: Date; until?: Date; type?: string }) =>
+      withServices(async (app) => {
+        for await (const event of app.get(AuditService).export({ since: opts.since, until: opts.until, type: opts.type })) {
+          await writeLine(JSON.stringify(auditEventView(event)));
+        }
+      }),
+    );
+}
+
+/** `migrate`: connecting runs pending migrations, so this only has to connect and report. */
+export function migrateCommand(program: Command): void {
+  program
+    .command('migrate')
+    .description('create or update the database schema')
+    .option('--json', 'print JSON')
+    .action((opts: JsonFlag) =>
+      withServices(async (app) => {
+        const dataSource = app.get(DataSource);
+        const out = { database: dataSource.options.type, upToDate: !(await dataSource.showMigrations()) };
+        if (opts.json) return printJson(out);
+        printLines(`database schema is up to date (${out.database})`);
+      }),
+    );
+}

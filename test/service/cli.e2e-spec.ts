@@ -1,0 +1,163 @@
+/**
+ * The admin CLI as scripts use it: the built `dist/apps/auth-service/src/cli.js` spawned with an environment,
+ * on the same database as a running service. Needs `npx nest build auth-service` first (npm test builds).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SoftAuthenticator } from '../support/soft-authenticator';
+import { clientToken, createTestDatabase, enrollPasskey, signIn, startTestApp, TestApp, TestDatabase, testEnvironment } from '../support/test-app';
+
+const CLI = join(__dirname, '../../dist/apps/auth-service/src/cli.js');
+const OPERATOR = 'e2e-operator';
+
+jest.setTimeout(60_000);
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let database: TestDatabase;
+let env: Record<string, string>;
+let service: TestApp;
+
+/** Runs the CLI with only the given environment (nothing leaks in from the test runner's own). */
+function cli(args: string[], envOverride: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const childEnv = Object.fromEntries(
+    Object.entries({ PATH: process.env.PATH, USER: OPERATOR, ...env, ...envOverride }).filter((e): e is [string, string] => e[1] !== undefined),
+  );
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A successful --json run: exit 0, nothing on stderr, and stdout is one JSON document and nothing else. */
+async function cliJson<T = Record<string, unknown>>(args: string[]): Promise<T> {
+  const result = await cli([...args, '--json']);
+  expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+  return JSON.parse(result.stdout) as T;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npx nest build auth-service" before the e2e tests`);
+  database = await createTestDatabase();
+  env = testEnvironment(database.url);
+  // The service on the same database proves that what the CLI writes is what the service reads.
+  service = await startTestApp({ DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: env.KEY_ENCRYPTION_KEY });
+});
+afterAll(async () => {
+  await service?.close();
+  await database?.drop();
+});
+
+describe('admin CLI', () => {
+  it('migrate reports an up-to-date schema', async () => {
+    expect(await cliJson(['migrate'])).toMatchObject({ upToDate: true });
+  });
+
+  it('invite create --json prints only the invite, and the invite enrolls a passkey on the service', async () => {
+    const invite = await cliJson(['invite', 'create', '--username', 'alice', '--groups', 'airflow-admins', '--display-name', 'Alice']);
+    expect(invite).toEqual({
+      id: expect.any(String),
+      username: 'alice',
+      token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      url: `http://localhost:8080/auth/enroll?invite=${invite.token}`,
+      expiresAt: expect.any(String),
+    });
+    expect(new Date(invite.expiresAt as string).getTime()).toBeGreaterThan(Date.now());
+
+    const authenticator = new SoftAuthenticator();
+    await enrollPasskey(service, authenticator, { inviteToken: invite.token as string });
+    const me = await service.http.get('/v1/me').set({ Authorization: `Bearer ${await signIn(service, authenticator)}` });
+    expect(me.body).toMatchObject({ username: 'alice', displayName: 'Alice', groups: ['airflow-admins'] });
+
+    const invites = await cliJson<Array<Record<string, unknown>>>(['invite', 'list']);
+    expect(invites).toEqual([expect.objectContaining({ id: invite.id, state: 'used' })]);
+    expect(JSON.stringify(invites)).not.toContain(invite.token as string);
+  });
+
+  it('service-account create --json prints credentials the token endpoint accepts; list never shows the secret', async () => {
+    const sa = await cliJson(['service-account', 'create', '--name', 'airflow', '--groups', 'airflow-admins,ops']);
+    expect(sa).toMatchObject({ name: 'airflow', groups: ['airflow-admins', 'ops'], clientId: expect.stringMatching(/^sa_/), clientSecret: expect.any(String) });
+    const token = await clientToken(service, sa.clientId as string, sa.clientSecret as string);
+    expect((await service.http.get('/v1/admin/users').set({ Authorization: `Bearer ${token}` })).status).toBe(200);
+
+    const list = await cliJson<Array<Record<string, unknown>>>(['service-account', 'list']);
+    expect(list).toEqual([expect.objectContaining({ clientId: sa.clientId, disabled: false })]);
+    expect(JSON.stringify(list)).not.toContain(sa.clientSecret as string);
+
+    const rotated = await cliJson(['service-account', 'rotate-secret', 'airflow']);
+    expect(rotated.clientSecret).not.toBe(sa.clientSecret);
+    expect((await service.http.post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: sa.clientId, client_secret: sa.clientSecret })).status).toBe(401);
+    expect(await cliJson(['service-account', 'disable', sa.clientId as string])).toMatchObject({ disabled: true });
+    expect((await service.http.get('/v1/admin/users').set({ Authorization: `Bearer ${token}` })).status).toBe(401);
+  });
+
+  it('keys rotate --json promotes the next key and retires the active one', async () => {
+    const before = await cliJson<Array<{ kid: string; state: string }>>(['keys', 'list']);
+    const active = before.find((k) => k.state === 'active')!.kid;
+    const next = before.find((k) => k.state === 'next')!.kid;
+    const rotated = await cliJson(['keys', 'rotate']);
+    expect(rotated).toEqual({ activeKid: next, nextKid: expect.any(String), retiredKid: active });
+    const after = await cliJson<Array<{ kid: string; state: string }>>(['keys', 'list']);
+    expect(Object.fromEntries(after.map((k) => [k.kid, k.state]))).toMatchObject({ [active]: 'retired', [next]: 'active', [rotated.nextKid as string]: 'next' });
+  });
+
+  it('users list / set-groups / disable / enable', async () => {
+    const users = await cliJson<Array<Record<string, unknown>>>(['users', 'list']);
+    expect(users).toEqual([expect.objectContaining({ username: 'alice', disabled: false, lastLoginAt: expect.any(String) })]);
+    expect(Object.keys(users[0]!)).not.toContain('webauthnUserId');
+    expect(await cliJson(['users', 'set-groups', 'alice', 'ops,viewers'])).toMatchObject({ groups: ['ops', 'viewers'] });
+    expect(await cliJson(['users', 'disable', 'alice'])).toMatchObject({ disabled: true });
+    expect(await cliJson(['users', 'enable', 'alice'])).toMatchObject({ disabled: false });
+
+    const human = await cli(['users', 'list']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^USERNAME\s+DISPLAY_NAME/);
+    expect(human.stdout).toContain('alice');
+  });
+
+  it('audit export prints JSON lines, oldest first, naming the operator as actor', async () => {
+    const result = await cli(['audit', 'export']);
+    expect(result.code).toBe(0);
+    const events = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
+    const times = events.map((e) => Date.parse(e.occurredAt));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const types = events.filter((e) => e.actorType === 'cli').map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['invite.created', 'service_account.created', 'key.rotated', 'user.disabled']));
+    expect(events.find((e) => e.type === 'invite.created')).toMatchObject({ actorId: OPERATOR });
+    expect(result.stdout).not.toMatch(/clientSecret|"token"/);
+    expect((await cli(['audit', 'export', '--since', new Date(Date.now() + 60_000).toISOString()])).stdout).toBe('');
+  });
+
+  it('exits 1 with a message on stderr when the operation is refused', async () => {
+    const missing = await cli(['users', 'disable', 'nobody', '--json']);
+    expect(missing).toEqual({ code: 1, stdout: '', stderr: expect.stringContaining('no such user') });
+    const duplicate = await cli(['service-account', 'create', '--name', 'airflow', '--json']);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stdout).toBe('');
+  });
+
+  it('exits 2 on bad usage', async () => {
+    for (const args of [['invite', 'create', '--json'], ['bogus'], ['invite', 'create', '--username', 'x', '--ttl-seconds', 'soon'], ['audit', 'export', '--since', 'yesterday']]) {
+      const result = await cli(args);
+      expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 2, stdout: '' });
+      expect(result.stderr).toMatch(/error/);
+    }
+  });
+
+  it('exits 2 naming KEY_ENCRYPTION_KEY when it is missing', async () => {
+    const result = await cli(['users', 'list', '--json'], { KEY_ENCRYPTION_KEY: undefined });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.split('\n').some((line) => line.includes('KEY_ENCRYPTION_KEY'))).toBe(true);
+  });
+});
