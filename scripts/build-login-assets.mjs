@@ -7,7 +7,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const source = join(dirname(require.resolve('@simplewebauthn/browser/package.json')), 'dist/bundle/index.umd.min.js');
+// The package exports no ./package.json; find its folder from the resolved entry point instead.
+const entry = require.resolve('@simplewebauthn/browser');
+const marker = '/node_modules/@simplewebauthn/browser/';
+const packageDir = entry.slice(0, entry.lastIndexOf(marker) + marker.length);
+const source = join(packageDir, 'dist/bundle/index.umd.min.js');
 const target = join(root, 'airflow_plugin/src/airflow_webauthn/static/vendor/simplewebauthn-browser.umd.min.js');
 mkdirSync(dirname(target), { recursive: true });
 copyFileSync(source, target);
