@@ -1,0 +1,188 @@
+"""The real parts under test: the NestJS auth service and an Airflow api-server using WebAuthnAuthManager."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from support.processes import ManagedProcess, free_port, run
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+SERVICE_MAIN = REPO_ROOT / "dist/apps/auth-service/src/main.js"
+SERVICE_CLI = REPO_ROOT / "dist/apps/auth-service/src/cli.js"
+
+# Group names chosen for this suite (not the defaults), so the tests prove role_mapping is what decides.
+ROLE_MAPPING = {
+    "airflow-admins": "ADMIN",
+    "it-ops": "OP",
+    "it-users": "USER",
+    "it-viewers": "VIEWER",
+}
+UNMAPPED_GROUP = "it-contractors"
+RECHECK_INTERVAL_SECONDS = 1
+
+
+def _base_env() -> dict[str, str]:
+    """The runner's environment without anything that configures Airflow or the service behind our back."""
+    drop_prefixes = ("AIRFLOW", "WEBAUTHN_", "JWT_", "DATABASE_URL", "KEY_ENCRYPTION_KEY", "PUBLIC_URL")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop_prefixes)}
+
+
+def airflow_bin() -> Path:
+    here = Path(sys.executable).parent / "airflow"
+    return here if here.exists() else REPO_ROOT / ".venv/bin/airflow"
+
+
+@dataclass
+class AuthService:
+    workdir: Path
+    airflow_origin: str
+    port: int = field(default_factory=free_port)
+    database: Path | None = None
+    kek: str = field(default_factory=lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+    extra_env: dict[str, str] = field(default_factory=dict)
+    name: str = "auth-service"
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / f"{self.name}.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **_base_env(),
+            "NODE_ENV": "production",
+            "DATABASE_URL": str(self.database or self.workdir / "auth.sqlite"),
+            "WEBAUTHN_RP_ID": "localhost",
+            "WEBAUTHN_ORIGINS": self.airflow_origin,
+            "KEY_ENCRYPTION_KEY": self.kek,
+            "RATE_LIMIT_PER_MINUTE": "0",
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "LOG_LEVEL": "warn",
+            **self.extra_env,
+        }
+
+    def start(self) -> AuthService:
+        self.process = ManagedProcess(
+            self.name, ["node", str(SERVICE_MAIN)], env=self.env, cwd=REPO_ROOT, log=self.log
+        ).start()
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> float:
+        assert self.process is not None
+        return self.process.wait_http(f"{self.url}/readyz", timeout=timeout)
+
+    def cli(self, *args: str) -> Any:
+        """Run the admin CLI on the service's database (same environment) and parse its --json output."""
+        out = run(
+            ["node", str(SERVICE_CLI), *args, "--json"],
+            env=self.env,
+            cwd=REPO_ROOT,
+            log=self.workdir / f"{self.name}-cli.log",
+        )
+        return json.loads(out) if out.strip() else None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+@dataclass
+class AirflowServer:
+    workdir: Path
+    port: int
+    service: AuthService
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))  # 64 chars: HS512 key size
+    service_credentials: str | None = None
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    @property
+    def home(self) -> Path:
+        return self.workdir / "airflow-home"
+
+    @property
+    def log(self) -> Path:
+        return self.workdir / "airflow-api-server.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        dags = self.workdir / "dags"
+        dags.mkdir(parents=True, exist_ok=True)
+        env = {
+            **_base_env(),
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.home / 'airflow.db'}",
+            "AIRFLOW__CORE__AUTH_MANAGER": "airflow_webauthn.auth_manager.WebAuthnAuthManager",
+            "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
+            "AIRFLOW__API__EXPOSE_CONFIG": "True",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL": self.service.url,
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__ROLE_MAPPING": json.dumps(ROLE_MAPPING),
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__RECHECK_INTERVAL_SECONDS": str(RECHECK_INTERVAL_SECONDS),
+        }
+        if self.service_credentials:
+            env["AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS"] = self.service_credentials
+        return env
+
+    def migrate(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        run(
+            [str(airflow_bin()), "db", "migrate"],
+            env=self.env,
+            cwd=self.workdir,
+            log=self.workdir / "airflow-db-migrate.log",
+            timeout=300,
+        )
+
+    def start(self) -> AirflowServer:
+        self.process = ManagedProcess(
+            "airflow api-server",
+            [str(airflow_bin()), "api-server", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env,
+            cwd=self.workdir,
+            log=self.log,
+        ).start()
+        return self
+
+    def wait_ready(self, timeout: float = 180) -> float:
+        assert self.process is not None
+        return self.process.wait_http(f"http://127.0.0.1:{self.port}/api/v2/monitor/health", timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    service: AuthService
+    airflow: AirflowServer
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invites: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        return self.airflow.url
+
+    def logs(self) -> list[Path]:
+        return sorted(self.workdir.glob("*.log"))
