@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Runs a local Airflow (api-server, dag-processor, scheduler) that signs people in with the WebAuthn auth manager.
+#
+# Called by scripts/run.sh once the auth service answers, with run.sh's exported environment:
+#   PORT (the auth service's port), HOST, AIRFLOW_PORT, DATABASE_URL, KEY_ENCRYPTION_KEY, WEBAUTHN_* ...
+# State lives in ./data: data/airflow (AIRFLOW_HOME: SQLite database, logs, a small example DAG folder),
+# data/airflow-secrets.env (Airflow's JWT secret, generated once) and data/airflow-service-account.env (the
+# client credentials Airflow uses to re-check sessions and run `airflow webauthn ...`, created once with the
+# service CLI). Logs: data/airflow-*.log. SIGTERM (or Ctrl-C when run directly) stops the three processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+: "${PORT:?PORT (the auth service port) must be set; start everything with scripts/run.sh}"
+: "${KEY_ENCRYPTION_KEY:?KEY_ENCRYPTION_KEY must be set (scripts/run.sh exports it from data/secrets.env)}"
+AIRFLOW_PORT="${AIRFLOW_PORT:-8080}"
+AIRFLOW_BIND="${AIRFLOW_BIND:-127.0.0.1}"
+VENV="$ROOT/.venv"
+AIRFLOW="$VENV/bin/airflow"
+SERVICE_CLI=(node "$ROOT/dist/apps/auth-service/src/cli.js")
+
+log() { printf '[run-airflow] %s\n' "$*" >&2; }
+[ -x "$AIRFLOW" ] || { log "no $AIRFLOW: run scripts/setup-airflow.sh first"; exit 1; }
+
+mkdir -p data/airflow/dags data/airflow/logs
+umask 077
+
+# ---- the auth manager's view of the auth service (same rules as the service's own defaults) ----
+service_host="${HOST:-127.0.0.1}"
+[ "$service_host" = "0.0.0.0" ] && service_host=127.0.0.1
+service_url="http://127.0.0.1:${PORT}"
+issuer="${JWT_ISSUER:-${PUBLIC_URL:-http://${service_host}:${PORT}}}"
+
+# ---- Airflow's own JWT secret: one value for every Airflow process, kept across restarts ----
+if [ ! -s data/airflow-secrets.env ]; then
+  secret=$("$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(48))')
+  printf 'AIRFLOW__API_AUTH__JWT_SECRET=%s\n' "$secret" > data/airflow-secrets.env
+  log "generated Airflow's JWT secret (data/airflow-secrets.env)"
+fi
+
+# ---- the service account Airflow uses (admin group): created once, re-issued if the service forgot it ----
+json_field() { "$VENV/bin/python" -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
+credentials_work() {
+  local id="${1%%:*}" secret="${1#*:}" code
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "${service_url}/v1/oauth/token" \
+    --data-urlencode grant_type=client_credentials --data-urlencode "client_id=${id}" \
+    --data-urlencode "client_secret=${secret}") || return 1
+  [ "$code" = 200 ]
+}
+write_credentials() {
+  local out id secret
+  out="$1"
+  id=$(json_field clientId <<<"$out")
+  secret=$(json_field clientSecret <<<"$out")
+  printf 'AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS=%s:%s\n' "$id" "$secret" > data/airflow-service-account.env
+  chmod 600 data/airflow-service-account.env
+}
+current=""
+if [ -s data/airflow-service-account.env ]; then
+  current=$(sed -n 's/^AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS=//p' data/airflow-service-account.env)
+fi
+if [ -z "$current" ] || ! credentials_work "$current"; then
+  if out=$("${SERVICE_CLI[@]}" service-account create --name airflow --groups airflow-admins --json 2>>data/airflow-setup.log); then
+    log "created service account 'airflow' (group airflow-admins) for Airflow"
+  else
+    # It exists but its secret is not the one we have (e.g. data/airflow-service-account.env was removed).
+    out=$("${SERVICE_CLI[@]}" service-account rotate-secret airflow --json 2>>data/airflow-setup.log) \
+      || { log "could not create the 'airflow' service account; see data/airflow-setup.log"; exit 1; }
+    log "issued a new secret for service account 'airflow'"
+  fi
+  write_credentials "$out"
+fi
+
+# ---- a tiny example DAG folder, so the DAG list shows something without loading Airflow's 80 examples ----
+if [ ! -e data/airflow/dags/webauthn_hello.py ]; then
+  cat > data/airflow/dags/webauthn_hello.py <<'PY'
+"""Example DAG written by scripts/run-airflow.sh (delete it freely; it is not recreated while the folder has it)."""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2025, 1, 1, tz="UTC"), catchup=False, tags=["example"])
+def webauthn_hello():
+    @task
+    def hello() -> str:
+        return "signed in with a passkey"
+
+    @task
+    def show(message: str) -> None:
+        print(message)
+
+    show(hello())
+
+
+webauthn_hello()
+PY
+fi
+
+# ---- Airflow's configuration (environment overrides airflow.cfg; anything already exported wins) ----
+set -a
+# shellcheck disable=SC1091
+. data/airflow-secrets.env
+# shellcheck disable=SC1091
+. data/airflow-service-account.env
+set +a
+export AIRFLOW_HOME="$ROOT/data/airflow"
+export AIRFLOW__CORE__DAGS_FOLDER="${AIRFLOW__CORE__DAGS_FOLDER:-$AIRFLOW_HOME/dags}"
+export AIRFLOW__CORE__LOAD_EXAMPLES="${AIRFLOW__CORE__LOAD_EXAMPLES:-False}"
+# A local demo: a handful of LocalExecutor workers instead of Airflow's default 32.
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
+export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="${AIRFLOW__CORE__EXECUTION_API_SERVER_URL:-http://localhost:${AIRFLOW_PORT}/execution/}"
+export AIRFLOW__CORE__AUTH_MANAGER=airflow_webauthn.auth_manager.WebAuthnAuthManager
+export AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL="$service_url"
+export AIRFLOW__WEBAUTHN_AUTH_MANAGER__ISSUER="$issuer"
+export AIRFLOW__WEBAUTHN_AUTH_MANAGER__AUDIENCE="${JWT_AUDIENCE:-airflow}"
+default_mapping='{"airflow-admins": "ADMIN", "airflow-ops": "OP", "airflow-users": "USER", "airflow-viewers": "VIEWER"}'
+export AIRFLOW__WEBAUTHN_AUTH_MANAGER__ROLE_MAPPING="${AIRFLOW__WEBAUTHN_AUTH_MANAGER__ROLE_MAPPING:-$default_mapping}"
+
+log "migrating Airflow's database (data/airflow/airflow.db)"
+"$AIRFLOW" db migrate >> data/airflow-db-migrate.log 2>&1 || { log "airflow db migrate failed; see data/airflow-db-migrate.log"; exit 1; }
+
+# ---- start the three processes, each in its own session so stopping one group stops its workers too ----
+pids=()
+stopping=0
+stop_all() {  # TERM every process group, give them 20 s, then KILL whatever is left
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  [ ${#pids[@]} -eq 0 ] && return
+  log "stopping Airflow"
+  local pid watchdog
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  (
+    trap 'exit 0' TERM
+    for _ in $(seq 1 100); do sleep 0.2; done
+    for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  ) &
+  watchdog=$!
+  wait "${pids[@]}" 2>/dev/null || true
+  kill -TERM "$watchdog" 2>/dev/null || true
+  # Leaders are gone; remove any worker they left behind in their groups.
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+}
+trap 'stop_all; exit 143' TERM
+trap 'stop_all; exit 130' INT
+trap 'stop_all' EXIT
+
+start() {  # start NAME ARGS...: background, own session, log in data/airflow-NAME.log
+  local name="$1"; shift
+  setsid "$AIRFLOW" "$@" >> "data/airflow-${name}.log" 2>&1 < /dev/null &
+  pids+=($!)
+}
+start api-server api-server --host "$AIRFLOW_BIND" --port "$AIRFLOW_PORT"
+start dag-processor dag-processor
+start scheduler scheduler
+
+alive() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null | tr -d ' ') && [ -n "$state" ] && [ "${state:0:1}" != Z ]; }
+health="http://127.0.0.1:${AIRFLOW_PORT}/api/v2/monitor/health"
+[ "$AIRFLOW_BIND" != 0.0.0.0 ] && [ "$AIRFLOW_BIND" != 127.0.0.1 ] && health="http://${AIRFLOW_BIND}:${AIRFLOW_PORT}/api/v2/monitor/health"
+for _ in $(seq 1 360); do
+  curl -fsS "$health" >/dev/null 2>&1 && break
+  alive "${pids[0]}" || { log "the api-server exited; see data/airflow-api-server.log"; exit 1; }
+  sleep 0.5
+done
+curl -fsS "$health" >/dev/null 2>&1 || { log "Airflow did not answer ${health} in 180 s; see data/airflow-api-server.log"; exit 1; }
+log "Airflow is up: http://localhost:${AIRFLOW_PORT} (logs: data/airflow-{api-server,dag-processor,scheduler}.log)"
+
+# Run until stopped; if one of the processes dies, stop the others and report it.
+set +e
+wait -n "${pids[@]}"
+status=$?
+if [ "$stopping" = 0 ]; then
+  log "an Airflow process exited (status $status); stopping the others. See data/airflow-*.log"
+  exit 1
+fi
