@@ -38,6 +38,12 @@ echo "auth service: http://127.0.0.1:${PORT} (API docs at /docs, log in data/aut
 if [ -x .venv/bin/airflow ] && [ -f scripts/run-airflow.sh ]; then
   bash scripts/run-airflow.sh &
   pids+=($!)
+  # Print the links only once Airflow answers: the first start (migrations, DAG parsing) takes a while.
+  for _ in $(seq 1 240); do
+    curl -fsS "http://127.0.0.1:${AIRFLOW_PORT}/api/v2/monitor/health" >/dev/null 2>&1 && break
+    kill -0 "${pids[-1]}" 2>/dev/null || { echo "Airflow did not start; see data/airflow-*.log"; exit 1; }
+    sleep 1
+  done
 fi
 
 invite=$(npm run -s cli -- invite create --username admin --display-name "Airflow admin" --groups airflow-admins --json)
