@@ -1,5 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { UsersService } from '@app/accounts';
+import { TokenIssuerService } from '@app/tokens';
 import { PasskeysService } from '@app/webauthn';
 import { DataSource } from 'typeorm';
 import { SoftAuthenticator } from '../support/soft-authenticator';
@@ -70,6 +71,52 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const added = await enrollPasskey(t, second, { bearer: token }, { label: 'Backup key' });
       expect(added).toMatchObject({ username, label: 'Backup key' });
       expect(await signIn(t, second, { username })).toEqual(expect.any(String));
+    });
+
+    describe('adding a passkey needs a fresh, user-verified sign-in (step-up)', () => {
+      async function tokenFor(username: string, authAgeSeconds: number, amr: string[]) {
+        const user = await t.app.get(UsersService).resolve(username);
+        const issued = await t.app.get(TokenIssuerService).issueUserToken({
+          userId: user.id,
+          username,
+          displayName: username,
+          groups: user.groups,
+          passkeyId: 'p',
+          authTime: new Date(Date.now() - authAgeSeconds * 1000),
+          amr,
+        });
+        return issued.access_token;
+      }
+
+      it('accepts a login token from a user-verified sign-in a moment ago', async () => {
+        const { username } = await newUser();
+        const res = await t.http.post('/v1/registration/options').set('Authorization', `Bearer ${await tokenFor(username, 5, ['hwk', 'user', 'mfa'])}`).send({});
+        expect(res.status).toBe(200);
+      });
+
+      it('refuses a still-valid login token whose sign-in is older than the step-up window', async () => {
+        const { username } = await newUser();
+        const stale = await tokenFor(username, 301, ['hwk', 'user', 'mfa']);
+        const started = await t.http.post('/v1/registration/options').set('Authorization', `Bearer ${stale}`).send({});
+        expect(started.status).toBe(401);
+        expect(started.body).toMatchObject({ code: 'step_up_required', message: expect.stringMatching(/confirm with your passkey/) });
+
+        // Started while fresh, finished with a stale token: refused, and nothing stored.
+        const options = await t.http.post('/v1/registration/options').set('Authorization', `Bearer ${await tokenFor(username, 5, ['hwk', 'user', 'mfa'])}`).send({});
+        const response = new SoftAuthenticator().createCredential(options.body, { origin: TEST_ORIGIN });
+        const finished = await t.http.post('/v1/registration/verify').set('Authorization', `Bearer ${stale}`).send({ response });
+        expect(finished.status).toBe(401);
+        expect(finished.body.code).toBe('step_up_required');
+        const user = await t.app.get(UsersService).resolve(username);
+        expect(await t.app.get(PasskeysService).listForUser(user.id)).toHaveLength(1);
+      });
+
+      it('refuses a login token from a sign-in without user verification', async () => {
+        const { username } = await newUser();
+        const res = await t.http.post('/v1/registration/options').set('Authorization', `Bearer ${await tokenFor(username, 5, ['hwk', 'user'])}`).send({});
+        expect(res.status).toBe(401);
+        expect(res.body.code).toBe('step_up_required');
+      });
     });
 
     it('refuses an invite that was already used', async () => {

@@ -19,6 +19,8 @@ export interface AppConfig {
     origins: string[];
     userVerification: 'required' | 'preferred';
     challengeTtlSeconds: number;
+    /** Adding a passkey with a Bearer token needs a user-verified sign-in at most this old. */
+    stepUpMaxAgeSeconds: number;
   };
   jwt: {
     issuer: string;
@@ -123,6 +125,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       origins,
       userVerification: env.WEBAUTHN_USER_VERIFICATION,
       challengeTtlSeconds: env.WEBAUTHN_CHALLENGE_TTL_SECONDS,
+      stepUpMaxAgeSeconds: env.WEBAUTHN_STEP_UP_MAX_AGE_SECONDS,
     },
     jwt: {
       issuer: env.JWT_ISSUER ?? publicUrl,

@@ -60,6 +60,13 @@ export class Environment {
   @Max(900)
   WEBAUTHN_CHALLENGE_TTL_SECONDS = 120;
 
+  /** How recent a person's passkey assertion must be for sensitive self-service actions (adding a passkey). */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(30)
+  @Max(3600)
+  WEBAUTHN_STEP_UP_MAX_AGE_SECONDS = 300;
+
   @IsOptional()
   @IsString()
   @IsNotEmpty()

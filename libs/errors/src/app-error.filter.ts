@@ -27,7 +27,8 @@ interface ParserError {
 }
 
 /**
- * Every error leaves as `{"statusCode","error","message"}` with a single string message. Unknown exceptions are
+ * Every error leaves as `{"statusCode","error","message"}` with a single string message, plus `code` (an
+ * ErrorCode) when the service refused on purpose. Unknown exceptions are
  * logged and become a bare 500 with no detail, so internals never leak.
  */
 @Catch()
@@ -36,16 +37,17 @@ export class AppErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
-    const { status, message } = this.describe(exception);
+    const { status, message, code } = this.describe(exception);
     if (status >= 500) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     if (response.headersSent) return;
-    response.status(status).json({ statusCode: status, error: REASON_PHRASES[status] ?? 'Error', message });
+    response.status(status).json({ statusCode: status, error: REASON_PHRASES[status] ?? 'Error', message, ...(code ? { code } : {}) });
   }
 
-  private describe(exception: unknown): { status: number; message: string } {
-    if (exception instanceof AppError) return { status: ERROR_STATUS[exception.code], message: exception.message };
+  private describe(exception: unknown): { status: number; message: string; code?: string } {
+    // `code` lets clients tell refusals of one status apart (e.g. 401 step_up_required vs unauthenticated).
+    if (exception instanceof AppError) return { status: ERROR_STATUS[exception.code], message: exception.message, code: exception.code };
     // A write that lost a race on a unique constraint is the client's conflict, not a server fault.
     if (isUniqueViolation(exception)) return { status: HttpStatus.CONFLICT, message: 'this conflicts with a record that was just created; retry' };
     if (exception instanceof HttpException) {

@@ -6,6 +6,8 @@ export enum ErrorCode {
   RegistrationFailed = 'registration_failed',
   AuthenticationFailed = 'authentication_failed',
   Unauthenticated = 'unauthenticated',
+  /** The caller is signed in, but this action needs a fresh, user-verified passkey assertion. */
+  StepUpRequired = 'step_up_required',
   Forbidden = 'forbidden',
   NotFound = 'not_found',
   Conflict = 'conflict',
@@ -18,6 +20,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.RegistrationFailed]: 400,
   [ErrorCode.AuthenticationFailed]: 401,
   [ErrorCode.Unauthenticated]: 401,
+  [ErrorCode.StepUpRequired]: 401,
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
