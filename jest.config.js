@@ -36,5 +36,14 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/service/**/*.e2e-spec.ts'],
     },
+    {
+      // Real headless Chromium against ONE real stack (auth service + Airflow), started by globalSetup.
+      // Run with --runInBand: the tests share that stack and a 2-core machine.
+      ...shared,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
+      globalSetup: '<rootDir>/test/browser/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/browser/support/global-teardown.ts',
+    },
   ],
 };

@@ -25,6 +25,9 @@ fi
 if [ -d test/integration ] && [ -x .venv/bin/python ]; then
   step "integration (real Airflow)" .venv/bin/python -m pytest -q test/integration
 fi
+if [ -d test/browser ] && [ -x .venv/bin/python ]; then
+  step "browser (real Chromium, real Airflow)" npx jest --selectProjects browser --runInBand
+fi
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

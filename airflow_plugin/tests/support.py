@@ -119,6 +119,16 @@ class FakeAuthService:
     token_claims: dict[str, Any] = field(default_factory=service_account_claims)
     admin_tokens_issued: int = 0
     attempts: int = 0  # every request, including those refused while "down"
+    login_expires_in: int = 600
+    # Canned answers for (method, path), checked before anything else: what a test expects the proxy
+    # to call, and what the service answers there.
+    replies: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
+
+    def reply(self, method: str, path: str, status: int, body: Any = None) -> None:
+        self.replies[(method, path)] = (status, body)
+
+    def sent_to(self, method: str, path: str) -> list[httpx.Request]:
+        return [r for r in self.requests if r.method == method and r.url.path == path]
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -135,6 +145,13 @@ class FakeAuthService:
             raise httpx.ConnectError("connection refused", request=request)
         self.requests.append(request)
         path, method = request.url.path, request.method
+        if (method, path) in self.replies:
+            status, canned = self.replies[(method, path)]
+            if isinstance(canned, str):  # not JSON (a proxy's error page, say)
+                return httpx.Response(status, text=canned)
+            if status >= 500 and canned is None:
+                return httpx.Response(status, text="upstream failure")
+            return httpx.Response(status, json=canned) if canned is not None else httpx.Response(status)
         if path == "/.well-known/jwks.json":
             return httpx.Response(200, json={"keys": [key.public_jwk() for key in self.keys]})
         if path == "/v1/oauth/token":
@@ -153,7 +170,8 @@ class FakeAuthService:
                 return _error(401, "Unauthorized", "passkey not recognised")
             token = mint(self.login_key or self.keys[0], self.login_claims)
             return httpx.Response(
-                200, json={"access_token": token, "token_type": "Bearer", "expires_in": 600}
+                200,
+                json={"access_token": token, "token_type": "Bearer", "expires_in": self.login_expires_in},
             )
         if path == "/v1/registration/options":
             if body.get("inviteToken") != "valid-invite":
@@ -255,3 +273,27 @@ class FakeAuthService:
 
 def _error(status: int, error: str, message: Any) -> httpx.Response:
     return httpx.Response(status, json={"statusCode": status, "error": error, "message": message})
+
+
+# ---- browser sessions for the passkeys and administration pages ----
+
+PERSON_TOKEN = "person-step-up-token.for-the-service.only"  # what the step-up cookie carries in tests
+ORIGIN = "http://testserver"
+JSON_HEADERS = {"Origin": ORIGIN}  # what a same-origin fetch() sends along with its JSON body
+
+
+def session_user(*, role: str = "USER", **overrides: Any) -> Any:
+    """The Airflow user of a passkey session (same subject as ``user_claims()``)."""
+    from airflow_webauthn.user import WebAuthnUser
+
+    fields: dict[str, Any] = {
+        "user_id": user_claims()["sub"],
+        "username": "ada",
+        "display_name": "Ada Lovelace",
+        "role": role,
+        "groups": ("users",),
+        "passkey_id": "pk-1",
+        "session_expires_at": int(time.time()) + 3600,
+    }
+    fields.update(overrides)
+    return WebAuthnUser(**fields)

@@ -196,3 +196,32 @@ def test_provider_info_is_valid_for_airflow() -> None:
 
     schema = json.loads(files("airflow").joinpath("provider_info.schema.json").read_text())
     jsonschema.validate(get_provider_info(), schema)
+
+
+# ---- menu items ----
+
+
+def _menu(manager: WebAuthnAuthManager, **fields: object) -> list[tuple[str, str]]:
+    from support import session_user
+
+    return [(item.text, item.href) for item in manager.get_extra_menu_items(user=session_user(**fields))]
+
+
+@pytest.mark.parametrize("role", ["VIEWER", "USER", "OP"])
+def test_every_signed_in_person_gets_the_passkeys_menu_item(manager: WebAuthnAuthManager, role: str) -> None:
+    """Non-admins see only their own passkeys page in Airflow's menu."""
+    assert _menu(manager, role=role) == [("Passkeys", "/auth/passkeys")]
+
+
+def test_admins_also_get_the_administration_menu_item(manager: WebAuthnAuthManager) -> None:
+    """ADMIN also sees the administration page (hrefs under /auth/, which Airflow's UI frames)."""
+    assert _menu(manager, role="ADMIN") == [
+        ("Passkeys", "/auth/passkeys"),
+        ("Passkey administration", "/auth/admin"),
+    ]
+
+
+def test_service_accounts_and_roleless_users_get_no_admin_item(manager: WebAuthnAuthManager) -> None:
+    """No menu for a service account; no admin item without the ADMIN role."""
+    assert _menu(manager, role="ADMIN", is_service_account=True) == []
+    assert _menu(manager, role=None) == [("Passkeys", "/auth/passkeys")]

@@ -16,20 +16,30 @@ from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
 from airflow.api_fastapi.auth.managers.exceptions import AuthManagerRefreshTokenExpiredException
 
 from airflow_webauthn.services.authorization import AuthorizationMixin
+from airflow_webauthn.services.roles import Role, parse_role
 from airflow_webauthn.services.session_check import SessionRejectedError
 from airflow_webauthn.user import WebAuthnUser
 
 if TYPE_CHECKING:
     import httpx
+    from airflow.api_fastapi.common.types import ExtraMenuItem
     from airflow.cli.cli_config import CLICommand
     from fastapi import FastAPI
 
     from airflow_webauthn.config import WebAuthnSettings
     from airflow_webauthn.services.service_client import AuthServiceClient
     from airflow_webauthn.services.session_check import SessionChecker
+    from airflow_webauthn.services.step_up import StepUpSealer
     from airflow_webauthn.services.token_verifier import ServiceTokenVerifier
 
 LOGIN_PATH = "/login"
+PASSKEYS_PATH = "/passkeys"
+ADMIN_PATH = "/admin"
+
+
+def is_admin(user: WebAuthnUser) -> bool:
+    """The Airflow role that may use the passkey administration page (the service checks its own group)."""
+    return not user.is_service_account and parse_role(user.role) is Role.ADMIN
 
 
 class SessionEndedError(jwt.ExpiredSignatureError):
@@ -106,6 +116,12 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             role_mapping=self.settings.role_mapping,
             interval_seconds=self.settings.recheck_interval_seconds,
         )
+
+    @cached_property
+    def step_up(self) -> StepUpSealer:
+        from airflow_webauthn.services.step_up import StepUpSealer, deployment_secret
+
+        return StepUpSealer(secret=deployment_secret())
 
     def init(self) -> None:
         """Validate the configuration when the API server starts, so mistakes fail loudly and early."""
@@ -190,6 +206,27 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
     def get_url_logout(self) -> str | None:
         # Airflow then deletes its cookie itself and sends the browser to get_url_login().
         return None
+
+    def get_extra_menu_items(self, *, user: WebAuthnUser) -> list[ExtraMenuItem]:
+        """ "Passkeys" for every signed-in person; "Passkey administration" for ADMIN only.
+
+        Airflow 3.3's UI lists these under its Security menu and shows ``href`` in a same-origin iframe
+        (only paths under ``<base>/auth/`` are allowed there), so the href is the mounted page's path,
+        base path included, like ``get_url_login``.
+        """
+        from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
+        from airflow.api_fastapi.common.types import ExtraMenuItem
+
+        if user.is_service_account:
+            return []  # no passkeys, and no browser to show pages to
+        items = [ExtraMenuItem(text="Passkeys", href=f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{PASSKEYS_PATH}")]
+        if is_admin(user):
+            items.append(
+                ExtraMenuItem(
+                    text="Passkey administration", href=f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{ADMIN_PATH}"
+                )
+            )
+        return items
 
     def get_fastapi_app(self) -> FastAPI | None:
         from airflow_webauthn.routes import create_app

@@ -1,45 +1,127 @@
-"""The login and enrollment pages (plain HTML; their scripts live in ``static/``)."""
+"""The HTML pages: login, enrollment, own passkeys and administration (scripts live in ``static/``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
+from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+
+from airflow_webauthn.auth_manager import ADMIN_PATH, PASSKEYS_PATH, is_admin
+from airflow_webauthn.routes.deps import ManagerDep
+from airflow_webauthn.routes.guards import SessionUserOrNone
 
 pages_router = APIRouter(include_in_schema=False)
 
 _templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
-# Pages only load their own scripts and styles and only call Airflow's origin; they may never be
-# framed (clickjacking a passkey prompt) and never cached (they are cheap and carry no state).
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Frame-Options": "DENY",
+_COMMON_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
 
 
-def _page(request: Request, template: str) -> HTMLResponse:
+def _csp(frame_ancestors: str) -> str:
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        f"base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
+
+
+# Pages only load their own scripts and styles and only call Airflow's origin; they are never cached.
+# The login and enrollment pages may never be framed (clickjacking a passkey prompt).
+PAGE_HEADERS = {
+    "Content-Security-Policy": _csp("'none'"),
+    "X-Frame-Options": "DENY",
+    **_COMMON_HEADERS,
+}
+# Airflow's own UI shows the passkeys and administration pages (its "Security" menu items) in a
+# same-origin iframe, so they may be framed by Airflow's origin only.
+MANAGE_PAGE_HEADERS = {
+    "Content-Security-Policy": _csp("'self'"),
+    "X-Frame-Options": "SAMEORIGIN",
+    **_COMMON_HEADERS,
+}
+
+
+def _page(
+    request: Request,
+    template: str,
+    *,
+    scripts: tuple[str, ...] = (),
+    context: dict[str, Any] | None = None,
+    headers: dict[str, str] = PAGE_HEADERS,
+    status_code: int = 200,
+) -> HTMLResponse:
     # <base href> = the directory of this page (e.g. "/auth/"), so relative asset and API URLs work
     # wherever Airflow mounts the sub-app ([api] base_url with a path, proxies).
     base_href = request.url.path.rsplit("/", 1)[0] + "/"
-    response = _templates.TemplateResponse(request, template, {"base_href": base_href})
-    response.headers.update(PAGE_HEADERS)
+    response = _templates.TemplateResponse(
+        request,
+        template,
+        {"base_href": base_href, "scripts": scripts, "wide": False, **(context or {})},
+        status_code=status_code,
+    )
+    response.headers.update(headers)
+    return response
+
+
+def _to_login(page_path: str) -> RedirectResponse:
+    """303 to the login page, which comes back here after a passkey sign-in (base path included)."""
+    target = f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{page_path}"
+    response = RedirectResponse(
+        f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}/login?next={quote(target, safe='/')}", status_code=303
+    )
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @pages_router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> HTMLResponse:
-    return _page(request, "login.html")
+    return _page(request, "login.html", scripts=("login.js",))
 
 
 @pages_router.get("/enroll", response_class=HTMLResponse)
 def enroll_page(request: Request) -> HTMLResponse:
-    return _page(request, "enroll.html")
+    return _page(request, "enroll.html", scripts=("enroll.js",))
+
+
+@pages_router.get(PASSKEYS_PATH, response_class=HTMLResponse)
+async def passkeys_page(request: Request, manager: ManagerDep, user: SessionUserOrNone) -> Response:
+    """The signed-in person's passkeys; without an Airflow session, sign in first."""
+    if user is None:
+        return _to_login(PASSKEYS_PATH)
+    return _page(
+        request,
+        "passkeys.html",
+        scripts=("manage.js", "passkeys.js"),
+        context={"username": user.username, "is_admin": is_admin(user), "wide": True},
+        headers=MANAGE_PAGE_HEADERS,
+    )
+
+
+@pages_router.get(ADMIN_PATH, response_class=HTMLResponse)
+async def admin_page(request: Request, manager: ManagerDep, user: SessionUserOrNone) -> Response:
+    """Administration, for Airflow admins only (the service also checks its admin group on each call)."""
+    if user is None:
+        return _to_login(ADMIN_PATH)
+    if not is_admin(user):
+        return _page(
+            request,
+            "forbidden.html",
+            context={"username": user.username},
+            headers=MANAGE_PAGE_HEADERS,
+            status_code=403,
+        )
+    return _page(
+        request,
+        "admin.html",
+        scripts=("manage.js", "admin-tables.js", "admin-system.js", "admin.js"),
+        context={"wide": True},
+        headers=MANAGE_PAGE_HEADERS,
+    )

@@ -131,6 +131,46 @@ class AuthServiceClient:
             raise AuthServiceUnavailableError(f"auth service answered {response.status_code}")
         return ServiceReply(status_code=response.status_code, body=_json(response))
 
+    async def call_as_person(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        client_ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> ServiceReply:
+        """Call ``path`` with a signed-in person's own service token (``Authorization: Bearer``).
+
+        Used for self-service and admin actions taken in Airflow's pages, so the service checks that
+        person's rights and its audit trail names them. 5xx/network/non-JSON → unavailable.
+        """
+        if not path.startswith("/v1/"):
+            raise ValueError("service paths start with /v1/")
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if client_ip:
+            headers["X-Forwarded-For"] = client_ip
+        if user_agent:
+            headers["User-Agent"] = user_agent
+        try:
+            async with httpx.AsyncClient(transport=self._async_transport, timeout=self._timeout) as client:
+                response = await client.request(
+                    method, f"{self._base_url}{path}", json=json, params=params, headers=headers
+                )
+        except httpx.HTTPError as err:
+            raise AuthServiceUnavailableError(str(err)) from err
+        if response.status_code >= 500:
+            raise AuthServiceUnavailableError(f"auth service answered {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            return ServiceReply(status_code=response.status_code, body=body)
+        return ServiceReply(status_code=response.status_code, body=_json(response))
+
     async def client_credentials_token(self, *, client_id: str, client_secret: str) -> dict[str, Any]:
         """Run the client-credentials grant for a caller; 4xx → AuthServiceError."""
         form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}

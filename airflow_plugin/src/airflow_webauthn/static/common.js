@@ -1,4 +1,4 @@
-/* Shared helpers of the login and enrollment pages: JSON calls to Airflow and readable errors. */
+/* Shared helpers of every page: JSON calls to Airflow, the status region and readable errors. */
 (function () {
   "use strict";
 
@@ -9,20 +9,29 @@
     this.name = "ApiError";
     this.status = status;
     this.code = (body && body.error) || "";
-    this.message = (body && body.detail) || "";
+    var detail = body && body.detail;
+    if (Array.isArray(detail)) {
+      // FastAPI's own validation errors: a list of {loc, msg}.
+      detail = detail.map(function (item) { return (item && item.msg) || String(item); }).join("; ");
+    }
+    this.message = detail ? String(detail) : "";
   }
   ApiError.prototype = Object.create(Error.prototype);
 
-  /** POST JSON to a route of this auth manager (relative to <base href>). */
-  async function postJSON(path, body) {
+  /** Call a route of this auth manager (relative to <base href>) with an optional JSON body. */
+  async function requestJSON(method, path, body) {
+    var init = {
+      method: method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    };
+    if (method !== "GET") {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body || {});
+    }
     var response;
     try {
-      response = await fetch(path, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body || {}),
-      });
+      response = await fetch(path, init);
     } catch (networkError) {
       throw new ApiError(0, { error: "network", detail: "Airflow could not be reached. Check your connection." });
     }
@@ -36,6 +45,11 @@
       throw new ApiError(response.status, data);
     }
     return data;
+  }
+
+  /** POST JSON to a route of this auth manager (relative to <base href>). */
+  function postJSON(path, body) {
+    return requestJSON("POST", path, body);
   }
 
   /** Show a message in the page's aria-live status region. kind: "info" | "error" | "success". */
@@ -70,6 +84,7 @@
   window.WebAuthnPage = {
     ApiError: ApiError,
     postJSON: postJSON,
+    requestJSON: requestJSON,
     setStatus: setStatus,
     describeWebAuthnError: describeWebAuthnError,
     SERVICE_UNAVAILABLE: SERVICE_UNAVAILABLE,

@@ -13,8 +13,11 @@
     if (error.status === 0) return error.message;
     if (error.status === 503) return error.message || page.SERVICE_UNAVAILABLE;
     if (step === "options") {
-      return "This invite cannot be used (it may have expired or already been used). Ask an " +
-        "administrator for a new one." + (error.message ? " Details: " + error.message : "");
+      // The service answers 400 for an unknown, expired, used or revoked invite (it does not say which,
+      // to outsiders); the person needs the same next step in every case.
+      return "This invite link can no longer be used: it has expired, was already used, or was revoked. " +
+        "Ask an administrator for a new invite." +
+        (error.status !== 400 && error.message ? " Details: " + error.message : "");
     }
     return "The passkey could not be saved." + (error.message ? " Details: " + error.message : "");
   }

@@ -1,0 +1,123 @@
+/* Administration page, system sections: signing keys and the audit trail. */
+(function () {
+  "use strict";
+
+  var page = window.WebAuthnPage;
+  var M = window.WebAuthnManage;
+  var T = window.WebAuthnAdminTables;
+  var el = M.el;
+  var $ = M.byId;
+  var AUDIT_PAGE_SIZE = 50;
+  var auditCursor = null;
+  var auditQuery = "";
+
+  // ---- signing keys ----
+
+  async function loadKeys() {
+    var isNewest = T.newest("keys");
+    var keys = (await M.api("GET", "api/admin/keys")) || [];
+    if (!isNewest()) return;
+    T.fill("keys-table", keys.map(function (key) {
+      return el("tr", {}, T.cells([
+        key.kid, key.alg, key.state, M.formatDate(key.createdAt), M.formatDate(key.activatedAt), M.formatDate(key.retiredAt),
+      ]));
+    }), "No signing keys.", 6);
+  }
+
+  async function rotateKeys() {
+    var confirmed = await M.confirmAction({
+      title: "Rotate signing keys?",
+      message: "The next key starts signing tokens now. Tokens signed with the current key stay valid until they expire.",
+      confirmLabel: "Rotate keys",
+    });
+    if (!confirmed) return;
+    try {
+      await M.api("POST", "api/admin/keys/rotate", {});
+      await loadKeys();
+      page.setStatus("Signing keys rotated.", "success");
+      M.focusLater($("rotate-keys"));
+    } catch (error) {
+      M.reportError(error, "The signing keys were not rotated: ");
+    }
+  }
+
+  // ---- audit trail ----
+
+  function isoOrEmpty(localValue) {
+    if (!localValue) return "";
+    var date = new Date(localValue);
+    return isNaN(date.getTime()) ? "" : date.toISOString();
+  }
+
+  function auditFilters() {
+    var params = new URLSearchParams();
+    var values = {
+      type: $("audit-type").value.trim(),
+      outcome: $("audit-outcome").value,
+      actor: $("audit-actor").value.trim(),
+      subject: $("audit-subject").value.trim(),
+      since: isoOrEmpty($("audit-since").value),
+      until: isoOrEmpty($("audit-until").value),
+    };
+    Object.keys(values).forEach(function (name) { if (values[name]) params.set(name, values[name]); });
+    params.set("limit", String(AUDIT_PAGE_SIZE));
+    return params.toString();
+  }
+
+  function who(type, id) {
+    if (!id) return type || "—";
+    if (type === "user") return "user " + T.usernameOf(id);
+    return (type ? type + " " : "") + id;
+  }
+
+  async function loadAudit(more) {
+    if (!more) auditQuery = auditFilters();
+    var query = auditQuery + (more && auditCursor ? "&cursor=" + encodeURIComponent(auditCursor) : "");
+    var isNewest = T.newest("audit");
+    var pageOfEvents = await M.api("GET", "api/admin/audit?" + query);
+    if (!isNewest()) return { count: 0, first: null };
+    var body = T.tbody("audit-table");
+    if (!more) body.textContent = "";
+    var items = (pageOfEvents && pageOfEvents.items) || [];
+    var first = null;
+    items.forEach(function (event) {
+      var time = el("td", { tabindex: "-1", text: M.formatDate(event.occurredAt) });
+      first = first || time;
+      body.appendChild(el("tr", {}, [time].concat(T.cells([
+        event.type, event.outcome, who(event.actorType, event.actorId), who(event.subjectType, event.subjectId), event.reason || "",
+      ]))));
+    });
+    if (!more && items.length === 0) {
+      body.appendChild(el("tr", { class: "empty" }, [el("td", { colspan: 6, text: "No events match these filters." })]));
+    }
+    auditCursor = (pageOfEvents && pageOfEvents.nextCursor) || null;
+    $("audit-more").hidden = !auditCursor;
+    return { count: items.length, first: first };
+  }
+
+  async function applyFilters(event) {
+    event.preventDefault();
+    try {
+      var result = await loadAudit(false);
+      page.setStatus("Showing " + result.count + (auditCursor ? "+" : "") + " events.", "info");
+    } catch (error) {
+      M.reportError(error, "The audit trail could not be loaded: ");
+    }
+  }
+
+  async function loadMore() {
+    try {
+      var result = await loadAudit(true);
+      page.setStatus("Loaded " + result.count + " more events.", "info");
+      M.focusLater(auditCursor ? $("audit-more") : result.first);
+    } catch (error) {
+      M.reportError(error, "More events could not be loaded: ");
+    }
+  }
+
+  $("rotate-keys").addEventListener("click", rotateKeys);
+  $("audit-form").addEventListener("submit", applyFilters);
+  $("audit-more").addEventListener("click", loadMore);
+
+  window.WebAuthnAdminSystem = { loadKeys: loadKeys, loadAudit: loadAudit };
+})();

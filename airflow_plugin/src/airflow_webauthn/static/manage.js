@@ -1,0 +1,229 @@
+/* Shared by the passkeys and administration pages: step-up ("confirm it's you"), dialogs, small DOM helpers. */
+(function () {
+  "use strict";
+
+  var page = window.WebAuthnPage;
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  /** Build an element; text is always set as text (never HTML), so nothing from the API can inject markup. */
+  function el(tag, attributes, children) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) {
+      var value = attributes[name];
+      if (value === undefined || value === null || value === false) return;
+      if (name === "text") node.textContent = value;
+      else if (name === "hidden") node.hidden = true;
+      else node.setAttribute(name, value === true ? "" : String(value));
+    });
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined) return;
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function formatDate(iso, empty) {
+    if (!iso) return empty || "—";
+    var date = new Date(iso);
+    return isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+  }
+
+  /** "a, b ,c" → ["a", "b", "c"] */
+  function splitList(text) {
+    return String(text || "")
+      .split(",")
+      .map(function (item) { return item.trim(); })
+      .filter(function (item) { return item.length > 0; });
+  }
+
+  function focusLater(node) {
+    if (node && typeof node.focus === "function") window.setTimeout(function () { node.focus(); }, 0);
+  }
+
+  /** An error whose message is already in the status region (step-up cancelled or failed). */
+  function handled(error) {
+    var wrapped = error instanceof Error ? error : new Error(String(error));
+    wrapped.handled = true;
+    return wrapped;
+  }
+
+  function describeApiError(error) {
+    if (error.status === 0) return error.message;
+    if (error.status === 503) return error.message || page.SERVICE_UNAVAILABLE;
+    if (error.code === "not_signed_in") return "Your Airflow session has ended. Sign in to Airflow again.";
+    if (error.code === "csrf_rejected") return "The request was refused. Reload the page and try again.";
+    return error.message || "The request was refused.";
+  }
+
+  /** Put an error in the status region (unless it is already there). */
+  function reportError(error, prefix) {
+    if (error && error.handled) return;
+    var text = error instanceof page.ApiError ? describeApiError(error) : page.describeWebAuthnError(error, "authentication");
+    page.setStatus((prefix || "") + text, "error");
+  }
+
+  // ---- confirm dialog ----
+
+  /** Ask before something destructive. Resolves true (confirmed) or false; focus returns to the caller. */
+  function confirmAction(options) {
+    var dialog = byId("confirm-dialog");
+    var form = byId("confirm-form");
+    var ok = byId("confirm-ok");
+    var cancel = byId("confirm-cancel");
+    var returnFocus = document.activeElement;
+    byId("confirm-title").textContent = options.title;
+    byId("confirm-message").textContent = options.message;
+    ok.textContent = options.confirmLabel;
+    return new Promise(function (resolve) {
+      function finish(confirmed) {
+        form.removeEventListener("submit", onSubmit);
+        cancel.removeEventListener("click", onCancel);
+        dialog.removeEventListener("cancel", onEscape);
+        if (dialog.open) dialog.close();
+        if (!confirmed) focusLater(returnFocus);
+        resolve(confirmed);
+      }
+      function onSubmit(event) {
+        event.preventDefault();
+        finish(true);
+      }
+      function onCancel() {
+        finish(false);
+      }
+      function onEscape(event) {
+        event.preventDefault();
+        finish(false);
+      }
+      form.addEventListener("submit", onSubmit);
+      cancel.addEventListener("click", onCancel);
+      dialog.addEventListener("cancel", onEscape);
+      dialog.showModal();
+      cancel.focus(); // the safe choice has focus first
+    });
+  }
+
+  // ---- step-up ----
+
+  var stepUpInFlight = null;
+
+  async function runStepUpCeremony() {
+    var browser = page.browser();
+    if (!browser || !browser.browserSupportsWebAuthn()) {
+      throw handled(new Error("unsupported"));
+    }
+    page.setStatus("Follow your browser's prompt to confirm with your passkey…", "info");
+    var options = await page.postJSON("step-up/options", {});
+    var assertion = await browser.startAuthentication({ optionsJSON: options });
+    page.setStatus("Checking your passkey…", "info");
+    await page.postJSON("step-up/verify", { response: assertion });
+    page.setStatus("Confirmed it's you. You won't be asked again for a few minutes.", "success");
+  }
+
+  /**
+   * Show the "Confirm it's you" dialog and run a passkey assertion for the signed-in person. Resolves when
+   * Airflow holds a fresh confirmation; rejects with a handled error (message already shown) otherwise.
+   * Concurrent callers share one prompt.
+   */
+  function stepUp() {
+    if (stepUpInFlight) return stepUpInFlight;
+    var dialog = byId("step-up-dialog");
+    var confirm = byId("step-up-confirm");
+    var cancel = byId("step-up-cancel");
+    var returnFocus = document.activeElement;
+    stepUpInFlight = new Promise(function (resolve, reject) {
+      function close() {
+        confirm.removeEventListener("click", onConfirm);
+        cancel.removeEventListener("click", onCancel);
+        dialog.removeEventListener("cancel", onEscape);
+        if (dialog.open) dialog.close();
+        focusLater(returnFocus);
+      }
+      async function onConfirm() {
+        close(); // the browser shows its own passkey prompt; the status region tells what happens
+        try {
+          await runStepUpCeremony();
+          resolve();
+        } catch (error) {
+          if (error && error.handled) {
+            page.setStatus("This browser cannot use passkeys, so your identity cannot be confirmed here.", "error");
+          } else if (error instanceof page.ApiError) {
+            page.setStatus("Could not confirm it's you: " + describeApiError(error), "error");
+          } else {
+            page.setStatus(page.describeWebAuthnError(error, "authentication"), "error");
+          }
+          reject(handled(error));
+        }
+      }
+      function onCancel() {
+        close();
+        page.setStatus("Not confirmed, so nothing was changed.", "info");
+        reject(handled(new Error("step-up cancelled")));
+      }
+      function onEscape(event) {
+        event.preventDefault();
+        onCancel();
+      }
+      confirm.addEventListener("click", onConfirm);
+      cancel.addEventListener("click", onCancel);
+      dialog.addEventListener("cancel", onEscape);
+      dialog.showModal();
+      confirm.focus();
+    });
+    stepUpInFlight.then(
+      function () { stepUpInFlight = null; },
+      function () { stepUpInFlight = null; }
+    );
+    return stepUpInFlight;
+  }
+
+  /** Call the JSON API; on 401 step_up_required, confirm it's you and retry once. */
+  async function api(method, path, body) {
+    try {
+      return await page.requestJSON(method, path, body);
+    } catch (error) {
+      if (!(error instanceof page.ApiError) || error.code !== "step_up_required") throw error;
+      await stepUp();
+      return await page.requestJSON(method, path, body);
+    }
+  }
+
+  /** Copy a read-only field's value; if the clipboard is not available, leave it selected for Ctrl+C. */
+  async function copyField(input, what) {
+    input.focus();
+    input.select();
+    try {
+      await navigator.clipboard.writeText(input.value);
+      page.setStatus(what + " copied to the clipboard.", "success");
+      return;
+    } catch (clipboardBlocked) {
+      // fall through to the legacy path (e.g. inside Airflow's iframe without clipboard permission)
+    }
+    var copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } catch (legacyBlocked) {
+      copied = false;
+    }
+    page.setStatus(
+      copied ? what + " copied to the clipboard." : what + " is selected: press Ctrl+C (⌘C on a Mac) to copy it.",
+      copied ? "success" : "info"
+    );
+  }
+
+  window.WebAuthnManage = {
+    api: api,
+    stepUp: stepUp,
+    confirmAction: confirmAction,
+    copyField: copyField,
+    reportError: reportError,
+    describeApiError: describeApiError,
+    byId: byId,
+    el: el,
+    formatDate: formatDate,
+    splitList: splitList,
+    focusLater: focusLater,
+  };
+})();

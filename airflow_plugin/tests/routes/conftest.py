@@ -1,0 +1,47 @@
+"""Clients for the pages and the JSON API, mounted at /auth like Airflow does, with helpers to sign in."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from airflow_webauthn.auth_manager import WebAuthnAuthManager
+from airflow_webauthn.services.step_up import STEP_UP_COOKIE
+
+from support import PERSON_TOKEN, session_user
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+@pytest.fixture
+def mounted(manager: WebAuthnAuthManager) -> TestClient:
+    root = FastAPI()
+    root.mount("/auth", manager.get_fastapi_app())
+    return TestClient(root, follow_redirects=False)
+
+
+@pytest.fixture
+def sign_in(mounted: TestClient, manager: WebAuthnAuthManager) -> Callable[..., Any]:
+    """Give the client Airflow's session cookie for a user (``role`` etc. as in ``session_user``)."""
+
+    def _sign_in(**fields: Any) -> Any:
+        user = session_user(**fields)
+        mounted.cookies.set("_token", manager.generate_jwt(user), domain="testserver.local", path="/")
+        return user
+
+    return _sign_in
+
+
+@pytest.fixture
+def step_up(mounted: TestClient, manager: WebAuthnAuthManager) -> Callable[..., None]:
+    """Give the client a step-up cookie as if the person had just confirmed with their passkey."""
+
+    def _step_up(user: Any, *, token: str = PERSON_TOKEN, max_age: int = 300) -> None:
+        blob = manager.step_up.seal(user_id=user.user_id, token=token, max_age_seconds=max_age)
+        mounted.cookies.set(STEP_UP_COOKIE, blob, domain="testserver.local", path="/auth")
+
+    return _step_up
