@@ -217,7 +217,7 @@ def test_admins_also_get_the_administration_menu_item(manager: WebAuthnAuthManag
     """ADMIN also sees the administration page (hrefs under /auth/, which Airflow's UI frames)."""
     assert _menu(manager, role="ADMIN") == [
         ("Passkeys", "/auth/passkeys"),
-        ("Passkey administration", "/auth/admin"),
+        ("Users", "/auth/admin"),
     ]
 
 

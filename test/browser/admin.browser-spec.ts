@@ -37,6 +37,20 @@ function userRow(device: Device, username: string) {
 describe('the administration page in a real browser', () => {
   useBrowser();
 
+  browserTest("an admin opens the page from Airflow's Security menu, where it is labelled Users and framed in Airflow", async (session) => {
+    const { device } = await signedInPerson(session, { groups: [GROUPS.admin], prefix: 'admin-menu' });
+    const { page } = device;
+    await page.goto(`${stack().airflowUrl}/`);
+    await page.getByRole('button', { name: 'Security' }).click();
+    const item = page.getByRole('menuitem', { name: 'Users' });
+    expect((await item.innerText()).trim()).toBe('Users'); // Airflow's UI shows its own translation of the label
+    await page.getByRole('menuitem', { name: 'Passkeys' }).waitFor();
+    await item.click();
+    await page.waitForURL(/\/security\/users$/);
+    await page.frameLocator('iframe').getByRole('heading', { name: 'Administration', level: 1 }).waitFor();
+    await device.screenshot('admin-in-airflow-menu');
+  });
+
   browserTest('an admin invites a person, who enrolls with the link; then disables, enables and revokes their passkey', async (session) => {
     const { device } = await signedInPerson(session, { groups: [GROUPS.admin], prefix: 'admin' });
     const { page } = device;

@@ -208,11 +208,13 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         return None
 
     def get_extra_menu_items(self, *, user: WebAuthnUser) -> list[ExtraMenuItem]:
-        """ "Passkeys" for every signed-in person; "Passkey administration" for ADMIN only.
+        """ "Passkeys" for every signed-in person; "Users" (the administration page) for ADMIN only.
 
         Airflow 3.3's UI lists these under its Security menu and shows ``href`` in a same-origin iframe
         (only paths under ``<base>/auth/`` are allowed there), so the href is the mounted page's path,
-        base path included, like ``get_url_login``.
+        base path included, like ``get_url_login``. The UI labels each item with its own translation of
+        ``security.<text lowercased>``: "Users" is translated there (it is where admins of Airflow 2 managed
+        users), "Passkeys" is not yet, so its label shows the key until Airflow's UI falls back to the text.
         """
         from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
         from airflow.api_fastapi.common.types import ExtraMenuItem
@@ -221,11 +223,7 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             return []  # no passkeys, and no browser to show pages to
         items = [ExtraMenuItem(text="Passkeys", href=f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{PASSKEYS_PATH}")]
         if is_admin(user):
-            items.append(
-                ExtraMenuItem(
-                    text="Passkey administration", href=f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{ADMIN_PATH}"
-                )
-            )
+            items.append(ExtraMenuItem(text="Users", href=f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{ADMIN_PATH}"))
         return items
 
     def get_fastapi_app(self) -> FastAPI | None:
