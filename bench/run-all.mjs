@@ -47,6 +47,13 @@ function withCpu(result) {
   if (cpuMs === undefined) return result;
   return { ...result, cpuMs, cpuMsPerOp: result.count ? round(cpuMs / result.count, 3) : null, coresUsed: round(cpuMs / result.elapsedMs, 2) };
 }
+/** `node <flags> dist/apps/auth-service/src/main.js` in package.json's start script → <flags>. */
+function startScriptNodeFlags() {
+  const start = String(JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')).scripts?.start ?? '').trim();
+  const match = /^node((?:\s+--\S+)*)\s+dist\/apps\/auth-service\/src\/main\.js$/.exec(start);
+  if (!match) die(`package.json's start script is not "node [--flags] dist/apps/auth-service/src/main.js": ${start}`);
+  return match[1].split(/\s+/).filter(Boolean);
+}
 const TARGETS = { ceremonyRatio: 0.5, tokenRatio: 0.4, rssMb: 200 };
 const MAX_ERROR_RATE = 0.01;
 
@@ -94,8 +101,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** Forks a bench/lib script with IPC and returns helpers to send a command and await its typed reply. */
-function forkChild(script, env = {}) {
-  const child = fork(join(BENCH_DIR, 'lib', script), [], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkChild(script, env = {}, execArgv = process.execArgv) {
+  const child = fork(join(BENCH_DIR, 'lib', script), [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters = [];
   const listeners = [];
   child.on('message', (msg) => {
@@ -208,15 +215,17 @@ async function main() {
     WEBAUTHN_ORIGINS: ORIGIN,
     KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     RATE_LIMIT_PER_MINUTE: '0',
-    LOG_LEVEL: 'warn',
+    // warn: no per-request line. BENCH_LOG_LEVEL=log measures the production default (one JSON line per request).
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL || 'warn',
     HOST: '127.0.0.1',
     PORT: String(port),
   };
 
   // ---- the service ----
   const profDir = join(BENCH_DIR, 'results', 'profiles');
-  // Extra node flags for the service only (e.g. a heap cap: BENCH_SERVICE_NODE_ARGS="--max-old-space-size=96").
-  const extraNodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  // The node flags `npm start` gives the service (package.json scripts.start, e.g. its heap cap), so the service is
+  // measured as it is run; then extra flags for this run only (BENCH_SERVICE_NODE_ARGS="--max-old-space-size=96").
+  const extraNodeArgs = [...startScriptNodeFlags(), ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   const nodeArgs = profile ? [...extraNodeArgs, '--cpu-prof', `--cpu-prof-dir=${profDir}`, '-r', join(BENCH_DIR, 'lib', 'service-exit-hook.cjs')] : extraNodeArgs;
   if (profile) mkdirSync(profDir, { recursive: true });
   const serviceLog = join(work, 'service.log');
@@ -312,6 +321,9 @@ async function main() {
   });
   const probeText = await probe.text();
   if (probe.status !== 200) throw new Error(`token endpoint answered ${probe.status}: ${probeText.slice(0, 300)}`);
+  // A real options response, for the framework-floor reference (it answers the same with a fresh challenge).
+  const optionsProbe = await fetch(`${base}/v1/authentication/options`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: usernames[0] }) });
+  const optionsProbeText = await optionsProbe.text();
   currentPhasePrefix = 'b-';
   rss.setPhase('between');
   log(`(b) service client_credentials: ${settings.concurrency} in flight, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
@@ -347,6 +359,37 @@ async function main() {
   watchCpu(bare.child.pid);
   const bBare = withCpu(await worker.ask({ cmd: 'tokens', ...loadCmd, port: barePort, clientId: serviceAccount.clientId, clientSecret: serviceAccount.clientSecret }, ['result'], phaseTimeoutMs()));
   await bare.stop();
+
+  // ---- reference: the service's HTTP pipeline with do-nothing handlers (the framework's floor) ----
+  let aFloor = null;
+  let bFloor = null;
+  let floorRss = null;
+  if (process.env.BENCH_FLOOR !== '0') {
+    const floorPort = await freePort();
+    const floorDb = mkdtempSync(join(work, 'floor-'));
+    const floor = forkChild('framework-floor-server.cjs', {
+      ...serviceEnv,
+      DATABASE_URL: join(floorDb, 'auth.sqlite'),
+      PORT: String(floorPort),
+      FLOOR_DIST: snap,
+      FLOOR_PORT: String(floorPort),
+      BARE_RESPONSE: probeText,
+      FLOOR_OPTIONS: optionsProbeText,
+    }, profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-name=floor.cpuprofile'] : process.execArgv);
+    await floor.ask(null, ['ready'], 60_000);
+    const floorIdleMb = round(readRss(floor.child.pid).rssKb / 1024, 1);
+    let floorPeakKb = 0;
+    const floorSampler = setInterval(() => (floorPeakKb = Math.max(floorPeakKb, readRss(floor.child.pid)?.rssKb ?? 0)), 100);
+    log(`(a) reference: the service's own HTTP pipeline, do-nothing options/verify handlers, ${settings.concurrency} in flight`);
+    watchCpu(floor.child.pid);
+    aFloor = withCpu(await worker.ask({ cmd: 'ceremonies', ...loadCmd, port: floorPort }, ['result'], phaseTimeoutMs()));
+    log(`(b) reference: the service's own HTTP pipeline, do-nothing token handler, ${settings.concurrency} in flight`);
+    watchCpu(floor.child.pid);
+    bFloor = withCpu(await worker.ask({ cmd: 'tokens', ...loadCmd, port: floorPort, clientId: serviceAccount.clientId, clientSecret: serviceAccount.clientSecret }, ['result'], phaseTimeoutMs()));
+    clearInterval(floorSampler);
+    floorRss = { idleMb: floorIdleMb, peakMb: round(floorPeakKb / 1024, 1) };
+    await floor.stop();
+  }
   await worker.stop();
 
   // ---- results ----
@@ -358,7 +401,7 @@ async function main() {
     when: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memMb: Math.round(totalmem() / 2 ** 20), node: process.version, platform: process.platform, loadavgBefore: loadBefore, loadavgAfter: loadavg().map((x) => round(x, 2)) },
     settings: { ...settings, profile, serviceNodeArgs: extraNodeArgs },
-    setup: { serviceStartupMs: startupMs, enrollment: enrolled, database: dbDir ? `sqlite in ${dbDir}` : 'sqlite in the temp dir (root disk)' },
+    setup: { serviceStartupMs: startupMs, accountsVia: 'the admin CLI', enrollment: enrolled, database: dbDir ? `sqlite in ${dbDir}` : 'sqlite in the temp dir (root disk)' },
     servicePhaseTimeline: rss.timeline,
     ceremony: {
       service: aService,
@@ -366,6 +409,8 @@ async function main() {
       ratio: ratio(aService.perSecond, aRaw.perSecond),
       cpuEfficiencyRatio: ratio(aRaw.cpuMsPerOp, aService.cpuMsPerOp),
       target: TARGETS.ceremonyRatio,
+      frameworkFloor: aFloor,
+      frameworkFloorRatio: aFloor ? ratio(aFloor.perSecond, aRaw.perSecond) : null,
     },
     clientCredentials: {
       service: bService,
@@ -374,6 +419,9 @@ async function main() {
       cpuEfficiencyRatio: ratio(bBare.cpuMsPerOp, bService.cpuMsPerOp),
       target: TARGETS.tokenRatio,
       responseBytes: Buffer.byteLength(probeText),
+      frameworkFloor: bFloor,
+      frameworkFloorRatio: bFloor ? ratio(bFloor.perSecond, bBare.perSecond) : null,
+      frameworkFloorRss: floorRss,
     },
     memory: {
       rssTimeline: rss.samples.filter((x, i) => i % 5 === 0).map((x) => [round(x.t / 1000, 1), x.phase, round(x.rssKb / 1024, 1)]),
@@ -383,7 +431,7 @@ async function main() {
 
   // Sanity: something measured, almost nothing failed.
   const problems = [];
-  for (const [name, r] of [['(a) service', aService], ['(a) raw', aRaw], ['(b) service', bService], ['(b) bare', bBare]]) {
+  for (const [name, r] of [['(a) service', aService], ['(a) raw', aRaw], ['(b) service', bService], ['(b) bare', bBare], ...(aFloor ? [['(a) framework floor', aFloor]] : []), ...(bFloor ? [['(b) framework floor', bFloor]] : [])]) {
     if (r.count === 0) problems.push(`${name}: no successful operation`);
     else if (r.errors / (r.count + r.errors) > MAX_ERROR_RATE) problems.push(`${name}: ${r.errors} errors for ${r.count} successes (${r.errorSamples?.[0] ?? ''})`);
   }
@@ -430,10 +478,20 @@ function printTable(r, verdicts) {
   out.push(`${pad('    service / baseline throughput', W)}${lpad(pct(r.ceremony.ratio), 9)}       target >= ${r.ceremony.target * 100} %   ${verdict(verdicts.ceremony)}   (CPU-time ratio ${pct(r.ceremony.cpuEfficiencyRatio)})`);
   const st = r.ceremony.service.steps;
   out.push(`${pad('    service steps, p50/p99 ms', W)}options ${f(st.options.p50Ms, 2)}/${f(st.options.p99Ms, 2)}, client signing ${f(st.sign.p50Ms, 2)}/${f(st.sign.p99Ms, 2)}, verify+JWT ${f(st.verify.p50Ms, 2)}/${f(st.verify.p99Ms, 2)}`);
+  const af = r.ceremony.frameworkFloor;
+  if (af) {
+    out.push(row('(a) reference: same app, do-nothing handlers', af, 'cer/s'));
+    out.push(`${pad('    framework floor / baseline throughput', W)}${lpad(pct(r.ceremony.frameworkFloorRatio), 9)}       (no verification, DB, signing or audit: 2 requests through the pipeline)`);
+  }
   out.push(`${pad('    assertion signing (excluded both sides)', W)}${f(r.ceremony.rawBaseline.assertionSignUs, 1)} µs per assertion (${r.ceremony.rawBaseline.credentialAlgs.join(', ')})`);
   out.push(row('(b) service: client_credentials token', r.clientCredentials.service, 'req/s'));
   out.push(row('(b) baseline: bare node:http, no signing', r.clientCredentials.bareBaseline, 'req/s'));
   out.push(`${pad('    service / baseline throughput', W)}${lpad(pct(r.clientCredentials.ratio), 9)}       target >= ${r.clientCredentials.target * 100} %   ${verdict(verdicts.clientCredentials)}   (CPU-time ratio ${pct(r.clientCredentials.cpuEfficiencyRatio)})`);
+  const fl = r.clientCredentials.frameworkFloor;
+  if (fl) {
+    out.push(row('(b) reference: same app, do-nothing handler', fl, 'req/s'));
+    out.push(`${pad('    framework floor / baseline throughput', W)}${lpad(pct(r.clientCredentials.frameworkFloorRatio), 9)}       (RSS idle / peak ${f(r.clientCredentials.frameworkFloorRss?.idleMb)} / ${f(r.clientCredentials.frameworkFloorRss?.peakMb)} MB)`);
+  }
   const m = r.memory;
   out.push(`${pad('(c) service RSS peak under load', W)}${lpad(f(m.peakRssUnderLoadMb) + ' MB', 9)}       target < ${m.targetMb} MB    ${verdict(verdicts.memory)}`);
   out.push(`${pad('    idle / during (a) / during (b) / VmHWM', W)}${f(m.idleRssMb)} / ${f(m.peakRssDuringCeremoniesMb)} / ${f(m.peakRssDuringTokensMb)} / ${f(m.vmHwmMb)} MB`);

@@ -29,7 +29,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
 npm run -s cli -- migrate >/dev/null
-node dist/apps/auth-service/src/main.js > data/auth-service.log 2>&1 &
+# Same heap cap as `npm start`: keeps the service under 200 MB RSS under load (bench/README.md).
+node --max-old-space-size=128 dist/apps/auth-service/src/main.js > data/auth-service.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:${PORT}/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 curl -fsS "http://127.0.0.1:${PORT}/readyz" >/dev/null || { echo "auth service did not start; see data/auth-service.log"; exit 1; }

@@ -26,6 +26,9 @@ export async function createApp(config: AppConfig, logger: ConsoleLogger | false
   });
   app.set('trust proxy', config.trustProxy === 'false' ? false : config.trustProxy);
   app.disable('x-powered-by');
+  // Express would hash every response body into an ETag: useless for this API (tokens are no-store, nothing is
+  // fetched conditionally) and a SHA-1 per request.
+  app.set('etag', false);
   app.useBodyParser('json', { limit: '64kb' });
   app.useBodyParser('urlencoded', { limit: '64kb', extended: false });
   app.use(helmet());

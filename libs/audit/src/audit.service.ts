@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AppError, ErrorCode } from '@app/errors';
+import { PortableSql, SqlStatement } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
 import { AuditContext, AuditQuery, AuditRecord } from './audit.types';
 
 const MAX_PAGE = 500;
+
+const INSERT_EVENT =
+  'INSERT INTO audit_events (id, occurred_at, type, outcome, reason, actor_type, actor_id, subject_type, subject_id, client_ip, user_agent, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
 @Injectable()
 export class AuditService {
@@ -18,33 +21,40 @@ export class AuditService {
    * and its audit record commit or roll back together.
    */
   async record(context: AuditContext, record: AuditRecord, manager?: EntityManager): Promise<void> {
-    const event = this.events.create({
-      id: randomUUID(),
-      occurredAt: new Date(),
-      type: record.type,
-      outcome: record.outcome,
-      reason: record.reason ?? null,
-      actorType: context.actorType,
-      actorId: context.actorId ?? null,
-      subjectType: record.subjectType ?? null,
-      subjectId: record.subjectId ?? null,
-      clientIp: context.clientIp?.slice(0, 64) ?? null,
-      userAgent: context.userAgent?.slice(0, 512) ?? null,
-      details: record.details ?? {},
-    });
-    await (manager ? manager.getRepository(AuditEvent) : this.events).insert(event as QueryDeepPartialEntity<AuditEvent>);
+    const statement = this.insertStatement(context, record);
+    const sql = PortableSql.of(this.events.manager.connection);
+    if (manager) await sql.query(statement.sql, statement.params, manager);
+    else await sql.transaction([statement]);
+  }
+
+  /**
+   * The INSERT for one event, for callers that commit it in one PortableSql transaction with the state change it
+   * records (see AuthenticationService).
+   */
+  insertStatement(context: AuditContext, record: AuditRecord, occurredAt = new Date()): SqlStatement {
+    return {
+      sql: INSERT_EVENT,
+      params: [
+        randomUUID(),
+        occurredAt.getTime(),
+        record.type,
+        record.outcome,
+        record.reason ?? null,
+        context.actorType,
+        context.actorId ?? null,
+        record.subjectType ?? null,
+        record.subjectId ?? null,
+        context.clientIp?.slice(0, 64) ?? null,
+        context.userAgent?.slice(0, 512) ?? null,
+        JSON.stringify(record.details ?? {}),
+      ],
+    };
   }
 
   /** Newest first, keyset-paginated on (occurredAt, id) so pages stay stable while events keep arriving. */
   async query(query: AuditQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), MAX_PAGE);
-    const qb = this.events.createQueryBuilder('e');
-    if (query.type) qb.andWhere('e.type = :type', { type: query.type });
-    if (query.outcome) qb.andWhere('e.outcome = :outcome', { outcome: query.outcome });
-    if (query.actorId) qb.andWhere('e.actor_id = :actorId', { actorId: query.actorId });
-    if (query.subjectId) qb.andWhere('e.subject_id = :subjectId', { subjectId: query.subjectId });
-    if (query.since) qb.andWhere('e.occurred_at >= :since', { since: query.since.getTime() });
-    if (query.until) qb.andWhere('e.occurred_at < :until', { until: query.until.getTime() });
+    const qb = this.filtered(query);
     if (query.cursor) {
       const [at, id] = decodeCursor(query.cursor);
       qb.andWhere('(e.occurred_at < :at OR (e.occurred_at = :at AND e.id < :id))', { at, id });
@@ -55,20 +65,32 @@ export class AuditService {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
   }
 
-  /** Streams every matching event oldest-first in pages, for JSON-lines export. */
+  /**
+   * Streams every matching event oldest-first (exports read like a log), one page in memory at a time: keyset
+   * pagination forward on (occurredAt, id), so the service's memory does not grow with the size of the trail.
+   */
   async *export(query: Omit<AuditQuery, 'cursor' | 'limit'>): AsyncGenerator<AuditEvent> {
-    let cursor: string | undefined;
-    const pages: AuditEvent[][] = [];
-    // Collect newest-first pages, then emit oldest-first: exports read like a log.
+    let after: { at: number; id: string } | undefined;
     for (;;) {
-      const page = await this.query({ ...query, cursor, limit: MAX_PAGE });
-      pages.push(page.items);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
+      const qb = this.filtered(query);
+      if (after) qb.andWhere('(e.occurred_at > :afterAt OR (e.occurred_at = :afterAt AND e.id > :afterId))', { afterAt: after.at, afterId: after.id });
+      const page = await qb.orderBy('e.occurred_at', 'ASC').addOrderBy('e.id', 'ASC').take(MAX_PAGE).getMany();
+      for (const event of page) yield event;
+      const last = page[page.length - 1];
+      if (page.length < MAX_PAGE || !last) return;
+      after = { at: last.occurredAt.getTime(), id: last.id };
     }
-    for (const page of pages.reverse()) {
-      for (const event of [...page].reverse()) yield event;
-    }
+  }
+
+  private filtered(query: Omit<AuditQuery, 'cursor' | 'limit'>) {
+    const qb = this.events.createQueryBuilder('e');
+    if (query.type) qb.andWhere('e.type = :type', { type: query.type });
+    if (query.outcome) qb.andWhere('e.outcome = :outcome', { outcome: query.outcome });
+    if (query.actorId) qb.andWhere('e.actor_id = :actorId', { actorId: query.actorId });
+    if (query.subjectId) qb.andWhere('e.subject_id = :subjectId', { subjectId: query.subjectId });
+    if (query.since) qb.andWhere('e.occurred_at >= :since', { since: query.since.getTime() });
+    if (query.until) qb.andWhere('e.occurred_at < :until', { until: query.until.getTime() });
+    return qb;
   }
 }
 

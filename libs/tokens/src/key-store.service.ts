@@ -15,6 +15,13 @@ export interface ActiveSigningKey {
   privateKey: KeyObject;
 }
 
+interface KeyMaterial {
+  alg: 'EdDSA' | 'ES256';
+  kid: string;
+  publicJwk: JWK;
+  encryptedPrivateKey: string;
+}
+
 /** How long one instance may keep signing with a key another instance has just retired. */
 const CACHE_MS = 30_000;
 /** Slack added to the longest token lifetime before a retired key leaves the JWKS (clock skew, caches). */
@@ -35,15 +42,17 @@ export class KeyStoreService {
   /** First start: an active key and a published next key. Safe when several instances start at once. */
   async ensureKeys(context: AuditContext): Promise<void> {
     if (!(await this.keys.existsBy({ state: 'active' }))) {
+      const material = await this.newKeyMaterial();
       await this.keys.manager.transaction(async (m) => {
-        const key = await this.createKey(m, 'active');
+        const key = await this.insertKey(m, 'active', material);
         await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'active', alg: key.alg } }, m);
       });
       await this.resolveDuplicateActives();
     }
     if (!(await this.keys.existsBy({ state: 'next' }))) {
+      const material = await this.newKeyMaterial();
       await this.keys.manager.transaction(async (m) => {
-        const key = await this.createKey(m, 'next');
+        const key = await this.insertKey(m, 'next', material);
         await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'next', alg: key.alg } }, m);
       });
     }
@@ -56,6 +65,7 @@ export class KeyStoreService {
    */
   async rotate(context: AuditContext): Promise<{ activeKid: string; nextKid: string; retiredKid: string }> {
     await this.ensureKeys(context);
+    const material = await this.newKeyMaterial();
     const result = await this.keys.manager.transaction(async (m) => {
       const repo = m.getRepository(SigningKey);
       const active = await repo.findOneByOrFail({ state: 'active' });
@@ -64,7 +74,7 @@ export class KeyStoreService {
       const retired = await repo.update({ id: active.id, state: 'active' }, { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) });
       const promoted = await repo.update({ id: next.id, state: 'next' }, { state: 'active', activatedAt: now });
       if (retired.affected !== 1 || promoted.affected !== 1) throw new AppError(ErrorCode.Conflict, 'another key rotation is in progress; try again');
-      const fresh = await this.createKey(m, 'next');
+      const fresh = await this.insertKey(m, 'next', material);
       await this.audit.record(context, { type: 'key.rotated', outcome: 'success', subjectType: 'signing_key', subjectId: next.kid, details: { retired: active.kid, active: next.kid, next: fresh.kid } }, m);
       return { activeKid: next.kid, nextKid: fresh.kid, retiredKid: active.kid };
     });
@@ -130,19 +140,24 @@ export class KeyStoreService {
     return new Date(retiredAt.getTime() + longest + CACHE_MS + PUBLISH_SLACK_MS);
   }
 
-  private async createKey(manager: EntityManager, state: 'active' | 'next'): Promise<SigningKey> {
+  /**
+   * Generates a key pair outside any transaction: on SQLite all requests share one connection, so a transaction
+   * must never wait on the thread pool (another request's statements would land inside it).
+   */
+  private async newKeyMaterial(): Promise<KeyMaterial> {
     const alg = this.config.jwt.signingAlg;
     const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
+    return { alg, kid, publicJwk, encryptedPrivateKey: encryptPrivateKey(this.config.keyEncryptionKey, kid, await exportPKCS8(privateKey)) };
+  }
+
+  private async insertKey(manager: EntityManager, state: 'active' | 'next', material: KeyMaterial): Promise<SigningKey> {
     const now = new Date();
     const key = manager.getRepository(SigningKey).create({
       id: randomUUID(),
-      kid,
-      alg,
+      ...material,
       state,
-      publicJwk,
-      encryptedPrivateKey: encryptPrivateKey(this.config.keyEncryptionKey, kid, await exportPKCS8(privateKey)),
       createdAt: now,
       activatedAt: state === 'active' ? now : null,
       retiredAt: null,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { SignJWT } from 'jose';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { signCompactJws } from './compact-jws';
 import { KeyStoreService } from './key-store.service';
 
 export interface TokenResponse {
@@ -63,19 +63,24 @@ export class TokenIssuerService {
     );
   }
 
+  /**
+   * Header {alg, typ: at+jwt, kid}; claims: the given ones, then iss, sub, aud, iat, nbf, exp, jti (the set and order
+   * jose's SignJWT produced before; signed here with node:crypto directly, see compact-jws.ts).
+   */
   private async sign(claims: Record<string, unknown>, sub: string, ttlSeconds: number): Promise<TokenResponse> {
     const key = await this.keyStore.signingKey();
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid })
-      .setIssuer(this.config.jwt.issuer)
-      .setSubject(sub)
-      .setAudience(this.config.jwt.audience)
-      .setIssuedAt(now)
-      .setNotBefore(now)
-      .setExpirationTime(now + ttlSeconds)
-      .setJti(randomUUID())
-      .sign(key.privateKey);
+    const payload = {
+      ...claims,
+      iss: this.config.jwt.issuer,
+      sub,
+      aud: this.config.jwt.audience,
+      iat: now,
+      nbf: now,
+      exp: now + ttlSeconds,
+      jti: randomUUID(),
+    };
+    const token = signCompactJws({ alg: key.alg, typ: 'at+jwt', kid: key.kid }, payload, key.privateKey);
     return { access_token: token, token_type: 'Bearer', expires_in: ttlSeconds };
   }
 }

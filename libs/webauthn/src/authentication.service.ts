@@ -7,11 +7,12 @@ import {
   verifyAuthenticationResponse,
   VerifiedAuthenticationResponse,
 } from '@simplewebauthn/server';
-import { IsNull, Repository } from 'typeorm';
-import { User, UsersService } from '@app/accounts';
+import { Repository } from 'typeorm';
+import { User } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
+import { fromSql, PortableSql, SqlStatement } from '@app/persistence';
 import { AuthenticationResponseJSON, VerifiedLogin } from './ceremony.types';
 import { Challenge } from './challenge.entity';
 import { ChallengeStoreService } from './challenge-store.service';
@@ -20,6 +21,26 @@ import { Passkey } from './passkey.entity';
 
 const fail = (message: string, reason: string) => new AppError(ErrorCode.AuthenticationFailed, message, reason);
 const GENERIC = 'sign-in failed: this passkey was not accepted';
+
+/*
+ * The ceremony's queries, one statement each (see PortableSql for why not the repository API on this path).
+ */
+/** A user's active passkeys; one row with a NULL credential when the user has none, no row for an unknown name. */
+const ALLOWED_CREDENTIALS =
+  'SELECT u.id AS user_id, p.credential_id, p.transports FROM users u LEFT JOIN passkeys p ON p.user_id = u.id AND p.revoked_at IS NULL WHERE u.username = ? ORDER BY p.created_at';
+/** The credential and its owner in one read. */
+const CREDENTIAL_WITH_OWNER =
+  'SELECT p.id, p.user_id, p.credential_id, p.public_key, p.counter, p.transports, p.device_type, p.backup_eligible, p.revoked_at, p.flagged_at, ' +
+  'u.id AS owner_id, u.username, u.display_name, u.groups, u.webauthn_user_id, u.disabled_at FROM passkeys p LEFT JOIN users u ON u.id = p.user_id WHERE p.credential_id = ?';
+/** Compare-and-set on the counter: if another sign-in with this passkey committed first, this one changes nothing. */
+const ADVANCE_COUNTER = 'UPDATE passkeys SET counter = ?, last_used_at = ?, backed_up = ? WHERE id = ? AND counter = ?';
+const RECORD_LOGIN = 'UPDATE users SET last_login_at = ? WHERE id = ?';
+
+/** What the caller issues for a verified login (an access token); its `token.issued` event commits with the login. */
+export interface IssuedForLogin<T> {
+  value: T;
+  audit: { context: AuditContext; type: string; details: Record<string, unknown> };
+}
 
 @Injectable()
 export class AuthenticationService {
@@ -30,10 +51,13 @@ export class AuthenticationService {
     @InjectRepository(Passkey) private readonly passkeys: Repository<Passkey>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly challenges: ChallengeStoreService,
-    private readonly users: UsersService,
     private readonly audit: AuditService,
   ) {
     this.decoyKey = Buffer.from(hkdfSync('sha256', config.keyEncryptionKey, 'airflow-webauthn', 'decoy-credential-ids', 32));
+  }
+
+  private get sql(): PortableSql {
+    return PortableSql.of(this.passkeys.manager.connection);
   }
 
   /**
@@ -45,10 +69,12 @@ export class AuthenticationService {
     let allow: Pick<Passkey, 'credentialId' | 'transports'>[] = [];
     let userId: string | null = null;
     if (username !== undefined) {
-      const user = await this.users.findByUsername(username);
-      const owned = user ? await this.passkeys.findBy({ userId: user.id, revokedAt: IsNull() }) : [];
-      userId = owned.length ? user!.id : null;
-      allow = owned.length ? owned : [{ credentialId: this.decoyCredentialId(username), transports: ['internal', 'hybrid'] }];
+      const { rows } = await this.sql.query(ALLOWED_CREDENTIALS, [username.trim().toLowerCase()]);
+      const owned = rows.filter((r) => r.credential_id !== null && r.credential_id !== undefined);
+      userId = owned.length ? (owned[0]!.user_id as string) : null;
+      allow = owned.length
+        ? owned.map((r) => ({ credentialId: r.credential_id as string, transports: fromSql.json<string[]>(r.transports) }))
+        : [{ credentialId: this.decoyCredentialId(username), transports: ['internal', 'hybrid'] }];
     }
     const options = await generateAuthenticationOptions({
       rpID: this.config.webauthn.rpId,
@@ -60,12 +86,19 @@ export class AuthenticationService {
     return options;
   }
 
-  /** WebAuthn §7.2, with the steps SimpleWebAuthn leaves to the relying party done here. Audits every outcome. */
-  async verify(context: AuditContext, response: AuthenticationResponseJSON): Promise<VerifiedLogin> {
+  /**
+   * WebAuthn §7.2, with the steps SimpleWebAuthn leaves to the relying party done here. Audits every outcome.
+   * `issue` (optional) runs once every check has passed, before anything is written: what it returns (the access
+   * token) is handed out only if the login commits, and its audit event commits in the same transaction.
+   */
+  async verify<T = never>(
+    context: AuditContext,
+    response: AuthenticationResponseJSON,
+    issue?: (login: VerifiedLogin) => Promise<IssuedForLogin<T>>,
+  ): Promise<{ login: VerifiedLogin; issued?: T }> {
     let subject: { userId?: string; passkeyId?: string } = {};
     try {
-      const login = await this.verifyOrThrow(context, response, (s) => (subject = s));
-      return login;
+      return await this.verifyOrThrow(context, response, (s) => (subject = s), issue);
     } catch (error) {
       if (error instanceof AppError) {
         await this.audit.record(context, {
@@ -81,11 +114,12 @@ export class AuthenticationService {
     }
   }
 
-  private async verifyOrThrow(
+  private async verifyOrThrow<T>(
     context: AuditContext,
     response: AuthenticationResponseJSON,
     identify: (subject: { userId?: string; passkeyId?: string }) => void,
-  ): Promise<VerifiedLogin> {
+    issue?: (login: VerifiedLogin) => Promise<IssuedForLogin<T>>,
+  ): Promise<{ login: VerifiedLogin; issued?: T }> {
     // §7.2 step 5/6 preconditions: a well-formed credential id that is the same in id and rawId.
     if (!isBase64Url(response?.id, 1400) || response.id !== response.rawId) {
       throw new AppError(ErrorCode.InvalidRequest, 'response.id and response.rawId must be the same base64url credential id', 'malformed_response');
@@ -98,10 +132,10 @@ export class AuthenticationService {
     if (pending.allowCredentialIds.length > 0 && !pending.allowCredentialIds.includes(response.id)) {
       throw fail(GENERIC, 'credential_not_allowed');
     }
-    const passkey = await this.passkeys.findOneBy({ credentialId: response.id });
-    if (!passkey) throw fail('sign-in failed: this passkey is not registered here', 'unknown_credential');
+    const { rows } = await this.sql.query(CREDENTIAL_WITH_OWNER, [response.id]);
+    if (!rows[0]) throw fail('sign-in failed: this passkey is not registered here', 'unknown_credential');
+    const { passkey, user } = toPasskeyAndOwner(rows[0]);
     identify({ userId: passkey.userId, passkeyId: passkey.id });
-    const user = await this.users.findById(passkey.userId);
     if (!user) throw fail(GENERIC, 'unknown_user');
     this.checkUserHandle(pending, response, user);
 
@@ -121,17 +155,7 @@ export class AuthenticationService {
     }
 
     const now = new Date();
-    await this.passkeys.manager.transaction(async (m) => {
-      // Compare-and-set on the counter: if another login with this passkey committed first, this one loses.
-      const updated = await m
-        .getRepository(Passkey)
-        .update({ id: passkey.id, counter: passkey.counter }, { counter: info.newCounter, lastUsedAt: now, backedUp: info.credentialBackedUp });
-      if (updated.affected !== 1) throw fail(GENERIC, 'concurrent_use');
-      await this.users.recordLogin(m, user.id, now);
-      await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { passkeyId: passkey.id, username: user.username, userVerified: info.userVerified } }, m);
-    });
-
-    return {
+    const login: VerifiedLogin = {
       userId: user.id,
       username: user.username,
       displayName: user.displayName,
@@ -140,6 +164,19 @@ export class AuthenticationService {
       amr: [passkey.deviceType === 'singleDevice' ? 'hwk' : 'swk', 'user', ...(info.userVerified ? ['mfa'] : [])],
       authTime: now,
     };
+    const issued = issue ? await issue(login) : undefined;
+
+    // One transaction: the counter compare-and-set, the user's last login, the login event and the token event.
+    const statements: SqlStatement[] = [
+      { sql: ADVANCE_COUNTER, params: [info.newCounter, now.getTime(), info.credentialBackedUp, passkey.id, passkey.counter], expectAffected: 1, onMismatch: () => fail(GENERIC, 'concurrent_use') },
+      { sql: RECORD_LOGIN, params: [now.getTime(), user.id] },
+      this.audit.insertStatement(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { passkeyId: passkey.id, username: user.username, userVerified: info.userVerified } }, now),
+    ];
+    if (issued) {
+      statements.push(this.audit.insertStatement(issued.audit.context, { type: issued.audit.type, outcome: 'success', subjectType: 'user', subjectId: user.id, details: issued.audit.details }, now));
+    }
+    await this.sql.transaction(statements);
+    return { login, issued: issued?.value };
   }
 
   /** §7.2 step 6: the user handle, when present, must be the credential owner's; a discoverable login must send it. */
@@ -180,4 +217,32 @@ export class AuthenticationService {
   private decoyCredentialId(username: string): string {
     return createHmac('sha256', this.decoyKey).update(username.trim().toLowerCase()).digest().subarray(0, 16).toString('base64url');
   }
+}
+
+/** The row of CREDENTIAL_WITH_OWNER as a Passkey (only the columns the ceremony reads) and its owner, if any. */
+function toPasskeyAndOwner(row: Record<string, unknown>): { passkey: Passkey; user: User | null } {
+  const passkey = Object.assign(new Passkey(), {
+    id: row.id as string,
+    userId: row.user_id as string,
+    credentialId: row.credential_id as string,
+    publicKey: row.public_key as string,
+    counter: fromSql.number(row.counter),
+    transports: fromSql.json<string[]>(row.transports),
+    deviceType: row.device_type as Passkey['deviceType'],
+    backupEligible: fromSql.boolean(row.backup_eligible),
+    revokedAt: fromSql.instant(row.revoked_at),
+    flaggedAt: fromSql.instant(row.flagged_at),
+  });
+  const user =
+    row.owner_id === null || row.owner_id === undefined
+      ? null
+      : Object.assign(new User(), {
+          id: row.owner_id as string,
+          username: row.username as string,
+          displayName: row.display_name as string,
+          groups: fromSql.json<string[]>(row.groups),
+          webauthnUserId: row.webauthn_user_id as string,
+          disabledAt: fromSql.instant(row.disabled_at),
+        });
+  return { passkey, user };
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AuditContext, AuditService } from '@app/audit';
+import { AuditContext } from '@app/audit';
 import { TokenIssuerService } from '@app/tokens';
 import { AuthenticationService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
@@ -12,7 +12,6 @@ export class AuthenticationController {
   constructor(
     private readonly authentication: AuthenticationService,
     private readonly tokens: TokenIssuerService,
-    private readonly audit: AuditService,
   ) {}
 
   @Post('options')
@@ -27,12 +26,14 @@ export class AuthenticationController {
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Verify the assertion and issue a short-lived access token' })
   async verify(@Body() body: AuthenticationVerifyRequest, @Audit() audit: AuditContext) {
-    const login = await this.authentication.verify(audit, body.response as never);
-    const token = await this.tokens.issueUserToken(login);
-    await this.audit.record(
-      { ...audit, actorType: 'user', actorId: login.userId },
-      { type: 'token.issued', outcome: 'success', subjectType: 'user', subjectId: login.userId, details: { grant: 'webauthn', expiresIn: token.expires_in } },
-    );
-    return token;
+    // The token is signed once every check has passed; it leaves only if the login (and its token.issued event) commits.
+    const { issued } = await this.authentication.verify(audit, body.response as never, async (login) => {
+      const token = await this.tokens.issueUserToken(login);
+      return {
+        value: token,
+        audit: { context: { ...audit, actorType: 'user', actorId: login.userId }, type: 'token.issued', details: { grant: 'webauthn', expiresIn: token.expires_in } },
+      };
+    });
+    return issued!;
   }
 }
