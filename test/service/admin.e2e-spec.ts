@@ -210,6 +210,17 @@ describe('invites', () => {
     expect((await t.http.delete(`/v1/admin/invites/${created.body.id}`).set(bearer(admin.token))).status).toBe(409);
   });
 
+  it('creates invites sent at the same moment, each in its own transaction (SQLite shares one connection)', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `burst${i}-${Date.now().toString(36)}`);
+    const answers = await Promise.all(names.map((username) => t.http.post('/v1/admin/invites').set(bearer(admin.token)).send({ username })));
+    expect(answers.map((a) => a.status)).toEqual(names.map(() => 201));
+    const listed = await t.http.get('/v1/admin/invites').set(bearer(admin.token));
+    const pending = new Set(listed.body.filter((i: { state: string }) => i.state === 'pending').map((i: { username: string }) => i.username));
+    expect(names.filter((n) => !pending.has(n))).toEqual([]);
+    const audited = new Set((await events({ type: 'invite.created', limit: 100 })).map((e) => e.subjectId));
+    expect(answers.filter((a) => !audited.has(a.body.id))).toEqual([]);
+  });
+
   it('refuses bad input with 400', async () => {
     for (const body of [{}, { username: 'x', ttlSeconds: 5 }, { username: 'x', ttlSeconds: '3600' }, { username: 'has space' }, { username: 'x', extra: 1 }]) {
       const res = await t.http.post('/v1/admin/invites').set(bearer(admin.token)).send(body);

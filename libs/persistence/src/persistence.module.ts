@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, EntityList } from './data-source-options';
+import { queueSqliteTransactions } from './sqlite-transaction-queue';
 
 @Module({})
 export class PersistenceModule {
@@ -18,6 +19,7 @@ export class PersistenceModule {
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             await dataSource.runMigrations({ transaction: 'each' });
+            queueSqliteTransactions(dataSource);
             return dataSource;
           },
         }),
