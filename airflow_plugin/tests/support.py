@@ -21,6 +21,8 @@ ISSUER = SERVICE_URL
 AUDIENCE = "airflow"
 ADMIN_CLIENT_ID = "airflow-admin-client"
 ADMIN_CLIENT_SECRET = "admin-secret"
+SERVICE_ACCOUNT_ID = "5a5a5a5a-0000-4000-8000-000000000002"  # "ci-bot", sub of its tokens
+ADMIN_ACCOUNT_ID = "5a5a5a5a-0000-4000-8000-000000000003"  # Airflow's own admin service account
 ROLE_MAPPING = {"airflow-admins": "ADMIN", "ops": "OP", "users": "USER", "viewers": "VIEWER"}
 
 
@@ -69,7 +71,7 @@ def user_claims(**overrides: Any) -> dict[str, Any]:
 
 def service_account_claims(**overrides: Any) -> dict[str, Any]:
     claims = user_claims(
-        sub="5a5a5a5a-0000-4000-8000-000000000002",
+        sub=SERVICE_ACCOUNT_ID,
         client_id="ci-bot",
         preferred_username="ci-bot",
         groups=["ops"],
@@ -120,6 +122,17 @@ class FakeAuthService:
     admin_tokens_issued: int = 0
     attempts: int = 0  # every request, including those refused while "down"
     login_expires_in: int = 600
+    service_accounts: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {
+            account["id"]: account
+            for account in (
+                service_account_record(SERVICE_ACCOUNT_ID, name="ci-bot", groups=["ops"]),
+                service_account_record(
+                    ADMIN_ACCOUNT_ID, name="airflow", client_id=ADMIN_CLIENT_ID, groups=["airflow-admins"]
+                ),
+            )
+        }
+    )
     # Canned answers for (method, path), checked before anything else: what a test expects the proxy
     # to call, and what the service answers there.
     replies: dict[tuple[str, str], tuple[int, Any]] = field(default_factory=dict)
@@ -189,7 +202,9 @@ class FakeAuthService:
             return httpx.Response(400, json={"error": "unsupported_grant_type", "error_description": "nope"})
         if (form.get("client_id"), form.get("client_secret")) == (ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET):
             self.admin_tokens_issued += 1
-            claims = service_account_claims(client_id=ADMIN_CLIENT_ID, groups=["airflow-admins"])
+            claims = service_account_claims(
+                sub=ADMIN_ACCOUNT_ID, client_id=ADMIN_CLIENT_ID, groups=["airflow-admins"]
+            )
             return httpx.Response(200, json={"access_token": mint(self.keys[0], claims), "expires_in": 900})
         if (form.get("client_id"), form.get("client_secret")) == ("ci-bot", "bot-secret"):
             token = mint(self.keys[0], self.token_claims)
@@ -224,9 +239,7 @@ class FakeAuthService:
                 201, json={"id": "inv-1", "token": "tok-123", "url": "", "expiresAt": "2030-01-01T00:00:00Z"}
             )
         if method == "GET" and path == "/service-accounts":
-            return httpx.Response(
-                200, json=[{"id": "sa-1", "name": "ci-bot", "clientId": "ci-bot", "groups": ["ops"]}]
-            )
+            return httpx.Response(200, json=list(self.service_accounts.values()))
         if method == "POST" and path == "/service-accounts":
             body = json.loads(request.content)
             return httpx.Response(
@@ -239,10 +252,21 @@ class FakeAuthService:
                     "groups": body.get("groups", []),
                 },
             )
-        if method == "POST" and path == "/service-accounts/sa-1/rotate-secret":
-            return httpx.Response(200, json={"clientId": "ci-bot", "clientSecret": "new-secret"})
-        if method == "POST" and path == "/service-accounts/sa-1/disable":
-            return httpx.Response(200, json={"id": "sa-1", "disabled": True})
+        if method == "POST" and path.startswith("/service-accounts/") and path.endswith("/rotate-secret"):
+            account = self.service_account(path.split("/")[2])
+            if account is None:
+                return _error(404, "Not Found", "no such service account")
+            return httpx.Response(200, json={"clientId": account["clientId"], "clientSecret": "new-secret"})
+        if (
+            method == "POST"
+            and path.endswith(("/disable", "/enable"))
+            and path.startswith("/service-accounts/")
+        ):
+            account = self.service_account(path.split("/")[2])
+            if account is None:
+                return _error(404, "Not Found", "no such service account")
+            account["disabled"] = path.endswith("/disable")
+            return httpx.Response(200, json=account)
         if method == "POST" and path == "/keys/rotate":
             return httpx.Response(201, json={"kid": "ed-2", "activatesAt": "now"})
         if method == "GET" and path == "/audit/export":
@@ -254,6 +278,22 @@ class FakeAuthService:
                 200, text="\n".join(lines) + "\n", headers={"content-type": "application/x-ndjson"}
             )
         return _error(404, "Not Found", f"no route {method} {path}")
+
+    def service_account(self, id_or_name: str) -> dict[str, Any] | None:
+        """Resolve like the service: account id, client id or name."""
+        return next(
+            (
+                account
+                for account in self.service_accounts.values()
+                if id_or_name in (account["id"], account["clientId"], account["name"])
+            ),
+            None,
+        )
+
+    def add_service_account(self, account_id: str, **fields: Any) -> dict[str, Any]:
+        account = service_account_record(account_id, **fields)
+        self.service_accounts[account_id] = account
+        return account
 
     def add_user(self, user_id: str, **fields: Any) -> dict[str, Any]:
         user = {
@@ -269,6 +309,29 @@ class FakeAuthService:
         user.update(fields)
         self.users[user_id] = user
         return user
+
+
+def service_account_record(
+    account_id: str,
+    *,
+    name: str | None = None,
+    client_id: str | None = None,
+    groups: list[str] | None = None,
+    disabled: bool = False,
+) -> dict[str, Any]:
+    """What ``GET /v1/admin/service-accounts`` lists for one account (the service's view)."""
+    name = name or account_id
+    return {
+        "id": account_id,
+        "name": name,
+        "clientId": client_id or name,
+        "groups": groups or [],
+        "disabled": disabled,
+        "createdBy": "cli",
+        "createdAt": "2025-01-01T00:00:00.000Z",
+        "secretRotatedAt": None,
+        "disabledAt": "2025-02-01T00:00:00.000Z" if disabled else None,
+    }
 
 
 def _error(status: int, error: str, message: Any) -> httpx.Response:

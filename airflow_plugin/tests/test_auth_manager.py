@@ -11,7 +11,15 @@ from airflow.api_fastapi.auth.managers.exceptions import AuthManagerRefreshToken
 from airflow_webauthn.auth_manager import WebAuthnAuthManager
 from airflow_webauthn.user import WebAuthnUser
 
-from support import FakeAuthService, ed25519_key, mint, service_account_claims, user_claims
+from support import (
+    SERVICE_ACCOUNT_ID,
+    FakeAuthService,
+    ed25519_key,
+    make_settings,
+    mint,
+    service_account_claims,
+    user_claims,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -39,6 +47,33 @@ async def test_service_account_token_is_marked_as_service_account(
     assert user.is_service_account
     assert user.username == "ci-bot"
     assert user.role == "OP"
+
+
+async def test_disabled_service_account_token_is_refused(
+    fake_service: FakeAuthService, no_revocations: None
+) -> None:
+    """A still-valid token of a service account disabled on the service is refused with an
+    InvalidTokenError (Airflow answers 403), not accepted until it expires."""
+    transport = fake_service.transport()
+    manager = WebAuthnAuthManager(
+        settings=make_settings(recheck_interval_seconds="0"),  # re-checked on every request
+        jwks_transport=transport,
+        service_transport=transport,
+        service_async_transport=transport,
+    )
+    token = mint(fake_service.keys[0], service_account_claims())
+    await manager.get_user_from_token(token)
+    fake_service.service_accounts[SERVICE_ACCOUNT_ID]["disabled"] = True
+    with pytest.raises(jwt.InvalidTokenError, match="disabled"):
+        await manager.get_user_from_token(token)
+
+
+async def test_person_tokens_do_not_list_service_accounts(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """Only service-account tokens are matched against the service-account list."""
+    await manager.get_user_from_token(mint(fake_service.keys[0], user_claims()))
+    assert fake_service.count("/v1/admin/service-accounts") == 0
 
 
 async def test_token_without_mapped_group_is_refused_with_403_error(

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from airflow_webauthn.config import WebAuthnSettings
+    from airflow_webauthn.services.service_account_check import ServiceAccountChecker
     from airflow_webauthn.services.service_client import AuthServiceClient
     from airflow_webauthn.services.session_check import SessionChecker
     from airflow_webauthn.services.step_up import StepUpSealer
@@ -118,6 +119,16 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         )
 
     @cached_property
+    def service_accounts(self) -> ServiceAccountChecker:
+        from airflow_webauthn.services.service_account_check import ServiceAccountChecker
+
+        return ServiceAccountChecker(
+            client=self.service_client,
+            interval_seconds=self.settings.recheck_interval_seconds,
+            leeway_seconds=self.settings.leeway_seconds,
+        )
+
+    @cached_property
     def step_up(self) -> StepUpSealer:
         from airflow_webauthn.services.step_up import StepUpSealer, deployment_secret
 
@@ -128,9 +139,10 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         super().init()
         if not self.settings.service_credentials:
             self.log.warning(
-                "[webauthn_auth_manager] service_credentials is not set: sessions are not re-checked "
-                "against the auth service (disabled users and revoked passkeys keep access until "
-                "their session ends) and `airflow webauthn` commands cannot run."
+                "[webauthn_auth_manager] service_credentials is not set: sessions and service-account "
+                "tokens are not re-checked against the auth service (disabled users, revoked passkeys "
+                "and disabled service accounts keep access until their session or token ends) and "
+                "`airflow webauthn` commands cannot run."
             )
 
     # ---- users and tokens ----
@@ -168,7 +180,11 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         claims = await self.token_verifier.verify(token)
         if RevokedToken.is_revoked(claims["jti"]):
             raise jwt.InvalidTokenError("token has been revoked")
-        return user_from_service_claims(claims, role_mapping=self.settings.role_mapping)
+        user = user_from_service_claims(claims, role_mapping=self.settings.role_mapping)
+        if user.is_service_account:
+            # Disabled or deleted on the service: refused within recheck_interval_seconds, not at exp.
+            await self.service_accounts.check(claims)
+        return user
 
     def revoke_token(self, token: str) -> None:
         """Logout: revoke Airflow's own tokens as usual; a service token's jti is revoked locally too."""

@@ -63,13 +63,14 @@ OPTIONS: dict[str, Option] = {
     ),
     "recheck_interval_seconds": Option(
         "How often (at most) a browser session's user is re-checked against the service "
-        "(disabled user, revoked passkey, changed groups). 0 checks on every request.",
+        "(disabled user, revoked passkey, changed groups), and the list of service accounts that "
+        "service-account tokens are matched against is refreshed. 0 checks on every request.",
         "300",
         "integer",
     ),
     "service_credentials": Option(
         "``client_id:client_secret`` of a service account in the service's admin group; used for "
-        "session re-checks and the ``airflow webauthn`` commands.",
+        "session and service-account re-checks and the ``airflow webauthn`` commands.",
         None,
         sensitive=True,
     ),

@@ -10,7 +10,7 @@ from airflow_webauthn.cli import commands
 from airflow_webauthn.cli.definition import get_webauthn_cli_commands
 from airflow_webauthn.services.service_client import AuthServiceClient
 
-from support import FakeAuthService, make_settings
+from support import SERVICE_ACCOUNT_ID, FakeAuthService, make_settings
 
 
 @pytest.fixture
@@ -97,8 +97,9 @@ def test_service_accounts(service: FakeAuthService, capsys: pytest.CaptureFixtur
     assert "ci-bot" in capsys.readouterr().out
     run("webauthn", "service-accounts", "rotate", "ci-bot", "--json")
     assert json.loads(capsys.readouterr().out)["clientSecret"] == "new-secret"
-    run("webauthn", "service-accounts", "disable", "sa-1")
+    run("webauthn", "service-accounts", "disable", SERVICE_ACCOUNT_ID)
     assert "disabled" in capsys.readouterr().out
+    assert service.service_accounts[SERVICE_ACCOUNT_ID]["disabled"] is True
 
 
 def test_keys_rotate_and_audit_export(service: FakeAuthService, capsys: pytest.CaptureFixture[str]) -> None:

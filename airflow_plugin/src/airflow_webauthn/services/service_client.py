@@ -213,6 +213,13 @@ class AuthServiceClient:
             raise AuthServiceUnavailableError("auth service sent an unexpected user record")
         return user
 
+    def list_service_accounts(self) -> list[dict[str, Any]]:
+        """The service's service accounts (``id``, ``clientId``, ``disabled``, ...; never secrets)."""
+        accounts = self.admin("GET", "/service-accounts")
+        if not isinstance(accounts, list):
+            raise AuthServiceUnavailableError("auth service sent an unexpected service-account list")
+        return [account for account in accounts if isinstance(account, dict)]
+
     def _admin_send(
         self, method: str, path: str, *, json: Any, params: Mapping[str, str] | None
     ) -> httpx.Response:

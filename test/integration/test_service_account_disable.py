@@ -1,0 +1,57 @@
+"""Disabling a service account on the real service ends its REST access on the real Airflow within
+recheck_interval_seconds, although the token it already holds is valid for 15 more minutes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from support.stack import RECHECK_INTERVAL_SECONDS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
+
+    from support.stack import Stack
+
+# Airflow's own latency on a loaded 2-core runner, on top of the re-check interval.
+SLACK_SECONDS = 3
+
+
+def _status_after(client: httpx.Client, headers: dict[str, str], wanted: set[int]) -> tuple[int, float]:
+    """Poll ``GET /api/v2/dags`` until it answers one of ``wanted``; return (last status, seconds taken)."""
+    started = time.monotonic()
+    while True:
+        status = client.get("/api/v2/dags", headers=headers).status_code
+        waited = time.monotonic() - started
+        if status in wanted or waited > RECHECK_INTERVAL_SECONDS + SLACK_SECONDS + 5:
+            return status, waited
+        time.sleep(0.1)
+
+
+def test_disabling_a_service_account_ends_its_rest_access_within_the_recheck_interval(
+    airflow: httpx.Client, stack: Stack, service_token: Callable[[str], str]
+) -> None:
+    """A service account created after Airflow started works at once; ``service-account disable``
+    makes Airflow refuse its still-unexpired token (401/403) within the interval, and ``enable``
+    restores that same token."""
+    name = f"it-revoked-{uuid.uuid4().hex[:8]}"
+    stack.accounts[name] = stack.service.cli(
+        "service-account", "create", "--name", name, "--groups", "it-viewers"
+    )
+    headers = {"Authorization": f"Bearer {service_token(name)}"}
+    assert airflow.get("/api/v2/dags", headers=headers).status_code == 200  # new account: not refused
+
+    stack.service.cli("service-account", "disable", name)
+    status, waited = _status_after(airflow, headers, {401, 403})
+    assert status in {401, 403}, f"still {status} {waited:.1f}s after the disable"
+    assert waited <= RECHECK_INTERVAL_SECONDS + SLACK_SECONDS, f"refused only after {waited:.1f}s"
+    time.sleep(RECHECK_INTERVAL_SECONDS + 0.5)
+    assert airflow.get("/api/v2/dags", headers=headers).status_code in {401, 403}  # and stays refused
+
+    stack.service.cli("service-account", "enable", name)
+    status, waited = _status_after(airflow, headers, {200})
+    assert status == 200, f"still {status} {waited:.1f}s after the enable"
+    assert waited <= RECHECK_INTERVAL_SECONDS + SLACK_SECONDS, f"accepted again only after {waited:.1f}s"
