@@ -128,6 +128,9 @@ stopping=0
 stop_all() {  # TERM every process group, give them 20 s, then KILL whatever is left
   [ "$stopping" = 1 ] && return
   stopping=1
+  # A second TERM (a supervisor signalling the whole process group, then run.sh forwarding it) must not cut the
+  # shutdown short and leave Airflow running: ignore further signals until everything has stopped.
+  trap '' TERM INT
   [ ${#pids[@]} -eq 0 ] && return
   log "stopping Airflow"
   local pid watchdog
