@@ -41,8 +41,8 @@ sys.path.insert(0, str(REPO / "test/integration"))
 
 import httpx  # noqa: E402
 
-from support.processes import free_port, run  # noqa: E402
-from support.stack import AirflowServer, AuthService, airflow_bin  # noqa: E402
+from support.processes import free_port  # noqa: E402
+from support.stack import AirflowServer, AuthService  # noqa: E402
 
 DAGS = HERE / "dags"
 PATH = "/api/v2/dags"
@@ -77,15 +77,6 @@ class BenchAirflow(AirflowServer):
                 }
             )
         return env
-
-    def reserialize(self) -> None:
-        run(
-            [str(airflow_bin()), "dags", "reserialize"],
-            env=self.env,
-            cwd=self.workdir,
-            log=self.workdir / "airflow-reserialize.log",
-            timeout=300,
-        )
 
 
 def group_cpu_seconds(pgid: int) -> float:
@@ -252,7 +243,9 @@ def main() -> None:
     try:
         print(f"setting up in {tmp} ...", file=sys.stderr)
         service.start()
-        migrations = [pool.submit(lambda s=s: (s.migrate(), s.reserialize())) for s in (webauthn, simple)]
+        migrations = [
+            pool.submit(lambda s=s: (s.migrate(), s.reserialize_dags())) for s in (webauthn, simple)
+        ]
         service.wait_ready()
         creds = service.cli("service-account", "create", "--name", "airflow", "--groups", "airflow-admins")
         webauthn.service_credentials = f"{creds['clientId']}:{creds['clientSecret']}"

@@ -4,7 +4,7 @@
  */
 import { browserTest, Device, enroll, openLoginPage, useBrowser } from './support/browser';
 import { admin, signedInPerson } from './support/people';
-import { GROUPS, Invite, stack, uniqueName } from './support/stack';
+import { clientCredentialsGrant, GROUPS, Invite, stack, uniqueName } from './support/stack';
 
 /** Open the admin page as a signed-in admin and confirm it's them (the first API call asks for it). */
 async function openAdminPage(device: Device): Promise<void> {
@@ -125,10 +125,7 @@ describe('the administration page in a real browser', () => {
     expect(clientId).not.toBe('');
     expect(clientSecret.length).toBeGreaterThanOrEqual(32);
     await device.screenshot('admin-service-account-secret');
-    const grant = await fetch(`${stack().serviceUrl}/v1/oauth/token`, {
-      method: 'POST',
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
-    });
+    const grant = await clientCredentialsGrant(clientId, clientSecret);
     expect(grant.status).toBe(200);
     await page.locator('#service-accounts-table').getByRole('cell', { name, exact: true }).waitFor();
     expect(await page.locator('#service-accounts-table').innerText()).not.toContain(clientSecret);

@@ -26,6 +26,7 @@ from support.stack import (
     AirflowServer,
     AuthService,
     Stack,
+    client_credentials_token,
 )
 
 if TYPE_CHECKING:
@@ -114,18 +115,7 @@ def service_token(stack: Stack) -> Any:
 
     def get(name: str) -> str:
         if name not in cache:
-            account = stack.accounts[name]
-            response = httpx.post(
-                f"{stack.service.url}/v1/oauth/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": account["clientId"],
-                    "client_secret": account["clientSecret"],
-                },
-                timeout=30,
-            )
-            assert response.status_code == 200, response.text
-            cache[name] = response.json()["access_token"]
+            cache[name] = client_credentials_token(stack.service.url, stack.accounts[name])
         return cache[name]
 
     return get

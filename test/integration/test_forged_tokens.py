@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from support import jwt_forge as forge
 from support.soft_authenticator import b64url, b64url_decode
-from support.stack import AuthService, Stack
+from support.stack import AuthService, Stack, client_credentials_token
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -86,17 +86,7 @@ def material(stack: Stack, service_token: Callable[[str], str]) -> Iterator[Mate
         account = stack.accounts["admin"]
         for instance in foreign:
             instance.wait_ready()
-            response = httpx.post(
-                f"{instance.url}/v1/oauth/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": account["clientId"],
-                    "client_secret": account["clientSecret"],
-                },
-                timeout=30,
-            )
-            assert response.status_code == 200, response.text
-            tokens.append(response.json()["access_token"])
+            tokens.append(client_credentials_token(instance.url, account))
         yield Material(
             real=real,
             header=header,

@@ -74,6 +74,14 @@ export interface UserDetail {
   passkeys: PasskeyView[];
 }
 
+/** POST /v1/oauth/token (client credentials) on the stack's auth service; the caller checks the answer. */
+export function clientCredentialsGrant(clientId: string, clientSecret: string): Promise<Response> {
+  return fetch(`${stack().serviceUrl}/v1/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+  });
+}
+
 /** The service's /v1/admin API with the suite's admin-group service account. */
 export class AdminApi {
   private token?: { value: string; until: number };
@@ -81,10 +89,7 @@ export class AdminApi {
   private async bearer(): Promise<string> {
     if (!this.token || Date.now() > this.token.until) {
       const { clientId, clientSecret } = stack().adminClient;
-      const res = await fetch(`${stack().serviceUrl}/v1/oauth/token`, {
-        method: 'POST',
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
-      });
+      const res = await clientCredentialsGrant(clientId, clientSecret);
       if (!res.ok) throw new Error(`admin token: HTTP ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { access_token: string; expires_in: number };
       this.token = { value: body.access_token, until: Date.now() + (body.expires_in - 30) * 1000 };

@@ -27,14 +27,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # test/integration, for `support.*`
 
-from support.processes import free_port, run
+from support.processes import free_port
 from support.stack import (
     ROLE_MAPPING,
     SERVICE_CLI,
     SERVICE_MAIN,
     AirflowServer,
     AuthService,
-    airflow_bin,
 )
 
 EXAMPLE_DAG_ID = "browser_example_dag"
@@ -58,17 +57,11 @@ with DAG(
 
 
 def _reserialize(airflow: AirflowServer) -> None:
-    """Parse the dags folder once and write the serialized DAGs (no long-running dag-processor needed)."""
+    """Put the example DAG in the dags folder and have it serialized into Airflow's database."""
     dags = airflow.workdir / "dags"
     dags.mkdir(parents=True, exist_ok=True)
     (dags / f"{EXAMPLE_DAG_ID}.py").write_text(EXAMPLE_DAG)
-    run(
-        [str(airflow_bin()), "dags", "reserialize"],
-        env=airflow.env,
-        cwd=airflow.workdir,
-        log=airflow.workdir / "airflow-dags-reserialize.log",
-        timeout=300,
-    )
+    airflow.reserialize_dags()
 
 
 def _write_atomically(path: Path, data: dict[str, Any]) -> None:

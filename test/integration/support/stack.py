@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from support.processes import ManagedProcess, free_port, run
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -37,6 +39,22 @@ def _base_env() -> dict[str, str]:
 def airflow_bin() -> Path:
     here = Path(sys.executable).parent / "airflow"
     return here if here.exists() else REPO_ROOT / ".venv/bin/airflow"
+
+
+def client_credentials_token(service_url: str, account: dict[str, Any]) -> str:
+    """A client-credentials token from ``service_url`` for ``{"clientId", "clientSecret"}``."""
+    response = httpx.post(
+        f"{service_url}/v1/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": account["clientId"],
+            "client_secret": account["clientSecret"],
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
 
 
 @dataclass
@@ -142,15 +160,23 @@ class AirflowServer:
             env["AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS"] = self.service_credentials
         return env
 
-    def migrate(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+    def run_cli(self, *args: str, log_name: str) -> None:
+        """One ``airflow`` CLI command with this server's configuration; output in ``<log_name>.log``."""
         run(
-            [str(airflow_bin()), "db", "migrate"],
+            [str(airflow_bin()), *args],
             env=self.env,
             cwd=self.workdir,
-            log=self.workdir / "airflow-db-migrate.log",
+            log=self.workdir / f"{log_name}.log",
             timeout=300,
         )
+
+    def migrate(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.run_cli("db", "migrate", log_name="airflow-db-migrate")
+
+    def reserialize_dags(self) -> None:
+        """Parse the dags folder once and store the serialized DAGs (no long-running dag-processor needed)."""
+        self.run_cli("dags", "reserialize", log_name="airflow-dags-reserialize")
 
     def start(self) -> AirflowServer:
         self.process = ManagedProcess(
