@@ -39,6 +39,10 @@ export class AdminAuditController {
         res.write(`${JSON.stringify(auditEventView(event))}\n`);
         count += 1;
       }
+      // Reading the whole trail is itself worth a record: written after the last line is read, so an export never
+      // contains its own event, and before the response ends, so a client that has the export finds the record.
+      // If it cannot be written the export is cut rather than left unaudited.
+      await this.audit.record(context, { type: 'audit.exported', outcome: 'success', details: { events: count, filter: { ...query } } });
     } catch (error) {
       // Before the first line the error filter can still answer with JSON; after it, only a cut connection
       // tells the client the export is incomplete.
@@ -47,7 +51,5 @@ export class AdminAuditController {
       return;
     }
     res.end();
-    // Reading the whole trail is itself worth a record; written after, so an export never contains its own event.
-    await this.audit.record(context, { type: 'audit.exported', outcome: 'success', details: { events: count, filter: { ...query } } });
   }
 }
