@@ -37,6 +37,12 @@ module.exports = {
       testMatch: ['<rootDir>/test/service/**/*.e2e-spec.ts'],
     },
     {
+      // Several real service processes on one PostgreSQL (E2E_DATABASE_URL); needs `npm run build` first.
+      ...shared,
+      displayName: 'multi-instance',
+      testMatch: ['<rootDir>/test/multi-instance/**/*.multi-spec.ts'],
+    },
+    {
       // Real headless Chromium against ONE real stack (auth service + Airflow), started by globalSetup.
       // Run with --runInBand: the tests share that stack and a 2-core machine.
       ...shared,

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, EntityList } from './data-source-options';
+import { runMigrationsExclusively } from './run-migrations';
 import { queueSqliteTransactions } from './sqlite-transaction-queue';
 
 @Module({})
@@ -18,7 +19,7 @@ export class PersistenceModule {
           useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config, entities), retryAttempts, retryDelay: 3000 }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
-            await dataSource.runMigrations({ transaction: 'each' });
+            await runMigrationsExclusively(dataSource);
             queueSqliteTransactions(dataSource);
             return dataSource;
           },
