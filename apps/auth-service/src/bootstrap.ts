@@ -6,6 +6,7 @@ import helmet from 'helmet';
 import { AppConfig } from '@app/config';
 import { AppErrorFilter } from '@app/errors';
 import { AppModule } from './app.module';
+import { documentErrorResponses } from './http/openapi-errors';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -53,6 +54,6 @@ export async function createApp(config: AppConfig, logger: ConsoleLogger | false
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  SwaggerModule.setup('docs', app, documentErrorResponses(document), { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }
