@@ -58,6 +58,11 @@ export class ServiceAccountsService {
     return this.accounts.find({ order: { name: 'ASC' } });
   }
 
+  /** By id only: a token's subject must name exactly this account, never one that happens to be called that. */
+  findById(id: string): Promise<ServiceAccount | null> {
+    return this.accounts.findOneBy({ id });
+  }
+
   async resolve(idOrNameOrClientId: string): Promise<ServiceAccount> {
     const account =
       (await this.accounts.findOneBy({ id: idOrNameOrClientId })) ??

@@ -17,6 +17,10 @@ export class PasskeysService {
     return this.passkeys.find({ where: includeRevoked ? { userId } : { userId, revokedAt: IsNull() }, order: { createdAt: 'ASC' } });
   }
 
+  findById(id: string): Promise<Passkey | null> {
+    return this.passkeys.findOneBy({ id });
+  }
+
   async get(id: string, ownerId?: string): Promise<Passkey> {
     const passkey = await this.passkeys.findOneBy({ id });
     // An owner asking about someone else's passkey learns nothing more than "not found".

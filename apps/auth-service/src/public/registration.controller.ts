@@ -4,7 +4,8 @@ import type { Request } from 'express';
 import { AuditContext } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
-import { LOGIN_CLIENT_ID, TokenVerifierService, VerifiedAccessToken } from '@app/tokens';
+import { Principal, PrincipalService } from '@app/principals';
+import { VerifiedAccessToken } from '@app/tokens';
 import { RegistrationService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
 import { bearerOf } from '../http/bearer.guard';
@@ -16,7 +17,7 @@ import { RegistrationOptionsRequest, RegistrationVerifyRequest } from './webauth
 export class RegistrationController {
   constructor(
     private readonly registration: RegistrationService,
-    private readonly verifier: TokenVerifierService,
+    private readonly principals: PrincipalService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -55,10 +56,10 @@ export class RegistrationController {
   private async signedInUser(req: Request): Promise<string | undefined> {
     const token = bearerOf(req);
     if (!token) return undefined;
-    const claims = await this.verifier.verify(token);
-    if (claims.client_id !== LOGIN_CLIENT_ID) throw new AppError(ErrorCode.Forbidden, 'only a signed-in person can add a passkey to their account');
-    this.requireFreshSignIn(claims);
-    return claims.sub;
+    const principal: Principal = await this.principals.authenticate(token);
+    if (principal.kind !== 'user') throw new AppError(ErrorCode.Forbidden, 'only a signed-in person can add a passkey to their account');
+    this.requireFreshSignIn(principal.token);
+    return principal.id;
   }
 
   private requireFreshSignIn(claims: VerifiedAccessToken): void {
