@@ -31,7 +31,7 @@ async function flag(passkeyId: string): Promise<void> {
 
 beforeAll(async () => {
   t = await startTestApp();
-  admin = (await serviceAccountToken(t, [ADMIN_GROUP], 'cs-admin')).token;
+  admin = (await serviceAccountToken(t, [ADMIN_GROUP], 'cs-admin', ['admin'])).token;
 });
 afterAll(async () => {
   await t?.close();
@@ -60,7 +60,7 @@ describe('admin rights follow the current groups, not the token', () => {
   });
 
   it("a service account removed from the admin group loses the admin API with its current token", async () => {
-    const sa = await serviceAccountToken(t, [ADMIN_GROUP]);
+    const sa = await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin']);
     expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).status).toBe(200);
     await t.app.get(DataSource).query(`UPDATE service_accounts SET groups = '["ops"]' WHERE id = '${sa.id}'`);
     expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).status).toBe(403);

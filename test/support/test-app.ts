@@ -136,11 +136,12 @@ export interface ServiceAccountCredentials {
   clientId: string;
   clientSecret: string;
   groups: string[];
+  scopes: string[];
 }
 
-export async function createServiceAccount(t: TestApp, opts: { name?: string; groups?: string[] } = {}): Promise<ServiceAccountCredentials> {
+export async function createServiceAccount(t: TestApp, opts: { name?: string; groups?: string[]; scopes?: string[] } = {}): Promise<ServiceAccountCredentials> {
   const name = opts.name ?? `sa-${randomBytes(4).toString('hex')}`;
-  return t.app.get(ServiceAccountsService).create(TEST_CONTEXT, { name, groups: opts.groups ?? [] });
+  return t.app.get(ServiceAccountsService).create(TEST_CONTEXT, { name, groups: opts.groups ?? [], scopes: opts.scopes ?? [] });
 }
 
 /** The raw token-endpoint response (client_secret_post), for tests that look at failures. */
@@ -154,15 +155,15 @@ export async function clientToken(t: TestApp, clientId: string, clientSecret: st
   return res.body.access_token as string;
 }
 
-/** A service account in the given groups and a fresh access token for it. */
-export async function serviceAccountToken(t: TestApp, groups: string[] = [], name?: string): Promise<ServiceAccountCredentials & { token: string }> {
-  const account = await createServiceAccount(t, { name, groups });
+/** A service account in the given groups (with the given OAuth scopes, none by default) and a fresh access token for it. */
+export async function serviceAccountToken(t: TestApp, groups: string[] = [], name?: string, scopes: string[] = []): Promise<ServiceAccountCredentials & { token: string }> {
+  const account = await createServiceAccount(t, { name, groups, scopes });
   return { ...account, token: await clientToken(t, account.clientId, account.clientSecret) };
 }
 
-/** Bearer token of a (new) service account in the admin group. */
+/** Bearer token of a (new) service account that may use the admin API: admin group and `admin` scope. */
 export async function adminToken(t: TestApp): Promise<string> {
-  return (await serviceAccountToken(t, [ADMIN_GROUP])).token;
+  return (await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin'])).token;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

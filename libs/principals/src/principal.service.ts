@@ -44,6 +44,17 @@ export class PrincipalService {
     // The client id is part of the identity: a token whose client_id does not match its subject is not ours.
     if (!account || account.clientId !== claims.client_id) throw new AppError(ErrorCode.AccountUnknown, 'this service account no longer exists');
     if (account.disabledAt) throw new AppError(ErrorCode.AccountDisabled, 'this service account is disabled');
-    return { kind: 'service_account', id: account.id, name: account.name, groups: account.groups, scopes: [], token: claims };
+    return { kind: 'service_account', id: account.id, name: account.name, groups: account.groups, scopes: effectiveScopes(account.scopes, claims.scope), token: claims };
   }
+}
+
+/**
+ * The account's current scopes, narrowed to those its token was issued with when the token names any: removing a
+ * scope takes effect at once, and a token never gains a scope it was not issued with. (A token without the claim
+ * was issued before scopes existed or by a grant that does not state them; the current scopes alone decide.)
+ */
+function effectiveScopes(current: string[], tokenScope: string | undefined): string[] {
+  if (tokenScope === undefined) return current;
+  const granted = new Set(tokenScope.split(' ').filter(Boolean));
+  return current.filter((s) => granted.has(s));
 }

@@ -10,6 +10,8 @@ export interface VerifiedAccessToken extends JWTPayload {
   client_id: string;
   preferred_username?: string;
   passkey_id?: string;
+  /** Space-separated OAuth scopes of a service account's token (RFC 9068 §2.2.3). */
+  scope?: string;
 }
 
 const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'];
@@ -36,6 +38,7 @@ export class TokenVerifierService {
       if (!Array.isArray(payload.groups) || payload.groups.some((g) => typeof g !== 'string')) {
         throw new AppError(ErrorCode.Unauthenticated, 'access token is invalid', 'token_bad_groups');
       }
+      if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new AppError(ErrorCode.Unauthenticated, 'access token is invalid', 'token_bad_scope');
       return payload as VerifiedAccessToken;
     } catch (error) {
       if (error instanceof AppError) throw error;

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { InvitesService, ServiceAccountsService, UsersService } from '@app/accounts';
+import { InvitesService, SERVICE_ACCOUNT_SCOPES, ServiceAccountsService, UsersService } from '@app/accounts';
 import { CLI_CONTEXT } from '@app/audit';
 import { PasskeysService } from '@app/webauthn';
 import { inviteView, passkeyView, serviceAccountView, userDetailView, userView } from '../admin/views';
@@ -62,18 +62,19 @@ export function inviteCommands(program: Command): void {
 export function serviceAccountCommands(program: Command): void {
   const sa = program.command('service-account').description('service accounts (client credentials)');
 
-  const printSecret = (out: { name: string; clientId: string; clientSecret: string; groups: string[] }, json?: boolean) => {
+  const printSecret = (out: { name: string; clientId: string; clientSecret: string; groups: string[]; scopes: string[] }, json?: boolean) => {
     if (json) return printJson(out);
-    printLines(`service account ${out.name} (groups: ${out.groups.join(',') || '-'})`, `client_id:     ${out.clientId}`, `client_secret: ${out.clientSecret}`, 'The secret is shown only now: store it in a secret manager.');
+    printLines(`service account ${out.name} (groups: ${out.groups.join(',') || '-'}; scopes: ${out.scopes.join(',') || '-'})`, `client_id:     ${out.clientId}`, `client_secret: ${out.clientSecret}`, 'The secret is shown only now: store it in a secret manager.');
   };
 
   sa.command('create')
     .description('create a service account (the client secret is shown only now)')
     .requiredOption('--name <name>', 'unique name (letters, digits, . _ -)')
     .option('--groups <g1,g2>', 'groups (comma-separated)', parseList)
+    .option('--scopes <s1,s2>', `OAuth scopes on this service's API (comma-separated: ${SERVICE_ACCOUNT_SCOPES.join(', ')}); none = no admin API`, parseList)
     .option('--json', 'print JSON')
-    .action((opts: JsonFlag & { name: string; groups?: string[] }) =>
-      withServices(async (app) => printSecret(await app.get(ServiceAccountsService).create(CLI_CONTEXT, { name: opts.name, groups: opts.groups }), opts.json)),
+    .action((opts: JsonFlag & { name: string; groups?: string[]; scopes?: string[] }) =>
+      withServices(async (app) => printSecret(await app.get(ServiceAccountsService).create(CLI_CONTEXT, { name: opts.name, groups: opts.groups, scopes: opts.scopes }), opts.json)),
     );
 
   sa.command('list')
@@ -83,7 +84,7 @@ export function serviceAccountCommands(program: Command): void {
       withServices(async (app) => {
         const rows = (await app.get(ServiceAccountsService).list()).map(serviceAccountView);
         if (opts.json) return printJson(rows);
-        printTable(['NAME', 'CLIENT_ID', 'GROUPS', 'STATUS', 'SECRET_ROTATED'], rows.map((a) => [a.name, a.clientId, a.groups, a.disabled ? 'disabled' : 'enabled', a.secretRotatedAt]));
+        printTable(['NAME', 'CLIENT_ID', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED'], rows.map((a) => [a.name, a.clientId, a.groups, a.scopes, a.disabled ? 'disabled' : 'enabled', a.secretRotatedAt]));
       }),
     );
 

@@ -9,6 +9,10 @@ export const REQUIRE_ADMIN = 'requireAdmin';
 /** The route belongs to the admin API: AdminAccessPolicy decides who may call it. */
 export const AdminOnly = () => SetMetadata(REQUIRE_ADMIN, true);
 
+export const STATUS_READ = 'statusRead';
+/** This admin GET reads user, passkey or service-account status: a `sessions:read` token may call it. */
+export const StatusRead = () => SetMetadata(STATUS_READ, true);
+
 export function bearerOf(req: Request): string | undefined {
   const header = req.get('authorization');
   if (!header) return undefined;
@@ -18,8 +22,9 @@ export function bearerOf(req: Request): string | undefined {
 }
 
 /** GET (and HEAD, which Express routes to GET handlers) reads; every other method changes something. */
-function adminAccessOf(req: Request): AdminAccess {
-  return req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'mutation';
+function adminAccessOf(req: Request, statusRead: boolean): AdminAccess {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return 'mutation';
+  return statusRead ? 'status-read' : 'read';
 }
 
 /**
@@ -39,8 +44,9 @@ export class BearerGuard implements CanActivate {
     const token = bearerOf(req);
     if (!token) throw new AppError(ErrorCode.Unauthenticated, 'a Bearer access token is required');
     req.principal = await this.principals.authenticate(token);
-    if (this.reflector.getAllAndOverride<boolean>(REQUIRE_ADMIN, [context.getHandler(), context.getClass()])) {
-      this.adminAccess.authorize(req.principal, adminAccessOf(req));
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(REQUIRE_ADMIN, targets)) {
+      this.adminAccess.authorize(req.principal, adminAccessOf(req, !!this.reflector.getAllAndOverride<boolean>(STATUS_READ, targets)));
     }
     return true;
   }
