@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { Passkey } from '@app/webauthn';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { clientToken, createTestDatabase, enrollPasskey, signIn, startTestApp, TestApp, TestDatabase, testEnvironment } from '../support/test-app';
 
@@ -141,6 +143,20 @@ describe('admin CLI', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^USERNAME\s+DISPLAY_NAME/);
     expect(human.stdout).toContain('alice');
+  });
+
+  it('users show names a flagged passkey\'s reason; passkeys unflag unblocks it, audited with the operator', async () => {
+    const detail = await cliJson<{ passkeys: Array<{ id: string }> }>(['users', 'show', 'alice']);
+    const passkeyId = detail.passkeys[0]!.id;
+    await service.app.get(DataSource).getRepository(Passkey).update({ id: passkeyId }, { flaggedAt: new Date(), flagReason: 'counter_regression' });
+    expect((await cli(['users', 'show', 'alice'])).stdout).toMatch(new RegExp(`${passkeyId}.*flagged \\(counter_regression, `));
+
+    expect(await cliJson(['passkeys', 'unflag', passkeyId])).toMatchObject({ id: passkeyId, flaggedAt: null, flagReason: null });
+    expect((await cli(['users', 'show', 'alice'])).stdout).toMatch(new RegExp(`${passkeyId}.*active`));
+    const again = await cli(['passkeys', 'unflag', passkeyId]);
+    expect(again).toEqual({ code: 1, stdout: '', stderr: expect.stringContaining('not flagged') });
+    const events = (await cli(['audit', 'export', '--type', 'passkey.unflagged'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events).toEqual([expect.objectContaining({ actorType: 'cli', actorId: OPERATOR, details: expect.objectContaining({ passkeyId, flagReason: 'counter_regression' }) })]);
   });
 
   it('audit export prints JSON lines, oldest first, naming the operator as actor', async () => {

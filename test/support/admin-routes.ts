@@ -21,6 +21,7 @@ export const ADMIN_ROUTES: AdminRoute[] = [
   { method: 'get', pattern: '/v1/admin/users/:id/passkeys', kind: 'read' },
   { method: 'patch', pattern: '/v1/admin/passkeys/:id', kind: 'mutation' },
   { method: 'delete', pattern: '/v1/admin/passkeys/:id', kind: 'mutation' },
+  { method: 'post', pattern: '/v1/admin/passkeys/:id/unflag', kind: 'mutation' },
   { method: 'post', pattern: '/v1/admin/invites', kind: 'mutation' },
   { method: 'get', pattern: '/v1/admin/invites', kind: 'read' },
   { method: 'delete', pattern: '/v1/admin/invites/:id', kind: 'mutation' },

@@ -69,4 +69,11 @@ export class AdminUsersController {
   async revokePasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
     return passkeyView(await this.passkeys.revoke(audit, id));
   }
+
+  @Post('passkeys/:id/unflag')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Unblock a passkey flagged by a security check, after review (audited as passkey.unflagged)' })
+  async unflagPasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
+    return passkeyView(await this.passkeys.unflag(audit, id));
+  }
 }

@@ -4,6 +4,7 @@ import { CLI_CONTEXT } from '@app/audit';
 import { PasskeysService } from '@app/webauthn';
 import { inviteView, passkeyView, serviceAccountView, userDetailView, userView } from '../admin/views';
 import { printJson, printLines, printTable } from './output';
+import { passkeyCommands } from './passkey-commands';
 import { parseList, parsePositiveInt, withServices } from './runtime';
 
 interface JsonFlag {
@@ -107,7 +108,17 @@ export function serviceAccountCommands(program: Command): void {
   }
 }
 
-/** `users list|show|disable|enable|set-groups`. Users are created by enrolling through an invite, never here. */
+/** One word for a passkey's state; a flagged one says why, so the admin can review it before `passkeys unflag`. */
+function passkeyStatus(p: { revokedAt: string | null; flaggedAt: string | null; flagReason: string | null }): string {
+  if (p.revokedAt) return 'revoked';
+  if (p.flaggedAt) return `flagged (${p.flagReason ?? 'no reason recorded'}, ${p.flaggedAt})`;
+  return 'active';
+}
+
+/**
+ * `users list|show|disable|enable|set-groups`, and `passkeys` (a person's passkeys) beside it. Users are created by
+ * enrolling through an invite, never here.
+ */
 export function userCommands(program: Command): void {
   const users = program.command('users').description('people who sign in with passkeys');
 
@@ -133,7 +144,7 @@ export function userCommands(program: Command): void {
         const view = userDetailView(user, await app.get(PasskeysService).listForUser(user.id));
         if (opts.json) return printJson(view);
         printLines(`${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`);
-        printTable(['PASSKEY_ID', 'LABEL', 'AUTHENTICATOR', 'CREATED', 'LAST_USED', 'STATUS'], view.passkeys.map((p) => [p.id, p.label, p.authenticator, p.createdAt, p.lastUsedAt, p.revokedAt ? 'revoked' : p.flaggedAt ? 'flagged' : 'active']));
+        printTable(['PASSKEY_ID', 'LABEL', 'AUTHENTICATOR', 'CREATED', 'LAST_USED', 'STATUS'], view.passkeys.map((p) => [p.id, p.label, p.authenticator, p.createdAt, p.lastUsedAt, passkeyStatus(p)]));
       }),
     );
 
@@ -162,4 +173,7 @@ export function userCommands(program: Command): void {
         printLines(`user ${view.username} groups: ${view.groups.join(',') || '-'}`);
       }),
     );
+
+  // Registered with the users, whose passkeys they are (program.ts lists the top-level groups).
+  passkeyCommands(program);
 }
