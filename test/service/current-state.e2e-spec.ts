@@ -7,23 +7,12 @@ import { User } from '@app/accounts';
 import { TokenIssuerService } from '@app/tokens';
 import { Passkey } from '@app/webauthn';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { ADMIN_GROUP, enrollPasskey, enrollUser, serviceAccountToken, signIn, startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_GROUP, enrollPasskey, serviceAccountToken, signedInPerson, startTestApp, TestApp } from '../support/test-app';
 
 let t: TestApp;
 let admin: string;
-let seq = 0;
 
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-
-/** A new person with one passkey, signed in: their id, their first passkey's id and a fresh login token. */
-async function person(groups: string[] = []) {
-  const username = `cs${(seq += 1)}-${Date.now().toString(36)}`;
-  const authenticator = new SoftAuthenticator();
-  await enrollUser(t, authenticator, { username, groups });
-  const token = await signIn(t, authenticator, { username });
-  const me = (await t.http.get('/v1/me').set(bearer(token))).body as { id: string; passkeys: Array<{ id: string }> };
-  return { username, authenticator, token, id: me.id, passkeyId: me.passkeys[0]!.id };
-}
 
 async function flag(passkeyId: string): Promise<void> {
   await t.app.get(DataSource).getRepository(Passkey).update({ id: passkeyId }, { flaggedAt: new Date(), flagReason: 'counter_regression' });
@@ -39,7 +28,7 @@ afterAll(async () => {
 
 describe('admin rights follow the current groups, not the token', () => {
   it("a demoted admin's unexpired token is refused by the admin API and cannot restore its own admin group", async () => {
-    const boss = await person([ADMIN_GROUP, 'ops']);
+    const boss = await signedInPerson(t, { groups: [ADMIN_GROUP, 'ops'] });
     expect((await t.http.get('/v1/admin/users').set(bearer(boss.token))).status).toBe(200);
     await t.http.patch(`/v1/admin/users/${boss.id}`).set(bearer(admin)).send({ groups: ['ops'] }).expect(200);
 
@@ -53,7 +42,7 @@ describe('admin rights follow the current groups, not the token', () => {
   });
 
   it("a promoted person's token gains admin reads at once (groups are read now, in both directions)", async () => {
-    const newcomer = await person(['ops']);
+    const newcomer = await signedInPerson(t, { groups: ['ops'] });
     expect((await t.http.get('/v1/admin/users').set(bearer(newcomer.token))).status).toBe(403);
     await t.http.patch(`/v1/admin/users/${newcomer.id}`).set(bearer(admin)).send({ groups: ['ops', ADMIN_GROUP] }).expect(200);
     expect((await t.http.get('/v1/admin/users').set(bearer(newcomer.token))).status).toBe(200);
@@ -69,7 +58,7 @@ describe('admin rights follow the current groups, not the token', () => {
 
 describe("a person's token is refused once its passkey or account is", () => {
   it("a revoked passkey's token cannot add a passkey (nor do anything else)", async () => {
-    const p = await person();
+    const p = await signedInPerson(t);
     await enrollPasskey(t, new SoftAuthenticator(), { bearer: p.token }, { label: 'second' });
     await t.http.delete(`/v1/admin/passkeys/${p.passkeyId}`).set(bearer(admin)).expect(200);
 
@@ -85,7 +74,7 @@ describe("a person's token is refused once its passkey or account is", () => {
   });
 
   it("a flagged passkey's token is refused, an admin's included", async () => {
-    const p = await person([ADMIN_GROUP]);
+    const p = await signedInPerson(t, { groups: [ADMIN_GROUP] });
     expect((await t.http.get('/v1/admin/users').set(bearer(p.token))).status).toBe(200);
     await flag(p.passkeyId);
     for (const res of [
@@ -99,14 +88,14 @@ describe("a person's token is refused once its passkey or account is", () => {
   });
 
   it("a disabled user's token is refused everywhere; a deleted user's too", async () => {
-    const p = await person([ADMIN_GROUP]);
+    const p = await signedInPerson(t, { groups: [ADMIN_GROUP] });
     await t.http.post(`/v1/admin/users/${p.id}/disable`).set(bearer(admin)).expect(200);
     for (const res of [await t.http.get('/v1/me').set(bearer(p.token)), await t.http.get('/v1/admin/users').set(bearer(p.token)),
       await t.http.post('/v1/registration/options').set(bearer(p.token)).send({})]) {
       expect(res.status).toBe(401);
       expect(res.body.code).toBe('account_disabled');
     }
-    const gone = await person();
+    const gone = await signedInPerson(t);
     await t.app.get(DataSource).getRepository(User).delete({ id: gone.id });
     const res = await t.http.get('/v1/me').set(bearer(gone.token));
     expect(res.status).toBe(401);
@@ -114,8 +103,8 @@ describe("a person's token is refused once its passkey or account is", () => {
   });
 
   it("a token naming another person's passkey is refused", async () => {
-    const mallory = await person();
-    const victim = await person();
+    const mallory = await signedInPerson(t);
+    const victim = await signedInPerson(t);
     const forged = await t.app.get(TokenIssuerService).issueUserToken({
       userId: mallory.id, username: mallory.username, displayName: mallory.username, groups: [], passkeyId: victim.passkeyId, authTime: new Date(), amr: ['hwk', 'user', 'mfa'],
     });

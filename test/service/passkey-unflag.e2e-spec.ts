@@ -8,21 +8,16 @@ import { DataSource } from 'typeorm';
 import { TokenIssuerService } from '@app/tokens';
 import { Passkey } from '@app/webauthn';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { ADMIN_GROUP, enrollUser, serviceAccountToken, signIn, startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_GROUP, enrollUser, serviceAccountToken, signedInPerson, signIn, startTestApp, TestApp } from '../support/test-app';
 
 let t: TestApp;
 let admin: { id: string; token: string };
-let seq = 0;
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
-async function flaggedPerson(groups: string[] = []) {
-  const username = `uf${(seq += 1)}-${Date.now().toString(36)}`;
-  const authenticator = new SoftAuthenticator();
-  await enrollUser(t, authenticator, { username, groups });
-  const token = await signIn(t, authenticator, { username });
-  const me = (await t.http.get('/v1/me').set(bearer(token))).body;
-  await t.app.get(DataSource).getRepository(Passkey).update({ id: me.passkeys[0].id }, { flaggedAt: new Date(), flagReason: 'counter_regression' });
-  return { username, authenticator, token, id: me.id as string, passkeyId: me.passkeys[0].id as string };
+async function flaggedPerson() {
+  const person = await signedInPerson(t);
+  await t.app.get(DataSource).getRepository(Passkey).update({ id: person.passkeyId }, { flaggedAt: new Date(), flagReason: 'counter_regression' });
+  return person;
 }
 
 beforeAll(async () => {

@@ -8,19 +8,13 @@ import { TokenIssuerService } from '@app/tokens';
 import { PasskeysService } from '@app/webauthn';
 import { ADMIN_ROUTES, routePath, routesOfApp } from '../support/admin-routes';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { ADMIN_GROUP, enrollPasskey, enrollUser, signIn, startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_GROUP, enrollPasskey, signedInPerson, startTestApp, TestApp } from '../support/test-app';
 
 let t: TestApp;
-let seq = 0;
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 /** An admin person; `userVerification: false` makes an authenticator that never verifies the person. */
-async function adminPerson(userVerification = true) {
-  const username = `su${(seq += 1)}-${Date.now().toString(36)}`;
-  const authenticator = new SoftAuthenticator({ userVerification });
-  await enrollUser(t, authenticator, { username, groups: [ADMIN_GROUP] });
-  return { username, authenticator, token: await signIn(t, authenticator, { username }) };
-}
+const adminPerson = (userVerification = true) => signedInPerson(t, { groups: [ADMIN_GROUP], userVerification });
 
 /** A login token for a real passkey of the user, from a sign-in `ageSeconds` ago with the given amr. */
 async function tokenFrom(username: string, ageSeconds: number, amr: string[]): Promise<string> {
