@@ -24,8 +24,11 @@ export class TokenVerifierService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** The key set of the last published kids: jose imports each key once per set, so a set per call re-imports. */
+  private keySet?: { kids: string; set: ReturnType<typeof createLocalJWKSet> };
+
   async verify(token: string): Promise<VerifiedAccessToken> {
-    const jwks = createLocalJWKSet(await this.keyStore.jwks());
+    const jwks = await this.localKeySet();
     try {
       const { payload } = await jwtVerify(token, jwks, {
         algorithms: ALLOWED_ALGORITHMS,
@@ -45,5 +48,13 @@ export class TokenVerifierService {
       const reason = error instanceof errors.JWTExpired ? 'token_expired' : error instanceof errors.JOSEError ? error.code : 'token_invalid';
       throw new AppError(ErrorCode.Unauthenticated, error instanceof errors.JWTExpired ? 'access token has expired' : 'access token is invalid', reason);
     }
+  }
+
+  /** A kid is its key's RFC 7638 thumbprint, so the same kids mean the same keys; rotation changes the kids. */
+  private async localKeySet(): Promise<ReturnType<typeof createLocalJWKSet>> {
+    const published = await this.keyStore.jwks();
+    const kids = published.keys.map((k) => k.kid).join(' ');
+    if (this.keySet?.kids !== kids) this.keySet = { kids, set: createLocalJWKSet(published) };
+    return this.keySet.set;
   }
 }
