@@ -123,3 +123,15 @@ describe('service accounts', () => {
     expect(res.body.code).toBe('account_disabled');
   });
 });
+
+describe('key rotation', () => {
+  it('tokens signed before and after a rotation both verify (the verifier follows the published keys)', async () => {
+    const before = await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin']);
+    expect((await t.http.get('/v1/admin/keys').set(bearer(before.token))).status).toBe(200);
+    for (let i = 0; i < 2; i += 1) await t.http.post('/v1/admin/keys/rotate').set(bearer(admin)).expect(200);
+    const after = await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin']);
+    expect(after.token.split('.')[0]).not.toBe(before.token.split('.')[0]);
+    expect((await t.http.get('/v1/admin/keys').set(bearer(after.token))).status).toBe(200);
+    expect((await t.http.get('/v1/admin/keys').set(bearer(before.token))).status).toBe(200);
+  });
+});
