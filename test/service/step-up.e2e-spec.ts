@@ -64,6 +64,10 @@ describe('with WEBAUTHN_USER_VERIFICATION=preferred', () => {
   });
 });
 
-it('the route table covers every admin route the application serves', () => {
+it('the route table covers every admin route the application serves, and each answers 401 without a token', async () => {
   expect(routesOfApp(t.app)).toEqual(ADMIN_ROUTES.map((r) => `${r.method} ${r.pattern}`).sort());
+  for (const route of ADMIN_ROUTES) {
+    const res = await t.http[route.method](routePath(route, randomUUID())).send({});
+    expect({ route: route.pattern, status: res.status }).toEqual({ route: route.pattern, status: 401 });
+  }
 });
