@@ -54,7 +54,7 @@ async function exportNdjson(query: Record<string, string>) {
 
 beforeAll(async () => {
   t = await startTestApp();
-  admin = await serviceAccountToken(t, [ADMIN_GROUP], 'e2e-admin');
+  admin = await serviceAccountToken(t, [ADMIN_GROUP], 'e2e-admin', ['admin']);
 });
 afterAll(async () => {
   await t?.close();
@@ -254,7 +254,7 @@ describe('service accounts', () => {
   });
 
   it('a disabled account gets no token and its current token stops working', async () => {
-    const sa = await serviceAccountToken(t, [ADMIN_GROUP]);
+    const sa = await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin']);
     expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).status).toBe(200);
     expect((await t.http.post(`/v1/admin/service-accounts/${sa.clientId}/disable`).set(bearer(admin.token))).body).toMatchObject({ disabled: true });
     await expectAudited('service_account.disabled', sa.id);

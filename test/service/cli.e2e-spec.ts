@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { Passkey } from '@app/webauthn';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { clientToken, createTestDatabase, enrollPasskey, signIn, startTestApp, TestApp, TestDatabase, testEnvironment } from '../support/test-app';
 
@@ -85,8 +87,8 @@ describe('admin CLI', () => {
   });
 
   it('service-account create --json prints credentials the token endpoint accepts; list never shows the secret', async () => {
-    const sa = await cliJson(['service-account', 'create', '--name', 'airflow', '--groups', 'airflow-admins,ops']);
-    expect(sa).toMatchObject({ name: 'airflow', groups: ['airflow-admins', 'ops'], clientId: expect.stringMatching(/^sa_/), clientSecret: expect.any(String) });
+    const sa = await cliJson(['service-account', 'create', '--name', 'airflow', '--groups', 'airflow-admins,ops', '--scopes', 'admin']);
+    expect(sa).toMatchObject({ name: 'airflow', groups: ['airflow-admins', 'ops'], scopes: ['admin'], clientId: expect.stringMatching(/^sa_/), clientSecret: expect.any(String) });
     const token = await clientToken(service, sa.clientId as string, sa.clientSecret as string);
     expect((await service.http.get('/v1/admin/users').set({ Authorization: `Bearer ${token}` })).status).toBe(200);
 
@@ -99,6 +101,24 @@ describe('admin CLI', () => {
     expect((await service.http.post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: sa.clientId, client_secret: sa.clientSecret })).status).toBe(401);
     expect(await cliJson(['service-account', 'disable', sa.clientId as string])).toMatchObject({ disabled: true });
     expect((await service.http.get('/v1/admin/users').set({ Authorization: `Bearer ${token}` })).status).toBe(401);
+  });
+
+  it('service-account create --scopes sessions:read makes a credential that reads status and changes nothing', async () => {
+    const sa = await cliJson(['service-account', 'create', '--name', 'airflow-status', '--scopes', 'sessions:read']);
+    expect(sa).toMatchObject({ name: 'airflow-status', groups: [], scopes: ['sessions:read'] });
+    const auth = { Authorization: `Bearer ${await clientToken(service, sa.clientId as string, sa.clientSecret as string)}` };
+    expect((await service.http.get('/v1/admin/service-accounts').set(auth)).status).toBe(200);
+    expect((await service.http.get('/v1/admin/users/alice').set(auth)).status).toBe(200);
+    const refused = await service.http.post('/v1/admin/invites').set(auth).send({ username: 'mallory' });
+    expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 403, code: 'insufficient_scope' });
+    const listed = await cliJson<Array<Record<string, unknown>>>(['service-account', 'list']);
+    expect(listed.find((a) => a.name === 'airflow-status')).toMatchObject({ scopes: ['sessions:read'] });
+    const human = await cli(['service-account', 'list']);
+    expect(human.stdout).toMatch(/^NAME\s+CLIENT_ID\s+GROUPS\s+SCOPES/);
+    expect(human.stdout).toMatch(/airflow-status\s+sa_\S+\s+-\s+sessions:read/);
+
+    const unknown = await cli(['service-account', 'create', '--name', 'typo', '--scopes', 'session:read', '--json']);
+    expect(unknown).toEqual({ code: 1, stdout: '', stderr: expect.stringContaining('unknown scope "session:read"') });
   });
 
   it('keys rotate --json promotes the next key and retires the active one', async () => {
@@ -123,6 +143,20 @@ describe('admin CLI', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^USERNAME\s+DISPLAY_NAME/);
     expect(human.stdout).toContain('alice');
+  });
+
+  it('users show names a flagged passkey\'s reason; passkeys unflag unblocks it, audited with the operator', async () => {
+    const detail = await cliJson<{ passkeys: Array<{ id: string }> }>(['users', 'show', 'alice']);
+    const passkeyId = detail.passkeys[0]!.id;
+    await service.app.get(DataSource).getRepository(Passkey).update({ id: passkeyId }, { flaggedAt: new Date(), flagReason: 'counter_regression' });
+    expect((await cli(['users', 'show', 'alice'])).stdout).toMatch(new RegExp(`${passkeyId}.*flagged \\(counter_regression, `));
+
+    expect(await cliJson(['passkeys', 'unflag', passkeyId])).toMatchObject({ id: passkeyId, flaggedAt: null, flagReason: null });
+    expect((await cli(['users', 'show', 'alice'])).stdout).toMatch(new RegExp(`${passkeyId}.*active`));
+    const again = await cli(['passkeys', 'unflag', passkeyId]);
+    expect(again).toEqual({ code: 1, stdout: '', stderr: expect.stringContaining('not flagged') });
+    const events = (await cli(['audit', 'export', '--type', 'passkey.unflagged'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events).toEqual([expect.objectContaining({ actorType: 'cli', actorId: OPERATOR, details: expect.objectContaining({ passkeyId, flagReason: 'counter_regression' }) })]);
   });
 
   it('audit export prints JSON lines, oldest first, naming the operator as actor', async () => {

@@ -16,11 +16,12 @@ import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
-import { InvitesService, ServiceAccountsService } from '@app/accounts';
+import { InvitesService, ServiceAccountsService, UsersService } from '@app/accounts';
 import type { AuditContext } from '@app/audit';
 import { AppConfig, loadAppConfig } from '@app/config';
+import { PasskeysService } from '@app/webauthn';
 import { createApp } from '../../apps/auth-service/src/bootstrap';
-import type { AssertionOverrides, RegistrationOverrides, SoftAuthenticator } from './soft-authenticator';
+import { AssertionOverrides, RegistrationOverrides, SoftAuthenticator } from './soft-authenticator';
 
 export const TEST_RP_ID = 'localhost';
 /** The Airflow origin the passkeys are bound to in every test configuration. */
@@ -136,11 +137,12 @@ export interface ServiceAccountCredentials {
   clientId: string;
   clientSecret: string;
   groups: string[];
+  scopes: string[];
 }
 
-export async function createServiceAccount(t: TestApp, opts: { name?: string; groups?: string[] } = {}): Promise<ServiceAccountCredentials> {
+export async function createServiceAccount(t: TestApp, opts: { name?: string; groups?: string[]; scopes?: string[] } = {}): Promise<ServiceAccountCredentials> {
   const name = opts.name ?? `sa-${randomBytes(4).toString('hex')}`;
-  return t.app.get(ServiceAccountsService).create(TEST_CONTEXT, { name, groups: opts.groups ?? [] });
+  return t.app.get(ServiceAccountsService).create(TEST_CONTEXT, { name, groups: opts.groups ?? [], scopes: opts.scopes ?? [] });
 }
 
 /** The raw token-endpoint response (client_secret_post), for tests that look at failures. */
@@ -154,15 +156,15 @@ export async function clientToken(t: TestApp, clientId: string, clientSecret: st
   return res.body.access_token as string;
 }
 
-/** A service account in the given groups and a fresh access token for it. */
-export async function serviceAccountToken(t: TestApp, groups: string[] = [], name?: string): Promise<ServiceAccountCredentials & { token: string }> {
-  const account = await createServiceAccount(t, { name, groups });
+/** A service account in the given groups (with the given OAuth scopes, none by default) and a fresh access token for it. */
+export async function serviceAccountToken(t: TestApp, groups: string[] = [], name?: string, scopes: string[] = []): Promise<ServiceAccountCredentials & { token: string }> {
+  const account = await createServiceAccount(t, { name, groups, scopes });
   return { ...account, token: await clientToken(t, account.clientId, account.clientSecret) };
 }
 
-/** Bearer token of a (new) service account in the admin group. */
+/** Bearer token of a (new) service account that may use the admin API: admin group and `admin` scope. */
 export async function adminToken(t: TestApp): Promise<string> {
-  return (await serviceAccountToken(t, [ADMIN_GROUP])).token;
+  return (await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin'])).token;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -224,4 +226,25 @@ export async function signIn(t: TestApp, authenticator: SoftAuthenticator, opts:
   const res = await t.http.post('/v1/authentication/verify').send({ response });
   if (res.status !== 200) throw new Error(`authentication verify answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res.body.access_token as string;
+}
+
+export interface SignedInPerson {
+  username: string;
+  authenticator: SoftAuthenticator;
+  /** A fresh login token (a step-up one when the authenticator verifies the user). */
+  token: string;
+  id: string;
+  /** The passkey the person enrolled and signed in with (the token's passkey_id). */
+  passkeyId: string;
+}
+
+/** A new person (unique username) with one passkey, signed in. `userVerification: false` never verifies the user. */
+export async function signedInPerson(t: TestApp, opts: { groups?: string[]; userVerification?: boolean } = {}): Promise<SignedInPerson> {
+  const username = `p-${randomBytes(5).toString('hex')}`;
+  const authenticator = new SoftAuthenticator({ userVerification: opts.userVerification ?? true });
+  await enrollUser(t, authenticator, { username, groups: opts.groups });
+  const token = await signIn(t, authenticator, { username });
+  const user = await t.app.get(UsersService).resolve(username);
+  const [passkey] = await t.app.get(PasskeysService).listForUser(user.id);
+  return { username, authenticator, token, id: user.id, passkeyId: passkey!.id };
 }

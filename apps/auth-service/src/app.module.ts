@@ -13,6 +13,7 @@ import { AdminModule } from './admin/admin.module';
 import { ALL_ENTITIES } from './entities';
 import { RequestLogMiddleware } from './http/request-log.middleware';
 import { PersistenceModule } from '@app/persistence';
+import { PrincipalsModule } from '@app/principals';
 import { AuthenticationController } from './public/authentication.controller';
 import { HealthController } from './public/health.controller';
 import { OAuthController } from './public/oauth.controller';
@@ -41,6 +42,7 @@ export class AppModule implements NestModule {
         AccountsModule,
         TokensModule,
         WebAuthnModule,
+        PrincipalsModule,
         AdminModule,
       ],
       controllers: [WellKnownController, RegistrationController, AuthenticationController, OAuthController, HealthController],

@@ -5,4 +5,5 @@ export { UsersService, NewUser } from './users.service';
 export { InvitesService, CreatedInvite, InviteState, inviteState } from './invites.service';
 export { ServiceAccountsService, IssuedClientSecret } from './service-accounts.service';
 export { normalizeUsername, normalizeGroups } from './names';
+export { SERVICE_ACCOUNT_SCOPES, ServiceAccountScope, SCOPE_ADMIN, SCOPE_SESSIONS_READ, normalizeScopes } from './scopes';
 export { AccountsModule, ACCOUNTS_ENTITIES } from './accounts.module';

@@ -19,6 +19,10 @@ export class ServiceAccount {
   @JsonTextColumn()
   groups: string[];
 
+  /** OAuth scopes (see scopes.ts); what the account may do on this service's own API. */
+  @JsonTextColumn()
+  scopes: string[];
+
   @Column({ name: 'created_by', type: 'varchar', length: 128 })
   createdBy: string;
 

@@ -6,11 +6,12 @@ import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { fromSql, PortableSql } from '@app/persistence';
 import { normalizeGroups } from './names';
+import { normalizeScopes } from './scopes';
 import { hashSecret, newSecret, secretMatches } from './secrets';
 import { ServiceAccount } from './service-account.entity';
 
 const BY_CLIENT_ID =
-  'SELECT id, name, client_id, secret_hash, groups, created_by, created_at, secret_rotated_at, disabled_at FROM service_accounts WHERE client_id = ?';
+  'SELECT id, name, client_id, secret_hash, groups, scopes, created_by, created_at, secret_rotated_at, disabled_at FROM service_accounts WHERE client_id = ?';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -21,6 +22,7 @@ export interface IssuedClientSecret {
   /** Shown once: only its hash is stored. */
   clientSecret: string;
   groups: string[];
+  scopes: string[];
 }
 
 @Injectable()
@@ -30,7 +32,7 @@ export class ServiceAccountsService {
     private readonly audit: AuditService,
   ) {}
 
-  async create(context: AuditContext, input: { name: string; groups?: string[] }): Promise<IssuedClientSecret> {
+  async create(context: AuditContext, input: { name: string; groups?: string[]; scopes?: string[] }): Promise<IssuedClientSecret> {
     const name = input.name.trim();
     if (!NAME.test(name)) throw new AppError(ErrorCode.InvalidRequest, 'name must be 1-128 characters: letters, digits and . _ -');
     if (await this.accounts.existsBy({ name })) throw new AppError(ErrorCode.Conflict, `a service account named ${name} exists`);
@@ -42,6 +44,7 @@ export class ServiceAccountsService {
       clientId: `sa_${randomBytes(12).toString('base64url')}`,
       secretHash: hashSecret(secret),
       groups: normalizeGroups(input.groups),
+      scopes: normalizeScopes(input.scopes),
       createdBy: context.actorId ?? context.actorType,
       createdAt: now,
       secretRotatedAt: now,
@@ -49,13 +52,18 @@ export class ServiceAccountsService {
     });
     await this.accounts.manager.transaction(async (manager) => {
       await manager.getRepository(ServiceAccount).insert(account);
-      await this.audit.record(context, { type: 'service_account.created', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name, clientId: account.clientId, groups: account.groups } }, manager);
+      await this.audit.record(context, { type: 'service_account.created', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name, clientId: account.clientId, groups: account.groups, scopes: account.scopes } }, manager);
     });
-    return { id: account.id, name, clientId: account.clientId, clientSecret: secret, groups: account.groups };
+    return { id: account.id, name, clientId: account.clientId, clientSecret: secret, groups: account.groups, scopes: account.scopes };
   }
 
   list(): Promise<ServiceAccount[]> {
     return this.accounts.find({ order: { name: 'ASC' } });
+  }
+
+  /** By id only: a token's subject must name exactly this account, never one that happens to be called that. */
+  findById(id: string): Promise<ServiceAccount | null> {
+    return this.accounts.findOneBy({ id });
   }
 
   async resolve(idOrNameOrClientId: string): Promise<ServiceAccount> {
@@ -88,7 +96,7 @@ export class ServiceAccountsService {
       await manager.getRepository(ServiceAccount).update({ id: account.id }, { secretHash: hashSecret(secret), secretRotatedAt: new Date() });
       await this.audit.record(context, { type: 'service_account.secret_rotated', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, manager);
     });
-    return { id: account.id, name: account.name, clientId: account.clientId, clientSecret: secret, groups: account.groups };
+    return { id: account.id, name: account.name, clientId: account.clientId, clientSecret: secret, groups: account.groups, scopes: account.scopes };
   }
 
   async setDisabled(context: AuditContext, idOrName: string, disabled: boolean): Promise<ServiceAccount> {
@@ -109,6 +117,7 @@ function toServiceAccount(row: Record<string, unknown>): ServiceAccount {
     clientId: row.client_id as string,
     secretHash: row.secret_hash as string,
     groups: fromSql.json<string[]>(row.groups),
+    scopes: fromSql.json<string[]>(row.scopes),
     createdBy: row.created_by as string,
     createdAt: fromSql.instant(row.created_at)!,
     secretRotatedAt: fromSql.instant(row.secret_rotated_at)!,

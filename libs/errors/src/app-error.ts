@@ -6,9 +6,19 @@ export enum ErrorCode {
   RegistrationFailed = 'registration_failed',
   AuthenticationFailed = 'authentication_failed',
   Unauthenticated = 'unauthenticated',
+  /** A valid token whose account (person or service account) is disabled now. */
+  AccountDisabled = 'account_disabled',
+  /** A valid token whose account no longer exists. */
+  AccountUnknown = 'account_unknown',
+  /** A person's token whose passkey (its `passkey_id`) was revoked since, or no longer exists. */
+  PasskeyRevoked = 'passkey_revoked',
+  /** A person's token whose passkey was flagged (possible clone) since; an admin can review and unflag it. */
+  PasskeyFlagged = 'passkey_flagged',
   /** The caller is signed in, but this action needs a fresh, user-verified passkey assertion. */
   StepUpRequired = 'step_up_required',
   Forbidden = 'forbidden',
+  /** A service account's current scopes do not cover the request (RFC 6750 §3.1). */
+  InsufficientScope = 'insufficient_scope',
   NotFound = 'not_found',
   Conflict = 'conflict',
 }
@@ -20,8 +30,13 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.RegistrationFailed]: 400,
   [ErrorCode.AuthenticationFailed]: 401,
   [ErrorCode.Unauthenticated]: 401,
+  [ErrorCode.AccountDisabled]: 401,
+  [ErrorCode.AccountUnknown]: 401,
+  [ErrorCode.PasskeyRevoked]: 401,
+  [ErrorCode.PasskeyFlagged]: 401,
   [ErrorCode.StepUpRequired]: 401,
   [ErrorCode.Forbidden]: 403,
+  [ErrorCode.InsufficientScope]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
 };

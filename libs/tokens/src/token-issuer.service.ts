@@ -26,6 +26,8 @@ export interface ServiceTokenSubject {
   name: string;
   clientId: string;
   groups: string[];
+  /** The account's OAuth scopes; given, they become the space-separated `scope` claim (RFC 9068 §2.2.3). */
+  scopes?: readonly string[];
 }
 
 /** client_id of tokens obtained by a person through a passkey ceremony (RFC 9068 requires the claim). */
@@ -57,7 +59,13 @@ export class TokenIssuerService {
 
   async issueServiceToken(subject: ServiceTokenSubject): Promise<TokenResponse> {
     return this.sign(
-      { client_id: subject.clientId, preferred_username: subject.name, name: subject.name, groups: subject.groups },
+      {
+        client_id: subject.clientId,
+        preferred_username: subject.name,
+        name: subject.name,
+        groups: subject.groups,
+        ...(subject.scopes ? { scope: subject.scopes.join(' ') } : {}),
+      },
       subject.accountId,
       this.config.jwt.serviceTokenTtlSeconds,
     );

@@ -10,6 +10,8 @@ export interface VerifiedAccessToken extends JWTPayload {
   client_id: string;
   preferred_username?: string;
   passkey_id?: string;
+  /** Space-separated OAuth scopes of a service account's token (RFC 9068 §2.2.3). */
+  scope?: string;
 }
 
 const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'];
@@ -22,8 +24,11 @@ export class TokenVerifierService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** The key set of the last published kids: jose imports each key once per set, so a set per call re-imports. */
+  private keySet?: { kids: string; set: ReturnType<typeof createLocalJWKSet> };
+
   async verify(token: string): Promise<VerifiedAccessToken> {
-    const jwks = createLocalJWKSet(await this.keyStore.jwks());
+    const jwks = await this.localKeySet();
     try {
       const { payload } = await jwtVerify(token, jwks, {
         algorithms: ALLOWED_ALGORITHMS,
@@ -36,11 +41,20 @@ export class TokenVerifierService {
       if (!Array.isArray(payload.groups) || payload.groups.some((g) => typeof g !== 'string')) {
         throw new AppError(ErrorCode.Unauthenticated, 'access token is invalid', 'token_bad_groups');
       }
+      if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new AppError(ErrorCode.Unauthenticated, 'access token is invalid', 'token_bad_scope');
       return payload as VerifiedAccessToken;
     } catch (error) {
       if (error instanceof AppError) throw error;
       const reason = error instanceof errors.JWTExpired ? 'token_expired' : error instanceof errors.JOSEError ? error.code : 'token_invalid';
       throw new AppError(ErrorCode.Unauthenticated, error instanceof errors.JWTExpired ? 'access token has expired' : 'access token is invalid', reason);
     }
+  }
+
+  /** A kid is its key's RFC 7638 thumbprint, so the same kids mean the same keys; rotation changes the kids. */
+  private async localKeySet(): Promise<ReturnType<typeof createLocalJWKSet>> {
+    const published = await this.keyStore.jwks();
+    const kids = published.keys.map((k) => k.kid).join(' ');
+    if (this.keySet?.kids !== kids) this.keySet = { kids, set: createLocalJWKSet(published) };
+    return this.keySet.set;
   }
 }

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Repository } from 'typeorm';
+import { IsNull, Not, Repository } from 'typeorm';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { Passkey } from './passkey.entity';
 
-/** Listing, renaming and revoking passkeys, for admins and for their owners. */
+/** Listing, renaming and revoking passkeys, for admins and for their owners; unflagging, for admins. */
 @Injectable()
 export class PasskeysService {
   constructor(
@@ -15,6 +15,10 @@ export class PasskeysService {
 
   listForUser(userId: string, includeRevoked = true): Promise<Passkey[]> {
     return this.passkeys.find({ where: includeRevoked ? { userId } : { userId, revokedAt: IsNull() }, order: { createdAt: 'ASC' } });
+  }
+
+  findById(id: string): Promise<Passkey | null> {
+    return this.passkeys.findOneBy({ id });
   }
 
   async get(id: string, ownerId?: string): Promise<Passkey> {
@@ -54,6 +58,25 @@ export class PasskeysService {
       await this.audit.record(context, { type: 'passkey.revoked', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details: { passkeyId: id, label: passkey.label } }, m);
     });
     passkey.revokedAt = now;
+    return passkey;
+  }
+
+  /**
+   * An admin's verdict after reviewing a flagged passkey (e.g. a counter that went backwards for an innocent
+   * reason): it signs in again. The flag's reason and time go into the audit event, since the row forgets them.
+   */
+  async unflag(context: AuditContext, id: string): Promise<Passkey> {
+    const passkey = await this.get(id);
+    if (passkey.revokedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is revoked; a revoked passkey cannot be unblocked');
+    if (!passkey.flaggedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is not flagged');
+    await this.passkeys.manager.transaction(async (m) => {
+      const updated = await m.getRepository(Passkey).update({ id, flaggedAt: Not(IsNull()), revokedAt: IsNull() }, { flaggedAt: null, flagReason: null });
+      if (updated.affected !== 1) throw new AppError(ErrorCode.Conflict, 'this passkey changed meanwhile; look again');
+      const details = { passkeyId: id, label: passkey.label, flagReason: passkey.flagReason, flaggedAt: passkey.flaggedAt!.toISOString() };
+      await this.audit.record(context, { type: 'passkey.unflagged', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details }, m);
+    });
+    passkey.flaggedAt = null;
+    passkey.flagReason = null;
     return passkey;
   }
 }

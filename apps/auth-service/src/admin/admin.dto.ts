@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { SERVICE_ACCOUNT_SCOPES } from '@app/accounts';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsISO8601, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 /*
@@ -34,6 +35,9 @@ export class CreateServiceAccountRequest {
   @ApiPropertyOptional({ type: [String] })
   @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(128, { each: true })
   groups?: string[];
+  @ApiPropertyOptional({ type: [String], enum: SERVICE_ACCOUNT_SCOPES, description: 'OAuth scopes; none means no admin API (Airflow REST API through its groups only)' })
+  @IsOptional() @IsArray() @ArrayMaxSize(8) @IsString({ each: true }) @MaxLength(64, { each: true })
+  scopes?: string[];
 }
 
 const ISO = { strict: true, strictSeparator: true };

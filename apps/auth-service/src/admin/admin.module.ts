@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
+import { PrincipalsModule } from '@app/principals';
 import { TokensModule } from '@app/tokens';
 import { WebAuthnModule } from '@app/webauthn';
 import { BearerGuard } from '../http/bearer.guard';
@@ -13,7 +14,7 @@ import { AdminUsersController } from './users.controller';
 
 /** The /v1/admin API and the self-service /v1/me API. */
 @Module({
-  imports: [AccountsModule, AuditModule, TokensModule, WebAuthnModule],
+  imports: [AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
   controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, MeController],
   providers: [BearerGuard],
 })

@@ -3,6 +3,7 @@ import { ApiOperation } from '@nestjs/swagger';
 import { ServiceAccountsService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { Audit } from '../http/audit-context.decorator';
+import { StatusRead } from '../http/bearer.guard';
 import { AdminController } from './admin-controller.decorator';
 import { CreateServiceAccountRequest } from './admin.dto';
 import { serviceAccountView } from './views';
@@ -20,6 +21,7 @@ export class AdminServiceAccountsController {
   }
 
   @Get()
+  @StatusRead()
   @ApiOperation({ summary: 'List service accounts (never their secrets)' })
   async list() {
     return (await this.accounts.list()).map(serviceAccountView);

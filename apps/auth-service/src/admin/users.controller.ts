@@ -4,6 +4,7 @@ import { UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { PasskeysService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
+import { StatusRead } from '../http/bearer.guard';
 import { AdminController } from './admin-controller.decorator';
 import { RenamePasskeyRequest, UpdateUserRequest } from './admin.dto';
 import { passkeyView, userDetailView, userView } from './views';
@@ -23,6 +24,7 @@ export class AdminUsersController {
   }
 
   @Get('users/:id')
+  @StatusRead()
   @ApiOperation({ summary: 'One user with their passkeys (revoked ones included)' })
   async get(@Param('id') id: string) {
     const user = await this.users.resolve(id);
@@ -66,5 +68,12 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Revoke a passkey (an admin may revoke the last one, e.g. for a lost device)' })
   async revokePasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
     return passkeyView(await this.passkeys.revoke(audit, id));
+  }
+
+  @Post('passkeys/:id/unflag')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Unblock a passkey flagged by a security check, after review (audited as passkey.unflagged)' })
+  async unflagPasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
+    return passkeyView(await this.passkeys.unflag(audit, id));
   }
 }

@@ -66,6 +66,7 @@ export function serviceAccountView(account: ServiceAccount) {
     name: account.name,
     clientId: account.clientId,
     groups: account.groups,
+    scopes: account.scopes,
     disabled: !!account.disabledAt,
     createdBy: account.createdBy,
     createdAt: iso(account.createdAt),

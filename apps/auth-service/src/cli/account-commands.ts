@@ -1,9 +1,10 @@
 import { Command } from 'commander';
-import { InvitesService, ServiceAccountsService, UsersService } from '@app/accounts';
+import { InvitesService, SERVICE_ACCOUNT_SCOPES, ServiceAccountsService, UsersService } from '@app/accounts';
 import { CLI_CONTEXT } from '@app/audit';
 import { PasskeysService } from '@app/webauthn';
 import { inviteView, passkeyView, serviceAccountView, userDetailView, userView } from '../admin/views';
 import { printJson, printLines, printTable } from './output';
+import { passkeyCommands } from './passkey-commands';
 import { parseList, parsePositiveInt, withServices } from './runtime';
 
 interface JsonFlag {
@@ -62,18 +63,19 @@ export function inviteCommands(program: Command): void {
 export function serviceAccountCommands(program: Command): void {
   const sa = program.command('service-account').description('service accounts (client credentials)');
 
-  const printSecret = (out: { name: string; clientId: string; clientSecret: string; groups: string[] }, json?: boolean) => {
+  const printSecret = (out: { name: string; clientId: string; clientSecret: string; groups: string[]; scopes: string[] }, json?: boolean) => {
     if (json) return printJson(out);
-    printLines(`service account ${out.name} (groups: ${out.groups.join(',') || '-'})`, `client_id:     ${out.clientId}`, `client_secret: ${out.clientSecret}`, 'The secret is shown only now: store it in a secret manager.');
+    printLines(`service account ${out.name} (groups: ${out.groups.join(',') || '-'}; scopes: ${out.scopes.join(',') || '-'})`, `client_id:     ${out.clientId}`, `client_secret: ${out.clientSecret}`, 'The secret is shown only now: store it in a secret manager.');
   };
 
   sa.command('create')
     .description('create a service account (the client secret is shown only now)')
     .requiredOption('--name <name>', 'unique name (letters, digits, . _ -)')
     .option('--groups <g1,g2>', 'groups (comma-separated)', parseList)
+    .option('--scopes <s1,s2>', `OAuth scopes on this service's API (comma-separated: ${SERVICE_ACCOUNT_SCOPES.join(', ')}); none = no admin API`, parseList)
     .option('--json', 'print JSON')
-    .action((opts: JsonFlag & { name: string; groups?: string[] }) =>
-      withServices(async (app) => printSecret(await app.get(ServiceAccountsService).create(CLI_CONTEXT, { name: opts.name, groups: opts.groups }), opts.json)),
+    .action((opts: JsonFlag & { name: string; groups?: string[]; scopes?: string[] }) =>
+      withServices(async (app) => printSecret(await app.get(ServiceAccountsService).create(CLI_CONTEXT, { name: opts.name, groups: opts.groups, scopes: opts.scopes }), opts.json)),
     );
 
   sa.command('list')
@@ -83,7 +85,7 @@ export function serviceAccountCommands(program: Command): void {
       withServices(async (app) => {
         const rows = (await app.get(ServiceAccountsService).list()).map(serviceAccountView);
         if (opts.json) return printJson(rows);
-        printTable(['NAME', 'CLIENT_ID', 'GROUPS', 'STATUS', 'SECRET_ROTATED'], rows.map((a) => [a.name, a.clientId, a.groups, a.disabled ? 'disabled' : 'enabled', a.secretRotatedAt]));
+        printTable(['NAME', 'CLIENT_ID', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED'], rows.map((a) => [a.name, a.clientId, a.groups, a.scopes, a.disabled ? 'disabled' : 'enabled', a.secretRotatedAt]));
       }),
     );
 
@@ -106,7 +108,17 @@ export function serviceAccountCommands(program: Command): void {
   }
 }
 
-/** `users list|show|disable|enable|set-groups`. Users are created by enrolling through an invite, never here. */
+/** One word for a passkey's state; a flagged one says why, so the admin can review it before `passkeys unflag`. */
+function passkeyStatus(p: { revokedAt: string | null; flaggedAt: string | null; flagReason: string | null }): string {
+  if (p.revokedAt) return 'revoked';
+  if (p.flaggedAt) return `flagged (${p.flagReason ?? 'no reason recorded'}, ${p.flaggedAt})`;
+  return 'active';
+}
+
+/**
+ * `users list|show|disable|enable|set-groups`, and `passkeys` (a person's passkeys) beside it. Users are created by
+ * enrolling through an invite, never here.
+ */
 export function userCommands(program: Command): void {
   const users = program.command('users').description('people who sign in with passkeys');
 
@@ -132,7 +144,7 @@ export function userCommands(program: Command): void {
         const view = userDetailView(user, await app.get(PasskeysService).listForUser(user.id));
         if (opts.json) return printJson(view);
         printLines(`${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`);
-        printTable(['PASSKEY_ID', 'LABEL', 'AUTHENTICATOR', 'CREATED', 'LAST_USED', 'STATUS'], view.passkeys.map((p) => [p.id, p.label, p.authenticator, p.createdAt, p.lastUsedAt, p.revokedAt ? 'revoked' : p.flaggedAt ? 'flagged' : 'active']));
+        printTable(['PASSKEY_ID', 'LABEL', 'AUTHENTICATOR', 'CREATED', 'LAST_USED', 'STATUS'], view.passkeys.map((p) => [p.id, p.label, p.authenticator, p.createdAt, p.lastUsedAt, passkeyStatus(p)]));
       }),
     );
 
@@ -161,4 +173,7 @@ export function userCommands(program: Command): void {
         printLines(`user ${view.username} groups: ${view.groups.join(',') || '-'}`);
       }),
     );
+
+  // Registered with the users, whose passkeys they are (program.ts lists the top-level groups).
+  passkeyCommands(program);
 }

@@ -1,16 +1,10 @@
-import type { VerifiedAccessToken } from '@app/tokens';
+import type { Principal } from '@app/principals';
 
-/** The caller behind a verified Bearer token. */
-export interface Principal {
-  kind: 'user' | 'service_account';
-  id: string;
-  name: string;
-  groups: string[];
-  token: VerifiedAccessToken;
-}
+export type { Principal };
 
 declare module 'express' {
   interface Request {
+    /** Set by BearerGuard: the caller, re-read from the database on this request. */
     principal?: Principal;
   }
 }

@@ -1,10 +1,9 @@
-import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AuditContext } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
-import { LOGIN_CLIENT_ID, TokenVerifierService, VerifiedAccessToken } from '@app/tokens';
+import { PrincipalService, StepUpPolicy } from '@app/principals';
 import { RegistrationService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
 import { bearerOf } from '../http/bearer.guard';
@@ -16,8 +15,8 @@ import { RegistrationOptionsRequest, RegistrationVerifyRequest } from './webauth
 export class RegistrationController {
   constructor(
     private readonly registration: RegistrationService,
-    private readonly verifier: TokenVerifierService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly principals: PrincipalService,
+    private readonly stepUp: StepUpPolicy,
   ) {}
 
   @Post('options')
@@ -48,29 +47,15 @@ export class RegistrationController {
   }
 
   /**
-   * Only a person's own login token may add passkeys to their account, and only a recent one: a new passkey is a new
-   * way into the account, so it needs a fresh (user-verified, where the service requires verification) assertion,
-   * not just any session that happens to be open.
+   * Only a person's own login token may add passkeys to their account, and only a step-up one: a new passkey is a
+   * new way into the account, so it needs a fresh, user-verified assertion, not just any session that happens to be open.
    */
   private async signedInUser(req: Request): Promise<string | undefined> {
     const token = bearerOf(req);
     if (!token) return undefined;
-    const claims = await this.verifier.verify(token);
-    if (claims.client_id !== LOGIN_CLIENT_ID) throw new AppError(ErrorCode.Forbidden, 'only a signed-in person can add a passkey to their account');
-    this.requireFreshSignIn(claims);
-    return claims.sub;
-  }
-
-  private requireFreshSignIn(claims: VerifiedAccessToken): void {
-    const maxAge = this.config.webauthn.stepUpMaxAgeSeconds;
-    const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
-    const age = authTime === undefined ? Infinity : Date.now() / 1000 - authTime;
-    if (age > maxAge) {
-      throw new AppError(ErrorCode.StepUpRequired, `confirm with your passkey first: adding a passkey needs a sign-in from the last ${maxAge} seconds`, 'step_up_stale');
-    }
-    const amr = Array.isArray(claims.amr) ? claims.amr : [];
-    if (this.config.webauthn.userVerification === 'required' && !amr.includes('mfa')) {
-      throw new AppError(ErrorCode.StepUpRequired, 'confirm with your passkey first: adding a passkey needs a user-verified sign-in', 'step_up_unverified');
-    }
+    const principal = await this.principals.authenticate(token);
+    if (principal.kind !== 'user') throw new AppError(ErrorCode.Forbidden, 'only a signed-in person can add a passkey to their account');
+    this.stepUp.requireFreshVerifiedSignIn(principal, 'adding a passkey');
+    return principal.id;
   }
 }
