@@ -28,6 +28,7 @@ async def test_service_user_token_becomes_a_user(
     manager: WebAuthnAuthManager, fake_service: FakeAuthService
 ) -> None:
     """A genuine service token for a person yields that person with the role of their groups."""
+    fake_service.add_user(user_claims()["sub"], groups=["users", "ops"])
     user = await manager.get_user_from_token(mint(fake_service.keys[0], user_claims(groups=["users", "ops"])))
     assert (user.get_id(), user.username, user.get_name(), user.role) == (
         user_claims()["sub"],
@@ -57,9 +58,7 @@ async def test_disabled_service_account_token_is_refused(
     transport = fake_service.transport()
     manager = WebAuthnAuthManager(
         settings=make_settings(recheck_interval_seconds="0"),  # re-checked on every request
-        jwks_transport=transport,
         service_transport=transport,
-        service_async_transport=transport,
     )
     token = mint(fake_service.keys[0], service_account_claims())
     await manager.get_user_from_token(token)
@@ -72,6 +71,7 @@ async def test_person_tokens_do_not_list_service_accounts(
     manager: WebAuthnAuthManager, fake_service: FakeAuthService
 ) -> None:
     """Only service-account tokens are matched against the service-account list."""
+    fake_service.add_user(user_claims()["sub"])
     await manager.get_user_from_token(mint(fake_service.keys[0], user_claims()))
     assert fake_service.count("/v1/admin/service-accounts") == 0
 
@@ -131,8 +131,11 @@ def airflow_user(**overrides: object) -> WebAuthnUser:
     return WebAuthnUser(**fields)  # type: ignore[arg-type]
 
 
-async def test_airflow_cookie_token_round_trips(manager: WebAuthnAuthManager) -> None:
+async def test_airflow_cookie_token_round_trips(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
     """Airflow's own session token (minted by generate_jwt) deserializes to the same user."""
+    fake_service.add_user("u-1")
     user = airflow_user()
     assert await manager.get_user_from_token(manager.generate_jwt(user)) == user
 
@@ -174,11 +177,13 @@ async def test_refresh_rejection_ends_the_session_on_the_same_request(
         await manager.get_user_from_token(token)
 
 
-def test_refresh_returns_updated_user_when_role_changed(
+async def test_refresh_returns_updated_user_when_role_changed(
     manager: WebAuthnAuthManager, fake_service: FakeAuthService
 ) -> None:
-    """A group change in the service changes the Airflow role at the next re-check."""
+    """A group change in the service changes the Airflow role at the next re-check (Airflow calls
+    get_user_from_token, then refresh_user, which re-mints the cookie with the new role)."""
     fake_service.add_user("u-1", groups=["airflow-admins"])
+    await manager.get_user_from_token(manager.generate_jwt(airflow_user()))
     refreshed = manager.refresh_user(user=airflow_user())
     assert refreshed is not None
     assert refreshed.role == "ADMIN"
@@ -210,7 +215,8 @@ def test_malformed_user_claims_raise_value_or_key_error(
 def test_login_url_has_no_query(manager: WebAuthnAuthManager) -> None:
     """Airflow appends ?next=... itself, so the login URL must be bare."""
     assert manager.get_url_login() == "/auth/login"
-    assert manager.get_url_logout() is None
+    # Logout ends on our page, which clears the session and step-up cookies (Airflow revoked both).
+    assert manager.get_url_logout() == "/auth/logout"
 
 
 def test_cli_commands_are_offered() -> None:

@@ -1,0 +1,9 @@
+"""Paths of the manager's pages inside its FastAPI app (Airflow mounts the app at ``/auth``)."""
+
+from __future__ import annotations
+
+LOGIN_PATH = "/login"
+LOGOUT_PATH = "/logout"
+PASSKEYS_PATH = "/passkeys"
+ADMIN_PATH = "/admin"
+ENROLL_PATH = "/enroll"
