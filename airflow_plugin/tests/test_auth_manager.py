@@ -266,3 +266,57 @@ def test_service_accounts_and_roleless_users_get_no_admin_item(manager: WebAuthn
     """No menu for a service account; no admin item without the ADMIN role."""
     assert _menu(manager, role="ADMIN", is_service_account=True) == []
     assert _menu(manager, role=None) == [("Passkeys", "/auth/passkeys")]
+
+
+def test_start_is_refused_without_service_credentials() -> None:
+    """Without service_credentials nothing could be re-checked: the api-server does not start, and the
+    error says what to do."""
+    from airflow_webauthn.config import WebAuthnConfigError
+
+    manager = WebAuthnAuthManager(settings=make_settings(service_credentials=""))
+    with pytest.raises(WebAuthnConfigError, match="sessions:read"):
+        manager.init()
+
+
+def test_unchecked_sessions_start_only_when_asked_for_and_say_so_loudly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """allow_unchecked_sessions = True starts without credentials, with a warning at start."""
+    import logging
+
+    manager = WebAuthnAuthManager(
+        settings=make_settings(service_credentials="", allow_unchecked_sessions="True")
+    )
+    with caplog.at_level(logging.WARNING):
+        manager.init()
+    assert "NOT RE-CHECKED" in caplog.text
+
+
+async def test_a_persons_service_jwt_as_bearer_is_rechecked(
+    fake_service: FakeAuthService, no_revocations: None
+) -> None:
+    """A person's own service JWT used on the REST API is re-checked like a browser session: disabling
+    the person refuses the still-unexpired token (401), and the service's CURRENT groups set the role."""
+    manager = WebAuthnAuthManager(
+        settings=make_settings(recheck_interval_seconds="0", unverified_grace_seconds="0"),
+        service_transport=fake_service.transport(),
+    )
+    fake_service.add_user(user_claims()["sub"], groups=["viewers"])
+    token = mint(fake_service.keys[0], user_claims(groups=["airflow-admins"]))
+    user = await manager.get_user_from_token(token)
+    assert user.role == "VIEWER"  # not the ADMIN its claims still say
+    fake_service.users[user_claims()["sub"]]["disabled"] = True
+    with pytest.raises(jwt.ExpiredSignatureError, match="disabled"):
+        await manager.get_user_from_token(token)
+
+
+async def test_a_persons_bearer_token_is_refused_when_unconfirmed(
+    fake_service: FakeAuthService, no_revocations: None
+) -> None:
+    """Service unreachable and nothing confirmed: the person's Bearer token is refused, not waved on."""
+    manager = WebAuthnAuthManager(settings=make_settings(), service_transport=fake_service.transport())
+    token = mint(fake_service.keys[0], user_claims())
+    await manager.token_verifier.verify(token)  # keys cached first: only the status read fails
+    fake_service.up = False
+    with pytest.raises(jwt.ExpiredSignatureError, match="cannot reach"):
+        await manager.get_user_from_token(token)

@@ -23,7 +23,9 @@ ROUTE_MODULES = [
 
 
 def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(  # noqa: S603 (this interpreter, code written by the test)
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_routes_import_first_and_never_load_the_manager_module() -> None:

@@ -7,6 +7,7 @@ happens in the auth service; authorization happens here, with the VIEWER/USER/OP
 
 from __future__ import annotations
 
+import logging
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from airflow_webauthn.services.session_check import SessionChecker
     from airflow_webauthn.services.step_up import StepUpSealer
     from airflow_webauthn.services.token_verifier import ServiceTokenVerifier
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ADMIN_PATH",
@@ -155,7 +158,7 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
                 "account with the scope sessions:read for Airflow, or set allow_unchecked_sessions = "
                 "True to run without re-checks."
             )
-        self.log.warning(
+        log.warning(
             "[%s] allow_unchecked_sessions = True and no service_credentials: SESSIONS AND "
             "SERVICE-ACCOUNT TOKENS ARE NOT RE-CHECKED. Disabled users, revoked passkeys and disabled "
             "service accounts keep access until their session or token ends.",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from airflow.configuration import conf
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from airflow_webauthn.routes.responses import ApiRefusalError
 
@@ -76,7 +76,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise _TooLargeError
+                    raise RequestTooLargeError(self.limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -86,13 +86,16 @@ class BodyLimitMiddleware:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLargeError:
+        except RequestTooLargeError:
             if not started:
                 await _too_large(send, self.limit)
 
 
-class _TooLargeError(Exception):
-    pass
+class RequestTooLargeError(HTTPException):
+    """Raised while the body streams in (FastAPI would turn any other exception into a 400)."""
+
+    def __init__(self, limit: int = MAX_BODY_BYTES) -> None:
+        super().__init__(413, f"The request body is too large (limit {limit // 1024} KiB).")
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -57,6 +57,7 @@ def relay(reply: ServiceReply, *, as_person: bool = True) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from airflow_webauthn.routes.csrf import RequestTooLargeError
     from airflow_webauthn.routes.step_up_auth import clear_step_up_cookie
     from airflow_webauthn.services.errors import ServiceUnavailableError
 
@@ -74,6 +75,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unavailable(request: Request, exc: Exception) -> Response:
         return service_unavailable()
 
+    async def too_large(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestTooLargeError)
+        return error_response(413, "request_too_large", str(exc.detail))
+
+    app.add_exception_handler(RequestTooLargeError, too_large)
     app.add_exception_handler(ApiRefusalError, refused)
     app.add_exception_handler(ServiceRefusedError, service_refused)
     app.add_exception_handler(ServiceUnavailableError, unavailable)
