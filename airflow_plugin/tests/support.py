@@ -314,7 +314,7 @@ class FakeAuthService:
             "disabled": False,
             "createdAt": "2025-01-01T00:00:00Z",
             "lastLoginAt": None,
-            "passkeys": [{"id": "pk-1", "label": "laptop", "revokedAt": None}],
+            "passkeys": [{"id": "pk-1", "label": "laptop", "revokedAt": None, "flaggedAt": None}],
         }
         user.update(fields)
         self.users[user_id] = user
