@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from airflow_webauthn.config import WebAuthnSettings
-    from airflow_webauthn.services.confirmations import ServiceHealth
+    from airflow_webauthn.services.confirmations import RecheckPolicy, ServiceHealth
     from airflow_webauthn.services.gateway import ServiceGateway
     from airflow_webauthn.services.service_account_check import ServiceAccountChecker
     from airflow_webauthn.services.session_check import SessionChecker
@@ -115,15 +115,21 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         return ServiceHealth(interval_seconds=self.settings.recheck_interval_seconds)
 
     @cached_property
+    def recheck_policy(self) -> RecheckPolicy:
+        from airflow_webauthn.services.confirmations import RecheckPolicy
+
+        return RecheckPolicy(
+            interval_seconds=self.settings.recheck_interval_seconds,
+            grace_seconds=self.settings.unverified_grace_seconds,
+            health=self.service_health,
+        )
+
+    @cached_property
     def sessions(self) -> SessionChecker:
         from airflow_webauthn.services.session_check import SessionChecker
 
         return SessionChecker(
-            gateway=self.gateway,
-            role_mapping=self.settings.role_mapping,
-            interval_seconds=self.settings.recheck_interval_seconds,
-            grace_seconds=self.settings.unverified_grace_seconds,
-            health=self.service_health,
+            gateway=self.gateway, role_mapping=self.settings.role_mapping, policy=self.recheck_policy
         )
 
     @cached_property
@@ -131,11 +137,7 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         from airflow_webauthn.services.service_account_check import ServiceAccountChecker
 
         return ServiceAccountChecker(
-            gateway=self.gateway,
-            interval_seconds=self.settings.recheck_interval_seconds,
-            grace_seconds=self.settings.unverified_grace_seconds,
-            leeway_seconds=self.settings.leeway_seconds,
-            health=self.service_health,
+            gateway=self.gateway, policy=self.recheck_policy, leeway_seconds=self.settings.leeway_seconds
         )
 
     @cached_property

@@ -11,7 +11,7 @@ import httpx
 import jwt
 import pytest
 
-from airflow_webauthn.services.confirmations import RETRY_SECONDS, ServiceHealth
+from airflow_webauthn.services.confirmations import RETRY_SECONDS, RecheckPolicy, ServiceHealth
 from airflow_webauthn.services.gateway import ServiceGateway
 from airflow_webauthn.services.service_account_check import (
     ServiceAccountChecker,
@@ -62,16 +62,19 @@ def checker(
         transport=transport or service.transport(),
         clock=clock,
     )
-    return ServiceAccountChecker(
-        gateway=gateway,
+    policy = RecheckPolicy(
         interval_seconds=interval,
         grace_seconds=grace,
-        leeway_seconds=LEEWAY,
         health=ServiceHealth(interval_seconds=interval, clock=clock),
-        miss_refresh_min_seconds=MISS_GAP,
-        wall_clock=clock,
         clock=clock,
         sleep=clock.sleep,
+    )
+    return ServiceAccountChecker(
+        gateway=gateway,
+        policy=policy,
+        leeway_seconds=LEEWAY,
+        miss_refresh_min_seconds=MISS_GAP,
+        wall_clock=clock,
     )
 
 

@@ -10,7 +10,7 @@ import logging
 import httpx
 import pytest
 
-from airflow_webauthn.services.confirmations import RETRY_SECONDS, ServiceHealth
+from airflow_webauthn.services.confirmations import RETRY_SECONDS, RecheckPolicy, ServiceHealth
 from airflow_webauthn.services.gateway import ServiceGateway
 from airflow_webauthn.services.session_check import (
     SessionChecker,
@@ -52,14 +52,13 @@ def checker(
         transport=transport or service.transport(),
         clock=clock,
     )
-    return SessionChecker(
-        gateway=gateway,
-        role_mapping=settings.role_mapping,
+    policy = RecheckPolicy(
         interval_seconds=interval,
         grace_seconds=grace,
         health=ServiceHealth(interval_seconds=interval, clock=clock),
         clock=clock,
     )
+    return SessionChecker(gateway=gateway, role_mapping=settings.role_mapping, policy=policy)
 
 
 async def settle() -> None:

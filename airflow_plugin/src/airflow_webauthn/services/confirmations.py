@@ -86,6 +86,18 @@ class ServiceHealth:
         return last is None or now - last >= self._quiet
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecheckPolicy:
+    """How often the service is asked, how long an answer may serve, and where failures are told."""
+
+    interval_seconds: float
+    grace_seconds: float
+    health: ServiceHealth
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep
+    retry_seconds: float = RETRY_SECONDS
+
+
 @dataclass
 class _Entry(Generic[T]):
     value: T | None = None
@@ -100,22 +112,17 @@ class Confirmations(Generic[K, T]):
         *,
         what: str,
         fetch: Callable[[K], Awaitable[T]],
-        interval_seconds: float,
-        grace_seconds: float,
-        health: ServiceHealth,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-        retry_seconds: float = RETRY_SECONDS,
+        policy: RecheckPolicy,
         max_entries: int = MAX_ENTRIES,
     ) -> None:
         self._what = what
         self._fetch = fetch
-        self._interval = interval_seconds
-        self._limit = interval_seconds + grace_seconds
-        self._health = health
-        self._clock = clock
-        self._sleep = sleep
-        self._retry = min(retry_seconds, interval_seconds) if interval_seconds else 0.0
+        self._interval = policy.interval_seconds
+        self._limit = policy.interval_seconds + policy.grace_seconds
+        self._health = policy.health
+        self._clock = policy.clock
+        self._sleep = policy.sleep
+        self._retry = min(policy.retry_seconds, policy.interval_seconds)
         self._max = max_entries
         self._entries: OrderedDict[K, _Entry[T]] = OrderedDict()
 

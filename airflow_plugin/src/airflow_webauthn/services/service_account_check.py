@@ -32,7 +32,7 @@ from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE, Confirm
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-    from airflow_webauthn.services.confirmations import ServiceHealth
+    from airflow_webauthn.services.confirmations import RecheckPolicy
     from airflow_webauthn.services.gateway import ServiceGateway
 
 # Least time between two fetches triggered by a token whose account is not in the snapshot.
@@ -84,26 +84,19 @@ class ServiceAccountChecker:
         self,
         *,
         gateway: ServiceGateway,
-        interval_seconds: float,
-        grace_seconds: float,
+        policy: RecheckPolicy,
         leeway_seconds: float,
-        health: ServiceHealth,
         miss_refresh_min_seconds: float = MISS_REFRESH_MIN_SECONDS,
         wall_clock: Callable[[], float] = time.time,
-        **confirmation_options: Any,
     ) -> None:
+        """``wall_clock``: a snapshot's start is compared with tokens' ``iat``."""
         self._gateway = gateway
         self._leeway = leeway_seconds
-        self._miss_gap = min(miss_refresh_min_seconds, interval_seconds)
+        self._miss_gap = min(miss_refresh_min_seconds, policy.interval_seconds)
         self._wall_clock = wall_clock
-        self._clock: Callable[[], float] = confirmation_options.get("clock", time.monotonic)
+        self._clock = policy.clock
         self._snapshots: Confirmations[str, ServiceAccountSnapshot] = Confirmations(
-            what="service-account tokens",
-            fetch=self._fetch,
-            interval_seconds=interval_seconds,
-            grace_seconds=grace_seconds,
-            health=health,
-            **confirmation_options,
+            what="service-account tokens", fetch=self._fetch, policy=policy
         )
 
     @property

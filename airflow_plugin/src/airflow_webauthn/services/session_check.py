@@ -20,7 +20,7 @@ from airflow_webauthn.services.roles import resolve_role
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from airflow_webauthn.services.confirmations import ServiceHealth
+    from airflow_webauthn.services.confirmations import RecheckPolicy
     from airflow_webauthn.services.gateway import ServiceGateway
     from airflow_webauthn.services.roles import Role
     from airflow_webauthn.user import WebAuthnUser
@@ -77,20 +77,12 @@ class SessionChecker:
         *,
         gateway: ServiceGateway,
         role_mapping: Mapping[str, Role],
-        interval_seconds: float,
-        grace_seconds: float,
-        health: ServiceHealth,
-        **confirmation_options: Any,
+        policy: RecheckPolicy,
     ) -> None:
         self._gateway = gateway
         self._mapping = role_mapping
         self._answers: Confirmations[_Key, SessionDecision] = Confirmations(
-            what="sessions",
-            fetch=self._fetch,
-            interval_seconds=interval_seconds,
-            grace_seconds=grace_seconds,
-            health=health,
-            **confirmation_options,
+            what="sessions", fetch=self._fetch, policy=policy
         )
 
     @property
