@@ -320,3 +320,21 @@ async def test_a_persons_bearer_token_is_refused_when_unconfirmed(
     fake_service.up = False
     with pytest.raises(jwt.ExpiredSignatureError, match="cannot reach"):
         await manager.get_user_from_token(token)
+
+
+async def test_logout_revokes_a_service_token_from_airflows_worker_thread(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's logout route is synchronous: revoke_token verifies the token on Airflow's event loop
+    (the gateway's client lives there) and revokes its jti; a forged token revokes nothing."""
+    import anyio.to_thread
+    from airflow.models.revoked_token import RevokedToken
+
+    revoked: list[str] = []
+    monkeypatch.setattr(
+        RevokedToken, "revoke", classmethod(lambda cls, jti, exp, session=None: revoked.append(jti))
+    )
+    claims = user_claims()
+    await anyio.to_thread.run_sync(manager.revoke_token, mint(fake_service.keys[0], claims))
+    await anyio.to_thread.run_sync(manager.revoke_token, mint(ed25519_key("forged"), user_claims()))
+    assert revoked == [claims["jti"]]

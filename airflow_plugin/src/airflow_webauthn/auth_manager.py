@@ -225,11 +225,17 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             return
         from datetime import datetime, timezone
 
+        import anyio.from_thread
         from airflow.models.revoked_token import RevokedToken
         from asgiref.sync import async_to_sync
 
         try:
-            claims = async_to_sync(self.token_verifier.verify)(token)
+            try:
+                # Airflow's logout route is synchronous (an anyio worker thread): verify on Airflow's
+                # event loop, where the gateway's pooled client lives.
+                claims = anyio.from_thread.run(self.token_verifier.verify, token)
+            except RuntimeError:  # not called from such a thread (tests, CLI)
+                claims = async_to_sync(self.token_verifier.verify)(token)
         except jwt.InvalidTokenError:
             self.log.info("Not revoking a service token that does not verify")
             return
