@@ -56,6 +56,7 @@ INVITES = {
     "erin": ["it-users"],  # disabled during a flood of bogus token requests
     "frank": ["it-users"],  # stays signed in through the flood; lives through outages
     "gina": ["it-users"],  # uses her own service JWT as Bearer on the REST API
+    "hana": ["it-users"],  # her passkey gets flagged as possibly cloned mid-session
 }
 
 

@@ -10,6 +10,7 @@ confirming sessions again), so the other tests do not feel the faults.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -56,10 +57,10 @@ def wait_for(
 
 @pytest.fixture(scope="module")
 def people(stack: Stack) -> dict[str, SoftAuthenticator]:
-    """erin, frank and gina, enrolled once for this module."""
+    """erin, frank, gina and hana, enrolled once for this module."""
     authenticators = {}
     with httpx.Client(base_url=stack.origin, timeout=30) as client:
-        for name in ("erin", "frank", "gina"):
+        for name in ("erin", "frank", "gina", "hana"):
             authenticators[name] = SoftAuthenticator(alg="EdDSA")
             enroll(client, stack, name, authenticators[name])
     return authenticators
@@ -252,3 +253,30 @@ def test_a_persons_own_service_jwt_as_bearer_is_rechecked(
         within=15,
     )
     assert status == 200
+
+
+def test_flagging_the_passkey_ends_the_sessions_signed_in_with_it(
+    airflow: httpx.Client, stack: Stack, people: dict[str, SoftAuthenticator]
+) -> None:
+    """A passkey the service flags as possibly cloned ends the sessions it opened, like a revocation,
+    within the re-check interval. (The flag is set in the service's database, as its clone detection
+    does; the service offers no API to flag on purpose.)"""
+    hana = signed_in(airflow, stack, people["hana"], "hana")
+    assert airflow.get("/ui/auth/me", headers=hana).status_code == 200
+    database = sqlite3.connect(stack.service.env["DATABASE_URL"], timeout=30)
+    try:
+        with database:
+            flagged = database.execute(
+                "UPDATE passkeys SET flagged_at = ?, flag_reason = 'integration-test' "
+                "WHERE user_id = (SELECT id FROM users WHERE username = 'hana')",
+                (int(time.time() * 1000),),
+            ).rowcount
+    finally:
+        database.close()
+    assert flagged == 1
+    status, waited = wait_for(
+        lambda: airflow.get("/ui/auth/me", headers=hana).status_code,
+        {401},
+        within=RECHECK_INTERVAL_SECONDS + SLACK_SECONDS,
+    )
+    assert status == 401, f"hana's session still {status} {waited:.1f}s after her passkey was flagged"
