@@ -16,7 +16,7 @@ import jwt
 from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
 from airflow.api_fastapi.auth.managers.exceptions import AuthManagerRefreshTokenExpiredException
 
-from airflow_webauthn.paths import ADMIN_PATH, LOGIN_PATH, LOGOUT_PATH, PASSKEYS_PATH
+from airflow_webauthn.paths import ADMIN_PATH, LOGIN_PATH, PASSKEYS_PATH
 from airflow_webauthn.services.authorization import AuthorizationMixin
 from airflow_webauthn.services.session_check import SessionRejectedError
 from airflow_webauthn.user import WebAuthnUser, is_admin
@@ -258,10 +258,9 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         return f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{LOGIN_PATH}"
 
     def get_url_logout(self) -> str | None:
-        """After Airflow revoked the tokens: our page clears both cookies (session and step-up)."""
-        from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
-
-        return f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{LOGOUT_PATH}"
+        # Airflow then deletes its cookie itself and sends the browser to get_url_login(), whose page
+        # also deletes the step-up cookie (bound to the session that just ended).
+        return None
 
     def get_extra_menu_items(self, *, user: WebAuthnUser) -> list[ExtraMenuItem]:
         """ "Passkeys" for every signed-in person; "Users" (the administration page) for ADMIN only.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 LOGIN_PATH = "/login"
-LOGOUT_PATH = "/logout"
 PASSKEYS_PATH = "/passkeys"
 ADMIN_PATH = "/admin"
 ENROLL_PATH = "/enroll"

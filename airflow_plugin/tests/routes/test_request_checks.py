@@ -124,18 +124,21 @@ def test_ceremony_relay_ignores_a_forwarded_header_sent_by_the_caller(
     assert fake_service.last("/v1/authentication/options").headers["x-forwarded-for"] == "testclient"
 
 
-# ---- logout ----
+# ---- logout and the next sign-in ----
 
 
-def test_logout_clears_the_session_and_step_up_cookies(mounted: TestClient, signed_in: Any) -> None:
-    """Airflow's logout ends on /auth/logout, which deletes both cookies and sends the browser to sign in."""
-    response = mounted.get("/auth/logout")
-    assert response.status_code == 303
-    assert response.headers["location"] == "/auth/login"
-    cleared = {header.split("=", 1)[0]: header.lower() for header in response.headers.get_list("set-cookie")}
-    assert "max-age=0" in cleared[STEP_UP_COOKIE]
-    assert "path=/auth" in cleared[STEP_UP_COOKIE]
-    assert "max-age=0" in cleared["_token"]
+def test_the_login_page_where_logout_ends_deletes_the_step_up_cookie(
+    mounted: TestClient, signed_in: Any
+) -> None:
+    """Airflow's logout revokes the session and sends the browser to /auth/login, which deletes the
+    step-up cookie (path /auth) so no confirmation outlives the session it was made in."""
+    response = mounted.get("/auth/login")
+    cleared = [h.lower() for h in response.headers.get_list("set-cookie") if h.startswith(STEP_UP_COOKIE)]
+    assert len(cleared) == 1
+    assert "max-age=0" in cleared[0]
+    assert "path=/auth" in cleared[0]
+    mounted.cookies.clear()
+    assert "set-cookie" not in mounted.get("/auth/login").headers  # nothing to delete, nothing sent
 
 
 def test_a_step_up_cookie_does_not_survive_into_the_next_sign_in(

@@ -6,17 +6,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX, get_cookie_path
-from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from airflow_webauthn.paths import ADMIN_PATH, ENROLL_PATH, LOGIN_PATH, LOGOUT_PATH, PASSKEYS_PATH
+from airflow_webauthn.paths import ADMIN_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
 from airflow_webauthn.routes.deps import ComponentsDep
 from airflow_webauthn.routes.session import SessionUserOrNone
 from airflow_webauthn.routes.step_up_auth import clear_step_up_cookie
 from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE
+from airflow_webauthn.services.step_up import STEP_UP_COOKIE
 from airflow_webauthn.user import is_admin
 
 pages_router = APIRouter(include_in_schema=False)
@@ -87,26 +87,17 @@ def _to_login(page_path: str) -> RedirectResponse:
 
 @pages_router.get(LOGIN_PATH, response_class=HTMLResponse)
 def login_page(request: Request, components: ComponentsDep) -> HTMLResponse:
-    """The sign-in page; says so when Airflow cannot get sessions confirmed by the service.
+    """The sign-in page, where Airflow's logout ends: it deletes any step-up cookie (a confirmation
+    belongs to the session it was made in), and says so when Airflow cannot get sessions confirmed.
 
     The notice comes from Airflow's own view of the service (the latest status read failed), never
     from anything in the request, so nobody can make the page show a message of their choosing.
     """
-    notice = (
-        f"{UNREACHABLE_MESSAGE}. Sign-in may fail until it is back."
-        if components.service_health.unreachable
-        else None
-    )
-    return _page(request, "login.html", scripts=("login.js",), context={"notice": notice})
-
-
-@pages_router.get(LOGOUT_PATH)
-def logout_page() -> Response:
-    """Where Airflow's logout ends (after it revoked the tokens): clear both cookies, then sign in."""
-    response = RedirectResponse(f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{LOGIN_PATH}", status_code=303)
-    response.headers["Cache-Control"] = "no-store"
-    response.delete_cookie(COOKIE_NAME_JWT_TOKEN, path=get_cookie_path(), httponly=True)
-    clear_step_up_cookie(response)
+    unreachable = components.service_health.unreachable
+    notice = f"{UNREACHABLE_MESSAGE}. Sign-in may fail until it is back." if unreachable else None
+    response = _page(request, "login.html", scripts=("login.js",), context={"notice": notice})
+    if STEP_UP_COOKIE in request.cookies:
+        clear_step_up_cookie(response)
     return response
 
 
