@@ -18,7 +18,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from airflow_webauthn.services.errors import ServiceRefusedError, ServiceUnavailableError
 from airflow_webauthn.services.gateway import CredentialsMissingError
@@ -150,8 +150,8 @@ class Confirmations(Generic[K, T]):
         try:
             return self.current(key)
         except UnconfirmedError:
-            task = self._entry(key).task
-            if task is None or task.done():
+            task = _running_here(self._entry(key))
+            if task is None:
                 raise
             if await asyncio.shield(task):  # a fresh answer, made for requests like this one
                 value = self._entry(key).value
@@ -165,8 +165,9 @@ class Confirmations(Generic[K, T]):
             entry = self._entry(key)
             if entry.value is not None and entry.confirmed_at is not None and entry.confirmed_at >= since:
                 return entry.value
-            if entry.task is not None and not entry.task.done():
-                await asyncio.shield(entry.task)
+            running = _running_here(entry)
+            if running is not None:
+                await asyncio.shield(running)
                 continue
             now = self._clock()
             if entry.attempted_at is not None and since <= entry.attempted_at <= now:
@@ -176,8 +177,9 @@ class Confirmations(Generic[K, T]):
                 await self._sleep(wait)
                 continue
             task = self._start(key, entry, now, force=True)
-            if task is not None:
-                await asyncio.shield(task)
+            if task is None:  # cannot happen on a running loop; never spin
+                raise UnconfirmedError(f"{UNREACHABLE_MESSAGE} to confirm this session")
+            await asyncio.shield(task)
 
     def refused(self) -> None:
         self._health.refused(self._what, self._limit)
@@ -203,8 +205,8 @@ class Confirmations(Generic[K, T]):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return None  # not on the event loop: the next request on it starts the refresh
-        if entry.task is not None and not entry.task.done() and entry.task.get_loop() is loop:
-            return entry.task
+        if (running := _running_here(entry)) is not None:
+            return running
         failed_recently = (
             entry.attempted_at is not None
             and (entry.confirmed_at is None or entry.attempted_at > entry.confirmed_at)
@@ -232,3 +234,12 @@ class Confirmations(Generic[K, T]):
         if entry.confirmed_at is None or started_at >= entry.confirmed_at:
             entry.value, entry.confirmed_at = value, started_at
         return True
+
+
+def _running_here(entry: _Entry[Any]) -> asyncio.Task[bool] | None:
+    """The entry's refresh if it is still running on THIS event loop (a task of a loop that has gone,
+    as between test clients, is no refresh at all)."""
+    task = entry.task
+    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        return None
+    return task
