@@ -375,3 +375,59 @@ def session_user(*, role: str = "USER", **overrides: Any) -> Any:
     }
     fields.update(overrides)
     return WebAuthnUser(**fields)
+
+
+# ---- the gateway and re-check policy the service-side unit tests share ----
+
+
+def make_gateway(
+    service: FakeAuthService,
+    *,
+    clock: Any,
+    credentials: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Any:
+    """A ``ServiceGateway`` to the fake service with Airflow's credential (or none) and a test clock."""
+    from airflow_webauthn.services.gateway import ServiceGateway
+
+    settings = make_settings()
+    return ServiceGateway(
+        base_url=settings.service_url,
+        timeout_seconds=1,
+        credentials=settings.service_credentials if credentials else None,
+        transport=transport or service.transport(),
+        clock=clock,
+    )
+
+
+def make_policy(*, interval: float, grace: float, clock: Any, sleep: Any = None) -> Any:
+    """A ``RecheckPolicy`` on a test clock (``sleep`` advances it instead of waiting, when given)."""
+    import asyncio
+
+    from airflow_webauthn.services.confirmations import RecheckPolicy, ServiceHealth
+
+    return RecheckPolicy(
+        interval_seconds=interval,
+        grace_seconds=grace,
+        health=ServiceHealth(interval_seconds=interval, clock=clock),
+        clock=clock,
+        sleep=sleep or asyncio.sleep,
+    )
+
+
+def gated_transport(service: FakeAuthService, path: str) -> tuple[httpx.MockTransport, Any, Any]:
+    """A transport whose answers on ``path`` wait for ``release``; ``fetching`` is set once one waits.
+
+    Returns ``(transport, fetching, release)`` (asyncio events of the running loop).
+    """
+    import asyncio
+
+    fetching, release = asyncio.Event(), asyncio.Event()
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == path:
+            fetching.set()
+            await asyncio.wait_for(release.wait(), 10)
+        return service.handle(request)
+
+    return httpx.MockTransport(handle), fetching, release

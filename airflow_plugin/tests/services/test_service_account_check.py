@@ -5,20 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import jwt
 import pytest
 
-from airflow_webauthn.services.confirmations import RETRY_SECONDS, RecheckPolicy, ServiceHealth
-from airflow_webauthn.services.gateway import ServiceGateway
+from airflow_webauthn.services.confirmations import RETRY_SECONDS
 from airflow_webauthn.services.service_account_check import (
     ServiceAccountChecker,
     ServiceAccountRefusedError,
 )
 
-from support import SERVICE_ACCOUNT_ID, FakeAuthService, make_settings, service_account_claims
+from support import (
+    SERVICE_ACCOUNT_ID,
+    FakeAuthService,
+    gated_transport,
+    make_gateway,
+    make_policy,
+    service_account_claims,
+)
+
+if TYPE_CHECKING:
+    import httpx
 
 pytestmark = pytest.mark.anyio
 
@@ -54,41 +62,18 @@ def checker(
     interval: float = INTERVAL,
     grace: float = GRACE,
 ) -> ServiceAccountChecker:
-    settings = make_settings()
-    gateway = ServiceGateway(
-        base_url=settings.service_url,
-        timeout_seconds=1,
-        credentials=settings.service_credentials if credentials else None,
-        transport=transport or service.transport(),
-        clock=clock,
-    )
-    policy = RecheckPolicy(
-        interval_seconds=interval,
-        grace_seconds=grace,
-        health=ServiceHealth(interval_seconds=interval, clock=clock),
-        clock=clock,
-        sleep=clock.sleep,
-    )
     return ServiceAccountChecker(
-        gateway=gateway,
-        policy=policy,
+        gateway=make_gateway(service, clock=clock, credentials=credentials, transport=transport),
+        policy=make_policy(interval=interval, grace=grace, clock=clock, sleep=clock.sleep),
         leeway_seconds=LEEWAY,
         miss_refresh_min_seconds=MISS_GAP,
         wall_clock=clock,
     )
 
 
-def gated(service: FakeAuthService) -> tuple[httpx.MockTransport, asyncio.Event, asyncio.Event]:
+def gated(service: FakeAuthService) -> tuple[httpx.MockTransport, Any, Any]:
     """A transport whose service-account list waits for ``release``; ``fetching`` is set once it waits."""
-    fetching, release = asyncio.Event(), asyncio.Event()
-
-    async def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path == LIST_PATH:
-            fetching.set()
-            await asyncio.wait_for(release.wait(), 10)
-        return service.handle(request)
-
-    return httpx.MockTransport(handle), fetching, release
+    return gated_transport(service, LIST_PATH)
 
 
 def token(clock: Clock, **overrides: Any) -> dict[str, Any]:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
-from airflow_webauthn.services.confirmations import RETRY_SECONDS, RecheckPolicy, ServiceHealth
-from airflow_webauthn.services.gateway import ServiceGateway
+from airflow_webauthn.services.confirmations import RETRY_SECONDS
 from airflow_webauthn.services.session_check import (
     SessionChecker,
     SessionRejectedError,
@@ -19,7 +18,10 @@ from airflow_webauthn.services.session_check import (
 )
 from airflow_webauthn.user import WebAuthnUser
 
-from support import FakeAuthService, make_settings
+from support import FakeAuthService, gated_transport, make_gateway, make_policy, make_settings
+
+if TYPE_CHECKING:
+    import httpx
 
 pytestmark = pytest.mark.anyio
 
@@ -44,21 +46,11 @@ def checker(
     grace: float = GRACE,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> SessionChecker:
-    settings = make_settings()
-    gateway = ServiceGateway(
-        base_url=settings.service_url,
-        timeout_seconds=1,
-        credentials=settings.service_credentials,
-        transport=transport or service.transport(),
-        clock=clock,
+    return SessionChecker(
+        gateway=make_gateway(service, clock=clock, transport=transport),
+        role_mapping=make_settings().role_mapping,
+        policy=make_policy(interval=interval, grace=grace, clock=clock),
     )
-    policy = RecheckPolicy(
-        interval_seconds=interval,
-        grace_seconds=grace,
-        health=ServiceHealth(interval_seconds=interval, clock=clock),
-        clock=clock,
-    )
-    return SessionChecker(gateway=gateway, role_mapping=settings.role_mapping, policy=policy)
 
 
 async def settle() -> None:
@@ -226,15 +218,8 @@ async def test_concurrent_requests_of_one_session_cause_one_check() -> None:
     and the event loop stays free meanwhile."""
     service, clock = FakeAuthService(), Clock()
     service.add_user("u-1", disabled=True)
-    fetching, release = asyncio.Event(), asyncio.Event()
-
-    async def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path == USER_PATH:
-            fetching.set()
-            await asyncio.wait_for(release.wait(), 10)
-        return service.handle(request)
-
-    sessions = checker(service, clock, transport=httpx.MockTransport(handle))
+    transport, fetching, release = gated_transport(service, USER_PATH)
+    sessions = checker(service, clock, transport=transport)
     tasks = [asyncio.create_task(sessions.check(USER)) for _ in range(20)]
     await asyncio.wait_for(fetching.wait(), 10)
     await settle()
