@@ -6,8 +6,9 @@ import asyncio
 import json
 import sys
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
+from airflow_webauthn.paths import enroll_url
 from airflow_webauthn.services.errors import ServiceRefusedError, ServiceUnavailableError
 from airflow_webauthn.services.gateway import CredentialsMissingError, ServiceGateway
 
@@ -125,7 +126,7 @@ def invites_create(args: argparse.Namespace) -> None:
     if args.ttl_seconds:
         body["ttlSeconds"] = args.ttl_seconds
     invite = dict(_admin("POST", "/invites", json=body))
-    invite["enrollUrl"] = _airflow_enroll_url(str(invite.get("token", "")))
+    invite["enrollUrl"] = enroll_url(str(invite.get("token", "")))
     _output(
         args,
         invite,
@@ -134,14 +135,6 @@ def invites_create(args: argparse.Namespace) -> None:
             invite.get("url") or invite["enrollUrl"],
         ],
     )
-
-
-def _airflow_enroll_url(token: str) -> str:
-    """The enrollment page on this Airflow (the service's own ``url`` may not know Airflow's address)."""
-    from airflow.configuration import conf
-
-    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-    return f"{base}/auth/enroll?{urlencode({'invite': token})}"
 
 
 def service_accounts_create(args: argparse.Namespace) -> None:

@@ -8,15 +8,12 @@ step-up token: the service enforces its admin group and records the person as th
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import quote, urlsplit
 
-from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
-from airflow.configuration import conf
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from airflow_webauthn.datamodels.manage import CreateInviteBody, CreateServiceAccountBody, EmptyBody
-from airflow_webauthn.paths import ENROLL_PATH
+from airflow_webauthn.paths import enroll_url
 from airflow_webauthn.routes.csrf import SameOriginJson, request_origin
 from airflow_webauthn.routes.deps import CallerDep, GatewayDep
 from airflow_webauthn.routes.path_ids import path_id
@@ -27,14 +24,6 @@ from airflow_webauthn.routes.step_up_auth import StepUpToken
 admin_router = APIRouter(prefix="/api/admin", tags=["WebAuthnAdmin"], dependencies=[Depends(admin)])
 
 ADMIN = "/v1/admin"
-
-
-def enroll_link(request: Request, token: str) -> str:
-    """``<Airflow base>/auth/enroll?invite=...``: the link the new user opens (Airflow is the RP origin)."""
-    base_url = conf.get("api", "base_url", fallback="") or ""
-    parts = urlsplit(base_url)
-    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else request_origin(request)
-    return f"{origin}{AUTH_MANAGER_FASTAPI_APP_PREFIX}{ENROLL_PATH}?invite={quote(token, safe='')}"
 
 
 # ---- users and their passkeys ----
@@ -95,7 +84,7 @@ async def create_invite(
             "id": reply.body.get("id"),
             "username": reply.body.get("username"),
             "expiresAt": reply.body.get("expiresAt"),
-            "link": enroll_link(request, reply.body["token"]),
+            "link": enroll_url(reply.body["token"], fallback_origin=request_origin(request)),
         }
         return JSONResponse(status_code=201, content=invite, headers=NO_STORE)
     return response
