@@ -32,7 +32,7 @@ describe('passkey sign-in in a real browser', () => {
     await device.page.goto(invite.url);
     await device.page.getByRole('heading', { name: 'Set up your passkey' }).waitFor();
     // The invite (a bearer secret) leaves the address bar, and so the history, once the page holds it.
-    await device.page.waitForFunction(() => !window.location.search.includes('invite'));
+    await device.page.waitForFunction("!window.location.search.includes('invite')");
     expect(device.page.url()).toBe(`${stack().airflowUrl}/auth/enroll`);
     await device.screenshot('enroll-page');
     const credential = await enroll(device, invite, 'Work laptop');
