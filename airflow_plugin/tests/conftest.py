@@ -42,7 +42,5 @@ def manager(fake_service: FakeAuthService, no_revocations: None) -> WebAuthnAuth
     transport = fake_service.transport()
     return WebAuthnAuthManager(
         settings=make_settings(),
-        jwks_transport=transport,
         service_transport=transport,
-        service_async_transport=transport,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import time
 import uuid
@@ -16,7 +18,7 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from airflow_webauthn.config import WebAuthnSettings
 
-SERVICE_URL = "http://auth.test"
+SERVICE_URL = "https://auth.test"
 ISSUER = SERVICE_URL
 AUDIENCE = "airflow"
 ADMIN_CLIENT_ID = "airflow-admin-client"
@@ -173,14 +175,18 @@ class FakeAuthService:
             return self._admin(request, method, path.removeprefix("/v1/admin"))
         body = json.loads(request.content or b"{}")
         if path == "/v1/authentication/options":
-            if body.get("username") == "nobody":
-                return _error(404, "Not Found", "no passkey is registered for this user")
-            return httpx.Response(
-                200, json={"challenge": "Y2hhbGxlbmdl", "rpId": "localhost", "timeout": 60000}
-            )
+            # Like the real service: any username gets options (unknown ones a stable decoy credential
+            # id), so the answer never reveals which usernames exist.
+            options: dict[str, Any] = {"challenge": "Y2hhbGxlbmdl", "rpId": "localhost", "timeout": 60000}
+            if body.get("username"):
+                decoy = hashlib.sha256(str(body["username"]).lower().encode()).digest()[:16]
+                options["allowCredentials"] = [
+                    {"id": base64.urlsafe_b64encode(decoy).decode().rstrip("="), "type": "public-key"}
+                ]
+            return httpx.Response(200, json=options)
         if path == "/v1/authentication/verify":
             if body.get("response", {}).get("id") != "good-credential":
-                return _error(401, "Unauthorized", "passkey not recognised")
+                return _error(401, "Unauthorized", "passkey not recognised", "authentication_failed")
             token = mint(self.login_key or self.keys[0], self.login_claims)
             return httpx.Response(
                 200,
@@ -188,7 +194,7 @@ class FakeAuthService:
             )
         if path == "/v1/registration/options":
             if body.get("inviteToken") != "valid-invite":
-                return _error(400, "Bad Request", "invite is invalid or expired")
+                return _error(400, "Bad Request", "invite is invalid or expired", "invalid_invite")
             return httpx.Response(200, json={"challenge": "Y2hhbGxlbmdl", "rp": {"id": "localhost"}})
         if path == "/v1/registration/verify":
             return httpx.Response(
@@ -217,24 +223,28 @@ class FakeAuthService:
 
     def _admin(self, request: httpx.Request, method: str, path: str) -> httpx.Response:
         if not request.headers.get("authorization", "").startswith("Bearer "):
-            return _error(401, "Unauthorized", "missing bearer token")
+            return _error(401, "Unauthorized", "missing bearer token", "unauthenticated")
         if method == "GET" and path == "/users":
             return httpx.Response(
                 200, json=[{k: v for k, v in u.items() if k != "passkeys"} for u in self.users.values()]
             )
         if method == "GET" and path.startswith("/users/"):
             user = self.users.get(path.removeprefix("/users/"))
-            return httpx.Response(200, json=user) if user else _error(404, "Not Found", "no such user")
+            return (
+                httpx.Response(200, json=user)
+                if user
+                else _error(404, "Not Found", "no such user", "not_found")
+            )
         if method == "POST" and path.endswith(("/disable", "/enable")) and path.startswith("/users/"):
             user_id = path.split("/")[2]
             if user_id not in self.users:
-                return _error(404, "Not Found", "no such user")
+                return _error(404, "Not Found", "no such user", "not_found")
             self.users[user_id]["disabled"] = path.endswith("/disable")
             return httpx.Response(200, json=self.users[user_id])
         if method == "POST" and path == "/invites":
             body = json.loads(request.content)
             if not body.get("username"):
-                return _error(400, "Bad Request", ["username should not be empty"])
+                return _error(400, "Bad Request", "username should not be empty", "invalid_request")
             return httpx.Response(
                 201, json={"id": "inv-1", "token": "tok-123", "url": "", "expiresAt": "2030-01-01T00:00:00Z"}
             )
@@ -255,7 +265,7 @@ class FakeAuthService:
         if method == "POST" and path.startswith("/service-accounts/") and path.endswith("/rotate-secret"):
             account = self.service_account(path.split("/")[2])
             if account is None:
-                return _error(404, "Not Found", "no such service account")
+                return _error(404, "Not Found", "no such service account", "not_found")
             return httpx.Response(200, json={"clientId": account["clientId"], "clientSecret": "new-secret"})
         if (
             method == "POST"
@@ -264,7 +274,7 @@ class FakeAuthService:
         ):
             account = self.service_account(path.split("/")[2])
             if account is None:
-                return _error(404, "Not Found", "no such service account")
+                return _error(404, "Not Found", "no such service account", "not_found")
             account["disabled"] = path.endswith("/disable")
             return httpx.Response(200, json=account)
         if method == "POST" and path == "/keys/rotate":
@@ -304,7 +314,7 @@ class FakeAuthService:
             "disabled": False,
             "createdAt": "2025-01-01T00:00:00Z",
             "lastLoginAt": None,
-            "passkeys": [{"id": "pk-1", "label": "laptop", "revokedAt": None}],
+            "passkeys": [{"id": "pk-1", "label": "laptop", "revokedAt": None, "flaggedAt": None}],
         }
         user.update(fields)
         self.users[user_id] = user
@@ -334,8 +344,12 @@ def service_account_record(
     }
 
 
-def _error(status: int, error: str, message: Any) -> httpx.Response:
-    return httpx.Response(status, json={"statusCode": status, "error": error, "message": message})
+def _error(status: int, error: str, message: str, code: str | None = None) -> httpx.Response:
+    """The service's error body (``libs/errors``): ``code`` only when it refused on purpose."""
+    body: dict[str, Any] = {"statusCode": status, "error": error, "message": message}
+    if code is not None:
+        body["code"] = code
+    return httpx.Response(status, json=body)
 
 
 # ---- browser sessions for the passkeys and administration pages ----
@@ -357,6 +371,63 @@ def session_user(*, role: str = "USER", **overrides: Any) -> Any:
         "groups": ("users",),
         "passkey_id": "pk-1",
         "session_expires_at": int(time.time()) + 3600,
+        "session_id": "sid-1",
     }
     fields.update(overrides)
     return WebAuthnUser(**fields)
+
+
+# ---- the gateway and re-check policy the service-side unit tests share ----
+
+
+def make_gateway(
+    service: FakeAuthService,
+    *,
+    clock: Any,
+    credentials: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Any:
+    """A ``ServiceGateway`` to the fake service with Airflow's credential (or none) and a test clock."""
+    from airflow_webauthn.services.gateway import ServiceGateway
+
+    settings = make_settings()
+    return ServiceGateway(
+        base_url=settings.service_url,
+        timeout_seconds=1,
+        credentials=settings.service_credentials if credentials else None,
+        transport=transport or service.transport(),
+        clock=clock,
+    )
+
+
+def make_policy(*, interval: float, grace: float, clock: Any, sleep: Any = None) -> Any:
+    """A ``RecheckPolicy`` on a test clock (``sleep`` advances it instead of waiting, when given)."""
+    import asyncio
+
+    from airflow_webauthn.services.confirmations import RecheckPolicy, ServiceHealth
+
+    return RecheckPolicy(
+        interval_seconds=interval,
+        grace_seconds=grace,
+        health=ServiceHealth(interval_seconds=interval, clock=clock),
+        clock=clock,
+        sleep=sleep or asyncio.sleep,
+    )
+
+
+def gated_transport(service: FakeAuthService, path: str) -> tuple[httpx.MockTransport, Any, Any]:
+    """A transport whose answers on ``path`` wait for ``release``; ``fetching`` is set once one waits.
+
+    Returns ``(transport, fetching, release)`` (asyncio events of the running loop).
+    """
+    import asyncio
+
+    fetching, release = asyncio.Event(), asyncio.Event()
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == path:
+            fetching.set()
+            await asyncio.wait_for(release.wait(), 10)
+        return service.handle(request)
+
+    return httpx.MockTransport(handle), fetching, release

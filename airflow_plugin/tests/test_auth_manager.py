@@ -28,6 +28,7 @@ async def test_service_user_token_becomes_a_user(
     manager: WebAuthnAuthManager, fake_service: FakeAuthService
 ) -> None:
     """A genuine service token for a person yields that person with the role of their groups."""
+    fake_service.add_user(user_claims()["sub"], groups=["users", "ops"])
     user = await manager.get_user_from_token(mint(fake_service.keys[0], user_claims(groups=["users", "ops"])))
     assert (user.get_id(), user.username, user.get_name(), user.role) == (
         user_claims()["sub"],
@@ -57,9 +58,7 @@ async def test_disabled_service_account_token_is_refused(
     transport = fake_service.transport()
     manager = WebAuthnAuthManager(
         settings=make_settings(recheck_interval_seconds="0"),  # re-checked on every request
-        jwks_transport=transport,
         service_transport=transport,
-        service_async_transport=transport,
     )
     token = mint(fake_service.keys[0], service_account_claims())
     await manager.get_user_from_token(token)
@@ -72,6 +71,7 @@ async def test_person_tokens_do_not_list_service_accounts(
     manager: WebAuthnAuthManager, fake_service: FakeAuthService
 ) -> None:
     """Only service-account tokens are matched against the service-account list."""
+    fake_service.add_user(user_claims()["sub"])
     await manager.get_user_from_token(mint(fake_service.keys[0], user_claims()))
     assert fake_service.count("/v1/admin/service-accounts") == 0
 
@@ -131,8 +131,11 @@ def airflow_user(**overrides: object) -> WebAuthnUser:
     return WebAuthnUser(**fields)  # type: ignore[arg-type]
 
 
-async def test_airflow_cookie_token_round_trips(manager: WebAuthnAuthManager) -> None:
+async def test_airflow_cookie_token_round_trips(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
     """Airflow's own session token (minted by generate_jwt) deserializes to the same user."""
+    fake_service.add_user("u-1")
     user = airflow_user()
     assert await manager.get_user_from_token(manager.generate_jwt(user)) == user
 
@@ -174,11 +177,13 @@ async def test_refresh_rejection_ends_the_session_on_the_same_request(
         await manager.get_user_from_token(token)
 
 
-def test_refresh_returns_updated_user_when_role_changed(
+async def test_refresh_returns_updated_user_when_role_changed(
     manager: WebAuthnAuthManager, fake_service: FakeAuthService
 ) -> None:
-    """A group change in the service changes the Airflow role at the next re-check."""
+    """A group change in the service changes the Airflow role at the next re-check (Airflow calls
+    get_user_from_token, then refresh_user, which re-mints the cookie with the new role)."""
     fake_service.add_user("u-1", groups=["airflow-admins"])
+    await manager.get_user_from_token(manager.generate_jwt(airflow_user()))
     refreshed = manager.refresh_user(user=airflow_user())
     assert refreshed is not None
     assert refreshed.role == "ADMIN"
@@ -260,3 +265,75 @@ def test_service_accounts_and_roleless_users_get_no_admin_item(manager: WebAuthn
     """No menu for a service account; no admin item without the ADMIN role."""
     assert _menu(manager, role="ADMIN", is_service_account=True) == []
     assert _menu(manager, role=None) == [("Passkeys", "/auth/passkeys")]
+
+
+def test_start_is_refused_without_service_credentials() -> None:
+    """Without service_credentials nothing could be re-checked: the api-server does not start, and the
+    error says what to do."""
+    from airflow_webauthn.config import WebAuthnConfigError
+
+    manager = WebAuthnAuthManager(settings=make_settings(service_credentials=""))
+    with pytest.raises(WebAuthnConfigError, match="sessions:read"):
+        manager.init()
+
+
+def test_unchecked_sessions_start_only_when_asked_for_and_say_so_loudly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """allow_unchecked_sessions = True starts without credentials, with a warning at start."""
+    import logging
+
+    manager = WebAuthnAuthManager(
+        settings=make_settings(service_credentials="", allow_unchecked_sessions="True")
+    )
+    with caplog.at_level(logging.WARNING):
+        manager.init()
+    assert "NOT RE-CHECKED" in caplog.text
+
+
+async def test_a_persons_service_jwt_as_bearer_is_rechecked(
+    fake_service: FakeAuthService, no_revocations: None
+) -> None:
+    """A person's own service JWT used on the REST API is re-checked like a browser session: disabling
+    the person refuses the still-unexpired token (401), and the service's CURRENT groups set the role."""
+    manager = WebAuthnAuthManager(
+        settings=make_settings(recheck_interval_seconds="0", unverified_grace_seconds="0"),
+        service_transport=fake_service.transport(),
+    )
+    fake_service.add_user(user_claims()["sub"], groups=["viewers"])
+    token = mint(fake_service.keys[0], user_claims(groups=["airflow-admins"]))
+    user = await manager.get_user_from_token(token)
+    assert user.role == "VIEWER"  # not the ADMIN its claims still say
+    fake_service.users[user_claims()["sub"]]["disabled"] = True
+    with pytest.raises(jwt.ExpiredSignatureError, match="disabled"):
+        await manager.get_user_from_token(token)
+
+
+async def test_a_persons_bearer_token_is_refused_when_unconfirmed(
+    fake_service: FakeAuthService, no_revocations: None
+) -> None:
+    """Service unreachable and nothing confirmed: the person's Bearer token is refused, not waved on."""
+    manager = WebAuthnAuthManager(settings=make_settings(), service_transport=fake_service.transport())
+    token = mint(fake_service.keys[0], user_claims())
+    await manager.token_verifier.verify(token)  # keys cached first: only the status read fails
+    fake_service.up = False
+    with pytest.raises(jwt.ExpiredSignatureError, match="cannot reach"):
+        await manager.get_user_from_token(token)
+
+
+async def test_logout_revokes_a_service_token_from_airflows_worker_thread(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's logout route is synchronous: revoke_token verifies the token on Airflow's event loop
+    (the gateway's client lives there) and revokes its jti; a forged token revokes nothing."""
+    import anyio.to_thread
+    from airflow.models.revoked_token import RevokedToken
+
+    revoked: list[str] = []
+    monkeypatch.setattr(
+        RevokedToken, "revoke", classmethod(lambda cls, jti, exp, session=None: revoked.append(jti))
+    )
+    claims = user_claims()
+    await anyio.to_thread.run_sync(manager.revoke_token, mint(fake_service.keys[0], claims))
+    await anyio.to_thread.run_sync(manager.revoke_token, mint(ed25519_key("forged"), user_claims()))
+    assert revoked == [claims["jti"]]

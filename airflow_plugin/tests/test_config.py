@@ -25,7 +25,7 @@ def test_parses_everything() -> None:
     """Explicit values are parsed into typed settings."""
     settings = WebAuthnSettings.from_values(
         {
-            "service_url": "http://auth:3000",
+            "service_url": "https://auth:3000",
             "issuer": "https://auth.example.com",
             "audience": "my-airflow",
             "role_mapping": '{"team-a": "op", "root": "ADMIN"}',
@@ -85,6 +85,52 @@ def test_bad_credentials_are_reported_without_the_secret() -> None:
 def test_credentials_are_not_in_repr() -> None:
     """The client secret never appears in logs that print the settings."""
     settings = WebAuthnSettings.from_values(
-        {"service_url": "http://a", "service_credentials": "id:topsecret"}
+        {"service_url": "https://a", "service_credentials": "id:topsecret"}
     )
     assert "topsecret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://auth.internal:3000", "http://10.0.0.5:3000", "http://127.0.0.1.evil.test"]
+)
+def test_plain_http_to_a_remote_service_is_refused(url: str) -> None:
+    """Airflow's credential and every session's status cross this link: TLS unless it stays on the host."""
+    with pytest.raises(WebAuthnConfigError, match="loopback"):
+        WebAuthnSettings.from_values({"service_url": url})
+    with pytest.raises(WebAuthnConfigError, match="jwks_url"):
+        WebAuthnSettings.from_values({"service_url": "https://auth.test", "jwks_url": f"{url}/jwks"})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:3000", "http://localhost:3000", "http://[::1]:3000"])
+def test_plain_http_on_loopback_is_allowed(url: str) -> None:
+    assert WebAuthnSettings.from_values({"service_url": url}).service_url == url
+
+
+def test_grace_defaults_to_the_recheck_interval_and_is_validated() -> None:
+    """unverified_grace_seconds: default = recheck_interval_seconds; negative or junk is refused."""
+    settings = WebAuthnSettings.from_values({"service_url": "https://a", "recheck_interval_seconds": "42"})
+    assert settings.unverified_grace_seconds == 42
+    explicit = {"service_url": "https://a", "unverified_grace_seconds": "5"}
+    assert WebAuthnSettings.from_values(explicit).unverified_grace_seconds == 5
+    for bad in ("-1", "soon"):
+        with pytest.raises(WebAuthnConfigError, match="unverified_grace_seconds"):
+            WebAuthnSettings.from_values({"service_url": "https://a", "unverified_grace_seconds": bad})
+
+
+def test_unchecked_sessions_must_be_asked_for_explicitly() -> None:
+    """allow_unchecked_sessions is off by default and accepts only clear booleans."""
+    assert WebAuthnSettings.from_values({"service_url": "https://a"}).allow_unchecked_sessions is False
+    on = {"service_url": "https://a", "allow_unchecked_sessions": "True"}
+    assert WebAuthnSettings.from_values(on).allow_unchecked_sessions is True
+    with pytest.raises(WebAuthnConfigError, match="allow_unchecked_sessions"):
+        WebAuthnSettings.from_values({"service_url": "https://a", "allow_unchecked_sessions": "maybe"})
+
+
+def test_cli_credentials_are_separate_and_hidden() -> None:
+    """The CLI's admin credential is its own setting, never printed."""
+    settings = WebAuthnSettings.from_values(
+        {"service_url": "https://a", "service_credentials": "af:s1", "cli_credentials": "ops:s2"}
+    )
+    assert settings.cli_credentials is not None
+    assert (settings.cli_credentials.client_id, settings.service_credentials) != ("af", None)
+    assert "s2" not in repr(settings)

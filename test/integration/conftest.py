@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from support.fault_proxy import FaultProxy
 from support.processes import free_port, tail
 from support.stack import (
     REPO_ROOT,
@@ -42,11 +43,19 @@ SERVICE_ACCOUNTS = {
     "norole": [UNMAPPED_GROUP],
 }
 
+# Airflow's own credential only reads session status: scope sessions:read, no group (the README's
+# least-privilege setup). Every admin mutation answers 403 to it.
+AIRFLOW_CREDENTIAL_ARGS = ("--scopes", "sessions:read")
+
 # People invited up front (the CLI is slow to start, so this overlaps with Airflow booting).
 INVITES = {
     "alice": ["it-users"],  # signs in and uses the UI
     "dave": ["it-users"],  # gets disabled mid-session
     "nora": [UNMAPPED_GROUP],  # passkey accepted, but no Airflow role
+    "erin": ["it-users"],  # disabled during a flood of bogus token requests
+    "frank": ["it-users"],  # stays signed in through the flood; lives through outages
+    "gina": ["it-users"],  # uses her own service JWT as Bearer on the REST API
+    "hana": ["it-users"],  # her passkey gets flagged as possibly cloned mid-session
 }
 
 
@@ -64,15 +73,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("stack")
     airflow_port = free_port()
     service = AuthService(workdir=workdir, airflow_origin=f"http://localhost:{airflow_port}")
-    airflow = AirflowServer(workdir=workdir, port=airflow_port, service=service)
-    _STACK = stack = Stack(workdir=workdir, service=service, airflow=airflow)
+    proxy = FaultProxy(target_port=service.port).start()
+    # Airflow reaches the service through the fault proxy (passing traffic unless a test says otherwise).
+    airflow = AirflowServer(workdir=workdir, port=airflow_port, service=service, service_url=proxy.url)
+    _STACK = stack = Stack(workdir=workdir, service=service, airflow=airflow, proxy=proxy)
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=2)
     try:
         service.start()
         migrating = pool.submit(airflow.migrate)
         stack.timings["service_ready"] = service.wait_ready()
-        creds = service.cli("service-account", "create", "--name", "airflow", "--groups", "airflow-admins")
+        creds = service.cli("service-account", "create", "--name", "airflow", *AIRFLOW_CREDENTIAL_ARGS)
         airflow.service_credentials = f"{creds['clientId']}:{creds['clientSecret']}"
         migrating.result()
         stack.timings["migrated"] = time.monotonic() - started
@@ -87,13 +98,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pool.shutdown(wait=False, cancel_futures=True)
         airflow.stop()
         service.stop()
+        proxy.stop()
         # _STACK stays set: the logs are still on disk and are attached to reports of later failures.
 
 
 def _provision(stack: Stack) -> None:
     for name, groups in SERVICE_ACCOUNTS.items():
         stack.accounts[name] = stack.service.cli(
-            "service-account", "create", "--name", f"it-{name}", "--groups", ",".join(groups)
+            "service-account",
+            "create",
+            "--name",
+            f"it-{name}",
+            "--groups",
+            ",".join(groups),
         )
     for username, groups in INVITES.items():
         stack.invites[username] = stack.service.cli(

@@ -7,6 +7,7 @@ happens in the auth service; authorization happens here, with the VIEWER/USER/OP
 
 from __future__ import annotations
 
+import logging
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -15,10 +16,10 @@ import jwt
 from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
 from airflow.api_fastapi.auth.managers.exceptions import AuthManagerRefreshTokenExpiredException
 
+from airflow_webauthn.paths import ADMIN_PATH, LOGIN_PATH, PASSKEYS_PATH
 from airflow_webauthn.services.authorization import AuthorizationMixin
-from airflow_webauthn.services.roles import Role, parse_role
 from airflow_webauthn.services.session_check import SessionRejectedError
-from airflow_webauthn.user import WebAuthnUser
+from airflow_webauthn.user import WebAuthnUser, is_admin
 
 if TYPE_CHECKING:
     import httpx
@@ -27,20 +28,23 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from airflow_webauthn.config import WebAuthnSettings
+    from airflow_webauthn.services.confirmations import RecheckPolicy, ServiceHealth
+    from airflow_webauthn.services.gateway import ServiceGateway
     from airflow_webauthn.services.service_account_check import ServiceAccountChecker
-    from airflow_webauthn.services.service_client import AuthServiceClient
     from airflow_webauthn.services.session_check import SessionChecker
     from airflow_webauthn.services.step_up import StepUpSealer
     from airflow_webauthn.services.token_verifier import ServiceTokenVerifier
 
-LOGIN_PATH = "/login"
-PASSKEYS_PATH = "/passkeys"
-ADMIN_PATH = "/admin"
+log = logging.getLogger(__name__)
 
-
-def is_admin(user: WebAuthnUser) -> bool:
-    """The Airflow role that may use the passkey administration page (the service checks its own group)."""
-    return not user.is_service_account and parse_role(user.role) is Role.ADMIN
+__all__ = [
+    "ADMIN_PATH",
+    "LOGIN_PATH",
+    "PASSKEYS_PATH",
+    "SessionEndedError",
+    "WebAuthnAuthManager",
+    "is_admin",
+]
 
 
 class SessionEndedError(jwt.ExpiredSignatureError):
@@ -57,16 +61,12 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         self,
         *,
         settings: WebAuthnSettings | None = None,
-        jwks_transport: httpx.AsyncBaseTransport | None = None,
-        service_transport: httpx.BaseTransport | None = None,
-        service_async_transport: httpx.AsyncBaseTransport | None = None,
+        service_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """Airflow calls this without arguments; tests inject settings and HTTP transports."""
+        """Airflow calls this without arguments; tests inject settings and an HTTP transport."""
         super().__init__()  # type: ignore[no-untyped-call]  # LoggingMixin is untyped
         self._settings_override = settings
-        self._jwks_transport = jwks_transport
         self._service_transport = service_transport
-        self._service_async_transport = service_async_transport
 
     # ---- components (lazy: the CLI instantiates managers without needing any of this) ----
 
@@ -77,6 +77,19 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         return self._settings_override or get_settings()
 
     @cached_property
+    def gateway(self) -> ServiceGateway:
+        """The one client of the auth service (pooled; closed with the manager's FastAPI app)."""
+        from airflow_webauthn.services.gateway import ServiceGateway
+
+        return ServiceGateway(
+            base_url=self.settings.service_url,
+            timeout_seconds=self.settings.http_timeout_seconds,
+            credentials=self.settings.service_credentials,
+            token_verifier=self.token_verifier,
+            transport=self._service_transport,
+        )
+
+    @cached_property
     def token_verifier(self) -> ServiceTokenVerifier:
         from airflow_webauthn.services.token_verifier import JwksCache, ServiceTokenVerifier
 
@@ -85,8 +98,7 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             jwks_url=s.jwks_url,
             cache_ttl_seconds=s.jwks_cache_ttl_seconds,
             min_refetch_interval_seconds=s.jwks_min_refetch_interval_seconds,
-            timeout_seconds=s.http_timeout_seconds,
-            transport=self._jwks_transport,
+            http=lambda: self.gateway.client,  # resolved at fetch time: no construction cycle
         )
         return ServiceTokenVerifier(
             jwks=jwks,
@@ -97,15 +109,19 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         )
 
     @cached_property
-    def service_client(self) -> AuthServiceClient:
-        from airflow_webauthn.services.service_client import AuthServiceClient
+    def service_health(self) -> ServiceHealth:
+        from airflow_webauthn.services.confirmations import ServiceHealth
 
-        return AuthServiceClient(
-            base_url=self.settings.service_url,
-            timeout_seconds=self.settings.http_timeout_seconds,
-            credentials=self.settings.service_credentials,
-            transport=self._service_transport,
-            async_transport=self._service_async_transport,
+        return ServiceHealth(interval_seconds=self.settings.recheck_interval_seconds)
+
+    @cached_property
+    def recheck_policy(self) -> RecheckPolicy:
+        from airflow_webauthn.services.confirmations import RecheckPolicy
+
+        return RecheckPolicy(
+            interval_seconds=self.settings.recheck_interval_seconds,
+            grace_seconds=self.settings.unverified_grace_seconds,
+            health=self.service_health,
         )
 
     @cached_property
@@ -113,9 +129,7 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         from airflow_webauthn.services.session_check import SessionChecker
 
         return SessionChecker(
-            client=self.service_client,
-            role_mapping=self.settings.role_mapping,
-            interval_seconds=self.settings.recheck_interval_seconds,
+            gateway=self.gateway, role_mapping=self.settings.role_mapping, policy=self.recheck_policy
         )
 
     @cached_property
@@ -123,9 +137,7 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         from airflow_webauthn.services.service_account_check import ServiceAccountChecker
 
         return ServiceAccountChecker(
-            client=self.service_client,
-            interval_seconds=self.settings.recheck_interval_seconds,
-            leeway_seconds=self.settings.leeway_seconds,
+            gateway=self.gateway, policy=self.recheck_policy, leeway_seconds=self.settings.leeway_seconds
         )
 
     @cached_property
@@ -136,14 +148,24 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
 
     def init(self) -> None:
         """Validate the configuration when the API server starts, so mistakes fail loudly and early."""
+        from airflow_webauthn.config import SECTION, WebAuthnConfigError
+
         super().init()
-        if not self.settings.service_credentials:
-            self.log.warning(
-                "[webauthn_auth_manager] service_credentials is not set: sessions and service-account "
-                "tokens are not re-checked against the auth service (disabled users, revoked passkeys "
-                "and disabled service accounts keep access until their session or token ends) and "
-                "`airflow webauthn` commands cannot run."
+        if self.settings.service_credentials:
+            return
+        if not self.settings.allow_unchecked_sessions:
+            raise WebAuthnConfigError(
+                f"[{SECTION}] service_credentials is required: without it Airflow cannot re-check "
+                "sessions (disabled users and revoked passkeys would keep access). Create a service "
+                "account with the scope sessions:read for Airflow, or set allow_unchecked_sessions = "
+                "True to run without re-checks."
             )
+        log.warning(
+            "[%s] allow_unchecked_sessions = True and no service_credentials: SESSIONS AND "
+            "SERVICE-ACCOUNT TOKENS ARE NOT RE-CHECKED. Disabled users, revoked passkeys and disabled "
+            "service accounts keep access until their session or token ends.",
+            SECTION,
+        )
 
     # ---- users and tokens ----
 
@@ -159,6 +181,7 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
     async def get_user_from_token(self, token: str) -> WebAuthnUser:
         """Service tokens (recognised by issuer) are checked against the service JWKS; others by Airflow.
 
+        Every session is re-checked with the service (fail closed, see ``services.session_check``).
         Raises only ``jwt.InvalidTokenError`` subclasses, which Airflow maps to 401/403.
         """
         if self.token_verifier.is_ours(token):
@@ -168,8 +191,11 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             raise jwt.InvalidTokenError("token does not describe a WebAuthn user")
         if user.session_expires_at is not None and time.time() >= user.session_expires_at:
             raise SessionEndedError("the session has reached its maximum lifetime; sign in again")
-        if reason := self.sessions.rejected_reason(user):
-            raise SessionEndedError(f"the session was ended: {reason}")
+        try:
+            # The cookie keeps the user as minted; refresh_user re-mints it when the role changed.
+            await self.sessions.check(user)
+        except SessionRejectedError as err:
+            raise SessionEndedError(f"the session was ended: {err}") from err
         return user
 
     async def _user_from_service_token(self, token: str) -> WebAuthnUser:
@@ -184,7 +210,13 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         if user.is_service_account:
             # Disabled or deleted on the service: refused within recheck_interval_seconds, not at exp.
             await self.service_accounts.check(claims)
-        return user
+            return user
+        # A person's own service JWT used as Bearer: re-checked like their browser session, and the
+        # service's current groups (not the token's) decide the role.
+        try:
+            return await self.sessions.check(user)
+        except SessionRejectedError as err:
+            raise SessionEndedError(f"the token's session was ended: {err}") from err
 
     def revoke_token(self, token: str) -> None:
         """Logout: revoke Airflow's own tokens as usual; a service token's jti is revoked locally too."""
@@ -193,23 +225,29 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             return
         from datetime import datetime, timezone
 
+        import anyio.from_thread
         from airflow.models.revoked_token import RevokedToken
         from asgiref.sync import async_to_sync
 
         try:
-            claims = async_to_sync(self.token_verifier.verify)(token)
+            try:
+                # Airflow's logout route is synchronous (an anyio worker thread): verify on Airflow's
+                # event loop, where the gateway's pooled client lives.
+                claims = anyio.from_thread.run(self.token_verifier.verify, token)
+            except RuntimeError:  # not called from such a thread (tests, CLI)
+                claims = async_to_sync(self.token_verifier.verify)(token)
         except jwt.InvalidTokenError:
             self.log.info("Not revoking a service token that does not verify")
             return
         RevokedToken.revoke(claims["jti"], datetime.fromtimestamp(claims["exp"], tz=timezone.utc))
 
     def refresh_user(self, *, user: WebAuthnUser) -> WebAuthnUser | None:
-        """Re-check a browser session with the service (cached; see ``services.session_check``)."""
+        """Apply the service's latest answer about this session (never waits: runs on every request)."""
         try:
             return self.sessions.refresh(user)
         except SessionRejectedError as err:
             # Airflow's refresh middleware clears the cookie on this exception; get_user_from_token
-            # then refuses the same token because the rejection is cached.
+            # refuses the same token for the same reason.
             raise AuthManagerRefreshTokenExpiredException(str(err)) from err
 
     # ---- URLs, sub-application, CLI ----
@@ -220,7 +258,8 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         return f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{LOGIN_PATH}"
 
     def get_url_logout(self) -> str | None:
-        # Airflow then deletes its cookie itself and sends the browser to get_url_login().
+        # Airflow then deletes its cookie itself and sends the browser to get_url_login(), whose page
+        # also deletes the step-up cookie (bound to the session that just ended).
         return None
 
     def get_extra_menu_items(self, *, user: WebAuthnUser) -> list[ExtraMenuItem]:

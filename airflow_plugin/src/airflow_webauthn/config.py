@@ -7,6 +7,7 @@ misconfigured deployment is fixed in one round instead of one error at a time.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -68,9 +69,31 @@ OPTIONS: dict[str, Option] = {
         "300",
         "integer",
     ),
+    "unverified_grace_seconds": Option(
+        "How long past recheck_interval_seconds a session (person or service account) is still "
+        "honoured while the service cannot confirm it (down, slow, refusing Airflow). After "
+        "recheck_interval_seconds + unverified_grace_seconds without a confirmation it is refused. "
+        "Defaults to recheck_interval_seconds.",
+        None,
+        "integer",
+    ),
     "service_credentials": Option(
-        "``client_id:client_secret`` of a service account in the service's admin group; used for "
-        "session and service-account re-checks and the ``airflow webauthn`` commands.",
+        "``client_id:client_secret`` of the service account Airflow re-checks sessions with. Give it "
+        "only the scope ``sessions:read`` (it reads user and service-account status, nothing else). "
+        "Required unless allow_unchecked_sessions = True.",
+        None,
+        sensitive=True,
+    ),
+    "allow_unchecked_sessions": Option(
+        "Run without service_credentials: sessions and service-account tokens are then never "
+        "re-checked (disabled users keep access until their session ends). For trials only.",
+        "False",
+        "boolean",
+    ),
+    "cli_credentials": Option(
+        "``client_id:client_secret`` of an admin service account for the ``airflow webauthn`` "
+        "commands (also AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS). Keep it out of the "
+        "api-server's environment: the api-server never uses it.",
         None,
         sensitive=True,
     ),
@@ -103,7 +126,10 @@ class WebAuthnSettings:
     role_mapping: Mapping[str, Role]
     session_ttl_seconds: int
     recheck_interval_seconds: int
+    unverified_grace_seconds: int
     service_credentials: ServiceCredentials | None
+    allow_unchecked_sessions: bool
+    cli_credentials: ServiceCredentials | None
     allowed_algorithms: tuple[str, ...]
     jwks_url: str
     jwks_cache_ttl_seconds: int
@@ -133,16 +159,19 @@ class WebAuthnSettings:
                 problems.append(f"[{SECTION}] {name} = {shown} is not {what}: {err}")
                 return None
 
-        service_url = parsed("service_url", _http_url, "an http(s) URL")
+        service_url = parsed("service_url", _service_url, "an https URL (http only on loopback)")
         if service_url is None and value("service_url") is None:
             problems.append(f"[{SECTION}] service_url is required (e.g. http://127.0.0.1:3000)")
         issuer = value("issuer") or service_url
         role_mapping = parsed("role_mapping", _role_mapping, "a JSON object of group -> VIEWER|USER|OP|ADMIN")
         session_ttl = parsed("session_ttl_seconds", _positive_int, "a positive integer")
         recheck = parsed("recheck_interval_seconds", _non_negative_int, "a non-negative integer")
+        grace = parsed("unverified_grace_seconds", _non_negative_int, "a non-negative integer")
         credentials = parsed("service_credentials", _credentials, "client_id:client_secret")
+        unchecked = parsed("allow_unchecked_sessions", _boolean, "True or False")
+        cli_credentials = parsed("cli_credentials", _credentials, "client_id:client_secret")
         algorithms = parsed("allowed_algorithms", _algorithms, "a list of asymmetric JWS algorithms")
-        jwks_url = parsed("jwks_url", _http_url, "an http(s) URL")
+        jwks_url = parsed("jwks_url", _service_url, "an https URL (http only on loopback)")
         jwks_ttl = parsed("jwks_cache_ttl_seconds", _positive_int, "a positive integer")
         refetch = parsed("jwks_min_refetch_interval_seconds", _non_negative_int, "a non-negative integer")
         leeway = parsed("leeway_seconds", _non_negative_int, "a non-negative integer")
@@ -159,7 +188,10 @@ class WebAuthnSettings:
             role_mapping=role_mapping,
             session_ttl_seconds=session_ttl,
             recheck_interval_seconds=recheck,
+            unverified_grace_seconds=grace if grace is not None else recheck,
             service_credentials=credentials,
+            allow_unchecked_sessions=bool(unchecked),
+            cli_credentials=cli_credentials,
             allowed_algorithms=algorithms,
             jwks_url=jwks_url or f"{service_url}/.well-known/jwks.json",
             jwks_cache_ttl_seconds=jwks_ttl,
@@ -190,6 +222,33 @@ def _http_url(text: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError("expected http://host[:port][/path]")
     return text.rstrip("/")
+
+
+def _service_url(text: str) -> str:
+    """Server-to-server URLs carry Airflow's credential and session status: TLS unless on this host."""
+    url = _http_url(text)
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        raise ValueError("plain http is allowed only to a loopback address (127.0.0.1, ::1, localhost)")
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _boolean(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in {"true", "1", "yes", "on"}:
+        return True
+    if lowered in {"false", "0", "no", "off"}:
+        return False
+    raise ValueError("expected True or False")
 
 
 def _positive_int(text: str) -> int:

@@ -7,6 +7,8 @@ from typing import Any
 
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 
+from airflow_webauthn.services.roles import Role, parse_role
+
 
 @dataclass(frozen=True, kw_only=True)
 class WebAuthnUser(BaseUser):
@@ -17,6 +19,7 @@ class WebAuthnUser(BaseUser):
     :param role: VIEWER, USER, OP or ADMIN; None means no access at all
     :param is_service_account: True for client-credentials tokens (they carry ``client_id``)
     :param passkey_id: the passkey used for this browser session; a revoked passkey ends the session
+    :param session_id: random id of one passkey sign-in (binds the step-up cookie to it)
     :param session_expires_at: epoch seconds after which the browser session ends, whatever Airflow's
         own token lifetime is (Airflow re-mints its cookie when the user changes)
     """
@@ -29,6 +32,7 @@ class WebAuthnUser(BaseUser):
     is_service_account: bool = False
     passkey_id: str | None = None
     session_expires_at: int | None = None
+    session_id: str | None = None
 
     def get_id(self) -> str:
         return self.user_id
@@ -50,6 +54,7 @@ class WebAuthnUser(BaseUser):
             "service_account": self.is_service_account,
             "passkey_id": self.passkey_id,
             "session_expires_at": self.session_expires_at,
+            "sid": self.session_id,
         }
 
     @classmethod
@@ -69,4 +74,10 @@ class WebAuthnUser(BaseUser):
             is_service_account=bool(claims.get("service_account", False)),
             passkey_id=claims.get("passkey_id") or None,
             session_expires_at=int(expires) if expires is not None else None,
+            session_id=str(claims["sid"]) if claims.get("sid") else None,
         )
+
+
+def is_admin(user: WebAuthnUser) -> bool:
+    """The Airflow role that may use the passkey administration page (the service checks its own group)."""
+    return not user.is_service_account and parse_role(user.role) is Role.ADMIN

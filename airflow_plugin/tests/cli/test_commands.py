@@ -6,11 +6,26 @@ import json
 
 import pytest
 
-from airflow_webauthn.cli import commands
 from airflow_webauthn.cli.definition import get_webauthn_cli_commands
-from airflow_webauthn.services.service_client import AuthServiceClient
+from airflow_webauthn.services.gateway import ServiceGateway
 
-from support import SERVICE_ACCOUNT_ID, FakeAuthService, make_settings
+from support import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, SERVICE_ACCOUNT_ID, FakeAuthService, make_settings
+
+CLI_CREDENTIALS = f"{ADMIN_CLIENT_ID}:{ADMIN_CLIENT_SECRET}"
+
+
+def use_settings(monkeypatch: pytest.MonkeyPatch, fake: FakeAuthService, **overrides: str) -> None:
+    """The CLI's real ``make_gateway``, over the fake service's transport."""
+    import airflow_webauthn.config as config
+
+    settings = make_settings(**overrides)
+    monkeypatch.setattr(config, "get_settings", lambda: settings)
+    real_init = ServiceGateway.__init__
+
+    def with_transport(self: ServiceGateway, **kwargs: object) -> None:
+        real_init(self, **kwargs, transport=fake.transport())  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ServiceGateway, "__init__", with_transport)
 
 
 @pytest.fixture
@@ -18,17 +33,10 @@ def service(monkeypatch: pytest.MonkeyPatch) -> FakeAuthService:
     fake = FakeAuthService()
     fake.add_user("u-1", username="ada")
     fake.add_user("u-2", username="bob", groups=["ops"])
-    settings = make_settings()
-
-    def make_client() -> AuthServiceClient:
-        return AuthServiceClient(
-            base_url=settings.service_url,
-            timeout_seconds=1,
-            credentials=settings.service_credentials,
-            transport=fake.transport(),
-        )
-
-    monkeypatch.setattr(commands, "make_client", make_client)
+    # Only the CLI's own credential can do admin work: service_credentials is a different account.
+    use_settings(
+        monkeypatch, fake, service_credentials="airflow-status:nope", cli_credentials=CLI_CREDENTIALS
+    )
     return fake
 
 
@@ -117,3 +125,26 @@ def test_service_down_is_reported(service: FakeAuthService, capsys: pytest.Captu
     with pytest.raises(SystemExit):
         run("webauthn", "users", "list")
     assert "unavailable" in capsys.readouterr().err
+
+
+def test_the_cli_uses_its_own_credential_never_service_credentials(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Airflow's runtime credential may only read session status: without cli_credentials the admin
+    commands stop with one clear line naming the setting, and never fall back to service_credentials."""
+    fake = FakeAuthService()
+    use_settings(monkeypatch, fake, service_credentials=CLI_CREDENTIALS, cli_credentials="")
+    with pytest.raises(SystemExit) as info:
+        run("webauthn", "users", "list")
+    assert info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "cli_credentials" in err
+    assert "AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS" in err
+    assert fake.attempts == 0
+
+
+def test_admin_calls_send_no_forwarded_address(service: FakeAuthService) -> None:
+    """Server-to-server calls are Airflow's own: no X-Forwarded-For (the service limits them by client)."""
+    run("webauthn", "users", "list")
+    assert all("x-forwarded-for" not in request.headers for request in service.requests)

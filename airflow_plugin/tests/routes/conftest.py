@@ -30,6 +30,7 @@ def sign_in(mounted: TestClient, manager: WebAuthnAuthManager) -> Callable[..., 
 
     def _sign_in(**fields: Any) -> Any:
         user = session_user(**fields)
+        manager.sessions.remember_login(user)  # as a passkey login does: the service just vouched
         mounted.cookies.set("_token", manager.generate_jwt(user), domain="testserver.local", path="/")
         return user
 
@@ -41,7 +42,9 @@ def step_up(mounted: TestClient, manager: WebAuthnAuthManager) -> Callable[..., 
     """Give the client a step-up cookie as if the person had just confirmed with their passkey."""
 
     def _step_up(user: Any, *, token: str = PERSON_TOKEN, max_age: int = 300) -> None:
-        blob = manager.step_up.seal(user_id=user.user_id, token=token, max_age_seconds=max_age)
+        blob = manager.step_up.seal(
+            user_id=user.user_id, session_id=user.session_id or "", token=token, max_age_seconds=max_age
+        )
         mounted.cookies.set(STEP_UP_COOKIE, blob, domain="testserver.local", path="/auth")
 
     return _step_up

@@ -83,7 +83,8 @@ def test_refused_assertion_is_relayed_as_4xx(client: TestClient) -> None:
     """The service's refusal reaches the page as the same 4xx with its reason, and no cookie."""
     response = client.post("/webauthn/authentication/verify", json={"response": {"id": "bad"}})
     assert response.status_code == 401
-    assert response.json() == {"detail": "passkey not recognised", "error": "Unauthorized"}
+    # The service's ``code`` names the refusal (never its HTTP reason phrase).
+    assert response.json() == {"detail": "passkey not recognised", "error": "authentication_failed"}
     assert "set-cookie" not in response.headers
 
 

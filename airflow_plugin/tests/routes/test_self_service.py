@@ -110,9 +110,7 @@ def test_listing_without_service_credentials_uses_the_persons_step_up(
     transport = fake_service.transport()
     manager = WebAuthnAuthManager(
         settings=make_settings(service_credentials=""),
-        jwks_transport=transport,
         service_transport=transport,
-        service_async_transport=transport,
     )
     root = FastAPI()
     root.mount("/auth", manager.get_fastapi_app())
@@ -122,7 +120,9 @@ def test_listing_without_service_credentials_uses_the_persons_step_up(
     first = client.get("/auth/api/me/passkeys")
     assert first.status_code == 401
     assert first.json()["error"] == "step_up_required"
-    blob = manager.step_up.seal(user_id=user.user_id, token=PERSON_TOKEN, max_age_seconds=300)
+    blob = manager.step_up.seal(
+        user_id=user.user_id, session_id=user.session_id, token=PERSON_TOKEN, max_age_seconds=300
+    )
     client.cookies.set(STEP_UP_COOKIE, blob, domain="testserver.local", path="/auth")
     fake_service.reply("GET", "/v1/me", 200, {"username": "ada", "passkeys": PASSKEYS})
     second = client.get("/auth/api/me/passkeys")

@@ -88,7 +88,9 @@ def test_cookie_is_secure_over_https(manager: WebAuthnAuthManager, sign_in: Call
     root = FastAPI()
     root.mount("/auth", manager.get_fastapi_app())
     client = TestClient(root, base_url="https://airflow.test")
-    client.cookies.set("_token", manager.generate_jwt(session_user()), domain="airflow.test", path="/")
+    user = session_user()
+    manager.sessions.remember_login(user)
+    client.cookies.set("_token", manager.generate_jwt(user), domain="airflow.test", path="/")
     response = client.post("/auth/step-up/verify", json=GOOD, headers={"Origin": "https://airflow.test"})
     assert response.status_code == 200
     assert "secure" in [part.strip().lower() for part in _cookie_header(response).split(";")]

@@ -5,25 +5,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import jwt
 import pytest
 
+from airflow_webauthn.services.confirmations import RETRY_SECONDS
 from airflow_webauthn.services.service_account_check import (
     ServiceAccountChecker,
     ServiceAccountRefusedError,
 )
-from airflow_webauthn.services.service_client import AuthServiceClient
 
-from support import SERVICE_ACCOUNT_ID, FakeAuthService, make_settings, service_account_claims
+from support import (
+    SERVICE_ACCOUNT_ID,
+    FakeAuthService,
+    gated_transport,
+    make_gateway,
+    make_policy,
+    service_account_claims,
+)
+
+if TYPE_CHECKING:
+    import httpx
 
 pytestmark = pytest.mark.anyio
 
 LIST_PATH = "/v1/admin/service-accounts"
 INTERVAL = 60.0
+GRACE = 30.0
 LEEWAY = 30.0
 MISS_GAP = 5.0
 START = 1_800_000_000.0  # wall-clock seconds: compared with the tokens' iat
@@ -48,43 +57,34 @@ def checker(
     service: FakeAuthService,
     clock: Clock,
     *,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
     credentials: bool = True,
     interval: float = INTERVAL,
+    grace: float = GRACE,
 ) -> ServiceAccountChecker:
-    settings = make_settings()
-    client = AuthServiceClient(
-        base_url=settings.service_url,
-        timeout_seconds=1,
-        credentials=settings.service_credentials if credentials else None,
-        transport=transport or service.transport(),
-    )
     return ServiceAccountChecker(
-        client=client,
-        interval_seconds=interval,
+        gateway=make_gateway(service, clock=clock, credentials=credentials, transport=transport),
+        policy=make_policy(interval=interval, grace=grace, clock=clock, sleep=clock.sleep),
         leeway_seconds=LEEWAY,
         miss_refresh_min_seconds=MISS_GAP,
-        clock=clock,
-        sleep=clock.sleep,
+        wall_clock=clock,
     )
 
 
-def gated(service: FakeAuthService) -> tuple[httpx.MockTransport, threading.Event, threading.Event]:
+def gated(service: FakeAuthService) -> tuple[httpx.MockTransport, Any, Any]:
     """A transport whose service-account list waits for ``release``; ``fetching`` is set once it waits."""
-    fetching, release = threading.Event(), threading.Event()
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path == LIST_PATH:
-            fetching.set()
-            assert release.wait(10), "the test never released the fetch"
-        return service.handle(request)
-
-    return httpx.MockTransport(handle), fetching, release
+    return gated_transport(service, LIST_PATH)
 
 
 def token(clock: Clock, **overrides: Any) -> dict[str, Any]:
     """Claims of a client-credentials token issued just now (by the test clock)."""
     return service_account_claims(iat=int(clock.now), **overrides)
+
+
+async def settle() -> None:
+    """Let background refreshes (tasks on this loop) run to completion."""
+    for _ in range(20):
+        await asyncio.sleep(0)
 
 
 async def test_one_fetch_serves_every_request_within_the_interval() -> None:
@@ -96,7 +96,9 @@ async def test_one_fetch_serves_every_request_within_the_interval() -> None:
         clock.now += 1
     assert service.count(LIST_PATH) == 1
     clock.now += INTERVAL
-    await accounts.check(token(clock))
+    for _ in range(10):
+        await accounts.check(token(clock))
+    await settle()
     assert service.count(LIST_PATH) == 2
 
 
@@ -119,10 +121,15 @@ async def test_disable_takes_effect_at_the_next_fetch_and_enable_too() -> None:
     clock.now += INTERVAL - 1
     await accounts.check(claims)  # still the cached list
     clock.now += 1
+    await accounts.check(claims)  # stale: this request starts the refresh, off its own path
+    await settle()
     with pytest.raises(ServiceAccountRefusedError, match="disabled"):
         await accounts.check(claims)
     service.service_accounts[SERVICE_ACCOUNT_ID]["disabled"] = False
     clock.now += INTERVAL
+    with pytest.raises(ServiceAccountRefusedError, match="disabled"):
+        await accounts.check(claims)  # starts the refresh
+    await settle()
     await accounts.check(claims)
     assert service.count(LIST_PATH) == 3
 
@@ -187,47 +194,68 @@ async def test_client_id_must_match_the_account() -> None:
         await checker(service, clock).check(token(clock, client_id="someone-else"))
 
 
-async def test_outage_keeps_the_last_snapshot() -> None:
-    """Service unreachable: known accounts keep working, disabled ones stay refused (fail open, logged),
-    and the fetch is not retried on every request."""
+async def test_outage_keeps_the_last_snapshot_only_within_the_grace() -> None:
+    """Service unreachable: the last list serves for recheck_interval + unverified_grace (disabled ones
+    stay refused), the fetch is not retried on every request, and after that EVERY token is refused."""
     service, clock = FakeAuthService(), Clock()
     service.add_service_account("off", disabled=True)
     accounts = checker(service, clock)
     await accounts.check(token(clock))
     service.up = False
     clock.now += INTERVAL
+    await accounts.check(token(clock))  # stale, within the grace: starts one background refresh
+    await settle()
     await accounts.check(token(clock))
     with pytest.raises(ServiceAccountRefusedError, match="disabled"):
         await accounts.check(token(clock, sub="off", client_id="off"))
     assert service.attempts == 3  # admin token + first list + one failed list
-    service.up = True
-    service.service_accounts[SERVICE_ACCOUNT_ID]["disabled"] = True
-    clock.now += INTERVAL
-    with pytest.raises(ServiceAccountRefusedError):
+    clock.now += GRACE
+    with pytest.raises(ServiceAccountRefusedError, match="cannot reach its sign-in service"):
         await accounts.check(token(clock))
+    service.up = True
+    clock.now += RETRY_SECONDS  # failed attempts are retried this far apart, not per request
+    await accounts.check(token(clock))  # the service answers again: back in
 
 
-async def test_service_refusing_the_list_keeps_the_last_snapshot(caplog: pytest.LogCaptureFixture) -> None:
-    """A 4xx on the list (e.g. Airflow's credentials lost the admin group) is an outage, with a warning."""
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, {"statusCode": 401, "error": "Unauthorized", "message": "no", "code": "unauthenticated"}),
+        (403, {"statusCode": 403, "error": "Forbidden", "message": "no", "code": "forbidden"}),
+        (429, {"statusCode": 429, "error": "Too Many Requests", "message": "slow down"}),
+        (503, None),
+    ],
+)
+async def test_any_refusal_of_airflow_fails_closed_after_the_grace(
+    caplog: pytest.LogCaptureFixture, status: int, body: Any
+) -> None:
+    """A flood that rate-limits Airflow (429), a rotated secret (401), a lost scope (403) or a 5xx
+    never freezes the last answer: past interval + grace the tokens are refused, and the log says why
+    once, not per request."""
     service, clock = FakeAuthService(), Clock()
     accounts = checker(service, clock)
-    service.service_accounts[SERVICE_ACCOUNT_ID]["disabled"] = True
-    with pytest.raises(ServiceAccountRefusedError):
-        await accounts.check(token(clock))
-    service.reply("GET", LIST_PATH, 403, {"statusCode": 403, "error": "Forbidden", "message": "no"})
-    clock.now += INTERVAL
-    with caplog.at_level(logging.WARNING), pytest.raises(ServiceAccountRefusedError):
-        await accounts.check(token(clock))
-    assert "Could not list service accounts" in caplog.text
+    await accounts.check(token(clock))
+    service.reply("GET", LIST_PATH, status, body)
+    service.reply("POST", "/v1/oauth/token", status, body)
+    clock.now += INTERVAL + GRACE
+    with caplog.at_level(logging.WARNING):
+        for _ in range(5):
+            with pytest.raises(ServiceAccountRefusedError, match="cannot reach"):
+                await accounts.check(token(clock))
+            await settle()
+    assert caplog.text.count("to confirm sessions") == 1
+    assert caplog.text.count("Refusing service-account tokens") == 1
 
 
-async def test_without_any_snapshot_a_verified_token_is_accepted() -> None:
-    """Never reached the service: the JWKS-verified token stands (access as before this check), no 500."""
+async def test_without_any_snapshot_nothing_is_accepted() -> None:
+    """Never reached the service: a JWKS-verified token is still refused (fail closed), with no 500."""
     service, clock = FakeAuthService(), Clock()
     service.up = False
     accounts = checker(service, clock)
-    await accounts.check(token(clock))
-    await accounts.check(token(clock, sub="anyone"))
+    with pytest.raises(ServiceAccountRefusedError, match="cannot reach"):
+        await accounts.check(token(clock))
+    with pytest.raises(ServiceAccountRefusedError, match="cannot reach"):
+        await accounts.check(token(clock, sub="anyone"))
 
 
 async def test_check_is_off_without_service_credentials() -> None:
@@ -247,9 +275,9 @@ async def test_concurrent_requests_share_one_fetch_without_blocking_the_event_lo
     accounts = checker(service, clock, transport=transport)
     tasks = [asyncio.create_task(accounts.check(token(clock))) for _ in range(20)]
     await asyncio.sleep(0)
-    assert await asyncio.to_thread(fetching.wait, 10)
+    await asyncio.wait_for(fetching.wait(), 10)
     for _ in range(5):
-        await asyncio.sleep(0)  # the loop is free while the fetch waits in its thread
+        await asyncio.sleep(0)  # the loop is free while the fetch waits
     assert not any(task.done() for task in tasks)
     tasks[0].cancel()
     release.set()
@@ -266,7 +294,7 @@ async def test_requests_join_a_fetch_that_outlasts_the_interval() -> None:
     transport, fetching, release = gated(service)
     accounts = checker(service, clock, transport=transport, interval=1)
     first = asyncio.create_task(accounts.check(token(clock)))
-    assert await asyncio.to_thread(fetching.wait, 10)
+    await asyncio.wait_for(fetching.wait(), 10)
     clock.now += 2  # the running fetch is now older than the interval
     later = [asyncio.create_task(accounts.check(token(clock))) for _ in range(5)]
     for _ in range(5):

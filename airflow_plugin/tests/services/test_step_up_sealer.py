@@ -147,6 +147,16 @@ def test_the_user_binding_is_authenticated_not_only_stated() -> None:
     sealer = StepUpSealer(secret=SECRET)
     nonce = os.urandom(12)
     payload = json.dumps({"sub": "u-2", "exp": int(time.time()) + 300, "tok": TOKEN}).encode()
-    sealed = sealer._aead.encrypt(nonce, payload, step_up._aad("u-1"))
+    sealed = sealer._aead.encrypt(nonce, payload, step_up._aad("u-1", ""))
     blob = base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
     assert sealer.open(blob, user_id="u-2") is None
+
+
+def test_a_blob_opens_only_in_the_sign_in_it_was_sealed_for() -> None:
+    """Bound to the session, not just the user: after logout and a new sign-in (new session id) the old
+    step-up cookie of the same person is worthless."""
+    sealer = StepUpSealer(secret=SECRET)
+    blob = sealer.seal(user_id="u-1", session_id="sid-a", token=TOKEN, max_age_seconds=300)
+    assert sealer.open(blob, user_id="u-1", session_id="sid-a") == TOKEN
+    assert sealer.open(blob, user_id="u-1", session_id="sid-b") is None
+    assert sealer.open(blob, user_id="u-1") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import TYPE_CHECKING
 
 import httpx
 import jwt
@@ -17,6 +18,9 @@ from airflow_webauthn.services.token_verifier import (
     ServiceTokenVerifier,
     UnknownKeyError,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 from support import AUDIENCE, ISSUER, SERVICE_URL, FakeAuthService, ed25519_key, mint, p256_key, user_claims
 
@@ -31,6 +35,12 @@ class Clock:
         return self.now
 
 
+def http_client(transport: httpx.AsyncBaseTransport) -> Callable[[], httpx.AsyncClient]:
+    """What the gateway hands the JWKS cache: its pooled client, here over a test transport."""
+    client = httpx.AsyncClient(transport=transport, timeout=1)
+    return lambda: client
+
+
 def make_verifier(
     service: FakeAuthService, clock: Clock | None = None, algorithms: tuple[str, ...] = ("EdDSA", "ES256")
 ) -> ServiceTokenVerifier:
@@ -38,8 +48,7 @@ def make_verifier(
         jwks_url=f"{SERVICE_URL}/.well-known/jwks.json",
         cache_ttl_seconds=300,
         min_refetch_interval_seconds=30,
-        timeout_seconds=1,
-        transport=service.transport(),
+        http=http_client(service.transport()),
         clock=clock or Clock(),
     )
     return ServiceTokenVerifier(
@@ -247,8 +256,7 @@ async def test_jwks_server_error_or_bad_document_is_an_invalid_token_error() -> 
             jwks_url=url,
             cache_ttl_seconds=300,
             min_refetch_interval_seconds=0,
-            timeout_seconds=1,
-            transport=httpx.MockTransport(broken),
+            http=http_client(httpx.MockTransport(broken)),
         )
         verifier = ServiceTokenVerifier(
             jwks=jwks, issuer=ISSUER, audience=AUDIENCE, allowed_algorithms=("EdDSA",), leeway_seconds=0
@@ -277,8 +285,7 @@ async def test_private_keys_in_jwks_are_ignored() -> None:
         jwks_url=f"{SERVICE_URL}/jwks",
         cache_ttl_seconds=300,
         min_refetch_interval_seconds=0,
-        timeout_seconds=1,
-        transport=httpx.MockTransport(lambda request: httpx.Response(200, json={"keys": [leaky]})),
+        http=http_client(httpx.MockTransport(lambda request: httpx.Response(200, json={"keys": [leaky]}))),
     )
     verifier = ServiceTokenVerifier(
         jwks=jwks, issuer=ISSUER, audience=AUDIENCE, allowed_algorithms=("EdDSA",), leeway_seconds=0

@@ -105,10 +105,18 @@ def main() -> int:
         migrated = pool.submit(airflow.migrate)
         timings["service_ready"] = service.wait_ready()
         airflow_account = pool.submit(
-            service.cli, "service-account", "create", "--name", "airflow", "--groups", "airflow-admins"
+            service.cli, "service-account", "create", "--name", "airflow", "--scopes", "sessions:read"
         )
         admin_account = pool.submit(
-            service.cli, "service-account", "create", "--name", "browser-admin", "--groups", "airflow-admins"
+            service.cli,
+            "service-account",
+            "create",
+            "--name",
+            "browser-admin",
+            "--groups",
+            "airflow-admins",
+            "--scopes",
+            "admin",
         )
         creds = airflow_account.result()
         airflow.service_credentials = f"{creds['clientId']}:{creds['clientSecret']}"

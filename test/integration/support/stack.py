@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from support.fault_proxy import FaultProxy
 from support.processes import ManagedProcess, free_port, run
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -28,11 +29,21 @@ ROLE_MAPPING = {
 }
 UNMAPPED_GROUP = "it-contractors"
 RECHECK_INTERVAL_SECONDS = 1
+# A session the service has not confirmed for RECHECK + GRACE seconds is refused (fail closed).
+UNVERIFIED_GRACE_SECONDS = 3
+HTTP_TIMEOUT_SECONDS = 3
 
 
 def _base_env() -> dict[str, str]:
     """The runner's environment without anything that configures Airflow or the service behind our back."""
-    drop_prefixes = ("AIRFLOW", "WEBAUTHN_", "JWT_", "DATABASE_URL", "KEY_ENCRYPTION_KEY", "PUBLIC_URL")
+    drop_prefixes = (
+        "AIRFLOW",
+        "WEBAUTHN_",
+        "JWT_",
+        "DATABASE_URL",
+        "KEY_ENCRYPTION_KEY",
+        "PUBLIC_URL",
+    )
     return {k: v for k, v in os.environ.items() if not k.startswith(drop_prefixes)}
 
 
@@ -94,7 +105,11 @@ class AuthService:
 
     def start(self) -> AuthService:
         self.process = ManagedProcess(
-            self.name, ["node", str(SERVICE_MAIN)], env=self.env, cwd=REPO_ROOT, log=self.log
+            self.name,
+            ["node", str(SERVICE_MAIN)],
+            env=self.env,
+            cwd=REPO_ROOT,
+            log=self.log,
         ).start()
         return self
 
@@ -116,6 +131,13 @@ class AuthService:
         if self.process is not None:
             self.process.stop()
 
+    def restart(self, **extra_env: str) -> float:
+        """Stop, start again on the same port and database (``extra_env`` replaces settings), wait ready."""
+        self.stop()
+        self.extra_env.update(extra_env)
+        self.start()
+        return self.wait_ready()
+
 
 @dataclass
 class AirflowServer:
@@ -124,6 +146,8 @@ class AirflowServer:
     service: AuthService
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))  # 64 chars: HS512 key size
     service_credentials: str | None = None
+    # How Airflow reaches the service (a fault proxy in front of it); the service's own URL by default.
+    service_url: str | None = None
     process: ManagedProcess | None = None
 
     @property
@@ -152,9 +176,12 @@ class AirflowServer:
             "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
             "AIRFLOW__API__EXPOSE_CONFIG": "True",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL": self.service.url,
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL": self.service_url or self.service.url,
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__ISSUER": self.service.url,  # its JWT_ISSUER default
             "AIRFLOW__WEBAUTHN_AUTH_MANAGER__ROLE_MAPPING": json.dumps(ROLE_MAPPING),
             "AIRFLOW__WEBAUTHN_AUTH_MANAGER__RECHECK_INTERVAL_SECONDS": str(RECHECK_INTERVAL_SECONDS),
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__UNVERIFIED_GRACE_SECONDS": str(UNVERIFIED_GRACE_SECONDS),
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT_SECONDS),
         }
         if self.service_credentials:
             env["AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS"] = self.service_credentials
@@ -181,7 +208,14 @@ class AirflowServer:
     def start(self) -> AirflowServer:
         self.process = ManagedProcess(
             "airflow api-server",
-            [str(airflow_bin()), "api-server", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                str(airflow_bin()),
+                "api-server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             env=self.env,
             cwd=self.workdir,
             log=self.log,
@@ -202,6 +236,7 @@ class Stack:
     workdir: Path
     service: AuthService
     airflow: AirflowServer
+    proxy: FaultProxy
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     invites: dict[str, dict[str, Any]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from airflow_webauthn.services.service_client import (
-    AuthServiceClient,
-    AuthServiceError,
-    AuthServiceNotConfiguredError,
-    AuthServiceUnavailableError,
-)
+from airflow_webauthn.paths import enroll_url
+from airflow_webauthn.services.errors import ServiceRefusedError, ServiceUnavailableError
+from airflow_webauthn.services.gateway import CredentialsMissingError, ServiceGateway
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
 
 class CommandError(SystemExit):
@@ -27,34 +25,42 @@ class CommandError(SystemExit):
         super().__init__(1)
 
 
-def make_client() -> AuthServiceClient:
-    """Client built from [webauthn_auth_manager]; tests replace this function."""
+def make_gateway() -> ServiceGateway:
+    """The CLI's own gateway, with ``cli_credentials`` (never the api-server's ``service_credentials``,
+    which may only read session status); tests replace this function."""
     from airflow_webauthn.config import get_settings
 
     settings = get_settings()
-    return AuthServiceClient(
+    return ServiceGateway(
         base_url=settings.service_url,
         timeout_seconds=settings.http_timeout_seconds,
-        credentials=settings.service_credentials,
+        credentials=settings.cli_credentials,
+        credentials_setting="cli_credentials",
     )
 
 
-def _call(func: Callable[[], Any]) -> Any:
+def _admin(method: str, path: str, **kwargs: Any) -> Any:
+    gateway = make_gateway()
+
+    async def call() -> Any:
+        try:
+            return await gateway.admin(method, path, **kwargs)
+        finally:
+            await gateway.aclose()
+
     try:
-        return func()
-    except AuthServiceNotConfiguredError as err:
-        raise CommandError(str(err)) from err
-    except AuthServiceUnavailableError as err:
+        return asyncio.run(call())
+    except CredentialsMissingError as err:
+        raise CommandError(
+            f"{err}; set it (or AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS) to an admin "
+            "service account of the auth service"
+        ) from err
+    except ServiceUnavailableError as err:
         raise CommandError(f"the auth service is unavailable ({err})") from err
-    except AuthServiceError as err:
+    except ServiceRefusedError as err:
         raise CommandError(
             f"the auth service refused: {err.message} ({err.status_code} {err.error})"
         ) from err
-
-
-def _admin(method: str, path: str, **kwargs: Any) -> Any:
-    client = make_client()
-    return _call(lambda: client.admin(method, path, **kwargs))
 
 
 def _output(args: argparse.Namespace, data: Any, lines: Iterable[str]) -> None:
@@ -120,7 +126,7 @@ def invites_create(args: argparse.Namespace) -> None:
     if args.ttl_seconds:
         body["ttlSeconds"] = args.ttl_seconds
     invite = dict(_admin("POST", "/invites", json=body))
-    invite["enrollUrl"] = _airflow_enroll_url(str(invite.get("token", "")))
+    invite["enrollUrl"] = enroll_url(str(invite.get("token", "")))
     _output(
         args,
         invite,
@@ -129,14 +135,6 @@ def invites_create(args: argparse.Namespace) -> None:
             invite.get("url") or invite["enrollUrl"],
         ],
     )
-
-
-def _airflow_enroll_url(token: str) -> str:
-    """The enrollment page on this Airflow (the service's own ``url`` may not know Airflow's address)."""
-    from airflow.configuration import conf
-
-    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
-    return f"{base}/auth/enroll?{urlencode({'invite': token})}"
 
 
 def service_accounts_create(args: argparse.Namespace) -> None:
@@ -197,5 +195,5 @@ def audit_export(args: argparse.Namespace) -> None:
         for key, value in (("since", args.since), ("until", args.until), ("type", args.event_type))
         if value
     }
-    text = _admin("GET", "/audit/export", params=params or None, raw=True)
+    text = str(_admin("GET", "/audit/export", params=params or None) or "")
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")

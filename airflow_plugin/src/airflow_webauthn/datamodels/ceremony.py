@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from airflow_webauthn.datamodels import PASSKEY_LABEL_MAX
+
 # Bounds keep a hostile browser from making Airflow forward arbitrarily large bodies.
 _NAME = Field(default=None, min_length=1, max_length=256)
 
@@ -25,7 +27,7 @@ class RegistrationOptionsBody(_Body):
 
 class RegistrationVerifyBody(_Body):
     response: dict[str, Any]
-    label: str | None = Field(default=None, max_length=100)
+    label: str | None = Field(default=None, max_length=PASSKEY_LABEL_MAX)
 
 
 class AuthenticationOptionsBody(_Body):
@@ -39,12 +41,3 @@ class AuthenticationVerifyBody(_Body):
 
     def forwarded(self) -> dict[str, Any]:
         return {"response": self.response}
-
-
-class LoginResult(BaseModel):
-    redirect: str
-
-
-class ErrorBody(BaseModel):
-    detail: str
-    error: str

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from airflow_webauthn.datamodels import PASSKEY_LABEL_MAX
+
 _Group = Annotated[str, Field(min_length=1, max_length=128)]
 _Groups = Annotated[list[_Group], Field(max_length=64)]
 
@@ -35,12 +37,12 @@ class StepUpResult(BaseModel):
 
 
 class RenamePasskeyBody(_Body):
-    label: str = Field(min_length=1, max_length=128)
+    label: str = Field(min_length=1, max_length=PASSKEY_LABEL_MAX)
 
 
 class AddPasskeyVerifyBody(_Body):
     response: dict[str, Any]
-    label: str | None = Field(default=None, min_length=1, max_length=128)
+    label: str | None = Field(default=None, min_length=1, max_length=PASSKEY_LABEL_MAX)
 
 
 class CreateInviteBody(_Body):

@@ -2,31 +2,40 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 if TYPE_CHECKING:
-    from airflow_webauthn.auth_manager import WebAuthnAuthManager
+    from collections.abc import AsyncIterator
+
+    from airflow_webauthn.routes.deps import WebAuthnComponents
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
-def create_app(manager: WebAuthnAuthManager) -> FastAPI:
+def create_app(components: WebAuthnComponents) -> FastAPI:
+    """The routes over ``components`` (the auth manager, seen only through its protocol).
+
+    The gateway's pooled HTTP client lives as long as this app: Airflow enters the lifespan of the
+    apps it mounts when its api-server starts, and leaves it when it stops.
+    """
     from airflow_webauthn.routes.admin import admin_router
     from airflow_webauthn.routes.ceremony import ceremony_router
-    from airflow_webauthn.routes.guards import (
-        ApiRefusalError,
-        ServiceDownError,
-        refusal_response,
-        service_down_response,
-    )
+    from airflow_webauthn.routes.csrf import BodyLimitMiddleware
     from airflow_webauthn.routes.pages import pages_router
+    from airflow_webauthn.routes.responses import install_error_handlers
     from airflow_webauthn.routes.self_service import self_service_router
     from airflow_webauthn.routes.step_up import step_up_router
     from airflow_webauthn.routes.token import token_router
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with components.gateway.lifespan():
+            yield
 
     app = FastAPI(
         title="WebAuthn auth manager",
@@ -35,23 +44,19 @@ def create_app(manager: WebAuthnAuthManager) -> FastAPI:
         # Airflow documents the main API; these routes are for the login page and token clients.
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
-    app.state.webauthn_manager = manager
-    app.include_router(pages_router)
-    app.include_router(ceremony_router)
-    app.include_router(token_router)
-    app.include_router(step_up_router)
-    app.include_router(self_service_router)
-    app.include_router(admin_router)
-
-    async def _refused(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiRefusalError)
-        return refusal_response(exc)
-
-    async def _service_down(request: Request, exc: Exception) -> Response:
-        return service_down_response()
-
-    app.add_exception_handler(ApiRefusalError, _refused)
-    app.add_exception_handler(ServiceDownError, _service_down)
+    app.state.webauthn = components
+    app.add_middleware(BodyLimitMiddleware)
+    for router in (
+        pages_router,
+        ceremony_router,
+        token_router,
+        step_up_router,
+        self_service_router,
+        admin_router,
+    ):
+        app.include_router(router)
+    install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="webauthn_static")
     return app

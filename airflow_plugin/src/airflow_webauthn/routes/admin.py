@@ -8,52 +8,38 @@ step-up token: the service enforces its admin group and records the person as th
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from urllib.parse import quote, urlsplit
 
-from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
-from airflow.configuration import conf
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from airflow_webauthn.datamodels.manage import CreateInviteBody, CreateServiceAccountBody, EmptyBody
-from airflow_webauthn.routes.deps import NO_STORE, ManagerDep
-from airflow_webauthn.routes.guards import (
-    SameOriginJson,
-    StepUpToken,
-    admin,
-    call_service,
-    path_id,
-    relay,
-    request_origin,
-)
+from airflow_webauthn.paths import enroll_url
+from airflow_webauthn.routes.csrf import SameOriginJson, request_origin
+from airflow_webauthn.routes.deps import CallerDep, GatewayDep
+from airflow_webauthn.routes.path_ids import path_id
+from airflow_webauthn.routes.responses import NO_STORE, relay
+from airflow_webauthn.routes.session import admin
+from airflow_webauthn.routes.step_up_auth import StepUpToken
 
 admin_router = APIRouter(prefix="/api/admin", tags=["WebAuthnAdmin"], dependencies=[Depends(admin)])
 
 ADMIN = "/v1/admin"
 
 
-def enroll_link(request: Request, token: str) -> str:
-    """``<Airflow base>/auth/enroll?invite=...``: the link the new user opens (Airflow is the RP origin)."""
-    base_url = conf.get("api", "base_url", fallback="") or ""
-    parts = urlsplit(base_url)
-    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else request_origin(request)
-    return f"{origin}{AUTH_MANAGER_FASTAPI_APP_PREFIX}/enroll?invite={quote(token, safe='')}"
-
-
 # ---- users and their passkeys ----
 
 
 @admin_router.get("/users")
-async def list_users(request: Request, manager: ManagerDep, token: StepUpToken) -> JSONResponse:
-    return relay(await call_service(manager, request, "GET", f"{ADMIN}/users", token=token))
+async def list_users(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> JSONResponse:
+    return relay(await gateway.call_as_person("GET", f"{ADMIN}/users", token=token, caller=caller))
 
 
 @admin_router.get("/users/{user_id}/passkeys")
 async def list_user_passkeys(
-    user_id: str, request: Request, manager: ManagerDep, token: StepUpToken
+    user_id: str, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
 ) -> JSONResponse:
     path = f"{ADMIN}/users/{path_id(user_id, 'user id')}/passkeys"
-    return relay(await call_service(manager, request, "GET", path, token=token))
+    return relay(await gateway.call_as_person("GET", path, token=token, caller=caller))
 
 
 @admin_router.post("/users/{user_id}/{action}", dependencies=[SameOriginJson])
@@ -61,44 +47,44 @@ async def set_user_enabled(
     user_id: str,
     action: Literal["disable", "enable"],
     body: EmptyBody,
-    request: Request,
-    manager: ManagerDep,
+    gateway: GatewayDep,
+    caller: CallerDep,
     token: StepUpToken,
 ) -> JSONResponse:
     path = f"{ADMIN}/users/{path_id(user_id, 'user id')}/{action}"
-    return relay(await call_service(manager, request, "POST", path, token=token))
+    return relay(await gateway.call_as_person("POST", path, token=token, caller=caller))
 
 
 @admin_router.delete("/passkeys/{passkey_id}", dependencies=[SameOriginJson])
 async def revoke_passkey(
-    passkey_id: str, body: EmptyBody, request: Request, manager: ManagerDep, token: StepUpToken
+    passkey_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
 ) -> JSONResponse:
     path = f"{ADMIN}/passkeys/{path_id(passkey_id, 'passkey id')}"
-    return relay(await call_service(manager, request, "DELETE", path, token=token))
+    return relay(await gateway.call_as_person("DELETE", path, token=token, caller=caller))
 
 
 # ---- invites ----
 
 
 @admin_router.get("/invites")
-async def list_invites(request: Request, manager: ManagerDep, token: StepUpToken) -> JSONResponse:
-    return relay(await call_service(manager, request, "GET", f"{ADMIN}/invites", token=token))
+async def list_invites(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> JSONResponse:
+    return relay(await gateway.call_as_person("GET", f"{ADMIN}/invites", token=token, caller=caller))
 
 
 @admin_router.post("/invites", dependencies=[SameOriginJson])
 async def create_invite(
-    body: CreateInviteBody, request: Request, manager: ManagerDep, token: StepUpToken
+    body: CreateInviteBody, request: Request, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
 ) -> JSONResponse:
     """The service's answer plus ``link``: this Airflow's enrollment page for the invite token."""
     path = f"{ADMIN}/invites"
-    reply = await call_service(manager, request, "POST", path, token=token, json=body.forwarded())
+    reply = await gateway.call_as_person("POST", path, token=token, caller=caller, json=body.forwarded())
     response = relay(reply)
     if isinstance(reply.body, dict) and isinstance(reply.body.get("token"), str):
         invite = {
             "id": reply.body.get("id"),
             "username": reply.body.get("username"),
             "expiresAt": reply.body.get("expiresAt"),
-            "link": enroll_link(request, reply.body["token"]),
+            "link": enroll_url(reply.body["token"], fallback_origin=request_origin(request)),
         }
         return JSONResponse(status_code=201, content=invite, headers=NO_STORE)
     return response
@@ -106,27 +92,29 @@ async def create_invite(
 
 @admin_router.delete("/invites/{invite_id}", dependencies=[SameOriginJson])
 async def revoke_invite(
-    invite_id: str, body: EmptyBody, request: Request, manager: ManagerDep, token: StepUpToken
+    invite_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
 ) -> JSONResponse:
     path = f"{ADMIN}/invites/{path_id(invite_id, 'invite id')}"
-    return relay(await call_service(manager, request, "DELETE", path, token=token))
+    return relay(await gateway.call_as_person("DELETE", path, token=token, caller=caller))
 
 
 # ---- service accounts ----
 
 
 @admin_router.get("/service-accounts")
-async def list_service_accounts(request: Request, manager: ManagerDep, token: StepUpToken) -> JSONResponse:
-    return relay(await call_service(manager, request, "GET", f"{ADMIN}/service-accounts", token=token))
+async def list_service_accounts(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> JSONResponse:
+    return relay(await gateway.call_as_person("GET", f"{ADMIN}/service-accounts", token=token, caller=caller))
 
 
 @admin_router.post("/service-accounts", dependencies=[SameOriginJson])
 async def create_service_account(
-    body: CreateServiceAccountBody, request: Request, manager: ManagerDep, token: StepUpToken
+    body: CreateServiceAccountBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
 ) -> JSONResponse:
     """Answers the service's ``{..., clientId, clientSecret}``: the secret is shown this once."""
     path = f"{ADMIN}/service-accounts"
-    return relay(await call_service(manager, request, "POST", path, token=token, json=body.forwarded()))
+    return relay(
+        await gateway.call_as_person("POST", path, token=token, caller=caller, json=body.forwarded())
+    )
 
 
 @admin_router.post("/service-accounts/{account_id}/{action}", dependencies=[SameOriginJson])
@@ -134,27 +122,27 @@ async def service_account_action(
     account_id: str,
     action: Literal["disable", "enable", "rotate-secret"],
     body: EmptyBody,
-    request: Request,
-    manager: ManagerDep,
+    gateway: GatewayDep,
+    caller: CallerDep,
     token: StepUpToken,
 ) -> JSONResponse:
     path = f"{ADMIN}/service-accounts/{path_id(account_id, 'service account')}/{action}"
-    return relay(await call_service(manager, request, "POST", path, token=token))
+    return relay(await gateway.call_as_person("POST", path, token=token, caller=caller))
 
 
 # ---- signing keys ----
 
 
 @admin_router.get("/keys")
-async def list_keys(request: Request, manager: ManagerDep, token: StepUpToken) -> JSONResponse:
-    return relay(await call_service(manager, request, "GET", f"{ADMIN}/keys", token=token))
+async def list_keys(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> JSONResponse:
+    return relay(await gateway.call_as_person("GET", f"{ADMIN}/keys", token=token, caller=caller))
 
 
 @admin_router.post("/keys/rotate", dependencies=[SameOriginJson])
 async def rotate_keys(
-    body: EmptyBody, request: Request, manager: ManagerDep, token: StepUpToken
+    body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
 ) -> JSONResponse:
-    return relay(await call_service(manager, request, "POST", f"{ADMIN}/keys/rotate", token=token))
+    return relay(await gateway.call_as_person("POST", f"{ADMIN}/keys/rotate", token=token, caller=caller))
 
 
 # ---- audit trail ----
@@ -162,8 +150,8 @@ async def rotate_keys(
 
 @admin_router.get("/audit")
 async def query_audit(
-    request: Request,
-    manager: ManagerDep,
+    gateway: GatewayDep,
+    caller: CallerDep,
     token: StepUpToken,
     type: Annotated[str | None, Query(pattern=r"^[a-z0-9_.-]{1,64}$")] = None,
     outcome: Literal["success", "failure"] | None = None,
@@ -186,4 +174,6 @@ async def query_audit(
     }
     params = {name: value for name, value in filters.items() if value}
     params["limit"] = str(limit)
-    return relay(await call_service(manager, request, "GET", f"{ADMIN}/audit", token=token, params=params))
+    return relay(
+        await gateway.call_as_person("GET", f"{ADMIN}/audit", token=token, caller=caller, params=params)
+    )

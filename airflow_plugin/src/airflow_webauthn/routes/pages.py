@@ -11,9 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from airflow_webauthn.auth_manager import ADMIN_PATH, PASSKEYS_PATH, is_admin
-from airflow_webauthn.routes.deps import ManagerDep
-from airflow_webauthn.routes.guards import SessionUserOrNone
+from airflow_webauthn.paths import ADMIN_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
+from airflow_webauthn.routes.deps import ComponentsDep
+from airflow_webauthn.routes.session import SessionUserOrNone
+from airflow_webauthn.routes.step_up_auth import clear_step_up_cookie
+from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE
+from airflow_webauthn.services.step_up import STEP_UP_COOKIE
+from airflow_webauthn.user import is_admin
 
 pages_router = APIRouter(include_in_schema=False)
 
@@ -75,24 +79,35 @@ def _to_login(page_path: str) -> RedirectResponse:
     """303 to the login page, which comes back here after a passkey sign-in (base path included)."""
     target = f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{page_path}"
     response = RedirectResponse(
-        f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}/login?next={quote(target, safe='/')}", status_code=303
+        f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{LOGIN_PATH}?next={quote(target, safe='/')}", status_code=303
     )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@pages_router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
-    return _page(request, "login.html", scripts=("login.js",))
+@pages_router.get(LOGIN_PATH, response_class=HTMLResponse)
+def login_page(request: Request, components: ComponentsDep) -> HTMLResponse:
+    """The sign-in page, where Airflow's logout ends: it deletes any step-up cookie (a confirmation
+    belongs to the session it was made in), and says so when Airflow cannot get sessions confirmed.
+
+    The notice comes from Airflow's own view of the service (the latest status read failed), never
+    from anything in the request, so nobody can make the page show a message of their choosing.
+    """
+    unreachable = components.service_health.unreachable
+    notice = f"{UNREACHABLE_MESSAGE}. Sign-in may fail until it is back." if unreachable else None
+    response = _page(request, "login.html", scripts=("login.js",), context={"notice": notice})
+    if STEP_UP_COOKIE in request.cookies:
+        clear_step_up_cookie(response)
+    return response
 
 
-@pages_router.get("/enroll", response_class=HTMLResponse)
+@pages_router.get(ENROLL_PATH, response_class=HTMLResponse)
 def enroll_page(request: Request) -> HTMLResponse:
     return _page(request, "enroll.html", scripts=("enroll.js",))
 
 
 @pages_router.get(PASSKEYS_PATH, response_class=HTMLResponse)
-async def passkeys_page(request: Request, manager: ManagerDep, user: SessionUserOrNone) -> Response:
+async def passkeys_page(request: Request, user: SessionUserOrNone) -> Response:
     """The signed-in person's passkeys; without an Airflow session, sign in first."""
     if user is None:
         return _to_login(PASSKEYS_PATH)
@@ -106,7 +121,7 @@ async def passkeys_page(request: Request, manager: ManagerDep, user: SessionUser
 
 
 @pages_router.get(ADMIN_PATH, response_class=HTMLResponse)
-async def admin_page(request: Request, manager: ManagerDep, user: SessionUserOrNone) -> Response:
+async def admin_page(request: Request, user: SessionUserOrNone) -> Response:
     """Administration, for Airflow admins only (the service also checks its admin group on each call)."""
     if user is None:
         return _to_login(ADMIN_PATH)

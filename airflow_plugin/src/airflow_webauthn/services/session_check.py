@@ -1,142 +1,141 @@
-"""Re-checking browser sessions against the auth service, cheaply.
+"""Re-checking a person's session against the auth service: browser sessions and their own service JWT.
 
-Airflow calls ``refresh_user`` on every request that carries its session cookie, so the answer is
-cached per (user, passkey) and the service is asked at most once per ``recheck_interval_seconds``.
-
-When the service cannot be reached the previous decision is kept (fail open) and a warning is logged:
-sessions already established keep working through a service outage, while new logins are impossible
-anyway. A session still ends at ``session_ttl_seconds`` at the latest, and the next successful check
-applies any disable/revocation that happened meanwhile.
+Airflow asks on every request (``get_user_from_token``, then ``refresh_user`` for cookies), so the
+service's answer is kept per (user, passkey) and refreshed in the background at most once per
+``recheck_interval_seconds`` (see ``services.confirmations``). Fail closed: a session the service has
+not confirmed within ``recheck_interval_seconds + unverified_grace_seconds`` is refused, whatever kept
+the service from answering. A rejection (disabled, deleted, passkey revoked or flagged, no role) is a
+confirmed answer too: it ends the session on the next request.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_webauthn.services.confirmations import Confirmations, UnconfirmedError
 from airflow_webauthn.services.roles import resolve_role
-from airflow_webauthn.services.service_client import (
-    AuthServiceError,
-    AuthServiceNotConfiguredError,
-    AuthServiceUnavailableError,
-)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
+    from airflow_webauthn.services.confirmations import RecheckPolicy
+    from airflow_webauthn.services.gateway import ServiceGateway
     from airflow_webauthn.services.roles import Role
-    from airflow_webauthn.services.service_client import AuthServiceClient
     from airflow_webauthn.user import WebAuthnUser
 
 log = logging.getLogger(__name__)
 
-MAX_CACHED_SESSIONS = 10_000
-
 
 class SessionRejectedError(Exception):
-    """The service says this session must end (user disabled or gone, passkey revoked, no role)."""
+    """This session must end (user disabled or gone, passkey revoked or flagged, no role)."""
+
+
+class SessionUnconfirmedError(SessionRejectedError):
+    """The service has not confirmed this session within recheck + grace (down, refusing Airflow...)."""
 
 
 @dataclass(frozen=True)
 class SessionDecision:
-    checked_at: float
     rejected_reason: str | None = None
     role: str | None = None
     groups: tuple[str, ...] = ()
 
 
 def decide(
-    record: dict[str, Any] | None, *, user: WebAuthnUser, role_mapping: Mapping[str, Role], now: float
+    record: dict[str, Any] | None, *, passkey_id: str | None, role_mapping: Mapping[str, Role]
 ) -> SessionDecision:
     """Judge a session from the service's user record (None: the user no longer exists)."""
     if record is None:
-        return SessionDecision(now, "the account no longer exists")
+        return SessionDecision("the account no longer exists")
     if record.get("disabled"):
-        return SessionDecision(now, "the account is disabled")
+        return SessionDecision("the account is disabled")
     passkeys = record.get("passkeys")
-    if user.passkey_id is not None and isinstance(passkeys, list):
-        used = next((p for p in passkeys if isinstance(p, dict) and p.get("id") == user.passkey_id), None)
+    if passkey_id is not None:
+        used = None
+        if isinstance(passkeys, list):
+            used = next((p for p in passkeys if isinstance(p, dict) and p.get("id") == passkey_id), None)
         if used is None or used.get("revokedAt"):
-            return SessionDecision(now, "the passkey used for this session was revoked")
+            return SessionDecision("the passkey used for this session was revoked")
+        if used.get("flaggedAt"):
+            return SessionDecision("the passkey used for this session was flagged as possibly cloned")
     groups = record.get("groups") or []
     groups = tuple(str(group) for group in groups) if isinstance(groups, list) else ()
     role = resolve_role(groups, role_mapping)
     if role is None:
-        return SessionDecision(now, "the account no longer has an Airflow role")
-    return SessionDecision(now, None, role.name, groups)
+        return SessionDecision("the account no longer has an Airflow role")
+    return SessionDecision(None, role.name, groups)
+
+
+_Key = tuple[str, str | None]
 
 
 class SessionChecker:
     def __init__(
         self,
         *,
-        client: AuthServiceClient,
+        gateway: ServiceGateway,
         role_mapping: Mapping[str, Role],
-        interval_seconds: float,
-        clock: Callable[[], float] = time.monotonic,
+        policy: RecheckPolicy,
     ) -> None:
-        self._client = client
+        self._gateway = gateway
         self._mapping = role_mapping
-        self._interval = interval_seconds
-        self._clock = clock
-        self._decisions: dict[tuple[str, str | None], SessionDecision] = {}
-        self._lock = threading.Lock()
+        self._answers: Confirmations[_Key, SessionDecision] = Confirmations(
+            what="sessions", fetch=self._fetch, policy=policy
+        )
 
     @property
     def enabled(self) -> bool:
-        return self._client.has_credentials
+        """Off only with ``allow_unchecked_sessions`` and no ``service_credentials``."""
+        return self._gateway.has_credentials
 
     def remember_login(self, user: WebAuthnUser) -> None:
         """A login just proved the user's state; no need to ask the service on the next request."""
-        self._store(user, SessionDecision(self._clock(), None, user.role, user.groups))
-
-    def rejected_reason(self, user: WebAuthnUser) -> str | None:
-        """The cached reason this session was ended, if any (no network: safe on every request)."""
-        decision = self._decisions.get(_key(user))
-        return decision.rejected_reason if decision else None
+        self._answers.seed(_key(user), SessionDecision(None, user.role, user.groups))
 
     def refresh(self, user: WebAuthnUser) -> WebAuthnUser | None:
-        """Return an updated user if the role changed, None if unchanged; raise if the session must end."""
+        """For ``refresh_user`` (synchronous, never waits): an updated user if the role changed, None if
+        unchanged; raises ``SessionRejectedError`` if the session must end."""
         if user.is_service_account or not self.enabled:
             return None
-        now = self._clock()
-        decision = self._decisions.get(_key(user))
-        if decision is None or now - decision.checked_at >= self._interval:
-            decision = self._check(user, decision, now)
-        if decision.rejected_reason:
-            raise SessionRejectedError(decision.rejected_reason)
-        if decision.role != user.role or decision.groups != user.groups:
-            return user.with_role(role=decision.role, groups=decision.groups)
-        return None
+        return _apply(user, self._decision(user, self._answers.current))
 
-    def _check(self, user: WebAuthnUser, previous: SessionDecision | None, now: float) -> SessionDecision:
+    async def check(self, user: WebAuthnUser) -> WebAuthnUser:
+        """For ``get_user_from_token``: the user as the service last confirmed it, or raise."""
+        if user.is_service_account or not self.enabled:
+            return user
         try:
-            record = self._client.get_user(user.user_id)
-        except (AuthServiceUnavailableError, AuthServiceError, AuthServiceNotConfiguredError) as err:
-            log.warning(
-                "Could not re-check session of %s with the auth service (%s); keeping the last decision",
-                user.username,
-                err,
-            )
-            kept = previous or SessionDecision(now, None, user.role, user.groups)
-            decision = SessionDecision(now, kept.rejected_reason, kept.role, kept.groups)
-        else:
-            decision = decide(record, user=user, role_mapping=self._mapping, now=now)
-            if decision.rejected_reason:
-                log.info("Ending session of %s: %s", user.username, decision.rejected_reason)
-        self._store(user, decision)
+            decision = await self._answers.confirmed(_key(user))
+        except UnconfirmedError as err:
+            self._answers.refused()
+            raise SessionUnconfirmedError(str(err)) from err
+        return _apply(user, decision) or user
+
+    def _decision(self, user: WebAuthnUser, read: Any) -> SessionDecision:
+        try:
+            decision: SessionDecision = read(_key(user))
+        except UnconfirmedError as err:
+            self._answers.refused()
+            raise SessionUnconfirmedError(str(err)) from err
         return decision
 
-    def _store(self, user: WebAuthnUser, decision: SessionDecision) -> None:
-        with self._lock:
-            self._decisions.pop(_key(user), None)
-            self._decisions[_key(user)] = decision
-            while len(self._decisions) > MAX_CACHED_SESSIONS:
-                self._decisions.pop(next(iter(self._decisions)))  # oldest first (insertion order)
+    async def _fetch(self, key: _Key) -> SessionDecision:
+        user_id, passkey_id = key
+        record = await self._gateway.user_status(user_id)
+        decision = decide(record, passkey_id=passkey_id, role_mapping=self._mapping)
+        if decision.rejected_reason:
+            log.info("Ending sessions of user %s: %s", user_id, decision.rejected_reason)
+        return decision
 
 
-def _key(user: WebAuthnUser) -> tuple[str, str | None]:
+def _apply(user: WebAuthnUser, decision: SessionDecision) -> WebAuthnUser | None:
+    if decision.rejected_reason:
+        raise SessionRejectedError(decision.rejected_reason)
+    if decision.role != user.role or decision.groups != user.groups:
+        return user.with_role(role=decision.role, groups=decision.groups)
+    return None
+
+
+def _key(user: WebAuthnUser) -> _Key:
     return (user.user_id, user.passkey_id)

@@ -82,22 +82,24 @@ class StepUpSealer:
         self._aead = AESGCM(derive_key(secret))
         self._clock = clock
 
-    def seal(self, *, user_id: str, token: str, max_age_seconds: int) -> str:
+    def seal(self, *, user_id: str, token: str, max_age_seconds: int, session_id: str = "") -> str:
+        """``session_id`` binds the blob to one sign-in: it opens in no other session of the user."""
         expires_at = int(self._clock()) + max_age_seconds
         plaintext = json.dumps({"sub": user_id, "exp": expires_at, "tok": token}).encode()
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, plaintext, _aad(user_id))
+        sealed = self._aead.encrypt(nonce, plaintext, _aad(user_id, session_id))
         return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
 
-    def open(self, blob: str | None, *, user_id: str) -> str | None:
-        """The token sealed in ``blob`` for ``user_id``, or None (missing, tampered, other user, expired)."""
+    def open(self, blob: str | None, *, user_id: str, session_id: str = "") -> str | None:
+        """The token sealed in ``blob`` for this user and session, or None (missing, tampered, other
+        user or session, expired)."""
         if not blob or len(blob) > 8192:
             return None
         try:
             raw = base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4))
             if base64.urlsafe_b64encode(raw).decode().rstrip("=") != blob:
                 return None  # non-canonical encoding: not a value this sealer produced
-            plaintext = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _aad(user_id))
+            plaintext = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], _aad(user_id, session_id))
             data = json.loads(plaintext)
         except (binascii.Error, ValueError, InvalidTag):
             return None
@@ -109,5 +111,5 @@ class StepUpSealer:
         return token
 
 
-def _aad(user_id: str) -> bytes:
-    return _AAD_PREFIX + user_id.encode()
+def _aad(user_id: str, session_id: str) -> bytes:
+    return _AAD_PREFIX + user_id.encode() + b"\x00" + session_id.encode()

@@ -48,15 +48,14 @@ class JwksCache:
         jwks_url: str,
         cache_ttl_seconds: float,
         min_refetch_interval_seconds: float,
-        timeout_seconds: float,
-        transport: httpx.AsyncBaseTransport | None = None,
+        http: Callable[[], httpx.AsyncClient],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``http`` gives the gateway's pooled client (``ServiceGateway.client``) at fetch time."""
         self._jwks_url = jwks_url
         self._ttl = cache_ttl_seconds
         self._min_refetch = min_refetch_interval_seconds
-        self._timeout = timeout_seconds
-        self._transport = transport
+        self._http = http
         self._clock = clock
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
@@ -97,8 +96,7 @@ class JwksCache:
             if not self._may_fetch(now, unknown_kid=unknown_kid):
                 return
         try:
-            async with httpx.AsyncClient(transport=self._transport, timeout=self._timeout) as client:
-                response = await client.get(self._jwks_url, headers={"Accept": "application/json"})
+            response = await self._http().get(self._jwks_url, headers={"Accept": "application/json"})
             response.raise_for_status()
             keys = _parse_jwks(response.json())
         except (httpx.HTTPError, ValueError) as err:

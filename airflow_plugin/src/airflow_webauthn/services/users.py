@@ -29,6 +29,7 @@ def user_from_service_claims(
     role_mapping: Mapping[str, Role],
     session_expires_at: int | None = None,
     passkey_login: bool = False,
+    session_id: str | None = None,
 ) -> WebAuthnUser:
     """Turn verified claims into a user; raise ``NoRoleError`` when no group is mapped.
 
@@ -56,4 +57,5 @@ def user_from_service_claims(
         is_service_account=not passkey_login and passkey_id is None and "client_id" in claims,
         passkey_id=passkey_id,
         session_expires_at=session_expires_at,
+        session_id=session_id,
     )

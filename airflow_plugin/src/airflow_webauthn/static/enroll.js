@@ -7,7 +7,21 @@
   var labelInput = document.getElementById("label");
   var button = document.getElementById("create-passkey");
   var done = document.getElementById("done");
-  var invite = new URLSearchParams(window.location.search).get("invite");
+  var invite = takeInviteFromUrl();
+
+  /* The invite is a bearer secret: once this page holds it in memory, take it out of the address bar
+     so it does not stay in the browser history, bookmarks, or the Referer of anything opened later.
+     It lives only in this page's memory from then on. */
+  function takeInviteFromUrl() {
+    var params = new URLSearchParams(window.location.search);
+    var value = params.get("invite");
+    if (value !== null) {
+      params.delete("invite");
+      var query = params.toString();
+      window.history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
+    }
+    return value;
+  }
 
   function describeApiError(error, step) {
     if (error.status === 0) return error.message;

@@ -1,0 +1,61 @@
+"""Who is signed in: the session user behind the self-service, step-up and administration routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import jwt
+from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+from fastapi import Depends, Request
+
+from airflow_webauthn.routes.deps import ComponentsDep
+from airflow_webauthn.routes.responses import ApiRefusalError
+from airflow_webauthn.user import WebAuthnUser, is_admin
+
+
+async def session_user(request: Request, components: ComponentsDep) -> WebAuthnUser | None:
+    """The person signed in to Airflow in this browser, from Airflow's own ``_token`` cookie.
+
+    Validated exactly like Airflow validates it (``get_user_from_token``: signature, expiry, revocation,
+    absolute session lifetime, session re-check). A user that Airflow's refresh middleware already built
+    for this request (marked with Airflow's trust sentinel) is used as is, since it carries a changed
+    role. Service accounts have no passkeys and no pages.
+    """
+    from airflow.api_fastapi.core_api.security import USER_INJECTED_BY_TRUSTED_MIDDLEWARE
+
+    user: Any = getattr(request.state, "user", None)
+    if not (
+        isinstance(user, WebAuthnUser)
+        and getattr(request.state, "user_authenticated_via", None) is USER_INJECTED_BY_TRUSTED_MIDDLEWARE
+    ):
+        token = request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+        if not token:
+            return None
+        try:
+            user = await components.get_user_from_token(token)
+        except jwt.InvalidTokenError:
+            return None
+    if not isinstance(user, WebAuthnUser) or user.is_service_account:
+        return None
+    return user
+
+
+SessionUserOrNone = Annotated[WebAuthnUser | None, Depends(session_user)]
+
+
+def signed_in(user: SessionUserOrNone) -> WebAuthnUser:
+    if user is None:
+        raise ApiRefusalError(401, "not_signed_in", "Your Airflow session has ended. Sign in again.")
+    return user
+
+
+SessionUser = Annotated[WebAuthnUser, Depends(signed_in)]
+
+
+def admin(user: SessionUser) -> WebAuthnUser:
+    if not is_admin(user):
+        raise ApiRefusalError(403, "admin_role_required", "This needs the Admin role in Airflow.")
+    return user
+
+
+AdminUser = Annotated[WebAuthnUser, Depends(admin)]
