@@ -1,23 +1,21 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
 import { APP_CONFIG, AppConfig, AppConfigModule } from '@app/config';
-import { AppErrorFilter } from '@app/errors';
 import { KeyRotationScheduler, TokensModule } from '@app/tokens';
 import { ChallengeCleanupScheduler, WebAuthnModule } from '@app/webauthn';
 import { AdminModule } from './admin/admin.module';
 import { ALL_ENTITIES } from './entities';
 import { RequestLogMiddleware } from './http/request-log.middleware';
 import { PersistenceModule } from '@app/persistence';
-import { AuthenticationController } from './public/authentication.controller';
 import { HealthController } from './public/health.controller';
-import { OAuthController } from './public/oauth.controller';
 import { RegistrationController } from './public/registration.controller';
 import { WellKnownController } from './public/well-known.controller';
+import { SignInModule } from './sign-in/sign-in.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -42,12 +40,12 @@ export class AppModule implements NestModule {
         TokensModule,
         WebAuthnModule,
         AdminModule,
+        SignInModule,
       ],
-      controllers: [WellKnownController, RegistrationController, AuthenticationController, OAuthController, HealthController],
+      controllers: [WellKnownController, RegistrationController, HealthController],
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,
-        { provide: APP_FILTER, useClass: AppErrorFilter },
         { provide: APP_GUARD, useClass: ThrottlerGuard },
       ],
     };
