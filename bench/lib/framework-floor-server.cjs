@@ -19,6 +19,7 @@ async function main() {
   const options = JSON.parse(process.env.FLOOR_OPTIONS);
   const { randomBytes } = require('node:crypto');
   const { Body, Controller, Header, HttpCode, Post, Req, UseFilters } = require('@nestjs/common');
+  const { AppModule } = require(join(dist, 'apps/auth-service/src/app.module.js'));
   const { createApp, createLogger } = require(join(dist, 'apps/auth-service/src/bootstrap.js'));
   const { OAuthController } = require(join(dist, 'apps/auth-service/src/public/oauth.controller.js'));
   const { AuthenticationController } = require(join(dist, 'apps/auth-service/src/public/authentication.controller.js'));
@@ -69,13 +70,11 @@ async function main() {
     [OAuthController, FloorOAuthController],
     [AuthenticationController, FloorAuthenticationController],
   ]);
-  // Both controllers belong to the sign-in module (its @Module metadata); swap them there, before the app is built.
-  const { SignInModule } = require(join(dist, 'apps/auth-service/src/sign-in/sign-in.module.js'));
-  const controllers = Reflect.getMetadata('controllers', SignInModule);
-  if (!controllers.includes(OAuthController) || !controllers.includes(AuthenticationController)) {
-    throw new Error('the sign-in module no longer declares the two controllers this reference replaces');
-  }
-  Reflect.defineMetadata('controllers', controllers.map((c) => swap.get(c) ?? c), SignInModule);
+  const forRoot = AppModule.forRoot.bind(AppModule);
+  AppModule.forRoot = (config) => {
+    const mod = forRoot(config);
+    return { ...mod, controllers: mod.controllers.map((c) => swap.get(c) ?? c) };
+  };
   const config = loadAppConfig(process.env);
   const app = await createApp(config, createLogger(config));
   await app.listen(port, '127.0.0.1');

@@ -12,7 +12,9 @@ import { AdminModule } from './admin/admin.module';
 import { ALL_ENTITIES } from './entities';
 import { RequestLogMiddleware } from './http/request-log.middleware';
 import { PersistenceModule } from '@app/persistence';
+import { AuthenticationController } from './public/authentication.controller';
 import { HealthController } from './public/health.controller';
+import { OAuthController } from './public/oauth.controller';
 import { RegistrationController } from './public/registration.controller';
 import { WellKnownController } from './public/well-known.controller';
 import { SignInModule } from './sign-in/sign-in.module';
@@ -42,7 +44,7 @@ export class AppModule implements NestModule {
         AdminModule,
         SignInModule,
       ],
-      controllers: [WellKnownController, RegistrationController, HealthController],
+      controllers: [WellKnownController, RegistrationController, AuthenticationController, OAuthController, HealthController],
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { EntityRows, Tx } from '@app/persistence';
+import { Tx } from '@app/persistence';
 import { Invite } from './invite.entity';
 
 /**
@@ -13,16 +12,10 @@ const MARK_USED = 'UPDATE invites SET used_at = ?, user_id = ? WHERE id = ? AND 
 /** The invite aggregate's SQL. */
 @Injectable()
 export class InviteRepository {
-  private readonly rows: EntityRows<Invite>;
-
-  constructor(dataSource: DataSource) {
-    this.rows = new EntityRows(dataSource, Invite);
-  }
-
   /** True when the invite was pending at `now` and is now used by `userId`. */
   async markUsed(tx: Tx, inviteId: string, userId: string, now: Date): Promise<boolean> {
-    const at = this.rows.param('usedAt', now);
-    const { affected } = await tx.query(MARK_USED, [at, userId, inviteId, this.rows.param('expiresAt', now)]);
+    const rows = tx.rows(Invite);
+    const { affected } = await tx.query(MARK_USED, [rows.param('usedAt', now), userId, inviteId, rows.param('expiresAt', now)]);
     return affected === 1;
   }
 }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { EntityRows, Tx } from '@app/persistence';
+import { Tx } from '@app/persistence';
 import { ServiceAccount } from './service-account.entity';
 
 /**
@@ -12,15 +11,9 @@ const BY_CLIENT_ID = 'SELECT * FROM service_accounts WHERE client_id = ?';
 /** The service-account aggregate's SQL: the token grant's read is one constant, prepared statement. */
 @Injectable()
 export class ServiceAccountRepository {
-  private readonly rows: EntityRows<ServiceAccount>;
-
-  constructor(dataSource: DataSource) {
-    this.rows = new EntityRows(dataSource, ServiceAccount);
-  }
-
   async findByClientId(tx: Tx, clientId: string): Promise<ServiceAccount | null> {
     const { rows } = await tx.query(BY_CLIENT_ID, [clientId]);
-    return rows[0] ? this.rows.fromRow(rows[0]) : null;
+    return rows[0] ? tx.rows(ServiceAccount).fromRow(rows[0]) : null;
   }
 
   /** By id, client id or name, in that order (admins type any of them). */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { EntityRows, Tx } from '@app/persistence';
+import { Tx } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
 import { AuditContext, AuditRecord } from './audit.types';
 
@@ -12,12 +11,6 @@ const COLUMNS: (keyof AuditEvent & string)[] = ['id', 'occurredAt', 'type', 'out
 /** The audit trail's writer: appends one event inside the caller's unit of work (so it commits with its change). */
 @Injectable()
 export class AuditEventRepository {
-  private readonly rows: EntityRows<AuditEvent>;
-
-  constructor(dataSource: DataSource) {
-    this.rows = new EntityRows(dataSource, AuditEvent);
-  }
-
   async append(tx: Tx, context: AuditContext, record: AuditRecord, occurredAt = new Date()): Promise<void> {
     const event: AuditEvent = {
       id: randomUUID(),
@@ -33,6 +26,6 @@ export class AuditEventRepository {
       userAgent: context.userAgent?.slice(0, 512) ?? null,
       details: record.details ?? {},
     };
-    await tx.query(INSERT, this.rows.params(event, COLUMNS));
+    await tx.query(INSERT, tx.rows(AuditEvent).params(event, COLUMNS));
   }
 }

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager, EntityTarget, ObjectLiteral, QueryRunner } from 'typeorm';
+import { EntityRows } from './entity-rows';
 
 /*
  * The one way to run work against the database: `unitOfWork.run(async (tx) => ...)` is a transaction, all or nothing.
@@ -40,6 +41,8 @@ export interface Tx {
   /** TypeORM's repository API on this unit's connection (for the paths where building SQL per call is fine). */
   readonly manager: EntityManager;
   readonly dialect: Dialect;
+  /** Row ↔ entity mapping through the entity's column metadata, for repositories that write their own SQL. */
+  rows<T extends ObjectLiteral>(target: EntityTarget<T>): EntityRows<T>;
 }
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -57,11 +60,20 @@ class OpenTx implements Tx {
   constructor(
     private readonly runner: QueryRunner,
     readonly dialect: Dialect,
-    private readonly pgTexts: Map<string, string>,
+    private readonly shared: SharedState,
   ) {}
 
   get manager(): EntityManager {
     return this.runner.manager;
+  }
+
+  rows<T extends ObjectLiteral>(target: EntityTarget<T>): EntityRows<T> {
+    let rows = this.shared.rows.get(target);
+    if (!rows) {
+      rows = new EntityRows(this.shared.dataSource, target);
+      this.shared.rows.set(target, rows);
+    }
+    return rows as EntityRows<T>;
   }
 
   async query<Row>(sql: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {
@@ -94,22 +106,29 @@ class OpenTx implements Tx {
   }
 
   private pgText(sql: string): string {
-    let text = this.pgTexts.get(sql);
+    let text = this.shared.pgTexts.get(sql);
     if (text === undefined) {
       let n = 0;
       text = sql.replace(/\?/g, () => `$${++n}`);
-      this.pgTexts.set(sql, text);
+      this.shared.pgTexts.set(sql, text);
     }
     return text;
   }
+}
+
+/** What every unit of one DataSource shares: caches built once. */
+interface SharedState {
+  dataSource: DataSource;
+  /** `?` text → `$n` text, for PostgreSQL. */
+  pgTexts: Map<string, string>;
+  rows: Map<EntityTarget<ObjectLiteral>, EntityRows<ObjectLiteral>>;
 }
 
 export class UnitOfWork {
   readonly dialect: Dialect;
   /** The unit the current asynchronous flow runs in, if any (for nesting). */
   private readonly current = new AsyncLocalStorage<OpenTx>();
-  /** `?` text → `$n` text, for PostgreSQL. */
-  private readonly pgTexts = new Map<string, string>();
+  private readonly shared: SharedState;
   private queue: Pending[] = [];
   private draining = false;
 
@@ -118,6 +137,7 @@ export class UnitOfWork {
     if (type === 'better-sqlite3') this.dialect = 'sqlite';
     else if (type === 'postgres') this.dialect = 'postgres';
     else throw new Error(`the unit of work does not support ${type}`);
+    this.shared = { dataSource, pgTexts: new Map(), rows: new Map() };
   }
 
   /** Runs `work` in a transaction and resolves with its value once committed; rolls back and rejects if it throws. */
@@ -137,7 +157,7 @@ export class UnitOfWork {
 
   private async runOnPool<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
-    const tx = new OpenTx(runner, this.dialect, this.pgTexts);
+    const tx = new OpenTx(runner, this.dialect, this.shared);
     try {
       await tx.exec('BEGIN');
       let value: T;
@@ -160,7 +180,7 @@ export class UnitOfWork {
     while (this.queue.length > 0) {
       const group = this.queue;
       this.queue = [];
-      const tx = new OpenTx(runner, this.dialect, this.pgTexts);
+      const tx = new OpenTx(runner, this.dialect, this.shared);
       let outcomes: Outcome[];
       try {
         await tx.exec('BEGIN IMMEDIATE');

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { EntityRows, Tx } from '@app/persistence';
+import { Tx } from '@app/persistence';
 import { Ceremony, Challenge } from './challenge.entity';
 
 const COLUMNS: (keyof Challenge & string)[] = ['id', 'challenge', 'ceremony', 'userId', 'inviteId', 'webauthnUserId', 'allowCredentialIds', 'createdAt', 'expiresAt'];
@@ -13,22 +12,16 @@ const PURGE = 'DELETE FROM challenges WHERE expires_at < ?';
 /** The pending-ceremony aggregate's SQL. */
 @Injectable()
 export class ChallengeRepository {
-  private readonly rows: EntityRows<Challenge>;
-
-  constructor(dataSource: DataSource) {
-    this.rows = new EntityRows(dataSource, Challenge);
-  }
-
   async insert(tx: Tx, challenge: Challenge): Promise<void> {
-    await tx.query(INSERT, this.rows.params(challenge, COLUMNS));
+    await tx.query(INSERT, tx.rows(Challenge).params(challenge, COLUMNS));
   }
 
   async take(tx: Tx, challenge: string, ceremony: Ceremony): Promise<Challenge | null> {
     const { rows } = await tx.query(TAKE, [challenge, ceremony]);
-    return rows[0] ? this.rows.fromRow(rows[0]) : null;
+    return rows[0] ? tx.rows(Challenge).fromRow(rows[0]) : null;
   }
 
   async purgeExpired(tx: Tx, now: Date): Promise<number> {
-    return (await tx.query(PURGE, [this.rows.param('expiresAt', now)])).affected;
+    return (await tx.query(PURGE, [tx.rows(Challenge).param('expiresAt', now)])).affected;
   }
 }

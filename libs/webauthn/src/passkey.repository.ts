@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { User } from '@app/accounts';
-import { EntityRows, Tx } from '@app/persistence';
+import { Tx } from '@app/persistence';
 import { Passkey } from './passkey.entity';
 
 /** A user's active passkeys; one row with a NULL credential when the user has none, no row for an unknown name. */
@@ -27,19 +26,11 @@ export interface AllowedCredentials {
 /** The passkey aggregate's SQL for the sign-in path (listing, renaming and revoking use the repository API). */
 @Injectable()
 export class PasskeyRepository {
-  private readonly passkeys: EntityRows<Passkey>;
-  private readonly users: EntityRows<User>;
-
-  constructor(dataSource: DataSource) {
-    this.passkeys = new EntityRows(dataSource, Passkey);
-    this.users = new EntityRows(dataSource, User);
-  }
-
   /** The active credentials of a user, or null for an unknown username. */
   async allowedCredentials(tx: Tx, username: string): Promise<AllowedCredentials | null> {
     const { rows } = await tx.query(ALLOWED_CREDENTIALS, [username]);
     if (!rows[0]) return null;
-    const credentials = rows.filter((r) => r.credential_id != null).map((r) => this.passkeys.fromRow(r));
+    const credentials = rows.filter((r) => r.credential_id != null).map((r) => tx.rows(Passkey).fromRow(r));
     return { userId: rows[0].user_id as string, credentials };
   }
 
@@ -47,19 +38,19 @@ export class PasskeyRepository {
     const { rows } = await tx.query(CREDENTIAL_WITH_OWNER, [credentialId]);
     const row = rows[0];
     if (!row) return null;
-    return { passkey: this.passkeys.fromRow(row), owner: row.u_id == null ? null : this.users.fromRow(row, 'u_') };
+    return { passkey: tx.rows(Passkey).fromRow(row), owner: row.u_id == null ? null : tx.rows(User).fromRow(row, 'u_') };
   }
 
   /** True when the stored counter was still `expected` and now is `next`; false when another sign-in got there first. */
   async advanceCounter(tx: Tx, passkey: Pick<Passkey, 'id'>, expected: number, next: { counter: number; backedUp: boolean; at: Date }): Promise<boolean> {
-    const p = this.passkeys;
+    const p = tx.rows(Passkey);
     const { affected } = await tx.query(ADVANCE_COUNTER, [p.param('counter', next.counter), p.param('lastUsedAt', next.at), p.param('backedUp', next.backedUp), passkey.id, p.param('counter', expected)]);
     return affected === 1;
   }
 
   /** True when this call flagged it (a passkey already flagged keeps its first reason and time). */
   async flag(tx: Tx, passkeyId: string, reason: string, at: Date): Promise<boolean> {
-    const { affected } = await tx.query(FLAG, [this.passkeys.param('flaggedAt', at), reason, passkeyId]);
+    const { affected } = await tx.query(FLAG, [tx.rows(Passkey).param('flaggedAt', at), reason, passkeyId]);
     return affected === 1;
   }
 }
