@@ -1,4 +1,4 @@
-import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
+import type { DataSource, EntityMetadata, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 
 /*
@@ -8,15 +8,16 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
  * TypeORM's repository API. A repository never converts a column value by hand.
  */
 export class EntityRows<T extends ObjectLiteral> {
+  private readonly metadata: EntityMetadata;
   private readonly columns: readonly ColumnMetadata[];
   private readonly byProperty = new Map<string, ColumnMetadata>();
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly target: EntityTarget<T>,
+    target: EntityTarget<T>,
   ) {
-    const metadata = dataSource.getMetadata(target);
-    this.columns = metadata.columns;
+    this.metadata = dataSource.getMetadata(target);
+    this.columns = this.metadata.columns;
     for (const column of this.columns) this.byProperty.set(column.propertyName, column);
   }
 
@@ -25,7 +26,7 @@ export class EntityRows<T extends ObjectLiteral> {
    * as `u.id AS u_id`). Columns absent from the row are left unset, so a query may select only what it needs.
    */
   fromRow(row: Record<string, unknown>, prefix = ''): T {
-    const entity = this.dataSource.getMetadata(this.target).create() as T;
+    const entity = this.metadata.create() as T;
     for (const column of this.columns) {
       const key = prefix + column.databaseName;
       if (key in row) (entity as Record<string, unknown>)[column.propertyName] = this.dataSource.driver.prepareHydratedValue(row[key], column);

@@ -143,6 +143,29 @@ describe.each(dialects)('UnitOfWork on %s', (_name, open) => {
     expect(await owners()).toEqual([]);
   });
 
+  it('gives a task left running by an ended unit a unit of its own, never the ended (or a later) transaction', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let leftover!: Promise<unknown>;
+    await db.uow.run(async (tx) => {
+      await insert(tx, 'unit');
+      leftover = (async () => {
+        await gate;
+        return db.uow.run((own) => insert(own, 'leftover'));
+      })();
+    });
+    // Open (and about to fail) while the leftover task starts its unit: the leftover must not become part of it.
+    const failing = db.uow.run(async (tx) => {
+      await insert(tx, 'failing');
+      release();
+      await sleep(5);
+      throw new Error('fails');
+    });
+    await expect(failing).rejects.toThrow('fails');
+    await leftover;
+    expect(await owners()).toEqual(['leftover', 'unit']);
+  });
+
   it('keeps units apart while one waits on something else mid-way (no half-done state is seen or committed)', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

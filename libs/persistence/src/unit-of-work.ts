@@ -56,6 +56,12 @@ interface Pending {
 class OpenTx implements Tx {
   /** Savepoints opened by nested units; names are unique within the transaction. */
   depth = 0;
+  /**
+   * Set when the unit has ended. A task the unit started and left running still carries it in its asynchronous
+   * context; a unit that task opens later must not join a transaction that is over (on SQLite the connection may
+   * by then be running someone else's), so it starts a unit of its own.
+   */
+  closed = false;
 
   constructor(
     private readonly runner: QueryRunner,
@@ -65,6 +71,11 @@ class OpenTx implements Tx {
 
   get manager(): EntityManager {
     return this.runner.manager;
+  }
+
+  /** A view of this transaction for one unit of a group: same connection, its own nesting and end. */
+  forUnit(): OpenTx {
+    return new OpenTx(this.runner, this.dialect, this.shared);
   }
 
   rows<T extends ObjectLiteral>(target: EntityTarget<T>): EntityRows<T> {
@@ -143,7 +154,7 @@ export class UnitOfWork {
   /** Runs `work` in a transaction and resolves with its value once committed; rolls back and rejects if it throws. */
   run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const outer = this.current.getStore();
-    if (outer) return outer.savepoint(() => work(outer));
+    if (outer && !outer.closed) return outer.savepoint(() => work(outer));
     if (this.dialect === 'postgres') return this.runOnPool(work);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
@@ -162,7 +173,7 @@ export class UnitOfWork {
       await tx.exec('BEGIN');
       let value: T;
       try {
-        value = await this.current.run(tx, () => work(tx));
+        value = await this.runUnit(tx, work);
       } catch (error) {
         await tx.exec('ROLLBACK').catch(() => undefined);
         throw error;
@@ -204,7 +215,7 @@ export class UnitOfWork {
   /** A unit alone in its group: the transaction itself is its boundary (no savepoint needed). */
   private async runAlone(tx: OpenTx, item: Pending): Promise<Outcome[]> {
     try {
-      const value = await this.current.run(tx, () => item.work(tx));
+      const value = await this.runUnit(tx, item.work);
       await tx.exec('COMMIT');
       return [{ value }];
     } catch (error) {
@@ -223,7 +234,7 @@ export class UnitOfWork {
       await tx.exec('SAVEPOINT uow_group');
       let outcome: Outcome;
       try {
-        outcome = { value: await this.current.run(tx, () => item.work(tx)) };
+        outcome = { value: await this.runUnit(tx.forUnit(), item.work) };
       } catch (error) {
         outcome = { error };
       }
@@ -233,6 +244,15 @@ export class UnitOfWork {
     }
     await tx.exec('COMMIT');
     return outcomes;
+  }
+
+  /** One unit's work, with `tx` as its context for nesting until the work is over. */
+  private async runUnit<T>(tx: OpenTx, work: (tx: Tx) => Promise<T>): Promise<T> {
+    try {
+      return await this.current.run(tx, () => work(tx));
+    } finally {
+      tx.closed = true;
+    }
   }
 }
 
