@@ -1,5 +1,5 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { UsersService } from '@app/accounts';
+import { InvitesService, UsersService } from '@app/accounts';
 import { TokenIssuerService } from '@app/tokens';
 import { UnitOfWork } from '@app/persistence';
 import { AuthenticationService, PASSKEY_LABEL_MAX_LENGTH, PasskeysService } from '@app/webauthn';
@@ -155,6 +155,16 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const passkeys = t.app.get(PasskeysService);
       await expect(passkeys.rename(TEST_CONTEXT, enrolled.id as string, tooLong)).rejects.toThrow(/1-100 characters/);
       expect((await passkeys.rename(TEST_CONTEXT, enrolled.id as string, 'y'.repeat(PASSKEY_LABEL_MAX_LENGTH))).label).toHaveLength(100);
+    });
+
+    it('builds invite links on the enrollment page named by ENROLLMENT_URL (served by Airflow, wherever it is mounted)', async () => {
+      const mounted = await startTestApp({ ENROLLMENT_URL: 'http://localhost:8080/airflow/auth/enroll' });
+      try {
+        const created = await mounted.app.get(InvitesService).create(TEST_CONTEXT, { username: 'elsewhere' });
+        expect(created.url).toBe(`http://localhost:8080/airflow/auth/enroll?invite=${encodeURIComponent(created.token)}`);
+      } finally {
+        await mounted.close();
+      }
     });
 
     it('refuses an unknown invite token', async () => {

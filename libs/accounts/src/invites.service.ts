@@ -20,6 +20,11 @@ export interface CreatedInvite {
   expiresAt: Date;
 }
 
+/** The one builder of invite links: the enrollment page (ENROLLMENT_URL, served by Airflow) with the token. */
+export function enrollmentLink(enrollmentUrl: string, token: string): string {
+  return `${enrollmentUrl}?invite=${encodeURIComponent(token)}`;
+}
+
 export type InviteState = 'pending' | 'used' | 'expired' | 'revoked';
 
 export function inviteState(invite: Invite, now = new Date()): InviteState {
@@ -79,8 +84,7 @@ export class InvitesService {
         tx,
       );
     });
-    const url = `${this.config.enrollmentUrl}?invite=${encodeURIComponent(token)}`;
-    return { id: invite.id, username, token, url, expiresAt: invite.expiresAt };
+    return { id: invite.id, username, token, url: enrollmentLink(this.config.enrollmentUrl, token), expiresAt: invite.expiresAt };
   }
 
   /** The invite a token stands for, if it can still be used. Every failure reads the same to the caller. */
