@@ -63,22 +63,25 @@ export class AuthenticationService {
    * Without one: a discoverable-credential ceremony (empty allowCredentials).
    */
   async options(username?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    let allow: Pick<Passkey, 'credentialId' | 'transports'>[] = [];
-    let userId: string | null = null;
-    if (username !== undefined) {
-      const name = username.trim().toLowerCase();
-      const known = await this.uow.run((tx) => this.passkeys.allowedCredentials(tx, name));
-      userId = known?.credentials.length ? known.userId : null;
-      allow = known?.credentials.length ? known.credentials : [{ credentialId: this.decoyCredentialId(name), transports: ['internal', 'hybrid'] }];
-    }
-    const options = await generateAuthenticationOptions({
-      rpID: this.config.webauthn.rpId,
-      allowCredentials: allow.map((p) => ({ id: p.credentialId, transports: p.transports as never })),
-      userVerification: this.config.webauthn.userVerification,
-      timeout: this.config.webauthn.challengeTtlSeconds * 1000,
+    // One unit: read the user's passkeys, store the challenge. Generating the options in between is CPU work only.
+    return this.uow.run(async (tx) => {
+      let allow: Pick<Passkey, 'credentialId' | 'transports'>[] = [];
+      let userId: string | null = null;
+      if (username !== undefined) {
+        const name = username.trim().toLowerCase();
+        const known = await this.passkeys.allowedCredentials(tx, name);
+        userId = known?.credentials.length ? known.userId : null;
+        allow = known?.credentials.length ? known.credentials : [{ credentialId: this.decoyCredentialId(name), transports: ['internal', 'hybrid'] }];
+      }
+      const options = await generateAuthenticationOptions({
+        rpID: this.config.webauthn.rpId,
+        allowCredentials: allow.map((p) => ({ id: p.credentialId, transports: p.transports as never })),
+        userVerification: this.config.webauthn.userVerification,
+        timeout: this.config.webauthn.challengeTtlSeconds * 1000,
+      });
+      await this.challenges.save(tx, { challenge: options.challenge, ceremony: 'authentication', userId, allowCredentialIds: allow.map((p) => p.credentialId) });
+      return options;
     });
-    await this.challenges.save({ challenge: options.challenge, ceremony: 'authentication', userId, allowCredentialIds: allow.map((p) => p.credentialId) });
-    return options;
   }
 
   /**
@@ -92,14 +95,18 @@ export class AuthenticationService {
       throw new AppError(ErrorCode.InvalidRequest, 'response.id and response.rawId must be the same base64url credential id', 'malformed_response');
     }
     const clientData = readClientData(response.response?.clientDataJSON);
-    const pending = await this.challenges.consume(clientData.challenge, 'authentication');
+    // One unit: take the challenge (consumed whatever happens next) and read the credential with its owner.
+    const [taken, found] = await this.uow.run(async (tx) => {
+      const challenge = await this.challenges.take(tx, clientData.challenge, 'authentication');
+      return [challenge, challenge ? await this.passkeys.findWithOwner(tx, response.id) : null] as const;
+    });
+    const pending = this.challenges.usable(taken);
     if (clientData.crossOrigin) throw new AssertionRefused('sign-in failed: the passkey was used from inside another site\'s frame', 'cross_origin');
 
     // Step 5: when allowCredentials was sent, the credential used must be one of them.
     if (pending.allowCredentialIds.length > 0 && !pending.allowCredentialIds.includes(response.id)) {
       throw new AssertionRefused(GENERIC, 'credential_not_allowed');
     }
-    const found = await this.uow.run((tx) => this.passkeys.findWithOwner(tx, response.id));
     if (!found) throw new AssertionRefused('sign-in failed: this passkey is not registered here', 'unknown_credential');
     const { passkey, owner: user } = found;
     const subject = { userId: passkey.userId, passkeyId: passkey.id };

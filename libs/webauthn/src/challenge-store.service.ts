@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
-import { UnitOfWork } from '@app/persistence';
+import { Tx } from '@app/persistence';
 import { Ceremony, Challenge } from './challenge.entity';
 import { ChallengeRepository } from './challenge.repository';
 
@@ -11,12 +11,12 @@ type NewChallenge = Pick<Challenge, 'challenge' | 'ceremony'> & Partial<Pick<Cha
 @Injectable()
 export class ChallengeStoreService {
   constructor(
-    private readonly uow: UnitOfWork,
     private readonly challenges: ChallengeRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async save(input: NewChallenge): Promise<void> {
+  /** Stores a pending ceremony, in the caller's unit of work. */
+  async save(tx: Tx, input: NewChallenge): Promise<void> {
     const now = new Date();
     const challenge = Object.assign(new Challenge(), {
       id: randomUUID(),
@@ -29,16 +29,20 @@ export class ChallengeStoreService {
       createdAt: now,
       expiresAt: new Date(now.getTime() + this.config.webauthn.challengeTtlSeconds * 1000),
     });
-    await this.uow.run((tx) => this.challenges.insert(tx, challenge));
+    await this.challenges.insert(tx, challenge);
   }
 
   /**
-   * Takes a challenge out of the store. The DELETE ... RETURNING is the atomic step: when several requests present
-   * the same challenge, only one of them gets the row back, and only that one proceeds. A challenge past its
-   * expiry is consumed all the same (it can never be used again) and refused.
+   * Takes a challenge out of the store, in the caller's unit of work. The DELETE ... RETURNING is the atomic step:
+   * when several requests present the same challenge, only one of them gets the row back. Pass what it returns to
+   * `usable` once the unit has committed: a challenge refused there stays consumed (it can never be used again).
    */
-  async consume(challenge: string, ceremony: Ceremony): Promise<Challenge> {
-    const taken = await this.uow.run((tx) => this.challenges.take(tx, challenge, ceremony));
+  take(tx: Tx, challenge: string, ceremony: Ceremony): Promise<Challenge | null> {
+    return this.challenges.take(tx, challenge, ceremony);
+  }
+
+  /** The taken challenge if this request may proceed with it; refuses an unknown, already used or expired one. */
+  usable(taken: Challenge | null): Challenge {
     if (!taken) {
       throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt is unknown or was already used; start again', 'challenge_unknown');
     }
@@ -48,7 +52,7 @@ export class ChallengeStoreService {
     return taken;
   }
 
-  purgeExpired(now = new Date()): Promise<number> {
-    return this.uow.run((tx) => this.challenges.purgeExpired(tx, now));
+  purgeExpired(tx: Tx, now = new Date()): Promise<number> {
+    return this.challenges.purgeExpired(tx, now);
   }
 }

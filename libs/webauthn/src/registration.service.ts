@@ -73,13 +73,15 @@ export class RegistrationService {
       supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
       timeout: this.config.webauthn.challengeTtlSeconds * 1000,
     });
-    await this.challenges.save({
-      challenge: options.challenge,
-      ceremony: 'registration',
-      userId: existing?.id ?? null,
-      inviteId,
-      webauthnUserId,
-    });
+    await this.uow.run((tx) =>
+      this.challenges.save(tx, {
+        challenge: options.challenge,
+        ceremony: 'registration',
+        userId: existing?.id ?? null,
+        inviteId,
+        webauthnUserId,
+      }),
+    );
     return options;
   }
 
@@ -107,7 +109,7 @@ export class RegistrationService {
       throw new AppError(ErrorCode.InvalidRequest, `label must be at most ${PASSKEY_LABEL_MAX_LENGTH} characters`, 'label_too_long');
     }
     const clientData = readClientData(response.response?.clientDataJSON);
-    const pending = await this.challenges.consume(clientData.challenge, 'registration');
+    const pending = this.challenges.usable(await this.uow.run((tx) => this.challenges.take(tx, clientData.challenge, 'registration')));
     if (clientData.crossOrigin) throw new AppError(ErrorCode.RegistrationFailed, 'the passkey was created inside another site\'s frame', 'cross_origin');
     if (!pending.inviteId && pending.userId !== signedInUserId) {
       throw new AppError(ErrorCode.Forbidden, 'this registration was started by another user', 'registration_user_mismatch');
