@@ -311,6 +311,8 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
     it('refuses a counter that went backwards and blocks the passkey (strong evidence: not above the counter stored before the challenge was issued)', async () => {
       const { username, authenticator } = await newUser({ initialCounter: 10 });
       await signIn(t, authenticator, { username });
+      // The rule compares millisecond instants and treats "same millisecond" as not proven: let the clock move on.
+      await new Promise((resolve) => setTimeout(resolve, 2));
       const cloned = await assertion(t, authenticator, { username, overrides: { counter: 5 } });
       const res = await verify(cloned);
       expect(res.status).toBe(401);
