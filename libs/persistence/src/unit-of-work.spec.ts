@@ -166,6 +166,21 @@ describe.each(dialects)('UnitOfWork on %s', (_name, open) => {
     expect(await owners()).toEqual(['leftover', 'unit']);
   });
 
+  // PostgreSQL only: on SQLite TypeORM's own transactions cannot work inside a unit and are kept out of the code by
+  // no-typeorm-transactions.spec.ts.
+  (_name === 'PostgreSQL' ? it : it.skip)("never lets TypeORM's own transaction call inside a unit commit the unit early", async () => {
+    const sql = (d: string) => (d === 'postgres' ? 'INSERT INTO items (id, owner, n, flag) VALUES ($1, $2, $3, $4)' : INSERT);
+    await expect(
+      db.uow.run(async (tx) => {
+        await insert(tx, 'outer');
+        // A savepoint of the unit's transaction, not a BEGIN (ignored) and a COMMIT (of the unit's work so far).
+        await tx.manager.transaction((m) => m.query(sql(tx.dialect), ['typeorm-1', 'typeorm', 0, false])).catch(() => undefined);
+        throw new Error('outer fails');
+      }),
+    ).rejects.toThrow('outer fails');
+    expect(await owners()).toEqual([]);
+  });
+
   it('keeps units apart while one waits on something else mid-way (no half-done state is seen or committed)', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -5,10 +5,13 @@ import { EntityRows } from './entity-rows';
 /*
  * The one way to run work against the database: `unitOfWork.run(async (tx) => ...)` is a transaction, all or nothing.
  *
- * Everything goes through TypeORM's public QueryRunner API with bound parameters. The unit of work issues the
- * transaction statements itself (BEGIN, SAVEPOINT, COMMIT, ...), so it never depends on how a driver starts them.
+ * Everything goes through TypeORM's public QueryRunner API with bound parameters. Inside a unit, use `tx.query` and
+ * `tx.manager`'s insert/update/delete/find/count. Never TypeORM's own transactions (manager.transaction, save(),
+ * remove()): on SQLite their BEGIN fails inside ours and TypeORM answers with a ROLLBACK of OUR transaction. A test
+ * (no-typeorm-transactions.spec.ts) keeps them out of the code.
  *
- * SQLite: TypeORM's better-sqlite3 driver has ONE connection and one query runner for every caller, so two units
+ * SQLite: the unit of work issues the transaction statements itself (BEGIN IMMEDIATE, SAVEPOINT, COMMIT), as
+ * TypeORM cannot begin an IMMEDIATE transaction. TypeORM's better-sqlite3 driver has ONE connection and one query runner for every caller, so two units
  * open at once would share one transaction. Here units take turns on that connection through a queue owned by this
  * class. The units waiting when the connection frees up run together in one BEGIN IMMEDIATE ... COMMIT (group
  * commit: one fsync of the WAL for the group instead of one each), each inside its own SAVEPOINT, so a unit that
@@ -170,15 +173,18 @@ export class UnitOfWork {
     const runner = this.dataSource.createQueryRunner();
     const tx = new OpenTx(runner, this.dialect, this.shared);
     try {
-      await tx.exec('BEGIN');
+      // Through the runner, so that TypeORM knows a transaction is open (belt and braces: should one of its own
+      // transaction calls slip in, it becomes a savepoint rather than a BEGIN PostgreSQL ignores and a COMMIT that
+      // would end this unit half-way).
+      await runner.startTransaction();
       let value: T;
       try {
         value = await this.runUnit(tx, work);
       } catch (error) {
-        await tx.exec('ROLLBACK').catch(() => undefined);
+        await runner.rollbackTransaction().catch(() => undefined);
         throw error;
       }
-      await tx.exec('COMMIT');
+      await runner.commitTransaction();
       return value;
     } finally {
       await runner.release();

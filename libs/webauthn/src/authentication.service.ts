@@ -79,7 +79,7 @@ export class AuthenticationService {
         userVerification: this.config.webauthn.userVerification,
         timeout: this.config.webauthn.challengeTtlSeconds * 1000,
       });
-      await this.challenges.save(tx, { challenge: options.challenge, ceremony: 'authentication', userId, allowCredentialIds: allow.map((p) => p.credentialId) });
+      await this.challenges.store(tx, { challenge: options.challenge, ceremony: 'authentication', userId, allowCredentialIds: allow.map((p) => p.credentialId) });
       return options;
     });
   }

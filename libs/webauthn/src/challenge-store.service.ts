@@ -16,7 +16,7 @@ export class ChallengeStoreService {
   ) {}
 
   /** Stores a pending ceremony, in the caller's unit of work. */
-  async save(tx: Tx, input: NewChallenge): Promise<void> {
+  async store(tx: Tx, input: NewChallenge): Promise<void> {
     const now = new Date();
     const challenge = Object.assign(new Challenge(), {
       id: randomUUID(),

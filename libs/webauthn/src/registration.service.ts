@@ -74,7 +74,7 @@ export class RegistrationService {
       timeout: this.config.webauthn.challengeTtlSeconds * 1000,
     });
     await this.uow.run((tx) =>
-      this.challenges.save(tx, {
+      this.challenges.store(tx, {
         challenge: options.challenge,
         ceremony: 'registration',
         userId: existing?.id ?? null,
