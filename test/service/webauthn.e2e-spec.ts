@@ -1,7 +1,8 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { UsersService } from '@app/accounts';
+import { InvitesService, UsersService } from '@app/accounts';
 import { TokenIssuerService } from '@app/tokens';
-import { PasskeysService } from '@app/webauthn';
+import { UnitOfWork } from '@app/persistence';
+import { AuthenticationService, PASSKEY_LABEL_MAX_LENGTH, PasskeysService } from '@app/webauthn';
 import { DataSource } from 'typeorm';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import {
@@ -126,6 +127,45 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const res = await t.http.post('/v1/registration/options').send({ inviteToken: invite });
       expect(res.status).toBe(400);
       expect(res.body.message).toMatch(/invalid, expired or already used/);
+    });
+
+    it('refuses an invite that expired between the options and the verify, and writes nothing', async () => {
+      const username = uniqueName();
+      const invite = await createInvite(t, { username });
+      const options = await t.http.post('/v1/registration/options').send({ inviteToken: invite });
+      expect(options.status).toBe(200);
+      const db = t.app.get(DataSource);
+      await db.query(`UPDATE invites SET expires_at = ${Date.now() - 1000} WHERE username = '${username}'`);
+      const authenticator = new SoftAuthenticator();
+      const res = await t.http.post('/v1/registration/verify').send({ response: authenticator.createCredential(options.body, { origin: TEST_ORIGIN }) });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/expired/);
+      expect(await lastAudit('passkey.registration')).toMatchObject({ outcome: 'failure', reason: 'invite_expired' });
+      expect(await db.query(`SELECT id FROM users WHERE username = '${username}'`)).toEqual([]);
+      expect(await db.query(`SELECT id FROM passkeys WHERE credential_id = '${authenticator.credentials[0]!.id}'`)).toEqual([]);
+      const [row] = await db.query(`SELECT used_at, user_id FROM invites WHERE username = '${username}'`);
+      expect(row).toEqual({ used_at: null, user_id: null });
+    });
+
+    it(`limits passkey labels to ${PASSKEY_LABEL_MAX_LENGTH} characters, at enrollment and on rename`, async () => {
+      expect(PASSKEY_LABEL_MAX_LENGTH).toBe(100);
+      const tooLong = 'x'.repeat(PASSKEY_LABEL_MAX_LENGTH + 1);
+      const invite = await createInvite(t, { username: uniqueName() });
+      await expect(enrollPasskey(t, new SoftAuthenticator(), { inviteToken: invite }, { label: tooLong })).rejects.toThrow(/400/);
+      const { enrolled } = await newUser();
+      const passkeys = t.app.get(PasskeysService);
+      await expect(passkeys.rename(TEST_CONTEXT, enrolled.id as string, tooLong)).rejects.toThrow(/1-100 characters/);
+      expect((await passkeys.rename(TEST_CONTEXT, enrolled.id as string, 'y'.repeat(PASSKEY_LABEL_MAX_LENGTH))).label).toHaveLength(100);
+    });
+
+    it('builds invite links on the enrollment page named by ENROLLMENT_URL (served by Airflow, wherever it is mounted)', async () => {
+      const mounted = await startTestApp({ ENROLLMENT_URL: 'http://localhost:8080/airflow/auth/enroll' });
+      try {
+        const created = await mounted.app.get(InvitesService).create(TEST_CONTEXT, { username: 'elsewhere' });
+        expect(created.url).toBe(`http://localhost:8080/airflow/auth/enroll?invite=${encodeURIComponent(created.token)}`);
+      } finally {
+        await mounted.close();
+      }
     });
 
     it('refuses an unknown invite token', async () => {
@@ -266,16 +306,59 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       expect(Number(stored.counter)).toBe(0);
     });
 
-    it('refuses a counter that went backwards and blocks the passkey', async () => {
+    const flagOf = async (credentialId: string) =>
+      (await t.app.get(DataSource).query(`SELECT flagged_at, flag_reason FROM passkeys WHERE credential_id = '${credentialId}'`))[0] as { flagged_at: unknown; flag_reason: string | null };
+
+    it('refuses a counter that went backwards and blocks the passkey (strong evidence: not above the counter stored before the challenge was issued)', async () => {
       const { username, authenticator } = await newUser({ initialCounter: 10 });
       await signIn(t, authenticator, { username });
+      // The rule compares millisecond instants and treats "same millisecond" as not proven: let the clock move on.
+      await new Promise((resolve) => setTimeout(resolve, 2));
       const cloned = await assertion(t, authenticator, { username, overrides: { counter: 5 } });
       const res = await verify(cloned);
       expect(res.status).toBe(401);
       expect(res.body.message).toMatch(/cloned/);
       expect(await lastAudit('login')).toMatchObject({ outcome: 'failure', reason: 'counter_regression' });
+      expect(await lastAudit('passkey.flagged')).toMatchObject({ outcome: 'success', reason: 'counter_regression' });
+      expect((await flagOf(authenticator.credentials[0]!.id)).flag_reason).toBe('counter_regression');
       // Flagged: even a correct counter no longer signs in.
       await expect(signIn(t, authenticator, { username })).rejects.toThrow(/401/);
+      expect(await lastAudit('login')).toMatchObject({ outcome: 'failure', reason: 'passkey_flagged' });
+    });
+
+    it('refuses, without flagging, two genuine assertions verified out of order (two tabs: the late one was challenged before the winner was recorded)', async () => {
+      const { username, authenticator } = await newUser({ initialCounter: 10 });
+      const tabA = await assertion(t, authenticator, { username }); // signed first: counter 11
+      const tabB = await assertion(t, authenticator, { username }); // signed second: counter 12
+      expect((await verify(tabB)).status).toBe(200);
+      const late = await verify(tabA);
+      expect(late.status).toBe(401);
+      expect(late.body.message).not.toMatch(/cloned/);
+      expect(await lastAudit('login')).toMatchObject({ outcome: 'failure', reason: 'counter_stale' });
+      expect((await flagOf(authenticator.credentials[0]!.id)).flagged_at).toBeNull();
+      // The passkey keeps working.
+      expect(await signIn(t, authenticator, { username })).toEqual(expect.any(String));
+    });
+
+    it('refuses, without flagging, a sign-in whose counter compare-and-set lost to a concurrent one (a race, not evidence)', async () => {
+      const { username, authenticator } = await newUser({ initialCounter: 10 });
+      const auth = t.app.get(AuthenticationService);
+      const uow = t.app.get(UnitOfWork);
+      // Both verified against the same stored counter before either is recorded.
+      const first = await auth.verify(TEST_CONTEXT, await assertion(t, authenticator, { username }));
+      const second = await auth.verify(TEST_CONTEXT, await assertion(t, authenticator, { username }));
+      await uow.run((tx) => auth.record(tx, TEST_CONTEXT, second));
+      await expect(uow.run((tx) => auth.record(tx, TEST_CONTEXT, first))).rejects.toMatchObject({ reason: 'concurrent_use' });
+      expect((await flagOf(authenticator.credentials[0]!.id)).flagged_at).toBeNull();
+      expect(await signIn(t, authenticator, { username })).toEqual(expect.any(String));
+    });
+
+    it('refuses a sign-in whose passkey was revoked after its assertion was verified (the compare-and-set checks it)', async () => {
+      const { username, authenticator, enrolled } = await newUser();
+      const auth = t.app.get(AuthenticationService);
+      const verified = await auth.verify(TEST_CONTEXT, await assertion(t, authenticator, { username }));
+      await t.app.get(PasskeysService).revoke(TEST_CONTEXT, enrolled.id as string);
+      await expect(t.app.get(UnitOfWork).run((tx) => auth.record(tx, TEST_CONTEXT, verified))).rejects.toMatchObject({ reason: 'concurrent_use' });
     });
 
     it('refuses an assertion for a credential offered to another user', async () => {

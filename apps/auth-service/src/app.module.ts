@@ -1,12 +1,11 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
 import { APP_CONFIG, AppConfig, AppConfigModule } from '@app/config';
-import { AppErrorFilter } from '@app/errors';
 import { KeyRotationScheduler, TokensModule } from '@app/tokens';
 import { ChallengeCleanupScheduler, WebAuthnModule } from '@app/webauthn';
 import { AdminModule } from './admin/admin.module';
@@ -19,6 +18,7 @@ import { HealthController } from './public/health.controller';
 import { OAuthController } from './public/oauth.controller';
 import { RegistrationController } from './public/registration.controller';
 import { WellKnownController } from './public/well-known.controller';
+import { SignInModule } from './sign-in/sign-in.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -44,12 +44,12 @@ export class AppModule implements NestModule {
         WebAuthnModule,
         PrincipalsModule,
         AdminModule,
+        SignInModule,
       ],
       controllers: [WellKnownController, RegistrationController, AuthenticationController, OAuthController, HealthController],
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,
-        { provide: APP_FILTER, useClass: AppErrorFilter },
         { provide: APP_GUARD, useClass: ThrottlerGuard },
       ],
     };

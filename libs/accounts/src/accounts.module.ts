@@ -2,17 +2,20 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '@app/audit';
 import { Invite } from './invite.entity';
+import { InviteRepository } from './invite.repository';
 import { InvitesService } from './invites.service';
 import { ServiceAccount } from './service-account.entity';
+import { ServiceAccountRepository } from './service-account.repository';
 import { ServiceAccountsService } from './service-accounts.service';
 import { User } from './user.entity';
+import { UserRepository } from './user.repository';
 import { UsersService } from './users.service';
 
 export const ACCOUNTS_ENTITIES = [User, Invite, ServiceAccount];
 
 @Module({
   imports: [TypeOrmModule.forFeature(ACCOUNTS_ENTITIES), AuditModule],
-  providers: [UsersService, InvitesService, ServiceAccountsService],
-  exports: [UsersService, InvitesService, ServiceAccountsService],
+  providers: [InviteRepository, ServiceAccountRepository, UserRepository, UsersService, InvitesService, ServiceAccountsService],
+  exports: [UserRepository, UsersService, InvitesService, ServiceAccountsService],
 })
 export class AccountsModule {}

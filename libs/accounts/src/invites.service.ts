@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, IsNull, Repository } from 'typeorm';
+import { IsNull } from 'typeorm';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
+import { Tx, UnitOfWork } from '@app/persistence';
 import { Invite } from './invite.entity';
+import { InviteRepository } from './invite.repository';
 import { normalizeGroups, normalizeUsername } from './names';
 import { hashSecret, newSecret } from './secrets';
 import { User } from './user.entity';
@@ -17,6 +18,11 @@ export interface CreatedInvite {
   token: string;
   url: string;
   expiresAt: Date;
+}
+
+/** The one builder of invite links: the enrollment page (ENROLLMENT_URL, served by Airflow) with the token. */
+export function enrollmentLink(enrollmentUrl: string, token: string): string {
+  return `${enrollmentUrl}?invite=${encodeURIComponent(token)}`;
 }
 
 export type InviteState = 'pending' | 'used' | 'expired' | 'revoked';
@@ -31,7 +37,8 @@ export function inviteState(invite: Invite, now = new Date()): InviteState {
 @Injectable()
 export class InvitesService {
   constructor(
-    @InjectRepository(Invite) private readonly invites: Repository<Invite>,
+    private readonly uow: UnitOfWork,
+    private readonly invites: InviteRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
   ) {}
@@ -46,7 +53,7 @@ export class InvitesService {
   ): Promise<CreatedInvite> {
     const username = normalizeUsername(input.username);
     const groups = normalizeGroups(input.groups);
-    const existing = await this.invites.manager.getRepository(User).findOneBy({ username });
+    const existing = await this.uow.run((tx) => tx.manager.findOneBy(User, { username }));
     if (existing && input.groups !== undefined && groups.join() !== existing.groups.join()) {
       throw new AppError(ErrorCode.Conflict, `user ${username} exists; change their groups with the users command, not an invite`);
     }
@@ -56,7 +63,7 @@ export class InvitesService {
     }
     const token = newSecret();
     const now = new Date();
-    const invite = this.invites.create({
+    const invite = Object.assign(new Invite(), {
       id: randomUUID(),
       tokenHash: hashSecret(token),
       username,
@@ -69,64 +76,65 @@ export class InvitesService {
       revokedAt: null,
       userId: existing?.id ?? null,
     });
-    await this.invites.manager.transaction(async (manager) => {
-      await manager.getRepository(Invite).insert(invite);
+    await this.uow.run(async (tx) => {
+      await tx.manager.insert(Invite, invite);
       await this.audit.record(
         context,
         { type: 'invite.created', outcome: 'success', subjectType: 'invite', subjectId: invite.id, details: { username, groups: invite.groups, reenrollment: !!existing, expiresAt: invite.expiresAt.toISOString() } },
-        manager,
+        tx,
       );
     });
-    const url = `${this.config.enrollmentUrl}?invite=${encodeURIComponent(token)}`;
-    return { id: invite.id, username, token, url, expiresAt: invite.expiresAt };
+    return { id: invite.id, username, token, url: enrollmentLink(this.config.enrollmentUrl, token), expiresAt: invite.expiresAt };
   }
 
   /** The invite a token stands for, if it can still be used. Every failure reads the same to the caller. */
   async findRedeemable(token: string): Promise<Invite> {
-    const invite = await this.invites.findOneBy({ tokenHash: hashSecret(token) });
+    const invite = await this.uow.run((tx) => tx.manager.findOneBy(Invite, { tokenHash: hashSecret(token) }));
     if (!invite || inviteState(invite) !== 'pending') {
       throw new AppError(ErrorCode.InvalidInvite, 'this invite link is invalid, expired or already used; ask an administrator for a new one', invite ? `invite_${inviteState(invite)}` : 'invite_unknown');
     }
     return invite;
   }
 
-  async findById(manager: EntityManager, id: string): Promise<Invite> {
-    const invite = await manager.getRepository(Invite).findOneBy({ id });
+  async findById(tx: Tx, id: string): Promise<Invite> {
+    const invite = await tx.manager.findOneBy(Invite, { id });
     if (!invite) throw new AppError(ErrorCode.InvalidInvite, 'this invite link was revoked', 'invite_unknown');
     return invite;
   }
 
-  /** Conditional update: of two enrollments racing on one invite, exactly one commits. */
-  async markUsed(manager: EntityManager, inviteId: string, userId: string): Promise<void> {
-    const result = await manager
-      .getRepository(Invite)
-      .update({ id: inviteId, usedAt: IsNull(), revokedAt: IsNull() }, { usedAt: new Date(), userId });
-    if (result.affected !== 1) throw new AppError(ErrorCode.InvalidInvite, 'this invite link was already used', 'invite_used');
+  /**
+   * Inside the enrollment's committing unit of work: the invite must still be pending NOW (not used, not revoked,
+   * not expired since the ceremony began). Of two enrollments racing on one invite, exactly one commits.
+   */
+  async markUsed(tx: Tx, invite: Invite, userId: string, now = new Date()): Promise<void> {
+    if (await this.invites.markUsed(tx, invite.id, userId, now)) return;
+    const state = inviteState((await tx.manager.findOneBy(Invite, { id: invite.id })) ?? invite, now);
+    const message = state === 'expired' ? 'this invite link expired; ask an administrator for a new one' : `this invite link was already ${state === 'revoked' ? 'revoked' : 'used'}`;
+    throw new AppError(ErrorCode.InvalidInvite, message, `invite_${state === 'pending' ? 'used' : state}`);
   }
 
   async get(id: string): Promise<Invite> {
-    const invite = await this.invites.findOneBy({ id });
+    const invite = await this.uow.run((tx) => tx.manager.findOneBy(Invite, { id }));
     if (!invite) throw new AppError(ErrorCode.NotFound, 'no such invite');
     return invite;
   }
 
   list(): Promise<Invite[]> {
-    return this.invites.find({ order: { createdAt: 'DESC' }, take: 1000 });
+    return this.uow.run((tx) => tx.manager.find(Invite, { order: { createdAt: 'DESC' }, take: 1000 }));
   }
 
   /** Pending invites for one user: the passkeys page uses this to allow removing a last passkey. */
   async hasPendingFor(userId: string): Promise<boolean> {
-    const invites = await this.invites.findBy({ userId, usedAt: IsNull(), revokedAt: IsNull() });
+    const invites = await this.uow.run((tx) => tx.manager.findBy(Invite, { userId, usedAt: IsNull(), revokedAt: IsNull() }));
     return invites.some((i) => inviteState(i) === 'pending');
   }
 
   async revoke(context: AuditContext, id: string): Promise<void> {
-    const invite = await this.invites.findOneBy({ id });
-    if (!invite) throw new AppError(ErrorCode.NotFound, 'no such invite');
+    const invite = await this.get(id);
     if (inviteState(invite) !== 'pending') throw new AppError(ErrorCode.Conflict, `invite is already ${inviteState(invite)}`);
-    await this.invites.manager.transaction(async (manager) => {
-      await manager.getRepository(Invite).update({ id }, { revokedAt: new Date() });
-      await this.audit.record(context, { type: 'invite.revoked', outcome: 'success', subjectType: 'invite', subjectId: id, details: { username: invite.username } }, manager);
+    await this.uow.run(async (tx) => {
+      await tx.manager.update(Invite, { id }, { revokedAt: new Date() });
+      await this.audit.record(context, { type: 'invite.revoked', outcome: 'success', subjectType: 'invite', subjectId: id, details: { username: invite.username } }, tx);
     });
   }
 }

@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
+import { Tx, UnitOfWork } from '@app/persistence';
 import { normalizeGroups, normalizeUsername } from './names';
 import { User } from './user.entity';
 
@@ -17,7 +16,7 @@ export interface NewUser {
 @Injectable()
 export class UsersService {
   constructor(
-    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly uow: UnitOfWork,
     private readonly audit: AuditService,
   ) {}
 
@@ -26,19 +25,15 @@ export class UsersService {
   }
 
   findById(id: string): Promise<User | null> {
-    return this.users.findOneBy({ id });
+    return this.uow.run((tx) => tx.manager.findOneBy(User, { id }));
   }
 
   findByUsername(username: string): Promise<User | null> {
-    return this.users.findOneBy({ username: username.trim().toLowerCase() });
-  }
-
-  findByWebAuthnUserId(webauthnUserId: string): Promise<User | null> {
-    return this.users.findOneBy({ webauthnUserId });
+    return this.uow.run((tx) => tx.manager.findOneBy(User, { username: username.trim().toLowerCase() }));
   }
 
   list(): Promise<User[]> {
-    return this.users.find({ order: { username: 'ASC' } });
+    return this.uow.run((tx) => tx.manager.find(User, { order: { username: 'ASC' } }));
   }
 
   async getById(id: string): Promise<User> {
@@ -55,10 +50,10 @@ export class UsersService {
   }
 
   /** Inside the enrollment transaction: the user appears together with their first passkey or not at all. */
-  async create(manager: EntityManager, input: NewUser): Promise<User> {
+  async create(tx: Tx, input: NewUser): Promise<User> {
     const now = new Date();
     const username = normalizeUsername(input.username);
-    const user = manager.getRepository(User).create({
+    const user = Object.assign(new User(), {
       id: randomUUID(),
       username,
       displayName: input.displayName?.trim() || username,
@@ -69,20 +64,20 @@ export class UsersService {
       disabledAt: null,
       lastLoginAt: null,
     });
-    await manager.getRepository(User).insert(user);
+    await tx.manager.insert(User, user);
     return user;
   }
 
   async setDisabled(context: AuditContext, idOrUsername: string, disabled: boolean): Promise<User> {
     const user = await this.resolve(idOrUsername);
-    await this.users.manager.transaction(async (manager) => {
+    await this.uow.run(async (tx) => {
       user.disabledAt = disabled ? new Date() : null;
       user.updatedAt = new Date();
-      await manager.getRepository(User).update({ id: user.id }, { disabledAt: user.disabledAt, updatedAt: user.updatedAt });
+      await tx.manager.update(User, { id: user.id }, { disabledAt: user.disabledAt, updatedAt: user.updatedAt });
       await this.audit.record(
         context,
         { type: disabled ? 'user.disabled' : 'user.enabled', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username } },
-        manager,
+        tx,
       );
     });
     return user;
@@ -94,18 +89,14 @@ export class UsersService {
     if (changes.displayName !== undefined) user.displayName = changes.displayName.trim() || user.username;
     if (changes.groups !== undefined) user.groups = normalizeGroups(changes.groups);
     user.updatedAt = new Date();
-    await this.users.manager.transaction(async (manager) => {
-      await manager.getRepository(User).update({ id: user.id }, { displayName: user.displayName, groups: user.groups, updatedAt: user.updatedAt });
+    await this.uow.run(async (tx) => {
+      await tx.manager.update(User, { id: user.id }, { displayName: user.displayName, groups: user.groups, updatedAt: user.updatedAt });
       await this.audit.record(
         context,
         { type: 'user.updated', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { before, after: { displayName: user.displayName, groups: user.groups } } },
-        manager,
+        tx,
       );
     });
     return user;
-  }
-
-  async recordLogin(manager: EntityManager, userId: string, at: Date): Promise<void> {
-    await manager.getRepository(User).update({ id: userId }, { lastLoginAt: at });
   }
 }

@@ -1,65 +1,40 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
 import { AppError, ErrorCode } from '@app/errors';
-import { PortableSql, SqlStatement } from '@app/persistence';
+import { Tx, UnitOfWork } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
+import { AuditEventRepository } from './audit-event.repository';
 import { AuditContext, AuditQuery, AuditRecord } from './audit.types';
 
 const MAX_PAGE = 500;
 
-const INSERT_EVENT =
-  'INSERT INTO audit_events (id, occurred_at, type, outcome, reason, actor_type, actor_id, subject_type, subject_id, client_ip, user_agent, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-
 @Injectable()
 export class AuditService {
-  constructor(@InjectRepository(AuditEvent) private readonly events: Repository<AuditEvent>) {}
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly writer: AuditEventRepository,
+  ) {}
 
   /**
-   * Records one event. Pass the transaction's manager when the event belongs to a state change, so that the change
-   * and its audit record commit or roll back together.
+   * Records one event in the caller's unit of work: pass `tx` when the event belongs to a state change, so that the
+   * change and its record commit or roll back together. Without it, the event is a unit of its own (or joins the
+   * unit the caller is running in).
    */
-  async record(context: AuditContext, record: AuditRecord, manager?: EntityManager): Promise<void> {
-    const statement = this.insertStatement(context, record);
-    const sql = PortableSql.of(this.events.manager.connection);
-    if (manager) await sql.query(statement.sql, statement.params, manager);
-    else await sql.transaction([statement]);
-  }
-
-  /**
-   * The INSERT for one event, for callers that commit it in one PortableSql transaction with the state change it
-   * records (see AuthenticationService).
-   */
-  insertStatement(context: AuditContext, record: AuditRecord, occurredAt = new Date()): SqlStatement {
-    return {
-      sql: INSERT_EVENT,
-      params: [
-        randomUUID(),
-        occurredAt.getTime(),
-        record.type,
-        record.outcome,
-        record.reason ?? null,
-        context.actorType,
-        context.actorId ?? null,
-        record.subjectType ?? null,
-        record.subjectId ?? null,
-        context.clientIp?.slice(0, 64) ?? null,
-        context.userAgent?.slice(0, 512) ?? null,
-        JSON.stringify(record.details ?? {}),
-      ],
-    };
+  async record(context: AuditContext, record: AuditRecord, tx?: Tx, occurredAt?: Date): Promise<void> {
+    if (tx) await this.writer.append(tx, context, record, occurredAt);
+    else await this.uow.run((own) => this.writer.append(own, context, record, occurredAt));
   }
 
   /** Newest first, keyset-paginated on (occurredAt, id) so pages stay stable while events keep arriving. */
   async query(query: AuditQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), MAX_PAGE);
-    const qb = this.filtered(query);
-    if (query.cursor) {
-      const [at, id] = decodeCursor(query.cursor);
-      qb.andWhere('(e.occurred_at < :at OR (e.occurred_at = :at AND e.id < :id))', { at, id });
-    }
-    const rows = await qb.orderBy('e.occurred_at', 'DESC').addOrderBy('e.id', 'DESC').take(limit + 1).getMany();
+    const rows = await this.uow.run((tx) => {
+      const qb = this.filtered(tx, query);
+      if (query.cursor) {
+        const [at, id] = decodeCursor(query.cursor);
+        qb.andWhere('(e.occurred_at < :at OR (e.occurred_at = :at AND e.id < :id))', { at, id });
+      }
+      return qb.orderBy('e.occurred_at', 'DESC').addOrderBy('e.id', 'DESC').take(limit + 1).getMany();
+    });
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
@@ -72,9 +47,12 @@ export class AuditService {
   async *export(query: Omit<AuditQuery, 'cursor' | 'limit'>): AsyncGenerator<AuditEvent> {
     let after: { at: number; id: string } | undefined;
     for (;;) {
-      const qb = this.filtered(query);
-      if (after) qb.andWhere('(e.occurred_at > :afterAt OR (e.occurred_at = :afterAt AND e.id > :afterId))', { afterAt: after.at, afterId: after.id });
-      const page = await qb.orderBy('e.occurred_at', 'ASC').addOrderBy('e.id', 'ASC').take(MAX_PAGE).getMany();
+      const from = after;
+      const page = await this.uow.run((tx) => {
+        const qb = this.filtered(tx, query);
+        if (from) qb.andWhere('(e.occurred_at > :afterAt OR (e.occurred_at = :afterAt AND e.id > :afterId))', { afterAt: from.at, afterId: from.id });
+        return qb.orderBy('e.occurred_at', 'ASC').addOrderBy('e.id', 'ASC').take(MAX_PAGE).getMany();
+      });
       for (const event of page) yield event;
       const last = page[page.length - 1];
       if (page.length < MAX_PAGE || !last) return;
@@ -82,8 +60,8 @@ export class AuditService {
     }
   }
 
-  private filtered(query: Omit<AuditQuery, 'cursor' | 'limit'>) {
-    const qb = this.events.createQueryBuilder('e');
+  private filtered(tx: Tx, query: Omit<AuditQuery, 'cursor' | 'limit'>) {
+    const qb = tx.manager.getRepository(AuditEvent).createQueryBuilder('e');
     if (query.type) qb.andWhere('e.type = :type', { type: query.type });
     if (query.outcome) qb.andWhere('e.outcome = :outcome', { outcome: query.outcome });
     if (query.actorId) qb.andWhere('e.actor_id = :actorId', { actorId: query.actorId });

@@ -49,6 +49,13 @@ describe('configuration', () => {
     expect(problems.map((p) => p.split(/[ :]/)[0])).toEqual(expect.arrayContaining(['PORT', 'WEBAUTHN_RP_ID', 'USER_TOKEN_TTL_SECONDS', 'WEBAUTHN_ORIGINS']));
   });
 
+  it('takes the enrollment page from ENROLLMENT_URL, only on a WebAuthn origin', () => {
+    expect(loadAppConfig({ ...valid, ENROLLMENT_URL: 'https://airflow.example.com/airflow/auth/enroll/' }).enrollmentUrl).toBe('https://airflow.example.com/airflow/auth/enroll');
+    expect(problemsOf({ ...valid, ENROLLMENT_URL: 'https://evil.example/auth/enroll' }).join()).toMatch(/ENROLLMENT_URL must be a page on one of WEBAUTHN_ORIGINS/);
+    expect(problemsOf({ ...valid, ENROLLMENT_URL: 'https://airflow.example.com/auth/enroll?invite=x' }).join()).toMatch(/without a query/);
+    expect(problemsOf({ ...valid, ENROLLMENT_URL: 'not a url' }).join()).toMatch(/ENROLLMENT_URL is not a URL/);
+  });
+
   it('refuses an origin outside the RP ID', () => {
     expect(problemsOf({ ...valid, WEBAUTHN_ORIGINS: 'https://evil.example' }).join()).toMatch(/not on WEBAUTHN_RP_ID/);
   });

@@ -73,6 +73,21 @@ function parseOrigin(raw: string, problems: string[]): string | undefined {
   }
 }
 
+/** The page invite links open: on one of the WebAuthn origins (the ceremony runs there), with no query or fragment. */
+function parseEnrollmentUrl(raw: string | undefined, origins: string[], problems: string[]): string {
+  if (raw === undefined) return `${origins[0]}/auth/enroll`;
+  try {
+    const url = new URL(raw);
+    if (url.search || url.hash || !origins.includes(url.origin)) {
+      problems.push('ENROLLMENT_URL must be a page on one of WEBAUTHN_ORIGINS, without a query or fragment');
+    }
+    return `${url.origin}${url.pathname.replace(/\/$/, '')}`;
+  } catch {
+    problems.push('ENROLLMENT_URL is not a URL');
+    return raw;
+  }
+}
+
 function parseDatabase(url: string): DatabaseConfig {
   if (/^postgres(ql)?:\/\//.test(url)) return { type: 'postgres', url };
   return { type: 'better-sqlite3', database: url.replace(/^sqlite:\/\//, '') };
@@ -107,6 +122,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       problems.push(`KEY_ENCRYPTION_KEY must decode to exactly 32 bytes (it decodes to ${keyEncryptionKey.length})`);
     }
   }
+  const enrollmentUrl = parseEnrollmentUrl(env.ENROLLMENT_URL, origins, problems);
   const adminGroups = env.ADMIN_GROUPS.split(',').map((g) => g.trim()).filter(Boolean);
   if (adminGroups.length === 0) problems.push('ADMIN_GROUPS must name at least one group');
 
@@ -138,7 +154,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     keyEncryptionKey,
     adminGroups,
     inviteTtlSeconds: env.INVITE_TTL_SECONDS,
-    enrollmentUrl: `${origins[0]}/auth/enroll`,
+    enrollmentUrl,
     trustProxy: env.TRUST_PROXY,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     logLevel: env.LOG_LEVEL,

@@ -51,6 +51,14 @@ export class Environment {
   @IsNotEmpty({ message: 'WEBAUTHN_ORIGINS must list the origin(s) people use for Airflow, e.g. https://airflow.example.com' })
   WEBAUTHN_ORIGINS: string;
 
+  /**
+   * The enrollment page invite links point to (the token is appended as `?invite=`). Served by Airflow, so it is
+   * Airflow's address: default `<first WEBAUTHN_ORIGINS>/auth/enroll` (the auth manager is mounted at /auth).
+   */
+  @IsOptional()
+  @IsString()
+  ENROLLMENT_URL?: string;
+
   @IsIn(['required', 'preferred'])
   WEBAUTHN_USER_VERIFICATION: 'required' | 'preferred' = 'required';
 

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AppConfig } from '@app/config';
 import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
@@ -14,7 +14,7 @@ export function dataSourceOptions(config: AppConfig, entities: EntityList): Data
     return { ...common, type: 'postgres', url: config.database.url, extra: { max: 10 } };
   }
   const file = config.database.database;
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') createPrivateFile(file);
   return {
     ...common,
     type: 'better-sqlite3',
@@ -26,4 +26,15 @@ export function dataSourceOptions(config: AppConfig, entities: EntityList): Data
       db.pragma('foreign_keys = ON');
     },
   };
+}
+
+/**
+ * The database holds password-equivalent material (signing keys, secret hashes, the audit trail): it is created
+ * readable by its owner only (0600), and an existing file is narrowed to that. SQLite gives the -wal and -shm files
+ * it creates the permissions of the database file, so they are 0600 too.
+ */
+function createPrivateFile(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  chmodSync(file, 0o600);
 }

@@ -3,4 +3,5 @@ export { dataSourceOptions, EntityList } from './data-source-options';
 export { PersistenceModule } from './persistence.module';
 export { MIGRATIONS } from './migrations';
 export { isUniqueViolation } from './unique-violation';
-export { PortableSql, SqlResult, SqlStatement, AffectedRowsMismatch, fromSql } from './portable-sql';
+export { UnitOfWork, Tx, SqlResult, Dialect } from './unit-of-work';
+export { EntityRows } from './entity-rows';

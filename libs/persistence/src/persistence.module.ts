@@ -1,11 +1,13 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, EntityList } from './data-source-options';
 import { runMigrationsExclusively } from './run-migrations';
-import { queueSqliteTransactions } from './sqlite-transaction-queue';
+import { UnitOfWork } from './unit-of-work';
 
+/** The database connection and the one UnitOfWork every module runs its transactions through. */
+@Global()
 @Module({})
 export class PersistenceModule {
   /** Connects and brings the schema up to date before anything else starts. */
@@ -20,11 +22,12 @@ export class PersistenceModule {
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             await runMigrationsExclusively(dataSource);
-            queueSqliteTransactions(dataSource);
             return dataSource;
           },
         }),
       ],
+      providers: [{ provide: UnitOfWork, inject: [DataSource], useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource) }],
+      exports: [UnitOfWork],
     };
   }
 }

@@ -6,6 +6,7 @@ import { EntityManager, In, LessThan, Repository } from 'typeorm';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
+import { UnitOfWork } from '@app/persistence';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption';
 import { SigningKey } from './signing-key.entity';
 
@@ -37,23 +38,24 @@ export class KeyStoreService {
     @InjectRepository(SigningKey) private readonly keys: Repository<SigningKey>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly uow: UnitOfWork,
   ) {}
 
   /** First start: an active key and a published next key. Safe when several instances start at once. */
   async ensureKeys(context: AuditContext): Promise<void> {
     if (!(await this.keys.existsBy({ state: 'active' }))) {
       const material = await this.newKeyMaterial();
-      await this.keys.manager.transaction(async (m) => {
-        const key = await this.insertKey(m, 'active', material);
-        await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'active', alg: key.alg } }, m);
+      await this.uow.run(async (tx) => {
+        const key = await this.insertKey(tx.manager, 'active', material);
+        await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'active', alg: key.alg } }, tx);
       });
       await this.resolveDuplicateActives();
     }
     if (!(await this.keys.existsBy({ state: 'next' }))) {
       const material = await this.newKeyMaterial();
-      await this.keys.manager.transaction(async (m) => {
-        const key = await this.insertKey(m, 'next', material);
-        await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'next', alg: key.alg } }, m);
+      await this.uow.run(async (tx) => {
+        const key = await this.insertKey(tx.manager, 'next', material);
+        await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'next', alg: key.alg } }, tx);
       });
     }
     this.invalidate();
@@ -66,16 +68,16 @@ export class KeyStoreService {
   async rotate(context: AuditContext): Promise<{ activeKid: string; nextKid: string; retiredKid: string }> {
     await this.ensureKeys(context);
     const material = await this.newKeyMaterial();
-    const result = await this.keys.manager.transaction(async (m) => {
-      const repo = m.getRepository(SigningKey);
+    const result = await this.uow.run(async (tx) => {
+      const repo = tx.manager.getRepository(SigningKey);
       const active = await repo.findOneByOrFail({ state: 'active' });
       const next = await repo.findOneByOrFail({ state: 'next' });
       const now = new Date();
       const retired = await repo.update({ id: active.id, state: 'active' }, { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) });
       const promoted = await repo.update({ id: next.id, state: 'next' }, { state: 'active', activatedAt: now });
       if (retired.affected !== 1 || promoted.affected !== 1) throw new AppError(ErrorCode.Conflict, 'another key rotation is in progress; try again');
-      const fresh = await this.insertKey(m, 'next', material);
-      await this.audit.record(context, { type: 'key.rotated', outcome: 'success', subjectType: 'signing_key', subjectId: next.kid, details: { retired: active.kid, active: next.kid, next: fresh.kid } }, m);
+      const fresh = await this.insertKey(tx.manager, 'next', material);
+      await this.audit.record(context, { type: 'key.rotated', outcome: 'success', subjectType: 'signing_key', subjectId: next.kid, details: { retired: active.kid, active: next.kid, next: fresh.kid } }, tx);
       return { activeKid: next.kid, nextKid: fresh.kid, retiredKid: active.kid };
     });
     this.invalidate();
@@ -91,9 +93,9 @@ export class KeyStoreService {
     if (hours > 0 && since && now.getTime() - since.getTime() >= hours * 3600_000) await this.rotate(context);
     const stale = await this.keys.findBy({ state: 'retired', publishUntil: LessThan(now) });
     for (const key of stale) {
-      await this.keys.manager.transaction(async (m) => {
-        await m.getRepository(SigningKey).update({ id: key.id }, { state: 'expired', encryptedPrivateKey: '' });
-        await this.audit.record(context, { type: 'key.expired', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid }, m);
+      await this.uow.run(async (tx) => {
+        await tx.manager.getRepository(SigningKey).update({ id: key.id }, { state: 'expired', encryptedPrivateKey: '' });
+        await this.audit.record(context, { type: 'key.expired', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid }, tx);
       });
     }
     if (stale.length) this.invalidate();

@@ -31,3 +31,9 @@ export type { AuthenticationResponseJSON, RegistrationResponseJSON };
 export const SUPPORTED_ALGORITHMS = [-8, -7, -257];
 /** Attestation formats accepted at registration; anything else is refused rather than trusted blindly. */
 export const ACCEPTED_ATTESTATION_FORMATS = new Set(['none', 'packed']);
+
+/**
+ * The longest passkey label, everywhere a label is set (enrollment, rename; service and Airflow pages alike). The
+ * column is wider (128) so that the limit can grow without a migration.
+ */
+export const PASSKEY_LABEL_MAX_LENGTH = 100;

@@ -1,80 +1,58 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { LessThan, Repository } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
-import { fromSql, PortableSql, SqlResult } from '@app/persistence';
+import { Tx } from '@app/persistence';
 import { Ceremony, Challenge } from './challenge.entity';
+import { ChallengeRepository } from './challenge.repository';
 
 type NewChallenge = Pick<Challenge, 'challenge' | 'ceremony'> & Partial<Pick<Challenge, 'userId' | 'inviteId' | 'webauthnUserId' | 'allowCredentialIds'>>;
-
-const INSERT =
-  'INSERT INTO challenges (id, challenge, ceremony, user_id, invite_id, webauthn_user_id, allow_credential_ids, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
-/** Read and delete in one statement: of several requests presenting one challenge, exactly one gets the row. */
-const TAKE =
-  'DELETE FROM challenges WHERE challenge = ? AND ceremony = ? RETURNING id, challenge, ceremony, user_id, invite_id, webauthn_user_id, allow_credential_ids, created_at, expires_at';
 
 @Injectable()
 export class ChallengeStoreService {
   constructor(
-    @InjectRepository(Challenge) private readonly challenges: Repository<Challenge>,
+    private readonly challenges: ChallengeRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private get sql(): PortableSql {
-    return PortableSql.of(this.challenges.manager.connection);
-  }
-
-  async save(input: NewChallenge): Promise<void> {
-    const now = Date.now();
-    await this.sql.transaction([{ sql: INSERT, params: [
-      randomUUID(),
-      input.challenge,
-      input.ceremony,
-      input.userId ?? null,
-      input.inviteId ?? null,
-      input.webauthnUserId ?? null,
-      JSON.stringify(input.allowCredentialIds ?? []),
-      now,
-      now + this.config.webauthn.challengeTtlSeconds * 1000,
-    ] }]);
+  /** Stores a pending ceremony, in the caller's unit of work. */
+  async store(tx: Tx, input: NewChallenge): Promise<void> {
+    const now = new Date();
+    const challenge = Object.assign(new Challenge(), {
+      id: randomUUID(),
+      challenge: input.challenge,
+      ceremony: input.ceremony,
+      userId: input.userId ?? null,
+      inviteId: input.inviteId ?? null,
+      webauthnUserId: input.webauthnUserId ?? null,
+      allowCredentialIds: input.allowCredentialIds ?? [],
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + this.config.webauthn.challengeTtlSeconds * 1000),
+    });
+    await this.challenges.insert(tx, challenge);
   }
 
   /**
-   * Takes a challenge out of the store. The DELETE ... RETURNING is the atomic step: when several requests present
-   * the same challenge, only one of them gets the row back, and only that one proceeds. A challenge past its
-   * expiry is consumed all the same (it can never be used again) and refused.
+   * Takes a challenge out of the store, in the caller's unit of work. The DELETE ... RETURNING is the atomic step:
+   * when several requests present the same challenge, only one of them gets the row back. Pass what it returns to
+   * `usable` once the unit has committed: a challenge refused there stays consumed (it can never be used again).
    */
-  async consume(challenge: string, ceremony: Ceremony): Promise<Challenge> {
-    const [{ rows }] = (await this.sql.transaction([{ sql: TAKE, params: [challenge, ceremony] }])) as [SqlResult];
-    const row = rows[0];
-    if (!row) {
+  take(tx: Tx, challenge: string, ceremony: Ceremony): Promise<Challenge | null> {
+    return this.challenges.take(tx, challenge, ceremony);
+  }
+
+  /** The taken challenge if this request may proceed with it; refuses an unknown, already used or expired one. */
+  usable(taken: Challenge | null): Challenge {
+    if (!taken) {
       throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt is unknown or was already used; start again', 'challenge_unknown');
     }
-    const taken = toChallenge(row);
     if (taken.expiresAt.getTime() <= Date.now()) {
       throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt expired; start again', 'challenge_expired');
     }
     return taken;
   }
 
-  async purgeExpired(now = new Date()): Promise<number> {
-    const result = await this.challenges.delete({ expiresAt: LessThan(now) });
-    return result.affected ?? 0;
+  purgeExpired(tx: Tx, now = new Date()): Promise<number> {
+    return this.challenges.purgeExpired(tx, now);
   }
-}
-
-function toChallenge(row: Record<string, unknown>): Challenge {
-  return Object.assign(new Challenge(), {
-    id: row.id as string,
-    challenge: row.challenge as string,
-    ceremony: row.ceremony as Ceremony,
-    userId: (row.user_id as string | null) ?? null,
-    inviteId: (row.invite_id as string | null) ?? null,
-    webauthnUserId: (row.webauthn_user_id as string | null) ?? null,
-    allowCredentialIds: fromSql.json<string[]>(row.allow_credential_ids),
-    createdAt: fromSql.instant(row.created_at)!,
-    expiresAt: fromSql.instant(row.expires_at)!,
-  });
 }

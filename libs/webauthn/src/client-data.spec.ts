@@ -1,11 +1,11 @@
 import { AppError } from '@app/errors';
-import { challengeOf } from './client-data';
+import { readClientData } from './client-data';
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-describe('challengeOf', () => {
+describe('readClientData', () => {
   it('reads the challenge a browser signed', () => {
-    expect(challengeOf(encode({ type: 'webauthn.get', challenge: 'abcdefghijklmnopqrstuv' }))).toBe('abcdefghijklmnopqrstuv');
+    expect(readClientData(encode({ type: 'webauthn.get', challenge: 'abcdefghijklmnopqrstuv' }))).toEqual({ challenge: 'abcdefghijklmnopqrstuv', crossOrigin: false });
   });
 
   it.each([
@@ -17,6 +17,6 @@ describe('challengeOf', () => {
     ['a short challenge', encode({ challenge: 'abc' })],
     ['a non-string', 42],
   ])('rejects %s as a 4xx, never a crash', (_label, input) => {
-    expect(() => challengeOf(input)).toThrow(AppError);
+    expect(() => readClientData(input)).toThrow(AppError);
   });
 });

@@ -3,15 +3,8 @@ import { AppError, ErrorCode } from '@app/errors';
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
- * Reads the challenge the browser signed, so the pending ceremony can be found. Only a lookup key: the library
- * still checks the full clientDataJSON against the stored challenge, origin and type.
- */
-export function challengeOf(clientDataJSON: unknown): string {
-  return readClientData(clientDataJSON).challenge;
-}
-
-/**
- * The parts of clientDataJSON the relying party checks itself. `crossOrigin: true` means the ceremony ran in an
+ * The parts of clientDataJSON the relying party checks itself; the challenge is only the key to find the pending
+ * ceremony (the library still checks the full clientDataJSON against the stored challenge, origin and type). `crossOrigin: true` means the ceremony ran in an
  * iframe of another site; our pages are never framed, so such a response is refused (WebAuthn §7.1 step 10 /
  * §7.2 step 14 leave the decision to the RP).
  */

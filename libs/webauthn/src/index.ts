@@ -2,7 +2,7 @@ export { Passkey } from './passkey.entity';
 export { Challenge, Ceremony } from './challenge.entity';
 export { ChallengeStoreService } from './challenge-store.service';
 export { RegistrationService } from './registration.service';
-export { AuthenticationService } from './authentication.service';
+export { AuthenticationService, AssertionRefused, VerifiedAssertion } from './authentication.service';
 export { PasskeysService } from './passkeys.service';
 export { ChallengeCleanupScheduler } from './challenge-cleanup.scheduler';
 export { authenticatorName, defaultPasskeyLabel } from './aaguid-names';
@@ -10,7 +10,9 @@ export {
   RegistrationRequester,
   RegisteredPasskey,
   VerifiedLogin,
+  AuthenticationResponseJSON,
   SUPPORTED_ALGORITHMS,
   ACCEPTED_ATTESTATION_FORMATS,
+  PASSKEY_LABEL_MAX_LENGTH,
 } from './ceremony.types';
 export { WebAuthnModule, WEBAUTHN_ENTITIES } from './webauthn.module';

@@ -1,28 +1,29 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, Not, Repository } from 'typeorm';
+import { IsNull, Not } from 'typeorm';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
+import { UnitOfWork } from '@app/persistence';
+import { PASSKEY_LABEL_MAX_LENGTH } from './ceremony.types';
 import { Passkey } from './passkey.entity';
 
 /** Listing, renaming and revoking passkeys, for admins and for their owners; unflagging, for admins. */
 @Injectable()
 export class PasskeysService {
   constructor(
-    @InjectRepository(Passkey) private readonly passkeys: Repository<Passkey>,
+    private readonly uow: UnitOfWork,
     private readonly audit: AuditService,
   ) {}
 
   listForUser(userId: string, includeRevoked = true): Promise<Passkey[]> {
-    return this.passkeys.find({ where: includeRevoked ? { userId } : { userId, revokedAt: IsNull() }, order: { createdAt: 'ASC' } });
+    return this.uow.run((tx) => tx.manager.find(Passkey, { where: includeRevoked ? { userId } : { userId, revokedAt: IsNull() }, order: { createdAt: 'ASC' } }));
   }
 
   findById(id: string): Promise<Passkey | null> {
-    return this.passkeys.findOneBy({ id });
+    return this.uow.run((tx) => tx.manager.findOneBy(Passkey, { id }));
   }
 
   async get(id: string, ownerId?: string): Promise<Passkey> {
-    const passkey = await this.passkeys.findOneBy({ id });
+    const passkey = await this.uow.run((tx) => tx.manager.findOneBy(Passkey, { id }));
     // An owner asking about someone else's passkey learns nothing more than "not found".
     if (!passkey || (ownerId !== undefined && passkey.userId !== ownerId)) throw new AppError(ErrorCode.NotFound, 'no such passkey');
     return passkey;
@@ -31,10 +32,10 @@ export class PasskeysService {
   async rename(context: AuditContext, id: string, label: string, ownerId?: string): Promise<Passkey> {
     const passkey = await this.get(id, ownerId);
     const clean = label.trim();
-    if (!clean || clean.length > 128) throw new AppError(ErrorCode.InvalidRequest, 'label must be 1-128 characters');
-    await this.passkeys.manager.transaction(async (m) => {
-      await m.getRepository(Passkey).update({ id }, { label: clean });
-      await this.audit.record(context, { type: 'passkey.renamed', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details: { passkeyId: id, from: passkey.label, to: clean } }, m);
+    if (!clean || clean.length > PASSKEY_LABEL_MAX_LENGTH) throw new AppError(ErrorCode.InvalidRequest, `label must be 1-${PASSKEY_LABEL_MAX_LENGTH} characters`);
+    await this.uow.run(async (tx) => {
+      await tx.manager.update(Passkey, { id }, { label: clean });
+      await this.audit.record(context, { type: 'passkey.renamed', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details: { passkeyId: id, from: passkey.label, to: clean } }, tx);
     });
     passkey.label = clean;
     return passkey;
@@ -48,14 +49,14 @@ export class PasskeysService {
     const passkey = await this.get(id, opts.ownerId);
     if (passkey.revokedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is already revoked');
     if (opts.keepOne && !opts.lastAllowed) {
-      const active = await this.passkeys.countBy({ userId: passkey.userId, revokedAt: IsNull() });
+      const active = await this.uow.run((tx) => tx.manager.countBy(Passkey, { userId: passkey.userId, revokedAt: IsNull() }));
       if (active <= 1) throw new AppError(ErrorCode.Conflict, 'this is your last passkey: add another one first, or ask an administrator for a re-enrollment invite');
     }
     const now = new Date();
-    await this.passkeys.manager.transaction(async (m) => {
-      const updated = await m.getRepository(Passkey).update({ id, revokedAt: IsNull() }, { revokedAt: now });
+    await this.uow.run(async (tx) => {
+      const updated = await tx.manager.update(Passkey, { id, revokedAt: IsNull() }, { revokedAt: now });
       if (updated.affected !== 1) throw new AppError(ErrorCode.Conflict, 'this passkey is already revoked');
-      await this.audit.record(context, { type: 'passkey.revoked', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details: { passkeyId: id, label: passkey.label } }, m);
+      await this.audit.record(context, { type: 'passkey.revoked', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details: { passkeyId: id, label: passkey.label } }, tx);
     });
     passkey.revokedAt = now;
     return passkey;
@@ -69,11 +70,11 @@ export class PasskeysService {
     const passkey = await this.get(id);
     if (passkey.revokedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is revoked; a revoked passkey cannot be unblocked');
     if (!passkey.flaggedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is not flagged');
-    await this.passkeys.manager.transaction(async (m) => {
-      const updated = await m.getRepository(Passkey).update({ id, flaggedAt: Not(IsNull()), revokedAt: IsNull() }, { flaggedAt: null, flagReason: null });
+    await this.uow.run(async (tx) => {
+      const updated = await tx.manager.update(Passkey, { id, flaggedAt: Not(IsNull()), revokedAt: IsNull() }, { flaggedAt: null, flagReason: null });
       if (updated.affected !== 1) throw new AppError(ErrorCode.Conflict, 'this passkey changed meanwhile; look again');
       const details = { passkeyId: id, label: passkey.label, flagReason: passkey.flagReason, flaggedAt: passkey.flaggedAt!.toISOString() };
-      await this.audit.record(context, { type: 'passkey.unflagged', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details }, m);
+      await this.audit.record(context, { type: 'passkey.unflagged', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details }, tx);
     });
     passkey.flaggedAt = null;
     passkey.flagReason = null;

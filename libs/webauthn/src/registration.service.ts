@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import {
   generateRegistrationOptions,
   PublicKeyCredentialCreationOptionsJSON,
@@ -8,14 +7,21 @@ import {
   VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
 import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
-import { IsNull, Repository } from 'typeorm';
-import { isUniqueViolation } from '@app/persistence';
+import { IsNull } from 'typeorm';
+import { isUniqueViolation, UnitOfWork } from '@app/persistence';
 import { InvitesService, User, UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { defaultPasskeyLabel } from './aaguid-names';
-import { ACCEPTED_ATTESTATION_FORMATS, RegisteredPasskey, RegistrationRequester, RegistrationResponseJSON, SUPPORTED_ALGORITHMS } from './ceremony.types';
+import {
+  ACCEPTED_ATTESTATION_FORMATS,
+  PASSKEY_LABEL_MAX_LENGTH,
+  RegisteredPasskey,
+  RegistrationRequester,
+  RegistrationResponseJSON,
+  SUPPORTED_ALGORITHMS,
+} from './ceremony.types';
 import { Challenge } from './challenge.entity';
 import { ChallengeStoreService } from './challenge-store.service';
 import { isBase64Url, readClientData } from './client-data';
@@ -24,7 +30,7 @@ import { Passkey } from './passkey.entity';
 @Injectable()
 export class RegistrationService {
   constructor(
-    @InjectRepository(Passkey) private readonly passkeys: Repository<Passkey>,
+    private readonly uow: UnitOfWork,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly challenges: ChallengeStoreService,
     private readonly users: UsersService,
@@ -54,7 +60,7 @@ export class RegistrationService {
     }
     if (existing?.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account is disabled', 'user_disabled');
 
-    const current = existing ? await this.passkeys.findBy({ userId: existing.id, revokedAt: IsNull() }) : [];
+    const current = existing ? await this.uow.run((tx) => tx.manager.findBy(Passkey, { userId: existing.id, revokedAt: IsNull() })) : [];
     const options = await generateRegistrationOptions({
       rpName: this.config.webauthn.rpName,
       rpID: this.config.webauthn.rpId,
@@ -67,13 +73,15 @@ export class RegistrationService {
       supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
       timeout: this.config.webauthn.challengeTtlSeconds * 1000,
     });
-    await this.challenges.save({
-      challenge: options.challenge,
-      ceremony: 'registration',
-      userId: existing?.id ?? null,
-      inviteId,
-      webauthnUserId,
-    });
+    await this.uow.run((tx) =>
+      this.challenges.store(tx, {
+        challenge: options.challenge,
+        ceremony: 'registration',
+        userId: existing?.id ?? null,
+        inviteId,
+        webauthnUserId,
+      }),
+    );
     return options;
   }
 
@@ -96,8 +104,12 @@ export class RegistrationService {
     if (!isBase64Url(response?.id, 1400) || response.id !== response.rawId) {
       throw new AppError(ErrorCode.InvalidRequest, 'response.id and response.rawId must be the same base64url credential id', 'malformed_response');
     }
+    const cleanLabel = label?.trim();
+    if (cleanLabel && cleanLabel.length > PASSKEY_LABEL_MAX_LENGTH) {
+      throw new AppError(ErrorCode.InvalidRequest, `label must be at most ${PASSKEY_LABEL_MAX_LENGTH} characters`, 'label_too_long');
+    }
     const clientData = readClientData(response.response?.clientDataJSON);
-    const pending = await this.challenges.consume(clientData.challenge, 'registration');
+    const pending = this.challenges.usable(await this.uow.run((tx) => this.challenges.take(tx, clientData.challenge, 'registration')));
     if (clientData.crossOrigin) throw new AppError(ErrorCode.RegistrationFailed, 'the passkey was created inside another site\'s frame', 'cross_origin');
     if (!pending.inviteId && pending.userId !== signedInUserId) {
       throw new AppError(ErrorCode.Forbidden, 'this registration was started by another user', 'registration_user_mismatch');
@@ -122,12 +134,12 @@ export class RegistrationService {
       throw new AppError(ErrorCode.RegistrationFailed, `attestation format "${info.fmt}" is not accepted (only none and packed)`, 'attestation_format');
     }
     if (info.credential.id !== response.id) throw new AppError(ErrorCode.RegistrationFailed, 'credential id in the attestation does not match the response', 'credential_id_mismatch');
-    if (await this.passkeys.existsBy({ credentialId: info.credential.id })) {
+    if (await this.uow.run((tx) => tx.manager.existsBy(Passkey, { credentialId: info.credential.id }))) {
       throw new AppError(ErrorCode.Conflict, 'this authenticator is already registered', 'credential_exists');
     }
 
     const now = new Date();
-    const passkey = this.passkeys.create({
+    const passkey = Object.assign(new Passkey(), {
       id: randomUUID(),
       credentialId: info.credential.id,
       publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
@@ -139,7 +151,7 @@ export class RegistrationService {
       backupEligible: info.credentialDeviceType === 'multiDevice',
       backedUp: info.credentialBackedUp,
       attestationFormat: info.fmt,
-      label: label?.trim() || defaultPasskeyLabel(info.aaguid, info.credentialDeviceType),
+      label: cleanLabel || defaultPasskeyLabel(info.aaguid, info.credentialDeviceType),
       createdAt: now,
       lastUsedAt: null,
       revokedAt: null,
@@ -161,24 +173,28 @@ export class RegistrationService {
     };
   }
 
-  /** The user (for an invite to a new name), the passkey, the used invite and the audit event commit together. */
+  /**
+   * The user (for an invite to a new name), the passkey, the used invite and the audit event commit together, in one
+   * unit of work. The invite is re-checked there (still pending: not used, revoked or expired since the options).
+   */
   private async commit(context: AuditContext, pending: Challenge, passkey: Passkey): Promise<User> {
     try {
-      return await this.passkeys.manager.transaction(async (m) => {
-        let owner: User | null = pending.userId ? await m.getRepository(User).findOneBy({ id: pending.userId }) : null;
+      return await this.uow.run(async (tx) => {
+        const m = tx.manager;
+        let owner: User | null = pending.userId ? await m.findOneBy(User, { id: pending.userId }) : null;
         if (pending.inviteId) {
-          const invite = await this.invites.findById(m, pending.inviteId);
-          owner = owner ?? (await m.getRepository(User).findOneBy({ username: invite.username }));
-          owner = owner ?? (await this.users.create(m, { username: invite.username, displayName: invite.displayName, groups: invite.groups, webauthnUserId: pending.webauthnUserId! }));
-          await this.invites.markUsed(m, invite.id, owner.id);
+          const invite = await this.invites.findById(tx, pending.inviteId);
+          owner = owner ?? (await m.findOneBy(User, { username: invite.username }));
+          owner = owner ?? (await this.users.create(tx, { username: invite.username, displayName: invite.displayName, groups: invite.groups, webauthnUserId: pending.webauthnUserId! }));
+          await this.invites.markUsed(tx, invite, owner.id);
         }
         if (!owner || owner.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
         if (owner.webauthnUserId !== pending.webauthnUserId) throw new AppError(ErrorCode.Conflict, 'the account changed during enrollment; start again', 'user_handle_changed');
-        await m.getRepository(Passkey).insert({ ...passkey, userId: owner.id });
+        await m.insert(Passkey, { ...passkey, userId: owner.id });
         await this.audit.record(
           context,
           { type: 'passkey.registration', outcome: 'success', subjectType: 'user', subjectId: owner.id, details: { passkeyId: passkey.id, username: owner.username, aaguid: passkey.aaguid, fmt: passkey.attestationFormat, deviceType: passkey.deviceType, viaInvite: pending.inviteId ?? undefined } },
-          m,
+          tx,
         );
         return owner;
       });

@@ -4,8 +4,10 @@ import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
 import { AuthenticationService } from './authentication.service';
 import { Challenge } from './challenge.entity';
+import { ChallengeRepository } from './challenge.repository';
 import { ChallengeStoreService } from './challenge-store.service';
 import { Passkey } from './passkey.entity';
+import { PasskeyRepository } from './passkey.repository';
 import { PasskeysService } from './passkeys.service';
 import { RegistrationService } from './registration.service';
 
@@ -13,7 +15,7 @@ export const WEBAUTHN_ENTITIES = [Passkey, Challenge];
 
 @Module({
   imports: [TypeOrmModule.forFeature(WEBAUTHN_ENTITIES), AccountsModule, AuditModule],
-  providers: [ChallengeStoreService, RegistrationService, AuthenticationService, PasskeysService],
+  providers: [ChallengeRepository, PasskeyRepository, ChallengeStoreService, RegistrationService, AuthenticationService, PasskeysService],
   exports: [ChallengeStoreService, RegistrationService, AuthenticationService, PasskeysService],
 })
 export class WebAuthnModule {}

@@ -1,11 +1,10 @@
 import { Body, Controller, Header, HttpCode, Post, Req, UseFilters } from '@nestjs/common';
 import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { ServiceAccountsService } from '@app/accounts';
-import { AuditContext, AuditService } from '@app/audit';
+import { AuditContext } from '@app/audit';
 import { AppError } from '@app/errors';
-import { TokenIssuerService } from '@app/tokens';
 import { Audit } from '../http/audit-context.decorator';
+import { ClientCredentialsGrant } from '../sign-in/client-credentials-grant';
 import { OAuthError, OAuthErrorFilter } from './oauth-error';
 
 type TokenForm = Record<string, unknown>;
@@ -36,11 +35,7 @@ function clientCredentials(req: Request, form: TokenForm): { clientId: string; c
 @Controller('v1/oauth')
 @UseFilters(OAuthErrorFilter)
 export class OAuthController {
-  constructor(
-    private readonly serviceAccounts: ServiceAccountsService,
-    private readonly tokens: TokenIssuerService,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly clientCredentials: ClientCredentialsGrant) {}
 
   @Post('token')
   @HttpCode(200)
@@ -61,19 +56,11 @@ export class OAuthController {
     }
     if (body.scope !== undefined && body.scope !== '') throw new OAuthError('invalid_scope', 'scopes are not supported; access follows the account\'s groups');
 
-    let account;
     try {
-      account = await this.serviceAccounts.authenticate(clientId, clientSecret);
+      return await this.clientCredentials.grant(audit, clientId, clientSecret);
     } catch (error) {
-      if (!(error instanceof AppError)) throw error;
-      await this.audit.record(audit, { type: 'token.issued', outcome: 'failure', reason: error.reason, subjectType: 'service_account', details: { clientId: clientId.slice(0, 64), grant: 'client_credentials' } });
-      throw new OAuthError('invalid_client', 'client authentication failed');
+      if (error instanceof AppError) throw new OAuthError('invalid_client', 'client authentication failed');
+      throw error;
     }
-    const token = await this.tokens.issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups });
-    await this.audit.record(
-      { ...audit, actorType: 'service_account', actorId: account.id },
-      { type: 'token.issued', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { grant: 'client_credentials', clientId: account.clientId, expiresIn: token.expires_in } },
-    );
-    return token;
   }
 }

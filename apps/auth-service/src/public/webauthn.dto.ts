@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { Equals, IsArray, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { PASSKEY_LABEL_MAX_LENGTH } from '@app/webauthn';
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 const b64 = (field: string) => ({ message: `${field} must be base64url` });
@@ -55,8 +56,8 @@ export class RegistrationOptionsRequest {
 export class RegistrationVerifyRequest {
   @ApiProperty({ description: 'RegistrationResponseJSON from startRegistration()' })
   @IsObject() @ValidateNested() @Type(() => RegistrationCredentialDto) response: RegistrationCredentialDto;
-  @ApiPropertyOptional({ description: 'a name for the passkey; defaults to the authenticator model' })
-  @IsOptional() @IsString() @MaxLength(128) label?: string;
+  @ApiPropertyOptional({ description: 'a name for the passkey; defaults to the authenticator model', maxLength: PASSKEY_LABEL_MAX_LENGTH })
+  @IsOptional() @IsString() @MaxLength(PASSKEY_LABEL_MAX_LENGTH) label?: string;
 }
 
 export class AuthenticationOptionsRequest {

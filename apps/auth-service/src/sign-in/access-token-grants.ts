@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { ServiceAccount } from '@app/accounts';
+import { AuditContext, AuditService } from '@app/audit';
+import { Tx } from '@app/persistence';
+import { TokenIssuerService, TokenResponse } from '@app/tokens';
+import { VerifiedLogin } from '@app/webauthn';
+
+/** Who a token is for: a person after a verified passkey sign-in, or a service account after client authentication. */
+export type Grantee = { grant: 'webauthn'; login: VerifiedLogin } | { grant: 'client_credentials'; account: ServiceAccount };
+
+/**
+ * The one place an access token is handed out and the one writer of `token.issued`, for both grants.
+ * `issue` runs inside the grant's unit of work: the token leaves only if its event (and the sign-in it ends) commits.
+ */
+@Injectable()
+export class AccessTokenGrants {
+  constructor(
+    private readonly tokens: TokenIssuerService,
+    private readonly audit: AuditService,
+  ) {}
+
+  async issue(tx: Tx, context: AuditContext, grantee: Grantee): Promise<TokenResponse> {
+    if (grantee.grant === 'webauthn') {
+      const { login } = grantee;
+      const token = await this.tokens.issueUserToken(login);
+      await this.audit.record(
+        { ...context, actorType: 'user', actorId: login.userId },
+        { type: 'token.issued', outcome: 'success', subjectType: 'user', subjectId: login.userId, details: { grant: 'webauthn', expiresIn: token.expires_in } },
+        tx,
+        login.authTime,
+      );
+      return token;
+    }
+    const { account } = grantee;
+    const token = await this.tokens.issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups });
+    await this.audit.record(
+      { ...context, actorType: 'service_account', actorId: account.id },
+      { type: 'token.issued', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { grant: 'client_credentials', clientId: account.clientId, expiresIn: token.expires_in } },
+      tx,
+    );
+    return token;
+  }
+
+  /** A client-credentials request refused at client authentication (a refused passkey sign-in is a `login` failure). */
+  async refused(context: AuditContext, reason: string, clientId: string): Promise<void> {
+    await this.audit.record(context, { type: 'token.issued', outcome: 'failure', reason, subjectType: 'service_account', details: { clientId: clientId.slice(0, 64), grant: 'client_credentials' } });
+  }
+}
