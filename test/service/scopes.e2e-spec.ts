@@ -130,6 +130,40 @@ describe('tokens carry scope (RFC 9068)', () => {
   });
 });
 
+describe('the token endpoint grants scopes (RFC 6749 §3.3)', () => {
+  const grant = (clientId: string, clientSecret: string, scope?: string) =>
+    t.http.post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope === undefined ? {} : { scope }) });
+
+  it("without a scope request the token carries all of the account's scopes, and an account without scopes gets an empty scope", async () => {
+    const both = await serviceAccountToken(t, [], 'grant-both', ['admin', 'sessions:read']);
+    expect(decodeJwt((await grant(both.clientId, both.clientSecret)).body.access_token).scope).toBe('admin sessions:read');
+    const none = await serviceAccountToken(t, ['ops'], 'grant-none');
+    expect(decodeJwt((await grant(none.clientId, none.clientSecret)).body.access_token).scope).toBe('');
+  });
+
+  it('a requested subset is granted and is all the token can do', async () => {
+    const account = await serviceAccountToken(t, [ADMIN_GROUP], 'grant-subset', ['admin', 'sessions:read']);
+    const res = await grant(account.clientId, account.clientSecret, 'sessions:read');
+    expect(res.status).toBe(200);
+    expect(decodeJwt(res.body.access_token).scope).toBe('sessions:read');
+    expect((await t.http.get('/v1/admin/keys').set(bearer(res.body.access_token))).status).toBe(403);
+  });
+
+  it("refuses with invalid_scope a scope the account does not hold, or a malformed one, and issues nothing", async () => {
+    const account = await serviceAccountToken(t, [ADMIN_GROUP], 'grant-beyond', ['sessions:read']);
+    for (const scope of ['admin', 'sessions:read admin', 'sessions:read "x"']) {
+      const res = await grant(account.clientId, account.clientSecret, scope);
+      expect({ scope, status: res.status, error: res.body.error, token: res.body.access_token }).toEqual({ scope, status: 400, error: 'invalid_scope', token: undefined });
+    }
+  });
+
+  it('a wrong secret with a scope is still invalid_client: the scope says nothing about the client', async () => {
+    const account = await serviceAccountToken(t, [], 'grant-wrong', ['sessions:read']);
+    const res = await grant(account.clientId, 'wrong', 'admin');
+    expect([res.status, res.body.error]).toEqual([401, 'invalid_client']);
+  });
+});
+
 describe('creating accounts with scopes', () => {
   it('the admin API takes scopes, shows them, and refuses unknown ones with 400', async () => {
     const created = await t.http.post('/v1/admin/service-accounts').set(bearer(admin)).send({ name: 'airflow-status', scopes: ['sessions:read'] });

@@ -26,8 +26,11 @@ export interface ServiceTokenSubject {
   name: string;
   clientId: string;
   groups: string[];
-  /** The account's OAuth scopes; given, they become the space-separated `scope` claim (RFC 9068 §2.2.3). */
-  scopes?: readonly string[];
+  /**
+   * The scopes granted to this token: the space-separated `scope` claim (RFC 9068 §2.2.3), present even when empty
+   * so that a scope the account gains later never widens a token issued before.
+   */
+  scopes: readonly string[];
 }
 
 /** client_id of tokens obtained by a person through a passkey ceremony (RFC 9068 requires the claim). */
@@ -64,7 +67,7 @@ export class TokenIssuerService {
         preferred_username: subject.name,
         name: subject.name,
         groups: subject.groups,
-        ...(subject.scopes ? { scope: subject.scopes.join(' ') } : {}),
+        scope: subject.scopes.join(' '),
       },
       subject.accountId,
       this.config.jwt.serviceTokenTtlSeconds,

@@ -4,10 +4,19 @@ import type { Request } from 'express';
 import { AuditContext } from '@app/audit';
 import { AppError } from '@app/errors';
 import { Audit } from '../http/audit-context.decorator';
-import { ClientCredentialsGrant } from '../sign-in/client-credentials-grant';
+import { ClientCredentialsGrant, INVALID_SCOPE } from '../sign-in/client-credentials-grant';
 import { OAuthError, OAuthErrorFilter } from './oauth-error';
 
 type TokenForm = Record<string, unknown>;
+
+/** The request's `scope` (RFC 6749 §3.3): space-separated tokens of printable ASCII without `"` and `\\`; none when absent or empty. */
+function requestedScopes(scope: unknown): string[] | undefined {
+  if (scope === undefined || scope === '') return undefined;
+  if (typeof scope !== 'string') throw new OAuthError('invalid_request', 'scope must be a string');
+  const tokens = [...new Set(scope.split(' ').filter(Boolean))];
+  if (!tokens.length || tokens.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) throw new OAuthError('invalid_scope', 'scope must be space-separated scope tokens (RFC 6749 §3.3)');
+  return tokens;
+}
 
 /** Client credentials from HTTP Basic (RFC 6749 §2.3.1, form-urlencoded parts) or from the body, never both. */
 function clientCredentials(req: Request, form: TokenForm): { clientId: string; clientSecret: string } {
@@ -54,11 +63,12 @@ export class OAuthController {
     if (body.grant_type !== 'client_credentials') {
       throw new OAuthError('unsupported_grant_type', 'only grant_type=client_credentials is supported');
     }
-    if (body.scope !== undefined && body.scope !== '') throw new OAuthError('invalid_scope', 'scopes are not supported; access follows the account\'s groups');
+    const requested = requestedScopes(body.scope);
 
     try {
-      return await this.clientCredentials.grant(audit, clientId, clientSecret);
+      return await this.clientCredentials.grant(audit, clientId, clientSecret, requested);
     } catch (error) {
+      if (error instanceof AppError && error.reason === INVALID_SCOPE) throw new OAuthError('invalid_scope', error.message);
       if (error instanceof AppError) throw new OAuthError('invalid_client', 'client authentication failed');
       throw error;
     }

@@ -6,7 +6,7 @@ import { TokenIssuerService, TokenResponse } from '@app/tokens';
 import { VerifiedLogin } from '@app/webauthn';
 
 /** Who a token is for: a person after a verified passkey sign-in, or a service account after client authentication. */
-export type Grantee = { grant: 'webauthn'; login: VerifiedLogin } | { grant: 'client_credentials'; account: ServiceAccount };
+export type Grantee = { grant: 'webauthn'; login: VerifiedLogin } | { grant: 'client_credentials'; account: ServiceAccount; scopes: readonly string[] };
 
 /**
  * The one place an access token is handed out and the one writer of `token.issued`, for both grants.
@@ -31,11 +31,11 @@ export class AccessTokenGrants {
       );
       return token;
     }
-    const { account } = grantee;
-    const token = await this.tokens.issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups });
+    const { account, scopes } = grantee;
+    const token = await this.tokens.issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups, scopes });
     await this.audit.record(
       { ...context, actorType: 'service_account', actorId: account.id },
-      { type: 'token.issued', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { grant: 'client_credentials', clientId: account.clientId, expiresIn: token.expires_in } },
+      { type: 'token.issued', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { grant: 'client_credentials', clientId: account.clientId, scopes, expiresIn: token.expires_in } },
       tx,
     );
     return token;

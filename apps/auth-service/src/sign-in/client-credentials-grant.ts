@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { ServiceAccountsService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
-import { AppError } from '@app/errors';
+import { AppError, ErrorCode } from '@app/errors';
 import { UnitOfWork } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
 import { AccessTokenGrants } from './access-token-grants';
+
+/** The audit reason (and OAuth error) for a requested scope the account does not hold. */
+export const INVALID_SCOPE = 'invalid_scope';
 
 /**
  * The OAuth client-credentials grant (RFC 6749 §4.4) for service accounts: authenticate the client, then issue the
@@ -19,11 +22,17 @@ export class ClientCredentialsGrant {
     private readonly grants: AccessTokenGrants,
   ) {}
 
-  async grant(context: AuditContext, clientId: string, clientSecret: string): Promise<TokenResponse> {
+  /**
+   * @param requestedScopes the request's `scope` (RFC 6749 §3.3), if any: each must be one of the account's scopes,
+   * and the token then carries only those; without it the token carries all of the account's scopes.
+   */
+  async grant(context: AuditContext, clientId: string, clientSecret: string, requestedScopes?: readonly string[]): Promise<TokenResponse> {
     try {
       return await this.uow.run(async (tx) => {
         const account = await this.serviceAccounts.authenticate(clientId, clientSecret);
-        return this.grants.issue(tx, context, { grant: 'client_credentials', account });
+        const beyond = (requestedScopes ?? []).filter((s) => !account.scopes.includes(s));
+        if (beyond.length) throw new AppError(ErrorCode.Forbidden, `this client may not request the scope ${beyond.join(' ')}`, INVALID_SCOPE);
+        return this.grants.issue(tx, context, { grant: 'client_credentials', account, scopes: requestedScopes ?? account.scopes });
       });
     } catch (error) {
       if (error instanceof AppError) await this.grants.refused(context, error.reason, clientId);
