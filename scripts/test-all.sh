@@ -18,6 +18,7 @@ step "unit tests" npx jest --selectProjects unit
 step "service e2e (SQLite)" npx jest --selectProjects e2e --runInBand
 step "service e2e (PostgreSQL)" env E2E_DATABASE_URL="$PG_URL" npx jest --selectProjects e2e --runInBand
 step "multi-instance (3 service processes, PostgreSQL)" env E2E_DATABASE_URL="$PG_URL" npx jest --selectProjects multi-instance --runInBand
+step "OpenAPI schema fuzzing (schemathesis)" bash test/fuzz/run-openapi-fuzz.sh
 if [ -x .venv/bin/python ] && [ -f airflow_plugin/pyproject.toml ]; then
   step "plugin lint (ruff)" bash -c "cd airflow_plugin && ../.venv/bin/ruff check . && ../.venv/bin/ruff format --check ."
   step "plugin types (mypy)" bash -c "cd airflow_plugin && ../.venv/bin/mypy src"

@@ -26,7 +26,7 @@ trap cleanup EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "service did not start:"; cat "$work/service.log"; exit 1; }
 
-account=$(node dist/apps/auth-service/src/cli.js service-account create --name fuzz-admin --groups airflow-admins ${FUZZ_ADMIN_SCOPES:+--scopes "$FUZZ_ADMIN_SCOPES"} --json)
+account=$(node dist/apps/auth-service/src/cli.js service-account create --name fuzz-admin --groups airflow-admins --scopes admin --json)
 client_id=$(node -e 'console.log(JSON.parse(process.argv[1]).clientId)' "$account")
 client_secret=$(node -e 'console.log(JSON.parse(process.argv[1]).clientSecret)' "$account")
 token() {

@@ -456,6 +456,16 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.any(String) });
     });
 
+    it.each([
+      ['/v1/authentication/options', { username: null }],
+      ['/v1/registration/options', { inviteToken: null }],
+      ['/v1/registration/options', { displayName: null }],
+    ])('refuses null where %s takes an optional string (%j) with 400, not 500', async (path, body) => {
+      const res = await t.http.post(path).send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/must be a string/);
+    });
+
     it('refuses malformed CBOR in the authenticator data without consuming state it should not', async () => {
       const { username, authenticator } = await newUser();
       const response = await assertion(t, authenticator, { username });

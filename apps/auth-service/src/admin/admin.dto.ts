@@ -1,7 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { SERVICE_ACCOUNT_SCOPES } from '@app/accounts';
-import { ArrayMaxSize, IsArray, IsIn, IsInt, IsISO8601, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsInt, IsISO8601, IsNotEmpty, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { PASSKEY_LABEL_MAX_LENGTH } from '@app/webauthn';
+import { Optional } from '../http/optional';
 
 /*
  * Request shapes of the admin and self-service APIs. The global pipe (whitelist + forbidNonWhitelisted) refuses any
@@ -9,34 +11,34 @@ import { ArrayMaxSize, IsArray, IsIn, IsInt, IsISO8601, IsNotEmpty, IsOptional, 
  */
 
 export class UpdateUserRequest {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) displayName?: string;
+  @ApiPropertyOptional() @Optional() @IsString() @MaxLength(256) displayName?: string;
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(128, { each: true })
+  @Optional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(128, { each: true })
   groups?: string[];
 }
 
 export class RenamePasskeyRequest {
-  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) label: string;
+  @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(PASSKEY_LABEL_MAX_LENGTH) label: string;
 }
 
 export class CreateInviteRequest {
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) username: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) displayName?: string;
+  @ApiPropertyOptional() @Optional() @IsString() @MaxLength(256) displayName?: string;
   @ApiPropertyOptional({ type: [String], description: 'only for a new user; an existing user keeps their groups' })
-  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(128, { each: true })
+  @Optional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(128, { each: true })
   groups?: string[];
   @ApiPropertyOptional({ description: 'lifetime of the link, 60 s to 30 days (default INVITE_TTL_SECONDS)' })
-  @IsOptional() @IsInt() @Min(60) @Max(30 * 24 * 3600)
+  @Optional() @IsInt() @Min(60) @Max(30 * 24 * 3600)
   ttlSeconds?: number;
 }
 
 export class CreateServiceAccountRequest {
   @ApiProperty() @IsString() @IsNotEmpty() @MaxLength(128) name: string;
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(128, { each: true })
+  @Optional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @MaxLength(128, { each: true })
   groups?: string[];
   @ApiPropertyOptional({ type: [String], enum: SERVICE_ACCOUNT_SCOPES, description: 'OAuth scopes; none means no admin API (Airflow REST API through its groups only)' })
-  @IsOptional() @IsArray() @ArrayMaxSize(8) @IsString({ each: true }) @MaxLength(64, { each: true })
+  @Optional() @IsArray() @ArrayMaxSize(8) @IsString({ each: true }) @MaxLength(64, { each: true })
   scopes?: string[];
 }
 
@@ -44,19 +46,19 @@ const ISO = { strict: true, strictSeparator: true };
 
 /** Filters shared by the paged query and the export. Dates are ISO 8601 instants. */
 export class AuditFilterQuery {
-  @ApiPropertyOptional({ example: 'passkey.revoked' }) @IsOptional() @IsString() @Matches(/^[a-z0-9_.-]{1,64}$/, { message: 'type must be an event type like passkey.revoked' }) type?: string;
-  @ApiPropertyOptional({ enum: ['success', 'failure'] }) @IsOptional() @IsIn(['success', 'failure']) outcome?: 'success' | 'failure';
-  @ApiPropertyOptional({ description: 'actor id (user id, service account id, CLI user)' }) @IsOptional() @IsString() @MaxLength(128) actor?: string;
-  @ApiPropertyOptional({ description: 'subject id (user, service account, invite, key id)' }) @IsOptional() @IsString() @MaxLength(128) subject?: string;
-  @ApiPropertyOptional({ example: '2025-01-01T00:00:00Z' }) @IsOptional() @IsISO8601(ISO, { message: 'since must be an ISO 8601 date-time' }) since?: string;
-  @ApiPropertyOptional({ example: '2025-02-01T00:00:00Z' }) @IsOptional() @IsISO8601(ISO, { message: 'until must be an ISO 8601 date-time' }) until?: string;
+  @ApiPropertyOptional({ example: 'passkey.revoked' }) @Optional() @IsString() @Matches(/^[a-z0-9_.-]{1,64}$/, { message: 'type must be an event type like passkey.revoked' }) type?: string;
+  @ApiPropertyOptional({ enum: ['success', 'failure'] }) @Optional() @IsIn(['success', 'failure']) outcome?: 'success' | 'failure';
+  @ApiPropertyOptional({ description: 'actor id (user id, service account id, CLI user)' }) @Optional() @IsString() @MaxLength(128) actor?: string;
+  @ApiPropertyOptional({ description: 'subject id (user, service account, invite, key id)' }) @Optional() @IsString() @MaxLength(128) subject?: string;
+  @ApiPropertyOptional({ example: '2025-01-01T00:00:00Z' }) @Optional() @IsISO8601(ISO, { message: 'since must be an ISO 8601 date-time' }) since?: string;
+  @ApiPropertyOptional({ example: '2025-02-01T00:00:00Z' }) @Optional() @IsISO8601(ISO, { message: 'until must be an ISO 8601 date-time' }) until?: string;
 }
 
 export class AuditPageQuery extends AuditFilterQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 100 })
-  @IsOptional() @Type(() => Number) @IsInt({ message: 'limit must be a whole number' }) @Min(1) @Max(500)
+  @Optional() @Type(() => Number) @IsInt({ message: 'limit must be a whole number' }) @Min(1) @Max(500)
   limit?: number;
   @ApiPropertyOptional({ description: 'nextCursor from the previous page' })
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,256}$/, { message: 'cursor must be a nextCursor value from a previous page' })
+  @Optional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,256}$/, { message: 'cursor must be a nextCursor value from a previous page' })
   cursor?: string;
 }

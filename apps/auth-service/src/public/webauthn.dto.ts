@@ -1,8 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { Equals, IsArray, IsIn, IsObject, IsOptional, IsString, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { Optional } from '../http/optional';
 import { PASSKEY_LABEL_MAX_LENGTH } from '@app/webauthn';
 
+/*
+ * Our own request fields use Optional(): absent is fine, null is not. The authenticator's output fields keep
+ * IsOptional(): clients serialise an absent userHandle or authenticatorAttachment as null, and null there means absent.
+ */
 const B64URL = /^[A-Za-z0-9_-]+$/;
 const b64 = (field: string) => ({ message: `${field} must be base64url` });
 
@@ -47,22 +52,22 @@ export class AuthenticationCredentialDto extends CredentialDto {
 
 export class RegistrationOptionsRequest {
   @ApiPropertyOptional({ description: 'the token from an invite link; omit when adding a passkey with a Bearer token' })
-  @IsOptional() @IsString() @Matches(B64URL, b64('inviteToken')) @MaxLength(128) inviteToken?: string;
+  @Optional() @IsString() @Matches(B64URL, b64('inviteToken')) @MaxLength(128) inviteToken?: string;
   @ApiPropertyOptional({ description: 'ignored: the username comes from the invite or the token' })
-  @IsOptional() @IsString() @MaxLength(128) username?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) displayName?: string;
+  @Optional() @IsString() @MaxLength(128) username?: string;
+  @ApiPropertyOptional() @Optional() @IsString() @MaxLength(256) displayName?: string;
 }
 
 export class RegistrationVerifyRequest {
   @ApiProperty({ description: 'RegistrationResponseJSON from startRegistration()' })
   @IsObject() @ValidateNested() @Type(() => RegistrationCredentialDto) response: RegistrationCredentialDto;
   @ApiPropertyOptional({ description: 'a name for the passkey; defaults to the authenticator model', maxLength: PASSKEY_LABEL_MAX_LENGTH })
-  @IsOptional() @IsString() @MaxLength(PASSKEY_LABEL_MAX_LENGTH) label?: string;
+  @Optional() @IsString() @MaxLength(PASSKEY_LABEL_MAX_LENGTH) label?: string;
 }
 
 export class AuthenticationOptionsRequest {
   @ApiPropertyOptional({ description: 'omit for a usernameless (discoverable credential) sign-in' })
-  @IsOptional() @IsString() @MaxLength(128) username?: string;
+  @Optional() @IsString() @MaxLength(128) username?: string;
 }
 
 export class AuthenticationVerifyRequest {
