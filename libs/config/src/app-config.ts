@@ -42,9 +42,15 @@ export interface AppConfig {
   logFormat: Environment['LOG_FORMAT'];
 }
 
+/** Every problem found, one line each (operators read it in a terminal or a log, scripts grep it). */
 export class ConfigValidationError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  constructor(
+    readonly problems: string[],
+    /** Where the settings were read from, when it helps to say so. */
+    readonly source?: string,
+  ) {
+    super(`Invalid configuration${source ? ` (read from ${source})` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
   }
 }
 

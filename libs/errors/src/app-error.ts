@@ -11,6 +11,10 @@ export enum ErrorCode {
   Forbidden = 'forbidden',
   NotFound = 'not_found',
   Conflict = 'conflict',
+  /** Too many attempts for what was attacked (client, credential, address); the answer carries Retry-After. */
+  RateLimited = 'rate_limited',
+  /** The service cannot sign tokens (e.g. its signing key cannot be decrypted): an operator must act. */
+  SigningUnavailable = 'signing_key_unavailable',
 }
 
 export const ERROR_STATUS: Record<ErrorCode, number> = {
@@ -24,6 +28,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
+  [ErrorCode.RateLimited]: 429,
+  [ErrorCode.SigningUnavailable]: 503,
 };
 
 export class AppError extends Error {
