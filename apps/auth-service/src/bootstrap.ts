@@ -3,16 +3,18 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
-import { AppConfig } from '@app/config';
+import { AppConfig, effectiveLogFormat } from '@app/config';
 import { AppErrorFilter } from '@app/errors';
 import { AppModule } from './app.module';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
+/** JSON lines for collectors; in text mode one plain line per event, coloured only on a terminal. */
 export function createLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>): ConsoleLogger {
+  const format = effectiveLogFormat(config);
   return new ConsoleLogger({
-    json: config.logFormat === 'json',
-    colors: config.logFormat === 'text' && process.stdout.isTTY,
+    json: format === 'json',
+    colors: format === 'text' && process.stdout.isTTY === true,
     logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
     prefix: 'auth-service',
   });

@@ -151,3 +151,9 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     logFormat: env.LOG_FORMAT,
   };
 }
+
+/** The log format in effect: LOG_FORMAT, with `auto` decided by whether the output is a terminal. */
+export function effectiveLogFormat(config: Pick<AppConfig, 'logFormat'>, output: { isTTY?: boolean } = process.stdout): 'json' | 'text' {
+  if (config.logFormat !== 'auto') return config.logFormat;
+  return output.isTTY ? 'text' : 'json';
+}

@@ -120,6 +120,7 @@ export class Environment {
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
-  @IsIn(['json', 'text'])
-  LOG_FORMAT: 'json' | 'text' = 'json';
+  /** auto: text (one line per event) on a terminal, JSON lines otherwise (a file, a pipe, a log collector). */
+  @IsIn(['json', 'text', 'auto'])
+  LOG_FORMAT: 'json' | 'text' | 'auto' = 'auto';
 }
