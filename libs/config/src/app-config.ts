@@ -37,7 +37,16 @@ export interface AppConfig {
   /** Where people enroll: the first WebAuthn origin's enrollment page, served by the Airflow plugin. */
   enrollmentUrl: string;
   trustProxy: string;
-  rateLimitPerMinute: number;
+  /** Rate limits (libs/limits): fixed windows counted in the database, shared by every instance. */
+  limits: {
+    enabled: boolean;
+    addressPerMinute: number;
+    clientPerMinute: number;
+    ceremonyStartsPerMinute: number;
+    failedSecrets: number;
+    failedSignIns: number;
+    failureWindowSeconds: number;
+  };
   logLevel: Environment['LOG_LEVEL'];
   logFormat: Environment['LOG_FORMAT'];
 }
@@ -146,7 +155,15 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     inviteTtlSeconds: env.INVITE_TTL_SECONDS,
     enrollmentUrl: `${origins[0]}/auth/enroll`,
     trustProxy: env.TRUST_PROXY,
-    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    limits: {
+      enabled: env.RATE_LIMIT_PER_MINUTE > 0,
+      addressPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      clientPerMinute: env.RATE_LIMIT_CLIENT_PER_MINUTE,
+      ceremonyStartsPerMinute: env.RATE_LIMIT_CEREMONY_STARTS_PER_MINUTE,
+      failedSecrets: env.RATE_LIMIT_FAILED_SECRETS,
+      failedSignIns: env.RATE_LIMIT_FAILED_SIGN_INS,
+      failureWindowSeconds: env.RATE_LIMIT_FAILURE_WINDOW_SECONDS,
+    },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
   };

@@ -112,10 +112,41 @@ export class Environment {
   @IsString()
   TRUST_PROXY = 'loopback';
 
+  /** Requests per minute per client address without a valid Bearer token (all routes but health); 0 turns every limit off. */
   @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
   @IsInt()
   @Min(0)
-  RATE_LIMIT_PER_MINUTE = 300;
+  RATE_LIMIT_PER_MINUTE = 600;
+
+  /** Requests per minute per authenticated client (service account by client id, person by user id). */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_CLIENT_PER_MINUTE = 1200;
+
+  /** Unauthenticated ceremony starts (sign-in and enrollment options) per minute per address. */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_CEREMONY_STARTS_PER_MINUTE = 60;
+
+  /** Failed client authentications per client id per address, per failure window. */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_FAILED_SECRETS = 10;
+
+  /** Failed sign-ins per passkey (credential id) per address, per failure window. */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_FAILED_SIGN_INS = 10;
+
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(10)
+  @Max(24 * 3600)
+  RATE_LIMIT_FAILURE_WINDOW_SECONDS = 900;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
