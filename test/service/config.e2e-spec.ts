@@ -3,13 +3,11 @@
  * --env-file, or found as data/service.env) works on the service's database; the environment beats the file; a
  * missing setting is one clear line, never a stack trace. Needs `npm run build` first.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CliResult, runServiceCli } from '../support/service-cli';
 import { startTestApp, TestApp } from '../support/test-app';
-
-const CLI = join(__dirname, '../../dist/apps/auth-service/src/cli.js');
 
 jest.setTimeout(60_000);
 
@@ -17,16 +15,8 @@ let service: TestApp;
 let home: string;
 
 /** The CLI with only PATH in its environment (a new terminal), run in `cwd`. */
-function freshShellCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function freshShellCli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return runServiceCli(args, { env, cwd });
 }
 
 beforeAll(async () => {

@@ -3,7 +3,6 @@
  * that cannot be decrypted takes the instance out of /readyz and answers 503 (never 500), and a rotation made by the
  * CLI is used by a running service within seconds. Needs `npm run build` first (the CLI runs from dist/).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,10 +11,9 @@ import { DataSource } from 'typeorm';
 import { loadAppConfig } from '@app/config';
 import { SigningKey } from '@app/tokens';
 import { createApp } from '../../apps/auth-service/src/bootstrap';
+import { CliResult, runServiceCli } from '../support/service-cli';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { clientToken, createServiceAccount, enrollUser, requestClientToken, signIn, startTestApp, TestApp } from '../support/test-app';
-
-const CLI = join(__dirname, '../../dist/apps/auth-service/src/cli.js');
 
 jest.setTimeout(120_000);
 
@@ -23,17 +21,8 @@ let service: TestApp;
 /** A directory without data/service.env, so only the environment given reaches the CLI. */
 let cwd: string;
 
-function cli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const childEnv = Object.fromEntries(Object.entries({ PATH: process.env.PATH, ...env }).filter((e): e is [string, string] => e[1] !== undefined));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
+  return runServiceCli(args, { env, cwd });
 }
 
 async function eventually<T>(probe: () => Promise<T | undefined>, what: string, deadlineMs = 30_000): Promise<T> {
