@@ -3,6 +3,7 @@
  * the database so every instance shares them. The addresses come from X-Forwarded-For, as Airflow's public relays
  * send them (the test client is on loopback, which TRUST_PROXY trusts by default).
  */
+import { DataSource } from 'typeorm';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import {
   assertion,
@@ -178,5 +179,33 @@ describe('limits shared by instances', () => {
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(3);
     expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+  });
+});
+
+describe('what an attacker cannot force', () => {
+  it('X-Forwarded-For from a peer TRUST_PROXY does not trust gives no fresh buckets', async () => {
+    const t = await startTestApp({ ...LIMITS, TRUST_PROXY: 'false' });
+    try {
+      const a = await createServiceAccount(t, { name: 'untrusted-forwarding' });
+      for (let i = 0; i < 3; i++) expect((await tokenFrom(t, `192.0.2.${100 + i}`, a.clientId, 'wrong')).status).toBe(401);
+      // Every "address" above was the test client's own: the fourth guess is refused whatever it claims.
+      expect((await tokenFrom(t, '192.0.2.200', a.clientId, 'wrong')).status).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('fails closed when the counters cannot be read: 503 limits_unavailable, never a request let through or a 500', async () => {
+    const t = await startTestApp(LIMITS);
+    try {
+      const a = await createServiceAccount(t, { name: 'no-counters' });
+      await t.app.get(DataSource).query('DROP TABLE rate_limits');
+      const res = await tokenFrom(t, ATTACKER, a.clientId, a.clientSecret);
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ code: 'limits_unavailable' });
+      expect((await t.http.get('/healthz')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
   });
 });
