@@ -13,7 +13,7 @@ import { SigningKey } from '@app/tokens';
 import { createApp } from '../../apps/auth-service/src/bootstrap';
 import { CliResult, runServiceCli } from '../support/service-cli';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { clientToken, createServiceAccount, enrollUser, requestClientToken, signIn, startTestApp, TestApp } from '../support/test-app';
+import { assertion, clientToken, createServiceAccount, enrollUser, requestClientToken, signIn, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
 
@@ -133,5 +133,12 @@ describe('key rotation and unreadable keys on a running service', () => {
     expect(refused.status).toBe(503);
     expect(refused.body).toMatchObject({ code: 'signing_key_unavailable', message: expect.stringContaining('KEY_ENCRYPTION_KEY') });
     expect((await service.http.get('/readyz')).body.error.signingKeys.reason).toContain(`active key ${next.kid}`);
+
+    // A person's sign-in meets the same refusal, not a 500.
+    const authenticator = new SoftAuthenticator();
+    await enrollUser(service, authenticator, { username: 'during-outage' });
+    const signInRes = await service.http.post('/v1/authentication/verify').send({ response: await assertion(service, authenticator) });
+    expect(signInRes.status).toBe(503);
+    expect(signInRes.body).toMatchObject({ code: 'signing_key_unavailable' });
   });
 });
