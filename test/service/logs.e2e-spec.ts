@@ -98,6 +98,9 @@ describe('request logs', () => {
       expect(running.output()).not.toContain('\u001b[');
       expect(running.output()).not.toContain(SECRET);
       expect(running.output()).not.toMatch(/Object\(\d+\)/);
+      // Nest's per-module and per-route start-up lines stay out of the normal log; every line carries an ISO instant.
+      expect(running.output()).not.toMatch(/InstanceLoader|RouterExplorer/);
+      for (const l of running.output().split('\n').filter(Boolean)) expect(l).toMatch(/^\[auth-service\] \d+ {2}- \d{4}-\d\d-\d\dT[\d:.]+Z /);
     } finally {
       await stop(running);
     }

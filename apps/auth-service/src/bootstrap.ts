@@ -9,10 +9,26 @@ import { AppModule } from './app.module';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
+/** Nest's own start-up chatter (one line per module and route): kept for LOG_LEVEL=debug, out of the normal log. */
+const FRAMEWORK_START_UP = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
+
+class ServiceLogger extends ConsoleLogger {
+  override log(message: unknown, ...rest: unknown[]): void {
+    const context = rest[rest.length - 1];
+    if (typeof context === 'string' && FRAMEWORK_START_UP.has(context)) return super.debug(message, ...rest);
+    super.log(message, ...rest);
+  }
+
+  /** ISO 8601 UTC, which sorts and greps, rather than the locale's date. */
+  protected override getTimestamp(): string {
+    return new Date().toISOString();
+  }
+}
+
 /** JSON lines for collectors; in text mode one plain line per event, coloured only on a terminal. */
 export function createLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>): ConsoleLogger {
   const format = effectiveLogFormat(config);
-  return new ConsoleLogger({
+  return new ServiceLogger({
     json: format === 'json',
     colors: format === 'text' && process.stdout.isTTY === true,
     logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
