@@ -107,6 +107,8 @@ if [ "$MODE" = service ]; then
   [ -f dist/apps/auth-service/src/main.js ] || { log "not built: run npm run build"; exit 1; }
   stop_service
   start_service
+  [ -n "$(pid_from "$RUN_PID" 'scripts/run.sh')" ] ||
+    echo "(no ./scripts/run.sh is running: the service stays in the background; stop it with: kill \$(cat $SERVICE_PID))"
   exit
 fi
 

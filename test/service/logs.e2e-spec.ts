@@ -5,7 +5,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,11 +34,19 @@ interface Running {
   url: string;
 }
 
-async function startService(database: TestDatabase, overrides: Record<string, string | undefined>): Promise<Running> {
+/** Starts dist/main.js in a fresh directory: settings from the environment, or (viaEnvFile) only from `--env-file`. */
+async function startService(database: TestDatabase, overrides: Record<string, string | undefined>, viaEnvFile = false): Promise<Running> {
   const port = await freePort();
   const env = testEnvironment(database.url, { KEY_ENCRYPTION_KEY: KEY, LOG_LEVEL: 'log', PORT: String(port), ...overrides });
   const cwd = mkdtempSync(join(tmpdir(), 'airflow-webauthn-logs-'));
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let args: string[] = [];
+  let childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', ...env };
+  if (viaEnvFile) {
+    writeFileSync(join(cwd, 'service.env'), Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
+    args = ['--env-file', 'service.env'];
+    childEnv = { PATH: process.env.PATH ?? '' };
+  }
+  const child = spawn(process.execPath, [MAIN, ...args], { env: childEnv, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
@@ -89,8 +97,8 @@ afterAll(async () => {
 });
 
 describe('request logs', () => {
-  it('LOG_FORMAT=text: one plain line per request, no colour codes, no secrets', async () => {
-    const running = await startService(database, { LOG_FORMAT: 'text' });
+  it('LOG_FORMAT=text (from --env-file, nothing in the environment): one plain line per request, no colour codes, no secrets', async () => {
+    const running = await startService(database, { LOG_FORMAT: 'text' }, true);
     try {
       const lines = await requestLines(running, /\[HTTP\]/);
       expect(lines).toHaveLength(1);
