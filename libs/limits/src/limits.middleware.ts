@@ -34,7 +34,8 @@ function credentialIdOf(req: Request): string | undefined {
 /**
  * Applies the limits of libs/limits/limit-rules to every route, before the controllers (which need no change):
  * counts the request in each of its buckets, answers 429 with Retry-After when one is over its limit, and takes
- * back tentative counts (failed guesses) when the answer shows the attempt did not fail.
+ * back tentative counts (failed guesses) when the answer shows the attempt did not fail. Counting before the
+ * attempt runs is what makes the limit exact under concurrency: N parallel guesses cannot all see room for one.
  */
 @Injectable()
 export class LimitsMiddleware implements NestMiddleware {
@@ -66,10 +67,23 @@ export class LimitsMiddleware implements NestMiddleware {
       this.refund(tentative.filter((x) => x.count.hits <= x.rule.limit));
       return this.refuse(req, res, exceeded, now);
     }
-    if (tentative.length > 0) {
-      res.on('finish', () => this.refund(tentative.filter((x) => res.statusCode !== x.rule.countsStatus)));
-    }
+    if (tentative.length > 0) this.refundBeforeAnswering(res, tentative);
     next();
+  }
+
+  /**
+   * An attempt that did not fail gives its tentative count back before the client sees the answer (the response's
+   * end waits for the refund, one small write): otherwise a client's next request, sent the moment this answer
+   * arrives, could be counted against a bucket still holding this attempt, and be refused for nothing.
+   */
+  private refundBeforeAnswering(res: Response, tentative: { rule: LimitRule; count: LimitCount }[]): void {
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    res.end = ((...args: unknown[]) => {
+      const notFailed = tentative.filter((x) => res.statusCode !== x.rule.countsStatus);
+      if (notFailed.length === 0) return end(...args);
+      void Promise.allSettled(notFailed.map((x) => this.refundOne(x))).then(() => end(...args));
+      return res;
+    }) as Response['end'];
   }
 
   private async facts(req: Request): Promise<RequestFacts> {
@@ -97,8 +111,14 @@ export class LimitsMiddleware implements NestMiddleware {
   }
 
   private refund(items: { rule: LimitRule; count: LimitCount }[]): void {
-    for (const { rule, count } of items) {
-      this.store.refund(rule.bucket, count.windowEndsAt).catch((error: Error) => this.logger.warn(`could not refund ${rule.bucket.split(':')[0]}: ${error.message}`));
+    for (const item of items) void this.refundOne(item);
+  }
+
+  private async refundOne({ rule, count }: { rule: LimitRule; count: LimitCount }): Promise<void> {
+    try {
+      await this.store.refund(rule.bucket, count.windowEndsAt);
+    } catch (error) {
+      this.logger.warn(`could not take back a ${rule.bucket.split(':')[0]} count: ${(error as Error).message}`);
     }
   }
 
