@@ -46,6 +46,8 @@ export interface AppConfig {
     failedSecrets: number;
     failedSignIns: number;
     failureWindowSeconds: number;
+    /** Sensitive (may carry a password): never logged. Not used yet: see libs/limits. */
+    redisUrl?: string;
   };
   logLevel: Environment['LOG_LEVEL'];
   logFormat: Environment['LOG_FORMAT'];
@@ -63,7 +65,7 @@ export class ConfigValidationError extends Error {
   }
 }
 
-const SENSITIVE = new Set(['KEY_ENCRYPTION_KEY']);
+const SENSITIVE = new Set(['KEY_ENCRYPTION_KEY', 'REDIS_URL']);
 
 /** One line per wrong variable: its first failed rule, and the value as the operator wrote it. */
 function describe(error: ValidationError, raw: Record<string, string | undefined>): string {
@@ -163,6 +165,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       failedSecrets: env.RATE_LIMIT_FAILED_SECRETS,
       failedSignIns: env.RATE_LIMIT_FAILED_SIGN_INS,
       failureWindowSeconds: env.RATE_LIMIT_FAILURE_WINDOW_SECONDS,
+      redisUrl: env.REDIS_URL,
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,

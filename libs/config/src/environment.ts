@@ -148,6 +148,11 @@ export class Environment {
   @Max(24 * 3600)
   RATE_LIMIT_FAILURE_WINDOW_SECONDS = 900;
 
+  /** Reserved for a Redis limit store; this build keeps the counters in the database and says so at start-up. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
