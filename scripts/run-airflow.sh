@@ -2,8 +2,8 @@
 # Runs a local Airflow (api-server, dag-processor, scheduler, triggerer) that signs people in with the WebAuthn
 # auth manager.
 #
-# Called by scripts/run.sh once the auth service answers, with the service's settings (data/service.env) exported:
-#   PORT (the auth service's port), HOST, AIRFLOW_PORT, KEY_ENCRYPTION_KEY, WEBAUTHN_* ...
+# Called by scripts/run.sh once the auth service answers, with what it needs of the service's settings exported:
+#   PORT (the auth service's port), HOST, AIRFLOW_PORT, PUBLIC_URL / JWT_ISSUER, JWT_AUDIENCE
 # State lives in ./data: data/airflow (AIRFLOW_HOME: airflow.cfg, SQLite database, logs, a small example DAG
 # folder), data/airflow-secrets.env (Airflow's JWT secret, generated once) and data/airflow-service-account.env (the
 # client credentials Airflow uses to re-check sessions and run `airflow webauthn ...`, created once with the
@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
 : "${PORT:?PORT (the auth service port) must be set; start everything with scripts/run.sh}"
-: "${KEY_ENCRYPTION_KEY:?KEY_ENCRYPTION_KEY must be set (scripts/run.sh exports it from data/secrets.env)}"
+# The service CLI below reads the service's settings (key-encryption key included) from data/service.env.
+[ -s data/service.env ] || { printf '[run-airflow] no data/service.env: start everything with scripts/run.sh\n' >&2; exit 1; }
 AIRFLOW_PORT="${AIRFLOW_PORT:-8080}"
 AIRFLOW_BIND="${AIRFLOW_BIND:-127.0.0.1}"
 VENV="$ROOT/.venv"

@@ -54,7 +54,7 @@ write_service_env() {
 KEY_ENCRYPTION_KEY=${kek}
 HOST=127.0.0.1
 PORT=${AUTH_SERVICE_PORT:-3000}
-DATABASE_URL=${ROOT}/data/auth.sqlite
+DATABASE_URL=${DATABASE_URL:-${ROOT}/data/auth.sqlite}
 WEBAUTHN_RP_ID=localhost
 WEBAUTHN_ORIGINS=http://localhost:${airflow_port}
 LOG_FORMAT=text
@@ -95,13 +95,26 @@ start_service() {
   echo "auth service: http://127.0.0.1:${PORT} (API docs at /docs, log in $SERVICE_LOG, pid $pid)"
 }
 
+# A setting as the service sees it: the environment's value when set, else the one in data/service.env.
+setting() {
+  local name="$1" value="${!1:-}"
+  if [ -z "$value" ]; then
+    value=$(sed -n "s/^${name}=//p" "$SERVICE_ENV" | tail -n 1)
+    value="${value%\"}"
+    value="${value#\"}"
+  fi
+  printf '%s' "$value"
+}
+
 mkdir -p data
 umask 077
 [ -s "$SERVICE_ENV" ] || { [ "$MODE" = all ] && write_service_env; } || { log "no $SERVICE_ENV: start the demo with scripts/run.sh first"; exit 1; }
-set -a
-# shellcheck disable=SC1090
-. "./$SERVICE_ENV"
-set +a
+# What this script and run-airflow.sh need to know; the service and the CLI read the file themselves.
+for name in PORT HOST PUBLIC_URL JWT_ISSUER JWT_AUDIENCE WEBAUTHN_ORIGINS; do
+  value=$(setting "$name")
+  if [ -n "$value" ]; then export "$name=$value"; fi
+done
+PORT="${PORT:-3000}"
 
 if [ "$MODE" = service ]; then
   [ -f dist/apps/auth-service/src/main.js ] || { log "not built: run npm run build"; exit 1; }
