@@ -1,4 +1,4 @@
-import { LimitSettings, rulesFor } from './limit-rules';
+import { addressKey, LimitSettings, rulesFor } from './limit-rules';
 
 const settings: LimitSettings = {
   enabled: true,
@@ -42,5 +42,15 @@ describe('rate-limit rules', () => {
   it('never limits health checks, and RATE_LIMIT_PER_MINUTE=0 turns every limit off', () => {
     expect(rulesFor({ method: 'GET', path: '/readyz', address: 'a' }, settings)).toEqual([]);
     expect(rulesFor({ method: 'POST', path: '/v1/oauth/token', address: 'a', claimedClientId: 'c' }, { ...settings, enabled: false })).toEqual([]);
+  });
+
+  it('counts an IPv6 client by its /64, so rotating addresses inside it gives no fresh buckets', () => {
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::5')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(addressKey('192.0.2.1')).toBe('192.0.2.1');
+    expect(buckets({ method: 'GET', path: '/v1/me', address: '2001:db8:1:2::99' }, settings)).toEqual(['address:2001:db8:1:2::/64']);
   });
 });

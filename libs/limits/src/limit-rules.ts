@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import type { AppConfig } from '@app/config';
 
 export type LimitSettings = AppConfig['limits'];
@@ -39,6 +40,21 @@ export function routeOf(path: string): string {
   return path.toLowerCase().replace(/\/+$/, '') || '/';
 }
 
+/**
+ * The part of an address that one client controls: an IPv4 address, or the /64 prefix of an IPv6 one (a single
+ * host usually holds a whole /64, so counting per IPv6 address would hand an attacker 2^64 fresh buckets).
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (isIPv4(address) || !isIPv6(address)) return address;
+  const [head, tail] = address.toLowerCase().split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 /** A bounded, stable bucket name: parts an attacker chooses (ids, addresses) are hashed when long. */
 function bucket(kind: string, ...parts: string[]): string {
   const name = `${kind}:${parts.join('|')}`;
@@ -58,19 +74,20 @@ export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRul
   const route = routeOf(facts.path);
   if (!settings.enabled || UNLIMITED_PATHS.has(route)) return [];
   const rules: LimitRule[] = [];
+  const address = addressKey(facts.address);
   const failureWindowMs = settings.failureWindowSeconds * 1000;
   if (facts.principal) {
     rules.push({ bucket: bucket('principal', facts.principal), limit: settings.clientPerMinute, windowMs: MINUTE, message: 'too many requests for this client' });
   } else {
-    rules.push({ bucket: bucket('address', facts.address), limit: settings.addressPerMinute, windowMs: MINUTE, message: 'too many requests from your address' });
+    rules.push({ bucket: bucket('address', address), limit: settings.addressPerMinute, windowMs: MINUTE, message: 'too many requests from your address' });
   }
   if (facts.method !== 'POST') return rules;
   if (!facts.principal && CEREMONY_STARTS.has(route)) {
-    rules.push({ bucket: bucket('ceremony', facts.address), limit: settings.ceremonyStartsPerMinute, windowMs: MINUTE, message: 'too many sign-in attempts from your address' });
+    rules.push({ bucket: bucket('ceremony', address), limit: settings.ceremonyStartsPerMinute, windowMs: MINUTE, message: 'too many sign-in attempts from your address' });
   }
   if (route === TOKEN && facts.claimedClientId) {
     rules.push({
-      bucket: bucket('secret', facts.claimedClientId, facts.address),
+      bucket: bucket('secret', facts.claimedClientId, address),
       limit: settings.failedSecrets,
       windowMs: failureWindowMs,
       countsStatus: 401,
@@ -79,7 +96,7 @@ export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRul
   }
   if (route === SIGN_IN && facts.credentialId) {
     rules.push({
-      bucket: bucket('sign-in', facts.credentialId, facts.address),
+      bucket: bucket('sign-in', facts.credentialId, address),
       limit: settings.failedSignIns,
       windowMs: failureWindowMs,
       countsStatus: 401,
