@@ -60,7 +60,7 @@ export class ConfigValidationError extends Error {
     /** Where the settings were read from, when it helps to say so. */
     readonly source?: string,
   ) {
-    super(`Invalid configuration${source ? ` (read from ${source})` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(`Invalid configuration${source ? ` (${source})` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigValidationError';
   }
 }

@@ -54,8 +54,8 @@ export function loadConfiguration(options: ConfigSourceOptions = {}): AppConfig 
   } catch (error) {
     if (!(error instanceof ConfigValidationError)) throw error;
     const where = file
-      ? `the environment and ${file}`
-      : `the environment (no --env-file given and no ${DEFAULT_ENV_FILE} here; scripts/run.sh writes one)`;
+      ? `read from the environment and ${file}`
+      : `read from the environment only: no --env-file given and no ${DEFAULT_ENV_FILE} here, which scripts/run.sh writes`;
     throw new ConfigValidationError(error.problems, where);
   }
 }

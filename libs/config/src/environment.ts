@@ -96,7 +96,10 @@ export class Environment {
   @Min(0)
   KEY_ROTATION_INTERVAL_HOURS = 720;
 
-  @IsBase64(undefined, { message: 'KEY_ENCRYPTION_KEY must be 32 random bytes, base64 (generate one with: openssl rand -base64 32)' })
+  // The hint must not send an operator of an existing database off to make a new key (it cannot open the stored ones).
+  @IsBase64(undefined, {
+    message: 'KEY_ENCRYPTION_KEY must be the base64 key the signing keys were stored with; only for a new installation, make one with: openssl rand -base64 32',
+  })
   KEY_ENCRYPTION_KEY: string;
 
   @IsString()
