@@ -61,8 +61,9 @@ export class LimitsMiddleware implements NestMiddleware {
       res.status(503).set('Retry-After', '5').json({ statusCode: 503, error: 'Service Unavailable', message: 'the service cannot check its rate limits right now; try again shortly', code: 'limits_unavailable' });
       return;
     }
-    const tentative = rules.map((rule, i) => ({ rule, count: counts[i]! })).filter((x) => x.rule.countsStatus !== undefined);
-    const exceeded = rules.map((rule, i) => ({ rule, count: counts[i]! })).filter((x) => x.count.hits > x.rule.limit);
+    const counted = rules.map((rule, i) => ({ rule, count: counts[i]! }));
+    const tentative = counted.filter((x) => x.rule.countsStatus !== undefined);
+    const exceeded = counted.filter((x) => x.count.hits > x.rule.limit);
     if (exceeded.length > 0) {
       this.refund(tentative.filter((x) => x.count.hits <= x.rule.limit));
       return this.refuse(req, res, exceeded, now);
