@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# Runs a local Airflow (api-server, dag-processor, scheduler) that signs people in with the WebAuthn auth manager.
+# Runs a local Airflow (api-server, dag-processor, scheduler, triggerer) that signs people in with the WebAuthn
+# auth manager.
 #
-# Called by scripts/run.sh once the auth service answers, with run.sh's exported environment:
-#   PORT (the auth service's port), HOST, AIRFLOW_PORT, DATABASE_URL, KEY_ENCRYPTION_KEY, WEBAUTHN_* ...
-# State lives in ./data: data/airflow (AIRFLOW_HOME: SQLite database, logs, a small example DAG folder),
-# data/airflow-secrets.env (Airflow's JWT secret, generated once) and data/airflow-service-account.env (the
+# Called by scripts/run.sh once the auth service answers, with what it needs of the service's settings exported:
+#   PORT (the auth service's port), HOST, AIRFLOW_PORT, PUBLIC_URL / JWT_ISSUER, JWT_AUDIENCE
+# State lives in ./data: data/airflow (AIRFLOW_HOME: airflow.cfg, SQLite database, logs, a small example DAG
+# folder), data/airflow-secrets.env (Airflow's JWT secret, generated once) and data/airflow-service-account.env (the
 # client credentials Airflow uses to re-check sessions and run `airflow webauthn ...`, created once with the
-# service CLI). Logs: data/airflow-*.log. SIGTERM (or Ctrl-C when run directly) stops the three processes.
+# service CLI). Every setting goes into data/airflow/airflow.cfg ([core] auth_manager, [webauthn_auth_manager]),
+# so `AIRFLOW_HOME=data/airflow .venv/bin/airflow webauthn ...` works in a new terminal; anything exported as
+# AIRFLOW__SECTION__KEY still wins, as always in Airflow. Logs: data/airflow-*.log. SIGTERM (or Ctrl-C when run
+# directly) stops the four processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 
 : "${PORT:?PORT (the auth service port) must be set; start everything with scripts/run.sh}"
-: "${KEY_ENCRYPTION_KEY:?KEY_ENCRYPTION_KEY must be set (scripts/run.sh exports it from data/secrets.env)}"
+# The service CLI below reads the service's settings (key-encryption key included) from data/service.env.
+[ -s data/service.env ] || { printf '[run-airflow] no data/service.env: start everything with scripts/run.sh\n' >&2; exit 1; }
 AIRFLOW_PORT="${AIRFLOW_PORT:-8080}"
 AIRFLOW_BIND="${AIRFLOW_BIND:-127.0.0.1}"
 VENV="$ROOT/.venv"
@@ -99,25 +104,70 @@ webauthn_hello()
 PY
 fi
 
-# ---- Airflow's configuration (environment overrides airflow.cfg; anything already exported wins) ----
-set -a
-# shellcheck disable=SC1091
-. data/airflow-secrets.env
-# shellcheck disable=SC1091
-. data/airflow-service-account.env
-set +a
+# ---- Airflow's configuration, in airflow.cfg (the environment still overrides it; anything exported wins) ----
 export AIRFLOW_HOME="$ROOT/data/airflow"
-export AIRFLOW__CORE__DAGS_FOLDER="${AIRFLOW__CORE__DAGS_FOLDER:-$AIRFLOW_HOME/dags}"
-export AIRFLOW__CORE__LOAD_EXAMPLES="${AIRFLOW__CORE__LOAD_EXAMPLES:-False}"
-# A local demo: a handful of LocalExecutor workers instead of Airflow's default 32.
-export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
-export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="${AIRFLOW__CORE__EXECUTION_API_SERVER_URL:-http://localhost:${AIRFLOW_PORT}/execution/}"
-export AIRFLOW__CORE__AUTH_MANAGER=airflow_webauthn.auth_manager.WebAuthnAuthManager
-export AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL="$service_url"
-export AIRFLOW__WEBAUTHN_AUTH_MANAGER__ISSUER="$issuer"
-export AIRFLOW__WEBAUTHN_AUTH_MANAGER__AUDIENCE="${JWT_AUDIENCE:-airflow}"
-default_mapping='{"airflow-admins": "ADMIN", "airflow-ops": "OP", "airflow-users": "USER", "airflow-viewers": "VIEWER"}'
-export AIRFLOW__WEBAUTHN_AUTH_MANAGER__ROLE_MAPPING="${AIRFLOW__WEBAUTHN_AUTH_MANAGER__ROLE_MAPPING:-$default_mapping}"
+jwt_secret=$(sed -n 's/^AIRFLOW__API_AUTH__JWT_SECRET=//p' data/airflow-secrets.env)
+service_credentials=$(sed -n 's/^AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS=//p' data/airflow-service-account.env)
+# Only the keys below are set; anything else in airflow.cfg (an admin's own settings) is kept.
+CFG_DAGS_FOLDER="$AIRFLOW_HOME/dags" \
+CFG_EXECUTION_API_SERVER_URL="http://localhost:${AIRFLOW_PORT}/execution/" \
+CFG_JWT_SECRET="$jwt_secret" \
+CFG_SERVICE_URL="$service_url" \
+CFG_ISSUER="$issuer" \
+CFG_AUDIENCE="${JWT_AUDIENCE:-airflow}" \
+CFG_SERVICE_CREDENTIALS="$service_credentials" \
+"$VENV/bin/python" - "$AIRFLOW_HOME/airflow.cfg" <<'PY'
+"""Sets the demo's settings in airflow.cfg, keeping every other section and key."""
+import configparser
+import json
+import os
+import sys
+
+path = sys.argv[1]
+cfg = configparser.ConfigParser(interpolation=None)
+cfg.optionxform = str  # keep keys as written
+cfg.read(path)
+env = os.environ
+managed = {
+    "core": {
+        "auth_manager": "airflow_webauthn.auth_manager.WebAuthnAuthManager",
+        "dags_folder": env["CFG_DAGS_FOLDER"],
+        "load_examples": "False",
+        # A local demo: a handful of LocalExecutor workers instead of Airflow's default 32.
+        "parallelism": "4",
+        "execution_api_server_url": env["CFG_EXECUTION_API_SERVER_URL"],
+    },
+    "api_auth": {"jwt_secret": env["CFG_JWT_SECRET"]},
+    "webauthn_auth_manager": {
+        "service_url": env["CFG_SERVICE_URL"],
+        "issuer": env["CFG_ISSUER"],
+        "audience": env["CFG_AUDIENCE"],
+        "service_credentials": env["CFG_SERVICE_CREDENTIALS"],
+    },
+}
+defaults = {
+    "webauthn_auth_manager": {
+        "role_mapping": json.dumps(
+            {"airflow-admins": "ADMIN", "airflow-ops": "OP", "airflow-users": "USER", "airflow-viewers": "VIEWER"}
+        ),
+    },
+}
+for section, values in managed.items():
+    if not cfg.has_section(section):
+        cfg.add_section(section)
+    for key, value in values.items():
+        # Airflow reads airflow.cfg with %-interpolation: a literal % must be doubled.
+        cfg.set(section, key, value.replace("%", "%%"))
+for section, values in defaults.items():
+    for key, value in values.items():
+        if not cfg.has_option(section, key):
+            cfg.set(section, key, value)
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, "w") as out:
+    out.write("# Written by scripts/run-airflow.sh: it sets [core] auth_manager and the [webauthn_auth_manager] keys\n")
+    out.write("# on every start and keeps everything else. Holds secrets: keep it private.\n")
+    cfg.write(out)
+PY
 
 log "migrating Airflow's database (data/airflow/airflow.db)"
 "$AIRFLOW" db migrate >> data/airflow-db-migrate.log 2>&1 || { log "airflow db migrate failed; see data/airflow-db-migrate.log"; exit 1; }
@@ -158,6 +208,8 @@ start() {  # start NAME ARGS...: background, own session, log in data/airflow-NA
 start api-server api-server --host "$AIRFLOW_BIND" --port "$AIRFLOW_PORT"
 start dag-processor dag-processor
 start scheduler scheduler
+# Deferrable operators and sensors run here; without it Airflow's health shows the triggerer as unhealthy.
+start triggerer triggerer
 
 alive() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null | tr -d ' ') && [ -n "$state" ] && [ "${state:0:1}" != Z ]; }
 health="http://127.0.0.1:${AIRFLOW_PORT}/api/v2/monitor/health"
@@ -168,7 +220,7 @@ for _ in $(seq 1 360); do
   sleep 0.5
 done
 curl -fsS "$health" >/dev/null 2>&1 || { log "Airflow did not answer ${health} in 180 s; see data/airflow-api-server.log"; exit 1; }
-log "Airflow is up: http://localhost:${AIRFLOW_PORT} (logs: data/airflow-{api-server,dag-processor,scheduler}.log)"
+log "Airflow is up: http://localhost:${AIRFLOW_PORT} (logs: data/airflow-{api-server,dag-processor,scheduler,triggerer}.log)"
 
 # Run until stopped; if one of the processes dies, stop the others and report it.
 set +e

@@ -1,11 +1,10 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
-import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
-import { APP_CONFIG, AppConfig, AppConfigModule } from '@app/config';
+import { AppConfig, AppConfigModule } from '@app/config';
+import { LimitsMiddleware, LimitsModule } from '@app/limits';
 import { KeyRotationScheduler, TokensModule } from '@app/tokens';
 import { ChallengeCleanupScheduler, WebAuthnModule } from '@app/webauthn';
 import { AdminModule } from './admin/admin.module';
@@ -31,16 +30,10 @@ export class AppModule implements NestModule {
         PersistenceModule.forRoot(ALL_ENTITIES),
         ScheduleModule.forRoot(),
         TerminusModule,
-        ThrottlerModule.forRootAsync({
-          inject: [APP_CONFIG],
-          useFactory: (c: AppConfig) => ({
-            throttlers: [{ ttl: 60_000, limit: c.rateLimitPerMinute }],
-            skipIf: () => c.rateLimitPerMinute === 0,
-          }),
-        }),
         AuditModule,
         AccountsModule,
         TokensModule,
+        LimitsModule,
         WebAuthnModule,
         PrincipalsModule,
         AdminModule,
@@ -50,12 +43,12 @@ export class AppModule implements NestModule {
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,
-        { provide: APP_GUARD, useClass: ThrottlerGuard },
       ],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestLogMiddleware).forRoutes('*path');
+    // Logged first, so a request refused by the limits is in the log too.
+    consumer.apply(RequestLogMiddleware, LimitsMiddleware).forRoutes('*path');
   }
 }

@@ -3,17 +3,35 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
-import { AppConfig } from '@app/config';
+import { AppConfig, effectiveLogFormat } from '@app/config';
 import { AppErrorFilter } from '@app/errors';
 import { AppModule } from './app.module';
 import { documentErrorResponses } from './http/openapi-errors';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
+/** Nest's own start-up chatter (one line per module and route): kept for LOG_LEVEL=debug, out of the normal log. */
+const FRAMEWORK_START_UP = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
+
+class ServiceLogger extends ConsoleLogger {
+  override log(message: unknown, ...rest: unknown[]): void {
+    const context = rest[rest.length - 1];
+    if (typeof context === 'string' && FRAMEWORK_START_UP.has(context)) return super.debug(message, ...rest);
+    super.log(message, ...rest);
+  }
+
+  /** ISO 8601 UTC, which sorts and greps, rather than the locale's date. */
+  protected override getTimestamp(): string {
+    return new Date().toISOString();
+  }
+}
+
+/** JSON lines for collectors; in text mode one plain line per event, coloured only on a terminal. */
 export function createLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>): ConsoleLogger {
-  return new ConsoleLogger({
-    json: config.logFormat === 'json',
-    colors: config.logFormat === 'text' && process.stdout.isTTY,
+  const format = effectiveLogFormat(config);
+  return new ServiceLogger({
+    json: format === 'json',
+    colors: format === 'text' && process.stdout.isTTY === true,
     logLevels: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
     prefix: 'auth-service',
   });

@@ -1,11 +1,14 @@
 import 'reflect-metadata';
-import { ConfigValidationError, loadAppConfig } from '@app/config';
+import { AppConfig, ConfigValidationError, envFileArgument, loadConfiguration } from '@app/config';
 import { createApp, createLogger } from './bootstrap';
 
-async function main(): Promise<void> {
-  let config;
+/** Usage: `node dist/apps/auth-service/src/main.js [--env-file PATH]` (or `npm start -- --env-file PATH`). */
+function configuration(): AppConfig {
   try {
-    config = loadAppConfig(process.env);
+    const args = process.argv.slice(2);
+    const unknown = args.filter((a, i) => !a.startsWith('--env-file') && args[i - 1] !== '--env-file');
+    if (unknown.length) throw new ConfigValidationError([`unknown argument ${unknown[0]} (the only option is --env-file PATH)`]);
+    return loadConfiguration({ envFile: envFileArgument(args) });
   } catch (error) {
     if (error instanceof ConfigValidationError) {
       process.stderr.write(`${error.message}\n`);
@@ -13,6 +16,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+}
+
+async function main(): Promise<void> {
+  const config = configuration();
   const logger = createLogger(config);
   const app = await createApp(config, logger);
   await app.listen(config.port, config.host);
@@ -20,6 +27,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`auth-service failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  // One line, no stack: start-up failures are configuration or environment problems an operator has to read.
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`auth-service failed to start: ${message.split('\n')[0]}\n`);
   process.exit(1);
 });

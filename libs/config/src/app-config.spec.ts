@@ -64,4 +64,12 @@ describe('configuration', () => {
     expect(problemsOf({ ...valid, WEBAUTHN_ORIGINS: 'http://airflow.example.com' }).join()).toMatch(/https/);
     expect(problemsOf({ ...valid, WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: 'http://localhost:8080' })).toEqual([]);
   });
+
+  it('turns the limits off only with RATE_LIMIT_PER_MINUTE=0, and never echoes a bad REDIS_URL (it may hold a password)', () => {
+    expect(loadAppConfig(valid).limits).toMatchObject({ enabled: true, addressPerMinute: 600, failedSecrets: 10, failureWindowSeconds: 900 });
+    expect(loadAppConfig({ ...valid, RATE_LIMIT_PER_MINUTE: '0' }).limits.enabled).toBe(false);
+    const problems = problemsOf({ ...valid, REDIS_URL: 'http://user:hunter2@cache' }).join('\n');
+    expect(problems).toMatch(/REDIS_URL must be a redis/);
+    expect(problems).not.toContain('hunter2');
+  });
 });

@@ -37,18 +37,35 @@ export interface AppConfig {
   /** Where people enroll: the first WebAuthn origin's enrollment page, served by the Airflow plugin. */
   enrollmentUrl: string;
   trustProxy: string;
-  rateLimitPerMinute: number;
+  /** Rate limits (libs/limits): fixed windows counted in the database, shared by every instance. */
+  limits: {
+    enabled: boolean;
+    addressPerMinute: number;
+    clientPerMinute: number;
+    ceremonyStartsPerMinute: number;
+    failedSecrets: number;
+    failedSignIns: number;
+    failureWindowSeconds: number;
+    /** Sensitive (may carry a password): never logged. Not used yet: see libs/limits. */
+    redisUrl?: string;
+  };
   logLevel: Environment['LOG_LEVEL'];
   logFormat: Environment['LOG_FORMAT'];
 }
 
+/** Every problem found, one line each (operators read it in a terminal or a log, scripts grep it). */
 export class ConfigValidationError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  constructor(
+    readonly problems: string[],
+    /** Where the settings were read from, when it helps to say so. */
+    readonly source?: string,
+  ) {
+    super(`Invalid configuration${source ? ` (${source})` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
   }
 }
 
-const SENSITIVE = new Set(['KEY_ENCRYPTION_KEY']);
+const SENSITIVE = new Set(['KEY_ENCRYPTION_KEY', 'REDIS_URL']);
 
 /** One line per wrong variable: its first failed rule, and the value as the operator wrote it. */
 function describe(error: ValidationError, raw: Record<string, string | undefined>): string {
@@ -156,8 +173,23 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     inviteTtlSeconds: env.INVITE_TTL_SECONDS,
     enrollmentUrl,
     trustProxy: env.TRUST_PROXY,
-    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    limits: {
+      enabled: env.RATE_LIMIT_PER_MINUTE > 0,
+      addressPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      clientPerMinute: env.RATE_LIMIT_CLIENT_PER_MINUTE,
+      ceremonyStartsPerMinute: env.RATE_LIMIT_CEREMONY_STARTS_PER_MINUTE,
+      failedSecrets: env.RATE_LIMIT_FAILED_SECRETS,
+      failedSignIns: env.RATE_LIMIT_FAILED_SIGN_INS,
+      failureWindowSeconds: env.RATE_LIMIT_FAILURE_WINDOW_SECONDS,
+      redisUrl: env.REDIS_URL,
+    },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
   };
+}
+
+/** The log format in effect: LOG_FORMAT, with `auto` decided by whether the output is a terminal. */
+export function effectiveLogFormat(config: Pick<AppConfig, 'logFormat'>, output: { isTTY?: boolean } = process.stdout): 'json' | 'text' {
+  if (config.logFormat !== 'auto') return config.logFormat;
+  return output.isTTY ? 'text' : 'json';
 }

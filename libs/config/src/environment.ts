@@ -104,7 +104,10 @@ export class Environment {
   @Min(0)
   KEY_ROTATION_INTERVAL_HOURS = 720;
 
-  @IsBase64(undefined, { message: 'KEY_ENCRYPTION_KEY must be 32 random bytes, base64 (generate one with: openssl rand -base64 32)' })
+  // The hint must not send an operator of an existing database off to make a new key (it cannot open the stored ones).
+  @IsBase64(undefined, {
+    message: 'KEY_ENCRYPTION_KEY must be the base64 key the signing keys were stored with; only for a new installation, make one with: openssl rand -base64 32',
+  })
   KEY_ENCRYPTION_KEY: string;
 
   @IsString()
@@ -120,14 +123,51 @@ export class Environment {
   @IsString()
   TRUST_PROXY = 'loopback';
 
+  /** Requests per minute per client address without a valid Bearer token (all routes but health); 0 turns every limit off. */
   @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
   @IsInt()
   @Min(0)
-  RATE_LIMIT_PER_MINUTE = 300;
+  RATE_LIMIT_PER_MINUTE = 600;
+
+  /** Requests per minute per authenticated client (service account by client id, person by user id). */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_CLIENT_PER_MINUTE = 1200;
+
+  /** Unauthenticated ceremony starts (sign-in and enrollment options) per minute per address. */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_CEREMONY_STARTS_PER_MINUTE = 60;
+
+  /** Failed client authentications per client id per address, per failure window. */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_FAILED_SECRETS = 10;
+
+  /** Failed sign-ins per passkey (credential id) per address, per failure window. */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(1)
+  RATE_LIMIT_FAILED_SIGN_INS = 10;
+
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(10)
+  @Max(24 * 3600)
+  RATE_LIMIT_FAILURE_WINDOW_SECONDS = 900;
+
+  /** Reserved for a Redis limit store; this build keeps the counters in the database and says so at start-up. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
 
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
-  @IsIn(['json', 'text'])
-  LOG_FORMAT: 'json' | 'text' = 'json';
+  /** auto: text (one line per event) on a terminal, JSON lines otherwise (a file, a pipe, a log collector). */
+  @IsIn(['json', 'text', 'auto'])
+  LOG_FORMAT: 'json' | 'text' | 'auto' = 'auto';
 }

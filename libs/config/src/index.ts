@@ -1,2 +1,3 @@
-export { AppConfig, DatabaseConfig, ConfigValidationError, loadAppConfig } from './app-config';
+export { AppConfig, DatabaseConfig, ConfigValidationError, effectiveLogFormat, loadAppConfig } from './app-config';
 export { AppConfigModule, APP_CONFIG } from './config.module';
+export { DEFAULT_ENV_FILE, envFileArgument, loadConfiguration, resolveEnvironment } from './config-source';

@@ -21,6 +21,10 @@ export enum ErrorCode {
   InsufficientScope = 'insufficient_scope',
   NotFound = 'not_found',
   Conflict = 'conflict',
+  /** Too many attempts for what was attacked (client, credential, address); the answer carries Retry-After. */
+  RateLimited = 'rate_limited',
+  /** The service cannot sign tokens (e.g. its signing key cannot be decrypted): an operator must act. */
+  SigningUnavailable = 'signing_key_unavailable',
 }
 
 export const ERROR_STATUS: Record<ErrorCode, number> = {
@@ -39,6 +43,8 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.InsufficientScope]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
+  [ErrorCode.RateLimited]: 429,
+  [ErrorCode.SigningUnavailable]: 503,
 };
 
 export class AppError extends Error {

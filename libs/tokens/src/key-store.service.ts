@@ -10,6 +10,17 @@ import { UnitOfWork } from '@app/persistence';
 import { decryptPrivateKey, encryptPrivateKey } from './key-encryption';
 import { SigningKey } from './signing-key.entity';
 
+/** KEY_ENCRYPTION_KEY is not the key the stored signing keys were encrypted with. */
+export class KeyEncryptionKeyMismatch extends Error {
+  constructor(readonly unreadable: string[]) {
+    super(
+      `KEY_ENCRYPTION_KEY does not decrypt the stored signing keys (${unreadable.join(', ')}): use the key they were stored with ` +
+        '(the demo keeps it in data/service.env); nothing was changed',
+    );
+    this.name = 'KeyEncryptionKeyMismatch';
+  }
+}
+
 export interface ActiveSigningKey {
   kid: string;
   alg: 'EdDSA' | 'ES256';
@@ -23,15 +34,22 @@ interface KeyMaterial {
   encryptedPrivateKey: string;
 }
 
-/** How long one instance may keep signing with a key another instance has just retired. */
-const CACHE_MS = 30_000;
+/**
+ * How long one instance may keep signing with (and publishing) what it last read: a rotation made elsewhere (another
+ * instance, the CLI) is used everywhere within this time. One small query per interval per instance.
+ */
+const CACHE_MS = 5_000;
 /** Slack added to the longest token lifetime before a retired key leaves the JWKS (clock skew, caches). */
 const PUBLISH_SLACK_MS = 5 * 60_000;
 
 @Injectable()
 export class KeyStoreService {
+  /** See CACHE_MS: what the CLI tells an operator after a rotation. */
+  static readonly CACHE_MS = CACHE_MS;
   private readonly logger = new Logger('KeyStore');
   private active?: { key: ActiveSigningKey; loadedAt: number };
+  /** Decrypted private keys by kid: a re-read that finds the same key does not decrypt it again. */
+  private readonly decrypted = new Map<string, KeyObject>();
   private published?: { keys: SigningKey[]; loadedAt: number };
 
   constructor(
@@ -43,6 +61,8 @@ export class KeyStoreService {
 
   /** First start: an active key and a published next key. Safe when several instances start at once. */
   async ensureKeys(context: AuditContext): Promise<void> {
+    // Never add a key sealed with a KEY_ENCRYPTION_KEY the existing keys were not sealed with.
+    await this.assertKeyEncryptionKey();
     if (!(await this.keys.existsBy({ state: 'active' }))) {
       const material = await this.newKeyMaterial();
       await this.uow.run(async (tx) => {
@@ -101,17 +121,51 @@ export class KeyStoreService {
     if (stale.length) this.invalidate();
   }
 
+  /**
+   * The key that signs now. A key this instance cannot decrypt is an operator's problem (a wrong KEY_ENCRYPTION_KEY
+   * somewhere), not the caller's: it is refused as 503 signing_key_unavailable, and /readyz says why.
+   */
   async signingKey(): Promise<ActiveSigningKey> {
     if (this.active && Date.now() - this.active.loadedAt < CACHE_MS) return this.active.key;
     const row = await this.keys.findOneBy({ state: 'active' });
-    if (!row) throw new Error('no active signing key: the service did not finish starting');
-    const key: ActiveSigningKey = {
-      kid: row.kid,
-      alg: row.alg,
-      privateKey: createPrivateKey(decryptPrivateKey(this.config.keyEncryptionKey, row.kid, row.encryptedPrivateKey)),
-    };
+    if (!row) throw new AppError(ErrorCode.SigningUnavailable, 'the service has no active signing key yet; try again shortly', 'no_active_key');
+    const privateKey = this.decrypt(row);
+    if (!privateKey) {
+      this.logger.error(`active signing key ${row.kid} cannot be decrypted with this KEY_ENCRYPTION_KEY; no token can be issued`);
+      throw new AppError(ErrorCode.SigningUnavailable, 'the sign-in service cannot sign tokens right now (its signing key is unreadable); an operator must fix KEY_ENCRYPTION_KEY', 'signing_key_unreadable');
+    }
+    const key: ActiveSigningKey = { kid: row.kid, alg: row.alg, privateKey };
     this.active = { key, loadedAt: Date.now() };
     return key;
+  }
+
+  /**
+   * Refuses a KEY_ENCRYPTION_KEY that does not open the stored keys, before anything is written with it: the
+   * service and every CLI command call this first. Keys that sign now or next must decrypt; retired keys never sign
+   * again and are not needed. An empty table has nothing to compare with and passes.
+   */
+  async assertKeyEncryptionKey(): Promise<void> {
+    const unreadable = await this.unreadableKeys();
+    if (unreadable.length === 0) return;
+    throw new KeyEncryptionKeyMismatch(unreadable);
+  }
+
+  /** The kids (with state) of the active and next keys this instance cannot decrypt; empty when all is well. */
+  async unreadableKeys(): Promise<string[]> {
+    const rows = await this.keys.find({ where: { state: In(['active', 'next']) }, order: { createdAt: 'ASC' } });
+    return rows.filter((row) => !this.decrypt(row)).map((row) => `${row.state} key ${row.kid}`);
+  }
+
+  private decrypt(row: SigningKey): KeyObject | undefined {
+    const cached = this.decrypted.get(row.kid);
+    if (cached) return cached;
+    try {
+      const key = createPrivateKey(decryptPrivateKey(this.config.keyEncryptionKey, row.kid, row.encryptedPrivateKey));
+      this.decrypted.set(row.kid, key);
+      return key;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The keys verifiers must know: next, active and retired-but-still-valid. */

@@ -1,8 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CommanderError, InvalidArgumentError } from 'commander';
-import { ConfigValidationError, loadAppConfig } from '@app/config';
+import { ConfigValidationError, loadConfiguration } from '@app/config';
 import { AppError } from '@app/errors';
+import { KeyStoreService } from '@app/tokens';
 import { CliModule } from './cli.module';
 import { fail } from './output';
 
@@ -13,15 +14,24 @@ export const EXIT_USAGE = 2;
 /** Bad usage found after parsing (e.g. an option value that commander cannot check). */
 export class UsageError extends Error {}
 
+/** `--env-file PATH` of this invocation (set by the program before the command runs). */
+let envFile: string | undefined;
+export function useEnvFile(path: string | undefined): void {
+  envFile = path;
+}
+
 /**
- * Runs one command against the database: validates the configuration, starts the services (which brings the
- * schema up to date), and always closes the connection, so a script can call the CLI in a loop.
+ * Runs one command against the database: reads the configuration the service reads (environment over --env-file
+ * or data/service.env), starts the services (which brings the schema up to date), refuses a KEY_ENCRYPTION_KEY
+ * that does not open the stored signing keys before the command can write anything, and always closes the
+ * connection, so a script can call the CLI in a loop.
  */
 export async function withServices<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
-  const config = loadAppConfig(process.env);
+  const config = loadConfiguration({ envFile });
   // logger off: stdout belongs to the command's output; failures are reported once, by exitCodeFor.
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: false, abortOnError: false });
   try {
+    await app.get(KeyStoreService).assertKeyEncryptionKey();
     return await work(app);
   } finally {
     await app.close();
@@ -39,7 +49,9 @@ export function exitCodeFor(error: unknown): number {
     fail(`error: ${error.message}`);
     return EXIT_FAILED;
   }
-  fail(`error: ${error instanceof Error ? error.message : String(error)}`);
+  // One line, never a stack: the first line of whatever went wrong (a driver error can span several).
+  const message = error instanceof Error ? error.message : String(error);
+  fail(`error: ${message.split('\n')[0]}`);
   return EXIT_FAILED;
 }
 

@@ -37,7 +37,12 @@ export function keyCommands(program: Command): void {
         await keyStore.ensureKeys(CLI_CONTEXT);
         const result = await keyStore.rotate(CLI_CONTEXT);
         if (opts.json) return printJson(result);
-        printLines(`active: ${result.activeKid}`, `next:    ${result.nextKid}`, `retired: ${result.retiredKid} (published until its last token expires)`);
+        printLines(
+          `active:  ${result.activeKid}`,
+          `next:    ${result.nextKid}`,
+          `retired: ${result.retiredKid} (published until its last token expires)`,
+          `running instances sign with the new active key within ${KeyStoreService.CACHE_MS / 1000} s`,
+        );
       }),
     );
 }

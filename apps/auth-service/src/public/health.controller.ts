@@ -1,6 +1,8 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { KeyStoreService } from '@app/tokens';
 
 @ApiTags('health')
 @Controller()
@@ -8,6 +10,8 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly keyStore: KeyStoreService,
   ) {}
 
   /** Liveness: the process answers. */
@@ -16,10 +20,28 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: the database answers too. */
+  /**
+   * Readiness: the database answers, and the keys that sign now and next can be decrypted with this instance's
+   * KEY_ENCRYPTION_KEY (otherwise no token can be issued: take the instance out of rotation and say why).
+   */
   @Get('readyz')
   @HealthCheck()
-  ready() {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 })]);
+  async ready(@Res({ passthrough: true }) res: Response) {
+    try {
+      return await this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.signingKeys()]);
+    } catch (error) {
+      // Terminus reports "down" as an exception carrying the per-check result; answer it as is (with the reasons)
+      // instead of letting the error filter flatten it into a bare "Service Unavailable".
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      res.status(503);
+      return error.getResponse();
+    }
+  }
+
+  private async signingKeys() {
+    const check = this.indicators.check('signingKeys');
+    const unreadable = await this.keyStore.unreadableKeys();
+    if (unreadable.length === 0) return check.up();
+    return check.down({ reason: `cannot decrypt ${unreadable.join(', ')}: KEY_ENCRYPTION_KEY is not the key they were stored with` });
   }
 }

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
+import type { AppConfig } from '@app/config';
+
+export type LimitSettings = AppConfig['limits'];
+
+/** What the limits need to know about a request. */
+export interface RequestFacts {
+  method: string;
+  path: string;
+  /** The client's address (X-Forwarded-For from a trusted proxy, e.g. Airflow relaying a browser). */
+  address: string;
+  /** Who a valid Bearer token names (`client:<client_id>` or `user:<sub>`); absent without a valid token. */
+  principal?: string;
+  /** The client id a token request claims (Basic or client_id), before anyone has checked it. */
+  claimedClientId?: string;
+  /** The passkey an assertion names (response.id), before anyone has checked it. */
+  credentialId?: string;
+}
+
+export interface LimitRule {
+  bucket: string;
+  limit: number;
+  windowMs: number;
+  /** Count only answers with this status (a failed guess); anything else is refunded. Absent: every request counts. */
+  countsStatus?: number;
+  /** Says what was limited, for the 429 body (the caller learns nothing it did not send). */
+  message: string;
+}
+
+const MINUTE = 60_000;
+const TOKEN = '/v1/oauth/token';
+const SIGN_IN = '/v1/authentication/verify';
+const CEREMONY_STARTS = new Set(['/v1/authentication/options', '/v1/registration/options']);
+/** Probes from load balancers and orchestrators: never limited, never written. */
+export const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
+
+/** Express matches routes case-insensitively and ignores a trailing slash: so must the rules, or they are bypassed. */
+export function routeOf(path: string): string {
+  return path.toLowerCase().replace(/\/+$/, '') || '/';
+}
+
+/**
+ * The part of an address that one client controls: an IPv4 address, or the /64 prefix of an IPv6 one (a single
+ * host usually holds a whole /64, so counting per IPv6 address would hand an attacker 2^64 fresh buckets).
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (isIPv4(address) || !isIPv6(address)) return address;
+  const [head, tail] = address.toLowerCase().split('::') as [string, string | undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** A bounded, stable bucket name: parts an attacker chooses (ids, addresses) are hashed when long. */
+function bucket(kind: string, ...parts: string[]): string {
+  const name = `${kind}:${parts.join('|')}`;
+  return name.length <= 120 ? name : `${kind}:#${createHash('sha256').update(parts.join('|')).digest('base64url')}`;
+}
+
+/**
+ * The limits a request is subject to, keyed by what it could attack:
+ * - every request: its principal's bucket when it carries a valid Bearer token (a server-to-server client such as
+ *   Airflow is limited by client id, never by the address it shares with the public relays), else its address's;
+ * - unauthenticated ceremony starts, per address;
+ * - failed client authentications, per claimed client id per address (a success is not counted), so guessing one
+ *   client's secret from one address stops while the client itself, from its own address, still gets tokens;
+ * - failed sign-ins, per credential per address.
+ */
+export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRule[] {
+  const route = routeOf(facts.path);
+  if (!settings.enabled || UNLIMITED_PATHS.has(route)) return [];
+  const rules: LimitRule[] = [];
+  const address = addressKey(facts.address);
+  const failureWindowMs = settings.failureWindowSeconds * 1000;
+  if (facts.principal) {
+    rules.push({ bucket: bucket('principal', facts.principal), limit: settings.clientPerMinute, windowMs: MINUTE, message: 'too many requests for this client' });
+  } else {
+    rules.push({ bucket: bucket('address', address), limit: settings.addressPerMinute, windowMs: MINUTE, message: 'too many requests from your address' });
+  }
+  if (facts.method !== 'POST') return rules;
+  if (!facts.principal && CEREMONY_STARTS.has(route)) {
+    rules.push({ bucket: bucket('ceremony', address), limit: settings.ceremonyStartsPerMinute, windowMs: MINUTE, message: 'too many sign-in attempts from your address' });
+  }
+  if (route === TOKEN && facts.claimedClientId) {
+    rules.push({
+      bucket: bucket('secret', facts.claimedClientId, address),
+      limit: settings.failedSecrets,
+      windowMs: failureWindowMs,
+      countsStatus: 401,
+      message: 'too many failed authentications for this client from your address',
+    });
+  }
+  if (route === SIGN_IN && facts.credentialId) {
+    rules.push({
+      bucket: bucket('sign-in', facts.credentialId, address),
+      limit: settings.failedSignIns,
+      windowMs: failureWindowMs,
+      countsStatus: 401,
+      message: 'too many failed sign-ins with this passkey from your address',
+    });
+  }
+  return rules;
+}
+
+export function isTokenEndpoint(path: string): boolean {
+  return routeOf(path) === TOKEN;
+}
