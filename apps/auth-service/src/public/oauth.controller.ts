@@ -2,7 +2,7 @@ import { Body, Controller, Header, HttpCode, Post, Req, UseFilters } from '@nest
 import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AuditContext } from '@app/audit';
-import { AppError } from '@app/errors';
+import { AppError, ErrorCode } from '@app/errors';
 import { Audit } from '../http/audit-context.decorator';
 import { ClientCredentialsGrant, INVALID_SCOPE } from '../sign-in/client-credentials-grant';
 import { OAuthError, OAuthErrorFilter } from './oauth-error';
@@ -69,7 +69,8 @@ export class OAuthController {
       return await this.clientCredentials.grant(audit, clientId, clientSecret, requested);
     } catch (error) {
       if (error instanceof AppError && error.reason === INVALID_SCOPE) throw new OAuthError('invalid_scope', error.message);
-      if (error instanceof AppError) throw new OAuthError('invalid_client', 'client authentication failed');
+      if (error instanceof AppError && error.code === ErrorCode.Unauthenticated) throw new OAuthError('invalid_client', 'client authentication failed');
+      // Anything else (e.g. no readable signing key: 503 signing_key_unavailable) is the service's state, not the client's.
       throw error;
     }
   }

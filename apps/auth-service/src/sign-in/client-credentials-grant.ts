@@ -35,7 +35,8 @@ export class ClientCredentialsGrant {
         return this.grants.issue(tx, context, { grant: 'client_credentials', account, scopes: requestedScopes ?? account.scopes });
       });
     } catch (error) {
-      if (error instanceof AppError) await this.grants.refused(context, error.reason, clientId);
+      // A refused client or scope is audited as a refused grant; the service's own trouble is not the client's failure.
+      if (error instanceof AppError && (error.code === ErrorCode.Unauthenticated || error.reason === INVALID_SCOPE)) await this.grants.refused(context, error.reason, clientId);
       throw error;
     }
   }
