@@ -43,7 +43,10 @@ if [ ! -s data/airflow-secrets.env ]; then
   log "generated Airflow's JWT secret (data/airflow-secrets.env)"
 fi
 
-# ---- the service account Airflow uses (admin group): created once, re-issued if the service forgot it ----
+# ---- service accounts, each created once and re-issued if the service forgot it ----
+#   airflow      Airflow's own credential: scope sessions:read (reads session status, can change nothing).
+#   airflow-cli  the `airflow webauthn` admin commands' credential: admin group + admin scope. Kept in its own file,
+#                never in airflow.cfg or the api-server's environment (`set -a; . data/airflow-cli.env; set +a`).
 json_field() { "$VENV/bin/python" -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
 credentials_work() {
   local id="${1%%:*}" secret="${1#*:}" code
@@ -52,29 +55,27 @@ credentials_work() {
     --data-urlencode "client_secret=${secret}") || return 1
   [ "$code" = 200 ]
 }
-write_credentials() {
-  local out id secret
-  out="$1"
-  id=$(json_field clientId <<<"$out")
-  secret=$(json_field clientSecret <<<"$out")
-  printf 'AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS=%s:%s\n' "$id" "$secret" > data/airflow-service-account.env
-  chmod 600 data/airflow-service-account.env
-}
-current=""
-if [ -s data/airflow-service-account.env ]; then
-  current=$(sed -n 's/^AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS=//p' data/airflow-service-account.env)
-fi
-if [ -z "$current" ] || ! credentials_work "$current"; then
-  if out=$("${SERVICE_CLI[@]}" service-account create --name airflow --groups airflow-admins --json 2>>data/airflow-setup.log); then
-    log "created service account 'airflow' (group airflow-admins) for Airflow"
+# ensure_account NAME FILE VARIABLE CREATE_ARGS...: FILE holds VARIABLE=<clientId>:<clientSecret> (0600).
+ensure_account() {
+  local name="$1" file="$2" var="$3" current="" out
+  shift 3
+  [ -s "$file" ] && current=$(sed -n "s/^${var}=//p" "$file")
+  if [ -n "$current" ] && credentials_work "$current"; then return 0; fi
+  if out=$("${SERVICE_CLI[@]}" service-account create --name "$name" "$@" --json 2>>data/airflow-setup.log); then
+    log "created service account '$name' ($*)"
   else
-    # It exists but its secret is not the one we have (e.g. data/airflow-service-account.env was removed).
-    out=$("${SERVICE_CLI[@]}" service-account rotate-secret airflow --json 2>>data/airflow-setup.log) \
-      || { log "could not create the 'airflow' service account; see data/airflow-setup.log"; exit 1; }
-    log "issued a new secret for service account 'airflow'"
+    # It exists but its secret is not the one we have (e.g. the file was removed).
+    out=$("${SERVICE_CLI[@]}" service-account rotate-secret "$name" --json 2>>data/airflow-setup.log) \
+      || { log "could not create the '$name' service account; see data/airflow-setup.log"; exit 1; }
+    log "issued a new secret for service account '$name'"
   fi
-  write_credentials "$out"
-fi
+  printf '%s=%s:%s\n' "$var" "$(json_field clientId <<<"$out")" "$(json_field clientSecret <<<"$out")" > "$file"
+  chmod 600 "$file"
+}
+ensure_account airflow data/airflow-service-account.env AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS \
+  --scopes sessions:read
+ensure_account airflow-cli data/airflow-cli.env AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS \
+  --groups airflow-admins --scopes admin
 
 # ---- a tiny example DAG folder, so the DAG list shows something without loading Airflow's 80 examples ----
 if [ ! -e data/airflow/dags/webauthn_hello.py ]; then

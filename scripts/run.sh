@@ -177,7 +177,7 @@ if [ "$passkeys" = 0 ]; then
 else
   echo "First admin:        'admin' has a passkey: sign in at the URL above"
 fi
-echo "Administer:         npm run -s cli -- --help   |   AIRFLOW_HOME=$ROOT/data/airflow .venv/bin/airflow webauthn --help"
+echo "Administer:         npm run -s cli -- --help   |   (set -a; . data/airflow-cli.env; AIRFLOW_HOME=$ROOT/data/airflow .venv/bin/airflow webauthn --help)"
 echo "Restart the service: scripts/run.sh service     (Ctrl-C stops everything)"
 
 # Run until stopped. The service may be replaced by `run.sh service`, so watch Airflow, and say once if the
