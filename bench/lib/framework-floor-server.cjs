@@ -1,6 +1,6 @@
 // Reference for both load benchmarks: the service's own HTTP pipeline with handlers that do nothing. It is the real
 // application (createApp from the built dist/: helmet, body parsers and their 64 KiB limit, the validation pipe and
-// the request DTOs, the throttler guard, the request-log middleware, the error filters, the same routes and parameter
+// the request DTOs, the limits middleware, the request-log middleware, the error filters, the same routes and parameter
 // decorators) in which OAuthController and AuthenticationController are swapped for ones whose handlers return
 // ready-made responses: no client authentication, WebAuthn verification, database query, signing or audit.
 // What it costs per request is the framework's floor: the part of the service's cost no change to our code removes.

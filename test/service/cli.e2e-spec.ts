@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { Passkey } from '@app/webauthn';
@@ -31,7 +32,8 @@ function cli(args: string[], envOverride: Record<string, string | undefined> = {
     Object.entries({ PATH: process.env.PATH, USER: OPERATOR, ...env, ...envOverride }).filter((e): e is [string, string] => e[1] !== undefined),
   );
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    // From an empty directory: a data/service.env that scripts/run.sh left in the checkout must not fill in settings.
+    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
