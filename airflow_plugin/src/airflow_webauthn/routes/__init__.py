@@ -26,8 +26,8 @@ def create_app(components: WebAuthnComponents) -> FastAPI:
     from airflow_webauthn.routes.admin import admin_router
     from airflow_webauthn.routes.ceremony import ceremony_router
     from airflow_webauthn.routes.csrf import BodyLimitMiddleware
+    from airflow_webauthn.routes.error_handlers import install_error_handlers
     from airflow_webauthn.routes.pages import pages_router
-    from airflow_webauthn.routes.responses import install_error_handlers
     from airflow_webauthn.routes.self_service import self_service_router
     from airflow_webauthn.routes.step_up import step_up_router
     from airflow_webauthn.routes.token import token_router

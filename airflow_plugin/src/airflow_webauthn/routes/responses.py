@@ -1,24 +1,19 @@
 """How the routes answer: ``{"detail", "error"}`` JSON refusals, never cached, never a 500.
 
-Every refusal is an ``ApiRefusalError`` (or a gateway error), answered by the handlers ``create_app``
-registers, so routes stay thin. The service's refusals are mapped once, in ``services.errors``.
+Every refusal is an ``ApiRefusalError`` (or a gateway error), answered by the handlers in
+``routes.error_handlers`` that ``create_app`` registers, so routes stay thin. The service's refusals
+are mapped once, in ``services.errors``.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from fastapi.responses import JSONResponse
 
 from airflow_webauthn.services.errors import (
     SERVICE_UNAVAILABLE_MESSAGE,
-    ServiceRefusedError,
     ServiceReply,
     refusal_from,
 )
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI, Request, Response
 
 # Never cache ceremony, token or management responses (challenges and tokens are single-use and personal).
 NO_STORE = {"Cache-Control": "no-store"}
@@ -54,32 +49,3 @@ def relay(reply: ServiceReply, *, as_person: bool = True) -> JSONResponse:
     if refusal.status_code == 401 and as_person:
         raise ApiRefusalError(401, "step_up_required", refusal.message, clear_step_up=True)
     raise ApiRefusalError(refusal.status_code, refusal.error, refusal.message)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    from airflow_webauthn.routes.csrf import RequestTooLargeError
-    from airflow_webauthn.routes.step_up_auth import clear_step_up_cookie
-    from airflow_webauthn.services.errors import ServiceUnavailableError
-
-    async def refused(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiRefusalError)
-        response = error_response(exc.status_code, exc.error, exc.detail)
-        if exc.clear_step_up:
-            clear_step_up_cookie(response)
-        return response
-
-    async def service_refused(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ServiceRefusedError)
-        return error_response(exc.status_code, exc.error, exc.message)
-
-    async def unavailable(request: Request, exc: Exception) -> Response:
-        return service_unavailable()
-
-    async def too_large(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestTooLargeError)
-        return error_response(413, "request_too_large", str(exc.detail))
-
-    app.add_exception_handler(RequestTooLargeError, too_large)
-    app.add_exception_handler(ApiRefusalError, refused)
-    app.add_exception_handler(ServiceRefusedError, service_refused)
-    app.add_exception_handler(ServiceUnavailableError, unavailable)
