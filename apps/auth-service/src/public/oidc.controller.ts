@@ -1,0 +1,35 @@
+import { Body, Controller, Get, Header, HttpCode, Post } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditContext } from '@app/audit';
+import { Audit } from '../http/audit-context.decorator';
+import { FederatedSignIn } from '../sign-in/federated-sign-in';
+import { OidcCallbackRequest } from './oidc.dto';
+
+/** Sign-in through the organisation's OpenID provider; the Airflow plugin relays these from Airflow's origin. */
+@ApiTags('oidc')
+@Controller('v1/oidc')
+export class OidcController {
+  constructor(private readonly signIn: FederatedSignIn) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Whether sign-in through an identity provider is configured, and its display name' })
+  describe() {
+    return this.signIn.describe();
+  }
+
+  @Post('start')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Start a provider sign-in: the authorization URL, and a binding value for an httponly cookie' })
+  start() {
+    return this.signIn.start();
+  }
+
+  @Post('callback')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Finish a provider sign-in from the callback query: a token, or the passkey step' })
+  callback(@Body() body: OidcCallbackRequest, @Audit() audit: AuditContext) {
+    return this.signIn.callback(audit, body.query, body.binding);
+  }
+}

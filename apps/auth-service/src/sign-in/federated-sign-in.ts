@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { UsersService, UserRepository } from '@app/accounts';
+import { AuditContext, AuditService } from '@app/audit';
+import { AppError, ErrorCode } from '@app/errors';
+import { FederationService, StartedFlow } from '@app/federation';
+import { UnitOfWork } from '@app/persistence';
+import { TokenResponse } from '@app/tokens';
+import { AccessTokenGrants } from './access-token-grants';
+
+/** RFC 8176: the person was authenticated by a federated identity provider. */
+export const FEDERATED_AMR = 'fed';
+
+export type FederatedCallbackResult =
+  | ({ status: 'signed_in' } & TokenResponse)
+  /** The provider vouched for the person; a passkey must complete the sign-in before any token exists. */
+  | { status: 'passkey_required' };
+
+/**
+ * Signing in through the organisation's OpenID provider, start to end: the provider's answer verified (libs/federation),
+ * then in ONE unit of work the just-in-time account (linked by issuer and subject, groups replaced), the `login`
+ * event and the token. Every refusal is audited here, once.
+ */
+@Injectable()
+export class FederatedSignIn {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly federation: FederationService,
+    private readonly users: UsersService,
+    private readonly userRepository: UserRepository,
+    private readonly grants: AccessTokenGrants,
+    private readonly audit: AuditService,
+  ) {}
+
+  describe(): { enabled: boolean; displayName?: string } {
+    return this.federation.describe();
+  }
+
+  start(): Promise<StartedFlow> {
+    return this.federation.start();
+  }
+
+  async callback(context: AuditContext, callbackQuery: string, binding: string): Promise<FederatedCallbackResult> {
+    let subject: { userId?: string; idp?: string } = {};
+    try {
+      const { identity, passkeyRequired } = await this.federation.finish(callbackQuery, binding);
+      subject = { idp: identity.issuer };
+      const at = new Date();
+      return await this.uow.run(async (tx) => {
+        const { user, created } = await this.users.linkFederated(tx, identity, at);
+        subject.userId = user.id;
+        if (user.disabledAt) throw new AppError(ErrorCode.AccountDisabled, 'this account is disabled', 'user_disabled');
+        if (created) {
+          await this.audit.record(context, { type: 'user.created', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer, groups: user.groups } }, tx, at);
+        }
+        if (passkeyRequired) return { status: 'passkey_required' } as const;
+        await this.userRepository.recordLogin(tx, user.id, at);
+        await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer, amr: [FEDERATED_AMR] } }, tx, at);
+        const token = await this.grants.issue(tx, context, {
+          grant: 'federated',
+          login: { userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups, authTime: at, amr: [FEDERATED_AMR], idp: identity.issuer },
+        });
+        return { status: 'signed_in', ...token } as const;
+      });
+    } catch (error) {
+      if (error instanceof AppError) {
+        await this.audit.record(context, { type: 'login', outcome: 'failure', reason: error.reason, subjectType: subject.userId ? 'user' : null, subjectId: subject.userId ?? null, details: { method: 'federated', idp: subject.idp } });
+      }
+      throw error;
+    }
+  }
+}

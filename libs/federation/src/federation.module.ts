@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OidcFlow } from './oidc-flow.entity';
+import { OidcFlowRepository } from './oidc-flow.repository';
+import { FederationService } from './federation.service';
+import { OidcRelyingParty } from './oidc-relying-party.service';
+
+export const FEDERATION_ENTITIES = [OidcFlow];
+
+@Module({
+  imports: [TypeOrmModule.forFeature(FEDERATION_ENTITIES)],
+  providers: [OidcFlowRepository, OidcRelyingParty, FederationService],
+  exports: [FederationService],
+})
+export class FederationModule {}

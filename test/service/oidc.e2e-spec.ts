@@ -1,0 +1,255 @@
+/**
+ * Sign-in through an OpenID provider, against a REAL provider (oidc-provider, its own process on loopback):
+ * full authorization code flow with PKCE, just-in-time accounts, group sync, allowed groups, and the refusals.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { UsersService } from '@app/accounts';
+import { SoftAuthenticator } from '../support/soft-authenticator';
+import { TEST_CONTEXT, TEST_ORIGIN, TestApp, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
+
+const REDIRECT_URI = `${TEST_ORIGIN}/auth/oidc/callback`;
+
+interface RunningProvider {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  process: ChildProcess;
+  tamper(mode: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startProvider(): Promise<RunningProvider> {
+  const child = spawn(process.execPath, [join(__dirname, '../support/oidc-provider.mjs')], {
+    env: { ...process.env, REDIRECT_URI },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const [first] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => { throw new Error('provider exited'); })])) as [string];
+  const info = JSON.parse(first) as { issuer: string; clientId: string; clientSecret: string };
+  return {
+    ...info,
+    process: child,
+    async tamper(mode) {
+      const res = await fetch(`${info.issuer}/__test/tamper`, { method: 'POST', body: JSON.stringify({ mode }) });
+      expect(res.status).toBe(204);
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+function providerEnv(op: RunningProvider, extra: Record<string, string> = {}): Record<string, string> {
+  return { OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: op.clientId, OIDC_CLIENT_SECRET: op.clientSecret, OIDC_ALLOW_HTTP: 'true', OIDC_SCOPES: 'openid profile email', FEDERATION_PASSKEY_REQUIRED_GROUPS: 'idp-admins', ...extra };
+}
+
+/** Plays the browser at the provider: follows its redirects (with its cookies) until it sends us back to the callback. */
+async function atProvider(authorizationUrl: string, loginHint: string): Promise<string> {
+  const jar = new Map<string, string>();
+  let url = `${authorizationUrl}&login_hint=${encodeURIComponent(loginHint)}`;
+  for (let hop = 0; hop < 10; hop += 1) {
+    const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const at = pair.indexOf('=');
+      jar.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+    const location = res.headers.get('location');
+    if (!location) throw new Error(`provider stopped at ${url} with ${res.status}: ${await res.text()}`);
+    const next = new URL(location, url);
+    if (next.href.startsWith(REDIRECT_URI)) return next.search.slice(1);
+    url = next.href;
+  }
+  throw new Error('too many redirects at the provider');
+}
+
+async function start(t: TestApp): Promise<{ authorizationUrl: string; binding: string }> {
+  const res = await t.http.post('/v1/oidc/start').send({}).expect(200);
+  return res.body;
+}
+
+async function signInAt(t: TestApp, loginHint: string) {
+  const flow = await start(t);
+  const query = await atProvider(flow.authorizationUrl, loginHint);
+  return t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding });
+}
+
+describe('OIDC sign-in with a real OpenID provider', () => {
+  let op: RunningProvider;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    op = await startProvider();
+    t = await startTestApp(providerEnv(op));
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    await op?.stop();
+  });
+  afterEach(async () => op.tamper(''));
+
+  it('says whether it is configured, and under which name', async () => {
+    await t.http.get('/v1/oidc').expect(200, { enabled: true, displayName: 'your identity provider' });
+  });
+
+  it('starts with PKCE (S256), state and nonce, to the registered redirect URI', async () => {
+    const { authorizationUrl, binding } = await start(t);
+    const url = new URL(authorizationUrl);
+    expect(url.origin).toBe(op.issuer);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('state')).toBeTruthy();
+    expect(url.searchParams.get('nonce')).toBeTruthy();
+    expect(url.searchParams.get('redirect_uri')).toBe(REDIRECT_URI);
+    expect(binding).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('full code flow: creates the person just in time, linked by issuer and sub, and issues amr ["fed"] with idp', async () => {
+    const res = await signInAt(t, 'bob');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('signed_in');
+    const claims = decodeJwt(res.body.access_token);
+    expect(claims).toMatchObject({ preferred_username: 'bob', groups: ['idp-viewers'], amr: ['fed'], idp: op.issuer });
+    expect(claims.passkey_id).toBeUndefined();
+    const user = await t.app.get(UsersService).findByUsername('bob');
+    expect(user).toMatchObject({ idpIssuer: op.issuer, idpSubject: 'bob', groups: ['idp-viewers'] });
+    expect(claims.sub).toBe(user!.id);
+  });
+
+  it('a second sign-in finds the same person again and replaces their groups with the provider\'s', async () => {
+    const first = decodeJwt((await signInAt(t, 'bob')).body.access_token);
+    const users = t.app.get(UsersService);
+    await users.update(TEST_CONTEXT, 'bob', { groups: ['hand-added'] });
+    const second = decodeJwt((await signInAt(t, 'bob')).body.access_token);
+    expect(second.sub).toBe(first.sub);
+    expect((await users.findByUsername('bob'))!.groups).toEqual(['idp-viewers']);
+  });
+
+  it('a provider token alone is not a passkey sign-in: the service API refuses it', async () => {
+    const token = (await signInAt(t, 'bob')).body.access_token;
+    const res = await t.http.get('/v1/me').set('authorization', `Bearer ${token}`).expect(401);
+    expect(res.body.code).toBe('unauthenticated');
+  });
+
+  it('a person in a passkey-required group gets no token from the provider alone', async () => {
+    const res = await signInAt(t, 'alice');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'passkey_required' });
+  });
+
+  it('never takes over a local (invited) account with the same username', async () => {
+    await createInvite(t, { username: 'localadmin', groups: ['airflow-admins'] }).then((inviteToken) => enrollPasskey(t, new SoftAuthenticator(), { inviteToken }));
+    const res = await signInAt(t, 'mallory');
+    expect(res.status).toBe(409);
+    expect(res.body.message).toMatch(/already exists here and is not linked/);
+    const local = await t.app.get(UsersService).findByUsername('localadmin');
+    expect(local).toMatchObject({ idpIssuer: null, groups: ['airflow-admins'] });
+  });
+
+  it('refuses a replayed callback (state is single-use)', async () => {
+    const flow = await start(t);
+    const query = await atProvider(flow.authorizationUrl, 'bob');
+    await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(200);
+    const replay = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+    expect(replay.body.message).toMatch(/unknown or was already used/);
+  });
+
+  it('refuses a forged state, and a flow finished in another browser (binding) — and that flow is then spent', async () => {
+    const flow = await start(t);
+    const query = await atProvider(flow.authorizationUrl, 'bob');
+    const forged = query.replace(/state=[^&]+/, 'state=forged-state-value');
+    await t.http.post('/v1/oidc/callback').send({ query: forged, binding: flow.binding }).expect(400);
+    const other = await start(t);
+    const res = await t.http.post('/v1/oidc/callback').send({ query, binding: other.binding }).expect(400);
+    expect(res.body.message).toMatch(/another browser/);
+    await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+  });
+
+  it('the provider refusing (access_denied) is a clear 401 and no account', async () => {
+    const res = await signInAt(t, 'deny');
+    expect(res.status).toBe(401);
+    expect(res.body.message).toMatch(/did not sign you in/);
+  });
+
+  it.each([
+    ['wrong-issuer', 'an ID token from another issuer'],
+    ['wrong-audience', 'an ID token for another audience'],
+    ['wrong-nonce', 'an ID token with the wrong nonce'],
+    ['expired', 'an expired ID token'],
+    ['alg-none', 'an unsigned ID token (alg none)'],
+    ['hs256-public-key', 'an ID token "signed" with HS256 keyed with the provider\'s public key'],
+    ['bad-signature', 'an ID token whose signature does not verify'],
+  ])('refuses %s (%s): 401, no token, no account', async (mode) => {
+    await op.tamper(mode);
+    const res = await signInAt(t, 'carol');
+    expect(res.status).toBe(401);
+    expect(res.body.access_token).toBeUndefined();
+    expect(res.body.message).toMatch(/did not pass the checks/);
+    expect(await t.app.get(UsersService).findByUsername('carol')).toBeNull();
+  });
+});
+
+describe('OIDC sign-in policy and failure modes', () => {
+  let op: RunningProvider;
+  beforeAll(async () => {
+    op = await startProvider();
+  }, 60_000);
+  afterAll(async () => op?.stop());
+
+  it('OIDC_ALLOWED_GROUPS: a person in none of them is refused with a clear 403 and gets no account', async () => {
+    const t = await startTestApp(providerEnv(op, { OIDC_ALLOWED_GROUPS: 'idp-viewers,idp-admins' }));
+    try {
+      const res = await signInAt(t, 'carol');
+      expect(res.status).toBe(403);
+      expect(res.body.message).toMatch(/not in a group allowed/);
+      expect(await t.app.get(UsersService).findByUsername('carol')).toBeNull();
+      expect((await signInAt(t, 'bob')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an expired flow is refused', async () => {
+    const t = await startTestApp(providerEnv(op));
+    try {
+      const flow = await start(t);
+      const query = await atProvider(flow.authorizationUrl, 'bob');
+      const realNow = Date.now;
+      Date.now = () => realNow() + 11 * 60 * 1000;
+      try {
+        const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+        expect(res.body.message).toMatch(/expired/);
+      } finally {
+        Date.now = realNow;
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('the provider unreachable: 503 with a clear message, nothing stored', async () => {
+    const t = await startTestApp(providerEnv(op, { OIDC_ISSUER: 'http://127.0.0.1:9/' }));
+    try {
+      const res = await t.http.post('/v1/oidc/start').send({}).expect(503);
+      expect(res.body.message).toMatch(/cannot be reached/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('without OIDC_ISSUER the feature is off: 404 on start, enabled false', async () => {
+    const t = await startTestApp();
+    try {
+      await t.http.get('/v1/oidc').expect(200, { enabled: false });
+      await t.http.post('/v1/oidc/start').send({}).expect(404);
+    } finally {
+      await t.close();
+    }
+  });
+});
