@@ -2,83 +2,11 @@
  * Sign-in through an OpenID provider, against a REAL provider (oidc-provider, its own process on loopback):
  * full authorization code flow with PKCE, just-in-time accounts, group sync, allowed groups, and the refusals.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { UsersService } from '@app/accounts';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { TEST_CONTEXT, TEST_ORIGIN, TestApp, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
-
-const REDIRECT_URI = `${TEST_ORIGIN}/auth/oidc/callback`;
-
-interface RunningProvider {
-  issuer: string;
-  clientId: string;
-  clientSecret: string;
-  process: ChildProcess;
-  tamper(mode: string): Promise<void>;
-  stop(): Promise<void>;
-}
-
-async function startProvider(): Promise<RunningProvider> {
-  const child = spawn(process.execPath, [join(__dirname, '../support/oidc-provider.mjs')], {
-    env: { ...process.env, REDIRECT_URI },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const [first] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => { throw new Error('provider exited'); })])) as [string];
-  const info = JSON.parse(first) as { issuer: string; clientId: string; clientSecret: string };
-  return {
-    ...info,
-    process: child,
-    async tamper(mode) {
-      const res = await fetch(`${info.issuer}/__test/tamper`, { method: 'POST', body: JSON.stringify({ mode }) });
-      expect(res.status).toBe(204);
-    },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
-}
-
-function providerEnv(op: RunningProvider, extra: Record<string, string> = {}): Record<string, string> {
-  return { OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: op.clientId, OIDC_CLIENT_SECRET: op.clientSecret, OIDC_ALLOW_HTTP: 'true', OIDC_SCOPES: 'openid profile email', FEDERATION_PASSKEY_REQUIRED_GROUPS: 'idp-admins', ...extra };
-}
-
-/** Plays the browser at the provider: follows its redirects (with its cookies) until it sends us back to the callback. */
-async function atProvider(authorizationUrl: string, loginHint: string): Promise<string> {
-  const jar = new Map<string, string>();
-  let url = `${authorizationUrl}&login_hint=${encodeURIComponent(loginHint)}`;
-  for (let hop = 0; hop < 10; hop += 1) {
-    const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
-    for (const cookie of res.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const at = pair.indexOf('=');
-      jar.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-    const location = res.headers.get('location');
-    if (!location) throw new Error(`provider stopped at ${url} with ${res.status}: ${await res.text()}`);
-    const next = new URL(location, url);
-    if (next.href.startsWith(REDIRECT_URI)) return next.search.slice(1);
-    url = next.href;
-  }
-  throw new Error('too many redirects at the provider');
-}
-
-async function start(t: TestApp): Promise<{ authorizationUrl: string; binding: string }> {
-  const res = await t.http.post('/v1/oidc/start').send({}).expect(200);
-  return res.body;
-}
-
-async function signInAt(t: TestApp, loginHint: string) {
-  const flow = await start(t);
-  const query = await atProvider(flow.authorizationUrl, loginHint);
-  return t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding });
-}
+import { REDIRECT_URI, RunningProvider, atProvider, providerEnv, signInAt, startFlow as start, startProvider } from '../support/oidc-provider-control';
+import { TEST_CONTEXT, TestApp, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
 
 describe('OIDC sign-in with a real OpenID provider', () => {
   let op: RunningProvider;
@@ -140,7 +68,7 @@ describe('OIDC sign-in with a real OpenID provider', () => {
   it('a person in a passkey-required group gets no token from the provider alone', async () => {
     const res = await signInAt(t, 'alice');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'passkey_required' });
+    expect(res.body).toEqual({ status: 'passkey_required', action: 'enroll', pending: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
   });
 
   it('never takes over a local (invited) account with the same username', async () => {

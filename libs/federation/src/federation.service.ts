@@ -3,6 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { FederatedIdentity } from '@app/accounts';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
+import { FederatedLogin, PasskeyStep } from './federated-login.entity';
+import { FederatedLoginRepository } from './federated-login.repository';
 import { OidcFlow } from './oidc-flow.entity';
 import { OidcFlowRepository } from './oidc-flow.repository';
 import { IdTokenClaims, OidcRelyingParty } from './oidc-relying-party.service';
@@ -46,6 +48,7 @@ export class FederationService {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly flows: OidcFlowRepository,
+    private readonly pendingLogins: FederatedLoginRepository,
     private readonly relyingParty: OidcRelyingParty,
   ) {}
 
@@ -97,8 +100,44 @@ export class FederationService {
     return { identity, passkeyRequired: required.includes('*') || identity.groups.some((g) => required.includes(g)) };
   }
 
-  purgeExpired(tx: Tx, now = new Date()): Promise<number> {
-    return this.flows.purgeExpired(tx, now);
+  /**
+   * In the callback's unit of work: holds a verified provider sign-in until its passkey step. Returns the secret the
+   * plugin keeps in an httponly cookie (only its hash is stored).
+   */
+  async holdForPasskey(tx: Tx, input: { userId: string; issuer: string; action: PasskeyStep }): Promise<string> {
+    const secret = randomBytes(32).toString('base64url');
+    const now = new Date();
+    const login = Object.assign(new FederatedLogin(), {
+      id: randomUUID(),
+      secretHash: sha256Hex(secret),
+      userId: input.userId,
+      idpIssuer: input.issuer,
+      action: input.action,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + this.relyingParty.settings.flowTtlSeconds * 1000),
+    });
+    await this.pendingLogins.insert(tx, login);
+    return secret;
+  }
+
+  /** The sign-in waiting for its passkey step, left in place (the ceremony's options may be asked for again). */
+  async pendingLogin(secret: string): Promise<FederatedLogin> {
+    return this.usablePending(await this.uow.run((tx) => this.pendingLogins.find(tx, sha256Hex(secret))));
+  }
+
+  /** Takes the waiting sign-in out for good: whatever the passkey step's outcome, it cannot be finished twice. */
+  async takePendingLogin(secret: string): Promise<FederatedLogin> {
+    return this.usablePending(await this.uow.run((tx) => this.pendingLogins.take(tx, sha256Hex(secret))));
+  }
+
+  async purgeExpired(tx: Tx, now = new Date()): Promise<number> {
+    return (await this.flows.purgeExpired(tx, now)) + (await this.pendingLogins.purgeExpired(tx, now));
+  }
+
+  private usablePending(login: FederatedLogin | null): FederatedLogin {
+    if (!login) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in is unknown or was already finished; sign in again', 'federated_login_unknown');
+    if (login.expiresAt.getTime() <= Date.now()) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in expired; sign in again', 'federated_login_expired');
+    return login;
   }
 
   private identityFrom(claims: IdTokenClaims): FederatedIdentity {

@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { UsersService, UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
-import { FederationService, StartedFlow } from '@app/federation';
+import { FederationService, PasskeyStep, StartedFlow } from '@app/federation';
 import { UnitOfWork } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
+import { PasskeysService } from '@app/webauthn';
 import { AccessTokenGrants } from './access-token-grants';
 
 /** RFC 8176: the person was authenticated by a federated identity provider. */
@@ -12,8 +13,11 @@ export const FEDERATED_AMR = 'fed';
 
 export type FederatedCallbackResult =
   | ({ status: 'signed_in' } & TokenResponse)
-  /** The provider vouched for the person; a passkey must complete the sign-in before any token exists. */
-  | { status: 'passkey_required' };
+  /**
+   * The provider vouched for the person; a passkey must complete the sign-in before any token exists. `pending` is
+   * the secret the plugin keeps in an httponly cookie for the passkey step (see FederatedPasskeyStep).
+   */
+  | { status: 'passkey_required'; action: PasskeyStep; pending: string };
 
 /**
  * Signing in through the organisation's OpenID provider, start to end: the provider's answer verified (libs/federation),
@@ -29,6 +33,7 @@ export class FederatedSignIn {
     private readonly userRepository: UserRepository,
     private readonly grants: AccessTokenGrants,
     private readonly audit: AuditService,
+    private readonly passkeys: PasskeysService,
   ) {}
 
   describe(): { enabled: boolean; displayName?: string } {
@@ -52,7 +57,15 @@ export class FederatedSignIn {
         if (created) {
           await this.audit.record(context, { type: 'user.created', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer, groups: user.groups } }, tx, at);
         }
-        if (passkeyRequired) return { status: 'passkey_required' } as const;
+        if (passkeyRequired) {
+          // Enrolling without an invite is only for someone with no passkey at all (first sign-in, or every passkey
+          // revoked by an administrator): anyone else must prove the passkey they have, or the provider account
+          // alone could add a new one and the second factor would mean nothing.
+          const action: PasskeyStep = (await this.passkeys.listForUser(user.id, false)).length > 0 ? 'confirm' : 'enroll';
+          const pending = await this.federation.holdForPasskey(tx, { userId: user.id, issuer: identity.issuer, action });
+          await this.audit.record(context, { type: 'login.federated', outcome: 'success', reason: `passkey_${action}_required`, subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer } }, tx, at);
+          return { status: 'passkey_required', action, pending } as const;
+        }
         await this.userRepository.recordLogin(tx, user.id, at);
         await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer, amr: [FEDERATED_AMR] } }, tx, at);
         const token = await this.grants.issue(tx, context, {

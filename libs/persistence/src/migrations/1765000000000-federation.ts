@@ -10,6 +10,9 @@ import { MigrationInterface, QueryRunner, Table, TableColumn, TableIndex } from 
  * oidc_flows: started sign-ins, stored server side like WebAuthn challenges (any instance can finish what another
  * began), looked up by `state`, deleted on first use, expiring. `binding_hash` is the SHA-256 of the value the
  * browser keeps in an httponly cookie, so a flow started in one browser cannot be finished in another.
+ *
+ * federated_logins: provider sign-ins waiting for their passkey step (confirm with a passkey, or enroll the first
+ * one). Found by the SHA-256 of a secret the browser keeps in an httponly cookie; taken once; expiring.
  */
 export class Federation1765000000000 implements MigrationInterface {
   name = 'Federation1765000000000';
@@ -36,9 +39,26 @@ export class Federation1765000000000 implements MigrationInterface {
         indices: [{ name: 'IDX_oidc_flows_expires_at', columnNames: ['expires_at'] }],
       }),
     );
+    await q.createTable(
+      new Table({
+        name: 'federated_logins',
+        columns: [
+          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
+          { name: 'secret_hash', type: 'varchar', length: '64', isUnique: true },
+          { name: 'user_id', type: 'varchar', length: '36' },
+          { name: 'idp_issuer', type: 'varchar', length: '512' },
+          { name: 'action', type: 'varchar', length: '16' },
+          { name: 'created_at', type: 'bigint' },
+          { name: 'expires_at', type: 'bigint' },
+        ],
+        foreignKeys: [{ columnNames: ['user_id'], referencedTableName: 'users', referencedColumnNames: ['id'], onDelete: 'CASCADE' }],
+        indices: [{ name: 'IDX_federated_logins_expires_at', columnNames: ['expires_at'] }],
+      }),
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.dropTable('federated_logins');
     await q.dropTable('oidc_flows');
     await q.dropIndex('users', 'IDX_users_idp_identity');
     await q.dropColumns('users', ['idp_issuer', 'idp_subject', 'last_idp_login_at']);
