@@ -2,7 +2,8 @@
  * A real OpenID Provider (the certified `oidc-provider` package) for the test suites, run as its own Node process
  * on 127.0.0.1. Prints one JSON line on stdout once listening: {"issuer", "clientId", "clientSecret"}.
  *
- * Environment: REDIRECT_URI (the service's callback, registered for the client), BACKCHANNEL_LOGOUT_URI (optional).
+ * Environment: REDIRECT_URI (the service's callback, registered for the client), BACKCHANNEL_LOGOUT_URI (optional),
+ * OIDC_TEST_ACCOUNTS (optional JSON {id: claims} replacing the default accounts, e.g. with a suite's own groups).
  * Test accounts differ in their `groups` claim (ACCOUNTS below). There is no login form: the interaction page signs
  * in the account named by the authorization request's `login_hint` (default alice), or refuses when it is `deny`.
  *
@@ -14,7 +15,7 @@ import { createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:c
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
-const ACCOUNTS = {
+const ACCOUNTS = process.env.OIDC_TEST_ACCOUNTS ? JSON.parse(process.env.OIDC_TEST_ACCOUNTS) : {
   alice: { preferred_username: 'alice', name: 'Alice Admin', email: 'alice@example.test', groups: ['idp-admins', 'idp-engineers'] },
   bob: { preferred_username: 'bob', name: 'Bob Viewer', email: 'bob@example.test', groups: ['idp-viewers'] },
   carol: { preferred_username: 'carol', name: 'Carol Outsider', email: 'carol@example.test', groups: ['idp-contractors'] },
