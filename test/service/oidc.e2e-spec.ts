@@ -65,6 +65,20 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect(res.body.code).toBe('unauthenticated');
   });
 
+  it('a person disabled here cannot start a new session through the provider (and keeps no groups update)', async () => {
+    await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
+    const users = t.app.get(UsersService);
+    await users.setDisabled(TEST_CONTEXT, 'bob', true);
+    try {
+      const res = await signInAt(t, 'bob');
+      expect(res.status).toBe(401);
+      expect(res.body.access_token).toBeUndefined();
+      expect(res.body.message).toMatch(/disabled/);
+    } finally {
+      await users.setDisabled(TEST_CONTEXT, 'bob', false);
+    }
+  });
+
   it('a person in a passkey-required group gets no token from the provider alone', async () => {
     const res = await signInAt(t, 'alice');
     expect(res.status).toBe(200);
