@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from support.soft_authenticator import SoftAuthenticator
-from support.stack import REPO_ROOT, Stack
+from support.stack import RECHECK_INTERVAL_SECONDS, REPO_ROOT, Stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -59,6 +60,12 @@ class Provider:
         self.issuer: str = info["issuer"]
         self.client_id: str = info["clientId"]
         self.client_secret: str = info["clientSecret"]
+
+    def logout_token(self, sub: str, mode: str = "") -> str:
+        """A back-channel logout token signed by the provider (spoiled as ``mode`` says)."""
+        answer = httpx.post(f"{self.issuer}/__test/logout-token", json={"sub": sub, "mode": mode}, timeout=30)
+        token: str = answer.json()["logout_token"]
+        return token
 
     def stop(self) -> None:
         self.process.terminate()
@@ -264,3 +271,33 @@ def test_provider_down_is_a_clear_message_and_no_session(
     assert login_error(answer) == "idp_unavailable"
     assert token_cookie(answer) is None
     assert "cannot be reached" in browser.get(answer.headers["location"]).text
+
+
+def test_backchannel_logout_ends_a_live_session(
+    provider: Provider, browser: httpx.Client, stack: Stack
+) -> None:
+    """A bad logout token changes nothing; a valid one ends the session within recheck_interval_seconds."""
+    token = token_cookie(sign_in_at_provider(browser, stack, "oviewer"))
+    assert token
+    session = {"Cookie": f"_token={token}"}
+    assert browser.get("/api/v2/dags", headers=session).status_code == 200
+    bad = browser.post(
+        "/auth/oidc/backchannel-logout",
+        data={"logout_token": provider.logout_token("oviewer", "wrong-events")},
+    )
+    assert bad.status_code == 400
+    time.sleep(RECHECK_INTERVAL_SECONDS + 1)
+    assert browser.get("/api/v2/dags", headers=session).status_code == 200
+    good = browser.post(
+        "/auth/oidc/backchannel-logout", data={"logout_token": provider.logout_token("oviewer")}
+    )
+    assert good.status_code == 200, good.text
+    deadline = time.monotonic() + 30
+    while browser.get("/api/v2/dags", headers=session).status_code == 200:
+        assert time.monotonic() < deadline, "the session outlived the back-channel logout"
+        time.sleep(0.5)
+    assert browser.get("/api/v2/dags", headers=session).status_code in {401, 403}
+    # Signing in again through the provider works and brings the role back.
+    again = token_cookie(sign_in_at_provider(browser, stack, "oviewer"))
+    assert again
+    assert browser.get("/api/v2/dags", headers={"Cookie": f"_token={again}"}).status_code == 200

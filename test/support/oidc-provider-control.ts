@@ -16,6 +16,8 @@ export interface RunningProvider {
   clientSecret: string;
   process: ChildProcess;
   tamper(mode: string): Promise<void>;
+  /** A back-channel logout token signed by the provider (spoiled as `mode` says). */
+  logoutToken(sub: string, mode?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,10 @@ export async function startProvider(): Promise<RunningProvider> {
     async tamper(mode) {
       const res = await fetch(`${info.issuer}/__test/tamper`, { method: 'POST', body: JSON.stringify({ mode }) });
       if (res.status !== 204) throw new Error(`tamper answered ${res.status}`);
+    },
+    async logoutToken(sub, mode = '') {
+      const res = await fetch(`${info.issuer}/__test/logout-token`, { method: 'POST', body: JSON.stringify({ sub, mode }) });
+      return ((await res.json()) as { logout_token: string }).logout_token;
     },
     async stop() {
       if (child.exitCode !== null) return;

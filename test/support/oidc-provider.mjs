@@ -9,7 +9,9 @@
  *
  * Test-only control (never part of a real provider): POST /__test/tamper with {"mode"} rewrites the ID token the
  * token endpoint returns, to prove the relying party refuses it. Modes: wrong-issuer, wrong-audience, wrong-nonce,
- * expired, alg-none, hs256-public-key, bad-signature; "" turns it off.
+ * expired, alg-none, hs256-public-key, bad-signature; "" turns it off. POST /__test/logout-token with {"sub", "mode"}
+ * answers {"logout_token"}: a Back-Channel Logout token signed with the provider's key (mode "" valid; bad-signature,
+ * wrong-events, with-nonce, wrong-audience, hs256-public-key, no-sub, stale spoil it), for the relying party to judge.
  */
 import { createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -80,6 +82,23 @@ function tampered(idToken) {
     default: return idToken;
   }
 }
+function logoutToken(sub, mode) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = { alg: 'RS256', typ: 'logout+jwt', kid: signingJwk.kid };
+  const claims = {
+    iss: issuer,
+    aud: mode === 'wrong-audience' ? 'another-client' : clientId,
+    iat: mode === 'stale' ? now - 3600 : now,
+    jti: randomBytes(12).toString('base64url'),
+    events: { [mode === 'wrong-events' ? 'http://schemas.openid.net/event/other' : 'http://schemas.openid.net/event/backchannel-logout']: {} },
+    ...(mode === 'no-sub' ? { sid: 'some-session' } : { sub }),
+    ...(mode === 'with-nonce' ? { nonce: 'n' } : {}),
+  };
+  if (mode === 'hs256-public-key') return resign({ ...header, alg: 'HS256' }, claims, 'hs256');
+  const token = resign(header, claims);
+  return mode === 'bad-signature' ? `${token.slice(0, -6)}AAAAAA` : token;
+}
+
 provider.use(async (ctx, next) => {
   await next();
   if (tamper && ctx.path === '/token' && ctx.body && typeof ctx.body.id_token === 'string') ctx.body = { ...ctx.body, id_token: tampered(ctx.body.id_token) };
@@ -93,6 +112,13 @@ server.on('request', async (req, res) => {
       for await (const chunk of req) body += chunk;
       tamper = JSON.parse(body).mode ?? '';
       res.writeHead(204).end();
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/__test/logout-token') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const { sub, mode = '' } = JSON.parse(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ logout_token: logoutToken(sub, mode) }));
       return;
     }
     const match = req.method === 'GET' && /^\/interaction\/([^/?]+)$/.exec(req.url);

@@ -105,6 +105,25 @@ export class UsersService {
     return { user: Object.assign(user, link), created: true };
   }
 
+  /**
+   * The provider ended this person's session there (back-channel logout): their groups are emptied, so every Airflow
+   * session and token of theirs stops being honoured at its next confirmation (no group, no role), while their next
+   * provider sign-in works again and brings the provider's groups back. Returns false for an unknown person.
+   */
+  async endFederatedSessions(context: AuditContext, issuer: string, subject: string): Promise<boolean> {
+    return this.uow.run(async (tx) => {
+      const user = await tx.manager.findOneBy(User, { idpIssuer: issuer, idpSubject: subject });
+      if (!user) return false;
+      await tx.manager.update(User, { id: user.id }, { groups: [], updatedAt: new Date() });
+      await this.audit.record(
+        context,
+        { type: 'user.sessions_ended', outcome: 'success', reason: 'idp_backchannel_logout', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: issuer, groupsBefore: user.groups } },
+        tx,
+      );
+      return true;
+    });
+  }
+
   async setDisabled(context: AuditContext, idOrUsername: string, disabled: boolean): Promise<User> {
     const user = await this.resolve(idOrUsername);
     await this.uow.run(async (tx) => {

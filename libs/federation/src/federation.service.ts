@@ -130,6 +130,11 @@ export class FederationService {
     return this.usablePending(await this.uow.run((tx) => this.pendingLogins.take(tx, sha256Hex(secret))));
   }
 
+  /** The provider's (issuer, sub) a back-channel logout token is about, once it passed every check. */
+  verifyLogoutToken(token: string): Promise<{ issuer: string; subject: string }> {
+    return this.relyingParty.verifyLogoutToken(token);
+  }
+
   async purgeExpired(tx: Tx, now = new Date()): Promise<number> {
     return (await this.flows.purgeExpired(tx, now)) + (await this.pendingLogins.purgeExpired(tx, now));
   }

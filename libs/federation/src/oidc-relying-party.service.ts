@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { createRemoteJWKSet, JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { APP_CONFIG, AppConfig, OidcConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
@@ -9,6 +10,10 @@ import { AppError, ErrorCode } from '@app/errors';
  */
 export const ID_TOKEN_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 const PROVIDER_TIMEOUT_SECONDS = 10;
+/** OpenID Connect Back-Channel Logout 1.0 §2.4: the member of `events` that makes a JWT a logout token. */
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/** A logout token is sent the moment the provider ends the session: older ones are refused. */
+const LOGOUT_TOKEN_MAX_AGE_SECONDS = 300;
 
 /** What a verified ID token says about the person (claims checked by openid-client: iss, aud, azp, exp, iat, nonce). */
 export type IdTokenClaims = oidc.IDToken;
@@ -27,6 +32,8 @@ export interface AuthorizationRequest {
 @Injectable()
 export class OidcRelyingParty {
   private discovered?: Promise<oidc.Configuration>;
+  /** The provider's keys for logout tokens (jose caches them and refetches when an unknown key id appears). */
+  private logoutKeys?: ReturnType<typeof createRemoteJWKSet>;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -78,6 +85,39 @@ export class OidcRelyingParty {
     } catch (error) {
       throw describeProviderError(error);
     }
+  }
+
+  /**
+   * OpenID Connect Back-Channel Logout 1.0 §2.6: the logout token's signature (the provider's JWKS, asymmetric
+   * algorithms only, via jose), iss, aud, iat (recent), jti, the `events` member, `sub`, and no `nonce`. Returns
+   * the provider's (issuer, sub) of the person whose sessions end. Throws AppError `logout_token_invalid` (400).
+   */
+  async verifyLogoutToken(token: string): Promise<{ issuer: string; subject: string }> {
+    const configuration = await this.configuration();
+    const metadata = configuration.serverMetadata();
+    const refuse = (why: string) => new AppError(ErrorCode.InvalidRequest, `the logout token is not valid: ${why}`, `logout_token_invalid: ${why}`.slice(0, 200));
+    if (!metadata.jwks_uri) throw refuse('the provider publishes no JWKS');
+    this.logoutKeys ??= createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000 });
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(token, this.logoutKeys, {
+        issuer: metadata.issuer,
+        audience: this.settings.clientId,
+        algorithms: [...ID_TOKEN_ALGORITHMS],
+        requiredClaims: ['iat', 'jti'],
+        maxTokenAge: LOGOUT_TOKEN_MAX_AGE_SECONDS,
+        clockTolerance: 30,
+      }));
+    } catch (error) {
+      throw refuse((error as Error).message);
+    }
+    const events = claims.events as Record<string, unknown> | undefined;
+    const event = events && typeof events === 'object' ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
+    if (!event || typeof event !== 'object' || Array.isArray(event)) throw refuse('no back-channel logout event');
+    if (claims.nonce !== undefined) throw refuse('a logout token must not carry a nonce');
+    // A token naming only a provider session (sid) cannot be matched: sessions here are per person, found by sub.
+    if (typeof claims.sub !== 'string' || !claims.sub) throw refuse('no sub');
+    return { issuer: metadata.issuer, subject: claims.sub };
   }
 
   private configuration(): Promise<oidc.Configuration> {

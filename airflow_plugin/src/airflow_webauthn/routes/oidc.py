@@ -9,7 +9,7 @@ failure goes back to the login page with a fixed message and clears the flow's c
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX, get_cookie_path
 from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
@@ -233,3 +233,21 @@ async def oidc_passkey_verify(
     response = JSONResponse({"redirect": target}, headers=NO_STORE)
     _signed_in(response, request, outcome)
     return response
+
+
+@oidc_router.post("/backchannel-logout")
+async def oidc_backchannel_logout(request: Request, gateway: GatewayDep, caller: CallerDep) -> Response:
+    """OpenID Connect Back-Channel Logout: the provider posts ``logout_token`` (form-encoded).
+
+    No CSRF check: the provider calls this server to server, and the token's signature is what the
+    service trusts. The person's Airflow sessions end at their next confirmation (the service empties
+    their groups). Answers 200, or 400 for a token the service refused (as the specification asks).
+    """
+    form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    tokens = form.get("logout_token", [])
+    if len(tokens) != 1 or not tokens[0]:
+        return JSONResponse({"error": "invalid_request"}, status_code=400, headers=NO_STORE)
+    reply = await gateway.relay("/v1/oidc/backchannel-logout", {"logout_token": tokens[0]}, caller=caller)
+    if reply.status_code >= 400:
+        return JSONResponse({"error": "invalid_request"}, status_code=400, headers=NO_STORE)
+    return Response(status_code=200, headers=NO_STORE)

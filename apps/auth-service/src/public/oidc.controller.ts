@@ -4,7 +4,7 @@ import { AuditContext } from '@app/audit';
 import { Audit } from '../http/audit-context.decorator';
 import { FederatedPasskeyStep } from '../sign-in/federated-passkey-step';
 import { FederatedSignIn } from '../sign-in/federated-sign-in';
-import { OidcCallbackRequest, PasskeyConfirmRequest, PasskeyEnrollRequest, PasskeyStepOptionsRequest } from './oidc.dto';
+import { BackchannelLogoutRequest, OidcCallbackRequest, PasskeyConfirmRequest, PasskeyEnrollRequest, PasskeyStepOptionsRequest } from './oidc.dto';
 
 /** Sign-in through the organisation's OpenID provider; the Airflow plugin relays these from Airflow's origin. */
 @ApiTags('oidc')
@@ -58,5 +58,14 @@ export class OidcController {
   @ApiOperation({ summary: 'Finish a first provider sign-in by enrolling a passkey bound to that account' })
   passkeyEnroll(@Body() body: PasskeyEnrollRequest, @Audit() audit: AuditContext) {
     return this.passkeyStep.verify(audit, body.pending, 'enroll', body.response);
+  }
+
+  @Post('backchannel-logout')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({ summary: 'Back-channel logout: the provider ended a person\'s session; their Airflow sessions end too' })
+  async backchannelLogout(@Body() body: BackchannelLogoutRequest, @Audit() audit: AuditContext) {
+    await this.signIn.backchannelLogout(audit, body.logout_token);
+    return {};
   }
 }

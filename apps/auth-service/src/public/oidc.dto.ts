@@ -36,3 +36,10 @@ export class PasskeyEnrollRequest extends RegistrationVerifyRequest {
   @Matches(SECRET, { message: 'pending must be the value returned by /v1/oidc/callback' })
   pending: string;
 }
+
+export class BackchannelLogoutRequest {
+  @ApiProperty({ description: 'The provider\'s logout token (OpenID Connect Back-Channel Logout 1.0), relayed by Airflow' })
+  @IsString()
+  @MaxLength(8192)
+  logout_token: string;
+}

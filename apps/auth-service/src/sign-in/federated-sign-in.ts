@@ -44,6 +44,17 @@ export class FederatedSignIn {
     return this.federation.start();
   }
 
+  /** Back-channel logout: the token verified fully, then the person's sessions end (see UsersService). */
+  async backchannelLogout(context: AuditContext, logoutToken: string): Promise<void> {
+    try {
+      const { issuer, subject } = await this.federation.verifyLogoutToken(logoutToken);
+      await this.users.endFederatedSessions({ ...context, actorType: 'system', actorId: 'idp' }, issuer, subject);
+    } catch (error) {
+      if (error instanceof AppError) await this.audit.record(context, { type: 'user.sessions_ended', outcome: 'failure', reason: error.reason });
+      throw error;
+    }
+  }
+
   async callback(context: AuditContext, callbackQuery: string, binding: string): Promise<FederatedCallbackResult> {
     let subject: { userId?: string; idp?: string } = {};
     try {
