@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
 from fastapi import APIRouter, Request
@@ -97,9 +97,7 @@ async def _identity_provider(components: ComponentsDep, caller: CallerDep) -> st
 
 
 @pages_router.get(LOGIN_PATH, response_class=HTMLResponse)
-async def login_page(
-    request: Request, components: ComponentsDep, caller: CallerDep, next: str | None = None
-) -> HTMLResponse:
+async def login_page(request: Request, components: ComponentsDep, caller: CallerDep) -> HTMLResponse:
     """The sign-in page, where Airflow's logout ends: it deletes any step-up cookie (a confirmation
     belongs to the session it was made in), and says so when Airflow cannot get sessions confirmed.
 
@@ -113,7 +111,6 @@ async def login_page(
     context = {
         "notice": notice,
         "oidc_provider": provider,
-        "oidc_login_href": "oidc/login" + (f"?{urlencode({'next': next[:2048]})}" if next else ""),
         "oidc_error": login_error_message(request.query_params.get("oidc_error")),
     }
     response = _page(request, "login.html", scripts=("login.js",), context=context)
