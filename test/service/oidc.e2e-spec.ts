@@ -119,6 +119,14 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect(res.body.message).toMatch(/did not sign you in/);
   });
 
+  it('a refusal carrying a long error from the browser is a clean 401 (the audit reason is a fixed code)', async () => {
+    const flow = await start(t);
+    const state = new URL(flow.authorizationUrl).searchParams.get('state')!;
+    const query = new URLSearchParams({ error: 'x'.repeat(300), error_description: 'y'.repeat(1000), state, iss: op.issuer }).toString();
+    const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(401);
+    expect(res.body.message).toMatch(/did not sign you in/);
+  });
+
   it.each([
     ['wrong-issuer', 'an ID token from another issuer'],
     ['wrong-audience', 'an ID token for another audience'],

@@ -153,6 +153,8 @@ export class FederationService {
     }
     const rawGroups = claims[settings.groupsClaim];
     const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : [];
-    return { issuer: claims.iss, subject: claims.sub, username, displayName: claimString(claims, 'name') ?? null, groups };
+    // The display name is shown, never trusted: cut to what the column holds rather than refuse the person.
+    const displayName = claimString(claims, 'name')?.slice(0, 256) ?? null;
+    return { issuer: claims.iss, subject: claims.sub, username, displayName, groups };
   }
 }

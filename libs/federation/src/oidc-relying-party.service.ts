@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createRemoteJWKSet, JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { APP_CONFIG, AppConfig, OidcConfig } from '@app/config';
@@ -10,6 +10,8 @@ import { AppError, ErrorCode } from '@app/errors';
  */
 export const ID_TOKEN_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 const PROVIDER_TIMEOUT_SECONDS = 10;
+/** Why the provider's answer was refused, for operators (audit reasons are short codes; this says which check). */
+const log = new Logger('OpenIdProvider');
 /** OpenID Connect Back-Channel Logout 1.0 §2.4: the member of `events` that makes a JWT a logout token. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** A logout token is sent the moment the provider ends the session: older ones are refused. */
@@ -95,7 +97,10 @@ export class OidcRelyingParty {
   async verifyLogoutToken(token: string): Promise<{ issuer: string; subject: string }> {
     const configuration = await this.configuration();
     const metadata = configuration.serverMetadata();
-    const refuse = (why: string) => new AppError(ErrorCode.InvalidRequest, `the logout token is not valid: ${why}`, `logout_token_invalid: ${why}`.slice(0, 200));
+    const refuse = (why: string) => {
+      log.warn(`logout token refused: ${why}`);
+      return new AppError(ErrorCode.InvalidRequest, `the logout token is not valid: ${why}`.slice(0, 200), 'logout_token_invalid');
+    };
     if (!metadata.jwks_uri) throw refuse('the provider publishes no JWKS');
     this.logoutKeys ??= createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000 });
     let claims: JWTPayload;
@@ -144,24 +149,29 @@ export class OidcRelyingParty {
       });
     }
     return this.discovered.catch((error: unknown) => {
-      throw new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', `idp_discovery_failed: ${(error as Error).message}`.slice(0, 200));
+      log.warn(`discovery failed: ${(error as Error).message}`);
+      throw new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', 'idp_discovery_failed');
     });
   }
 }
 
 const UNREACHABLE_CODES = new Set<string>(['OAUTH_RESPONSE_IS_NOT_CONFORM', 'OAUTH_RESPONSE_IS_NOT_JSON']);
 
-/** One place that turns openid-client's failures into what the person is told (and the audit reason). */
+/**
+ * One place that turns openid-client's failures into what the person is told and the audit reason (a short code:
+ * nothing from the provider's or the browser's answer goes into it, so it can never outgrow its column).
+ */
 function describeProviderError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  log.warn(`provider sign-in refused: ${(error as Error)?.name}: ${(error as Error)?.message}`.slice(0, 300));
   if (error instanceof oidc.AuthorizationResponseError) {
-    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider did not sign you in', `idp_refused: ${error.error}`.slice(0, 200));
+    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider did not sign you in', 'idp_refused');
   }
   if (error instanceof oidc.ResponseBodyError) {
-    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider refused this sign-in; start again', `code_rejected: ${error.error}`.slice(0, 200));
+    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider refused this sign-in; start again', 'code_rejected');
   }
   if (error instanceof oidc.ClientError && error.code && !UNREACHABLE_CODES.has(error.code)) {
-    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider\'s answer did not pass the checks; no session was created', `id_token_invalid: ${error.message}`.slice(0, 200));
+    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider\'s answer did not pass the checks; no session was created', 'id_token_invalid');
   }
-  return new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', `idp_unavailable: ${(error as Error)?.message}`.slice(0, 200));
+  return new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', 'idp_unavailable');
 }
