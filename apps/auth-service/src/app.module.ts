@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
+import { FederationModule, OidcFlowCleanupScheduler } from '@app/federation';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { LimitsMiddleware, LimitsModule } from '@app/limits';
 import { KeyRotationScheduler, TokensModule } from '@app/tokens';
@@ -15,6 +16,7 @@ import { PrincipalsModule } from '@app/principals';
 import { AuthenticationController } from './public/authentication.controller';
 import { HealthController } from './public/health.controller';
 import { OAuthController } from './public/oauth.controller';
+import { OidcController } from './public/oidc.controller';
 import { RegistrationController } from './public/registration.controller';
 import { WellKnownController } from './public/well-known.controller';
 import { SignInModule } from './sign-in/sign-in.module';
@@ -38,11 +40,13 @@ export class AppModule implements NestModule {
         PrincipalsModule,
         AdminModule,
         SignInModule,
+        FederationModule,
       ],
-      controllers: [WellKnownController, RegistrationController, AuthenticationController, OAuthController, HealthController],
+      controllers: [WellKnownController, RegistrationController, AuthenticationController, OAuthController, OidcController, HealthController],
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,
+        OidcFlowCleanupScheduler,
       ],
     };
   }

@@ -31,4 +31,15 @@ export class User {
 
   @InstantColumn({ name: 'last_login_at', nullable: true })
   lastLoginAt: Date | null;
+
+  /** The OpenID provider this person signs in through (its issuer identifier); null for a local (invited) person. */
+  @Column({ name: 'idp_issuer', type: 'varchar', length: 512, nullable: true })
+  idpIssuer: string | null;
+
+  /** The provider's `sub` for this person: with idpIssuer, the only link to the provider's account. */
+  @Column({ name: 'idp_subject', type: 'varchar', length: 255, nullable: true })
+  idpSubject: string | null;
+
+  @InstantColumn({ name: 'last_idp_login_at', nullable: true })
+  lastIdpLoginAt: Date | null;
 }

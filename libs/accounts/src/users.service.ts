@@ -6,6 +6,15 @@ import { Tx, UnitOfWork } from '@app/persistence';
 import { normalizeGroups, normalizeUsername } from './names';
 import { User } from './user.entity';
 
+/** A person as an OpenID provider vouched for them in a verified ID token. */
+export interface FederatedIdentity {
+  issuer: string;
+  subject: string;
+  username: string;
+  displayName?: string | null;
+  groups: string[];
+}
+
 export interface NewUser {
   username: string;
   displayName?: string | null;
@@ -63,9 +72,56 @@ export class UsersService {
       updatedAt: now,
       disabledAt: null,
       lastLoginAt: null,
+      idpIssuer: null,
+      idpSubject: null,
+      lastIdpLoginAt: null,
     });
     await tx.manager.insert(User, user);
     return user;
+  }
+
+  /**
+   * Just-in-time account for a provider sign-in, inside the sign-in's unit of work: the person linked to (issuer,
+   * subject) — never found by name or e-mail — created on their first sign-in; their groups replaced by the
+   * provider's every time. The username is fixed when the account is created (renaming at the provider does not
+   * move the account onto someone else's name). A name already used by another account (a local, invited person or
+   * another provider's) is refused: a provider account never takes over an account it is not linked to.
+   */
+  async linkFederated(tx: Tx, identity: FederatedIdentity, at: Date): Promise<{ user: User; created: boolean }> {
+    const linked = await tx.manager.findOneBy(User, { idpIssuer: identity.issuer, idpSubject: identity.subject });
+    const groups = normalizeGroups(identity.groups);
+    if (linked) {
+      const changes = { displayName: identity.displayName?.trim() || linked.displayName, groups, updatedAt: at, lastIdpLoginAt: at };
+      await tx.manager.update(User, { id: linked.id }, changes);
+      return { user: Object.assign(linked, changes), created: false };
+    }
+    const username = normalizeUsername(identity.username);
+    if (await tx.manager.findOneBy(User, { username })) {
+      throw new AppError(ErrorCode.Conflict, `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`, 'username_taken');
+    }
+    const user = await this.create(tx, { username, displayName: identity.displayName, groups, webauthnUserId: UsersService.newWebAuthnUserId() });
+    const link = { idpIssuer: identity.issuer, idpSubject: identity.subject, lastIdpLoginAt: at };
+    await tx.manager.update(User, { id: user.id }, link);
+    return { user: Object.assign(user, link), created: true };
+  }
+
+  /**
+   * The provider ended this person's session there (back-channel logout): their groups are emptied, so every Airflow
+   * session and token of theirs stops being honoured at its next confirmation (no group, no role), while their next
+   * provider sign-in works again and brings the provider's groups back. Returns false for an unknown person.
+   */
+  async endFederatedSessions(context: AuditContext, issuer: string, subject: string): Promise<boolean> {
+    return this.uow.run(async (tx) => {
+      const user = await tx.manager.findOneBy(User, { idpIssuer: issuer, idpSubject: subject });
+      if (!user) return false;
+      await tx.manager.update(User, { id: user.id }, { groups: [], updatedAt: new Date() });
+      await this.audit.record(
+        context,
+        { type: 'user.sessions_ended', outcome: 'success', reason: 'idp_backchannel_logout', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: issuer, groupsBefore: user.groups } },
+        tx,
+      );
+      return true;
+    });
   }
 
   async setDisabled(context: AuditContext, idOrUsername: string, disabled: boolean): Promise<User> {

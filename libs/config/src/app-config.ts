@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { Environment } from './environment';
+import { OidcConfig, parseOidcConfig } from './oidc-config';
 
 export type DatabaseConfig =
   | { type: 'better-sqlite3'; database: string }
@@ -51,6 +52,8 @@ export interface AppConfig {
   };
   logLevel: Environment['LOG_LEVEL'];
   logFormat: Environment['LOG_FORMAT'];
+  /** Sign-in through the organisation's OpenID provider; absent when OIDC_ISSUER is not set. */
+  oidc?: OidcConfig;
 }
 
 /** Every problem found, one line each (operators read it in a terminal or a log, scripts grep it). */
@@ -65,7 +68,7 @@ export class ConfigValidationError extends Error {
   }
 }
 
-const SENSITIVE = new Set(['KEY_ENCRYPTION_KEY', 'REDIS_URL']);
+const SENSITIVE = new Set(['KEY_ENCRYPTION_KEY', 'REDIS_URL', 'OIDC_CLIENT_SECRET']);
 
 /** One line per wrong variable: its first failed rule, and the value as the operator wrote it. */
 function describe(error: ValidationError, raw: Record<string, string | undefined>): string {
@@ -142,6 +145,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
   const enrollmentUrl = parseEnrollmentUrl(env.ENROLLMENT_URL, origins, problems);
   const adminGroups = env.ADMIN_GROUPS.split(',').map((g) => g.trim()).filter(Boolean);
   if (adminGroups.length === 0) problems.push('ADMIN_GROUPS must name at least one group');
+  const oidc = parseOidcConfig(env, origins, problems);
 
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
@@ -185,6 +189,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
+    ...(oidc ? { oidc } : {}),
   };
 }
 

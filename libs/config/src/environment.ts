@@ -164,6 +164,50 @@ export class Environment {
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
 
+  /** Sign-in through the organisation's OpenID provider (see oidc-config.ts): off unless OIDC_ISSUER is set. */
+  @IsOptional()
+  @IsString()
+  OIDC_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  OIDC_CLIENT_ID?: string;
+
+  @IsOptional()
+  @IsString()
+  OIDC_CLIENT_SECRET?: string;
+
+  @IsString()
+  @IsNotEmpty()
+  OIDC_DISPLAY_NAME = 'your identity provider';
+
+  @IsString()
+  @IsNotEmpty()
+  OIDC_SCOPES = 'openid profile email';
+
+  @IsString()
+  @IsNotEmpty()
+  OIDC_USERNAME_CLAIM = 'preferred_username';
+
+  @IsString()
+  @IsNotEmpty()
+  OIDC_GROUPS_CLAIM = 'groups';
+
+  @IsOptional()
+  @IsString()
+  OIDC_ALLOWED_GROUPS?: string;
+
+  @IsOptional()
+  @IsString()
+  OIDC_REDIRECT_URI?: string;
+
+  @IsIn(['true', 'false'])
+  OIDC_ALLOW_HTTP: 'true' | 'false' = 'false';
+
+  @IsString()
+  @IsNotEmpty()
+  FEDERATION_PASSKEY_REQUIRED_GROUPS = '*';
+
   @IsIn(['fatal', 'error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 

@@ -1,3 +1,4 @@
 export { AppConfig, DatabaseConfig, ConfigValidationError, effectiveLogFormat, loadAppConfig } from './app-config';
 export { AppConfigModule, APP_CONFIG } from './config.module';
 export { DEFAULT_ENV_FILE, envFileArgument, loadConfiguration, resolveEnvironment } from './config-source';
+export { OidcConfig } from './oidc-config';

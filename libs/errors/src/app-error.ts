@@ -25,6 +25,8 @@ export enum ErrorCode {
   RateLimited = 'rate_limited',
   /** The service cannot sign tokens (e.g. its signing key cannot be decrypted): an operator must act. */
   SigningUnavailable = 'signing_key_unavailable',
+  /** The OpenID provider could not be reached or answered nonsense: sign-in through it is not possible now. */
+  IdpUnavailable = 'idp_unavailable',
 }
 
 export const ERROR_STATUS: Record<ErrorCode, number> = {
@@ -45,6 +47,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Conflict]: 409,
   [ErrorCode.RateLimited]: 429,
   [ErrorCode.SigningUnavailable]: 503,
+  [ErrorCode.IdpUnavailable]: 503,
 };
 
 export class AppError extends Error {

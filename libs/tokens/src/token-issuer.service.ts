@@ -15,10 +15,13 @@ export interface UserTokenSubject {
   username: string;
   displayName: string;
   groups: string[];
-  passkeyId: string;
+  /** The passkey this sign-in was confirmed with; absent only for a provider-only sign-in (`amr: ["fed"]`). */
+  passkeyId?: string;
   authTime: Date;
   /** RFC 8176 authentication method references. */
   amr: string[];
+  /** The OpenID provider (its issuer identifier) that vouched for this person, for a provider sign-in. */
+  idp?: string;
 }
 
 export interface ServiceTokenSubject {
@@ -53,7 +56,8 @@ export class TokenIssuerService {
         groups: subject.groups,
         auth_time: Math.floor(subject.authTime.getTime() / 1000),
         amr: subject.amr,
-        passkey_id: subject.passkeyId,
+        ...(subject.passkeyId ? { passkey_id: subject.passkeyId } : {}),
+        ...(subject.idp ? { idp: subject.idp } : {}),
       },
       subject.userId,
       this.config.jwt.userTokenTtlSeconds,

@@ -27,6 +27,7 @@ def create_app(components: WebAuthnComponents) -> FastAPI:
     from airflow_webauthn.routes.ceremony import ceremony_router
     from airflow_webauthn.routes.csrf import BodyLimitMiddleware
     from airflow_webauthn.routes.error_handlers import install_error_handlers
+    from airflow_webauthn.routes.oidc import oidc_router
     from airflow_webauthn.routes.pages import pages_router
     from airflow_webauthn.routes.self_service import self_service_router
     from airflow_webauthn.routes.step_up import step_up_router
@@ -51,6 +52,7 @@ def create_app(components: WebAuthnComponents) -> FastAPI:
     for router in (
         pages_router,
         ceremony_router,
+        oidc_router,
         token_router,
         step_up_router,
         self_service_router,

@@ -12,10 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from airflow_webauthn.paths import ADMIN_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
-from airflow_webauthn.routes.deps import ComponentsDep
+from airflow_webauthn.routes.deps import CallerDep, ComponentsDep
 from airflow_webauthn.routes.session import SessionUserOrNone
 from airflow_webauthn.routes.step_up_auth import clear_step_up_cookie
 from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE
+from airflow_webauthn.services.errors import ServiceUnavailableError
+from airflow_webauthn.services.oidc import login_error_message, provider_button
 from airflow_webauthn.services.step_up import STEP_UP_COOKIE
 from airflow_webauthn.user import is_admin
 
@@ -85,17 +87,33 @@ def _to_login(page_path: str) -> RedirectResponse:
     return response
 
 
+async def _identity_provider(components: ComponentsDep, caller: CallerDep) -> str | None:
+    """The provider's display name when the service has sign-in through one configured, else None."""
+    try:
+        reply = await components.gateway.relay_get("/v1/oidc", caller=caller)
+    except ServiceUnavailableError:
+        return None
+    return provider_button(reply.body) if reply.status_code == 200 else None
+
+
 @pages_router.get(LOGIN_PATH, response_class=HTMLResponse)
-def login_page(request: Request, components: ComponentsDep) -> HTMLResponse:
+async def login_page(request: Request, components: ComponentsDep, caller: CallerDep) -> HTMLResponse:
     """The sign-in page, where Airflow's logout ends: it deletes any step-up cookie (a confirmation
     belongs to the session it was made in), and says so when Airflow cannot get sessions confirmed.
 
     The notice comes from Airflow's own view of the service (the latest status read failed), never
-    from anything in the request, so nobody can make the page show a message of their choosing.
+    from anything in the request, so nobody can make the page show a message of their choosing. The
+    same holds for a failed provider sign-in: ``oidc_error`` only selects one of a fixed set of messages.
     """
     unreachable = components.service_health.unreachable
     notice = f"{UNREACHABLE_MESSAGE}. Sign-in may fail until it is back." if unreachable else None
-    response = _page(request, "login.html", scripts=("login.js",), context={"notice": notice})
+    provider = await _identity_provider(components, caller)
+    context = {
+        "notice": notice,
+        "oidc_provider": provider,
+        "oidc_error": login_error_message(request.query_params.get("oidc_error")),
+    }
+    response = _page(request, "login.html", scripts=("login.js",), context=context)
     if STEP_UP_COOKIE in request.cookies:
         clear_step_up_cookie(response)
     return response

@@ -137,6 +137,10 @@ class ServiceGateway:
         """POST ``body`` to one of the service's public endpoints; 4xx replies are returned as they are."""
         return await self._send("POST", path, json=body, headers=caller.headers())
 
+    async def relay_get(self, path: str, *, caller: Caller) -> ServiceReply:
+        """GET one of the service's public read endpoints (e.g. ``/v1/oidc``); 4xx replies as they are."""
+        return await self._send("GET", path, headers=caller.headers())
+
     async def call_as_person(
         self,
         method: str,

@@ -7,6 +7,11 @@
   var usernameInput = document.getElementById("username");
   var button = document.getElementById("sign-in");
   var nextUrl = new URLSearchParams(window.location.search).get("next");
+  var providerLink = document.getElementById("oidc-sign-in");
+  if (providerLink && nextUrl) {
+    // next travels through the provider round trip; /auth/oidc/login keeps it only if it stays on Airflow.
+    providerLink.href = "oidc/login?next=" + encodeURIComponent(nextUrl);
+  }
 
   function describeApiError(error, step, username) {
     if (error.status === 0) return error.message;

@@ -2,11 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { ServiceAccount } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { Tx } from '@app/persistence';
-import { TokenIssuerService, TokenResponse } from '@app/tokens';
+import { TokenIssuerService, TokenResponse, UserTokenSubject } from '@app/tokens';
 import { VerifiedLogin } from '@app/webauthn';
 
 /** Who a token is for: a person after a verified passkey sign-in, or a service account after client authentication. */
-export type Grantee = { grant: 'webauthn'; login: VerifiedLogin } | { grant: 'client_credentials'; account: ServiceAccount; scopes: readonly string[] };
+export type Grantee =
+  | { grant: 'webauthn'; login: VerifiedLogin }
+  /** A person the OpenID provider vouched for (`idp`), with or without a passkey confirming it (`passkeyId`). */
+  | { grant: 'federated'; login: UserTokenSubject & { idp: string } }
+  | { grant: 'client_credentials'; account: ServiceAccount; scopes: readonly string[] };
 
 /**
  * The one place an access token is handed out and the one writer of `token.issued`, for both grants.
@@ -20,12 +24,12 @@ export class AccessTokenGrants {
   ) {}
 
   async issue(tx: Tx, context: AuditContext, grantee: Grantee): Promise<TokenResponse> {
-    if (grantee.grant === 'webauthn') {
-      const { login } = grantee;
+    if (grantee.grant === 'webauthn' || grantee.grant === 'federated') {
+      const { login, grant } = grantee;
       const token = await this.tokens.issueUserToken(login);
       await this.audit.record(
         { ...context, actorType: 'user', actorId: login.userId },
-        { type: 'token.issued', outcome: 'success', subjectType: 'user', subjectId: login.userId, details: { grant: 'webauthn', expiresIn: token.expires_in } },
+        { type: 'token.issued', outcome: 'success', subjectType: 'user', subjectId: login.userId, details: { grant, ...(grant === 'federated' ? { amr: login.amr } : {}), expiresIn: token.expires_in } },
         tx,
         login.authTime,
       );

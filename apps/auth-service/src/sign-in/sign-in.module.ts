@@ -2,15 +2,18 @@ import { Module } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
 import { TokensModule } from '@app/tokens';
+import { FederationModule } from '@app/federation';
 import { WebAuthnModule } from '@app/webauthn';
 import { AccessTokenGrants } from './access-token-grants';
 import { ClientCredentialsGrant } from './client-credentials-grant';
+import { FederatedPasskeyStep } from './federated-passkey-step';
+import { FederatedSignIn } from './federated-sign-in';
 import { PasskeySignIn } from './passkey-sign-in';
 
 /** The two ways to get an access token (a passkey sign-in, the client-credentials grant), for the public controllers. */
 @Module({
-  imports: [AccountsModule, AuditModule, TokensModule, WebAuthnModule],
-  providers: [AccessTokenGrants, PasskeySignIn, ClientCredentialsGrant],
-  exports: [PasskeySignIn, ClientCredentialsGrant],
+  imports: [AccountsModule, AuditModule, TokensModule, WebAuthnModule, FederationModule],
+  providers: [AccessTokenGrants, PasskeySignIn, ClientCredentialsGrant, FederatedSignIn, FederatedPasskeyStep],
+  exports: [PasskeySignIn, ClientCredentialsGrant, FederatedSignIn, FederatedPasskeyStep],
 })
 export class SignInModule {}

@@ -1,0 +1,191 @@
+"""Sign-in through an OpenID provider, Airflow's side: the relay, the cookies, the login page's messages.
+
+The service is the in-memory fake answering what the real one answers on ``/v1/oidc/*`` (the real pair is
+exercised in test/integration/test_oidc_login.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from airflow_webauthn.services.oidc import FLOW_COOKIE, NEXT_COOKIE, OIDC_ERROR_MESSAGES, PENDING_COOKIE
+
+from support import JSON_HEADERS, FakeAuthService, mint, user_claims
+
+if TYPE_CHECKING:
+    import httpx
+    from fastapi.testclient import TestClient
+
+BINDING = "b" * 43
+PENDING = "p" * 43
+
+
+def login_error(response: httpx.Response) -> str | None:
+    assert response.status_code == 303, response.text
+    location = urlsplit(response.headers["location"])
+    assert location.path == "/auth/login"
+    return parse_qs(location.query).get("oidc_error", [None])[0]
+
+
+def session_cookie_set(response: httpx.Response) -> bool:
+    return any(
+        h.startswith("_token=") and not h.startswith('_token="";')
+        for h in response.headers.get_list("set-cookie")
+    )
+
+
+@pytest.fixture
+def provider_configured(fake_service: FakeAuthService) -> None:
+    fake_service.reply("GET", "/v1/oidc", 200, {"enabled": True, "displayName": "Okta"})
+
+
+def test_login_page_offers_the_provider_only_when_the_service_says_so(
+    mounted: TestClient, fake_service: FakeAuthService
+) -> None:
+    """No button when the service has no provider, or cannot be asked; the button when it has one."""
+    assert "oidc-sign-in" not in mounted.get("/auth/login").text  # the fake answers 404 on /v1/oidc
+    fake_service.reply("GET", "/v1/oidc", 200, {"enabled": False})
+    assert "oidc-sign-in" not in mounted.get("/auth/login").text
+    fake_service.up = False
+    assert mounted.get("/auth/login").status_code == 200
+    fake_service.up = True
+    fake_service.reply("GET", "/v1/oidc", 200, {"enabled": True, "displayName": "Okta"})
+    assert "Sign in with Okta" in mounted.get("/auth/login").text
+
+
+def test_login_page_shows_only_fixed_messages(mounted: TestClient) -> None:
+    """``oidc_error`` selects one of the fixed messages; anything else shows nothing (no reflection)."""
+    html = mounted.get("/auth/login", params={"oidc_error": "not_allowed"}).text
+    assert OIDC_ERROR_MESSAGES["not_allowed"] in html
+    html = mounted.get("/auth/login", params={"oidc_error": "<b>pwned</b>"}).text
+    assert 'id="oidc-error"' not in html
+    assert "pwned" not in html
+
+
+def test_start_redirects_to_the_provider_and_keeps_the_binding_httponly(
+    mounted: TestClient, fake_service: FakeAuthService, provider_configured: None
+) -> None:
+    fake_service.reply(
+        "POST",
+        "/v1/oidc/start",
+        200,
+        {"authorizationUrl": "https://idp.test/authorize?x=1", "binding": BINDING},
+    )
+    response = mounted.get("/auth/oidc/login", params={"next": "https://evil.example/"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "https://idp.test/authorize?x=1"
+    cookies = {h.split("=", 1)[0]: h for h in response.headers.get_list("set-cookie")}
+    assert "httponly" in cookies[FLOW_COOKIE].lower()
+    assert "samesite=lax" in cookies[FLOW_COOKIE].lower()
+    # The unsafe next was replaced by the fallback before it was stored.
+    assert "evil.example" not in cookies[NEXT_COOKIE]
+
+
+def test_start_with_the_service_down_says_so_on_the_login_page(
+    mounted: TestClient, fake_service: FakeAuthService
+) -> None:
+    fake_service.up = False
+    assert login_error(mounted.get("/auth/oidc/login")) == "idp_unavailable"
+
+
+def test_callback_without_the_flow_cookie_is_refused_without_asking_the_service(
+    mounted: TestClient, fake_service: FakeAuthService
+) -> None:
+    assert login_error(mounted.get("/auth/oidc/callback?code=c&state=s")) == "state_invalid"
+    assert fake_service.count("/v1/oidc/callback") == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (400, "invalid_challenge", "state_invalid"),
+        (401, "authentication_failed", "idp_refused"),
+        (403, "forbidden", "not_allowed"),
+        (409, "conflict", "account_conflict"),
+        (401, "account_disabled", "failed"),
+        (503, "idp_unavailable", "idp_unavailable"),
+    ],
+)
+def test_callback_refusals_reach_the_login_page_without_a_session(
+    mounted: TestClient, fake_service: FakeAuthService, status: int, code: str, expected: str
+) -> None:
+    fake_service.reply(
+        "POST", "/v1/oidc/callback", status, {"statusCode": status, "message": "no", "code": code}
+    )
+    mounted.cookies.set(FLOW_COOKIE, BINDING)
+    response = mounted.get("/auth/oidc/callback?code=c&state=s")
+    assert login_error(response) == expected
+    assert not session_cookie_set(response)
+
+
+def test_callback_relays_the_query_and_binding_and_signs_in(
+    mounted: TestClient, fake_service: FakeAuthService
+) -> None:
+    token = mint(fake_service.keys[0], user_claims(groups=["viewers"], amr=["fed"], passkey_id=None))
+    fake_service.reply(
+        "POST",
+        "/v1/oidc/callback",
+        200,
+        {"status": "signed_in", "access_token": token, "token_type": "Bearer", "expires_in": 600},
+    )
+    mounted.cookies.set(FLOW_COOKIE, BINDING)
+    mounted.cookies.set(NEXT_COOKIE, "/dags")
+    response = mounted.get("/auth/oidc/callback?code=c&state=s")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/dags"
+    assert session_cookie_set(response)
+    sent = fake_service.last("/v1/oidc/callback")
+    assert sent.read() == b'{"query":"code=c&state=s","binding":"' + BINDING.encode() + b'"}'
+
+
+def test_callback_for_a_passkey_required_person_sets_no_session(
+    mounted: TestClient, fake_service: FakeAuthService
+) -> None:
+    fake_service.reply(
+        "POST",
+        "/v1/oidc/callback",
+        200,
+        {"status": "passkey_required", "action": "enroll", "pending": PENDING},
+    )
+    mounted.cookies.set(FLOW_COOKIE, BINDING)
+    response = mounted.get("/auth/oidc/callback?code=c&state=s")
+    assert response.headers["location"] == "/auth/oidc/passkey"
+    assert not session_cookie_set(response)
+    assert any(h.startswith(f"{PENDING_COOKIE}={PENDING}") for h in response.headers.get_list("set-cookie"))
+
+
+def test_passkey_step_needs_the_pending_cookie_and_same_origin(
+    mounted: TestClient, fake_service: FakeAuthService
+) -> None:
+    assert mounted.post("/auth/oidc/passkey/options", json={}, headers=JSON_HEADERS).status_code == 400
+    mounted.cookies.set(PENDING_COOKIE, PENDING)
+    fake_service.reply("POST", "/v1/oidc/passkey/options", 200, {"action": "confirm", "options": {}})
+    assert (
+        mounted.post(
+            "/auth/oidc/passkey/options", json={}, headers={"Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
+    assert (
+        mounted.post("/auth/oidc/passkey/options", json={}, headers=JSON_HEADERS).json()["action"]
+        == "confirm"
+    )
+
+
+def test_backchannel_logout_relays_the_token_and_answers_400_on_refusal(
+    mounted: TestClient, fake_service: FakeAuthService
+) -> None:
+    assert mounted.post("/auth/oidc/backchannel-logout", data={}).status_code == 400
+    fake_service.reply(
+        "POST",
+        "/v1/oidc/backchannel-logout",
+        400,
+        {"statusCode": 400, "message": "bad", "code": "invalid_request"},
+    )
+    assert mounted.post("/auth/oidc/backchannel-logout", data={"logout_token": "x.y.z"}).status_code == 400
+    fake_service.reply("POST", "/v1/oidc/backchannel-logout", 200, {})
+    assert mounted.post("/auth/oidc/backchannel-logout", data={"logout_token": "x.y.z"}).status_code == 200
+    assert fake_service.last("/v1/oidc/backchannel-logout").read() == b'{"logout_token":"x.y.z"}'

@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { UsersService, UserRepository } from '@app/accounts';
+import { AuditContext, AuditService } from '@app/audit';
+import { AppError, ErrorCode } from '@app/errors';
+import { FederationService, PasskeyStep, StartedFlow } from '@app/federation';
+import { UnitOfWork } from '@app/persistence';
+import { TokenResponse } from '@app/tokens';
+import { PasskeysService } from '@app/webauthn';
+import { AccessTokenGrants } from './access-token-grants';
+
+/** RFC 8176: the person was authenticated by a federated identity provider. */
+export const FEDERATED_AMR = 'fed';
+
+export type FederatedCallbackResult =
+  | ({ status: 'signed_in' } & TokenResponse)
+  /**
+   * The provider vouched for the person; a passkey must complete the sign-in before any token exists. `pending` is
+   * the secret the plugin keeps in an httponly cookie for the passkey step (see FederatedPasskeyStep).
+   */
+  | { status: 'passkey_required'; action: PasskeyStep; pending: string };
+
+/**
+ * Signing in through the organisation's OpenID provider, start to end: the provider's answer verified (libs/federation),
+ * then in ONE unit of work the just-in-time account (linked by issuer and subject, groups replaced), the `login`
+ * event and the token. Every refusal is audited here, once.
+ */
+@Injectable()
+export class FederatedSignIn {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly federation: FederationService,
+    private readonly users: UsersService,
+    private readonly userRepository: UserRepository,
+    private readonly grants: AccessTokenGrants,
+    private readonly audit: AuditService,
+    private readonly passkeys: PasskeysService,
+  ) {}
+
+  describe(): { enabled: boolean; displayName?: string } {
+    return this.federation.describe();
+  }
+
+  start(): Promise<StartedFlow> {
+    return this.federation.start();
+  }
+
+  /** Back-channel logout: the token verified fully, then the person's sessions end (see UsersService). */
+  async backchannelLogout(context: AuditContext, logoutToken: string): Promise<void> {
+    try {
+      const { issuer, subject } = await this.federation.verifyLogoutToken(logoutToken);
+      await this.users.endFederatedSessions({ ...context, actorType: 'system', actorId: 'idp' }, issuer, subject);
+    } catch (error) {
+      if (error instanceof AppError) await this.audit.record(context, { type: 'user.sessions_ended', outcome: 'failure', reason: error.reason });
+      throw error;
+    }
+  }
+
+  async callback(context: AuditContext, callbackQuery: string, binding: string): Promise<FederatedCallbackResult> {
+    let subject: { userId?: string; idp?: string } = {};
+    try {
+      const { identity, passkeyRequired } = await this.federation.finish(callbackQuery, binding);
+      subject = { idp: identity.issuer };
+      const at = new Date();
+      return await this.uow.run(async (tx) => {
+        const { user, created } = await this.users.linkFederated(tx, identity, at);
+        subject.userId = user.id;
+        if (user.disabledAt) throw new AppError(ErrorCode.AccountDisabled, 'this account is disabled', 'user_disabled');
+        if (created) {
+          await this.audit.record(context, { type: 'user.created', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer, groups: user.groups } }, tx, at);
+        }
+        if (passkeyRequired) {
+          // Enrolling without an invite is only for someone with no passkey at all (first sign-in, or every passkey
+          // revoked by an administrator): anyone else must prove the passkey they have, or the provider account
+          // alone could add a new one and the second factor would mean nothing.
+          const action: PasskeyStep = (await this.passkeys.listForUser(user.id, false)).length > 0 ? 'confirm' : 'enroll';
+          const pending = await this.federation.holdForPasskey(tx, { userId: user.id, issuer: identity.issuer, action });
+          await this.audit.record(context, { type: 'login.federated', outcome: 'success', reason: `passkey_${action}_required`, subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer } }, tx, at);
+          return { status: 'passkey_required', action, pending } as const;
+        }
+        await this.userRepository.recordLogin(tx, user.id, at);
+        await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer, amr: [FEDERATED_AMR] } }, tx, at);
+        const token = await this.grants.issue(tx, context, {
+          grant: 'federated',
+          login: { userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups, authTime: at, amr: [FEDERATED_AMR], idp: identity.issuer },
+        });
+        return { status: 'signed_in', ...token } as const;
+      });
+    } catch (error) {
+      if (error instanceof AppError) {
+        await this.audit.record(context, { type: 'login', outcome: 'failure', reason: error.reason, subjectType: subject.userId ? 'user' : null, subjectId: subject.userId ?? null, details: { method: 'federated', idp: subject.idp } });
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { FederatedIdentity } from '@app/accounts';
+import { AppError, ErrorCode } from '@app/errors';
+import { Tx, UnitOfWork } from '@app/persistence';
+import { FederatedLogin, PasskeyStep } from './federated-login.entity';
+import { FederatedLoginRepository } from './federated-login.repository';
+import { OidcFlow } from './oidc-flow.entity';
+import { OidcFlowRepository } from './oidc-flow.repository';
+import { IdTokenClaims, OidcRelyingParty } from './oidc-relying-party.service';
+
+export interface StartedFlow {
+  /** Where the browser goes next: the provider's authorization endpoint. */
+  authorizationUrl: string;
+  /** Kept by the plugin in an httponly cookie and presented with the callback: binds the flow to this browser. */
+  binding: string;
+}
+
+/** A provider sign-in that passed every check, and whether the passkey must now complete it. */
+export interface VerifiedFederation {
+  identity: FederatedIdentity;
+  passkeyRequired: boolean;
+}
+
+const MAX_QUERY_LENGTH = 4096;
+
+function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex');
+  const y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function claimString(claims: IdTokenClaims, name: string): string | undefined {
+  const value = claims[name];
+  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+
+/**
+ * The provider sign-in: start (flow stored server side, bound to the browser) and finish (flow taken once, code
+ * exchanged, ID token verified, policy applied: allowed groups, whether a passkey must complete the sign-in).
+ */
+@Injectable()
+export class FederationService {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly flows: OidcFlowRepository,
+    private readonly pendingLogins: FederatedLoginRepository,
+    private readonly relyingParty: OidcRelyingParty,
+  ) {}
+
+  /** What the login page may show; nothing secret. */
+  describe(): { enabled: boolean; displayName?: string } {
+    return this.relyingParty.configured ? { enabled: true, displayName: this.relyingParty.settings.displayName } : { enabled: false };
+  }
+
+  async start(): Promise<StartedFlow> {
+    const settings = this.relyingParty.settings;
+    const request = this.relyingParty.newRequest();
+    // Built before anything is stored: a provider that cannot be reached leaves no flow behind.
+    const authorizationUrl = await this.relyingParty.authorizationUrl(request);
+    const binding = randomBytes(32).toString('base64url');
+    const now = new Date();
+    const flow = Object.assign(new OidcFlow(), {
+      id: randomUUID(),
+      ...request,
+      bindingHash: sha256Hex(binding),
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + settings.flowTtlSeconds * 1000),
+    });
+    await this.uow.run((tx) => this.flows.insert(tx, flow));
+    return { authorizationUrl, binding };
+  }
+
+  /**
+   * Finishes a provider sign-in from the callback's query string. The flow is consumed whatever happens next (a
+   * replayed or refused callback can never be retried), and the browser must be the one that started it.
+   */
+  async finish(callbackQuery: string, binding: string): Promise<VerifiedFederation> {
+    const settings = this.relyingParty.settings;
+    const query = callbackQuery.replace(/^\?/, '');
+    if (query.length > MAX_QUERY_LENGTH) throw new AppError(ErrorCode.InvalidRequest, 'the callback query is too long', 'callback_too_long');
+    const state = new URLSearchParams(query).get('state');
+    if (!state) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt is unknown or was already used; start again', 'state_missing');
+    const flow = await this.uow.run((tx) => this.flows.take(tx, state));
+    if (!flow) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt is unknown or was already used; start again', 'state_unknown');
+    if (flow.expiresAt.getTime() <= Date.now()) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt expired; start again', 'state_expired');
+    if (!sameHash(flow.bindingHash, sha256Hex(binding))) {
+      throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in was started in another browser; start again', 'flow_binding_mismatch');
+    }
+    const claims = await this.relyingParty.exchange(query, flow);
+    const identity = this.identityFrom(claims);
+    if (settings.allowedGroups && !identity.groups.some((g) => settings.allowedGroups!.includes(g))) {
+      throw new AppError(ErrorCode.Forbidden, 'your identity provider account is not in a group allowed to sign in to Airflow', 'group_not_allowed');
+    }
+    const required = settings.passkeyRequiredGroups;
+    return { identity, passkeyRequired: required.includes('*') || identity.groups.some((g) => required.includes(g)) };
+  }
+
+  /**
+   * In the callback's unit of work: holds a verified provider sign-in until its passkey step. Returns the secret the
+   * plugin keeps in an httponly cookie (only its hash is stored).
+   */
+  async holdForPasskey(tx: Tx, input: { userId: string; issuer: string; action: PasskeyStep }): Promise<string> {
+    const secret = randomBytes(32).toString('base64url');
+    const now = new Date();
+    const login = Object.assign(new FederatedLogin(), {
+      id: randomUUID(),
+      secretHash: sha256Hex(secret),
+      userId: input.userId,
+      idpIssuer: input.issuer,
+      action: input.action,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + this.relyingParty.settings.flowTtlSeconds * 1000),
+    });
+    await this.pendingLogins.insert(tx, login);
+    return secret;
+  }
+
+  /** The sign-in waiting for its passkey step, left in place (the ceremony's options may be asked for again). */
+  async pendingLogin(secret: string): Promise<FederatedLogin> {
+    return this.usablePending(await this.uow.run((tx) => this.pendingLogins.find(tx, sha256Hex(secret))));
+  }
+
+  /** Takes the waiting sign-in out for good: whatever the passkey step's outcome, it cannot be finished twice. */
+  async takePendingLogin(secret: string): Promise<FederatedLogin> {
+    return this.usablePending(await this.uow.run((tx) => this.pendingLogins.take(tx, sha256Hex(secret))));
+  }
+
+  /** The provider's (issuer, sub) a back-channel logout token is about, once it passed every check. */
+  verifyLogoutToken(token: string): Promise<{ issuer: string; subject: string }> {
+    return this.relyingParty.verifyLogoutToken(token);
+  }
+
+  async purgeExpired(tx: Tx, now = new Date()): Promise<number> {
+    return (await this.flows.purgeExpired(tx, now)) + (await this.pendingLogins.purgeExpired(tx, now));
+  }
+
+  private usablePending(login: FederatedLogin | null): FederatedLogin {
+    if (!login) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in is unknown or was already finished; sign in again', 'federated_login_unknown');
+    if (login.expiresAt.getTime() <= Date.now()) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in expired; sign in again', 'federated_login_expired');
+    return login;
+  }
+
+  private identityFrom(claims: IdTokenClaims): FederatedIdentity {
+    const settings = this.relyingParty.settings;
+    const username = claimString(claims, settings.usernameClaim);
+    if (!username) {
+      throw new AppError(ErrorCode.AuthenticationFailed, `the identity provider did not say who you are (no ${settings.usernameClaim} claim)`, 'username_claim_missing');
+    }
+    const rawGroups = claims[settings.groupsClaim];
+    const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : [];
+    // The display name is shown, never trusted: cut to what the column holds rather than refuse the person.
+    const displayName = claimString(claims, 'name')?.slice(0, 256) ?? null;
+    return { issuer: claims.iss, subject: claims.sub, username, displayName, groups };
+  }
+}

@@ -1,0 +1,177 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createRemoteJWKSet, JWTPayload, jwtVerify } from 'jose';
+import * as oidc from 'openid-client';
+import { APP_CONFIG, AppConfig, OidcConfig } from '@app/config';
+import { AppError, ErrorCode } from '@app/errors';
+
+/**
+ * ID token signature algorithms accepted from the provider: asymmetric only. `none` and the HMAC family are never
+ * accepted (an HMAC "signature" keyed with the provider's public key is the classic forgery).
+ */
+export const ID_TOKEN_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+const PROVIDER_TIMEOUT_SECONDS = 10;
+/** Why the provider's answer was refused, for operators (audit reasons are short codes; this says which check). */
+const log = new Logger('OpenIdProvider');
+/** OpenID Connect Back-Channel Logout 1.0 §2.4: the member of `events` that makes a JWT a logout token. */
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/** A logout token is sent the moment the provider ends the session: older ones are refused. */
+const LOGOUT_TOKEN_MAX_AGE_SECONDS = 300;
+
+/** What a verified ID token says about the person (claims checked by openid-client: iss, aud, azp, exp, iat, nonce). */
+export type IdTokenClaims = oidc.IDToken;
+
+export interface AuthorizationRequest {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+}
+
+/**
+ * The relying-party side of OpenID Connect, all protocol work done by openid-client: discovery (cached; retried
+ * after a failure), the authorization URL with PKCE, the code exchange with state, nonce and ID token checks
+ * (signature against the provider's JWKS, refetched when an unknown key id appears, so key rotation just works).
+ */
+@Injectable()
+export class OidcRelyingParty {
+  private discovered?: Promise<oidc.Configuration>;
+  /** The provider's keys for logout tokens (jose caches them and refetches when an unknown key id appears). */
+  private logoutKeys?: ReturnType<typeof createRemoteJWKSet>;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  get configured(): boolean {
+    return this.config.oidc !== undefined;
+  }
+
+  get settings(): OidcConfig {
+    if (!this.config.oidc) throw new AppError(ErrorCode.NotFound, 'sign-in through an identity provider is not configured here', 'oidc_not_configured');
+    return this.config.oidc;
+  }
+
+  newRequest(): AuthorizationRequest {
+    return { state: oidc.randomState(), nonce: oidc.randomNonce(), codeVerifier: oidc.randomPKCECodeVerifier() };
+  }
+
+  async authorizationUrl(request: AuthorizationRequest): Promise<string> {
+    const configuration = await this.configuration();
+    const url = oidc.buildAuthorizationUrl(configuration, {
+      redirect_uri: this.settings.redirectUri,
+      scope: this.settings.scopes.join(' '),
+      state: request.state,
+      nonce: request.nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(request.codeVerifier),
+      code_challenge_method: 'S256',
+    });
+    return url.href;
+  }
+
+  /**
+   * Exchanges the code the provider sent back (the callback's query string) and returns the ID token's verified
+   * claims. Throws AppError: `idp_refused` (the provider said no), `id_token_invalid` (any check failed),
+   * `idp_unavailable` (could not reach it or it answered nonsense).
+   */
+  async exchange(callbackQuery: string, request: AuthorizationRequest): Promise<IdTokenClaims> {
+    const configuration = await this.configuration();
+    const callback = new URL(this.settings.redirectUri);
+    callback.search = callbackQuery;
+    try {
+      const tokens = await oidc.authorizationCodeGrant(configuration, callback, {
+        pkceCodeVerifier: request.codeVerifier,
+        expectedState: request.state,
+        expectedNonce: request.nonce,
+        idTokenExpected: true,
+      });
+      const claims = tokens.claims();
+      if (!claims) throw new AppError(ErrorCode.AuthenticationFailed, 'the identity provider sent no ID token', 'id_token_missing');
+      return claims;
+    } catch (error) {
+      throw describeProviderError(error);
+    }
+  }
+
+  /**
+   * OpenID Connect Back-Channel Logout 1.0 §2.6: the logout token's signature (the provider's JWKS, asymmetric
+   * algorithms only, via jose), iss, aud, iat (recent), jti, the `events` member, `sub`, and no `nonce`. Returns
+   * the provider's (issuer, sub) of the person whose sessions end. Throws AppError `logout_token_invalid` (400).
+   */
+  async verifyLogoutToken(token: string): Promise<{ issuer: string; subject: string }> {
+    const configuration = await this.configuration();
+    const metadata = configuration.serverMetadata();
+    const refuse = (why: string) => {
+      log.warn(`logout token refused: ${why}`);
+      return new AppError(ErrorCode.InvalidRequest, `the logout token is not valid: ${why}`.slice(0, 200), 'logout_token_invalid');
+    };
+    if (!metadata.jwks_uri) throw refuse('the provider publishes no JWKS');
+    this.logoutKeys ??= createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000 });
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(token, this.logoutKeys, {
+        issuer: metadata.issuer,
+        audience: this.settings.clientId,
+        algorithms: [...ID_TOKEN_ALGORITHMS],
+        requiredClaims: ['iat', 'jti'],
+        maxTokenAge: LOGOUT_TOKEN_MAX_AGE_SECONDS,
+        clockTolerance: 30,
+      }));
+    } catch (error) {
+      throw refuse((error as Error).message);
+    }
+    const events = claims.events as Record<string, unknown> | undefined;
+    const event = events && typeof events === 'object' ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
+    if (!event || typeof event !== 'object' || Array.isArray(event)) throw refuse('no back-channel logout event');
+    if (claims.nonce !== undefined) throw refuse('a logout token must not carry a nonce');
+    // A token naming only a provider session (sid) cannot be matched: sessions here are per person, found by sub.
+    if (typeof claims.sub !== 'string' || !claims.sub) throw refuse('no sub');
+    return { issuer: metadata.issuer, subject: claims.sub };
+  }
+
+  private configuration(): Promise<oidc.Configuration> {
+    if (!this.discovered) {
+      const settings = this.settings;
+      const discovered = oidc
+        .discovery(
+          new URL(settings.issuer),
+          settings.clientId,
+          // The header's alg must be one of these (openid-client compares it with this list before anything else).
+          { id_token_signed_response_alg: ID_TOKEN_ALGORITHMS as unknown as string },
+          oidc.ClientSecretBasic(settings.clientSecret),
+          { execute: settings.allowHttp ? [oidc.allowInsecureRequests] : [], timeout: PROVIDER_TIMEOUT_SECONDS },
+        )
+        .then((configuration) => {
+          // Verify the ID token's signature too, although it came straight from the token endpoint: TLS to the
+          // provider is then not the only thing standing between a forged token and a session.
+          oidc.enableNonRepudiationChecks(configuration);
+          return configuration;
+        });
+      this.discovered = discovered;
+      discovered.catch(() => {
+        if (this.discovered === discovered) this.discovered = undefined;
+      });
+    }
+    return this.discovered.catch((error: unknown) => {
+      log.warn(`discovery failed: ${(error as Error).message}`);
+      throw new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', 'idp_discovery_failed');
+    });
+  }
+}
+
+const UNREACHABLE_CODES = new Set<string>(['OAUTH_RESPONSE_IS_NOT_CONFORM', 'OAUTH_RESPONSE_IS_NOT_JSON']);
+
+/**
+ * One place that turns openid-client's failures into what the person is told and the audit reason (a short code:
+ * nothing from the provider's or the browser's answer goes into it, so it can never outgrow its column).
+ */
+function describeProviderError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  log.warn(`provider sign-in refused: ${(error as Error)?.name}: ${(error as Error)?.message}`.slice(0, 300));
+  if (error instanceof oidc.AuthorizationResponseError) {
+    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider did not sign you in', 'idp_refused');
+  }
+  if (error instanceof oidc.ResponseBodyError) {
+    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider refused this sign-in; start again', 'code_rejected');
+  }
+  if (error instanceof oidc.ClientError && error.code && !UNREACHABLE_CODES.has(error.code)) {
+    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider\'s answer did not pass the checks; no session was created', 'id_token_invalid');
+  }
+  return new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', 'idp_unavailable');
+}

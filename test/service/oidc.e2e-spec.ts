@@ -1,0 +1,205 @@
+/**
+ * Sign-in through an OpenID provider, against a REAL provider (oidc-provider, its own process on loopback):
+ * full authorization code flow with PKCE, just-in-time accounts, group sync, allowed groups, and the refusals.
+ */
+import { decodeJwt } from 'jose';
+import { UsersService } from '@app/accounts';
+import { SoftAuthenticator } from '../support/soft-authenticator';
+import { REDIRECT_URI, RunningProvider, atProvider, providerEnv, signInAt, startFlow as start, startProvider } from '../support/oidc-provider-control';
+import { TEST_CONTEXT, TestApp, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
+
+describe('OIDC sign-in with a real OpenID provider', () => {
+  let op: RunningProvider;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    op = await startProvider();
+    t = await startTestApp(providerEnv(op));
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    await op?.stop();
+  });
+  afterEach(async () => op.tamper(''));
+
+  it('says whether it is configured, and under which name', async () => {
+    await t.http.get('/v1/oidc').expect(200, { enabled: true, displayName: 'your identity provider' });
+  });
+
+  it('starts with PKCE (S256), state and nonce, to the registered redirect URI', async () => {
+    const { authorizationUrl, binding } = await start(t);
+    const url = new URL(authorizationUrl);
+    expect(url.origin).toBe(op.issuer);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('state')).toBeTruthy();
+    expect(url.searchParams.get('nonce')).toBeTruthy();
+    expect(url.searchParams.get('redirect_uri')).toBe(REDIRECT_URI);
+    expect(binding).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('full code flow: creates the person just in time, linked by issuer and sub, and issues amr ["fed"] with idp', async () => {
+    const res = await signInAt(t, 'bob');
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('signed_in');
+    const claims = decodeJwt(res.body.access_token);
+    expect(claims).toMatchObject({ preferred_username: 'bob', groups: ['idp-viewers'], amr: ['fed'], idp: op.issuer });
+    expect(claims.passkey_id).toBeUndefined();
+    const user = await t.app.get(UsersService).findByUsername('bob');
+    expect(user).toMatchObject({ idpIssuer: op.issuer, idpSubject: 'bob', groups: ['idp-viewers'] });
+    expect(claims.sub).toBe(user!.id);
+  });
+
+  it('a second sign-in finds the same person again and replaces their groups with the provider\'s', async () => {
+    const first = decodeJwt((await signInAt(t, 'bob')).body.access_token);
+    const users = t.app.get(UsersService);
+    await users.update(TEST_CONTEXT, 'bob', { groups: ['hand-added'] });
+    const second = decodeJwt((await signInAt(t, 'bob')).body.access_token);
+    expect(second.sub).toBe(first.sub);
+    expect((await users.findByUsername('bob'))!.groups).toEqual(['idp-viewers']);
+  });
+
+  it('a provider token alone is not a passkey sign-in: the service API refuses it', async () => {
+    const token = (await signInAt(t, 'bob')).body.access_token;
+    const res = await t.http.get('/v1/me').set('authorization', `Bearer ${token}`).expect(401);
+    expect(res.body.code).toBe('unauthenticated');
+  });
+
+  it('a person disabled here cannot start a new session through the provider (and keeps no groups update)', async () => {
+    await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
+    const users = t.app.get(UsersService);
+    await users.setDisabled(TEST_CONTEXT, 'bob', true);
+    try {
+      const res = await signInAt(t, 'bob');
+      expect(res.status).toBe(401);
+      expect(res.body.access_token).toBeUndefined();
+      expect(res.body.message).toMatch(/disabled/);
+    } finally {
+      await users.setDisabled(TEST_CONTEXT, 'bob', false);
+    }
+  });
+
+  it('a person in a passkey-required group gets no token from the provider alone', async () => {
+    const res = await signInAt(t, 'alice');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'passkey_required', action: 'enroll', pending: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+  });
+
+  it('never takes over a local (invited) account with the same username', async () => {
+    await createInvite(t, { username: 'localadmin', groups: ['airflow-admins'] }).then((inviteToken) => enrollPasskey(t, new SoftAuthenticator(), { inviteToken }));
+    const res = await signInAt(t, 'mallory');
+    expect(res.status).toBe(409);
+    expect(res.body.message).toMatch(/already exists here and is not linked/);
+    const local = await t.app.get(UsersService).findByUsername('localadmin');
+    expect(local).toMatchObject({ idpIssuer: null, groups: ['airflow-admins'] });
+  });
+
+  it('refuses a replayed callback (state is single-use)', async () => {
+    const flow = await start(t);
+    const query = await atProvider(flow.authorizationUrl, 'bob');
+    await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(200);
+    const replay = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+    expect(replay.body.message).toMatch(/unknown or was already used/);
+  });
+
+  it('refuses a forged state, and a flow finished in another browser (binding) — and that flow is then spent', async () => {
+    const flow = await start(t);
+    const query = await atProvider(flow.authorizationUrl, 'bob');
+    const forged = query.replace(/state=[^&]+/, 'state=forged-state-value');
+    await t.http.post('/v1/oidc/callback').send({ query: forged, binding: flow.binding }).expect(400);
+    const other = await start(t);
+    const res = await t.http.post('/v1/oidc/callback').send({ query, binding: other.binding }).expect(400);
+    expect(res.body.message).toMatch(/another browser/);
+    await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+  });
+
+  it('the provider refusing (access_denied) is a clear 401 and no account', async () => {
+    const res = await signInAt(t, 'deny');
+    expect(res.status).toBe(401);
+    expect(res.body.message).toMatch(/did not sign you in/);
+  });
+
+  it('a refusal carrying a long error from the browser is a clean 401 (the audit reason is a fixed code)', async () => {
+    const flow = await start(t);
+    const state = new URL(flow.authorizationUrl).searchParams.get('state')!;
+    const query = new URLSearchParams({ error: 'x'.repeat(300), error_description: 'y'.repeat(1000), state, iss: op.issuer }).toString();
+    const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(401);
+    expect(res.body.message).toMatch(/did not sign you in/);
+  });
+
+  it.each([
+    ['wrong-issuer', 'an ID token from another issuer'],
+    ['wrong-audience', 'an ID token for another audience'],
+    ['wrong-nonce', 'an ID token with the wrong nonce'],
+    ['expired', 'an expired ID token'],
+    ['alg-none', 'an unsigned ID token (alg none)'],
+    ['hs256-public-key', 'an ID token "signed" with HS256 keyed with the provider\'s public key'],
+    ['bad-signature', 'an ID token whose signature does not verify'],
+  ])('refuses %s (%s): 401, no token, no account', async (mode) => {
+    await op.tamper(mode);
+    const res = await signInAt(t, 'carol');
+    expect(res.status).toBe(401);
+    expect(res.body.access_token).toBeUndefined();
+    expect(res.body.message).toMatch(/did not pass the checks/);
+    expect(await t.app.get(UsersService).findByUsername('carol')).toBeNull();
+  });
+});
+
+describe('OIDC sign-in policy and failure modes', () => {
+  let op: RunningProvider;
+  beforeAll(async () => {
+    op = await startProvider();
+  }, 60_000);
+  afterAll(async () => op?.stop());
+
+  it('OIDC_ALLOWED_GROUPS: a person in none of them is refused with a clear 403 and gets no account', async () => {
+    const t = await startTestApp(providerEnv(op, { OIDC_ALLOWED_GROUPS: 'idp-viewers,idp-admins' }));
+    try {
+      const res = await signInAt(t, 'carol');
+      expect(res.status).toBe(403);
+      expect(res.body.message).toMatch(/not in a group allowed/);
+      expect(await t.app.get(UsersService).findByUsername('carol')).toBeNull();
+      expect((await signInAt(t, 'bob')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an expired flow is refused', async () => {
+    const t = await startTestApp(providerEnv(op));
+    try {
+      const flow = await start(t);
+      const query = await atProvider(flow.authorizationUrl, 'bob');
+      const realNow = Date.now;
+      Date.now = () => realNow() + 11 * 60 * 1000;
+      try {
+        const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+        expect(res.body.message).toMatch(/expired/);
+      } finally {
+        Date.now = realNow;
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('the provider unreachable: 503 with a clear message, nothing stored', async () => {
+    const t = await startTestApp(providerEnv(op, { OIDC_ISSUER: 'http://127.0.0.1:9/' }));
+    try {
+      const res = await t.http.post('/v1/oidc/start').send({}).expect(503);
+      expect(res.body.message).toMatch(/cannot be reached/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('without OIDC_ISSUER the feature is off: 404 on start, enabled false', async () => {
+    const t = await startTestApp();
+    try {
+      await t.http.get('/v1/oidc').expect(200, { enabled: false });
+      await t.http.post('/v1/oidc/start').send({}).expect(404);
+    } finally {
+      await t.close();
+    }
+  });
+});

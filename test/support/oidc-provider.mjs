@@ -1,0 +1,145 @@
+/*
+ * A real OpenID Provider (the certified `oidc-provider` package) for the test suites, run as its own Node process
+ * on 127.0.0.1. Prints one JSON line on stdout once listening: {"issuer", "clientId", "clientSecret"}.
+ *
+ * Environment: REDIRECT_URI (the service's callback, registered for the client), BACKCHANNEL_LOGOUT_URI (optional),
+ * OIDC_TEST_ACCOUNTS (optional JSON {id: claims} replacing the default accounts, e.g. with a suite's own groups).
+ * Test accounts differ in their `groups` claim (ACCOUNTS below). There is no login form: the interaction page signs
+ * in the account named by the authorization request's `login_hint` (default alice), or refuses when it is `deny`.
+ *
+ * Test-only control (never part of a real provider): POST /__test/tamper with {"mode"} rewrites the ID token the
+ * token endpoint returns, to prove the relying party refuses it. Modes: wrong-issuer, wrong-audience, wrong-nonce,
+ * expired, alg-none, hs256-public-key, bad-signature; "" turns it off. POST /__test/logout-token with {"sub", "mode"}
+ * answers {"logout_token"}: a Back-Channel Logout token signed with the provider's key (mode "" valid; bad-signature,
+ * wrong-events, with-nonce, wrong-audience, hs256-public-key, no-sub, stale spoil it), for the relying party to judge.
+ */
+import { createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import Provider from 'oidc-provider';
+
+const ACCOUNTS = process.env.OIDC_TEST_ACCOUNTS ? JSON.parse(process.env.OIDC_TEST_ACCOUNTS) : {
+  alice: { preferred_username: 'alice', name: 'Alice Admin', email: 'alice@example.test', groups: ['idp-admins', 'idp-engineers'] },
+  bob: { preferred_username: 'bob', name: 'Bob Viewer', email: 'bob@example.test', groups: ['idp-viewers'] },
+  carol: { preferred_username: 'carol', name: 'Carol Outsider', email: 'carol@example.test', groups: ['idp-contractors'] },
+  mallory: { preferred_username: 'localadmin', name: 'Mallory', email: 'mallory@example.test', groups: ['idp-viewers'] },
+};
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingJwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-key-1', alg: 'RS256', use: 'sig' };
+const publicPem = publicKey.export({ format: 'pem', type: 'spki' });
+
+const clientId = 'airflow-test';
+const clientSecret = randomBytes(24).toString('base64url');
+const redirectUri = process.env.REDIRECT_URI ?? 'http://localhost:8080/auth/oidc/callback';
+
+const server = createServer();
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: clientId,
+      client_secret: clientSecret,
+      redirect_uris: [redirectUri],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      ...(process.env.BACKCHANNEL_LOGOUT_URI ? { backchannel_logout_uri: process.env.BACKCHANNEL_LOGOUT_URI, backchannel_logout_session_required: true } : {}),
+    },
+  ],
+  jwks: { keys: [signingJwk] },
+  findAccount: (_ctx, id) => (ACCOUNTS[id] ? { accountId: id, claims: () => ({ sub: id, ...ACCOUNTS[id] }) } : undefined),
+  claims: { openid: ['sub'], profile: ['preferred_username', 'name', 'groups'], email: ['email'] },
+  // Scope-requested claims go into the ID token as well (what Okta/Entra/Keycloak do for groups when configured).
+  conformIdTokenClaims: false,
+  pkce: { required: () => true },
+  features: { devInteractions: { enabled: false }, backchannelLogout: { enabled: true } },
+  interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  cookies: { keys: [randomBytes(16).toString('hex')] },
+});
+
+let tamper = '';
+const b64 = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+function resign(header, payload, how = 'rs256') {
+  const input = `${b64(header)}.${b64(payload)}`;
+  if (how === 'none') return `${input}.`;
+  if (how === 'hs256') return `${input}.${createHmac('sha256', publicPem).update(input).digest('base64url')}`;
+  return `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey, 'base64url')}`;
+}
+function tampered(idToken) {
+  const [h, p] = idToken.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString());
+  const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
+  const now = Math.floor(Date.now() / 1000);
+  switch (tamper) {
+    case 'wrong-issuer': return resign(header, { ...payload, iss: 'http://127.0.0.1:1/other' });
+    case 'wrong-audience': return resign(header, { ...payload, aud: 'another-client' });
+    case 'wrong-nonce': return resign(header, { ...payload, nonce: 'not-the-nonce' });
+    case 'expired': return resign(header, { ...payload, iat: now - 7200, exp: now - 3600 });
+    case 'alg-none': return resign({ alg: 'none', typ: 'JWT' }, payload, 'none');
+    case 'hs256-public-key': return resign({ ...header, alg: 'HS256' }, payload, 'hs256');
+    case 'bad-signature': return resign(header, { ...payload, groups: ['idp-admins'] }).replace(/.{4}$/, 'AAAA');
+    default: return idToken;
+  }
+}
+function logoutToken(sub, mode) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = { alg: 'RS256', typ: 'logout+jwt', kid: signingJwk.kid };
+  const claims = {
+    iss: issuer,
+    aud: mode === 'wrong-audience' ? 'another-client' : clientId,
+    iat: mode === 'stale' ? now - 3600 : now,
+    jti: randomBytes(12).toString('base64url'),
+    events: { [mode === 'wrong-events' ? 'http://schemas.openid.net/event/other' : 'http://schemas.openid.net/event/backchannel-logout']: {} },
+    ...(mode === 'no-sub' ? { sid: 'some-session' } : { sub }),
+    ...(mode === 'with-nonce' ? { nonce: 'n' } : {}),
+  };
+  if (mode === 'hs256-public-key') return resign({ ...header, alg: 'HS256' }, claims, 'hs256');
+  const token = resign(header, claims);
+  return mode === 'bad-signature' ? `${token.slice(0, -6)}AAAAAA` : token;
+}
+
+provider.use(async (ctx, next) => {
+  await next();
+  if (tamper && ctx.path === '/token' && ctx.body && typeof ctx.body.id_token === 'string') ctx.body = { ...ctx.body, id_token: tampered(ctx.body.id_token) };
+});
+
+const callback = provider.callback();
+server.on('request', async (req, res) => {
+  try {
+    if (req.method === 'POST' && req.url === '/__test/tamper') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      tamper = JSON.parse(body).mode ?? '';
+      res.writeHead(204).end();
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/__test/logout-token') {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const { sub, mode = '' } = JSON.parse(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ logout_token: logoutToken(sub, mode) }));
+      return;
+    }
+    const match = req.method === 'GET' && /^\/interaction\/([^/?]+)$/.exec(req.url);
+    if (match) {
+      const details = await provider.interactionDetails(req, res);
+      const hint = details.params.login_hint ?? 'alice';
+      if (hint === 'deny' || !ACCOUNTS[hint]) {
+        await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'the person cancelled' }, { mergeWithLastSubmission: false });
+        return;
+      }
+      const grant = new provider.Grant({ accountId: hint, clientId });
+      grant.addOIDCScope(String(details.params.scope));
+      const grantId = await grant.save();
+      await provider.interactionFinished(req, res, { login: { accountId: hint }, consent: { grantId } }, { mergeWithLastSubmission: false });
+      return;
+    }
+    callback(req, res);
+  } catch (error) {
+    res.writeHead(500).end(String(error));
+  }
+});
+
+process.stdout.write(`${JSON.stringify({ issuer, clientId, clientSecret })}\n`);
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
