@@ -92,6 +92,9 @@ describe('limits keyed by what is attacked', () => {
     expect(limited.status).toBe(429);
     expect(limited.body).toMatchObject({ statusCode: 429, code: 'rate_limited', message: expect.stringContaining('too many sign-in attempts from your address') });
     expectRetryAfter(limited, 60);
+    // Starting a flow at the identity provider creates server-side state too: it shares the bucket.
+    expect((await t.http.post('/v1/oidc/start').set('X-Forwarded-For', address).send({})).status).toBe(429);
+    expect((await t.http.post('/v1/oidc/passkey/options').set('X-Forwarded-For', address).send({})).status).toBe(429);
     expect((await t.http.post('/v1/authentication/options').set('X-Forwarded-For', '192.0.2.21').send({})).status).toBe(200);
   });
 

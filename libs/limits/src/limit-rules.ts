@@ -31,7 +31,8 @@ export interface LimitRule {
 const MINUTE = 60_000;
 const TOKEN = '/v1/oauth/token';
 const SIGN_IN = '/v1/authentication/verify';
-const CEREMONY_STARTS = new Set(['/v1/authentication/options', '/v1/registration/options']);
+/** Unauthenticated requests that create server-side state (a challenge, a pending provider flow). */
+const CEREMONY_STARTS = new Set(['/v1/authentication/options', '/v1/registration/options', '/v1/oidc/start', '/v1/oidc/passkey/options']);
 /** Probes from load balancers and orchestrators: never limited, never written. */
 export const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
 
