@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from airflow_webauthn.config import WebAuthnSettings
     from airflow_webauthn.services.confirmations import RecheckPolicy, ServiceHealth
+    from airflow_webauthn.services.dag_access import DagAccess
     from airflow_webauthn.services.gateway import ServiceGateway
     from airflow_webauthn.services.service_account_check import ServiceAccountChecker
     from airflow_webauthn.services.session_check import SessionChecker
@@ -107,6 +108,14 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             allowed_algorithms=s.allowed_algorithms,
             leeway_seconds=s.leeway_seconds,
         )
+
+    @cached_property
+    def dag_access(self) -> DagAccess:
+        """Per-DAG rules with their tag index (one per process: the tag cache is shared by requests)."""
+        from airflow_webauthn.services.dag_access import DagAccess, DagTagIndex
+
+        s = self.settings
+        return DagAccess(rules=s.dag_access, tags=DagTagIndex(ttl_seconds=s.dag_tags_cache_seconds))
 
     @cached_property
     def service_health(self) -> ServiceHealth:

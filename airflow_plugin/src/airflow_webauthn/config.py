@@ -14,7 +14,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_webauthn.services.roles import Role
+from airflow_webauthn.services.dag_access import DagRule, parse_dag_access
+from airflow_webauthn.services.roles import GLOBAL_ROLES, Role
 from airflow_webauthn.services.token_verifier import ASYMMETRIC_ALGORITHMS
 
 if TYPE_CHECKING:
@@ -56,8 +57,22 @@ OPTIONS: dict[str, Option] = {
     "audience": Option("Expected ``aud`` of service tokens (the service's JWT_AUDIENCE).", "airflow"),
     "role_mapping": Option(
         "JSON object mapping a group to VIEWER, USER, OP or ADMIN. A user in several mapped groups gets "
-        "the highest role; a user in no mapped group has no access.",
+        "the highest role; a user in no mapped group has no access (unless a dag_access rule names one "
+        "of their groups).",
         json.dumps(DEFAULT_ROLE_MAPPING),
+    ),
+    "dag_access": Option(
+        'JSON list of per-DAG rules: {"groups": [...], "dag_tags": [...], "dag_ids": ["glob*"], '
+        '"role": "VIEWER" | "USER" | "OP"}. Members of the groups get the role on the DAGs the '
+        "rule matches (by tag or id glob), on top of their role_mapping role (the higher wins per DAG). "
+        "A person whose groups appear only here may sign in and sees only those DAGs.",
+        "[]",
+        example='[{"groups": ["finance"], "dag_tags": ["finance"], "dag_ids": ["fin_*"], "role": "USER"}]',
+    ),
+    "dag_tags_cache_seconds": Option(
+        "How long DAG tags read for dag_access rules are reused (tag changes apply within this time).",
+        "30",
+        "integer",
     ),
     "session_ttl_seconds": Option(
         "Absolute lifetime of a browser session after a passkey login.", "28800", "integer"
@@ -124,6 +139,8 @@ class WebAuthnSettings:
     issuer: str
     audience: str
     role_mapping: Mapping[str, Role]
+    dag_access: tuple[DagRule, ...] = ()
+    dag_tags_cache_seconds: int = 30
     session_ttl_seconds: int
     recheck_interval_seconds: int
     unverified_grace_seconds: int
@@ -164,6 +181,9 @@ class WebAuthnSettings:
             problems.append(f"[{SECTION}] service_url is required (e.g. http://127.0.0.1:3000)")
         issuer = value("issuer") or service_url
         role_mapping = parsed("role_mapping", _role_mapping, "a JSON object of group -> VIEWER|USER|OP|ADMIN")
+        rules, rule_problems = parse_dag_access(value("dag_access") or "[]")
+        problems.extend(f"[{SECTION}] dag_access {problem}" for problem in rule_problems)
+        tags_ttl = parsed("dag_tags_cache_seconds", _non_negative_int, "a non-negative integer")
         session_ttl = parsed("session_ttl_seconds", _positive_int, "a positive integer")
         recheck = parsed("recheck_interval_seconds", _non_negative_int, "a non-negative integer")
         grace = parsed("unverified_grace_seconds", _non_negative_int, "a non-negative integer")
@@ -185,7 +205,9 @@ class WebAuthnSettings:
             service_url=service_url,
             issuer=issuer,
             audience=value("audience") or "airflow",
-            role_mapping=role_mapping,
+            role_mapping=_with_rule_only_groups(role_mapping, rules),
+            dag_access=rules,
+            dag_tags_cache_seconds=tags_ttl,
             session_ttl_seconds=session_ttl,
             recheck_interval_seconds=recheck,
             unverified_grace_seconds=grace if grace is not None else recheck,
@@ -278,10 +300,19 @@ def _role_mapping(text: str) -> dict[str, Role]:
         raise ValueError("expected a JSON object")
     mapping: dict[str, Role] = {}
     for group, role_name in data.items():
-        if not isinstance(role_name, str) or role_name.upper() not in Role.__members__:
+        if not isinstance(role_name, str) or Role.__members__.get(role_name.upper()) not in GLOBAL_ROLES:
             raise ValueError(f"group {group!r} maps to {role_name!r}; use VIEWER, USER, OP or ADMIN")
         mapping[str(group)] = Role[role_name.upper()]
     return mapping
+
+
+def _with_rule_only_groups(mapping: Mapping[str, Role], rules: tuple[DagRule, ...]) -> dict[str, Role]:
+    """Groups named only in dag_access rules sign in with the global role NONE (rules grant the rest)."""
+    merged = dict(mapping)
+    for rule in rules:
+        for group in rule.groups:
+            merged.setdefault(group, Role.NONE)
+    return merged
 
 
 def _credentials(text: str) -> ServiceCredentials:

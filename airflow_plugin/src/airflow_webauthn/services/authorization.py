@@ -15,15 +15,20 @@ read-only views        VIEWER  —
 custom views           VIEWER  OP
 =====================  ======  ======
 
-Because the answer depends only on the role, the batch and filter helpers decide once per call
-instead of once per item.
+Dags are the exception: ``dag_access`` rules (``services.dag_access``) may give a person a higher role
+on some DAGs than their global one. Every DAG-scoped decision (runs, tasks, logs, XComs, HITL details
+included: they reach the auth manager as ``is_authorized_dag`` with an access entity) takes the higher
+of the two. Requests about no particular DAG (list endpoints, ``~`` paths) are allowed when some rule
+could open a DAG; Airflow then narrows the list with ``filter_authorized_dag_ids``, which decides a
+whole page in one pass. Everything else depends on the global role only, so those batch and filter
+helpers decide once per call instead of once per item.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_webauthn.services.roles import Role, is_allowed, parse_role
+from airflow_webauthn.services.roles import Role, is_allowed, needed_role, parse_role
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -48,6 +53,7 @@ if TYPE_CHECKING:
     )
     from airflow.api_fastapi.common.types import MenuItem
 
+    from airflow_webauthn.services.dag_access import DagAccess
     from airflow_webauthn.user import WebAuthnUser
 
 # (read role, write role) per resource kind.
@@ -62,6 +68,8 @@ CUSTOM_VIEW = (Role.VIEWER, Role.OP)
 
 # Menu entries whose pages list secrets-bearing resources need the role that may read them.
 _MENU_RULES = {"Connections": CONNECTION, "Variables": VARIABLE}
+# What a person with dag_access rules but no global role sees: their DAGs, HITL tasks and the docs.
+_DAG_RULE_MENU = frozenset({"Dags", "Required Actions", "Docs"})
 
 
 def _allowed(user: WebAuthnUser, method: str, rule: tuple[Role, Role]) -> bool:
@@ -70,6 +78,21 @@ def _allowed(user: WebAuthnUser, method: str, rule: tuple[Role, Role]) -> bool:
 
 class AuthorizationMixin:
     """Role-ladder implementation of BaseAuthManager's authorization interface."""
+
+    @property
+    def dag_access(self) -> DagAccess:
+        """The per-DAG rules; the auth manager provides them."""
+        raise NotImplementedError
+
+    def _dag_ids_by_rule(self, user: WebAuthnUser, method: str, dag_ids: set[str]) -> set[str]:
+        if not user.groups:  # rules name groups: nothing to look up
+            return set()
+        needed = needed_role(method=method, read_role=DAG[0], write_role=DAG[1])
+        return self.dag_access.filter(dag_ids, groups=user.groups, needed=needed)
+
+    def _some_dag_by_rule(self, user: WebAuthnUser, method: str) -> bool:
+        needed = needed_role(method=method, read_role=DAG[0], write_role=DAG[1])
+        return bool(user.groups) and bool(self.dag_access.granting(user.groups, needed))
 
     def is_authorized_configuration(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: ConfigurationDetails | None = None
@@ -89,7 +112,11 @@ class AuthorizationMixin:
         access_entity: DagAccessEntity | None = None,
         details: DagDetails | None = None,
     ) -> bool:
-        return _allowed(user, method, DAG)
+        if _allowed(user, method, DAG):
+            return True
+        if details is None or details.id is None:
+            return self._some_dag_by_rule(user, method)
+        return bool(self._dag_ids_by_rule(user, method, {details.id}))
 
     def is_authorized_asset(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetDetails | None = None
@@ -112,7 +139,9 @@ class AuthorizationMixin:
         return _allowed(user, method, VARIABLE)
 
     def is_authorized_view(self, *, access_view: AccessView, user: WebAuthnUser) -> bool:
-        return _allowed(user, "GET", VIEW)
+        if _allowed(user, "GET", VIEW):
+            return True
+        return access_view.value == "DOCS" and self._some_dag_by_rule(user, "GET")
 
     def is_authorized_custom_view(
         self, *, method: ResourceMethod | str, resource_name: str, user: WebAuthnUser
@@ -127,7 +156,13 @@ class AuthorizationMixin:
     def filter_authorized_menu_items(
         self, menu_items: list[MenuItem], *, user: WebAuthnUser
     ) -> list[MenuItem]:
-        return [item for item in menu_items if _allowed(user, "MENU", _MENU_RULES.get(item.value, VIEW))]
+        by_rule = self._some_dag_by_rule(user, "GET")
+        return [
+            item
+            for item in menu_items
+            if _allowed(user, "MENU", _MENU_RULES.get(item.value, VIEW))
+            or (by_rule and item.value in _DAG_RULE_MENU)
+        ]
 
     # ---- batch and filter helpers: the role decides for every item at once ----
 
@@ -139,7 +174,18 @@ class AuthorizationMixin:
     def batch_is_authorized_dag(
         self, requests: Sequence[IsAuthorizedDagRequest], *, user: WebAuthnUser
     ) -> bool:
-        return all(_allowed(user, request["method"], DAG) for request in requests)
+        # Grouped by method so each group is one pass of filter_authorized_dag_ids.
+        by_method: dict[str, set[str]] = {}
+        for request in requests:
+            if _allowed(user, request["method"], DAG):
+                continue
+            details = request.get("details")
+            if details is None or details.id is None:
+                if not self._some_dag_by_rule(user, request["method"]):
+                    return False
+                continue
+            by_method.setdefault(request["method"], set()).add(details.id)
+        return all(self._dag_ids_by_rule(user, m, ids) == ids for m, ids in by_method.items())
 
     def batch_is_authorized_pool(
         self, requests: Sequence[IsAuthorizedPoolRequest], *, user: WebAuthnUser
@@ -159,7 +205,9 @@ class AuthorizationMixin:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
-        return set(dag_ids) if _allowed(user, method, DAG) else set()
+        if _allowed(user, method, DAG):
+            return set(dag_ids)
+        return self._dag_ids_by_rule(user, method, set(dag_ids))
 
     def filter_authorized_connections(
         self,
