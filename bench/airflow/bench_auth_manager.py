@@ -58,7 +58,13 @@ class BenchAirflow(AirflowServer):
     """The suite's Airflow, with the bench DAG folder; ``simple=True`` swaps in SimpleAuthManager."""
 
     def __init__(
-        self, *, workdir: Path, service: AuthService, simple: bool, dags: int, rules: list[dict[str, Any]]
+        self,
+        *,
+        workdir: Path,
+        service: AuthService,
+        simple: bool,
+        dags: int,
+        rules: list[dict[str, Any]],
     ) -> None:
         super().__init__(workdir=workdir, port=free_port(), service=service)
         self.simple = simple
@@ -135,7 +141,8 @@ def measure_http(
         for name in targets:  # warm-up: JWKS fetch, imports, caches, connection
             for _ in range(warmup):
                 response = clients[name].get(PATH, headers=headers[name])
-                response.raise_for_status()
+                if response.status_code != 200:
+                    raise RuntimeError(f"{name}: {response.status_code} {response.text[:200]}")
             totals[name] = response.json()["total_entries"]
         names = list(targets)
         for number in range(rounds):
@@ -182,9 +189,13 @@ def measure_validation(service: AuthService, token: str, number: int) -> dict[st
     from support.soft_authenticator import b64url_decode
 
     jwks_url = f"{service.url}/.well-known/jwks.json"
+    http_client = httpx.AsyncClient(timeout=5)
     verifier = ServiceTokenVerifier(
         jwks=JwksCache(
-            jwks_url=jwks_url, cache_ttl_seconds=3600, min_refetch_interval_seconds=30, timeout_seconds=5
+            jwks_url=jwks_url,
+            cache_ttl_seconds=3600,
+            min_refetch_interval_seconds=30,
+            http=lambda: http_client,
         ),
         issuer=service.url,
         audience="airflow",
@@ -214,10 +225,18 @@ def measure_validation(service: AuthService, token: str, number: int) -> dict[st
 
     secret = secrets.token_urlsafe(48)
     airflow_token = JWTGenerator(
-        secret_key=secret, valid_for=600, audience="apache-airflow", issuer=None, algorithm="HS512"
+        secret_key=secret,
+        valid_for=600,
+        audience="apache-airflow",
+        issuer=None,
+        algorithm="HS512",
     ).generate({"sub": "bench", "role": "ADMIN"})
     airflow_validator = JWTValidator(
-        secret_key=secret, audience="apache-airflow", issuer=None, algorithm=["HS512"], leeway=10
+        secret_key=secret,
+        audience="apache-airflow",
+        issuer=None,
+        algorithm=["HS512"],
+        leeway=10,
     )
 
     async def airflow_best() -> float:
@@ -232,7 +251,13 @@ def measure_validation(service: AuthService, token: str, number: int) -> dict[st
     return {
         "bare_ed25519_verify_us": best_us(lambda: public.verify(signature_bytes, signed), number),
         "pyjwt_decode_ed25519_us": best_us(
-            lambda: jwt.decode(token, pyjwk, algorithms=["EdDSA"], audience="airflow", issuer=service.url),
+            lambda: jwt.decode(
+                token,
+                pyjwk,
+                algorithms=["EdDSA"],
+                audience="airflow",
+                issuer=service.url,
+            ),
             number,
         ),
         "manager_verify_us": asyncio.run(verifier_best(route=False)),
@@ -258,7 +283,13 @@ def main() -> None:
     (tmp / "simple").mkdir()
     service = AuthService(workdir=tmp, airflow_origin="http://localhost:8080")  # no ceremonies here
     rules = bench_rules(args.rules)
-    webauthn = BenchAirflow(workdir=tmp / "webauthn", service=service, simple=False, dags=args.dags, rules=rules)
+    webauthn = BenchAirflow(
+        workdir=tmp / "webauthn",
+        service=service,
+        simple=False,
+        dags=args.dags,
+        rules=rules,
+    )
     simple = BenchAirflow(workdir=tmp / "simple", service=service, simple=True, dags=args.dags, rules=[])
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=3)
@@ -266,10 +297,18 @@ def main() -> None:
         print(f"setting up in {tmp} ...", file=sys.stderr)
         service.start()
         migrations = [
-            pool.submit(lambda s=s: (s.migrate(), s.reserialize_dags())) for s in (webauthn, simple)
+            pool.submit(s.migrate)
+            for s in (webauthn, simple)  # migrate() also reserializes
         ]
         service.wait_ready()
-        creds = service.cli("service-account", "create", "--name", "airflow", "--groups", "airflow-admins")
+        creds = service.cli(
+            "service-account",
+            "create",
+            "--name",
+            "airflow",
+            "--scopes",
+            "sessions:read",
+        )
         webauthn.service_credentials = f"{creds['clientId']}:{creds['clientSecret']}"
         bench_account = service.cli(
             "service-account", "create", "--name", "bench", "--groups", "airflow-admins"
@@ -295,16 +334,25 @@ def main() -> None:
         PGIDS["webauthn"] = webauthn.process.proc.pid
         PGIDS["simple"] = simple.process.proc.pid
         PGIDS["rules"] = webauthn.process.proc.pid
-        print(f"stack up in {time.monotonic() - started:.0f}s; measuring ...", file=sys.stderr)
+        print(
+            f"stack up in {time.monotonic() - started:.0f}s; measuring ...",
+            file=sys.stderr,
+        )
 
         webauthn_token = httpx.post(
             f"http://127.0.0.1:{webauthn.port}/auth/token",
-            json={"client_id": bench_account["clientId"], "client_secret": bench_account["clientSecret"]},
+            json={
+                "client_id": bench_account["clientId"],
+                "client_secret": bench_account["clientSecret"],
+            },
             timeout=30,
         ).json()["access_token"]
         rules_token = httpx.post(
             f"http://127.0.0.1:{webauthn.port}/auth/token",
-            json={"client_id": rules_account["clientId"], "client_secret": rules_account["clientSecret"]},
+            json={
+                "client_id": rules_account["clientId"],
+                "client_secret": rules_account["clientSecret"],
+            },
             timeout=30,
         ).json()["access_token"]
         simple_token = httpx.post(
@@ -335,7 +383,11 @@ def main() -> None:
     report(http, validation, args)
     results = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"cpus": os.cpu_count(), "loadavg": os.getloadavg(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg": os.getloadavg(),
+            "python": platform.python_version(),
+        },
         "settings": vars(args),
         "http": http,
         "validation": validation,
