@@ -58,13 +58,7 @@ class BenchAirflow(AirflowServer):
     """The suite's Airflow, with the bench DAG folder; ``simple=True`` swaps in SimpleAuthManager."""
 
     def __init__(
-        self,
-        *,
-        workdir: Path,
-        service: AuthService,
-        simple: bool,
-        dags: int,
-        rules: list[dict[str, Any]],
+        self, *, workdir: Path, service: AuthService, simple: bool, dags: int, rules: list[dict[str, Any]]
     ) -> None:
         super().__init__(workdir=workdir, port=free_port(), service=service)
         self.simple = simple
@@ -225,18 +219,10 @@ def measure_validation(service: AuthService, token: str, number: int) -> dict[st
 
     secret = secrets.token_urlsafe(48)
     airflow_token = JWTGenerator(
-        secret_key=secret,
-        valid_for=600,
-        audience="apache-airflow",
-        issuer=None,
-        algorithm="HS512",
+        secret_key=secret, valid_for=600, audience="apache-airflow", issuer=None, algorithm="HS512"
     ).generate({"sub": "bench", "role": "ADMIN"})
     airflow_validator = JWTValidator(
-        secret_key=secret,
-        audience="apache-airflow",
-        issuer=None,
-        algorithm=["HS512"],
-        leeway=10,
+        secret_key=secret, audience="apache-airflow", issuer=None, algorithm=["HS512"], leeway=10
     )
 
     async def airflow_best() -> float:
@@ -251,13 +237,7 @@ def measure_validation(service: AuthService, token: str, number: int) -> dict[st
     return {
         "bare_ed25519_verify_us": best_us(lambda: public.verify(signature_bytes, signed), number),
         "pyjwt_decode_ed25519_us": best_us(
-            lambda: jwt.decode(
-                token,
-                pyjwk,
-                algorithms=["EdDSA"],
-                audience="airflow",
-                issuer=service.url,
-            ),
+            lambda: jwt.decode(token, pyjwk, algorithms=["EdDSA"], audience="airflow", issuer=service.url),
             number,
         ),
         "manager_verify_us": asyncio.run(verifier_best(route=False)),
@@ -284,11 +264,7 @@ def main() -> None:
     service = AuthService(workdir=tmp, airflow_origin="http://localhost:8080")  # no ceremonies here
     rules = bench_rules(args.rules)
     webauthn = BenchAirflow(
-        workdir=tmp / "webauthn",
-        service=service,
-        simple=False,
-        dags=args.dags,
-        rules=rules,
+        workdir=tmp / "webauthn", service=service, simple=False, dags=args.dags, rules=rules
     )
     simple = BenchAirflow(workdir=tmp / "simple", service=service, simple=True, dags=args.dags, rules=[])
     started = time.monotonic()
@@ -301,14 +277,7 @@ def main() -> None:
             for s in (webauthn, simple)  # migrate() also reserializes
         ]
         service.wait_ready()
-        creds = service.cli(
-            "service-account",
-            "create",
-            "--name",
-            "airflow",
-            "--scopes",
-            "sessions:read",
-        )
+        creds = service.cli("service-account", "create", "--name", "airflow", "--scopes", "sessions:read")
         webauthn.service_credentials = f"{creds['clientId']}:{creds['clientSecret']}"
         bench_account = service.cli(
             "service-account", "create", "--name", "bench", "--groups", "airflow-admins"
@@ -334,32 +303,19 @@ def main() -> None:
         PGIDS["webauthn"] = webauthn.process.proc.pid
         PGIDS["simple"] = simple.process.proc.pid
         PGIDS["rules"] = webauthn.process.proc.pid
-        print(
-            f"stack up in {time.monotonic() - started:.0f}s; measuring ...",
-            file=sys.stderr,
-        )
+        print(f"stack up in {time.monotonic() - started:.0f}s; measuring ...", file=sys.stderr)
 
-        webauthn_token = httpx.post(
-            f"http://127.0.0.1:{webauthn.port}/auth/token",
-            json={
-                "client_id": bench_account["clientId"],
-                "client_secret": bench_account["clientSecret"],
-            },
-            timeout=30,
-        ).json()["access_token"]
-        rules_token = httpx.post(
-            f"http://127.0.0.1:{webauthn.port}/auth/token",
-            json={
-                "client_id": rules_account["clientId"],
-                "client_secret": rules_account["clientSecret"],
-            },
-            timeout=30,
-        ).json()["access_token"]
-        simple_token = httpx.post(
-            f"http://127.0.0.1:{simple.port}/auth/token",
-            json={"username": "bench", "password": simple.password},
-            timeout=30,
-        ).json()["access_token"]
+        def token(port: int, body: dict[str, str]) -> str:
+            response = httpx.post(f"http://127.0.0.1:{port}/auth/token", json=body, timeout=30)
+            return str(response.json()["access_token"])
+
+        def account_token(account: dict[str, Any]) -> str:
+            body = {"client_id": account["clientId"], "client_secret": account["clientSecret"]}
+            return token(webauthn.port, body)
+
+        webauthn_token = account_token(bench_account)
+        rules_token = account_token(rules_account)
+        simple_token = token(simple.port, {"username": "bench", "password": simple.password})
 
         http = measure_http(
             args.rounds,
@@ -383,11 +339,7 @@ def main() -> None:
     report(http, validation, args)
     results = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "loadavg": os.getloadavg(),
-            "python": platform.python_version(),
-        },
+        "machine": {"cpus": os.cpu_count(), "loadavg": os.getloadavg(), "python": platform.python_version()},
         "settings": vars(args),
         "http": http,
         "validation": validation,
