@@ -80,7 +80,9 @@ def test_suite_dags_are_serialized(airflow: httpx.Client, tokens: dict[str, str]
 
 
 @pytest.mark.parametrize("name", list(ACCOUNTS))
-def test_dag_list_shows_exactly_the_permitted_dags(airflow: httpx.Client, tokens: dict[str, str], name: str) -> None:
+def test_dag_list_shows_exactly_the_permitted_dags(
+    airflow: httpx.Client, tokens: dict[str, str], name: str
+) -> None:
     _, readable, _ = ACCOUNTS[name]
     if name == "nobody":  # no role, no rule: refused outright
         response = airflow.get("/api/v2/dags", headers=_auth(tokens[name]))
@@ -134,7 +136,9 @@ def test_changes_per_dag(airflow: httpx.Client, tokens: dict[str, str], name: st
     headers = _auth(tokens[name])
     trigger = airflow.post(f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None}, headers=headers)
     clear = airflow.post(
-        f"/api/v2/dags/{dag_id}/clearTaskInstances", json={"dry_run": True, "only_failed": False}, headers=headers
+        f"/api/v2/dags/{dag_id}/clearTaskInstances",
+        json={"dry_run": True, "only_failed": False},
+        headers=headers,
     )
     expected = (200, 200) if dag_id in changeable else (403, 403)
     assert (trigger.status_code, clear.status_code) == expected, (trigger.text, clear.text)
@@ -159,7 +163,9 @@ def test_person_with_only_a_rule_signs_in_and_sees_only_their_dags(
 
     from support.soft_authenticator import SoftAuthenticator
 
-    stack.invites["fiona"] = stack.service.cli("invite", "create", "--username", "fiona", "--groups", "it-finance")
+    stack.invites["fiona"] = stack.service.cli(
+        "invite", "create", "--username", "fiona", "--groups", "it-finance"
+    )
     authenticator = SoftAuthenticator(alg="EdDSA")
     enroll(airflow, stack, "fiona", authenticator)
     response = sign_in(airflow, stack, authenticator, username="fiona")
