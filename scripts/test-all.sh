@@ -27,6 +27,10 @@ fi
 if [ -d test/integration ] && [ -x .venv/bin/python ]; then
   step "integration (real Airflow)" .venv/bin/python -m pytest -q test/integration
 fi
+if [ -d test/integration ] && [ -f airflow_plugin/constraints-3.2.2.txt ]; then
+  # The oldest supported Airflow: its own venv (idempotent, fast on a warm uv cache), integration suite only.
+  step "integration (real Airflow 3.2.2)" bash -c "scripts/setup-airflow.sh 3.2.2 && .venv-airflow-3.2.2/bin/python -m pytest -q test/integration"
+fi
 if [ -d test/browser ] && [ -x .venv/bin/python ]; then
   step "browser (real Chromium, real Airflow)" npx jest --selectProjects browser --runInBand
 fi

@@ -2,6 +2,7 @@
 """Airflow's per-request cost with WebAuthnAuthManager vs. Airflow's SimpleAuthManager, measured in ONE run.
 
     .venv/bin/python bench/airflow/bench_auth_manager.py [--rounds 6] [--requests 150] [--warmup 40]
+        [--dags 20] [--rules 20]
 
 (a) ``GET /api/v2/dags`` on two real api-servers started side by side with the same 20 DAGs
     (bench/airflow/dags): one with WebAuthnAuthManager, called with a service-account Bearer token from
@@ -9,6 +10,9 @@
     Rounds are interleaved (A B, B A, ...) so drift in machine load hits both alike. Reported: latency
     p50/p99, sequential req/s, and the api-server's CPU ms per request (read from /proc for its whole
     process group: robust against other load on the machine).
+    A third target, "rules", is the WebAuthn server called by a service account in no role_mapping group
+    but in the groups of ``--rules`` dag_access rules (half by tag, half by id glob): every DAG of the list
+    is decided by the rules (tags read in one query and cached), the worst case of per-DAG access.
 (b) The validation cost of ONE service JWT in the manager's verifier (``ServiceTokenVerifier.verify``
     with the JWKS cached, plus the ``is_ours`` routing step) vs. a bare ``cryptography`` Ed25519 verify
     of the same signature, PyJWT's ``jwt.decode`` with the same key, and Airflow's own ``JWTValidator``
@@ -53,9 +57,13 @@ PGIDS: dict[str, int] = {}  # manager name -> process group of its api-server
 class BenchAirflow(AirflowServer):
     """The suite's Airflow, with the bench DAG folder; ``simple=True`` swaps in SimpleAuthManager."""
 
-    def __init__(self, *, workdir: Path, service: AuthService, simple: bool) -> None:
+    def __init__(
+        self, *, workdir: Path, service: AuthService, simple: bool, dags: int, rules: list[dict[str, Any]]
+    ) -> None:
         super().__init__(workdir=workdir, port=free_port(), service=service)
         self.simple = simple
+        self.dags = dags
+        self.rules = rules
         self.password = secrets.token_urlsafe(16)
 
     @property
@@ -63,6 +71,8 @@ class BenchAirflow(AirflowServer):
         env = super().env
         env["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS)
         env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "ERROR"
+        env["BENCH_DAG_COUNT"] = str(self.dags)
+        env["AIRFLOW__WEBAUTHN_AUTH_MANAGER__DAG_ACCESS"] = json.dumps(self.rules)
         if self.simple:
             env = {k: v for k, v in env.items() if not k.startswith("AIRFLOW__WEBAUTHN_AUTH_MANAGER__")}
             passwords = self.workdir / "simple_auth_manager_passwords.json"
@@ -77,6 +87,15 @@ class BenchAirflow(AirflowServer):
                 }
             )
         return env
+
+
+def bench_rules(count: int) -> list[dict[str, Any]]:
+    """``count`` rules, each for its own group: even ones by a "t-N" tag, odd ones by an id glob."""
+    rules: list[dict[str, Any]] = []
+    for k in range(count):
+        match = {"dag_tags": [f"t-{k}"]} if k % 2 == 0 else {"dag_ids": [f"bench_*{k:02d}"]}
+        rules.append({"groups": [f"bench-rule-{k}"], **match, "role": "VIEWER"})
+    return rules
 
 
 def group_cpu_seconds(pgid: int) -> float:
@@ -116,7 +135,8 @@ def measure_http(
         for name in targets:  # warm-up: JWKS fetch, imports, caches, connection
             for _ in range(warmup):
                 response = clients[name].get(PATH, headers=headers[name])
-                response.raise_for_status()
+                if response.status_code != 200:
+                    raise RuntimeError(f"{name}: {response.status_code} {response.text[:200]}")
             totals[name] = response.json()["total_entries"]
         names = list(targets)
         for number in range(rounds):
@@ -163,9 +183,13 @@ def measure_validation(service: AuthService, token: str, number: int) -> dict[st
     from support.soft_authenticator import b64url_decode
 
     jwks_url = f"{service.url}/.well-known/jwks.json"
+    http_client = httpx.AsyncClient(timeout=5)
     verifier = ServiceTokenVerifier(
         jwks=JwksCache(
-            jwks_url=jwks_url, cache_ttl_seconds=3600, min_refetch_interval_seconds=30, timeout_seconds=5
+            jwks_url=jwks_url,
+            cache_ttl_seconds=3600,
+            min_refetch_interval_seconds=30,
+            http=lambda: http_client,
         ),
         issuer=service.url,
         audience="airflow",
@@ -228,6 +252,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=150, help="requests per target per round")
     parser.add_argument("--warmup", type=int, default=40)
     parser.add_argument("--verify-number", type=int, default=2000)
+    parser.add_argument("--dags", type=int, default=20, help="DAGs served by both api-servers")
+    parser.add_argument("--rules", type=int, default=20, help="dag_access rules on the WebAuthn server")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
 
@@ -236,21 +262,33 @@ def main() -> None:
     (tmp / "webauthn").mkdir()
     (tmp / "simple").mkdir()
     service = AuthService(workdir=tmp, airflow_origin="http://localhost:8080")  # no ceremonies here
-    webauthn = BenchAirflow(workdir=tmp / "webauthn", service=service, simple=False)
-    simple = BenchAirflow(workdir=tmp / "simple", service=service, simple=True)
+    rules = bench_rules(args.rules)
+    webauthn = BenchAirflow(
+        workdir=tmp / "webauthn", service=service, simple=False, dags=args.dags, rules=rules
+    )
+    simple = BenchAirflow(workdir=tmp / "simple", service=service, simple=True, dags=args.dags, rules=[])
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=3)
     try:
         print(f"setting up in {tmp} ...", file=sys.stderr)
         service.start()
         migrations = [
-            pool.submit(lambda s=s: (s.migrate(), s.reserialize_dags())) for s in (webauthn, simple)
+            pool.submit(s.migrate)
+            for s in (webauthn, simple)  # migrate() also reserializes
         ]
         service.wait_ready()
-        creds = service.cli("service-account", "create", "--name", "airflow", "--groups", "airflow-admins")
+        creds = service.cli("service-account", "create", "--name", "airflow", "--scopes", "sessions:read")
         webauthn.service_credentials = f"{creds['clientId']}:{creds['clientSecret']}"
         bench_account = service.cli(
             "service-account", "create", "--name", "bench", "--groups", "airflow-admins"
+        )
+        rules_account = service.cli(
+            "service-account",
+            "create",
+            "--name",
+            "bench-rules",
+            "--groups",
+            ",".join(group for rule in rules for group in rule["groups"]),
         )
         for future in migrations:
             future.result()
@@ -264,18 +302,20 @@ def main() -> None:
         assert simple.process.proc is not None
         PGIDS["webauthn"] = webauthn.process.proc.pid
         PGIDS["simple"] = simple.process.proc.pid
+        PGIDS["rules"] = webauthn.process.proc.pid
         print(f"stack up in {time.monotonic() - started:.0f}s; measuring ...", file=sys.stderr)
 
-        webauthn_token = httpx.post(
-            f"http://127.0.0.1:{webauthn.port}/auth/token",
-            json={"client_id": bench_account["clientId"], "client_secret": bench_account["clientSecret"]},
-            timeout=30,
-        ).json()["access_token"]
-        simple_token = httpx.post(
-            f"http://127.0.0.1:{simple.port}/auth/token",
-            json={"username": "bench", "password": simple.password},
-            timeout=30,
-        ).json()["access_token"]
+        def token(port: int, body: dict[str, str]) -> str:
+            response = httpx.post(f"http://127.0.0.1:{port}/auth/token", json=body, timeout=30)
+            return str(response.json()["access_token"])
+
+        def account_token(account: dict[str, Any]) -> str:
+            body = {"client_id": account["clientId"], "client_secret": account["clientSecret"]}
+            return token(webauthn.port, body)
+
+        webauthn_token = account_token(bench_account)
+        rules_token = account_token(rules_account)
+        simple_token = token(simple.port, {"username": "bench", "password": simple.password})
 
         http = measure_http(
             args.rounds,
@@ -284,6 +324,7 @@ def main() -> None:
             {
                 "webauthn": (f"http://127.0.0.1:{webauthn.port}", webauthn_token),
                 "simple": (f"http://127.0.0.1:{simple.port}", simple_token),
+                **({"rules": (f"http://127.0.0.1:{webauthn.port}", rules_token)} if rules else {}),
             },
         )
     finally:
@@ -319,6 +360,14 @@ def report(http: dict[str, Any], validation: dict[str, float], args: argparse.Na
         f"\nGET {PATH} ({w['dags_listed']} DAGs), {args.rounds} interleaved rounds x {args.requests}"
         f" sequential requests per manager; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
     )
+    if "rules" in http:
+        r = http["rules"]
+        print(
+            f"rules: {args.rules} dag_access rules decide every DAG ({r['dags_listed']} visible);"
+            f" p50 {r['p50_ms']:.2f} ms, mean {r['mean_ms']:.2f} ms, server CPU {r['server_cpu_ms_per_req']:.2f}"
+            f" ms/req; ratio to Simple: mean {r['mean_ms'] / s['mean_ms']:.2f},"
+            f" CPU {r['server_cpu_ms_per_req'] / s['server_cpu_ms_per_req']:.2f}"
+        )
     rows = [
         ("p50 latency (ms)", "p50_ms", "{:.2f}"),
         ("p99 latency (ms)", "p99_ms", "{:.2f}"),

@@ -29,10 +29,12 @@ if TYPE_CHECKING:
 
     from airflow_webauthn.config import WebAuthnSettings
     from airflow_webauthn.services.confirmations import RecheckPolicy, ServiceHealth
+    from airflow_webauthn.services.dag_access import DagAccess
     from airflow_webauthn.services.gateway import ServiceGateway
     from airflow_webauthn.services.service_account_check import ServiceAccountChecker
     from airflow_webauthn.services.session_check import SessionChecker
     from airflow_webauthn.services.step_up import StepUpSealer
+    from airflow_webauthn.services.teams import TeamRoles
     from airflow_webauthn.services.token_verifier import ServiceTokenVerifier
 
 log = logging.getLogger(__name__)
@@ -109,6 +111,22 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         )
 
     @cached_property
+    def dag_access(self) -> DagAccess:
+        """Per-DAG rules with their tag index (one per process: the tag cache is shared by requests)."""
+        from airflow_webauthn.services.dag_access import DagAccess, DagTagIndex
+
+        s = self.settings
+        return DagAccess(rules=s.dag_access, tags=DagTagIndex(ttl_seconds=s.dag_tags_cache_seconds))
+
+    @property
+    def team_roles(self) -> TeamRoles:
+        return self.settings.team_roles
+
+    def _get_teams(self) -> set[str]:
+        """Teams named in role_mapping; Airflow's init() refuses to start when one is not in its database."""
+        return self.team_roles.all_teams()
+
+    @cached_property
     def service_health(self) -> ServiceHealth:
         from airflow_webauthn.services.confirmations import ServiceHealth
 
@@ -148,8 +166,15 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
 
     def init(self) -> None:
         """Validate the configuration when the API server starts, so mistakes fail loudly and early."""
+        from airflow.configuration import conf
+
         from airflow_webauthn.config import SECTION, WebAuthnConfigError
 
+        if self.team_roles.grants and not conf.getboolean("core", "multi_team", fallback=False):
+            raise WebAuthnConfigError(
+                f"[{SECTION}] role_mapping gives roles in teams ({', '.join(sorted(self._get_teams()))}) "
+                "but [core] multi_team is off: map those groups to a role name, or turn multi_team on"
+            )
         super().init()
         if self.settings.service_credentials:
             return

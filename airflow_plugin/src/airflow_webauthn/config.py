@@ -14,7 +14,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_webauthn.services.roles import Role
+from airflow_webauthn.services.dag_access import DagRule, parse_dag_access
+from airflow_webauthn.services.roles import GLOBAL_ROLES, Role
+from airflow_webauthn.services.teams import TeamGrant, TeamRoles
 from airflow_webauthn.services.token_verifier import ASYMMETRIC_ALGORITHMS
 
 if TYPE_CHECKING:
@@ -55,9 +57,24 @@ OPTIONS: dict[str, Option] = {
     ),
     "audience": Option("Expected ``aud`` of service tokens (the service's JWT_AUDIENCE).", "airflow"),
     "role_mapping": Option(
-        "JSON object mapping a group to VIEWER, USER, OP or ADMIN. A user in several mapped groups gets "
-        "the highest role; a user in no mapped group has no access.",
+        "JSON object mapping a group to VIEWER, USER, OP or ADMIN, or (with [core] multi_team) to "
+        '{"role": ..., "teams": [...]}: that role on those teams\' resources only. A user in several '
+        "mapped groups gets the highest role; a user in no mapped group has no access (unless a "
+        "dag_access rule names one of their groups).",
         json.dumps(DEFAULT_ROLE_MAPPING),
+    ),
+    "dag_access": Option(
+        'JSON list of per-DAG rules: {"groups": [...], "dag_tags": [...], "dag_ids": ["glob*"], '
+        '"role": "VIEWER" | "USER" | "OP"}. Members of the groups get the role on the DAGs the '
+        "rule matches (by tag or id glob), on top of their role_mapping role (the higher wins per DAG). "
+        "A person whose groups appear only here may sign in and sees only those DAGs.",
+        "[]",
+        example='[{"groups": ["finance"], "dag_tags": ["finance"], "dag_ids": ["fin_*"], "role": "USER"}]',
+    ),
+    "dag_tags_cache_seconds": Option(
+        "How long DAG tags read for dag_access rules are reused (tag changes apply within this time).",
+        "30",
+        "integer",
     ),
     "session_ttl_seconds": Option(
         "Absolute lifetime of a browser session after a passkey login.", "28800", "integer"
@@ -124,6 +141,9 @@ class WebAuthnSettings:
     issuer: str
     audience: str
     role_mapping: Mapping[str, Role]
+    team_roles: TeamRoles = field(default_factory=TeamRoles)
+    dag_access: tuple[DagRule, ...] = ()
+    dag_tags_cache_seconds: int = 30
     session_ttl_seconds: int
     recheck_interval_seconds: int
     unverified_grace_seconds: int
@@ -163,7 +183,15 @@ class WebAuthnSettings:
         if service_url is None and value("service_url") is None:
             problems.append(f"[{SECTION}] service_url is required (e.g. http://127.0.0.1:3000)")
         issuer = value("issuer") or service_url
-        role_mapping = parsed("role_mapping", _role_mapping, "a JSON object of group -> VIEWER|USER|OP|ADMIN")
+        mapping = parsed(
+            "role_mapping",
+            _role_mapping,
+            'a JSON object of group -> VIEWER|USER|OP|ADMIN or {"role": ..., "teams": [...]}',
+        )
+        role_mapping, team_roles = mapping if mapping is not None else ({}, TeamRoles())
+        rules, rule_problems = parse_dag_access(value("dag_access") or "[]")
+        problems.extend(f"[{SECTION}] dag_access {problem}" for problem in rule_problems)
+        tags_ttl = parsed("dag_tags_cache_seconds", _non_negative_int, "a non-negative integer")
         session_ttl = parsed("session_ttl_seconds", _positive_int, "a positive integer")
         recheck = parsed("recheck_interval_seconds", _non_negative_int, "a non-negative integer")
         grace = parsed("unverified_grace_seconds", _non_negative_int, "a non-negative integer")
@@ -185,7 +213,10 @@ class WebAuthnSettings:
             service_url=service_url,
             issuer=issuer,
             audience=value("audience") or "airflow",
-            role_mapping=role_mapping,
+            role_mapping=_with_rule_only_groups(role_mapping, rules, team_roles),
+            team_roles=team_roles,
+            dag_access=rules,
+            dag_tags_cache_seconds=tags_ttl,
             session_ttl_seconds=session_ttl,
             recheck_interval_seconds=recheck,
             unverified_grace_seconds=grace if grace is not None else recheck,
@@ -272,16 +303,47 @@ def _positive_float(text: str) -> float:
     return number
 
 
-def _role_mapping(text: str) -> dict[str, Role]:
+def _role_mapping(text: str) -> tuple[dict[str, Role], TeamRoles]:
+    """Global roles per group, and team roles for groups mapped to ``{"role": ..., "teams": [...]}``."""
     data = json.loads(text)
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
     mapping: dict[str, Role] = {}
-    for group, role_name in data.items():
-        if not isinstance(role_name, str) or role_name.upper() not in Role.__members__:
-            raise ValueError(f"group {group!r} maps to {role_name!r}; use VIEWER, USER, OP or ADMIN")
-        mapping[str(group)] = Role[role_name.upper()]
-    return mapping
+    grants: dict[str, TeamGrant] = {}
+    for group, value in data.items():
+        if isinstance(value, dict):
+            grants[str(group)] = _team_grant(str(group), value)
+        else:
+            mapping[str(group)] = _global_role(str(group), value)
+    return mapping, TeamRoles(grants=grants)
+
+
+def _global_role(group: str, role_name: Any) -> Role:
+    role = Role.__members__.get(role_name.upper()) if isinstance(role_name, str) else None
+    if role not in GLOBAL_ROLES or role is None:
+        raise ValueError(f"group {group!r} maps to {role_name!r}; use VIEWER, USER, OP or ADMIN")
+    return role
+
+
+def _team_grant(group: str, value: dict[str, Any]) -> TeamGrant:
+    unknown = sorted(set(value) - {"role", "teams"})
+    if unknown:
+        raise ValueError(f"group {group!r} has unknown key {unknown[0]!r} (allowed: role, teams)")
+    teams = value.get("teams")
+    if not isinstance(teams, list) or not teams or not all(isinstance(t, str) and t.strip() for t in teams):
+        raise ValueError(f"group {group!r} teams must be a non-empty list of team names")
+    return TeamGrant(role=_global_role(group, value.get("role")), teams=frozenset(t.strip() for t in teams))
+
+
+def _with_rule_only_groups(
+    mapping: Mapping[str, Role], rules: tuple[DagRule, ...], team_roles: TeamRoles
+) -> dict[str, Role]:
+    """Groups with only dag_access rules or team roles sign in with the global role NONE: their
+    rules and teams grant the rest."""
+    merged = dict(mapping)
+    for group in [*(g for rule in rules for g in rule.groups), *team_roles.grants]:
+        merged.setdefault(group, Role.NONE)
+    return merged
 
 
 def _credentials(text: str) -> ServiceCredentials:

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,14 @@ ROLE_MAPPING = {
     "it-viewers": "VIEWER",
 }
 UNMAPPED_GROUP = "it-contractors"
+# Per-DAG rules on the DAGs of test/integration/dags (copied into Airflow's dags folder and serialized).
+# it-finance and it-auditors are in no role_mapping group: their members have no global role.
+DAGS_SOURCE = REPO_ROOT / "test/integration/dags"
+DAG_ACCESS = [
+    {"groups": ["it-finance"], "dag_tags": ["finance"], "role": "USER"},
+    {"groups": ["it-auditors"], "dag_ids": ["it_fin_*", "it_sales_[!x]*"], "role": "VIEWER"},
+    {"groups": ["it-ml"], "dag_ids": ["it_ml_*"], "role": "OP"},
+]
 RECHECK_INTERVAL_SECONDS = 1
 # A session the service has not confirmed for RECHECK + GRACE seconds is refused (fail closed).
 UNVERIFIED_GRACE_SECONDS = 3
@@ -179,6 +188,7 @@ class AirflowServer:
             "AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL": self.service_url or self.service.url,
             "AIRFLOW__WEBAUTHN_AUTH_MANAGER__ISSUER": self.service.url,  # its JWT_ISSUER default
             "AIRFLOW__WEBAUTHN_AUTH_MANAGER__ROLE_MAPPING": json.dumps(ROLE_MAPPING),
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__DAG_ACCESS": json.dumps(DAG_ACCESS),
             "AIRFLOW__WEBAUTHN_AUTH_MANAGER__RECHECK_INTERVAL_SECONDS": str(RECHECK_INTERVAL_SECONDS),
             "AIRFLOW__WEBAUTHN_AUTH_MANAGER__UNVERIFIED_GRACE_SECONDS": str(UNVERIFIED_GRACE_SECONDS),
             "AIRFLOW__WEBAUTHN_AUTH_MANAGER__HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT_SECONDS),
@@ -198,8 +208,12 @@ class AirflowServer:
         )
 
     def migrate(self) -> None:
+        """Create the metadata database and store the suite's DAGs in it."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.run_cli("db", "migrate", log_name="airflow-db-migrate")
+        for source in DAGS_SOURCE.glob("*.py"):
+            shutil.copy(source, self.workdir / "dags" / source.name)
+        self.reserialize_dags()
 
     def reserialize_dags(self) -> None:
         """Parse the dags folder once and store the serialized DAGs (no long-running dag-processor needed)."""

@@ -15,15 +15,24 @@ read-only views        VIEWER  —
 custom views           VIEWER  OP
 =====================  ======  ======
 
-Because the answer depends only on the role, the batch and filter helpers decide once per call
-instead of once per item.
+Dags are the exception: ``dag_access`` rules (``services.dag_access``) may give a person a higher role
+on some DAGs than their global one. Every DAG-scoped decision (runs, tasks, logs, XComs, HITL details
+included: they reach the auth manager as ``is_authorized_dag`` with an access entity) takes the higher
+of the two. Requests about no particular DAG (list endpoints, ``~`` paths) are allowed when some rule
+could open a DAG; Airflow then narrows the list with ``filter_authorized_dag_ids``, which decides a
+whole page in one pass.
+
+In multi-team mode (``services.teams``) a resource of a team is decided by the higher of the global
+role and the user's role in that team; a resource of no team by the global role only. Requests about
+no particular item read lists (filtered per team by Airflow through the ``filter_authorized_*``
+helpers), so a team role opens them; creating an item of no team needs the global role.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_webauthn.services.roles import Role, is_allowed, parse_role
+from airflow_webauthn.services.roles import Role, is_allowed, needed_role, parse_role
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -44,10 +53,13 @@ if TYPE_CHECKING:
         DagAccessEntity,
         DagDetails,
         PoolDetails,
+        TeamDetails,
         VariableDetails,
     )
     from airflow.api_fastapi.common.types import MenuItem
 
+    from airflow_webauthn.services.dag_access import DagAccess
+    from airflow_webauthn.services.teams import TeamRoles
     from airflow_webauthn.user import WebAuthnUser
 
 # (read role, write role) per resource kind.
@@ -62,14 +74,88 @@ CUSTOM_VIEW = (Role.VIEWER, Role.OP)
 
 # Menu entries whose pages list secrets-bearing resources need the role that may read them.
 _MENU_RULES = {"Connections": CONNECTION, "Variables": VARIABLE}
+# What a person with dag_access rules but no global role sees: their DAGs, HITL tasks and the docs.
+_DAG_RULE_MENU = frozenset({"Dags", "Required Actions", "Docs"})
+# Pages a member of a team may open on their team role alone (each lists only their teams' items).
+_TEAM_MENU = {"Dags": DAG, "Connections": CONNECTION, "Variables": VARIABLE, "Pools": POOL}
 
 
 def _allowed(user: WebAuthnUser, method: str, rule: tuple[Role, Role]) -> bool:
     return is_allowed(role=parse_role(user.role), method=method, read_role=rule[0], write_role=rule[1])
 
 
+def _needed(method: str, rule: tuple[Role, Role]) -> Role:
+    return needed_role(method=method, read_role=rule[0], write_role=rule[1])
+
+
 class AuthorizationMixin:
     """Role-ladder implementation of BaseAuthManager's authorization interface."""
+
+    @property
+    def dag_access(self) -> DagAccess:
+        """The per-DAG rules; the auth manager provides them."""
+        raise NotImplementedError
+
+    @property
+    def team_roles(self) -> TeamRoles:
+        """Roles in teams (multi-team mode); the auth manager provides them."""
+        raise NotImplementedError
+
+    # ---- the three sources of a role: global, team, per-DAG rule ----
+
+    def _allowed_in(self, user: WebAuthnUser, method: str, rule: tuple[Role, Role], team: str | None) -> bool:
+        """Global role, or the user's role in ``team`` (a resource of no team: global role only)."""
+        if _allowed(user, method, rule):
+            return True
+        if team is None or not user.groups:
+            return False
+        return is_allowed(
+            role=self.team_roles.role_in(user.groups, team),
+            method=method,
+            read_role=rule[0],
+            write_role=rule[1],
+        )
+
+    def _allowed_in_some_team(self, user: WebAuthnUser, method: str, rule: tuple[Role, Role]) -> bool:
+        """Whether some team role would allow ``method``: opens list endpoints, which Airflow filters."""
+        if not user.groups:
+            return False
+        best = self.team_roles.best(user.groups)
+        return is_allowed(role=best, method=method, read_role=rule[0], write_role=rule[1])
+
+    def _item_allowed(
+        self, user: WebAuthnUser, method: str, rule: tuple[Role, Role], *, item: str | None, team: str | None
+    ) -> bool:
+        """Connections, variables, pools. No item and no team: a list read (filtered per team) or the
+        creation of an item of no team (global role only)."""
+        if self._allowed_in(user, method, rule, team):
+            return True
+        return (
+            item is None
+            and team is None
+            and method == "GET"
+            and self._allowed_in_some_team(user, method, rule)
+        )
+
+    def _dag_ids_by_rule(self, user: WebAuthnUser, method: str, dag_ids: set[str]) -> set[str]:
+        if not user.groups:  # rules name groups: nothing to look up
+            return set()
+        return self.dag_access.filter(dag_ids, groups=user.groups, needed=_needed(method, DAG))
+
+    def _some_dag_by_rule(self, user: WebAuthnUser, method: str) -> bool:
+        return bool(user.groups) and bool(self.dag_access.granting(user.groups, _needed(method, DAG)))
+
+    def _dag_allowed(self, user: WebAuthnUser, method: str, details: DagDetails | None) -> bool:
+        team = details.team_name if details is not None else None
+        if self._allowed_in(user, method, DAG, team):
+            return True
+        if details is None or details.id is None:
+            # Every DAG route without a DAG id lists or changes DAGs Airflow filters with
+            # filter_authorized_dag_ids (per team), so any team role or rule that could open one opens it.
+            return self._allowed_in_some_team(user, method, DAG) or self._some_dag_by_rule(user, method)
+        return bool(self._dag_ids_by_rule(user, method, {details.id}))
+
+    # ---- is_authorized_* ----
 
     def is_authorized_configuration(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: ConfigurationDetails | None = None
@@ -79,7 +165,8 @@ class AuthorizationMixin:
     def is_authorized_connection(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: ConnectionDetails | None = None
     ) -> bool:
-        return _allowed(user, method, CONNECTION)
+        item, team = (details.conn_id, details.team_name) if details else (None, None)
+        return self._item_allowed(user, method, CONNECTION, item=item, team=team)
 
     def is_authorized_dag(
         self,
@@ -89,7 +176,7 @@ class AuthorizationMixin:
         access_entity: DagAccessEntity | None = None,
         details: DagDetails | None = None,
     ) -> bool:
-        return _allowed(user, method, DAG)
+        return self._dag_allowed(user, method, details)
 
     def is_authorized_asset(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetDetails | None = None
@@ -104,15 +191,36 @@ class AuthorizationMixin:
     def is_authorized_pool(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: PoolDetails | None = None
     ) -> bool:
-        return _allowed(user, method, POOL)
+        item, team = (details.name, details.team_name) if details else (None, None)
+        return self._item_allowed(user, method, POOL, item=item, team=team)
 
     def is_authorized_variable(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: VariableDetails | None = None
     ) -> bool:
-        return _allowed(user, method, VARIABLE)
+        item, team = (details.key, details.team_name) if details else (None, None)
+        return self._item_allowed(user, method, VARIABLE, item=item, team=team)
+
+    def is_authorized_team(
+        self, *, method: ResourceMethod, user: WebAuthnUser, details: TeamDetails | None = None
+    ) -> bool:
+        """Membership: a team role in that team, or a global ADMIN (who belongs to every team)."""
+        if parse_role(user.role) is Role.ADMIN:
+            return True
+        if details is None or details.name is None or not user.groups:
+            return False
+        return details.name in self.team_roles.teams_of(user.groups)
+
+    def filter_authorized_teams(
+        self, *, teams_names: set[str], user: WebAuthnUser, method: ResourceMethod = "GET"
+    ) -> set[str]:
+        if parse_role(user.role) is Role.ADMIN:
+            return set(teams_names)
+        return set(teams_names) & self.team_roles.teams_of(user.groups) if user.groups else set()
 
     def is_authorized_view(self, *, access_view: AccessView, user: WebAuthnUser) -> bool:
-        return _allowed(user, "GET", VIEW)
+        if _allowed(user, "GET", VIEW):
+            return True
+        return access_view.value == "DOCS" and self._some_dag_by_rule(user, "GET")
 
     def is_authorized_custom_view(
         self, *, method: ResourceMethod | str, resource_name: str, user: WebAuthnUser
@@ -127,29 +235,60 @@ class AuthorizationMixin:
     def filter_authorized_menu_items(
         self, menu_items: list[MenuItem], *, user: WebAuthnUser
     ) -> list[MenuItem]:
-        return [item for item in menu_items if _allowed(user, "MENU", _MENU_RULES.get(item.value, VIEW))]
+        by_rule = self._some_dag_by_rule(user, "GET")
 
-    # ---- batch and filter helpers: the role decides for every item at once ----
+        def shown(item: MenuItem) -> bool:
+            rule = _MENU_RULES.get(item.value, VIEW)
+            if _allowed(user, "MENU", rule) or (by_rule and item.value in _DAG_RULE_MENU):
+                return True
+            # a team member sees the pages of what their teams hold (each page lists only those items)
+            return item.value in _TEAM_MENU and self._allowed_in_some_team(
+                user, "MENU", _TEAM_MENU[item.value]
+            )
+
+        return [item for item in menu_items if shown(item)]
+
+    # ---- batch and filter helpers: one decision per (method, team), not per item ----
 
     def batch_is_authorized_connection(
         self, requests: Sequence[IsAuthorizedConnectionRequest], *, user: WebAuthnUser
     ) -> bool:
-        return all(_allowed(user, request["method"], CONNECTION) for request in requests)
+        return all(
+            self.is_authorized_connection(method=r["method"], user=user, details=r.get("details"))
+            for r in requests
+        )
 
     def batch_is_authorized_dag(
         self, requests: Sequence[IsAuthorizedDagRequest], *, user: WebAuthnUser
     ) -> bool:
-        return all(_allowed(user, request["method"], DAG) for request in requests)
+        # Grouped by method so each group is one pass of the rules (one tag lookup at most).
+        by_method: dict[str, set[str]] = {}
+        for request in requests:
+            details = request.get("details")
+            team = details.team_name if details is not None else None
+            if self._allowed_in(user, request["method"], DAG, team):
+                continue
+            if details is None or details.id is None:
+                if not self._dag_allowed(user, request["method"], details):
+                    return False
+                continue
+            by_method.setdefault(request["method"], set()).add(details.id)
+        return all(self._dag_ids_by_rule(user, m, ids) == ids for m, ids in by_method.items())
 
     def batch_is_authorized_pool(
         self, requests: Sequence[IsAuthorizedPoolRequest], *, user: WebAuthnUser
     ) -> bool:
-        return all(_allowed(user, request["method"], POOL) for request in requests)
+        return all(
+            self.is_authorized_pool(method=r["method"], user=user, details=r.get("details")) for r in requests
+        )
 
     def batch_is_authorized_variable(
         self, requests: Sequence[IsAuthorizedVariableRequest], *, user: WebAuthnUser
     ) -> bool:
-        return all(_allowed(user, request["method"], VARIABLE) for request in requests)
+        return all(
+            self.is_authorized_variable(method=r["method"], user=user, details=r.get("details"))
+            for r in requests
+        )
 
     def filter_authorized_dag_ids(
         self,
@@ -159,7 +298,9 @@ class AuthorizationMixin:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
-        return set(dag_ids) if _allowed(user, method, DAG) else set()
+        if self._allowed_in(user, method, DAG, team_name):
+            return set(dag_ids)
+        return self._dag_ids_by_rule(user, method, set(dag_ids))
 
     def filter_authorized_connections(
         self,
@@ -169,7 +310,7 @@ class AuthorizationMixin:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
-        return set(conn_ids) if _allowed(user, method, CONNECTION) else set()
+        return set(conn_ids) if self._allowed_in(user, method, CONNECTION, team_name) else set()
 
     def filter_authorized_pools(
         self,
@@ -179,7 +320,7 @@ class AuthorizationMixin:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
-        return set(pool_names) if _allowed(user, method, POOL) else set()
+        return set(pool_names) if self._allowed_in(user, method, POOL, team_name) else set()
 
     def filter_authorized_variables(
         self,
@@ -189,4 +330,4 @@ class AuthorizationMixin:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
-        return set(variable_keys) if _allowed(user, method, VARIABLE) else set()
+        return set(variable_keys) if self._allowed_in(user, method, VARIABLE, team_name) else set()

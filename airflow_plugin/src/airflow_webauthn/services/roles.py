@@ -15,8 +15,13 @@ if TYPE_CHECKING:
 
 
 class Role(IntEnum):
-    """Airflow roles, ordered: a higher role includes every permission of the lower ones."""
+    """Airflow roles, ordered: a higher role includes every permission of the lower ones.
 
+    ``NONE`` is never written in ``role_mapping``: it is the global role of a person whose groups appear
+    only in ``dag_access`` rules. They may sign in, but every permission comes from those rules.
+    """
+
+    NONE = -1
     VIEWER = 0
     USER = 1
     OP = 2
@@ -27,6 +32,11 @@ def resolve_role(groups: Iterable[str], mapping: Mapping[str, Role]) -> Role | N
     """Return the highest role any of ``groups`` maps to, or None when no group is mapped (no access)."""
     roles = [mapping[group] for group in groups if group in mapping]
     return max(roles) if roles else None
+
+
+# Roles an administrator may grant in role_mapping (globally) and in dag_access rules (per DAG).
+GLOBAL_ROLES = (Role.VIEWER, Role.USER, Role.OP, Role.ADMIN)
+DAG_RULE_ROLES = (Role.VIEWER, Role.USER, Role.OP)
 
 
 def parse_role(name: str | None) -> Role | None:
@@ -44,5 +54,11 @@ def is_allowed(*, role: Role | None, method: str, write_role: Role, read_role: R
     """
     if role is None:
         return False
-    needed = (read_role if read_role is not None else write_role) if method in {"GET", "MENU"} else write_role
-    return role >= needed
+    return role >= needed_role(method=method, read_role=read_role, write_role=write_role)
+
+
+def needed_role(*, method: str, write_role: Role, read_role: Role | None = None) -> Role:
+    """The lowest role that may perform ``method`` (see ``is_allowed``)."""
+    if method in {"GET", "MENU"}:
+        return read_role if read_role is not None else write_role
+    return write_role

@@ -1,0 +1,9 @@
+"""Team alpha's DAG (its own bundle, owned by team alpha in the multi-team integration test)."""
+
+from __future__ import annotations
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+with DAG(dag_id="alpha_etl", schedule=None, tags=["alpha"], catchup=False) as dag:
+    EmptyOperator(task_id="work")
