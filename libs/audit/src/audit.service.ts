@@ -24,16 +24,13 @@ export class AuditService {
     else await this.uow.run((own) => this.writer.append(own, context, record, occurredAt));
   }
 
-  /** Newest first, keyset-paginated on (occurredAt, id) so pages stay stable while events keep arriving. */
+  /** Newest first (chain order, reversed), keyset-paginated on the chain position, so pages stay stable while events keep arriving. */
   async query(query: AuditQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), MAX_PAGE);
     const rows = await this.uow.run((tx) => {
       const qb = this.filtered(tx, query);
-      if (query.cursor) {
-        const [at, id] = decodeCursor(query.cursor);
-        qb.andWhere('(e.occurred_at < :at OR (e.occurred_at = :at AND e.id < :id))', { at, id });
-      }
-      return qb.orderBy('e.occurred_at', 'DESC').addOrderBy('e.id', 'DESC').take(limit + 1).getMany();
+      if (query.cursor) qb.andWhere('e.seq < :before', { before: decodeCursor(query.cursor) });
+      return qb.orderBy('e.seq', 'DESC').take(limit + 1).getMany();
     });
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
@@ -41,22 +38,19 @@ export class AuditService {
   }
 
   /**
-   * Streams every matching event oldest-first (exports read like a log), one page in memory at a time: keyset
-   * pagination forward on (occurredAt, id), so the service's memory does not grow with the size of the trail.
+   * Streams every matching event in chain order (oldest first; an unfiltered export is the whole chain, which an
+   * auditor can verify offline), one page in memory at a time: keyset pagination on the chain position, so the
+   * service's memory does not grow with the size of the trail.
    */
   async *export(query: Omit<AuditQuery, 'cursor' | 'limit'>): AsyncGenerator<AuditEvent> {
-    let after: { at: number; id: string } | undefined;
+    let after = 0;
     for (;;) {
       const from = after;
-      const page = await this.uow.run((tx) => {
-        const qb = this.filtered(tx, query);
-        if (from) qb.andWhere('(e.occurred_at > :afterAt OR (e.occurred_at = :afterAt AND e.id > :afterId))', { afterAt: from.at, afterId: from.id });
-        return qb.orderBy('e.occurred_at', 'ASC').addOrderBy('e.id', 'ASC').take(MAX_PAGE).getMany();
-      });
+      const page = await this.uow.run((tx) => this.filtered(tx, query).andWhere('e.seq > :from', { from }).orderBy('e.seq', 'ASC').take(MAX_PAGE).getMany());
       for (const event of page) yield event;
       const last = page[page.length - 1];
       if (page.length < MAX_PAGE || !last) return;
-      after = { at: last.occurredAt.getTime(), id: last.id };
+      after = last.seq!;
     }
   }
 
@@ -73,12 +67,11 @@ export class AuditService {
 }
 
 function encodeCursor(event: AuditEvent): string {
-  return Buffer.from(`${event.occurredAt.getTime()}|${event.id}`).toString('base64url');
+  return Buffer.from(`seq:${event.seq}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [number, string] {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const when = Number(at);
-  if (!Number.isFinite(when) || !id) throw new AppError(ErrorCode.InvalidRequest, 'cursor is not one this service issued');
-  return [when, id];
+function decodeCursor(cursor: string): number {
+  const match = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new AppError(ErrorCode.InvalidRequest, 'cursor is not one this service issued');
+  return Number(match[1]);
 }
