@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { chainHash } from '@app/audit';
 import { runServiceCli } from '../support/service-cli';
-import { adminToken, clientToken, createServiceAccount, requestClientToken, startTestApp, TestApp } from '../support/test-app';
+import { adminToken, clientToken, createServiceAccount, requestClientToken, serviceAccountToken, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
 
@@ -164,6 +164,30 @@ describe('reading the trail is audited', () => {
     const [row] = (await sql(`SELECT actor_type, details FROM audit_events WHERE type = 'audit.read'`)) as Array<{ actor_type: string; details: string }>;
     expect(row).toMatchObject({ actor_type: 'service_account' });
     expect(JSON.parse(row!.details)).toMatchObject({ events: 5 });
+    expect((await verify()).code).toBe(0);
+  });
+});
+
+describe('refused admin API calls are audited', () => {
+  /** The denial is recorded as the response finishes: wait for it (generously: the machine may be busy). */
+  async function deniedEvents(expected: number): Promise<Array<{ actor_type: string; actor_id: string | null; reason: string; details: string }>> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const rows = (await sql(`SELECT actor_type, actor_id, reason, details FROM audit_events WHERE type = 'admin.denied' ORDER BY seq`)) as Array<{ actor_type: string; actor_id: string | null; reason: string; details: string }>;
+      if (rows.length >= expected || Date.now() > deadline) return rows;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it('records a 401 without a token and a 403 naming the principal without the right', async () => {
+    expect((await t.http.get('/v1/admin/users')).status).toBe(401);
+    const outsider = await serviceAccountToken(t, ['ci']);
+    expect((await t.http.get('/v1/admin/audit').set('Authorization', `Bearer ${outsider.token}`)).status).toBe(403);
+    const rows = await deniedEvents(2);
+    expect(rows.map((r) => [r.actor_type, r.actor_id, r.reason, JSON.parse(r.details).path])).toEqual([
+      ['anonymous', null, 'unauthenticated', '/v1/admin/users'],
+      ['service_account', outsider.id, 'forbidden', '/v1/admin/audit'],
+    ]);
     expect((await verify()).code).toBe(0);
   });
 });

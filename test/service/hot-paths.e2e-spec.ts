@@ -128,5 +128,5 @@ describe('audit export', () => {
     const seen: number[] = [];
     for await (const event of t.app.get(AuditService).export({ type: 'export.test' })) seen.push((event.details as { i: number }).i);
     expect(seen).toEqual(rows.map((_, i) => i));
-  });
+  }, 60_000);
 });

@@ -2,7 +2,7 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { AccountsModule } from '@app/accounts';
-import { AuditModule } from '@app/audit';
+import { AuditMaintenanceScheduler, AuditModule } from '@app/audit';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { LimitsMiddleware, LimitsModule } from '@app/limits';
 import { KeyRotationScheduler, TokensModule } from '@app/tokens';
@@ -43,6 +43,7 @@ export class AppModule implements NestModule {
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,
+        AuditMaintenanceScheduler,
       ],
     };
   }

@@ -19,10 +19,12 @@ const SET_HEAD_HASH = 'UPDATE audit_chain_head SET hash = ? WHERE id = 1';
 /** The audit trail's writer: appends one event inside the caller's unit of work (so it commits with its change). */
 @Injectable()
 export class AuditEventRepository {
-  async append(tx: Tx, context: AuditContext, record: AuditRecord, occurredAt = new Date()): Promise<void> {
+  /** `at` defaults to the moment the event takes its place, so that chain order is time order. */
+  async append(tx: Tx, context: AuditContext, record: AuditRecord, at?: Date): Promise<void> {
     const head = await tx.query<{ seq: string | number; hash: string }>(ADVANCE_HEAD);
     const row = head.rows[0];
     if (!row) throw new Error('the audit chain head is missing: the audit_chain_head row was deleted');
+    const occurredAt = at ?? new Date();
     const event: AuditEvent = {
       id: randomUUID(),
       occurredAt,

@@ -3,7 +3,9 @@ import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
 import { AuditEventRepository } from './audit-event.repository';
-import { AuditContext, AuditQuery, AuditRecord } from './audit.types';
+import { AuditContext, AuditQuery, AuditRecord, SYSTEM_CONTEXT } from './audit.types';
+import { prunePrefix, PruneResult, PRUNED_EVENT } from './audit-retention';
+import { countFailure, isUnauthenticatedFailure, takeEndedWindows } from './audit-bounds';
 
 const MAX_PAGE = 500;
 
@@ -20,8 +22,33 @@ export class AuditService {
    * unit the caller is running in).
    */
   async record(context: AuditContext, record: AuditRecord, tx?: Tx, occurredAt?: Date): Promise<void> {
-    if (tx) await this.writer.append(tx, context, record, occurredAt);
-    else await this.uow.run((own) => this.writer.append(own, context, record, occurredAt));
+    const write = async (unit: Tx) => {
+      if (!isUnauthenticatedFailure(context, record)) return this.writer.append(unit, context, record, occurredAt);
+      for (const event of await countFailure(unit, context, record, (occurredAt ?? new Date()).getTime())) await this.writer.append(unit, event.context, event.record, event.occurredAt);
+    };
+    if (tx) await write(tx);
+    else await this.uow.run(write);
+  }
+
+  /**
+   * Prunes events older than the retention period and records what it pruned (an `audit.pruned` event whose
+   * details are the checkpoint the remaining chain verifies from), in one unit: either both or neither.
+   */
+  async prune(retentionDays: number, now = Date.now()): Promise<PruneResult | null> {
+    return this.uow.run(async (tx) => {
+      const pruned = await prunePrefix(tx, retentionDays, now);
+      if (pruned) await this.writer.append(tx, SYSTEM_CONTEXT, { type: PRUNED_EVENT, outcome: 'success', details: { ...pruned } }, new Date(now));
+      return pruned;
+    });
+  }
+
+  /** Writes the summaries of the failure windows that have ended (see audit-bounds.ts); returns how many. */
+  async flushEndedWindows(now = Date.now()): Promise<number> {
+    return this.uow.run(async (tx) => {
+      const summaries = await takeEndedWindows(tx, now);
+      for (const event of summaries) await this.writer.append(tx, event.context, event.record, event.occurredAt);
+      return summaries.length;
+    });
   }
 
   /** Newest first (chain order, reversed), keyset-paginated on the chain position, so pages stay stable while events keep arriving. */

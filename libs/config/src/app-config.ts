@@ -51,6 +51,8 @@ export interface AppConfig {
   };
   logLevel: Environment['LOG_LEVEL'];
   logFormat: Environment['LOG_FORMAT'];
+  /** AUDIT_RETENTION_DAYS */
+  auditRetentionDays: number;
 }
 
 /** Every problem found, one line each (operators read it in a terminal or a log, scripts grep it). */
@@ -185,6 +187,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
   };
 }
 

@@ -9,6 +9,12 @@ import { chainHash, GENESIS_HASH } from '../../../audit/src/audit-chain';
  * event's own transaction; the head's row lock is what serialises appends from several instances on PostgreSQL
  * (SQLite has one writer).
  *
+ * `audit_failure_windows` bounds the trail against junk: an unauthenticated failure is recorded in full the first
+ * time per address, type and reason in a window; the others in that window are only counted here, and written as
+ * one summary event when the window ends (libs/audit, AuditBounds).
+ *
+ * `job_leases` lets scheduled jobs run once per interval across instances.
+ *
  * Rows written before this migration are chained here, oldest first, as they are now: the chain vouches for them
  * from this moment on.
  */
@@ -29,6 +35,36 @@ export class AuditChain1765100000000 implements MigrationInterface {
           { name: 'id', type: 'integer', isPrimary: true },
           { name: 'seq', type: 'bigint' },
           { name: 'hash', type: 'varchar', length: '64' },
+        ],
+      }),
+    );
+
+    await q.createTable(
+      new Table({
+        name: 'audit_failure_windows',
+        columns: [
+          { name: 'bucket', type: 'varchar', length: '200', isPrimary: true },
+          { name: 'client_ip', type: 'varchar', length: '64', isNullable: true },
+          { name: 'type', type: 'varchar', length: '64' },
+          { name: 'reason', type: 'varchar', length: '64', isNullable: true },
+          { name: 'window_ends_at', type: 'bigint' },
+          { name: 'first_at', type: 'bigint' },
+          { name: 'last_at', type: 'bigint' },
+          { name: 'hits', type: 'integer' },
+        ],
+        indices: [{ name: 'IDX_audit_failure_windows_ends', columnNames: ['window_ends_at'] }],
+      }),
+    );
+
+    // Scheduled jobs run once per interval across instances (libs/persistence, JobLeases).
+    await q.createTable(
+      new Table({
+        name: 'job_leases',
+        columns: [
+          { name: 'name', type: 'varchar', length: '64', isPrimary: true },
+          { name: 'holder', type: 'varchar', length: '64' },
+          { name: 'expires_at', type: 'bigint' },
+          { name: 'runs', type: 'integer' },
         ],
       }),
     );
@@ -64,6 +100,8 @@ export class AuditChain1765100000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.dropTable('job_leases');
+    await q.dropTable('audit_failure_windows');
     await q.dropTable('audit_chain_head');
     await q.dropIndex('audit_events', 'UQ_audit_events_seq');
     await q.dropColumns('audit_events', ['hash', 'prev_hash', 'seq']);
