@@ -29,7 +29,9 @@ it('chains the rows already in the trail, and the service continues the chain', 
   const chainMigration = MIGRATIONS.findIndex((m) => m.name === 'AuditChain1765100000000');
   const before = await new DataSource({ ...dataSourceOptions(loadAppConfig(testEnvironment(database.url)), []), migrations: MIGRATIONS.slice(0, chainMigration) }).initialize();
   await before.runMigrations();
-  for (const [id, at, details] of [['b-old', 2000, '{"z":1,"a":[1,"x"]}'], ['a-old', 2000, '{}'], ['c-old', 1000, '{"note":"first"}']] as const) {
+  // Recent enough to be within the retention period (the service prunes at start-up).
+  const t0 = Date.now() - 60_000;
+  for (const [id, at, details] of [['b-old', t0 + 2000, '{"z":1,"a":[1,"x"]}'], ['a-old', t0 + 2000, '{}'], ['c-old', t0 + 1000, '{"note":"first"}']] as const) {
     await before.createQueryBuilder().insert().into('audit_events')
       .values({ id, occurred_at: at, type: 'login', outcome: 'failure', reason: 'bad_signature', actor_type: 'anonymous', details })
       .execute();
