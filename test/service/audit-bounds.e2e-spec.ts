@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { AGGREGATION_WINDOW_MS, AuditChainService, AuditService } from '@app/audit';
+import { JobLeases, UnitOfWork } from '@app/persistence';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { runServiceCli } from '../support/service-cli';
 import { assertion, clientToken, createServiceAccount, startTestApp, TEST_ORIGIN, TestApp } from '../support/test-app';
@@ -119,5 +120,19 @@ describe('retention', () => {
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('is missing');
     expect(first).toBeDefined();
+  });
+});
+
+describe('job leases (what makes the pruning and the other scheduled jobs run once across instances)', () => {
+  it('of many claims at once, one wins; nobody wins again until the interval has passed', async () => {
+    const uow = t.app.get(UnitOfWork);
+    const instances = Array.from({ length: 5 }, (_, i) => new JobLeases(uow, `instance-${i}`));
+    const now = Date.now();
+    const claims = await Promise.all(instances.map((lease) => lease.claim('test.job', 60_000, now)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await instances[1]!.claim('test.job', 60_000, now + 30_000)).toBe(false);
+    expect(await instances[2]!.claim('test.job', 60_000, now + 60_000)).toBe(true);
+    const [row] = (await sql(`SELECT holder, runs FROM job_leases WHERE name = 'test.job'`)) as Array<{ holder: string; runs: number | string }>;
+    expect({ holder: row!.holder, runs: Number(row!.runs) }).toEqual({ holder: 'instance-2', runs: 2 });
   });
 });
