@@ -1,5 +1,4 @@
 import { Tx } from '@app/persistence';
-import { PRUNED_EVENT } from './audit-chain';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -36,5 +35,3 @@ export async function prunePrefix(tx: Tx, retentionDays: number, now: number): P
   const deleted = await tx.query(DELETE_THROUGH, [throughSeq]);
   return { throughSeq, throughHash, deleted: deleted.affected, before: new Date(cutoff).toISOString(), retentionDays };
 }
-
-export { PRUNED_EVENT };

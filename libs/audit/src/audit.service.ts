@@ -4,7 +4,8 @@ import { Tx, UnitOfWork } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
 import { AuditEventRepository } from './audit-event.repository';
 import { AuditContext, AuditQuery, AuditRecord, SYSTEM_CONTEXT } from './audit.types';
-import { prunePrefix, PruneResult, PRUNED_EVENT } from './audit-retention';
+import { PRUNED_EVENT } from './audit-chain';
+import { prunePrefix, PruneResult } from './audit-retention';
 import { countFailure, isUnauthenticatedFailure, takeEndedWindows } from './audit-bounds';
 
 const MAX_PAGE = 500;
