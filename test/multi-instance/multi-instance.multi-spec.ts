@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { TEST_ORIGIN } from '../support/test-app';
-import { cliJson, Cluster, eventually, get, Instance, post, startCluster } from './support/instances';
+import { cli, cliJson, Cluster, eventually, get, Instance, post, startCluster } from './support/instances';
 
 jest.setTimeout(180_000);
 
@@ -124,5 +124,32 @@ describe('key rotation', () => {
       // The retired key stays published until every token it signed has expired.
       expect(await publishedKids(instance)).toContain(rotated.retiredKid);
     }
+  });
+});
+
+describe('scheduled jobs', () => {
+  it('run once across instances: of three instances starting together, one ran each start-up job', async () => {
+    // Key maintenance and audit pruning run at start-up and then on their intervals, each behind a lease.
+    const leases = await onDatabase<Array<{ name: string; runs: number }>>("SELECT name, runs FROM job_leases WHERE name IN ('keys.maintain', 'audit.prune') ORDER BY name");
+    expect(leases).toEqual([
+      { name: 'audit.prune', runs: 1 },
+      { name: 'keys.maintain', runs: 1 },
+    ]);
+  });
+});
+
+describe('the audit chain', () => {
+  it('stays one intact chain while every instance appends at once', async () => {
+    const account = await cliJson<{ clientId: string; clientSecret: string }>(cluster, ['service-account', 'create', '--name', 'multi-audit']);
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => {
+        const instance = cluster.instances[i % cluster.instances.length]!;
+        // Refused secrets too: anonymous failures take the aggregation path, which appends to the same chain.
+        return i % 3 === 0 ? grant(instance, account.clientId, 'wrong-secret').catch(() => undefined) : grant(instance, account.clientId, account.clientSecret);
+      }),
+    );
+    const verified = await cli(cluster, ['audit', 'verify', '--json']);
+    expect({ code: verified.code, stderr: verified.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, first: 1 });
   });
 });

@@ -251,8 +251,9 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const res = await t.http.post('/v1/authentication/options').send({ username: 'nobody-here' });
       const again = await t.http.post('/v1/authentication/options').send({ username: 'nobody-here' });
       expect(res.status).toBe(200);
-      expect(res.body.allowCredentials).toHaveLength(1);
-      expect(again.body.allowCredentials[0].id).toBe(res.body.allowCredentials[0].id);
+      // Shaped like a real person's (as many credentials as someone enrolled has; enumeration.e2e-spec.ts), stable.
+      expect(res.body.allowCredentials.length).toBeGreaterThanOrEqual(1);
+      expect(again.body.allowCredentials).toEqual(res.body.allowCredentials);
     });
 
     it('refuses a replayed assertion', async () => {

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { InstantColumn, JsonTextColumn } from '@app/persistence';
+import { BigCounterColumn, InstantColumn, JsonTextColumn } from '@app/persistence';
 
 export type AuditOutcome = 'success' | 'failure';
 export type ActorType = 'user' | 'service_account' | 'cli' | 'system' | 'anonymous';
@@ -41,4 +41,14 @@ export class AuditEvent {
 
   @JsonTextColumn()
   details: Record<string, unknown>;
+
+  /** Position in the hash chain (audit-chain.ts); null only on a row written behind the service's back. */
+  @BigCounterColumn({ nullable: true })
+  seq: number | null;
+
+  @Column({ name: 'prev_hash', type: 'varchar', length: 64, nullable: true })
+  prevHash: string | null;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  hash: string | null;
 }

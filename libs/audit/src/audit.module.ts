@@ -3,11 +3,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditEvent } from './audit-event.entity';
 import { AuditEventRepository } from './audit-event.repository';
 import { AuditService } from './audit.service';
+import { AuditChainService } from './audit-chain.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([AuditEvent])],
-  providers: [AuditEventRepository, AuditService],
-  exports: [AuditService],
+  providers: [AuditEventRepository, AuditService, AuditChainService],
+  exports: [AuditService, AuditChainService],
 })
 export class AuditModule {}
 

@@ -3,7 +3,10 @@ import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
 import { AuditEventRepository } from './audit-event.repository';
-import { AuditContext, AuditQuery, AuditRecord } from './audit.types';
+import { AuditContext, AuditQuery, AuditRecord, SYSTEM_CONTEXT } from './audit.types';
+import { PRUNED_EVENT } from './audit-chain';
+import { prunePrefix, PruneResult } from './audit-retention';
+import { countFailure, isUnauthenticatedFailure, takeEndedWindows } from './audit-bounds';
 
 const MAX_PAGE = 500;
 
@@ -20,20 +23,42 @@ export class AuditService {
    * unit the caller is running in).
    */
   async record(context: AuditContext, record: AuditRecord, tx?: Tx, occurredAt?: Date): Promise<void> {
-    if (tx) await this.writer.append(tx, context, record, occurredAt);
-    else await this.uow.run((own) => this.writer.append(own, context, record, occurredAt));
+    const write = async (unit: Tx) => {
+      if (!isUnauthenticatedFailure(context, record)) return this.writer.append(unit, context, record, occurredAt);
+      for (const event of await countFailure(unit, context, record, (occurredAt ?? new Date()).getTime())) await this.writer.append(unit, event.context, event.record, event.occurredAt);
+    };
+    if (tx) await write(tx);
+    else await this.uow.run(write);
   }
 
-  /** Newest first, keyset-paginated on (occurredAt, id) so pages stay stable while events keep arriving. */
+  /**
+   * Prunes events older than the retention period and records what it pruned (an `audit.pruned` event whose
+   * details are the checkpoint the remaining chain verifies from), in one unit: either both or neither.
+   */
+  async prune(retentionDays: number, now = Date.now()): Promise<PruneResult | null> {
+    return this.uow.run(async (tx) => {
+      const pruned = await prunePrefix(tx, retentionDays, now);
+      if (pruned) await this.writer.append(tx, SYSTEM_CONTEXT, { type: PRUNED_EVENT, outcome: 'success', details: { ...pruned } }, new Date(now));
+      return pruned;
+    });
+  }
+
+  /** Writes the summaries of the failure windows that have ended (see audit-bounds.ts); returns how many. */
+  async flushEndedWindows(now = Date.now()): Promise<number> {
+    return this.uow.run(async (tx) => {
+      const summaries = await takeEndedWindows(tx, now);
+      for (const event of summaries) await this.writer.append(tx, event.context, event.record, event.occurredAt);
+      return summaries.length;
+    });
+  }
+
+  /** Newest first (chain order, reversed), keyset-paginated on the chain position, so pages stay stable while events keep arriving. */
   async query(query: AuditQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), MAX_PAGE);
     const rows = await this.uow.run((tx) => {
       const qb = this.filtered(tx, query);
-      if (query.cursor) {
-        const [at, id] = decodeCursor(query.cursor);
-        qb.andWhere('(e.occurred_at < :at OR (e.occurred_at = :at AND e.id < :id))', { at, id });
-      }
-      return qb.orderBy('e.occurred_at', 'DESC').addOrderBy('e.id', 'DESC').take(limit + 1).getMany();
+      if (query.cursor) qb.andWhere('e.seq < :before', { before: decodeCursor(query.cursor) });
+      return qb.orderBy('e.seq', 'DESC').take(limit + 1).getMany();
     });
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
@@ -41,22 +66,19 @@ export class AuditService {
   }
 
   /**
-   * Streams every matching event oldest-first (exports read like a log), one page in memory at a time: keyset
-   * pagination forward on (occurredAt, id), so the service's memory does not grow with the size of the trail.
+   * Streams every matching event in chain order (oldest first; an unfiltered export is the whole chain, which an
+   * auditor can verify offline), one page in memory at a time: keyset pagination on the chain position, so the
+   * service's memory does not grow with the size of the trail.
    */
   async *export(query: Omit<AuditQuery, 'cursor' | 'limit'>): AsyncGenerator<AuditEvent> {
-    let after: { at: number; id: string } | undefined;
+    let after = 0;
     for (;;) {
       const from = after;
-      const page = await this.uow.run((tx) => {
-        const qb = this.filtered(tx, query);
-        if (from) qb.andWhere('(e.occurred_at > :afterAt OR (e.occurred_at = :afterAt AND e.id > :afterId))', { afterAt: from.at, afterId: from.id });
-        return qb.orderBy('e.occurred_at', 'ASC').addOrderBy('e.id', 'ASC').take(MAX_PAGE).getMany();
-      });
+      const page = await this.uow.run((tx) => this.filtered(tx, query).andWhere('e.seq > :from', { from }).orderBy('e.seq', 'ASC').take(MAX_PAGE).getMany());
       for (const event of page) yield event;
       const last = page[page.length - 1];
       if (page.length < MAX_PAGE || !last) return;
-      after = { at: last.occurredAt.getTime(), id: last.id };
+      after = last.seq!;
     }
   }
 
@@ -73,12 +95,11 @@ export class AuditService {
 }
 
 function encodeCursor(event: AuditEvent): string {
-  return Buffer.from(`${event.occurredAt.getTime()}|${event.id}`).toString('base64url');
+  return Buffer.from(`seq:${event.seq}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): [number, string] {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const when = Number(at);
-  if (!Number.isFinite(when) || !id) throw new AppError(ErrorCode.InvalidRequest, 'cursor is not one this service issued');
-  return [when, id];
+function decodeCursor(cursor: string): number {
+  const match = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new AppError(ErrorCode.InvalidRequest, 'cursor is not one this service issued');
+  return Number(match[1]);
 }

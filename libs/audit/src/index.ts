@@ -3,3 +3,7 @@ export { AuditContext, AuditRecord, AuditQuery, CLI_CONTEXT, SYSTEM_CONTEXT } fr
 export { AuditService } from './audit.service';
 export { AuditEventRepository } from './audit-event.repository';
 export { AuditModule, AUDIT_ENTITIES } from './audit.module';
+export { AuditChainService, storedLink } from './audit-chain.service';
+export { ChainChecker, ChainVerdict, StoredLink, GENESIS_HASH, PRUNED_EVENT, chainHash, canonicalJson } from './audit-chain';
+export { AuditMaintenanceScheduler } from './audit-maintenance.scheduler';
+export { AGGREGATION_WINDOW_MS } from './audit-bounds';

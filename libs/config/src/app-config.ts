@@ -52,6 +52,8 @@ export interface AppConfig {
   };
   logLevel: Environment['LOG_LEVEL'];
   logFormat: Environment['LOG_FORMAT'];
+  /** AUDIT_RETENTION_DAYS */
+  auditRetentionDays: number;
   /** Sign-in through the organisation's OpenID provider; absent when OIDC_ISSUER is not set. */
   oidc?: OidcConfig;
 }
@@ -189,6 +191,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
+    auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     ...(oidc ? { oidc } : {}),
   };
 }

@@ -123,6 +123,12 @@ export class Environment {
   @IsString()
   TRUST_PROXY = 'loopback';
 
+  /** Days an audit event is kept; older events are pruned, leaving a checkpoint the rest of the chain verifies from. */
+  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
+  @IsInt()
+  @Min(1)
+  AUDIT_RETENTION_DAYS = 400;
+
   /** Requests per minute per client address without a valid Bearer token (all routes but health); 0 turns every limit off. */
   @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
   @IsInt()

@@ -5,3 +5,4 @@ export { MIGRATIONS } from './migrations';
 export { isUniqueViolation } from './unique-violation';
 export { UnitOfWork, Tx, SqlResult, Dialect } from './unit-of-work';
 export { EntityRows } from './entity-rows';
+export { JobLeases } from './job-leases';

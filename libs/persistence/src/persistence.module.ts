@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions, EntityList } from './data-source-options';
 import { runMigrationsExclusively } from './run-migrations';
 import { UnitOfWork } from './unit-of-work';
+import { JobLeases } from './job-leases';
 
 /** The database connection and the one UnitOfWork every module runs its transactions through. */
 @Global()
@@ -26,8 +27,11 @@ export class PersistenceModule {
           },
         }),
       ],
-      providers: [{ provide: UnitOfWork, inject: [DataSource], useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource) }],
-      exports: [UnitOfWork],
+      providers: [
+        { provide: UnitOfWork, inject: [DataSource], useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource) },
+        { provide: JobLeases, inject: [UnitOfWork], useFactory: (uow: UnitOfWork) => new JobLeases(uow) },
+      ],
+      exports: [UnitOfWork, JobLeases],
     };
   }
 }

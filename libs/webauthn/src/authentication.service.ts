@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   generateAuthenticationOptions,
@@ -13,6 +13,7 @@ import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { AuthenticationResponseJSON, VerifiedLogin } from './ceremony.types';
 import { Challenge } from './challenge.entity';
+import { DecoyCredentials } from './decoy-credentials';
 import { ChallengeStoreService } from './challenge-store.service';
 import { isBase64Url, readClientData } from './client-data';
 import { Passkey } from './passkey.entity';
@@ -43,8 +44,8 @@ export interface VerifiedAssertion {
 /** WebAuthn §7.2 for the sign-in use case: options, then verify (reads and checks), then record (writes). */
 @Injectable()
 export class AuthenticationService {
-  /** Keys the decoy credential ids handed out for unknown usernames (derived, never stored). */
-  private readonly decoyKey: Buffer;
+  /** The options handed out for unknown usernames (derived, never stored): see decoy-credentials.ts. */
+  private readonly decoys: DecoyCredentials;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -54,12 +55,13 @@ export class AuthenticationService {
     private readonly challenges: ChallengeStoreService,
     private readonly audit: AuditService,
   ) {
-    this.decoyKey = Buffer.from(hkdfSync('sha256', config.keyEncryptionKey, 'airflow-webauthn', 'decoy-credential-ids', 32));
+    this.decoys = new DecoyCredentials(Buffer.from(hkdfSync('sha256', config.keyEncryptionKey, 'airflow-webauthn', 'decoy-credential-ids', 32)));
   }
 
   /**
-   * With a username: allowCredentials lists that user's passkeys. An unknown username gets a stable decoy
-   * credential id instead of an error, so the response does not reveal which usernames exist.
+   * With a username: allowCredentials lists that user's passkeys. An unknown username (or one without passkeys)
+   * gets stable decoy credentials shaped like a real person's instead of an error, so the response does not reveal
+   * which usernames exist. Both paths make the same reads, so they take the same time.
    * Without one: a discoverable-credential ceremony (empty allowCredentials).
    */
   async options(username?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
@@ -70,8 +72,9 @@ export class AuthenticationService {
       if (username !== undefined) {
         const name = username.trim().toLowerCase();
         const known = await this.passkeys.allowedCredentials(tx, name);
+        await this.decoys.refresh(tx);
         userId = known?.credentials.length ? known.userId : null;
-        allow = known?.credentials.length ? known.credentials : [{ credentialId: this.decoyCredentialId(name), transports: ['internal', 'hybrid'] }];
+        allow = known?.credentials.length ? known.credentials : this.decoys.for(name);
       }
       const options = await generateAuthenticationOptions({
         rpID: this.config.webauthn.rpId,
@@ -218,9 +221,5 @@ export class AuthenticationService {
     }
     if (!verification.verified) throw refuse(GENERIC, 'bad_signature');
     return verification;
-  }
-
-  private decoyCredentialId(username: string): string {
-    return createHmac('sha256', this.decoyKey).update(username.trim().toLowerCase()).digest().subarray(0, 16).toString('base64url');
   }
 }

@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { UnitOfWork } from '@app/persistence';
+import { JobLeases, UnitOfWork } from '@app/persistence';
 import { ChallengeStoreService } from './challenge-store.service';
+
+const CLEANUP_INTERVAL_MS = 5 * 60 * 1000;
 
 /** Expired challenges are useless (usable() refuses them); this only keeps the table small. */
 @Injectable()
@@ -11,13 +13,17 @@ export class ChallengeCleanupScheduler {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly challenges: ChallengeStoreService,
+    private readonly leases: JobLeases,
   ) {}
 
-  @Interval(5 * 60 * 1000)
+  @Interval(CLEANUP_INTERVAL_MS)
   async purge(): Promise<void> {
     try {
-      const removed = await this.uow.run((tx) => this.challenges.purgeExpired(tx));
-      if (removed) this.logger.debug(`removed ${removed} expired challenges`);
+      // Leased: with several instances, one of them cleans up per interval.
+      await this.leases.runOnce('challenges.purge', CLEANUP_INTERVAL_MS, async () => {
+        const removed = await this.uow.run((tx) => this.challenges.purgeExpired(tx));
+        if (removed) this.logger.debug(`removed ${removed} expired challenges`);
+      });
     } catch (error) {
       this.logger.error(`challenge cleanup failed: ${(error as Error).message}`);
     }

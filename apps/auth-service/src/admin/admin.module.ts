@@ -1,10 +1,11 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
 import { PrincipalsModule } from '@app/principals';
 import { TokensModule } from '@app/tokens';
 import { WebAuthnModule } from '@app/webauthn';
 import { BearerGuard } from '../http/bearer.guard';
+import { AdminDenialsAudit } from './admin-denials.middleware';
 import { AdminAuditController } from './audit.controller';
 import { AdminInvitesController } from './invites.controller';
 import { AdminKeysController } from './keys.controller';
@@ -16,6 +17,10 @@ import { AdminUsersController } from './users.controller';
 @Module({
   imports: [AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
   controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, MeController],
-  providers: [BearerGuard],
+  providers: [BearerGuard, AdminDenialsAudit],
 })
-export class AdminModule {}
+export class AdminModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(AdminDenialsAudit).forRoutes('v1/admin/*path');
+  }
+}

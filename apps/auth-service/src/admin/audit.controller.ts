@@ -22,8 +22,10 @@ export class AdminAuditController {
 
   @Get()
   @ApiOperation({ summary: 'Audit events, newest first, one page at a time (pass nextCursor back as cursor)' })
-  async query(@Query() query: AuditPageQuery) {
+  async query(@Query() query: AuditPageQuery, @Audit() context: AuditContext) {
     const page = await this.audit.query({ ...auditFilter(query), limit: query.limit, cursor: query.cursor });
+    // Who read the trail is part of the trail (after the read, so a page never contains its own record).
+    await this.audit.record(context, { type: 'audit.read', outcome: 'success', details: { events: page.items.length, filter: { ...query } } });
     return { items: page.items.map(auditEventView), nextCursor: page.nextCursor };
   }
 

@@ -102,5 +102,9 @@ export function auditEventView(event: AuditEvent) {
     clientIp: event.clientIp,
     userAgent: event.userAgent,
     details: event.details,
+    // The hash chain (libs/audit/src/audit-chain.ts), so an export can be verified offline.
+    seq: event.seq,
+    prevHash: event.prevHash,
+    hash: event.hash,
   };
 }

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { SelectQueryBuilder } from 'typeorm';
+import { UnitOfWork } from '@app/persistence';
+import { AuditEvent } from './audit-event.entity';
+import { ChainChecker, ChainVerdict, StoredLink } from './audit-chain';
+
+const PAGE = 500;
+
+/** An event as the chain covers it (the stored instant as epoch ms). */
+export function storedLink(event: AuditEvent): StoredLink {
+  return { ...event, occurredAt: event.occurredAt.getTime() };
+}
+
+/** Checks the stored trail against its hash chain and the chain head the service keeps. */
+@Injectable()
+export class AuditChainService {
+  constructor(private readonly uow: UnitOfWork) {}
+
+  async verify(): Promise<ChainVerdict> {
+    const checker = new ChainChecker();
+    // Rows without a position were never appended by the service: the oldest of them is the first bad one.
+    const stray = await this.events((q) => q.where('e.seq IS NULL OR e.hash IS NULL OR e.prev_hash IS NULL').orderBy('e.occurred_at', 'ASC').addOrderBy('e.id', 'ASC').getOne());
+    if (stray) checker.add(storedLink(stray));
+    // The chain up to the head as it is now; events appended while this runs are checked by the next run.
+    const head = await this.head();
+    let after = 0;
+    while (!stray) {
+      const page = await this.events((q) => q.where('e.seq > :after AND e.seq <= :to', { after, to: head.seq }).orderBy('e.seq', 'ASC').take(PAGE).getMany());
+      if (!page.every((event) => checker.add(storedLink(event)))) break;
+      const last = page[page.length - 1];
+      if (page.length < PAGE || !last) break;
+      after = last.seq!;
+    }
+    const verdict = checker.finish(head);
+    if (verdict.ok) {
+      // A row placed past the head was not appended by the service (the head moves with every append).
+      const now = await this.head();
+      const beyond = await this.events((q) => q.where('e.seq > :seq', { seq: now.seq }).orderBy('e.seq', 'ASC').getOne());
+      if (beyond) return { ok: false, events: verdict.events + 1, broken: { eventId: beyond.id, seq: beyond.seq, problem: 'was not written by the service (it lies past the chain head)' } };
+      return verdict;
+    }
+    if (verdict.broken.eventId === null && verdict.broken.seq !== null) {
+      // Name the event standing where the chain breaks, when there is one.
+      const at = await this.events((q) => q.where('e.seq = :seq', { seq: verdict.broken.seq }).getOne());
+      if (at) verdict.broken.eventId = at.id;
+    }
+    return verdict;
+  }
+
+  private events<T>(query: (qb: SelectQueryBuilder<AuditEvent>) => Promise<T>): Promise<T> {
+    return this.uow.run((tx) => query(tx.manager.getRepository(AuditEvent).createQueryBuilder('e')));
+  }
+
+  /** The position and hash of the last event the service appended. */
+  async head(): Promise<{ seq: number; hash: string }> {
+    const rows = await this.uow.run((tx) => tx.query<{ seq: string | number; hash: string }>('SELECT seq, hash FROM audit_chain_head WHERE id = 1'));
+    const row = rows.rows[0];
+    if (!row) throw new Error('the audit chain head is missing: the audit_chain_head row was deleted');
+    return { seq: Number(row.seq), hash: row.hash };
+  }
+}
