@@ -31,7 +31,8 @@ export interface LimitRule {
 const MINUTE = 60_000;
 const TOKEN = '/v1/oauth/token';
 const SIGN_IN = '/v1/authentication/verify';
-const CEREMONY_STARTS = new Set(['/v1/authentication/options', '/v1/registration/options']);
+// An invite lookup (`/v1/registration/invite`) is limited as a ceremony start: same callers, same cost to guess.
+const CEREMONY_STARTS = new Set(['/v1/authentication/options', '/v1/registration/options', '/v1/registration/invite']);
 /** Probes from load balancers and orchestrators: never limited, never written. */
 export const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
@@ -12,14 +12,22 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from airflow_webauthn.paths import ADMIN_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
-from airflow_webauthn.routes.deps import ComponentsDep
+from airflow_webauthn.routes.deps import CallerDep, ComponentsDep
 from airflow_webauthn.routes.session import SessionUserOrNone
 from airflow_webauthn.routes.step_up_auth import clear_step_up_cookie
 from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE
+from airflow_webauthn.services.errors import ServiceUnavailableError
 from airflow_webauthn.services.step_up import STEP_UP_COOKIE
 from airflow_webauthn.user import is_admin
 
+if TYPE_CHECKING:
+    from airflow_webauthn.routes.deps import WebAuthnComponents
+    from airflow_webauthn.services.gateway import Caller
+
 pages_router = APIRouter(include_in_schema=False)
+
+# The service's invite lookup: names the account a link enrolls without using the link.
+REGISTRATION_INVITE = "/v1/registration/invite"
 
 _templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
@@ -101,9 +109,53 @@ def login_page(request: Request, components: ComponentsDep) -> HTMLResponse:
     return response
 
 
+INVITE_MISSING = "This enrollment link is incomplete: it has no invite. Open the full link you were sent."
+INVITE_UNUSABLE = (
+    "This invite link can no longer be used: it has expired, was already used, or was revoked. "
+    "Ask an administrator for a new invite."
+)
+INVITE_UNCHECKED = (
+    "This link could not be checked because the sign-in service is unavailable. "
+    "You can still try below, or come back in a few minutes."
+)
+
+INVITE_BUSY = (
+    "This link could not be checked just now: too many attempts from your network. "
+    "Wait a minute and reload the page."
+)
+
+
+async def _check_invite(components: WebAuthnComponents, invite: str | None, caller: Caller) -> dict[str, Any]:
+    """What the page says about its link before anyone touches a passkey prompt.
+
+    The service's lookup reads the invite without using it; every kind of unusable link reads the
+    same (the service does not tell outsiders which), and the person's next step is the same too.
+    """
+    if not invite:
+        return {"problem": INVITE_MISSING}
+    try:
+        reply = await components.gateway.relay(REGISTRATION_INVITE, {"inviteToken": invite}, caller=caller)
+    except ServiceUnavailableError:
+        return {"notice": INVITE_UNCHECKED}
+    if (
+        reply.status_code == 200
+        and isinstance(reply.body, dict)
+        and isinstance(reply.body.get("username"), str)
+    ):
+        return {"invite": reply.body}
+    if reply.status_code == 429:
+        return {"notice": INVITE_BUSY}
+    return {"problem": INVITE_UNUSABLE}
+
+
 @pages_router.get(ENROLL_PATH, response_class=HTMLResponse)
-def enroll_page(request: Request) -> HTMLResponse:
-    return _page(request, "enroll.html", scripts=("enroll.js",))
+async def enroll_page(
+    request: Request, components: ComponentsDep, caller: CallerDep, invite: str | None = None
+) -> HTMLResponse:
+    """The enrollment page, checked on opening: it names the account the link enrolls, or says the link
+    cannot be used (no form then), without using the link up."""
+    check = await _check_invite(components, invite, caller)
+    return _page(request, "enroll.html", scripts=("enroll.js",), context=check)
 
 
 @pages_router.get(PASSKEYS_PATH, response_class=HTMLResponse)

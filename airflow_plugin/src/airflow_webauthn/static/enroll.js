@@ -8,6 +8,8 @@
   var button = document.getElementById("create-passkey");
   var done = document.getElementById("done");
   var invite = takeInviteFromUrl();
+  // The server checked the link when it rendered the page; an unusable link gets no form, only the reason.
+  if (!form) return;
 
   /* The invite is a bearer secret: once this page holds it in memory, take it out of the address bar
      so it does not stay in the browser history, bookmarks, or the Referer of anything opened later.
@@ -79,10 +81,7 @@
     page.setStatus("This page is incomplete (its passkey script is missing). Ask an administrator to reinstall the Airflow WebAuthn plugin.", "error");
     return;
   }
-  if (!invite) {
-    button.disabled = true;
-    page.setStatus("This enrollment link is incomplete: it has no invite. Open the full link you were sent.", "error");
-  } else if (!browser.browserSupportsWebAuthn()) {
+  if (!browser.browserSupportsWebAuthn()) {
     button.disabled = true;
     page.setStatus("This browser does not support passkeys. Use an up-to-date browser to enroll.", "error");
   }
