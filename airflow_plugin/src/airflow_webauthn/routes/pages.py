@@ -173,10 +173,11 @@ async def passkeys_page(request: Request, user: SessionUserOrNone) -> Response:
 
 
 @pages_router.get(ADMIN_PATH, response_class=HTMLResponse)
-async def admin_page(request: Request, user: SessionUserOrNone) -> Response:
+async def admin_page(request: Request, user: SessionUserOrNone, components: ComponentsDep) -> Response:
     """Administration, for Airflow admins only (the service also checks its admin group on each call)."""
     if user is None:
         return _to_login(ADMIN_PATH)
+    credentials = components.settings.service_credentials
     if not is_admin(user):
         return _page(
             request,
@@ -189,6 +190,8 @@ async def admin_page(request: Request, user: SessionUserOrNone) -> Response:
         request,
         "admin.html",
         scripts=("manage.js", "admin-tables.js", "admin-system.js", "admin.js"),
-        context={"wide": True},
+        # Airflow's own service account (service_credentials) is marked on the page: disabling it or
+        # rotating its secret cuts this Airflow off from the service. Its client id is not a secret.
+        context={"wide": True, "airflow_client_id": credentials.client_id if credentials else ""},
         headers=MANAGE_PAGE_HEADERS,
     )

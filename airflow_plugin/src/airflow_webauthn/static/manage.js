@@ -105,6 +105,46 @@
     });
   }
 
+  /** A small form in a dialog: resolves to the entered text, or null when cancelled. */
+  function askText(options) {
+    var dialog = byId("text-dialog");
+    var form = byId("text-form");
+    var input = byId("text-input");
+    var cancel = byId("text-cancel");
+    var returnFocus = document.activeElement;
+    byId("text-title").textContent = options.title;
+    byId("text-message").textContent = options.message;
+    byId("text-label").textContent = options.label;
+    byId("text-ok").textContent = options.confirmLabel;
+    input.value = options.value || "";
+    return new Promise(function (resolve) {
+      function finish(value) {
+        form.removeEventListener("submit", onSubmit);
+        cancel.removeEventListener("click", onCancel);
+        dialog.removeEventListener("cancel", onEscape);
+        if (dialog.open) dialog.close();
+        if (value === null) focusLater(returnFocus);
+        resolve(value);
+      }
+      function onSubmit(event) {
+        event.preventDefault();
+        finish(input.value);
+      }
+      function onCancel() {
+        finish(null);
+      }
+      function onEscape(event) {
+        event.preventDefault();
+        finish(null);
+      }
+      form.addEventListener("submit", onSubmit);
+      cancel.addEventListener("click", onCancel);
+      dialog.addEventListener("cancel", onEscape);
+      dialog.showModal();
+      input.focus();
+    });
+  }
+
   // ---- step-up ----
 
   var stepUpInFlight = null;
@@ -217,6 +257,7 @@
     api: api,
     stepUp: stepUp,
     confirmAction: confirmAction,
+    askText: askText,
     copyField: copyField,
     reportError: reportError,
     describeApiError: describeApiError,
