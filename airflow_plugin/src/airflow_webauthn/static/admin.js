@@ -265,6 +265,7 @@
     var loaded = (await M.api("GET", "api/admin/service-accounts")) || [];
     if (!isNewest()) return;
     accounts = loaded;
+    T.accounts = loaded;
     T.fill("service-accounts-table", accounts.map(function (account) {
       var name = account.name;
       var own = airflowClientId && account.clientId === airflowClientId;
@@ -368,9 +369,11 @@
     $("locked").hidden = true;
     await Promise.all([
       loadInvites().catch(report("Pending invites")),
-      loadServiceAccounts().catch(report("Service accounts")),
+      // The audit trail names service accounts, so it is shown once they are known.
+      loadServiceAccounts().catch(report("Service accounts")).then(function () {
+        return S.loadAudit(false).catch(report("The audit trail"));
+      }),
       S.loadKeys().catch(report("Signing keys")),
-      S.loadAudit(false).catch(report("The audit trail")),
     ]);
   }
 
