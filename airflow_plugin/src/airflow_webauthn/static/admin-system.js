@@ -64,7 +64,7 @@
     return params.toString();
   }
 
-  var KINDS = { user: "user", service_account: "service account", cli: "command line", invite: "invite", key: "key", passkey: "passkey" };
+  var KINDS = { user: "user", service_account: "service account", cli: "CLI", invite: "invite", key: "key", passkey: "passkey" };
 
   /** Who acted or was acted on, by name where the page knows one (the trail records ids). */
   function who(type, id) {

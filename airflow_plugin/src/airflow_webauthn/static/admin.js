@@ -154,7 +154,7 @@
       var name = passkey.label || passkey.authenticator || "Passkey";
       var flagged = !passkey.revokedAt && passkey.flaggedAt;
       var state = passkey.revokedAt ? "Revoked " + M.formatDate(passkey.revokedAt) : flagged ? flagText(passkey) : "Active";
-      listNode.appendChild(el("li", { class: "item" + (passkey.revokedAt ? " revoked" : "") }, [
+      listNode.appendChild(el("li", { class: "item" + (passkey.revokedAt ? " revoked" : "") + (flagged ? " flagged" : "") }, [
         el("div", { class: "item-main" }, [
           el("span", { class: "item-name", text: name }),
           el("p", { class: "meta", text: state + " · Added " + M.formatDate(passkey.createdAt) + " · Last used " + M.formatDate(passkey.lastUsedAt, "never") }),
