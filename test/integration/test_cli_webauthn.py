@@ -94,19 +94,13 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
 
 def enroll(cli: Cli, username: str) -> None:
     """An invite from `airflow webauthn invite create`, redeemed on the service by a software passkey."""
-    invite = cli.json(
-        "invite", "create", "--username", username, "--groups", "it-users"
-    )
+    invite = cli.json("invite", "create", "--username", username, "--groups", "it-users")
     origin = cli.service.env["WEBAUTHN_ORIGINS"]
     with httpx.Client(base_url=cli.service.url, timeout=30) as http:
-        options = http.post(
-            "/v1/registration/options", json={"inviteToken": invite["token"]}
-        )
+        options = http.post("/v1/registration/options", json={"inviteToken": invite["token"]})
         assert options.status_code == 200, options.text
         response = SoftAuthenticator().create(options.json(), origin=origin)
-        verified = http.post(
-            "/v1/registration/verify", json={"response": response, "label": "laptop"}
-        )
+        verified = http.post("/v1/registration/verify", json={"response": response, "label": "laptop"})
         assert verified.status_code == 201, verified.text
 
 
@@ -165,9 +159,7 @@ def test_service_accounts_and_keys(cli: Cli) -> None:
     listed = cli.ok("service-account", "list")
     assert "etl" in listed and created["clientSecret"] not in listed
     assert cli.json("service-account", "disable", "etl")["disabled"] is True
-    assert (
-        cli.json("service-account", "enable", created["clientId"])["disabled"] is False
-    )
+    assert cli.json("service-account", "enable", created["clientId"])["disabled"] is False
     rotated = cli.json("service-account", "rotate-secret", "etl")
     assert rotated["clientSecret"] != created["clientSecret"]
 
@@ -176,49 +168,42 @@ def test_service_accounts_and_keys(cli: Cli) -> None:
     assert before[rotation["activeKid"]] == "next"
     assert cli.ok("keys", "list").splitlines()[0].split()[:3] == ["KID", "ALG", "STATE"]
 
-    events = [
-        json.loads(line)
-        for line in cli.ok("audit", "export", "--type", "key.rotated").splitlines()
-    ]
+    events = [json.loads(line) for line in cli.ok("audit", "export", "--type", "key.rotated").splitlines()]
     assert len(events) == 1
 
 
 @pytest.mark.parametrize(
-    ("args", "env", "message"),
+    ("args", "env", "status", "message"),
     [
+        pytest.param(("users", "show", "nobody"), {}, 1, "no user matches 'nobody'", id="unknown-user"),
         pytest.param(
-            ("users", "show", "nobody"),
-            {},
-            "no user matches 'nobody'",
-            id="unknown-user",
-        ),
-        pytest.param(
-            ("passkeys", "revoke", "no-such-passkey"),
-            {},
-            "the auth service refused",
-            id="refused",
-        ),
-        pytest.param(
-            ("users", "list"),
-            {"AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL": ""},
-            "service_url",
-            id="no-url",
+            ("passkeys", "revoke", "no-such-passkey"), {}, 1, "the auth service refused", id="refused"
         ),
         pytest.param(
             ("users", "list"),
             {"AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS": "airflow-cli:wrong"},
+            1,
             "the auth service refused",
             id="wrong-secret",
         ),
+        pytest.param(
+            ("users", "list"),
+            {"AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL": ""},
+            2,
+            "service_url",
+            id="no-url",
+        ),
     ],
 )
-def test_errors_are_one_line_and_exit_1(
-    cli: Cli, args: tuple[str, ...], env: dict[str, str], message: str
+def test_errors_are_one_line_and_a_non_zero_exit(
+    cli: Cli, args: tuple[str, ...], env: dict[str, str], status: int, message: str
 ) -> None:
-    """Every failure: exit 1, one line on stderr naming the problem, no traceback, nothing on stdout."""
+    """Every failure: exit 1 (refused, failed) or 2 (configuration), one line on stderr naming the
+    problem, no traceback, nothing on stdout."""
     result = cli.run(*args, **env)
-    assert result.returncode == 1
+    assert result.returncode == status
     assert result.stdout == ""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and message in lines[0]
+    assert lines[0].startswith("error: ")
+    assert message in lines[0]

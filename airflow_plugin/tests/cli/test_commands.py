@@ -163,7 +163,8 @@ def test_users_list_is_a_table_for_people(
 def test_invalid_configuration_is_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A missing service_url (only AIRFLOW_HOME set) ends in one line and exit 1, not a traceback."""
+    """A missing service_url (only AIRFLOW_HOME set) ends in one line and exit 2 (configuration), not a
+    traceback."""
     import airflow_webauthn.config as config
 
     def missing() -> config.WebAuthnSettings:
@@ -172,7 +173,7 @@ def test_invalid_configuration_is_one_line(
     monkeypatch.setattr(config, "get_settings", missing)
     with pytest.raises(SystemExit) as info:
         run("webauthn", "users", "list")
-    assert info.value.code == 1
+    assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith("error: [webauthn_auth_manager] service_url is required")

@@ -23,11 +23,12 @@ if TYPE_CHECKING:
 
 
 class CommandError(SystemExit):
-    """Ends the command with a one-line message on stderr and exit status 1."""
+    """Ends the command with a one-line message on stderr and exit status 1 (refused or failed), or 2
+    (configuration), as the service CLI does."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, status: int = 1) -> None:
         print(f"error: {' '.join(message.split())}", file=sys.stderr)
-        super().__init__(1)
+        super().__init__(status)
 
 
 def make_gateway() -> ServiceGateway:
@@ -41,7 +42,8 @@ def make_gateway() -> ServiceGateway:
         # The message lists every problem on its own line; one line is what a terminal user reads.
         problems = "; ".join(line.strip() for line in str(err).splitlines()[1:] if line.strip())
         raise CommandError(
-            f"{problems or err} (set it in airflow.cfg or as AIRFLOW__WEBAUTHN_AUTH_MANAGER__<NAME>)"
+            f"{problems or err} (set it in airflow.cfg or as AIRFLOW__WEBAUTHN_AUTH_MANAGER__<NAME>)",
+            status=2,
         ) from err
     return ServiceGateway(
         base_url=settings.service_url,
