@@ -25,17 +25,19 @@
     return value;
   }
 
+  var INVITE_UNUSABLE = "This invite link can no longer be used: it has expired, was already used, or was revoked. " +
+    "Ask an administrator for a new invite.";
+
+  /* One sentence per failure, saying what happened and what to do next (never the same thing twice). */
   function describeApiError(error, step) {
     if (error.status === 0) return error.message;
     if (error.status === 503) return error.message || page.SERVICE_UNAVAILABLE;
-    if (step === "options") {
-      // The service answers 400 for an unknown, expired, used or revoked invite (it does not say which,
-      // to outsiders); the person needs the same next step in every case.
-      return "This invite link can no longer be used: it has expired, was already used, or was revoked. " +
-        "Ask an administrator for a new invite." +
-        (error.status !== 400 && error.message ? " Details: " + error.message : "");
-    }
-    return "The passkey could not be saved." + (error.message ? " Details: " + error.message : "");
+    // The service answers 400 invalid_invite for an unknown, expired, used or revoked invite (it does not say
+    // which to outsiders); the person's next step is the same in every case.
+    if (error.code === "invalid_invite" || (step === "options" && error.status === 400)) return INVITE_UNUSABLE;
+    if (step === "options") return error.message || INVITE_UNUSABLE;
+    var reason = (error.message || "").replace(/\.\s*$/, "");
+    return reason ? "The passkey was not saved: " + reason + ". Try again." : "The passkey was not saved. Try again.";
   }
 
   async function enroll() {
