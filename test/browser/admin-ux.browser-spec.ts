@@ -3,25 +3,10 @@
  * saying a used link is used, with no form); the administration page edits groups, explains and unblocks a flagged
  * passkey, marks Airflow's own service account, and shows and filters the audit trail by name.
  */
-import { browserTest, Device, useBrowser } from './support/browser';
+import { expectStatus, openAdminPage } from './support/admin-page';
+import { browserTest, useBrowser } from './support/browser';
 import { admin, enrolledPerson, signedInPerson } from './support/people';
-import { GROUPS, stack, uniqueName } from './support/stack';
-
-async function openAdminPage(device: Device): Promise<void> {
-  const { page } = device;
-  await page.goto(`${stack().airflowUrl}/auth/admin`);
-  await page.getByRole('heading', { name: 'Administration', level: 1 }).waitFor();
-  const dialog = page.getByRole('dialog', { name: "Confirm it's you" });
-  await dialog.getByRole('button', { name: 'Confirm with your passkey' }).click();
-  await dialog.waitFor({ state: 'hidden' });
-  await page.locator('#audit-table tbody tr:not(.empty)').first().waitFor();
-}
-
-async function expectStatus(device: Device, text: RegExp, kind = 'success'): Promise<void> {
-  const status = device.page.getByRole('status');
-  await status.filter({ hasText: text }).waitFor();
-  expect(await status.getAttribute('data-kind')).toBe(kind);
-}
+import { GROUPS, uniqueName } from './support/stack';
 
 describe('pages that speak human', () => {
   useBrowser();

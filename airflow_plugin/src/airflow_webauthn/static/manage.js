@@ -65,58 +65,18 @@
     page.setStatus((prefix || "") + text, "error");
   }
 
-  // ---- confirm dialog ----
+  // ---- dialogs ----
 
-  /** Ask before something destructive. Resolves true (confirmed) or false; focus returns to the caller. */
-  function confirmAction(options) {
-    var dialog = byId("confirm-dialog");
-    var form = byId("confirm-form");
-    var ok = byId("confirm-ok");
-    var cancel = byId("confirm-cancel");
+  /**
+   * Show a modal dialog holding a form (prefix "confirm" or "text": its ids are <prefix>-dialog, -form, -cancel).
+   * Resolves to answer() when submitted, or null when cancelled or dismissed with Escape; focus then returns to the
+   * element that had it.
+   */
+  function askInDialog(prefix, answer, focusFirst) {
+    var dialog = byId(prefix + "-dialog");
+    var form = byId(prefix + "-form");
+    var cancel = byId(prefix + "-cancel");
     var returnFocus = document.activeElement;
-    byId("confirm-title").textContent = options.title;
-    byId("confirm-message").textContent = options.message;
-    ok.textContent = options.confirmLabel;
-    return new Promise(function (resolve) {
-      function finish(confirmed) {
-        form.removeEventListener("submit", onSubmit);
-        cancel.removeEventListener("click", onCancel);
-        dialog.removeEventListener("cancel", onEscape);
-        if (dialog.open) dialog.close();
-        if (!confirmed) focusLater(returnFocus);
-        resolve(confirmed);
-      }
-      function onSubmit(event) {
-        event.preventDefault();
-        finish(true);
-      }
-      function onCancel() {
-        finish(false);
-      }
-      function onEscape(event) {
-        event.preventDefault();
-        finish(false);
-      }
-      form.addEventListener("submit", onSubmit);
-      cancel.addEventListener("click", onCancel);
-      dialog.addEventListener("cancel", onEscape);
-      dialog.showModal();
-      cancel.focus(); // the safe choice has focus first
-    });
-  }
-
-  /** A small form in a dialog: resolves to the entered text, or null when cancelled. */
-  function askText(options) {
-    var dialog = byId("text-dialog");
-    var form = byId("text-form");
-    var input = byId("text-input");
-    var cancel = byId("text-cancel");
-    var returnFocus = document.activeElement;
-    byId("text-title").textContent = options.title;
-    byId("text-message").textContent = options.message;
-    byId("text-label").textContent = options.label;
-    byId("text-ok").textContent = options.confirmLabel;
-    input.value = options.value || "";
     return new Promise(function (resolve) {
       function finish(value) {
         form.removeEventListener("submit", onSubmit);
@@ -128,7 +88,7 @@
       }
       function onSubmit(event) {
         event.preventDefault();
-        finish(input.value);
+        finish(answer());
       }
       function onCancel() {
         finish(null);
@@ -141,8 +101,28 @@
       cancel.addEventListener("click", onCancel);
       dialog.addEventListener("cancel", onEscape);
       dialog.showModal();
-      input.focus();
+      (focusFirst || cancel).focus();
     });
+  }
+
+  /** Ask before something destructive. Resolves true (confirmed) or false; focus returns to the caller. */
+  function confirmAction(options) {
+    byId("confirm-title").textContent = options.title;
+    byId("confirm-message").textContent = options.message;
+    byId("confirm-ok").textContent = options.confirmLabel;
+    // The safe choice (Cancel) has focus first.
+    return askInDialog("confirm", function () { return true; }).then(function (value) { return value === true; });
+  }
+
+  /** A one-field form in a dialog: resolves to the entered text, or null when cancelled. */
+  function askText(options) {
+    var input = byId("text-input");
+    byId("text-title").textContent = options.title;
+    byId("text-message").textContent = options.message;
+    byId("text-label").textContent = options.label;
+    byId("text-ok").textContent = options.confirmLabel;
+    input.value = options.value || "";
+    return askInDialog("text", function () { return input.value; }, input);
   }
 
   // ---- step-up ----
