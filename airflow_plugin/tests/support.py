@@ -192,6 +192,18 @@ class FakeAuthService:
                 200,
                 json={"access_token": token, "token_type": "Bearer", "expires_in": self.login_expires_in},
             )
+        if path == "/v1/registration/invite":
+            if body.get("inviteToken") != "valid-invite":
+                return _error(400, "Bad Request", "this invite link is invalid", "invalid_invite")
+            return httpx.Response(
+                200,
+                json={
+                    "username": "carol",
+                    "displayName": "Carol <Ops>",
+                    "expiresAt": "2030-01-02T03:04:05.000Z",
+                    "existingAccount": False,
+                },
+            )
         if path == "/v1/registration/options":
             if body.get("inviteToken") != "valid-invite":
                 return _error(400, "Bad Request", "invite is invalid or expired", "invalid_invite")

@@ -219,10 +219,22 @@ def test_login_url_has_no_query(manager: WebAuthnAuthManager) -> None:
 
 
 def test_cli_commands_are_offered() -> None:
-    """`airflow webauthn` with its command groups is exposed."""
+    """`airflow webauthn` with its command groups is exposed: the service CLI's names, and the old
+    plural names kept working."""
     (group,) = WebAuthnAuthManager.get_cli_commands()
     assert group.name == "webauthn"
-    assert {c.name for c in group.subcommands} == {"users", "invites", "service-accounts", "keys", "audit"}
+    names = {c.name for c in group.subcommands}
+    assert {"users", "invites", "service-accounts", "keys", "audit"} <= names
+    assert names == {
+        "users",
+        "passkeys",
+        "invite",
+        "invites",
+        "service-account",
+        "service-accounts",
+        "keys",
+        "audit",
+    }
 
 
 def test_provider_info_is_valid_for_airflow() -> None:

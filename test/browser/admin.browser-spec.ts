@@ -2,27 +2,10 @@
  * The administration page (/auth/admin) driven by an Airflow ADMIN in a real browser: every action goes through the
  * page (after "Confirm it's you"), and its effect is checked on the auth service itself.
  */
+import { expectStatus, openAdminPage } from './support/admin-page';
 import { browserTest, Device, enroll, openLoginPage, useBrowser } from './support/browser';
 import { admin, signedInPerson } from './support/people';
 import { clientCredentialsGrant, GROUPS, Invite, stack, uniqueName } from './support/stack';
-
-/** Open the admin page as a signed-in admin and confirm it's them (the first API call asks for it). */
-async function openAdminPage(device: Device): Promise<void> {
-  const { page } = device;
-  await page.goto(`${stack().airflowUrl}/auth/admin`);
-  await page.getByRole('heading', { name: 'Administration', level: 1 }).waitFor();
-  const dialog = page.getByRole('dialog', { name: "Confirm it's you" });
-  await dialog.getByRole('button', { name: 'Confirm with your passkey' }).click();
-  await dialog.waitFor({ state: 'hidden' });
-  await page.locator('#audit-table tbody tr:not(.empty)').first().waitFor(); // everything loaded
-}
-
-async function expectStatus(device: Device, text: RegExp, kind = 'success'): Promise<string> {
-  const status = device.page.getByRole('status');
-  await status.filter({ hasText: text }).waitFor();
-  expect(await status.getAttribute('data-kind')).toBe(kind);
-  return status.innerText();
-}
 
 /** Press a row's button, then the confirmation dialog's button. */
 async function confirmAction(device: Device, rowButton: string, confirmButton: string): Promise<void> {
@@ -62,7 +45,7 @@ describe('the administration page in a real browser', () => {
     const invitee = uniqueName('invitee');
     await page.getByLabel('Username', { exact: true }).fill(invitee);
     await page.getByLabel('Display name').fill('Ivy Invitee');
-    await page.getByLabel('Groups').fill(`${GROUPS.user}`);
+    await page.getByRole('textbox', { name: 'Groups (optional)' }).fill(`${GROUPS.user}`);
     await page.getByRole('button', { name: 'Create invite' }).click();
     await expectStatus(device, new RegExp(`Invite created for ${invitee}`));
     const link = await page.getByLabel('Invite link').inputValue();

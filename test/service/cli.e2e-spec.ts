@@ -161,6 +161,19 @@ describe('admin CLI', () => {
     expect(events).toEqual([expect.objectContaining({ actorType: 'cli', actorId: OPERATOR, details: expect.objectContaining({ passkeyId, flagReason: 'counter_regression' }) })]);
   });
 
+  it('passkeys list and revoke: the same names as airflow webauthn; the old names invites, service-accounts and rotate still work', async () => {
+    const [passkey] = await cliJson<Array<{ id: string; revokedAt: string | null }>>(['passkeys', 'list', 'alice']);
+    expect(passkey).toMatchObject({ revokedAt: null });
+    expect((await cli(['passkeys', 'list', 'alice'])).stdout).toMatch(new RegExp(`^PASSKEY_ID[\\s\\S]*${passkey!.id}.*active`));
+    expect(await cliJson(['passkeys', 'revoke', passkey!.id])).toMatchObject({ id: passkey!.id, revokedAt: expect.any(String) });
+    expect((await cli(['passkeys', 'list', 'alice'])).stdout).toMatch(new RegExp(`${passkey!.id}.*revoked`));
+
+    expect((await cliJson<Array<{ username: string }>>(['invites', 'list'])).map((i) => i.username)).toContain('alice');
+    const account = await cliJson<{ name: string; clientSecret: string }>(['service-accounts', 'create', '--name', 'old-names']);
+    const rotated = await cliJson<{ clientSecret: string }>(['service-account', 'rotate', 'old-names']);
+    expect(rotated.clientSecret).not.toBe(account.clientSecret);
+  });
+
   it('audit export prints JSON lines, oldest first, naming the operator as actor', async () => {
     const result = await cli(['audit', 'export']);
     expect(result.code).toBe(0);

@@ -148,3 +148,32 @@ def test_admin_calls_send_no_forwarded_address(service: FakeAuthService) -> None
     """Server-to-server calls are Airflow's own: no X-Forwarded-For (the service limits them by client)."""
     run("webauthn", "users", "list")
     assert all("x-forwarded-for" not in request.headers for request in service.requests)
+
+
+def test_users_list_is_a_table_for_people(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --json: an aligned table with a header, one row per user (the service CLI's layout)."""
+    run("webauthn", "users", "list")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["USERNAME", "DISPLAY_NAME", "GROUPS", "STATUS", "LAST_LOGIN", "ID"]
+    assert [line.split()[0] for line in lines[1:]] == ["ada", "bob"]
+
+
+def test_invalid_configuration_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing service_url (only AIRFLOW_HOME set) ends in one line and exit 2 (configuration), not a
+    traceback."""
+    import airflow_webauthn.config as config
+
+    def missing() -> config.WebAuthnSettings:
+        return config.WebAuthnSettings.from_values({})
+
+    monkeypatch.setattr(config, "get_settings", missing)
+    with pytest.raises(SystemExit) as info:
+        run("webauthn", "users", "list")
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("error: [webauthn_auth_manager] service_url is required")

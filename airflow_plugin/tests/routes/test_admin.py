@@ -22,7 +22,10 @@ OPERATIONS = [
     ("GET", "/auth/api/admin/users/u-1/passkeys", None, "GET", "/v1/admin/users/u-1/passkeys"),
     ("POST", "/auth/api/admin/users/u-1/disable", {}, "POST", "/v1/admin/users/u-1/disable"),
     ("POST", "/auth/api/admin/users/alice/enable", {}, "POST", "/v1/admin/users/alice/enable"),
+    ("PATCH", "/auth/api/admin/users/u-1", {"groups": ["ops", "viewers"]}, "PATCH", "/v1/admin/users/u-1"),
+    ("PATCH", "/auth/api/admin/users/u-1", {"groups": []}, "PATCH", "/v1/admin/users/u-1"),
     ("DELETE", "/auth/api/admin/passkeys/pk-9", {}, "DELETE", "/v1/admin/passkeys/pk-9"),
+    ("POST", "/auth/api/admin/passkeys/pk-9/unflag", {}, "POST", "/v1/admin/passkeys/pk-9/unflag"),
     ("GET", "/auth/api/admin/invites", None, "GET", "/v1/admin/invites"),
     ("DELETE", "/auth/api/admin/invites/inv-1", {}, "DELETE", "/v1/admin/invites/inv-1"),
     ("GET", "/auth/api/admin/service-accounts", None, "GET", "/v1/admin/service-accounts"),
@@ -424,3 +427,17 @@ def test_admin_changes_refuse_cross_site_requests(
     assert response.status_code == 403
     assert response.json()["error"] == "csrf_rejected"
     assert fake_service.requests == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"groups": "ops"}, {"groups": [""]}, {"groups": ["ok"], "disabled": False}, {}, {"groups": ["x" * 200]}],
+    ids=["not-a-list", "empty-name", "extra-field", "missing", "too-long"],
+)
+def test_group_edits_are_validated_before_the_service_is_called(
+    mounted: TestClient, admin: Any, fake_service: FakeAuthService, body: Any
+) -> None:
+    """Only a list of group names is forwarded; anything else (an extra field included) is a 422."""
+    response = mounted.patch("/auth/api/admin/users/u-1", json=body, headers=JSON_HEADERS)
+    assert response.status_code == 422
+    assert fake_service.sent_to("PATCH", "/v1/admin/users/u-1") == []

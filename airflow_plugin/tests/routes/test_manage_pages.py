@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from support import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -112,6 +114,18 @@ def test_admin_gets_the_administration_page(mounted: TestClient, sign_in: Callab
     response = mounted.get("/auth/admin")
     assert response.status_code == 200
     assert parse(response.text).headings["h1"] == ["Administration"]
+
+
+def test_admin_page_knows_airflows_own_service_account(
+    mounted: TestClient, sign_in: Callable[..., Any]
+) -> None:
+    """The page names Airflow's own client id (never its secret), so it can warn before disabling or
+    rotating it; the group editor's dialog is on the page."""
+    sign_in(role="ADMIN")
+    html = mounted.get("/auth/admin").text
+    assert f'data-airflow-client-id="{ADMIN_CLIENT_ID}"' in html
+    assert ADMIN_CLIENT_SECRET not in html
+    assert 'id="text-dialog"' in html
 
 
 # ---- what they contain (the browser tests' selectors) ----

@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 
 from airflow_webauthn.auth_manager import WebAuthnAuthManager
 
+from support import FakeAuthService
+
 
 @pytest.fixture
 def client(manager: WebAuthnAuthManager) -> TestClient:
@@ -47,9 +49,43 @@ def test_query_values_are_not_reflected(client: TestClient) -> None:
 
 def test_enroll_page(client: TestClient) -> None:
     """The enrollment page has an optional label field and the create button."""
-    html = client.get("/auth/enroll?invite=abc").text
+    html = client.get("/auth/enroll?invite=valid-invite").text
     assert 'id="label"' in html
     assert "Create a passkey" in html
+
+
+def test_enroll_page_names_the_account_without_using_the_link(
+    client: TestClient, fake_service: FakeAuthService
+) -> None:
+    """Opening the page looks the invite up (never the registration options, which would start the
+    ceremony) and names the account, escaped."""
+    html = client.get("/auth/enroll?invite=valid-invite").text
+    assert "<strong>carol</strong> (Carol &lt;Ops&gt;)" in html
+    assert "2030-01-02 03:04 UTC" in html
+    assert fake_service.count("/v1/registration/invite") == 1
+    assert fake_service.count("/v1/registration/options") == 0
+
+
+@pytest.mark.parametrize("query", ["?invite=used-or-garbage", "", "?invite="])
+def test_enroll_page_with_an_unusable_link_says_so_once_and_shows_no_form(
+    client: TestClient, query: str
+) -> None:
+    """A used, revoked, expired, garbage or missing invite: one sentence with the next step, no form."""
+    html = client.get(f"/auth/enroll{query}").text
+    assert 'id="enroll-form"' not in html
+    assert html.count('id="invite-problem"') == 1
+    assert "Ask an administrator for a new invite." in html or "Open the full link you were sent." in html
+
+
+def test_enroll_page_when_the_service_is_down_still_offers_the_form(
+    client: TestClient, fake_service: FakeAuthService
+) -> None:
+    """The check is a courtesy: when the service cannot answer, the page says so and the form stays
+    (the ceremony itself is refused by the service if the link is bad)."""
+    fake_service.up = False
+    html = client.get("/auth/enroll?invite=valid-invite").text
+    assert 'id="enroll-form"' in html
+    assert "could not be checked" in html
 
 
 @pytest.mark.parametrize("asset", ["common.js", "login.js", "enroll.js", "webauthn.css", "pin_32.png"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -13,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from airflow_webauthn.services.token_verifier import (
+    MAX_FETCHES_PER_MINUTE,
     JwksCache,
     JwksUnavailableError,
     ServiceTokenVerifier,
@@ -317,3 +319,97 @@ async def test_failed_fetch_is_not_retried_on_every_request() -> None:
     service.up = True
     clock.now += 30
     assert await verifier.verify(mint(service.keys[0]))
+
+
+class CountingJwks:
+    """A JWKS endpoint that answers slowly and records how many fetches overlap and how many start."""
+
+    def __init__(self, service: FakeAuthService) -> None:
+        self.service = service
+        self.started = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        self.started += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.05)  # long enough for every concurrent caller to arrive meanwhile
+            return httpx.Response(200, json={"keys": [key.public_jwk() for key in self.service.keys]})
+        finally:
+            self.in_flight -= 1
+
+    def verifier(self, clock: Clock, *, min_refetch: float) -> ServiceTokenVerifier:
+        jwks = JwksCache(
+            jwks_url=f"{SERVICE_URL}/.well-known/jwks.json",
+            cache_ttl_seconds=300,
+            min_refetch_interval_seconds=min_refetch,
+            http=http_client(httpx.MockTransport(self.handle)),
+            clock=clock,
+        )
+        return ServiceTokenVerifier(
+            jwks=jwks, issuer=ISSUER, audience=AUDIENCE, allowed_algorithms=("EdDSA",), leeway_seconds=30
+        )
+
+
+async def verify_all(verifier: ServiceTokenVerifier, tokens: list[str]) -> list[object]:
+    return await asyncio.gather(*(verifier.verify(token) for token in tokens), return_exceptions=True)
+
+
+async def test_concurrent_unknown_kids_on_a_cold_cache_cause_one_fetch() -> None:
+    """200 forged kids arriving together before any key is cached: one JWKS fetch, and the genuine
+    token among them is still accepted."""
+    service = FakeAuthService()
+    endpoint = CountingJwks(service)
+    verifier = endpoint.verifier(Clock(), min_refetch=30)
+    forged = [mint(ed25519_key(kid=f"forged-{n}")) for n in range(200)]
+    results = await verify_all(verifier, [*forged, mint(service.keys[0])])
+    assert endpoint.started == 1
+    assert all(isinstance(result, UnknownKeyError) for result in results[:-1])
+    assert isinstance(results[-1], dict)
+
+
+async def test_waves_of_unknown_kids_are_capped_per_minute() -> None:
+    """Even with no refetch interval configured, waves of concurrent forged kids get one fetch per
+    wave, never overlapping, and at most MAX_FETCHES_PER_MINUTE in a minute; the next minute allows
+    fetches again, so a rotated key is then found."""
+    service = FakeAuthService()
+    endpoint = CountingJwks(service)
+    clock = Clock()
+    verifier = endpoint.verifier(clock, min_refetch=0)
+    await verifier.verify(mint(service.keys[0]))
+    for wave in range(2 * MAX_FETCHES_PER_MINUTE):
+        forged = [mint(ed25519_key(kid=f"forged-{wave}-{n}")) for n in range(20)]
+        results = await verify_all(verifier, forged)
+        assert all(isinstance(result, UnknownKeyError) for result in results)
+        clock.now += 1
+    assert endpoint.most_in_flight == 1
+    assert endpoint.started == MAX_FETCHES_PER_MINUTE
+
+    clock.now += 60
+    new_key = ed25519_key(kid="ed-2")
+    service.keys.append(new_key)
+    assert (await verifier.verify(mint(new_key)))["sub"]
+    assert endpoint.started == MAX_FETCHES_PER_MINUTE + 1
+
+
+async def test_rotation_is_picked_up_after_a_flood_of_unknown_kids() -> None:
+    """A flood spends the unknown-kid refetch, yet a key rotated in afterwards is used once the
+    refetch interval has passed (seconds, not the cache lifetime)."""
+    service = FakeAuthService()
+    endpoint = CountingJwks(service)
+    clock = Clock()
+    verifier = endpoint.verifier(clock, min_refetch=5)
+    await verifier.verify(mint(service.keys[0]))
+    clock.now += 1
+    await verify_all(verifier, [mint(ed25519_key(kid=f"forged-{n}")) for n in range(50)])
+    assert endpoint.started == 2
+
+    new_key = ed25519_key(kid="ed-2")
+    service.keys.append(new_key)
+    with pytest.raises(UnknownKeyError):  # within the interval: not fetched again
+        await verifier.verify(mint(new_key))
+    clock.now += 5
+    assert (await verifier.verify(mint(new_key)))["sub"]
+    assert endpoint.started == 3

@@ -29,6 +29,10 @@ describe('rate-limit rules', () => {
     expect(buckets({ method: 'POST', path: '/v1/Authentication/Options/', address: 'a' }, settings)).toContain('ceremony:a');
   });
 
+  it('counts an invite lookup as a ceremony start of its address', () => {
+    expect(buckets({ method: 'POST', path: '/v1/registration/invite', address: 'a' }, settings)).toContain('ceremony:a');
+  });
+
   it('does not count ceremony starts of a signed-in person adding a passkey against their address', () => {
     expect(buckets({ method: 'POST', path: '/v1/registration/options', address: 'a', principal: 'user:u1' }, settings)).toEqual(['principal:user:u1']);
   });

@@ -31,8 +31,11 @@ export interface LimitRule {
 const MINUTE = 60_000;
 const TOKEN = '/v1/oauth/token';
 const SIGN_IN = '/v1/authentication/verify';
-/** Unauthenticated requests that create server-side state (a challenge, a pending provider flow). */
-const CEREMONY_STARTS = new Set(['/v1/authentication/options', '/v1/registration/options', '/v1/oidc/start', '/v1/oidc/passkey/options']);
+/**
+ * Unauthenticated requests that create server-side state or probe a secret (a challenge, a pending provider flow,
+ * an invite lookup): same callers, same cost to guess.
+ */
+const CEREMONY_STARTS = new Set(['/v1/authentication/options', '/v1/registration/options', '/v1/registration/invite', '/v1/oidc/start', '/v1/oidc/passkey/options']);
 /** Probes from load balancers and orchestrators: never limited, never written. */
 export const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
 

@@ -140,6 +140,20 @@ export class AdminApi {
    * Test setup only: move an invite's expiry into the past in the service's database (the API's shortest lifetime
    * is 60 s, too long to wait for). Everything after this — refusing the invite — is the real service's doing.
    */
+  /**
+   * Test setup only: flag a passkey as a security check does when its signature counter goes backwards (making a
+   * real authenticator do that is not possible). Reviewing and unblocking it is then the page's and service's doing.
+   */
+  flagPasskey(id: string, reason = 'counter_regression'): void {
+    const db = new Database(stack().serviceDatabase, { timeout: 5000 });
+    try {
+      const changed = db.prepare('UPDATE passkeys SET flagged_at = ?, flag_reason = ? WHERE id = ?').run(Date.now(), reason, id).changes;
+      if (changed !== 1) throw new Error(`passkey ${id} not found in ${stack().serviceDatabase}`);
+    } finally {
+      db.close();
+    }
+  }
+
   expireInvite(id: string): void {
     const db = new Database(stack().serviceDatabase, { timeout: 5000 });
     try {

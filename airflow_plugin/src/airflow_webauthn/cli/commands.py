@@ -1,4 +1,9 @@
-"""Implementations of ``airflow webauthn ...``; each is one admin API call (plus a lookup by name)."""
+"""Implementations of ``airflow webauthn ...``; each is one admin API call (plus a lookup by name).
+
+The command and option names are the service CLI's (``npm run -s cli -- ...``), so one habit serves
+both. People get aligned tables, scripts get ``--json``; every failure is one line on stderr and exit
+status 1, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -14,23 +19,32 @@ from airflow_webauthn.services.gateway import CredentialsMissingError, ServiceGa
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
 
 class CommandError(SystemExit):
-    """Ends the command with a one-line message on stderr and exit status 1."""
+    """Ends the command with a one-line message on stderr and exit status 1 (refused or failed), or 2
+    (configuration), as the service CLI does."""
 
-    def __init__(self, message: str) -> None:
-        print(f"error: {message}", file=sys.stderr)
-        super().__init__(1)
+    def __init__(self, message: str, *, status: int = 1) -> None:
+        print(f"error: {' '.join(message.split())}", file=sys.stderr)
+        super().__init__(status)
 
 
 def make_gateway() -> ServiceGateway:
     """The CLI's own gateway, with ``cli_credentials`` (never the api-server's ``service_credentials``,
     which may only read session status); tests replace this function."""
-    from airflow_webauthn.config import get_settings
+    from airflow_webauthn.config import WebAuthnConfigError, get_settings
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except WebAuthnConfigError as err:
+        # The message lists every problem on its own line; one line is what a terminal user reads.
+        problems = "; ".join(line.strip() for line in str(err).splitlines()[1:] if line.strip())
+        raise CommandError(
+            f"{problems or err} (set it in airflow.cfg or as AIRFLOW__WEBAUTHN_AUTH_MANAGER__<NAME>)",
+            status=2,
+        ) from err
     return ServiceGateway(
         base_url=settings.service_url,
         timeout_seconds=settings.http_timeout_seconds,
@@ -63,6 +77,34 @@ def _admin(method: str, path: str, **kwargs: Any) -> Any:
         ) from err
 
 
+# ---- output ----
+
+Cell = str | int | bool | None | list[str]
+
+
+def _cell(value: Cell) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, list):
+        return ",".join(value) or "-"
+    return str(value)
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Cell]]) -> list[str]:
+    """An aligned table (the service CLI's layout); ``(none)`` when there is nothing to show."""
+    text = [[_cell(value) for value in row] for row in rows]
+    if not text:
+        return ["(none)"]
+    widths = [max(len(header), *(len(row[i]) for row in text)) for i, header in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c if i == len(cells) - 1 else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ).rstrip()
+
+    return [line(headers), *(line(row) for row in text)]
+
+
 def _output(args: argparse.Namespace, data: Any, lines: Iterable[str]) -> None:
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2, sort_keys=True))
@@ -71,8 +113,19 @@ def _output(args: argparse.Namespace, data: Any, lines: Iterable[str]) -> None:
             print(line)
 
 
-def _groups(text: str | None) -> list[str] | None:
-    return [group.strip() for group in text.split(",") if group.strip()] if text else None
+def _list(text: str | None) -> list[str] | None:
+    return [item.strip() for item in text.split(",") if item.strip()] if text else None
+
+
+def _path(*parts: str) -> str:
+    return "/" + "/".join(quote(part, safe="") for part in parts)
+
+
+def _status(disabled: Any) -> str:
+    return "disabled" if disabled else "enabled"
+
+
+# ---- lookups (the service resolves usernames and client ids too; a lookup gives a clear "no such") ----
 
 
 def _find(items: Any, wanted: str, keys: tuple[str, ...], what: str) -> dict[str, Any]:
@@ -91,22 +144,49 @@ def _account_id(wanted: str) -> str:
     return str(_find(accounts, wanted, ("id", "clientId", "name"), "service account")["id"])
 
 
+# ---- users ----
+
+
 def users_list(args: argparse.Namespace) -> None:
     users = _admin("GET", "/users") or []
-    lines = [
-        f"{u.get('username')}\t{u.get('id')}\t{','.join(u.get('groups') or [])}\t"
-        f"{'disabled' if u.get('disabled') else 'active'}\tlast login: {u.get('lastLoginAt') or 'never'}"
+    rows = [
+        (u.get("username"), u.get("displayName"), u.get("groups") or [], _status(u.get("disabled")),
+         u.get("lastLoginAt") or "never", u.get("id"))
         for u in users
-    ]
-    _output(args, users, lines or ["(no users)"])
+    ]  # fmt: skip
+    _output(args, users, _table(("USERNAME", "DISPLAY_NAME", "GROUPS", "STATUS", "LAST_LOGIN", "ID"), rows))
+
+
+def passkey_status(passkey: dict[str, Any]) -> str:
+    """One phrase for a passkey's state; a flagged one says why, so the admin can review it."""
+    if passkey.get("revokedAt"):
+        return "revoked"
+    if passkey.get("flaggedAt"):
+        return f"flagged ({passkey.get('flagReason') or 'no reason recorded'}, {passkey['flaggedAt']})"
+    return "active"
+
+
+def _passkey_table(passkeys: Iterable[dict[str, Any]]) -> list[str]:
+    rows = [
+        (p.get("id"), p.get("label"), p.get("authenticator"), p.get("createdAt"), p.get("lastUsedAt"),
+         passkey_status(p))
+        for p in passkeys
+    ]  # fmt: skip
+    return _table(("PASSKEY_ID", "LABEL", "AUTHENTICATOR", "CREATED", "LAST_USED", "STATUS"), rows)
+
+
+def users_show(args: argparse.Namespace) -> None:
+    user = _admin("GET", _path("users", _user_id(args.user)))
+    summary = (
+        f"{user.get('username')} ({user.get('displayName') or '-'}) {_status(user.get('disabled'))}; "
+        f"groups: {_cell(user.get('groups') or [])}; last login: {user.get('lastLoginAt') or 'never'}"
+    )
+    _output(args, user, [summary, *_passkey_table(user.get("passkeys") or [])])
 
 
 def _set_user_state(args: argparse.Namespace, action: str) -> None:
-    user_id = _user_id(args.user)
-    result = _admin("POST", f"/users/{quote(user_id, safe='')}/{action}")
-    _output(
-        args, result if result is not None else {"id": user_id, "action": action}, [f"{args.user}: {action}d"]
-    )
+    user = _admin("POST", _path("users", _user_id(args.user), action))
+    _output(args, user, [f"user {args.user}: {action}d"])
 
 
 def users_disable(args: argparse.Namespace) -> None:
@@ -117,11 +197,38 @@ def users_enable(args: argparse.Namespace) -> None:
     _set_user_state(args, "enable")
 
 
-def invites_create(args: argparse.Namespace) -> None:
+def users_set_groups(args: argparse.Namespace) -> None:
+    groups = _list(args.groups) or []
+    user = _admin("PATCH", _path("users", _user_id(args.user)), json={"groups": groups})
+    _output(args, user, [f"user {user.get('username')} groups: {_cell(user.get('groups') or [])}"])
+
+
+# ---- passkeys ----
+
+
+def passkeys_list(args: argparse.Namespace) -> None:
+    passkeys = _admin("GET", _path("users", _user_id(args.user), "passkeys")) or []
+    _output(args, passkeys, _passkey_table(passkeys))
+
+
+def passkeys_revoke(args: argparse.Namespace) -> None:
+    passkey = _admin("DELETE", _path("passkeys", args.id))
+    _output(args, passkey, [f"passkey {args.id} ({passkey.get('label')}) revoked"])
+
+
+def passkeys_unflag(args: argparse.Namespace) -> None:
+    passkey = _admin("POST", _path("passkeys", args.id, "unflag"))
+    _output(args, passkey, [f"passkey {args.id} ({passkey.get('label')}) unflagged: it signs in again"])
+
+
+# ---- invites ----
+
+
+def invite_create(args: argparse.Namespace) -> None:
     body: dict[str, Any] = {"username": args.username}
     if args.display_name:
         body["displayName"] = args.display_name
-    if groups := _groups(args.groups):
+    if groups := _list(args.groups):
         body["groups"] = groups
     if args.ttl_seconds:
         body["ttlSeconds"] = args.ttl_seconds
@@ -131,62 +238,103 @@ def invites_create(args: argparse.Namespace) -> None:
         args,
         invite,
         [
-            f"Invite for {args.username} (expires {invite.get('expiresAt')}):",
+            f"Invite for {args.username}, valid until {invite.get('expiresAt')}. "
+            "Send this link (it is shown only once):",
             invite.get("url") or invite["enrollUrl"],
         ],
     )
 
 
-def service_accounts_create(args: argparse.Namespace) -> None:
-    body: dict[str, Any] = {"name": args.name}
-    if groups := _groups(args.groups):
-        body["groups"] = groups
-    account = _admin("POST", "/service-accounts", json=body)
-    _output(
-        args,
-        account,
-        [
-            f"Service account {account.get('name')} ({account.get('id')})",
-            f"client_id:     {account.get('clientId')}",
-            f"client_secret: {account.get('clientSecret')}",
-            "The secret is shown once; store it now.",
-        ],
-    )
+def invite_list(args: argparse.Namespace) -> None:
+    invites = _admin("GET", "/invites") or []
+    rows = [
+        (i.get("id"), i.get("username"), i.get("state"), i.get("expiresAt"), i.get("groups") or [],
+         i.get("createdBy"))
+        for i in invites
+    ]  # fmt: skip
+    _output(args, invites, _table(("ID", "USERNAME", "STATE", "EXPIRES", "GROUPS", "CREATED_BY"), rows))
 
 
-def service_accounts_list(args: argparse.Namespace) -> None:
-    accounts = _admin("GET", "/service-accounts") or []
-    lines = [
-        f"{a.get('name')}\t{a.get('id')}\t{a.get('clientId')}\t{','.join(a.get('groups') or [])}\t"
-        f"{'disabled' if a.get('disabled') else 'active'}"
-        for a in accounts
+def invite_revoke(args: argparse.Namespace) -> None:
+    invite = _admin("DELETE", _path("invites", args.id))
+    _output(args, invite, [f"invite {args.id} revoked"])
+
+
+# ---- service accounts ----
+
+
+def _secret_lines(account: dict[str, Any]) -> list[str]:
+    return [
+        f"service account {account.get('name')} (groups: {_cell(account.get('groups') or [])}; "
+        f"scopes: {_cell(account.get('scopes') or [])})",
+        f"client_id:     {account.get('clientId')}",
+        f"client_secret: {account.get('clientSecret')}",
+        "The secret is shown only now: store it in a secret manager.",
     ]
-    _output(args, accounts, lines or ["(no service accounts)"])
 
 
-def service_accounts_disable(args: argparse.Namespace) -> None:
-    account_id = _account_id(args.account)
-    result = _admin("POST", f"/service-accounts/{quote(account_id, safe='')}/disable")
-    _output(
-        args,
-        result if result is not None else {"id": account_id, "disabled": True},
-        [f"{args.account}: disabled"],
-    )
+def service_account_create(args: argparse.Namespace) -> None:
+    body: dict[str, Any] = {"name": args.name}
+    if groups := _list(args.groups):
+        body["groups"] = groups
+    if scopes := _list(args.scopes):
+        body["scopes"] = scopes
+    account = _admin("POST", "/service-accounts", json=body)
+    _output(args, account, _secret_lines(account))
 
 
-def service_accounts_rotate(args: argparse.Namespace) -> None:
-    account_id = _account_id(args.account)
-    secret = _admin("POST", f"/service-accounts/{quote(account_id, safe='')}/rotate-secret")
-    _output(
-        args,
-        secret,
-        [f"client_id:     {secret.get('clientId')}", f"client_secret: {secret.get('clientSecret')}"],
-    )
+def service_account_list(args: argparse.Namespace) -> None:
+    accounts = _admin("GET", "/service-accounts") or []
+    rows = [
+        (a.get("name"), a.get("clientId"), a.get("groups") or [], a.get("scopes") or [],
+         _status(a.get("disabled")), a.get("secretRotatedAt"))
+        for a in accounts
+    ]  # fmt: skip
+    headers = ("NAME", "CLIENT_ID", "GROUPS", "SCOPES", "STATUS", "SECRET_ROTATED")
+    _output(args, accounts, _table(headers, rows))
+
+
+def _set_account_state(args: argparse.Namespace, action: str) -> None:
+    account = _admin("POST", _path("service-accounts", _account_id(args.account), action))
+    _output(args, account, [f"service account {args.account}: {action}d"])
+
+
+def service_account_disable(args: argparse.Namespace) -> None:
+    _set_account_state(args, "disable")
+
+
+def service_account_enable(args: argparse.Namespace) -> None:
+    _set_account_state(args, "enable")
+
+
+def service_account_rotate_secret(args: argparse.Namespace) -> None:
+    account = _admin("POST", _path("service-accounts", _account_id(args.account), "rotate-secret"))
+    _output(args, account, _secret_lines(account))
+
+
+# ---- keys and audit ----
+
+
+def keys_list(args: argparse.Namespace) -> None:
+    keys = _admin("GET", "/keys") or []
+    rows = [
+        (k.get("kid"), k.get("alg"), k.get("state"), k.get("createdAt"), k.get("activatedAt"),
+         k.get("retiredAt"), k.get("publishUntil"))
+        for k in keys
+    ]  # fmt: skip
+    headers = ("KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED", "PUBLISH_UNTIL")
+    _output(args, keys, _table(headers, rows))
 
 
 def keys_rotate(args: argparse.Namespace) -> None:
-    result = _admin("POST", "/keys/rotate")
-    _output(args, result, [f"Signing key rotated: {json.dumps(result)}"])
+    result = _admin("POST", "/keys/rotate") or {}
+    lines = [
+        f"active:  {result.get('activeKid')}",
+        f"next:    {result.get('nextKid')}",
+        f"retired: {result.get('retiredKid')} (published until its last token expires)",
+        "running instances sign with the new active key within seconds",
+    ]
+    _output(args, result, lines)
 
 
 def audit_export(args: argparse.Namespace) -> None:

@@ -1,4 +1,8 @@
-"""Argument and command definitions of ``airflow webauthn`` (commands load lazily on use)."""
+"""Argument and command definitions of ``airflow webauthn`` (commands load lazily on use).
+
+The names are the service CLI's (``npm run -s cli -- invite create ...``): one vocabulary for both.
+``invites``, ``service-accounts`` and ``service-account rotate`` are kept as old names.
+"""
 
 from __future__ import annotations
 
@@ -11,79 +15,155 @@ if TYPE_CHECKING:
 
 _COMMANDS = "airflow_webauthn.cli.commands"
 
-ARG_JSON = Arg(("--json",), help="Print machine-readable JSON", action="store_true", dest="json")
+ARG_JSON = Arg(("--json",), help="Print JSON", action="store_true", dest="json")
 ARG_USER = Arg(("user",), help="Username or user id")
-ARG_USERNAME = Arg(("--username",), help="Username of the person to invite", required=True)
-ARG_DISPLAY_NAME = Arg(("--display-name",), help="Name shown in Airflow", dest="display_name")
+ARG_GROUPS_POSITIONAL = Arg(
+    ("groups",), help='Comma-separated groups, replacing the current ones ("" for none)'
+)
+ARG_PASSKEY_ID = Arg(("id",), help="Passkey id (from users show or passkeys list)")
+ARG_INVITE_ID = Arg(("id",), help="Invite id (from invite list)")
+ARG_USERNAME = Arg(
+    ("--username",), help="The account to create, or an existing account to re-enroll", required=True
+)
+ARG_DISPLAY_NAME = Arg(("--display-name",), help="Display name for a new account", dest="display_name")
 ARG_GROUPS = Arg(("--groups",), help="Comma-separated groups (mapped to Airflow roles by role_mapping)")
-ARG_TTL = Arg(("--ttl-seconds",), help="How long the invite stays valid", type=int, dest="ttl_seconds")
-ARG_NAME = Arg(("--name",), help="Service account name", required=True)
+ARG_TTL = Arg(("--ttl-seconds",), help="How long the link stays valid", type=int, dest="ttl_seconds")
+ARG_NAME = Arg(("--name",), help="Unique name (letters, digits, . _ -)", required=True)
+ARG_SCOPES = Arg(
+    ("--scopes",),
+    help="Comma-separated OAuth scopes on the auth service's API (sessions:read, admin); none = no admin API",
+)
 ARG_ACCOUNT = Arg(("account",), help="Service account id, client id or name")
 ARG_SINCE = Arg(("--since",), help="Only events at or after this ISO 8601 time")
 ARG_UNTIL = Arg(("--until",), help="Only events before this ISO 8601 time")
-ARG_TYPE = Arg(("--type",), help="Only events of this type", dest="event_type")
+ARG_TYPE = Arg(("--type",), help="Only events of this type, e.g. passkey.revoked", dest="event_type")
+ARG_JSON_LINES = Arg(
+    ("--json",),
+    help="Accepted for symmetry: the output is always JSON lines",
+    action="store_true",
+    dest="json",
+)
 
 
-def _command(name: str, help_text: str, func: str, args: tuple[Arg, ...]) -> ActionCommand:
-    return ActionCommand(name=name, help=help_text, func=lazy_load_command(f"{_COMMANDS}.{func}"), args=args)
+def _command(
+    name: str, help_text: str, func: str, args: tuple[Arg, ...], *, hide: bool = False
+) -> ActionCommand:
+    return ActionCommand(
+        name=name, help=help_text, func=lazy_load_command(f"{_COMMANDS}.{func}"), args=args, hide=hide
+    )
 
+
+USER_COMMANDS = (
+    _command("list", "List users", "users_list", (ARG_JSON,)),
+    _command("show", "One user with their passkeys", "users_show", (ARG_USER, ARG_JSON)),
+    _command(
+        "set-groups",
+        "Replace a user's groups",
+        "users_set_groups",
+        (ARG_USER, ARG_GROUPS_POSITIONAL, ARG_JSON),
+    ),
+    _command(
+        "disable", "Disable a user (no sign-in; their sessions end)", "users_disable", (ARG_USER, ARG_JSON)
+    ),
+    _command("enable", "Enable a disabled user", "users_enable", (ARG_USER, ARG_JSON)),
+)
+
+PASSKEY_COMMANDS = (
+    _command("list", "A user's passkeys (revoked ones included)", "passkeys_list", (ARG_USER, ARG_JSON)),
+    _command(
+        "revoke", "Revoke a passkey (e.g. a lost device)", "passkeys_revoke", (ARG_PASSKEY_ID, ARG_JSON)
+    ),
+    _command(
+        "unflag",
+        "Unblock a passkey a security check flagged, after review",
+        "passkeys_unflag",
+        (ARG_PASSKEY_ID, ARG_JSON),
+    ),
+)
+
+INVITE_COMMANDS = (
+    _command(
+        "create",
+        "Create a one-time enrollment link (shown only now)",
+        "invite_create",
+        (ARG_USERNAME, ARG_DISPLAY_NAME, ARG_GROUPS, ARG_TTL, ARG_JSON),
+    ),
+    _command("list", "List invites and their state", "invite_list", (ARG_JSON,)),
+    _command("revoke", "Revoke a pending invite", "invite_revoke", (ARG_INVITE_ID, ARG_JSON)),
+)
+
+SERVICE_ACCOUNT_COMMANDS = (
+    _command(
+        "create",
+        "Create a service account (the client secret is shown only now)",
+        "service_account_create",
+        (ARG_NAME, ARG_GROUPS, ARG_SCOPES, ARG_JSON),
+    ),
+    _command("list", "List service accounts (never their secrets)", "service_account_list", (ARG_JSON,)),
+    _command(
+        "disable",
+        "Disable a service account (no new tokens; current ones stop working)",
+        "service_account_disable",
+        (ARG_ACCOUNT, ARG_JSON),
+    ),
+    _command(
+        "enable", "Enable a disabled service account", "service_account_enable", (ARG_ACCOUNT, ARG_JSON)
+    ),
+    _command(
+        "rotate-secret",
+        "Issue a new client secret; the old one stops working at once",
+        "service_account_rotate_secret",
+        (ARG_ACCOUNT, ARG_JSON),
+    ),
+    _command(
+        "rotate",
+        "Old name of rotate-secret",
+        "service_account_rotate_secret",
+        (ARG_ACCOUNT, ARG_JSON),
+        hide=True,
+    ),
+)
 
 WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
+    GroupCommand(name="users", help="People who sign in with passkeys", subcommands=USER_COMMANDS),
+    GroupCommand(name="passkeys", help="People's passkeys", subcommands=PASSKEY_COMMANDS),
+    GroupCommand(name="invite", help="Enrollment invites", subcommands=INVITE_COMMANDS),
     GroupCommand(
-        name="users",
-        help="Manage passkey users",
-        subcommands=(
-            _command("list", "List users", "users_list", (ARG_JSON,)),
-            _command(
-                "disable", "Disable a user (ends their sessions)", "users_disable", (ARG_USER, ARG_JSON)
-            ),
-            _command("enable", "Enable a disabled user", "users_enable", (ARG_USER, ARG_JSON)),
-        ),
-    ),
-    GroupCommand(
-        name="invites",
-        help="Manage enrollment invites",
-        subcommands=(
-            _command(
-                "create",
-                "Create a one-time enrollment invite and print its link",
-                "invites_create",
-                (ARG_USERNAME, ARG_DISPLAY_NAME, ARG_GROUPS, ARG_TTL, ARG_JSON),
-            ),
-        ),
-    ),
-    GroupCommand(
-        name="service-accounts",
-        help="Manage service accounts (client credentials for scripts)",
-        subcommands=(
-            _command(
-                "create",
-                "Create a service account",
-                "service_accounts_create",
-                (ARG_NAME, ARG_GROUPS, ARG_JSON),
-            ),
-            _command("list", "List service accounts", "service_accounts_list", (ARG_JSON,)),
-            _command(
-                "disable", "Disable a service account", "service_accounts_disable", (ARG_ACCOUNT, ARG_JSON)
-            ),
-            _command(
-                "rotate", "Issue a new client secret", "service_accounts_rotate", (ARG_ACCOUNT, ARG_JSON)
-            ),
-        ),
+        name="service-account",
+        help="Service accounts (client credentials for scripts)",
+        subcommands=SERVICE_ACCOUNT_COMMANDS,
     ),
     GroupCommand(
         name="keys",
-        help="Manage token signing keys",
-        subcommands=(_command("rotate", "Rotate the token signing key now", "keys_rotate", (ARG_JSON,)),),
+        help="Token signing keys",
+        subcommands=(
+            _command(
+                "list", "List signing keys and their states (no key material)", "keys_list", (ARG_JSON,)
+            ),
+            _command(
+                "rotate",
+                "Rotate now: the published next key starts signing; the old one stays published",
+                "keys_rotate",
+                (ARG_JSON,),
+            ),
+        ),
     ),
     GroupCommand(
         name="audit",
-        help="Read the audit log",
+        help="The audit trail",
         subcommands=(
             _command(
-                "export", "Print audit events as NDJSON", "audit_export", (ARG_SINCE, ARG_UNTIL, ARG_TYPE)
+                "export",
+                "Print audit events as JSON lines, oldest first",
+                "audit_export",
+                (ARG_SINCE, ARG_UNTIL, ARG_TYPE, ARG_JSON_LINES),
             ),
         ),
+    ),
+    # Old names, kept working.
+    GroupCommand(name="invites", help="Old name of invite", subcommands=INVITE_COMMANDS),
+    GroupCommand(
+        name="service-accounts", help="Old name of service-account", subcommands=SERVICE_ACCOUNT_COMMANDS
     ),
 )
 
@@ -92,7 +172,8 @@ def get_webauthn_cli_commands() -> list[CLICommand]:
     return [
         GroupCommand(
             name="webauthn",
-            help="Administer passkey login (users, invites, service accounts, keys, audit)",
+            help="Administer passkey sign-in through the auth service (users, passkeys, invites, "
+            "service accounts, keys, audit)",
             subcommands=WEBAUTHN_COMMANDS,
         )
     ]

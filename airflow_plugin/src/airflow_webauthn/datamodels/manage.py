@@ -55,3 +55,9 @@ class CreateInviteBody(_Body):
 class CreateServiceAccountBody(_Body):
     name: str = Field(min_length=1, max_length=128)
     groups: _Groups | None = None
+
+
+class SetGroupsBody(_Body):
+    """Replaces a person's groups (an empty list removes them all)."""
+
+    groups: _Groups

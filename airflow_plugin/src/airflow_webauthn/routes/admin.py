@@ -12,7 +12,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from airflow_webauthn.datamodels.manage import CreateInviteBody, CreateServiceAccountBody, EmptyBody
+from airflow_webauthn.datamodels.manage import (
+    CreateInviteBody,
+    CreateServiceAccountBody,
+    EmptyBody,
+    SetGroupsBody,
+)
 from airflow_webauthn.paths import enroll_url
 from airflow_webauthn.routes.csrf import SameOriginJson, request_origin
 from airflow_webauthn.routes.deps import CallerDep, GatewayDep
@@ -52,6 +57,26 @@ async def set_user_enabled(
     token: StepUpToken,
 ) -> JSONResponse:
     path = f"{ADMIN}/users/{path_id(user_id, 'user id')}/{action}"
+    return relay(await gateway.call_as_person("POST", path, token=token, caller=caller))
+
+
+@admin_router.patch("/users/{user_id}", dependencies=[SameOriginJson])
+async def set_user_groups(
+    user_id: str, body: SetGroupsBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
+) -> JSONResponse:
+    """Replace a person's groups (Airflow maps them to roles at their next sign-in)."""
+    path = f"{ADMIN}/users/{path_id(user_id, 'user id')}"
+    return relay(
+        await gateway.call_as_person("PATCH", path, token=token, caller=caller, json=body.forwarded())
+    )
+
+
+@admin_router.post("/passkeys/{passkey_id}/unflag", dependencies=[SameOriginJson])
+async def unflag_passkey(
+    passkey_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
+) -> JSONResponse:
+    """Unblock a passkey a security check flagged, after the admin reviewed why."""
+    path = f"{ADMIN}/passkeys/{path_id(passkey_id, 'passkey id')}/unflag"
     return relay(await gateway.call_as_person("POST", path, token=token, caller=caller))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
@@ -21,7 +21,14 @@ from airflow_webauthn.services.oidc import login_error_message, provider_button
 from airflow_webauthn.services.step_up import STEP_UP_COOKIE
 from airflow_webauthn.user import is_admin
 
+if TYPE_CHECKING:
+    from airflow_webauthn.routes.deps import WebAuthnComponents
+    from airflow_webauthn.services.gateway import Caller
+
 pages_router = APIRouter(include_in_schema=False)
+
+# The service's invite lookup: names the account a link enrolls without using the link.
+REGISTRATION_INVITE = "/v1/registration/invite"
 
 _templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
@@ -119,9 +126,53 @@ async def login_page(request: Request, components: ComponentsDep, caller: Caller
     return response
 
 
+INVITE_MISSING = "This enrollment link is incomplete: it has no invite. Open the full link you were sent."
+INVITE_UNUSABLE = (
+    "This invite link can no longer be used: it has expired, was already used, or was revoked. "
+    "Ask an administrator for a new invite."
+)
+INVITE_UNCHECKED = (
+    "This link could not be checked because the sign-in service is unavailable. "
+    "You can still try below, or come back in a few minutes."
+)
+
+INVITE_BUSY = (
+    "This link could not be checked just now: too many attempts from your network. "
+    "Wait a minute and reload the page."
+)
+
+
+async def _check_invite(components: WebAuthnComponents, invite: str | None, caller: Caller) -> dict[str, Any]:
+    """What the page says about its link before anyone touches a passkey prompt.
+
+    The service's lookup reads the invite without using it; every kind of unusable link reads the
+    same (the service does not tell outsiders which), and the person's next step is the same too.
+    """
+    if not invite:
+        return {"problem": INVITE_MISSING}
+    try:
+        reply = await components.gateway.relay(REGISTRATION_INVITE, {"inviteToken": invite}, caller=caller)
+    except ServiceUnavailableError:
+        return {"notice": INVITE_UNCHECKED}
+    if (
+        reply.status_code == 200
+        and isinstance(reply.body, dict)
+        and isinstance(reply.body.get("username"), str)
+    ):
+        return {"invite": reply.body}
+    if reply.status_code == 429:
+        return {"notice": INVITE_BUSY}
+    return {"problem": INVITE_UNUSABLE}
+
+
 @pages_router.get(ENROLL_PATH, response_class=HTMLResponse)
-def enroll_page(request: Request) -> HTMLResponse:
-    return _page(request, "enroll.html", scripts=("enroll.js",))
+async def enroll_page(
+    request: Request, components: ComponentsDep, caller: CallerDep, invite: str | None = None
+) -> HTMLResponse:
+    """The enrollment page, checked on opening: it names the account the link enrolls, or says the link
+    cannot be used (no form then), without using the link up."""
+    check = await _check_invite(components, invite, caller)
+    return _page(request, "enroll.html", scripts=("enroll.js",), context=check)
 
 
 @pages_router.get(PASSKEYS_PATH, response_class=HTMLResponse)
@@ -139,10 +190,11 @@ async def passkeys_page(request: Request, user: SessionUserOrNone) -> Response:
 
 
 @pages_router.get(ADMIN_PATH, response_class=HTMLResponse)
-async def admin_page(request: Request, user: SessionUserOrNone) -> Response:
+async def admin_page(request: Request, user: SessionUserOrNone, components: ComponentsDep) -> Response:
     """Administration, for Airflow admins only (the service also checks its admin group on each call)."""
     if user is None:
         return _to_login(ADMIN_PATH)
+    credentials = components.settings.service_credentials
     if not is_admin(user):
         return _page(
             request,
@@ -155,6 +207,8 @@ async def admin_page(request: Request, user: SessionUserOrNone) -> Response:
         request,
         "admin.html",
         scripts=("manage.js", "admin-tables.js", "admin-system.js", "admin.js"),
-        context={"wide": True},
+        # Airflow's own service account (service_credentials) is marked on the page: disabling it or
+        # rotating its secret cuts this Airflow off from the service. Its client id is not a secret.
+        context={"wide": True, "airflow_client_id": credentials.client_id if credentials else ""},
         headers=MANAGE_PAGE_HEADERS,
     )

@@ -7,9 +7,11 @@ unreachable: a token we cannot check is a token we do not accept.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -26,6 +28,10 @@ REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "nbf", "sub", "jti")
 # Asymmetric algorithms only: with HS* the public JWKS would double as the shared secret.
 ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES384", "ES512", "RS256", "PS256"})
 
+# A hard ceiling on JWKS fetch attempts per minute, whatever their cause and whatever the configured
+# refetch interval (0 is allowed): the auth service never sees more than this from one api-server.
+MAX_FETCHES_PER_MINUTE = 12
+
 
 class JwksUnavailableError(jwt.InvalidTokenError):
     """The signing keys could not be fetched, so the token cannot be checked (→ rejected, not a 500)."""
@@ -38,8 +44,11 @@ class UnknownKeyError(jwt.InvalidTokenError):
 class JwksCache:
     """The service's public signing keys, cached; refetched when stale or on an unknown ``kid``.
 
-    Refetches caused by unknown ``kid`` values are rate-limited: anybody can send a token with a
-    random ``kid``, and each one must not become a request to the auth service.
+    Anybody can send a token with a random ``kid``, and each one must not become a request to the
+    auth service. So fetches are single-flight (one at a time per event loop: concurrent callers wait
+    for it and use its result), a refetch for an unknown ``kid`` happens at most once per
+    ``min_refetch_interval_seconds``, a failed fetch is not retried within that interval, and no more
+    than ``MAX_FETCHES_PER_MINUTE`` attempts start in any minute.
     """
 
     def __init__(
@@ -61,20 +70,43 @@ class JwksCache:
         self._fetched_at: float | None = None
         self._last_failure: float | None = None
         self._last_unknown_kid_fetch: float | None = None
+        self._recent_attempts: deque[float] = deque()
         self._lock = threading.Lock()  # guards state only; never held across an await
+        # The single flight: an asyncio lock belongs to one event loop, so one per loop (Airflow runs
+        # one; tests may run several in turn).
+        self._flight: asyncio.Lock | None = None
+        self._flight_loop: asyncio.AbstractEventLoop | None = None
+        self._finished = 0  # fetches finished, successful or not
         self.fetch_count = 0
 
     async def get_key(self, kid: str) -> jwt.PyJWK:
-        now = self._clock()
-        stale = self._fetched_at is None or now - self._fetched_at >= self._ttl
-        if stale or kid not in self._keys:
-            await self._refresh(now, unknown_kid=not stale)
+        if self._needs_fetch(kid):
+            finished_before = self._finished
+            async with self._flight_lock():
+                # A fetch that finished while we waited is our answer too (that is the single flight;
+                # it may have begun just before we arrived, a moment that makes no difference).
+                if self._finished == finished_before and self._needs_fetch(kid):
+                    now = self._clock()
+                    await self._refresh(now, unknown_kid=not self._stale(now))
         key = self._keys.get(kid)
         if key is None:
             if self._fetched_at is None:
                 raise JwksUnavailableError("signing keys of the auth service are unavailable")
             raise UnknownKeyError(f"no published signing key has kid {kid!r}")
         return key
+
+    def _stale(self, now: float) -> bool:
+        return self._fetched_at is None or now - self._fetched_at >= self._ttl
+
+    def _needs_fetch(self, kid: str) -> bool:
+        return self._stale(self._clock()) or kid not in self._keys
+
+    def _flight_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._flight is None or self._flight_loop is not loop:
+                self._flight, self._flight_loop = asyncio.Lock(), loop
+            return self._flight
 
     def _may_fetch(self, now: float, *, unknown_kid: bool) -> bool:
         def recent(moment: float | None) -> bool:
@@ -83,11 +115,15 @@ class JwksCache:
         # After a failed fetch, wait before retrying (do not hammer a service that is down).
         if recent(self._last_failure):
             return False
-        # A fresh cache is refetched for an unknown kid at most once per interval: anybody can send
-        # tokens with random kids, and each one must not become a request to the auth service.
+        # A fresh cache is refetched for an unknown kid at most once per interval.
+        if unknown_kid and recent(self._last_unknown_kid_fetch):
+            return False
+        while self._recent_attempts and now - self._recent_attempts[0] >= 60:
+            self._recent_attempts.popleft()
+        if len(self._recent_attempts) >= MAX_FETCHES_PER_MINUTE:
+            return False
+        self._recent_attempts.append(now)
         if unknown_kid:
-            if recent(self._last_unknown_kid_fetch):
-                return False
             self._last_unknown_kid_fetch = now
         return True
 
@@ -105,8 +141,10 @@ class JwksCache:
             log.warning("Could not fetch the auth service JWKS from %s: %s", self._jwks_url, err)
             with self._lock:
                 self._last_failure = now
+                self._finished += 1
             return
         with self._lock:
+            self._finished += 1
             self.fetch_count += 1
             self._keys = keys
             self._fetched_at = now

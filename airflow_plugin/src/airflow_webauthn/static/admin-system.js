@@ -54,8 +54,8 @@
     var values = {
       type: $("audit-type").value.trim(),
       outcome: $("audit-outcome").value,
-      actor: $("audit-actor").value.trim(),
-      subject: $("audit-subject").value.trim(),
+      actor: T.idForName($("audit-actor").value.trim()),
+      subject: T.idForName($("audit-subject").value.trim()),
       since: isoOrEmpty($("audit-since").value),
       until: isoOrEmpty($("audit-until").value),
     };
@@ -64,10 +64,15 @@
     return params.toString();
   }
 
+  var KINDS = { user: "user", service_account: "service account", cli: "CLI", invite: "invite", key: "key", passkey: "passkey" };
+
+  /** Who acted or was acted on, by name where the page knows one (the trail records ids). */
   function who(type, id) {
-    if (!id) return type || "—";
+    var kind = KINDS[type] || (type ? type.replace(/_/g, " ") : "");
+    if (!id) return kind || "—";
     if (type === "user") return "user " + T.usernameOf(id);
-    return (type ? type + " " : "") + id;
+    if (type === "service_account") return "service account " + T.accountNameOf(id);
+    return (kind ? kind + " " : "") + id;
   }
 
   async function loadAudit(more) {

@@ -20,6 +20,7 @@
 
   var T = {
     users: [], // the last loaded user list (admin.js keeps it current)
+    accounts: [], // the last loaded service accounts (admin.js keeps it current)
     newest: newest,
     byIdIn: byIdIn,
   };
@@ -28,6 +29,23 @@
   T.usernameOf = function (id) {
     var user = byIdIn(T.users, id);
     return user ? user.username : id;
+  };
+
+  /** A service account's name for its id when known. */
+  T.accountNameOf = function (id) {
+    var account = byIdIn(T.accounts, id);
+    return account ? account.name : id;
+  };
+
+  /**
+   * What the audit trail records for a name a person typed: a username or a service account's name or client id
+   * becomes its id; anything else (an id, an operator's name for CLI actions) is used as typed.
+   */
+  T.idForName = function (text) {
+    var user = T.users.filter(function (u) { return u.username === text; })[0];
+    if (user) return user.id;
+    var account = T.accounts.filter(function (a) { return a.name === text || a.clientId === text; })[0];
+    return account ? account.id : text;
   };
 
   T.tbody = function (tableId) {

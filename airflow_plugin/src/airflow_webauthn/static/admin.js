@@ -12,6 +12,9 @@
   var users = [];
   var openPasskeys = {}; // user id -> true while that user's passkeys are shown
   var accounts = [];
+  // Airflow's own service account (its service_credentials): disabling it or rotating its secret cuts Airflow off.
+  var airflowClientId = document.querySelector("main").getAttribute("data-airflow-client-id") || "";
+  var AIRFLOW_CONSEQUENCE = "This is the account Airflow itself uses to check sessions with the sign-in service. ";
 
   // ---- invites ----
 
@@ -86,6 +89,16 @@
 
   // ---- users and their passkeys ----
 
+  /* Why a security check blocked a passkey, in words an admin can act on (the service's reason codes). */
+  var FLAG_REASONS = {
+    counter_regression: "its signature counter went backwards, which can mean the passkey was copied to another device",
+  };
+
+  function flagText(passkey) {
+    var why = FLAG_REASONS[passkey.flagReason] || (passkey.flagReason ? "reason: " + passkey.flagReason.replace(/_/g, " ") : "no reason recorded");
+    return "Blocked " + M.formatDate(passkey.flaggedAt) + ": " + why + ".";
+  }
+
   function userRows(user) {
     var name = user.username;
     var toggle = user.disabled
@@ -97,13 +110,17 @@
       "aria-expanded": openPasskeys[user.id] ? "true" : "false", "aria-controls": panelId,
       "aria-label": "Passkeys of " + name, text: "Passkeys",
     });
+    var groups = el("button", {
+      type: "button", class: "small secondary", "data-action": "edit-groups", "data-id": user.id,
+      "aria-label": "Edit groups of " + name, text: "Groups",
+    });
     var rows = [el("tr", { "data-user": user.id }, T.cells([
       name,
       user.displayName,
       (user.groups || []).join(", ") || "—",
       user.disabled ? "Disabled" : "Active",
       M.formatDate(user.lastLoginAt, "Never"),
-      el("span", { class: "row-actions" }, [toggle, show]),
+      el("span", { class: "row-actions" }, [toggle, groups, show]),
     ]))];
     var panel = el("tr", { class: "sub-row", id: panelId, hidden: !openPasskeys[user.id] }, [
       el("td", { colspan: 6 }, [el("ul", { class: "items compact", "data-passkeys-of": user.id }, [
@@ -135,13 +152,15 @@
     }
     passkeys.forEach(function (passkey) {
       var name = passkey.label || passkey.authenticator || "Passkey";
-      var state = passkey.revokedAt ? "Revoked " + M.formatDate(passkey.revokedAt) : passkey.flaggedAt ? "Flagged" + (passkey.flagReason ? ": " + passkey.flagReason : "") : "Active";
-      listNode.appendChild(el("li", { class: "item" + (passkey.revokedAt ? " revoked" : "") }, [
+      var flagged = !passkey.revokedAt && passkey.flaggedAt;
+      var state = passkey.revokedAt ? "Revoked " + M.formatDate(passkey.revokedAt) : flagged ? flagText(passkey) : "Active";
+      listNode.appendChild(el("li", { class: "item" + (passkey.revokedAt ? " revoked" : "") + (flagged ? " flagged" : "") }, [
         el("div", { class: "item-main" }, [
           el("span", { class: "item-name", text: name }),
           el("p", { class: "meta", text: state + " · Added " + M.formatDate(passkey.createdAt) + " · Last used " + M.formatDate(passkey.lastUsedAt, "never") }),
         ]),
         passkey.revokedAt ? null : el("div", { class: "item-actions" }, [
+          flagged ? el("button", { type: "button", class: "small", "data-action": "unflag-passkey", "data-id": passkey.id, "data-user": user.id, "data-name": name, "aria-label": "Unblock " + name, text: "Unblock" }) : null,
           el("button", { type: "button", class: "small danger", "data-action": "revoke-passkey", "data-id": passkey.id, "data-user": user.id, "data-name": name, "aria-label": "Revoke " + name, text: "Revoke" }),
         ]),
       ]));
@@ -182,6 +201,44 @@
     }
   }
 
+  async function editGroups(user) {
+    var groups = await M.askText({
+      title: "Groups of " + user.username,
+      message: "Comma-separated. Groups decide " + user.username + "'s Airflow role from their next sign-in.",
+      label: "Groups",
+      value: (user.groups || []).join(", "),
+      confirmLabel: "Save groups",
+    });
+    if (groups === null) return;
+    try {
+      await M.api("PATCH", "api/admin/users/" + encodeURIComponent(user.id), { groups: M.splitList(groups) });
+      await loadUsers();
+      page.setStatus("Groups of " + user.username + " saved. They apply from " + user.username + "'s next sign-in.", "success");
+      M.focusLater(T.findButton(T.tbody("users-table"), "edit-groups", user.id));
+    } catch (error) {
+      M.reportError(error, "The groups of " + user.username + " were not changed: ");
+    }
+  }
+
+  async function unflagPasskey(button) {
+    var user = T.byIdIn(users, button.getAttribute("data-user"));
+    var name = button.getAttribute("data-name");
+    var confirmed = await M.confirmAction({
+      title: "Unblock “" + name + "” of " + (user ? user.username : "this user") + "?",
+      message: "Do this only if you know why it was blocked (for example, " + (user ? user.username : "they") + " restored the device from a backup). It signs in again at once.",
+      confirmLabel: "Unblock passkey",
+    });
+    if (!confirmed) return;
+    try {
+      await M.api("POST", "api/admin/passkeys/" + encodeURIComponent(button.getAttribute("data-id")) + "/unflag", {});
+      if (user) await loadUserPasskeys(user);
+      page.setStatus("“" + name + "” is unblocked.", "success");
+      if (user) M.focusLater(T.findButton(T.tbody("users-table"), "toggle-passkeys", user.id));
+    } catch (error) {
+      M.reportError(error, "“" + name + "” was not unblocked: ");
+    }
+  }
+
   async function revokePasskey(button) {
     var user = T.byIdIn(users, button.getAttribute("data-user"));
     var name = button.getAttribute("data-name");
@@ -208,10 +265,12 @@
     var loaded = (await M.api("GET", "api/admin/service-accounts")) || [];
     if (!isNewest()) return;
     accounts = loaded;
+    T.accounts = loaded;
     T.fill("service-accounts-table", accounts.map(function (account) {
       var name = account.name;
-      return el("tr", {}, T.cells([
-        name,
+      var own = airflowClientId && account.clientId === airflowClientId;
+      return el("tr", own ? { class: "airflow-own" } : {}, T.cells([
+        own ? el("span", {}, [name, " ", el("span", { class: "badge badge-warning", title: "Airflow's service_credentials: disabling it or rotating its secret signs everyone out", text: "Used by Airflow" })]) : name,
         account.clientId,
         (account.groups || []).join(", ") || "—",
         account.disabled ? "Disabled" : "Active",
@@ -262,11 +321,19 @@
   }
 
   async function accountAction(account, action) {
+    var own = airflowClientId && account.clientId === airflowClientId;
     var texts = {
       "disable-account": { path: "disable", title: "Disable " + account.name + "?", message: "It cannot get new tokens, and its current tokens stop working.", label: "Disable account", done: account.name + " is disabled." },
       "enable-account": { path: "enable", done: account.name + " is enabled again." },
       "rotate-secret": { path: "rotate-secret", title: "Issue a new secret for " + account.name + "?", message: "The current secret stops working at once; update every client that uses it.", label: "Issue new secret", done: "New secret issued for " + account.name + "." },
     }[action];
+    if (own && action === "disable-account") {
+      texts.message = AIRFLOW_CONSEQUENCE + "Disabled, Airflow cannot confirm anyone's session: everyone is signed out within seconds and nobody can sign in until you enable it again.";
+      texts.label = "Disable Airflow's account";
+    } else if (own && action === "rotate-secret") {
+      texts.message = AIRFLOW_CONSEQUENCE + "The current secret stops working at once: until you put the new one in Airflow's service_credentials and restart the api-server, sessions cannot be confirmed and people are signed out.";
+      texts.label = "Issue new secret anyway";
+    }
     if (texts.title) {
       var confirmed = await M.confirmAction({ title: texts.title, message: texts.message, confirmLabel: texts.label });
       if (!confirmed) return;
@@ -302,9 +369,11 @@
     $("locked").hidden = true;
     await Promise.all([
       loadInvites().catch(report("Pending invites")),
-      loadServiceAccounts().catch(report("Service accounts")),
+      // The audit trail names service accounts, so it is shown once they are known.
+      loadServiceAccounts().catch(report("Service accounts")).then(function () {
+        return S.loadAudit(false).catch(report("The audit trail"));
+      }),
       S.loadKeys().catch(report("Signing keys")),
-      S.loadAudit(false).catch(report("The audit trail")),
     ]);
   }
 
@@ -323,10 +392,12 @@
     var action = button.getAttribute("data-action");
     if (action === "revoke-invite") revokeInvite(id, button);
     else if (action === "revoke-passkey") revokePasskey(button);
-    else if (action === "toggle-passkeys" || action === "disable-user" || action === "enable-user") {
+    else if (action === "unflag-passkey") unflagPasskey(button);
+    else if (action === "toggle-passkeys" || action === "disable-user" || action === "enable-user" || action === "edit-groups") {
       var user = T.byIdIn(users, id);
       if (!user) return;
       if (action === "toggle-passkeys") togglePasskeys(user, button);
+      else if (action === "edit-groups") editGroups(user);
       else setUserDisabled(user, action === "disable-user");
     } else {
       var account = T.byIdIn(accounts, id);

@@ -8,6 +8,8 @@
   var button = document.getElementById("create-passkey");
   var done = document.getElementById("done");
   var invite = takeInviteFromUrl();
+  // The server checked the link when it rendered the page; an unusable link gets no form, only the reason.
+  if (!form) return;
 
   /* The invite is a bearer secret: once this page holds it in memory, take it out of the address bar
      so it does not stay in the browser history, bookmarks, or the Referer of anything opened later.
@@ -23,17 +25,19 @@
     return value;
   }
 
+  var INVITE_UNUSABLE = "This invite link can no longer be used: it has expired, was already used, or was revoked. " +
+    "Ask an administrator for a new invite.";
+
+  /* One sentence per failure, saying what happened and what to do next (never the same thing twice). */
   function describeApiError(error, step) {
     if (error.status === 0) return error.message;
     if (error.status === 503) return error.message || page.SERVICE_UNAVAILABLE;
-    if (step === "options") {
-      // The service answers 400 for an unknown, expired, used or revoked invite (it does not say which,
-      // to outsiders); the person needs the same next step in every case.
-      return "This invite link can no longer be used: it has expired, was already used, or was revoked. " +
-        "Ask an administrator for a new invite." +
-        (error.status !== 400 && error.message ? " Details: " + error.message : "");
-    }
-    return "The passkey could not be saved." + (error.message ? " Details: " + error.message : "");
+    // The service answers 400 invalid_invite for an unknown, expired, used or revoked invite (it does not say
+    // which to outsiders); the person's next step is the same in every case.
+    if (error.code === "invalid_invite" || (step === "options" && error.status === 400)) return INVITE_UNUSABLE;
+    if (step === "options") return error.message || INVITE_UNUSABLE;
+    var reason = (error.message || "").replace(/\.\s*$/, "");
+    return reason ? "The passkey was not saved: " + reason + ". Try again." : "The passkey was not saved. Try again.";
   }
 
   async function enroll() {
@@ -79,10 +83,7 @@
     page.setStatus("This page is incomplete (its passkey script is missing). Ask an administrator to reinstall the Airflow WebAuthn plugin.", "error");
     return;
   }
-  if (!invite) {
-    button.disabled = true;
-    page.setStatus("This enrollment link is incomplete: it has no invite. Open the full link you were sent.", "error");
-  } else if (!browser.browserSupportsWebAuthn()) {
+  if (!browser.browserSupportsWebAuthn()) {
     button.disabled = true;
     page.setStatus("This browser does not support passkeys. Use an up-to-date browser to enroll.", "error");
   }

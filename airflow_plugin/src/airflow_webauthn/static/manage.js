@@ -65,44 +65,64 @@
     page.setStatus((prefix || "") + text, "error");
   }
 
-  // ---- confirm dialog ----
+  // ---- dialogs ----
 
-  /** Ask before something destructive. Resolves true (confirmed) or false; focus returns to the caller. */
-  function confirmAction(options) {
-    var dialog = byId("confirm-dialog");
-    var form = byId("confirm-form");
-    var ok = byId("confirm-ok");
-    var cancel = byId("confirm-cancel");
+  /**
+   * Show a modal dialog holding a form (prefix "confirm" or "text": its ids are <prefix>-dialog, -form, -cancel).
+   * Resolves to answer() when submitted, or null when cancelled or dismissed with Escape; focus then returns to the
+   * element that had it.
+   */
+  function askInDialog(prefix, answer, focusFirst) {
+    var dialog = byId(prefix + "-dialog");
+    var form = byId(prefix + "-form");
+    var cancel = byId(prefix + "-cancel");
     var returnFocus = document.activeElement;
-    byId("confirm-title").textContent = options.title;
-    byId("confirm-message").textContent = options.message;
-    ok.textContent = options.confirmLabel;
     return new Promise(function (resolve) {
-      function finish(confirmed) {
+      function finish(value) {
         form.removeEventListener("submit", onSubmit);
         cancel.removeEventListener("click", onCancel);
         dialog.removeEventListener("cancel", onEscape);
         if (dialog.open) dialog.close();
-        if (!confirmed) focusLater(returnFocus);
-        resolve(confirmed);
+        if (value === null) focusLater(returnFocus);
+        resolve(value);
       }
       function onSubmit(event) {
         event.preventDefault();
-        finish(true);
+        finish(answer());
       }
       function onCancel() {
-        finish(false);
+        finish(null);
       }
       function onEscape(event) {
         event.preventDefault();
-        finish(false);
+        finish(null);
       }
       form.addEventListener("submit", onSubmit);
       cancel.addEventListener("click", onCancel);
       dialog.addEventListener("cancel", onEscape);
       dialog.showModal();
-      cancel.focus(); // the safe choice has focus first
+      (focusFirst || cancel).focus();
     });
+  }
+
+  /** Ask before something destructive. Resolves true (confirmed) or false; focus returns to the caller. */
+  function confirmAction(options) {
+    byId("confirm-title").textContent = options.title;
+    byId("confirm-message").textContent = options.message;
+    byId("confirm-ok").textContent = options.confirmLabel;
+    // The safe choice (Cancel) has focus first.
+    return askInDialog("confirm", function () { return true; }).then(function (value) { return value === true; });
+  }
+
+  /** A one-field form in a dialog: resolves to the entered text, or null when cancelled. */
+  function askText(options) {
+    var input = byId("text-input");
+    byId("text-title").textContent = options.title;
+    byId("text-message").textContent = options.message;
+    byId("text-label").textContent = options.label;
+    byId("text-ok").textContent = options.confirmLabel;
+    input.value = options.value || "";
+    return askInDialog("text", function () { return input.value; }, input);
   }
 
   // ---- step-up ----
@@ -217,6 +237,7 @@
     api: api,
     stepUp: stepUp,
     confirmAction: confirmAction,
+    askText: askText,
     copyField: copyField,
     reportError: reportError,
     describeApiError: describeApiError,

@@ -2,9 +2,9 @@ import { Command } from 'commander';
 import { InvitesService, SERVICE_ACCOUNT_SCOPES, ServiceAccountsService, UsersService } from '@app/accounts';
 import { CLI_CONTEXT } from '@app/audit';
 import { PasskeysService } from '@app/webauthn';
-import { inviteView, passkeyView, serviceAccountView, userDetailView, userView } from '../admin/views';
+import { inviteView, serviceAccountView, userDetailView, userView } from '../admin/views';
 import { printJson, printLines, printTable } from './output';
-import { passkeyCommands } from './passkey-commands';
+import { passkeyStatus } from './passkey-commands';
 import { parseList, parsePositiveInt, withServices } from './runtime';
 
 interface JsonFlag {
@@ -13,7 +13,8 @@ interface JsonFlag {
 
 /** `invite create|list|revoke`: enrollment links for new people, or re-enrollment for someone who lost a device. */
 export function inviteCommands(program: Command): void {
-  const invite = program.command('invite').description('enrollment invites');
+  // `invites`, `service-accounts` and `rotate`: the names `airflow webauthn` used before both CLIs shared one vocabulary.
+  const invite = program.command('invite').alias('invites').description('enrollment invites');
 
   invite
     .command('create')
@@ -61,7 +62,7 @@ export function inviteCommands(program: Command): void {
 
 /** `service-account create|list|rotate-secret|disable|enable`: machine clients of the token endpoint. */
 export function serviceAccountCommands(program: Command): void {
-  const sa = program.command('service-account').description('service accounts (client credentials)');
+  const sa = program.command('service-account').alias('service-accounts').description('service accounts (client credentials)');
 
   const printSecret = (out: { name: string; clientId: string; clientSecret: string; groups: string[]; scopes: string[] }, json?: boolean) => {
     if (json) return printJson(out);
@@ -90,6 +91,7 @@ export function serviceAccountCommands(program: Command): void {
     );
 
   sa.command('rotate-secret <id>')
+    .alias('rotate')
     .description('issue a new client secret (id, client id or name); the old one stops working at once')
     .option('--json', 'print JSON')
     .action((id: string, opts: JsonFlag) => withServices(async (app) => printSecret(await app.get(ServiceAccountsService).rotateSecret(CLI_CONTEXT, id), opts.json)));
@@ -108,16 +110,9 @@ export function serviceAccountCommands(program: Command): void {
   }
 }
 
-/** One word for a passkey's state; a flagged one says why, so the admin can review it before `passkeys unflag`. */
-function passkeyStatus(p: { revokedAt: string | null; flaggedAt: string | null; flagReason: string | null }): string {
-  if (p.revokedAt) return 'revoked';
-  if (p.flaggedAt) return `flagged (${p.flagReason ?? 'no reason recorded'}, ${p.flaggedAt})`;
-  return 'active';
-}
-
 /**
- * `users list|show|disable|enable|set-groups`, and `passkeys` (a person's passkeys) beside it. Users are created by
- * enrolling through an invite, never here.
+ * `users list|show|disable|enable|set-groups` (their passkeys: `passkeys`). Users are created by enrolling through an
+ * invite, never here.
  */
 export function userCommands(program: Command): void {
   const users = program.command('users').description('people who sign in with passkeys');
@@ -173,7 +168,4 @@ export function userCommands(program: Command): void {
         printLines(`user ${view.username} groups: ${view.groups.join(',') || '-'}`);
       }),
     );
-
-  // Registered with the users, whose passkeys they are (program.ts lists the top-level groups).
-  passkeyCommands(program);
 }

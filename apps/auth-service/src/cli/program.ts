@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { DEFAULT_ENV_FILE } from '@app/config';
 import { inviteCommands, serviceAccountCommands, userCommands } from './account-commands';
+import { passkeyCommands } from './passkey-commands';
 import { exitCodeFor, useEnvFile } from './runtime';
 import { auditCommands, keyCommands, migrateCommand } from './system-commands';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   inviteCommands(program);
   serviceAccountCommands(program);
   userCommands(program);
+  passkeyCommands(program);
   keyCommands(program);
   auditCommands(program);
   migrateCommand(program);

@@ -4,10 +4,11 @@ import type { Request } from 'express';
 import { AuditContext } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { PrincipalService, StepUpPolicy } from '@app/principals';
+import { InvitesService } from '@app/accounts';
 import { RegistrationService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
 import { bearerOf } from '../http/bearer.guard';
-import { RegistrationOptionsRequest, RegistrationVerifyRequest } from './webauthn.dto';
+import { InviteLookupRequest, RegistrationOptionsRequest, RegistrationVerifyRequest } from './webauthn.dto';
 
 @ApiTags('webauthn')
 @ApiBearerAuth()
@@ -17,7 +18,26 @@ export class RegistrationController {
     private readonly registration: RegistrationService,
     private readonly principals: PrincipalService,
     private readonly stepUp: StepUpPolicy,
+    private readonly invites: InvitesService,
   ) {}
+
+  /**
+   * What an invite link enrolls, so the enrollment page can say it before anyone touches a passkey prompt. It reads
+   * the invite and uses nothing up (no challenge, no state change); an unusable link gets the same 400 as at `options`.
+   * Limited like the ceremony starts (it reveals a username to whoever holds the link, as the link itself does).
+   */
+  @Post('invite')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'The account an invite link enrolls (username, display name, expiry), without using the link' })
+  async invite(@Body() body: InviteLookupRequest) {
+    const invite = await this.invites.findRedeemable(body.inviteToken);
+    return {
+      username: invite.username,
+      displayName: invite.displayName,
+      expiresAt: invite.expiresAt.toISOString(),
+      existingAccount: invite.userId !== null,
+    };
+  }
 
   @Post('options')
   @HttpCode(200)

@@ -58,6 +58,11 @@ export class RegistrationOptionsRequest {
   @ApiPropertyOptional() @Optional() @IsString() @MaxLength(256) displayName?: string;
 }
 
+export class InviteLookupRequest {
+  @ApiProperty({ description: 'the token from an invite link' })
+  @IsString() @Matches(B64URL, b64('inviteToken')) @MaxLength(128) inviteToken: string;
+}
+
 export class RegistrationVerifyRequest {
   @ApiProperty({ description: 'RegistrationResponseJSON from startRegistration()' })
   @IsObject() @ValidateNested() @Type(() => RegistrationCredentialDto) response: RegistrationCredentialDto;

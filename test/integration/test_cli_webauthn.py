@@ -1,0 +1,209 @@
+"""``airflow webauthn ...`` (the real Airflow CLI, a fresh process each time) against the real auth service.
+
+Only the auth service is started here (the commands talk to its admin API, not to Airflow's
+api-server). The CLI reads nothing but its environment: service_url and cli_credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from support.processes import free_port
+from support.soft_authenticator import SoftAuthenticator
+from support.stack import AuthService, _base_env, airflow_bin
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+@dataclass
+class Cli:
+    service: AuthService
+    home: Path
+    credentials: str
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        return {
+            **_base_env(),
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL": self.service.url,
+            "AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS": self.credentials,
+            **overrides,
+        }
+
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(airflow_bin()), "webauthn", *args],
+            env=self.env(**env),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    def ok(self, *args: str) -> str:
+        result = self.run(*args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self.ok(*args, "--json"))
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    workdir = tmp_path_factory.mktemp("cli")
+    service = AuthService(
+        workdir=workdir,
+        airflow_origin=f"http://localhost:{free_port()}",
+        name="auth-service-cli",
+    )
+    service.start()
+    try:
+        service.wait_ready()
+        admin = service.cli(
+            "service-account",
+            "create",
+            "--name",
+            "airflow-cli",
+            "--groups",
+            "airflow-admins",
+            "--scopes",
+            "admin",
+        )
+        home = workdir / "airflow-home"
+        home.mkdir()
+        yield Cli(
+            service=service,
+            home=home,
+            credentials=f"{admin['clientId']}:{admin['clientSecret']}",
+        )
+    finally:
+        service.stop()
+
+
+def enroll(cli: Cli, username: str) -> None:
+    """An invite from `airflow webauthn invite create`, redeemed on the service by a software passkey."""
+    invite = cli.json("invite", "create", "--username", username, "--groups", "it-users")
+    origin = cli.service.env["WEBAUTHN_ORIGINS"]
+    with httpx.Client(base_url=cli.service.url, timeout=30) as http:
+        options = http.post("/v1/registration/options", json={"inviteToken": invite["token"]})
+        assert options.status_code == 200, options.text
+        response = SoftAuthenticator().create(options.json(), origin=origin)
+        verified = http.post("/v1/registration/verify", json={"response": response, "label": "laptop"})
+        assert verified.status_code == 201, verified.text
+
+
+def test_users_and_passkeys(cli: Cli) -> None:
+    """users list/show/set-groups/disable/enable and passkeys list/unflag/revoke on a real account,
+    with human tables by default and JSON on request."""
+    enroll(cli, "ivy")
+    table = cli.ok("users", "list")
+    assert table.splitlines()[0].split() == [
+        "USERNAME",
+        "DISPLAY_NAME",
+        "GROUPS",
+        "STATUS",
+        "LAST_LOGIN",
+        "ID",
+    ]
+    assert any(line.startswith("ivy ") for line in table.splitlines())
+
+    assert cli.json("users", "set-groups", "ivy", "it-ops,it-viewers")["groups"] == [
+        "it-ops",
+        "it-viewers",
+    ]
+    detail = cli.json("users", "show", "ivy")
+    assert detail["groups"] == ["it-ops", "it-viewers"]
+    [passkey] = detail["passkeys"]
+
+    # A security check flags the passkey (as a counter regression would); the admin reviews and unblocks it.
+    with sqlite3.connect(cli.service.workdir / "auth.sqlite") as db:
+        db.execute(
+            "UPDATE passkeys SET flagged_at = created_at, flag_reason = 'counter_regression' WHERE id = ?",
+            (passkey["id"],),
+        )
+    assert "flagged (counter_regression" in cli.ok("passkeys", "list", "ivy")
+    assert cli.json("passkeys", "unflag", passkey["id"])["flagReason"] is None
+    assert cli.json("passkeys", "revoke", passkey["id"])["revokedAt"]
+    assert "revoked" in cli.ok("users", "show", "ivy")
+
+    assert "user ivy: disabled" in cli.ok("users", "disable", "ivy")
+    assert cli.json("users", "enable", "ivy")["disabled"] is False
+
+
+def test_service_accounts_and_keys(cli: Cli) -> None:
+    """service-account create (with --scopes)/list/disable/enable/rotate-secret; keys list/rotate;
+    audit export shows what the CLI did."""
+    created = cli.json(
+        "service-account",
+        "create",
+        "--name",
+        "etl",
+        "--groups",
+        "ops",
+        "--scopes",
+        "sessions:read",
+    )
+    assert created["scopes"] == ["sessions:read"] and created["clientSecret"]
+    listed = cli.ok("service-account", "list")
+    assert "etl" in listed and created["clientSecret"] not in listed
+    assert cli.json("service-account", "disable", "etl")["disabled"] is True
+    assert cli.json("service-account", "enable", created["clientId"])["disabled"] is False
+    rotated = cli.json("service-account", "rotate-secret", "etl")
+    assert rotated["clientSecret"] != created["clientSecret"]
+
+    before = {key["kid"]: key["state"] for key in cli.json("keys", "list")}
+    rotation = cli.json("keys", "rotate")
+    assert before[rotation["activeKid"]] == "next"
+    assert cli.ok("keys", "list").splitlines()[0].split()[:3] == ["KID", "ALG", "STATE"]
+
+    events = [json.loads(line) for line in cli.ok("audit", "export", "--type", "key.rotated").splitlines()]
+    assert len(events) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "status", "message"),
+    [
+        pytest.param(("users", "show", "nobody"), {}, 1, "no user matches 'nobody'", id="unknown-user"),
+        pytest.param(
+            ("passkeys", "revoke", "no-such-passkey"), {}, 1, "the auth service refused", id="refused"
+        ),
+        pytest.param(
+            ("users", "list"),
+            {"AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS": "airflow-cli:wrong"},
+            1,
+            "the auth service refused",
+            id="wrong-secret",
+        ),
+        pytest.param(
+            ("users", "list"),
+            {"AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL": ""},
+            2,
+            "service_url",
+            id="no-url",
+        ),
+    ],
+)
+def test_errors_are_one_line_and_a_non_zero_exit(
+    cli: Cli, args: tuple[str, ...], env: dict[str, str], status: int, message: str
+) -> None:
+    """Every failure: exit 1 (refused, failed) or 2 (configuration), one line on stderr naming the
+    problem, no traceback, nothing on stdout."""
+    result = cli.run(*args, **env)
+    assert result.returncode == status
+    assert result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert message in lines[0]
