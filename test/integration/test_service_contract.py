@@ -81,20 +81,21 @@ def _same_refusal(real: httpx.Response, fake: httpx.Response) -> None:
 
 
 def test_unknown_usernames_get_decoy_options_not_a_404(both: Both) -> None:
-    """Neither reveals whether a username exists: options with one (decoy) credential, stable per name."""
+    """Neither reveals whether a username exists: options with (decoy) credentials, stable per name.
+
+    The real service shapes decoys like a real person's list (one or more credentials), so the count
+    is not pinned; that the same name always gets the same list is."""
     name = f"nobody-{uuid.uuid4().hex[:8]}"
     real, fake = both.send(
         "POST", "/v1/authentication/options", json={"username": name}
     )
     assert real.status_code == fake.status_code == 200
     for answer in (real.json(), fake.json()):
-        assert len(answer["allowCredentials"]) == 1
+        assert len(answer["allowCredentials"]) >= 1
         assert answer["challenge"]
     again, _ = both.send("POST", "/v1/authentication/options", json={"username": name})
-    assert (
-        again.json()["allowCredentials"][0]["id"]
-        == real.json()["allowCredentials"][0]["id"]
-    )
+    ids = [c["id"] for c in real.json()["allowCredentials"]]
+    assert [c["id"] for c in again.json()["allowCredentials"]] == ids
 
 
 def test_an_assertion_by_an_unknown_passkey_is_the_same_refusal(
