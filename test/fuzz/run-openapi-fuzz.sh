@@ -35,8 +35,10 @@ token() {
 }
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
-st() { .venv-fuzz/bin/schemathesis run "http://127.0.0.1:$port/docs/openapi.json" --checks "$checks" --workers 1 \
-  --max-examples "${FUZZ_EXAMPLES:-15}" --max-time "${FUZZ_SECONDS:-45}" --seed 1 "$@"; }
+# From the throwaway directory: schemathesis keeps a cache (.schemathesis/) in its working directory.
+fuzzer="$PWD/.venv-fuzz/bin/schemathesis"
+st() { (cd "$work" && "$fuzzer" run "http://127.0.0.1:$port/docs/openapi.json" --checks "$checks" --workers 1 \
+  --max-examples "${FUZZ_EXAMPLES:-15}" --max-time "${FUZZ_SECONDS:-45}" --seed 1 "$@"); }
 
 echo "==> anonymous, every operation"
 st

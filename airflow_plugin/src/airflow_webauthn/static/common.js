@@ -81,8 +81,29 @@
     return "Something went wrong with the passkey request. Please try again.";
   }
 
+  /**
+   * The page's passkey library if this browser can use passkeys; otherwise disables `button`, says why (ending
+   * with `purpose`, e.g. "to sign in") and returns null.
+   */
+  function passkeyBrowser(button, purpose) {
+    var browser = window.SimpleWebAuthnBrowser;
+    if (!browser) {
+      // The SimpleWebAuthn bundle is copied in by the npm build; without it nothing can work.
+      button.disabled = true;
+      setStatus("This page is incomplete (its passkey script is missing). Ask an administrator to reinstall the Airflow WebAuthn plugin.", "error");
+      return null;
+    }
+    if (!browser.browserSupportsWebAuthn()) {
+      button.disabled = true;
+      setStatus("This browser does not support passkeys. Use an up-to-date browser " + purpose + ".", "error");
+      return null;
+    }
+    return browser;
+  }
+
   window.WebAuthnPage = {
     ApiError: ApiError,
+    passkeyBrowser: passkeyBrowser,
     postJSON: postJSON,
     requestJSON: requestJSON,
     setStatus: setStatus,

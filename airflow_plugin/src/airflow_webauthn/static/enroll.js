@@ -76,15 +76,5 @@
     enroll();
   });
 
-  var browser = page.browser();
-  if (!browser) {
-    // The SimpleWebAuthn bundle is copied in by the npm build; without it nothing can work.
-    button.disabled = true;
-    page.setStatus("This page is incomplete (its passkey script is missing). Ask an administrator to reinstall the Airflow WebAuthn plugin.", "error");
-    return;
-  }
-  if (!browser.browserSupportsWebAuthn()) {
-    button.disabled = true;
-    page.setStatus("This browser does not support passkeys. Use an up-to-date browser to enroll.", "error");
-  }
+  page.passkeyBrowser(button, "to enroll");
 })();

@@ -79,17 +79,5 @@
     signIn(false);
   });
 
-  var browser = page.browser();
-  if (!browser) {
-    // The SimpleWebAuthn bundle is copied in by the npm build; without it nothing can work.
-    button.disabled = true;
-    page.setStatus("This page is incomplete (its passkey script is missing). Ask an administrator to reinstall the Airflow WebAuthn plugin.", "error");
-    return;
-  }
-  if (!browser.browserSupportsWebAuthn()) {
-    button.disabled = true;
-    page.setStatus("This browser does not support passkeys. Use an up-to-date browser to sign in.", "error");
-    return;
-  }
-  startAutofill();
+  if (page.passkeyBrowser(button, "to sign in")) startAutofill();
 })();

@@ -49,9 +49,6 @@
   }
 
   button.addEventListener("click", function () { run(); });
-  if (!page.browser() || !page.browser().browserSupportsWebAuthn()) {
-    page.setStatus("This browser does not support passkeys. Use an up-to-date browser to sign in.", "error");
-    return;
-  }
+  if (!page.passkeyBrowser(button, "to sign in")) return;
   load();
 })();

@@ -201,13 +201,6 @@
   });
   addButton.addEventListener("click", add);
 
-  var browser = page.browser();
-  if (!browser) {
-    addButton.disabled = true;
-    page.setStatus("This page is incomplete (its passkey script is missing). Ask an administrator to reinstall the Airflow WebAuthn plugin.", "error");
-  } else if (!browser.browserSupportsWebAuthn()) {
-    addButton.disabled = true;
-    page.setStatus("This browser does not support passkeys. Use an up-to-date browser to manage them.", "error");
-  }
+  page.passkeyBrowser(addButton, "to manage them");
   load();
 })();
