@@ -2,45 +2,28 @@
  * The admin CLI as scripts use it: the built `dist/apps/auth-service/src/cli.js` spawned with an environment,
  * on the same database as a running service. Needs `npx nest build auth-service` first (npm test builds).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { Passkey } from '@app/webauthn';
+import { CliResult, runServiceCli, SERVICE_CLI } from '../support/service-cli';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { clientToken, createTestDatabase, enrollPasskey, signIn, startTestApp, TestApp, TestDatabase, testEnvironment } from '../support/test-app';
 
-const CLI = join(__dirname, '../../dist/apps/auth-service/src/cli.js');
 const OPERATOR = 'e2e-operator';
 
 jest.setTimeout(60_000);
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let database: TestDatabase;
 let env: Record<string, string>;
 let service: TestApp;
 
-/** Runs the CLI with only the given environment (nothing leaks in from the test runner's own). */
+/**
+ * Runs the CLI with only the given environment (nothing leaks in from the test runner's own), from an empty
+ * directory: a data/service.env that scripts/run.sh left in the checkout must not fill in settings.
+ */
 function cli(args: string[], envOverride: Record<string, string | undefined> = {}): Promise<CliResult> {
-  const childEnv = Object.fromEntries(
-    Object.entries({ PATH: process.env.PATH, USER: OPERATOR, ...env, ...envOverride }).filter((e): e is [string, string] => e[1] !== undefined),
-  );
-  return new Promise((resolve, reject) => {
-    // From an empty directory: a data/service.env that scripts/run.sh left in the checkout must not fill in settings.
-    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runServiceCli(args, { env: { USER: OPERATOR, ...env, ...envOverride }, cwd: tmpdir() });
 }
 
 /** A successful --json run: exit 0, nothing on stderr, and stdout is one JSON document and nothing else. */
@@ -51,7 +34,7 @@ async function cliJson<T = Record<string, unknown>>(args: string[]): Promise<T> 
 }
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npx nest build auth-service" before the e2e tests`);
+  if (!existsSync(SERVICE_CLI)) throw new Error(`${SERVICE_CLI} is missing: run "npx nest build auth-service" before the e2e tests`);
   database = await createTestDatabase();
   env = testEnvironment(database.url);
   // The service on the same database proves that what the CLI writes is what the service reads.

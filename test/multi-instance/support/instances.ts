@@ -6,12 +6,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CliResult, runServiceCli } from '../../support/service-cli';
 import { createTestDatabase, TestDatabase, testEnvironment } from '../../support/test-app';
 
 const DIST = join(__dirname, '../../../dist/apps/auth-service/src');
 export const MAIN = join(DIST, 'main.js');
-export const CLI = join(DIST, 'cli.js');
 
 export interface Instance {
   url: string;
@@ -106,23 +107,9 @@ export async function startCluster(count: number, overrides: Record<string, stri
   return cluster;
 }
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The service CLI on the cluster's database, with only the cluster's environment. */
+/** The service CLI on the cluster's database, with only the cluster's environment, from an empty directory. */
 export function cli(cluster: Cluster, args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', USER: 'multi-instance', ...cluster.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runServiceCli(args, { env: { USER: 'multi-instance', ...cluster.env }, cwd: tmpdir() });
 }
 
 export async function cliJson<T>(cluster: Cluster, args: string[]): Promise<T> {
