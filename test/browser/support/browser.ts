@@ -299,11 +299,14 @@ export class Session {
 
 let sharedBrowser: Browser | undefined;
 
-/** One Chromium per test file (launching takes well under a second; each test gets fresh contexts). */
+/**
+ * One Chromium per test file (each test gets fresh contexts). Launching takes well under a second warm, but the
+ * first launch on a cold machine was seen to take over Jest's default 5 s hook timeout.
+ */
 export function useBrowser(): void {
   beforeAll(async () => {
     sharedBrowser = await launchBrowser();
-  });
+  }, 60_000);
   afterAll(async () => {
     await sharedBrowser?.close();
   });
