@@ -2,5 +2,6 @@
 
 from __future__ import annotations
 
-# The service stores a passkey label in 128 characters (``passkeys.label``); one bound for every body.
-PASSKEY_LABEL_MAX = 128
+# The service's one passkey label limit (PASSKEY_LABEL_MAX_LENGTH in libs/webauthn); one bound for every body
+# and the page's input, so a label the page accepts is never refused by the service.
+PASSKEY_LABEL_MAX = 100

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from airflow_webauthn.datamodels import PASSKEY_LABEL_MAX
 from airflow_webauthn.paths import ADMIN_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep
 from airflow_webauthn.routes.session import SessionUserOrNone
@@ -184,7 +185,12 @@ async def passkeys_page(request: Request, user: SessionUserOrNone) -> Response:
         request,
         "passkeys.html",
         scripts=("manage.js", "passkeys.js"),
-        context={"username": user.username, "is_admin": is_admin(user), "wide": True},
+        context={
+            "username": user.username,
+            "is_admin": is_admin(user),
+            "wide": True,
+            "label_max": PASSKEY_LABEL_MAX,
+        },
         headers=MANAGE_PAGE_HEADERS,
     )
 
