@@ -179,7 +179,9 @@ class FakeAuthService:
             # id), so the answer never reveals which usernames exist.
             options: dict[str, Any] = {"challenge": "Y2hhbGxlbmdl", "rpId": "localhost", "timeout": 60000}
             # Like the real service under WEBAUTHN_USER_VERIFICATION=preferred: a step-up asks for UV.
-            options["userVerification"] = "required" if body.get("userVerification") == "required" else "preferred"
+            options["userVerification"] = (
+                "required" if body.get("userVerification") == "required" else "preferred"
+            )
             if body.get("username"):
                 decoy = hashlib.sha256(str(body["username"]).lower().encode()).digest()[:16]
                 options["allowCredentials"] = [
