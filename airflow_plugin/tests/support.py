@@ -295,6 +295,9 @@ class FakeAuthService:
             return httpx.Response(200, json=account)
         if method == "POST" and path == "/keys/rotate":
             return httpx.Response(201, json={"kid": "ed-2", "activatesAt": "now"})
+        if method == "GET" and path == "/audit/verify":
+            verdict = {"ok": True, "events": 7, "broken": None, "last": {"seq": 7, "hash": "ab" * 32}}
+            return httpx.Response(200, json=verdict)
         if method == "GET" and path == "/audit/export":
             lines = [
                 json.dumps({"type": "login", "params": dict(request.url.params)}),
