@@ -28,6 +28,8 @@ def test_a_user_menu_view_named_passkeys_that_frames_the_passkeys_page(
     assert view == {
         "name": "Passkeys",
         "href": "/auth/passkeys",
+        "icon": "/auth/static/passkey-icon-light.svg",
+        "icon_dark_mode": "/auth/static/passkey-icon-dark.svg",
         "category": "user",
         "destination": "nav",
         "url_route": "passkeys",
@@ -82,3 +84,11 @@ def test_registered_as_an_airflow_plugin_entry_point() -> None:
     [entry] = [ep for ep in entry_points(group="airflow.plugins") if ep.name == "webauthn_passkeys"]
     assert entry.load() is WebAuthnMenuPlugin
     assert menu_plugin.PASSKEYS_MENU_LABEL == "Passkeys"
+
+
+def test_the_menu_icons_ship_with_the_static_assets() -> None:
+    """The icons the view names are files the manager's app serves under /auth/static/."""
+    from airflow_webauthn.routes import STATIC_DIR
+
+    for mode in ("light", "dark"):
+        assert (STATIC_DIR / f"passkey-icon-{mode}.svg").is_file()
