@@ -101,7 +101,7 @@ def test_sessions_work_on_an_airflow_without_the_trust_sentinel(
     the validated cookie) instead of failing with a 500, and still refuse a request without one."""
     from airflow.api_fastapi.core_api import security as airflow_security
 
-    monkeypatch.delattr(airflow_security, "USER_INJECTED_BY_TRUSTED_MIDDLEWARE")
+    monkeypatch.delattr(airflow_security, "USER_INJECTED_BY_TRUSTED_MIDDLEWARE", raising=False)
     assert mounted.get("/auth/api/me/passkeys").status_code == 401
     sign_in(user_id="22222222-0000-4000-8000-000000000002", username="bob")
     fake_service.add_user("22222222-0000-4000-8000-000000000002", username="bob", passkeys=[])
