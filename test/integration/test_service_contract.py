@@ -98,6 +98,19 @@ def test_unknown_usernames_get_decoy_options_not_a_404(both: Both) -> None:
     assert [c["id"] for c in again.json()["allowCredentials"]] == ids
 
 
+def test_step_up_options_require_user_verification(both: Both) -> None:
+    """The step-up's options ask for PIN or biometrics on both (the plugin's step-up relies on it)."""
+    real, fake = both.send(
+        "POST",
+        "/v1/authentication/options",
+        json={"username": "ada", "userVerification": "required"},
+    )
+    assert real.status_code == fake.status_code == 200
+    assert (
+        real.json()["userVerification"] == fake.json()["userVerification"] == "required"
+    )
+
+
 def test_an_assertion_by_an_unknown_passkey_is_the_same_refusal(
     both: Both, stack: Stack
 ) -> None:

@@ -88,7 +88,7 @@ describe('admin access control', () => {
       ['delete', `/v1/admin/passkeys/${id}`], ['post', '/v1/admin/invites'], ['get', '/v1/admin/invites'], ['delete', `/v1/admin/invites/${id}`],
       ['post', '/v1/admin/service-accounts'], ['get', '/v1/admin/service-accounts'], ['post', `/v1/admin/service-accounts/${id}/rotate-secret`],
       ['post', `/v1/admin/service-accounts/${id}/disable`], ['post', `/v1/admin/service-accounts/${id}/enable`], ['get', '/v1/admin/keys'],
-      ['post', '/v1/admin/keys/rotate'], ['get', '/v1/admin/audit'], ['get', '/v1/admin/audit/export'],
+      ['post', '/v1/admin/keys/rotate'], ['get', '/v1/admin/audit'], ['get', '/v1/admin/audit/export'], ['get', '/v1/admin/audit/verify'],
     ];
     for (const [method, path] of routes) {
       expect({ path, status: (await t.http[method](path).send({})).status }).toEqual({ path, status: 401 });

@@ -119,6 +119,36 @@ def test_keys_rotate_and_audit_export(service: FakeAuthService, capsys: pytest.C
     assert json.loads(lines[0])["params"] == {"since": "2025-01-01T00:00:00Z"}
 
 
+def test_audit_verify_exits_zero_on_an_intact_trail(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An intact trail: exit 0 and one line with the count and the chain head (JSON on request)."""
+    run("webauthn", "audit", "verify")
+    assert capsys.readouterr().out.strip() == f"audit trail intact: 7 events, head 7 {'ab' * 32}"
+    run("webauthn", "audit", "verify", "--json")
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_audit_verify_fails_naming_the_first_bad_event(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    """A broken trail is never a success, with or without --json: exit 1 and one line naming the event,
+    its position and what is wrong with it."""
+    broken = {"eventId": "ev-3", "seq": 3, "problem": "was altered (its hash does not match its fields)"}
+    service.reply(
+        "GET", "/v1/admin/audit/verify", 200, {"ok": False, "events": 2, "broken": broken, "last": None}
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        run("webauthn", "audit", "verify", *(["--json"] if as_json else []))
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        "error: audit trail broken: event ev-3 at position 3 was altered (its hash does not match its fields)"
+    ]
+    assert (json.loads(captured.out)["broken"] == broken) if as_json else captured.out == ""
+
+
 def test_service_down_is_reported(service: FakeAuthService, capsys: pytest.CaptureFixture[str]) -> None:
     """Unreachable service: exit status 1 and a message saying so."""
     service.up = False

@@ -30,6 +30,10 @@ export class Challenge {
   @JsonTextColumn({ name: 'allow_credential_ids' })
   allowCredentialIds: string[];
 
+  /** Authentication: the assertion must carry user verification (a step-up), whatever WEBAUTHN_USER_VERIFICATION says. */
+  @Column({ name: 'require_user_verification', type: 'boolean', default: false })
+  requireUserVerification: boolean;
+
   @InstantColumn({ name: 'created_at' })
   createdAt: Date;
 

@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { Tx } from '@app/persistence';
 import { Ceremony, Challenge } from './challenge.entity';
 
-const COLUMNS: (keyof Challenge & string)[] = ['id', 'challenge', 'ceremony', 'userId', 'inviteId', 'webauthnUserId', 'allowCredentialIds', 'createdAt', 'expiresAt'];
+const COLUMNS: (keyof Challenge & string)[] = ['id', 'challenge', 'ceremony', 'userId', 'inviteId', 'webauthnUserId', 'allowCredentialIds', 'requireUserVerification', 'createdAt', 'expiresAt'];
 const INSERT =
-  'INSERT INTO challenges (id, challenge, ceremony, user_id, invite_id, webauthn_user_id, allow_credential_ids, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO challenges (id, challenge, ceremony, user_id, invite_id, webauthn_user_id, allow_credential_ids, require_user_verification, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 /** Read and delete in one statement: of several requests presenting one challenge, exactly one gets the row. */
 const TAKE = 'DELETE FROM challenges WHERE challenge = ? AND ceremony = ? RETURNING *';
 const PURGE = 'DELETE FROM challenges WHERE expires_at < ?';

@@ -345,3 +345,22 @@ def audit_export(args: argparse.Namespace) -> None:
     }
     text = str(_admin("GET", "/audit/export", params=params or None) or "")
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+
+
+def audit_verify(args: argparse.Namespace) -> None:
+    """The service checks its stored trail against the hash chain; exit 0 when intact, 1 naming the first
+    bad event (the service CLI's ``audit verify`` wording, so one runbook serves both)."""
+    verdict = _admin("GET", "/audit/verify") or {}
+    last = verdict.get("last") or {}
+    head = f", head {last.get('seq')} {last.get('hash')}" if last else ""
+    _output(
+        args,
+        verdict,
+        [f"audit trail intact: {verdict.get('events')} events{head}"] if verdict.get("ok") else [],
+    )
+    if not verdict.get("ok"):
+        broken = verdict.get("broken") or {}
+        raise CommandError(
+            f"audit trail broken: event {broken.get('eventId') or '(none)'} at position "
+            f"{broken.get('seq') if broken.get('seq') is not None else '?'} {broken.get('problem') or ''}"
+        )

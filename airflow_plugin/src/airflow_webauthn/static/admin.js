@@ -369,10 +369,8 @@
     $("locked").hidden = true;
     await Promise.all([
       loadInvites().catch(report("Pending invites")),
-      // The audit trail names service accounts, so it is shown once they are known.
-      loadServiceAccounts().catch(report("Service accounts")).then(function () {
-        return S.loadAudit(false).catch(report("The audit trail"));
-      }),
+      loadServiceAccounts().catch(report("Service accounts")),
+      S.loadAudit(false).catch(report("The audit trail")),
       S.loadKeys().catch(report("Signing keys")),
     ]);
   }
