@@ -6,7 +6,7 @@ import { decodeJwt } from 'jose';
 import { UsersService } from '@app/accounts';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { REDIRECT_URI, RunningProvider, atProvider, providerEnv, signInAt, startFlow as start, startProvider } from '../support/oidc-provider-control';
-import { TEST_CONTEXT, TestApp, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
+import { TEST_CONTEXT, TestApp, adminToken, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
 
 describe('OIDC sign-in with a real OpenID provider', () => {
   let op: RunningProvider;
@@ -57,6 +57,24 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     const second = decodeJwt((await signInAt(t, 'bob')).body.access_token);
     expect(second.sub).toBe(first.sub);
     expect((await users.findByUsername('bob'))!.groups).toEqual(['idp-viewers']);
+  });
+
+  it('admins see a federated person\'s identity provider (its issuer) and last provider sign-in, API and views alike', async () => {
+    await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
+    const bearer = { Authorization: `Bearer ${await adminToken(t)}` };
+    const first = (await t.http.get('/v1/admin/users/bob').set(bearer).expect(200)).body;
+    expect(first).toMatchObject({ username: 'bob', idp: op.issuer, lastIdpLoginAt: expect.any(String) });
+    expect(new Date(first.lastIdpLoginAt).toISOString()).toBe(first.lastIdpLoginAt);
+    expect(JSON.stringify(first)).not.toMatch(/idpSubject|idp_subject/); // the provider's sub stays internal
+    await new Promise((r) => setTimeout(r, 5));
+    await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
+    const listed = (await t.http.get('/v1/admin/users').set(bearer).expect(200)).body as Array<Record<string, unknown>>;
+    const row = listed.find((u) => u.username === 'bob')!;
+    expect(row.idp).toBe(op.issuer);
+    expect(Date.parse(row.lastIdpLoginAt as string)).toBeGreaterThan(Date.parse(first.lastIdpLoginAt));
+    // The OpenAPI document describes both fields on the user view.
+    const schema = (await t.http.get('/docs/openapi.json').expect(200)).body.components.schemas.UserView;
+    expect(schema.properties).toMatchObject({ idp: expect.objectContaining({ nullable: true }), lastIdpLoginAt: expect.objectContaining({ format: 'date-time', nullable: true }) });
   });
 
   it('a provider token alone is not a passkey sign-in: the service API refuses it', async () => {
