@@ -156,6 +156,10 @@ def test_viewer_signs_in_with_the_provider_alone_and_lands_on_next(
     assert me.json()["username"] == "O Viewer"  # the name the provider states
     assert browser.get("/api/v2/dags", headers={"Cookie": f"_token={token}"}).status_code == 200
     assert browser.get("/api/v2/variables", headers={"Cookie": f"_token={token}"}).status_code == 403
+    # Admins see where this person signs in (the provider's issuer) and when they last did.
+    shown = stack.service.cli("users", "show", "oviewer")
+    assert shown["idp"] == provider.issuer
+    assert shown["lastIdpLoginAt"]
 
 
 def test_next_to_another_site_is_not_followed(
