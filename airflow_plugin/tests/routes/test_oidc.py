@@ -237,3 +237,13 @@ def test_start_refused_because_not_configured_says_so(
     response = mounted.get("/auth/oidc/login")
     assert login_error(response) == "not_configured"
     assert not session_cookie_set(response)
+
+
+def test_passkey_step_page_links_resolve_from_the_sub_apps_root(mounted: TestClient) -> None:
+    """/auth/oidc/passkey is one folder below /auth: its <base href> must still be /auth/, or its
+    stylesheet, script and API calls (all relative) would go to /auth/oidc/... and the step could not run."""
+    mounted.cookies.set(PENDING_COOKIE, "p" * 43)
+    page = mounted.get("/auth/oidc/passkey")
+    assert page.status_code == 200
+    assert '<base href="/auth/" />' in page.text
+    assert mounted.get("/auth/static/oidc-passkey.js").status_code == 200

@@ -178,7 +178,7 @@ def oidc_passkey_page(
     """The passkey step after the provider: "Continue with passkey" or, the first time, "Set up a passkey"."""
     if not pending:
         return _to_login(request, "state_invalid", None)
-    return _page(request, "oidc_passkey.html", scripts=("oidc-passkey.js",))
+    return _page(request, "oidc_passkey.html", scripts=("oidc-passkey.js",), depth=1)
 
 
 @oidc_router.get("/cancel")
