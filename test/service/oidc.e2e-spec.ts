@@ -77,6 +77,27 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect(schema.properties).toMatchObject({ idp: expect.objectContaining({ nullable: true }), lastIdpLoginAt: expect.objectContaining({ format: 'date-time', nullable: true }) });
   });
 
+  it('two first sign-ins of one new person at once give one account and two clean answers, never a 500', async () => {
+    // Several new people, each signing in twice at the same moment (two tabs, a double click): the callbacks pass
+    // the provider together and race to create the account. Ids "bob-<n>" are bob's claims under a new username.
+    const people = Array.from({ length: 4 }, (_, i) => `bob-race${i}-${Date.now().toString(36)}`);
+    const queries = await Promise.all(people.flatMap((id) => [0, 1].map(async () => {
+      const flow = await start(t);
+      return { id, flow, query: await atProvider(flow.authorizationUrl, id) };
+    })));
+    const answers = await Promise.all(queries.map(({ flow, query }) => t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding })));
+    expect(answers.map((a) => a.status)).toEqual(queries.map(() => 200));
+    const users = t.app.get(UsersService);
+    for (const id of people) {
+      const user = await users.findByUsername(id);
+      expect(user).toMatchObject({ idpIssuer: op.issuer, idpSubject: id });
+      const subs = answers.filter((_, i) => queries[i]!.id === id).map((a) => decodeJwt(a.body.access_token).sub);
+      expect(subs).toEqual([user!.id, user!.id]);
+    }
+    const created = (await users.list()).filter((u) => people.includes(u.username));
+    expect(created).toHaveLength(people.length);
+  }, 30_000); // eight code flows at once on a shared 2-core runner
+
   it('a provider token alone is not a passkey sign-in: the service API refuses it', async () => {
     const token = (await signInAt(t, 'bob')).body.access_token;
     const res = await t.http.get('/v1/me').set('authorization', `Bearer ${token}`).expect(401);
