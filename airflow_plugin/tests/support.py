@@ -333,6 +333,8 @@ class FakeAuthService:
             "disabled": False,
             "createdAt": "2025-01-01T00:00:00Z",
             "lastLoginAt": None,
+            "idp": None,
+            "lastIdpLoginAt": None,
             "passkeys": [{"id": "pk-1", "label": "laptop", "revokedAt": None, "flaggedAt": None}],
         }
         user.update(fields)

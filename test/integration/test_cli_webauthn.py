@@ -115,9 +115,12 @@ def test_users_and_passkeys(cli: Cli) -> None:
         "GROUPS",
         "STATUS",
         "LAST_LOGIN",
+        "IDP",
+        "LAST_IDP_LOGIN",
         "ID",
     ]
-    assert any(line.startswith("ivy ") for line in table.splitlines())
+    [ivy_row] = [line.split() for line in table.splitlines() if line.startswith("ivy ")]
+    assert ivy_row[-3:-1] == ["local", "-"]  # invited, not federated: no identity provider
 
     assert cli.json("users", "set-groups", "ivy", "it-ops,it-viewers")["groups"] == [
         "it-ops",
@@ -125,6 +128,8 @@ def test_users_and_passkeys(cli: Cli) -> None:
     ]
     detail = cli.json("users", "show", "ivy")
     assert detail["groups"] == ["it-ops", "it-viewers"]
+    assert (detail["idp"], detail["lastIdpLoginAt"]) == (None, None)
+    assert "identity provider: none (local person, passkey only)" in cli.ok("users", "show", "ivy")
     [passkey] = detail["passkeys"]
 
     # A security check flags the passkey (as a counter regression would); the admin reviews and unblocks it.

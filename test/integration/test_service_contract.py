@@ -9,6 +9,7 @@ from status records. A fake that drifts from the service fails here, not in prod
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from airflow_webauthn.services.errors import refusal_from
+from airflow_webauthn.services.errors import SERVICE_CODES, refusal_from
 from support.soft_authenticator import SoftAuthenticator
 from support.stack import REPO_ROOT, client_credentials_token
 from test_passkey_login import enroll
@@ -210,3 +211,13 @@ def test_status_records_carry_what_the_plugin_reads(both: Both, stack: Stack) ->
         assert all(
             {"id", "clientId", "disabled"} <= account.keys() for account in accounts
         )
+
+
+def test_every_service_error_code_has_a_row_in_the_plugins_table() -> None:
+    """Each ``ErrorCode`` the service can send (libs/errors/src/app-error.ts) is named in the plugin's one
+    table: a code added to the service without a row here would be read as a bare HTTP status."""
+    source = (REPO_ROOT / "libs/errors/src/app-error.ts").read_text()
+    enum = source[source.index("export enum ErrorCode") :].split("}", 1)[0]
+    codes = set(re.findall(r"=\s*'([a-z_]+)'", enum))
+    assert "idp_unavailable" in codes  # the parse found the enum
+    assert codes - set(SERVICE_CODES) == set()

@@ -186,8 +186,32 @@ def test_users_list_is_a_table_for_people(
     """Without --json: an aligned table with a header, one row per user (the service CLI's layout)."""
     run("webauthn", "users", "list")
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["USERNAME", "DISPLAY_NAME", "GROUPS", "STATUS", "LAST_LOGIN", "ID"]
+    assert lines[0].split() == [
+        "USERNAME", "DISPLAY_NAME", "GROUPS", "STATUS", "LAST_LOGIN", "IDP", "LAST_IDP_LOGIN", "ID",
+    ]  # fmt: skip
     assert [line.split()[0] for line in lines[1:]] == ["ada", "bob"]
+
+
+def test_users_list_and_show_name_the_identity_provider(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A federated person's provider (issuer) and last provider sign-in are shown; a local person says local."""
+    service.users["u-2"].update(idp="https://idp.example.test", lastIdpLoginAt="2025-03-01T10:00:00.000Z")
+    run("webauthn", "users", "list")
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["bob"][-3:-1] == ["https://idp.example.test", "2025-03-01T10:00:00.000Z"]
+    assert rows["ada"][-3:-1] == ["local", "-"]
+    run("webauthn", "users", "list", "--json")
+    listed = {u["username"]: u for u in json.loads(capsys.readouterr().out)}
+    assert listed["bob"]["idp"] == "https://idp.example.test"
+    assert listed["ada"]["idp"] is None
+    run("webauthn", "users", "show", "bob")
+    assert (
+        "identity provider: https://idp.example.test; last sign-in there: 2025-03-01T10:00:00.000Z"
+        in capsys.readouterr().out
+    )
+    run("webauthn", "users", "show", "ada")
+    assert "identity provider: none (local person, passkey only)" in capsys.readouterr().out
 
 
 def test_invalid_configuration_is_one_line(

@@ -115,7 +115,7 @@ export function serviceAccountCommands(program: Command): void {
  * invite, never here.
  */
 export function userCommands(program: Command): void {
-  const users = program.command('users').description('people who sign in with passkeys');
+  const users = program.command('users').description('people who sign in with passkeys (and through the identity provider)');
 
   users
     .command('list')
@@ -125,7 +125,10 @@ export function userCommands(program: Command): void {
       withServices(async (app) => {
         const rows = (await app.get(UsersService).list()).map(userView);
         if (opts.json) return printJson(rows);
-        printTable(['USERNAME', 'DISPLAY_NAME', 'GROUPS', 'STATUS', 'LAST_LOGIN', 'ID'], rows.map((u) => [u.username, u.displayName, u.groups, u.disabled ? 'disabled' : 'enabled', u.lastLoginAt, u.id]));
+        printTable(
+          ['USERNAME', 'DISPLAY_NAME', 'GROUPS', 'STATUS', 'LAST_LOGIN', 'IDP', 'LAST_IDP_LOGIN', 'ID'],
+          rows.map((u) => [u.username, u.displayName, u.groups, u.disabled ? 'disabled' : 'enabled', u.lastLoginAt, u.idp ?? 'local', u.lastIdpLoginAt, u.id]),
+        );
       }),
     );
 
@@ -138,7 +141,10 @@ export function userCommands(program: Command): void {
         const user = await app.get(UsersService).resolve(idOrUsername);
         const view = userDetailView(user, await app.get(PasskeysService).listForUser(user.id));
         if (opts.json) return printJson(view);
-        printLines(`${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`);
+        printLines(
+          `${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`,
+          view.idp ? `identity provider: ${view.idp}; last sign-in there: ${view.lastIdpLoginAt ?? 'never'}` : 'identity provider: none (local person, passkey only)',
+        );
         printTable(['PASSKEY_ID', 'LABEL', 'AUTHENTICATOR', 'CREATED', 'LAST_USED', 'STATUS'], view.passkeys.map((p) => [p.id, p.label, p.authenticator, p.createdAt, p.lastUsedAt, passkeyStatus(p)]));
       }),
     );
