@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
-import { freePortFor } from '../support/free-port';
+import { freePort } from '../support/free-port';
 import { startTcpRelay, TcpRelay } from '../support/tcp-relay';
 import { createServiceAccount, requestClientToken, ServiceAccountCredentials, startTestApp, TestApp } from '../support/test-app';
 
@@ -99,7 +99,7 @@ describe('with Redis unreachable at start-up', () => {
   let t: TestApp;
   beforeAll(async () => {
     // A closed port, and a password in the URL that must never be echoed.
-    t = await startWithRedis(`redis://:hunter2-secret@127.0.0.1:${await freePortFor()}`);
+    t = await startWithRedis(`redis://:hunter2-secret@127.0.0.1:${await freePort()}`);
   });
   afterAll(async () => {
     await t?.close();
