@@ -14,7 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { BENCH_DIR, ORIGIN, REPO_DIR, RP_ID, benchSettings, compileSoftAuthenticator, freePort, readCpuMs, readRss, round, sleep, startScriptNodeFlags } from './lib/common.mjs';
+import { BENCH_DIR, ORIGIN, REPO_DIR, RP_ID, benchSettings, envInt, compileSoftAuthenticator, freePort, readCpuMs, readRss, round, sleep, startScriptNodeFlags } from './lib/common.mjs';
 
 const execFileP = promisify(execFile);
 const settings = benchSettings();
@@ -23,6 +23,8 @@ const REDIS_URL = process.env.BENCH_REDIS_URL || undefined;
 const MAIN_REL = 'dist/apps/auth-service/src/main.js';
 const CLI_REL = 'dist/apps/auth-service/src/cli.js';
 const MAX_ERROR_RATE = 0.01;
+/** Rounds of all configurations, interleaved (1, 2, 1, 2, ...), so a change in the machine's other load hits both alike. */
+const ROUNDS = envInt('BENCH_ROUNDS', 2, 1);
 
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 if (!DATABASE_URL.startsWith('postgres')) throw new Error('BENCH_DATABASE_URL must be postgres://... (several instances need PostgreSQL)');
@@ -161,7 +163,9 @@ const configurations = [
 const loadBefore = loadavg().map((x) => round(x, 2));
 const rows = [];
 try {
-  for (const configuration of configurations) rows.push(await measure(configuration));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const configuration of configurations) rows.push({ ...(await measure(configuration)), round });
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -187,7 +191,7 @@ for (const r of rows) {
 const results = {
   when: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg().map((x) => round(x, 2)) },
-  settings: { ...settings, database: 'postgres', nodeFlags },
+  settings: { ...settings, rounds: ROUNDS, database: 'postgres', nodeFlags },
   rows,
   problems,
 };
@@ -197,25 +201,31 @@ writeFileSync(join(BENCH_DIR, 'results', 'instances.json'), JSON.stringify(resul
 const pad = (s, n) => String(s).padEnd(n);
 const lpad = (s, n) => String(s).padStart(n);
 const f = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? '-' : Number(x).toFixed(d));
-const W = 54;
+const W = 64;
 const line = (label, m, unit) =>
   `${pad(label, W)}${lpad(f(m.perSecond), 8)} ${pad(unit, 6)}${lpad(f(m.p50Ms, 2), 8)}${lpad(f(m.p99Ms, 2), 9)}${lpad(m.count, 7)}${lpad(m.errors, 5)}${lpad(f(m.cpuMsPerOp, 2), 10)}${lpad(f(m.coresUsed, 2), 7)}  ${m.peakRssMb.map((x) => f(x)).join(' + ')} MB`;
 const out = ['', `One instance vs two on PostgreSQL — ${results.machine.cpus} CPU (${results.machine.cpuModel}), Node ${process.version}, load average ${loadBefore[0]} -> ${results.machine.loadavgAfter[0]}`];
-out.push(`concurrency ${settings.concurrency} in total, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per row, ${settings.users} users, limits on (counted in the shared store)`);
+out.push(`concurrency ${settings.concurrency} in total, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per row, ${settings.users} users, ${ROUNDS} interleaved round(s), limits on (counted in the shared store)`);
 out.push('');
 out.push(`${pad('', W)}${lpad('throughput', 14)}${lpad('p50 ms', 8)}${lpad('p99 ms', 9)}${lpad('ok', 7)}${lpad('err', 5)}${lpad('CPU ms/op', 10)}${lpad('cores', 7)}  peak RSS per instance`);
 out.push('-'.repeat(W + 80));
-const base = rows[0];
+/** A configuration's rounds together: operations over measured time, CPU over operations. */
+const total = (name, key) => {
+  const mine = rows.filter((r) => r.name === name).map((r) => r[key]);
+  const count = mine.reduce((n, m) => n + m.count, 0);
+  return { perSecond: (count / mine.reduce((t, m) => t + m.elapsedMs, 0)) * 1000, cpuMsPerOp: mine.reduce((t, m) => t + m.cpuMs, 0) / count };
+};
+const label = (r) => (ROUNDS > 1 ? `${r.name}, round ${r.round}` : r.name);
 for (const [what, key, unit] of [['(a) sign-in', 'ceremonies', 'cer/s'], ['(b) client_credentials', 'grants', 'req/s']]) {
-  for (const r of rows) out.push(line(`${what}: ${r.name}`, r[key], unit));
-  for (const r of rows.slice(1)) {
-    const ratio = base[key].perSecond > 0 ? r[key].perSecond / base[key].perSecond : NaN;
-    const cpu = r[key].cpuMsPerOp && base[key].cpuMsPerOp ? r[key].cpuMsPerOp / base[key].cpuMsPerOp : NaN;
-    out.push(`${pad(`    ${r.name} / 1 instance`, W)}throughput ${f(ratio * 100)} %, CPU per operation ${f(cpu * 100)} %`);
+  for (const r of rows) out.push(line(`${what}: ${label(r)}`, r[key], unit));
+  const base = total(configurations[0].name, key);
+  for (const c of configurations.slice(1)) {
+    const mine = total(c.name, key);
+    out.push(`${pad(`    ${c.name} / 1 instance${ROUNDS > 1 ? ' (all rounds)' : ''}`, W)}throughput ${f((mine.perSecond / base.perSecond) * 100)} %, CPU per operation ${f((mine.cpuMsPerOp / base.cpuMsPerOp) * 100)} %`);
   }
 }
 out.push('');
-out.push(`audit chain intact after each configuration: ${rows.map((r) => `${r.name}: ${r.auditChainIntact ? 'yes' : 'NO'}`).join('; ')}`);
+out.push(`audit chain intact after every configuration and round: ${rows.every((r) => r.auditChainIntact) ? 'yes' : 'NO'}`);
 process.stdout.write(out.join('\n') + '\n');
 if (problems.length) process.stdout.write(`\nPROBLEMS (figures not trustworthy):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
 process.stdout.write('\nJSON: bench/results/instances.json\n');
