@@ -17,7 +17,9 @@ import pg from 'pg';
 import { BENCH_DIR, ORIGIN, REPO_DIR, RP_ID, benchSettings, envInt, compileSoftAuthenticator, freePort, readCpuMs, readRss, round, sleep, startScriptNodeFlags } from './lib/common.mjs';
 
 const execFileP = promisify(execFile);
-const settings = benchSettings();
+// Warm-up 10 s by default (run-all.mjs: 2 s): each instance compiles its own hot paths, and with two instances each
+// sees half the warm-up's operations — at 2 s the second instance was measured half-cold (CPU per op +15-55 %).
+const settings = { ...benchSettings(), warmupSeconds: envInt('BENCH_WARMUP_SECONDS', 10, 0) };
 const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL || undefined;
 const MAIN_REL = 'dist/apps/auth-service/src/main.js';
