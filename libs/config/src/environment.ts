@@ -165,10 +165,17 @@ export class Environment {
   @Max(24 * 3600)
   RATE_LIMIT_FAILURE_WINDOW_SECONDS = 900;
 
-  /** Reserved for a Redis limit store; this build keeps the counters in the database and says so at start-up. */
+  /**
+   * Optional Redis for the rate-limit counters (libs/limits/redis-limit-store.ts); without it they live in the
+   * database. Sensitive: it may carry a password, so it is never logged or echoed.
+   */
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+
+  /** Namespace of the limit keys in Redis, so several deployments (or test runs) can share one Redis. */
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1-64 characters of letters, digits, ":", "_", "." or "-"' })
+  REDIS_KEY_PREFIX = 'awa:limits:';
 
   /** Sign-in through the organisation's OpenID provider (see oidc-config.ts): off unless OIDC_ISSUER is set. */
   @IsOptional()
