@@ -48,6 +48,8 @@ function redacted(error: unknown, url: string): string {
  * zero in the database), which is at most one extra window's allowance, once per outage. The switch is logged once
  * each way and reported by /readyz; the URL is never logged (it may hold a password).
  */
+const REDIS_UNAVAILABLE = 'Redis does not answer: the limits are counted in the database (the service log says why)';
+
 export class FailoverLimitStore implements LimitStore, OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Limits');
   private readonly redisStore: RedisLimitStore;
@@ -123,8 +125,12 @@ export class FailoverLimitStore implements LimitStore, OnModuleInit, OnApplicati
     return this.database.sweep(now);
   }
 
+  /**
+   * What /readyz shows. It is unauthenticated, so the driver's message (it names Redis's host and port) stays in
+   * the service log; the page only says that the database is counting.
+   */
   health(): LimitStoreHealth {
-    return this.unavailable === undefined ? { store: 'redis' } : { store: 'database', redisUnavailable: this.unavailable };
+    return this.unavailable === undefined ? { store: 'redis' } : { store: 'database', redisUnavailable: REDIS_UNAVAILABLE };
   }
 
   private redisUsable(): boolean {
