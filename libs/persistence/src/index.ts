@@ -1,4 +1,4 @@
-export { InstantColumn, BigCounterColumn, JsonTextColumn } from './columns';
+export { IdColumn, IdRefColumn, VarcharColumn, InstantColumn, BigCounterColumn, JsonTextColumn, SnakeCaseColumns } from './columns';
 export { dataSourceOptions, EntityList } from './data-source-options';
 export { PersistenceModule } from './persistence.module';
 export { MIGRATIONS } from './migrations';
