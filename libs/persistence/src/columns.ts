@@ -52,7 +52,7 @@ export function JsonTextColumn(options: Options = {}): PropertyDecorator {
  * This is the one rule between the two, so no entity spells a column name by hand.
  */
 export class SnakeCaseColumns extends DefaultNamingStrategy {
-  columnName(propertyName: string, customName: string | undefined, embeddedPrefixes: string[]): string {
+  override columnName(propertyName: string, customName: string | undefined, embeddedPrefixes: string[]): string {
     return customName ?? [...embeddedPrefixes, propertyName].join('_').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   }
 }

@@ -55,4 +55,14 @@ describe('EntityRows (row <-> entity through the column metadata)', () => {
       isOn: true,
     });
   });
+
+  it('inserts an entity as one row with every column bound the way it is stored', async () => {
+    const thing = { id: 'd', seenAt: null, counter: 3, tags: ['t'], isOn: true };
+    const [sql, params] = rows.insert(thing);
+    expect(sql).toBe('INSERT INTO things (id, seen_at, counter, tags, is_on) VALUES (?, ?, ?, ?, ?)');
+    expect(params).toEqual(['d', null, 3, '["t"]', 1]);
+    await ds.query(sql, params);
+    const [row] = await ds.query('SELECT * FROM things WHERE id = ?', ['d']);
+    expect(rows.fromRow(row)).toEqual(thing);
+  });
 });
