@@ -178,6 +178,10 @@ class FakeAuthService:
             # Like the real service: any username gets options (unknown ones a stable decoy credential
             # id), so the answer never reveals which usernames exist.
             options: dict[str, Any] = {"challenge": "Y2hhbGxlbmdl", "rpId": "localhost", "timeout": 60000}
+            # Like the real service under WEBAUTHN_USER_VERIFICATION=preferred: a step-up asks for UV.
+            options["userVerification"] = (
+                "required" if body.get("userVerification") == "required" else "preferred"
+            )
             if body.get("username"):
                 decoy = hashlib.sha256(str(body["username"]).lower().encode()).digest()[:16]
                 options["allowCredentials"] = [
@@ -291,6 +295,9 @@ class FakeAuthService:
             return httpx.Response(200, json=account)
         if method == "POST" and path == "/keys/rotate":
             return httpx.Response(201, json={"kid": "ed-2", "activatesAt": "now"})
+        if method == "GET" and path == "/audit/verify":
+            verdict = {"ok": True, "events": 7, "broken": None, "last": {"seq": 7, "hash": "ab" * 32}}
+            return httpx.Response(200, json=verdict)
         if method == "GET" and path == "/audit/export":
             lines = [
                 json.dumps({"type": "login", "params": dict(request.url.params)}),
@@ -326,6 +333,8 @@ class FakeAuthService:
             "disabled": False,
             "createdAt": "2025-01-01T00:00:00Z",
             "lastLoginAt": None,
+            "idp": None,
+            "lastIdpLoginAt": None,
             "passkeys": [{"id": "pk-1", "label": "laptop", "revokedAt": None, "flaggedAt": None}],
         }
         user.update(fields)

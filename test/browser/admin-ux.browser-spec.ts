@@ -1,15 +1,38 @@
 /**
- * Pages that speak human, in a real browser: the enrollment page checks its link on opening (naming the account, or
- * saying a used link is used, with no form); the administration page edits groups, explains and unblocks a flagged
- * passkey, marks Airflow's own service account, and shows and filters the audit trail by name.
+ * Pages that speak human, in a real browser: everyone finds "Passkeys" (the words, not a translation key) in
+ * Airflow's user menu; the enrollment page checks its link on opening (naming the account, or saying a used link is
+ * used, with no form); the administration page edits groups, explains and unblocks a flagged passkey, marks Airflow's
+ * own service account, and shows and filters the audit trail by name.
  */
 import { expectStatus, openAdminPage } from './support/admin-page';
 import { browserTest, useBrowser } from './support/browser';
 import { admin, enrolledPerson, signedInPerson } from './support/people';
-import { GROUPS, uniqueName } from './support/stack';
+import { GROUPS, stack, uniqueName } from './support/stack';
 
 describe('pages that speak human', () => {
   useBrowser();
+
+  browserTest('a person finds "Passkeys" in Airflow\'s user menu, labelled in words, and it opens their passkeys page inside Airflow', async (session) => {
+    const { device } = await signedInPerson(session, { groups: [GROUPS.viewer], prefix: 'menu', label: 'Desk key' });
+    const { page } = device;
+    await page.goto(`${stack().airflowUrl}/`);
+    await page.getByRole('button', { name: 'User' }).click();
+    const item = page.getByRole('menuitem', { name: 'Passkeys' });
+    await item.waitFor();
+    // What the person reads, not only the accessible name: Airflow labels auth-manager menu items with a
+    // translation key, which is why this item is a plugin view with a literal name.
+    expect((await item.innerText()).trim()).toBe('Passkeys');
+    expect(await page.getByText(/security\.passkeys/).count()).toBe(0);
+    await device.screenshot('passkeys-in-user-menu');
+    await item.click();
+    // Airflow's plugin route; the UI appends the framed page's own path, so the address can be bookmarked.
+    await page.waitForURL(/\/plugin\/passkeys(\/auth\/passkeys)?$/);
+    const framed = page.frameLocator('iframe');
+    await framed.getByRole('heading', { name: 'Passkeys', level: 1 }).waitFor();
+    await framed.getByText('Desk key').first().waitFor();
+    // Non-admins get no Security menu entry for the administration page.
+    expect(await page.getByText(/security\./).count()).toBe(0);
+  });
 
   browserTest('the enrollment page names the account before the prompt; a used link says so on opening, with no form', async (session) => {
     const username = uniqueName('newcomer');

@@ -19,11 +19,12 @@ describe('roles in a real browser', () => {
     await page.goto(`${airflow}/dags`);
     await page.getByRole('link', { name: stack().exampleDagId }).waitFor();
 
-    // Airflow's own "Security" menu offers the viewer their passkeys, not the administration page.
-    await page.getByRole('button', { name: 'Security' }).click();
+    // Airflow's user menu offers the viewer their passkeys; the administration page ("Users") is not offered.
+    await page.getByRole('button', { name: 'User' }).click();
     await page.getByRole('menuitem', { name: 'Passkeys' }).waitFor();
     expect(await page.getByRole('menuitem', { name: 'Users' }).count()).toBe(0);
     await page.keyboard.press('Escape');
+    expect(await page.getByRole('button', { name: 'Security' }).count()).toBe(0);
 
     // The administration page itself: refused with a page that says why, and a way to their own passkeys.
     const response = await page.goto(`${airflow}/auth/admin`);

@@ -115,9 +115,12 @@ def test_users_and_passkeys(cli: Cli) -> None:
         "GROUPS",
         "STATUS",
         "LAST_LOGIN",
+        "IDP",
+        "LAST_IDP_LOGIN",
         "ID",
     ]
-    assert any(line.startswith("ivy ") for line in table.splitlines())
+    [ivy_row] = [line.split() for line in table.splitlines() if line.startswith("ivy ")]
+    assert ivy_row[-3:-1] == ["local", "-"]  # invited, not federated: no identity provider
 
     assert cli.json("users", "set-groups", "ivy", "it-ops,it-viewers")["groups"] == [
         "it-ops",
@@ -125,6 +128,8 @@ def test_users_and_passkeys(cli: Cli) -> None:
     ]
     detail = cli.json("users", "show", "ivy")
     assert detail["groups"] == ["it-ops", "it-viewers"]
+    assert (detail["idp"], detail["lastIdpLoginAt"]) == (None, None)
+    assert "identity provider: none (local person, passkey only)" in cli.ok("users", "show", "ivy")
     [passkey] = detail["passkeys"]
 
     # A security check flags the passkey (as a counter regression would); the admin reviews and unblocks it.
@@ -170,6 +175,38 @@ def test_service_accounts_and_keys(cli: Cli) -> None:
 
     events = [json.loads(line) for line in cli.ok("audit", "export", "--type", "key.rotated").splitlines()]
     assert len(events) == 1
+
+
+def test_audit_export_names_and_verify(cli: Cli) -> None:
+    """audit export shows who acted by name (ids kept); audit verify exits 0 on the trail the service
+    wrote and, after a row is edited behind the service's back, exits 1 with one line naming that event."""
+    cli.ok("keys", "list")
+    events = [json.loads(line) for line in cli.ok("audit", "export", "--type", "audit.read").splitlines()]
+    events += [json.loads(line) for line in cli.ok("audit", "export", "--type", "token.issued").splitlines()]
+    by_cli = [event for event in events if event["actorType"] == "service_account"]
+    assert by_cli and {event["actorName"] for event in by_cli} == {"airflow-cli"}
+    assert all(event["actorId"] for event in by_cli)
+
+    intact = cli.run("audit", "verify")
+    assert intact.returncode == 0, intact.stderr
+    assert intact.stdout.startswith("audit trail intact: ")
+    assert cli.json("audit", "verify")["broken"] is None
+
+    with sqlite3.connect(cli.service.workdir / "auth.sqlite") as db:
+        victim, actor = db.execute("SELECT id, actor_id FROM audit_events WHERE seq = 2").fetchone()
+        db.execute("UPDATE audit_events SET actor_id = 'mallory' WHERE id = ?", (victim,))
+    try:
+        broken = cli.run("audit", "verify")
+        assert broken.returncode == 1
+        assert broken.stdout == ""
+        lines = [line for line in broken.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, broken.stderr
+        assert lines[0].startswith(f"error: audit trail broken: event {victim} at position 2 was altered")
+    finally:
+        # The module's other tests share this trail: put the field back (the chain verifies again).
+        with sqlite3.connect(cli.service.workdir / "auth.sqlite") as db:
+            db.execute("UPDATE audit_events SET actor_id = ? WHERE id = ?", (actor, victim))
+    assert cli.run("audit", "verify").returncode == 0
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,7 @@ Browser: ``/auth/login`` shows the button → ``/auth/oidc/login`` → the provi
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,8 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from support.oidc_provider import Provider
 from support.soft_authenticator import SoftAuthenticator
-from support.stack import RECHECK_INTERVAL_SECONDS, REPO_ROOT, Stack
+from support.stack import RECHECK_INTERVAL_SECONDS, Stack
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -41,47 +39,11 @@ OIDC_SETTINGS = (
 )
 
 
-class Provider:
-    def __init__(self, redirect_uri: str) -> None:
-        env = {
-            "PATH": os.environ["PATH"],
-            "REDIRECT_URI": redirect_uri,
-            "OIDC_TEST_ACCOUNTS": json.dumps(ACCOUNTS),
-        }
-        self.process = subprocess.Popen(  # noqa: S603 (fixed argv)
-            ["node", str(REPO_ROOT / "test/support/oidc-provider.mjs")],  # noqa: S607 (node from PATH, like the stack)
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        info = json.loads(self.process.stdout.readline())
-        self.issuer: str = info["issuer"]
-        self.client_id: str = info["clientId"]
-        self.client_secret: str = info["clientSecret"]
-
-    def logout_token(self, sub: str, mode: str = "") -> str:
-        """A back-channel logout token signed by the provider (spoiled as ``mode`` says)."""
-        answer = httpx.post(f"{self.issuer}/__test/logout-token", json={"sub": sub, "mode": mode}, timeout=30)
-        token: str = answer.json()["logout_token"]
-        return token
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def provider(stack: Stack) -> Iterator[Provider]:
-    op = Provider(f"{stack.airflow.url}/auth/oidc/callback")
+    op = Provider(f"{stack.airflow.url}/auth/oidc/callback", accounts=ACCOUNTS)
     stack.service.restart(
-        OIDC_ISSUER=op.issuer,
-        OIDC_CLIENT_ID=op.client_id,
-        OIDC_CLIENT_SECRET=op.client_secret,
-        OIDC_ALLOW_HTTP="true",
-        OIDC_DISPLAY_NAME="Test IdP",
-        FEDERATION_PASSKEY_REQUIRED_GROUPS="idp-admins",
+        **op.service_env(OIDC_DISPLAY_NAME="Test IdP", FEDERATION_PASSKEY_REQUIRED_GROUPS="idp-admins")
     )
     try:
         yield op
@@ -156,6 +118,10 @@ def test_viewer_signs_in_with_the_provider_alone_and_lands_on_next(
     assert me.json()["username"] == "O Viewer"  # the name the provider states
     assert browser.get("/api/v2/dags", headers={"Cookie": f"_token={token}"}).status_code == 200
     assert browser.get("/api/v2/variables", headers={"Cookie": f"_token={token}"}).status_code == 403
+    # Admins see where this person signs in (the provider's issuer) and when they last did.
+    shown = stack.service.cli("users", "show", "oviewer")
+    assert shown["idp"] == provider.issuer
+    assert shown["lastIdpLoginAt"]
 
 
 def test_next_to_another_site_is_not_followed(

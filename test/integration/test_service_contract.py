@@ -9,6 +9,7 @@ from status records. A fake that drifts from the service fails here, not in prod
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from airflow_webauthn.services.errors import refusal_from
+from airflow_webauthn.services.errors import SERVICE_CODES, refusal_from
 from support.soft_authenticator import SoftAuthenticator
 from support.stack import REPO_ROOT, client_credentials_token
 from test_passkey_login import enroll
@@ -96,6 +97,19 @@ def test_unknown_usernames_get_decoy_options_not_a_404(both: Both) -> None:
     again, _ = both.send("POST", "/v1/authentication/options", json={"username": name})
     ids = [c["id"] for c in real.json()["allowCredentials"]]
     assert [c["id"] for c in again.json()["allowCredentials"]] == ids
+
+
+def test_step_up_options_require_user_verification(both: Both) -> None:
+    """The step-up's options ask for PIN or biometrics on both (the plugin's step-up relies on it)."""
+    real, fake = both.send(
+        "POST",
+        "/v1/authentication/options",
+        json={"username": "ada", "userVerification": "required"},
+    )
+    assert real.status_code == fake.status_code == 200
+    assert (
+        real.json()["userVerification"] == fake.json()["userVerification"] == "required"
+    )
 
 
 def test_an_assertion_by_an_unknown_passkey_is_the_same_refusal(
@@ -197,3 +211,13 @@ def test_status_records_carry_what_the_plugin_reads(both: Both, stack: Stack) ->
         assert all(
             {"id", "clientId", "disabled"} <= account.keys() for account in accounts
         )
+
+
+def test_every_service_error_code_has_a_row_in_the_plugins_table() -> None:
+    """Each ``ErrorCode`` the service can send (libs/errors/src/app-error.ts) is named in the plugin's one
+    table: a code added to the service without a row here would be read as a bare HTTP status."""
+    source = (REPO_ROOT / "libs/errors/src/app-error.ts").read_text()
+    enum = source[source.index("export enum ErrorCode") :].split("}", 1)[0]
+    codes = set(re.findall(r"=\s*'([a-z_]+)'", enum))
+    assert "idp_unavailable" in codes  # the parse found the enum
+    assert codes - set(SERVICE_CODES) == set()

@@ -88,7 +88,7 @@ describe('admin access control', () => {
       ['delete', `/v1/admin/passkeys/${id}`], ['post', '/v1/admin/invites'], ['get', '/v1/admin/invites'], ['delete', `/v1/admin/invites/${id}`],
       ['post', '/v1/admin/service-accounts'], ['get', '/v1/admin/service-accounts'], ['post', `/v1/admin/service-accounts/${id}/rotate-secret`],
       ['post', `/v1/admin/service-accounts/${id}/disable`], ['post', `/v1/admin/service-accounts/${id}/enable`], ['get', '/v1/admin/keys'],
-      ['post', '/v1/admin/keys/rotate'], ['get', '/v1/admin/audit'], ['get', '/v1/admin/audit/export'],
+      ['post', '/v1/admin/keys/rotate'], ['get', '/v1/admin/audit'], ['get', '/v1/admin/audit/export'], ['get', '/v1/admin/audit/verify'],
     ];
     for (const [method, path] of routes) {
       expect({ path, status: (await t.http[method](path).send({})).status }).toEqual({ path, status: 401 });
@@ -135,8 +135,9 @@ describe('users and passkeys', () => {
     const res = await t.http.get('/v1/admin/users').set(bearer(admin.token));
     expect(res.status).toBe(200);
     const row = res.body.find((u: { username: string }) => u.username === 'alice');
-    expect(Object.keys(row).sort()).toEqual(['createdAt', 'disabled', 'displayName', 'groups', 'id', 'lastLoginAt', 'username']);
-    expect(row).toMatchObject({ displayName: 'Alice A.', groups: ['data-team'], disabled: false });
+    expect(Object.keys(row).sort()).toEqual(['createdAt', 'disabled', 'displayName', 'groups', 'id', 'idp', 'lastIdpLoginAt', 'lastLoginAt', 'username']);
+    // A local (invited) person: no identity provider, never signed in through one.
+    expect(row).toMatchObject({ displayName: 'Alice A.', groups: ['data-team'], disabled: false, idp: null, lastIdpLoginAt: null });
     expect(new Date(row.lastLoginAt).toISOString()).toBe(row.lastLoginAt);
     aliceId = row.id;
   });

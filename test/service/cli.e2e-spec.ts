@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { DataSource } from 'typeorm';
+import { UsersService } from '@app/accounts';
+import { UnitOfWork } from '@app/persistence';
 import { Passkey } from '@app/webauthn';
 import { CliResult, runServiceCli, SERVICE_CLI } from '../support/service-cli';
 import { SoftAuthenticator } from '../support/soft-authenticator';
@@ -128,6 +130,24 @@ describe('admin CLI', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^USERNAME\s+DISPLAY_NAME/);
     expect(human.stdout).toContain('alice');
+  });
+
+  it('users list and show say which identity provider a person signs in through, and when they last did', async () => {
+    const at = new Date();
+    // Set-up through the service's own just-in-time path (what a provider sign-in runs), on the shared database.
+    await service.app.get(UnitOfWork).run((tx) =>
+      service.app.get(UsersService).linkFederated(tx, { issuer: 'https://idp.example.test', subject: 'fed-1', username: 'fedperson', groups: ['ops'] }, at),
+    );
+    const rows = await cliJson<Array<Record<string, unknown>>>(['users', 'list']);
+    expect(rows.find((u) => u.username === 'fedperson')).toMatchObject({ idp: 'https://idp.example.test', lastIdpLoginAt: at.toISOString() });
+    expect(rows.find((u) => u.username === 'alice')).toMatchObject({ idp: null, lastIdpLoginAt: null });
+    const human = (await cli(['users', 'list'])).stdout.split('\n');
+    expect(human[0]).toMatch(/LAST_LOGIN\s+IDP\s+LAST_IDP_LOGIN\s+ID$/);
+    expect(human.find((l) => l.startsWith('fedperson '))).toContain(`https://idp.example.test  ${at.toISOString()}`);
+    expect(human.find((l) => l.startsWith('alice '))).toMatch(/\slocal\s+-\s/);
+    expect(await cliJson(['users', 'show', 'fedperson'])).toMatchObject({ idp: 'https://idp.example.test', lastIdpLoginAt: at.toISOString(), passkeys: [] });
+    expect((await cli(['users', 'show', 'fedperson'])).stdout).toContain(`identity provider: https://idp.example.test; last sign-in there: ${at.toISOString()}`);
+    expect((await cli(['users', 'show', 'alice'])).stdout).toContain('identity provider: none (local person, passkey only)');
   });
 
   it('users show names a flagged passkey\'s reason; passkeys unflag unblocks it, audited with the operator', async () => {

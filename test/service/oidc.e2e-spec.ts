@@ -6,7 +6,7 @@ import { decodeJwt } from 'jose';
 import { UsersService } from '@app/accounts';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { REDIRECT_URI, RunningProvider, atProvider, providerEnv, signInAt, startFlow as start, startProvider } from '../support/oidc-provider-control';
-import { TEST_CONTEXT, TestApp, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
+import { TEST_CONTEXT, TestApp, adminToken, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
 
 describe('OIDC sign-in with a real OpenID provider', () => {
   let op: RunningProvider;
@@ -58,6 +58,45 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect(second.sub).toBe(first.sub);
     expect((await users.findByUsername('bob'))!.groups).toEqual(['idp-viewers']);
   });
+
+  it('admins see a federated person\'s identity provider (its issuer) and last provider sign-in, API and views alike', async () => {
+    await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
+    const bearer = { Authorization: `Bearer ${await adminToken(t)}` };
+    const first = (await t.http.get('/v1/admin/users/bob').set(bearer).expect(200)).body;
+    expect(first).toMatchObject({ username: 'bob', idp: op.issuer, lastIdpLoginAt: expect.any(String) });
+    expect(new Date(first.lastIdpLoginAt).toISOString()).toBe(first.lastIdpLoginAt);
+    expect(JSON.stringify(first)).not.toMatch(/idpSubject|idp_subject/); // the provider's sub stays internal
+    await new Promise((r) => setTimeout(r, 5));
+    await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
+    const listed = (await t.http.get('/v1/admin/users').set(bearer).expect(200)).body as Array<Record<string, unknown>>;
+    const row = listed.find((u) => u.username === 'bob')!;
+    expect(row.idp).toBe(op.issuer);
+    expect(Date.parse(row.lastIdpLoginAt as string)).toBeGreaterThan(Date.parse(first.lastIdpLoginAt));
+    // The OpenAPI document describes both fields on the user view.
+    const schema = (await t.http.get('/docs/openapi.json').expect(200)).body.components.schemas.UserView;
+    expect(schema.properties).toMatchObject({ idp: expect.objectContaining({ nullable: true }), lastIdpLoginAt: expect.objectContaining({ format: 'date-time', nullable: true }) });
+  });
+
+  it('two first sign-ins of one new person at once give one account and two clean answers, never a 500', async () => {
+    // Several new people, each signing in twice at the same moment (two tabs, a double click): the callbacks pass
+    // the provider together and race to create the account. Ids "bob-<n>" are bob's claims under a new username.
+    const people = Array.from({ length: 4 }, (_, i) => `bob-race${i}-${Date.now().toString(36)}`);
+    const queries = await Promise.all(people.flatMap((id) => [0, 1].map(async () => {
+      const flow = await start(t);
+      return { id, flow, query: await atProvider(flow.authorizationUrl, id) };
+    })));
+    const answers = await Promise.all(queries.map(({ flow, query }) => t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding })));
+    expect(answers.map((a) => a.status)).toEqual(queries.map(() => 200));
+    const users = t.app.get(UsersService);
+    for (const id of people) {
+      const user = await users.findByUsername(id);
+      expect(user).toMatchObject({ idpIssuer: op.issuer, idpSubject: id });
+      const subs = answers.filter((_, i) => queries[i]!.id === id).map((a) => decodeJwt(a.body.access_token).sub);
+      expect(subs).toEqual([user!.id, user!.id]);
+    }
+    const created = (await users.list()).filter((u) => people.includes(u.username));
+    expect(created).toHaveLength(people.length);
+  }, 30_000); // eight code flows at once on a shared 2-core runner
 
   it('a provider token alone is not a passkey sign-in: the service API refuses it', async () => {
     const token = (await signInAt(t, 'bob')).body.access_token;

@@ -3,12 +3,13 @@
  * WEBAUTHN_STEP_UP_MAX_AGE_SECONDS, even where everyday sign-in only prefers user verification.
  */
 import { randomUUID } from 'node:crypto';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { UsersService } from '@app/accounts';
 import { TokenIssuerService } from '@app/tokens';
 import { PasskeysService } from '@app/webauthn';
 import { ADMIN_ROUTES, routePath, routesOfApp } from '../support/admin-routes';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { ADMIN_GROUP, enrollPasskey, signedInPerson, startTestApp, TestApp } from '../support/test-app';
+import { ADMIN_GROUP, enrollPasskey, signedInPerson, startTestApp, TEST_ORIGIN, TestApp } from '../support/test-app';
 
 let t: TestApp;
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -61,6 +62,47 @@ describe('with WEBAUTHN_USER_VERIFICATION=preferred', () => {
     const fresh = await tokenFrom(admin.username, 110, ['hwk', 'user', 'mfa']);
     expect((await t.http.post('/v1/admin/invites').set(bearer(fresh)).send({ username: `y${randomUUID().slice(0, 8)}` })).status).toBe(201);
     expect(await enrollPasskey(t, new SoftAuthenticator(), { bearer: admin.token }, { label: 'second' })).toMatchObject({ label: 'second' });
+  });
+});
+
+describe('a step-up ceremony (options asked with userVerification: "required")', () => {
+  /** Assertion options for the person; `stepUp` asks for them as the plugin's step-up does. */
+  async function options(username: string, stepUp: boolean) {
+    const res = await t.http.post('/v1/authentication/options').send(stepUp ? { username, userVerification: 'required' } : { username });
+    expect(res.status).toBe(200);
+    return res.body as PublicKeyCredentialRequestOptionsJSON;
+  }
+  const verify = (response: unknown) => t.http.post('/v1/authentication/verify').send({ response });
+
+  it('asks for user verification even though everyday sign-in only prefers it', async () => {
+    const person = await adminPerson();
+    expect((await options(person.username, false)).userVerification).toBe('preferred');
+    expect((await options(person.username, true)).userVerification).toBe('required');
+  });
+
+  it('refuses an assertion without user verification on a step-up challenge (the demand is stored with the challenge)', async () => {
+    const person = await adminPerson(false);
+    const refused = await verify(await person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }));
+    expect(refused.status).toBe(401);
+    expect(refused.body.access_token).toBeUndefined();
+    expect(refused.body.message).toMatch(/user verification|could not be verified/i);
+    // The same authenticator still signs in on an everyday challenge: only the step-up demanded UV.
+    expect((await verify(await person.authenticator.getAssertion(await options(person.username, false), { origin: TEST_ORIGIN }))).status).toBe(200);
+  });
+
+  it('accepts a user-verified assertion on a step-up challenge, and its token carries mfa', async () => {
+    const person = await adminPerson();
+    const res = await verify(await person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }));
+    expect(res.status).toBe(200);
+    const claims = JSON.parse(Buffer.from((res.body.access_token as string).split('.')[1]!, 'base64url').toString());
+    expect(claims.amr).toContain('mfa');
+  });
+
+  it('accepts no other value: the request can make a ceremony stricter, never looser', async () => {
+    for (const userVerification of ['preferred', 'discouraged', true, null]) {
+      const res = await t.http.post('/v1/authentication/options').send({ username: 'someone', userVerification });
+      expect({ userVerification, status: res.status }).toEqual({ userVerification, status: 400 });
+    }
   });
 });
 

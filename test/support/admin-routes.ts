@@ -34,6 +34,7 @@ export const ADMIN_ROUTES: AdminRoute[] = [
   { method: 'post', pattern: '/v1/admin/keys/rotate', kind: 'mutation' },
   { method: 'get', pattern: '/v1/admin/audit', kind: 'read' },
   { method: 'get', pattern: '/v1/admin/audit/export', kind: 'read' },
+  { method: 'get', pattern: '/v1/admin/audit/verify', kind: 'read' },
 ];
 
 /** The pattern with every `:param` replaced by `id`. */

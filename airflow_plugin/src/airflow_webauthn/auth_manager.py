@@ -288,23 +288,21 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         return None
 
     def get_extra_menu_items(self, *, user: WebAuthnUser) -> list[ExtraMenuItem]:
-        """ "Passkeys" for every signed-in person; "Users" (the administration page) for ADMIN only.
+        """ "Users" (the administration page) in Airflow's Security menu, for ADMIN only.
 
-        Airflow 3.3's UI lists these under its Security menu and shows ``href`` in a same-origin iframe
-        (only paths under ``<base>/auth/`` are allowed there), so the href is the mounted page's path,
-        base path included, like ``get_url_login``. The UI labels each item with its own translation of
-        ``security.<text lowercased>``: "Users" is translated there (it is where admins of Airflow 2 managed
-        users), "Passkeys" is not yet, so its label shows the key until Airflow's UI falls back to the text.
+        Airflow 3.2/3.3's UI labels these items with its own translation of ``security.<text lowercased>``
+        and shows ``href`` in a same-origin iframe (only paths under ``<base>/auth/`` are allowed there), so
+        the href is the mounted page's path, base path included, like ``get_url_login``. "Users" is
+        translated there (where admins of Airflow 2 managed users). Everyone's "Passkeys" item is not one of
+        these, since Airflow has no translation for it: it is a plugin view in the user menu
+        (``menu_plugin.py``), labelled with its literal name.
         """
         from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
         from airflow.api_fastapi.common.types import ExtraMenuItem
 
-        if user.is_service_account:
-            return []  # no passkeys, and no browser to show pages to
-        items = [ExtraMenuItem(text="Passkeys", href=f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{PASSKEYS_PATH}")]
-        if is_admin(user):
-            items.append(ExtraMenuItem(text="Users", href=f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{ADMIN_PATH}"))
-        return items
+        if not is_admin(user):
+            return []  # service accounts have no browser to show pages to; non-admins have no admin page
+        return [ExtraMenuItem(text="Users", href=f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}{ADMIN_PATH}")]
 
     def get_fastapi_app(self) -> FastAPI | None:
         from airflow_webauthn.routes import create_app

@@ -119,6 +119,36 @@ def test_keys_rotate_and_audit_export(service: FakeAuthService, capsys: pytest.C
     assert json.loads(lines[0])["params"] == {"since": "2025-01-01T00:00:00Z"}
 
 
+def test_audit_verify_exits_zero_on_an_intact_trail(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An intact trail: exit 0 and one line with the count and the chain head (JSON on request)."""
+    run("webauthn", "audit", "verify")
+    assert capsys.readouterr().out.strip() == f"audit trail intact: 7 events, head 7 {'ab' * 32}"
+    run("webauthn", "audit", "verify", "--json")
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_audit_verify_fails_naming_the_first_bad_event(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str], as_json: bool
+) -> None:
+    """A broken trail is never a success, with or without --json: exit 1 and one line naming the event,
+    its position and what is wrong with it."""
+    broken = {"eventId": "ev-3", "seq": 3, "problem": "was altered (its hash does not match its fields)"}
+    service.reply(
+        "GET", "/v1/admin/audit/verify", 200, {"ok": False, "events": 2, "broken": broken, "last": None}
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        run("webauthn", "audit", "verify", *(["--json"] if as_json else []))
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        "error: audit trail broken: event ev-3 at position 3 was altered (its hash does not match its fields)"
+    ]
+    assert (json.loads(captured.out)["broken"] == broken) if as_json else captured.out == ""
+
+
 def test_service_down_is_reported(service: FakeAuthService, capsys: pytest.CaptureFixture[str]) -> None:
     """Unreachable service: exit status 1 and a message saying so."""
     service.up = False
@@ -156,8 +186,32 @@ def test_users_list_is_a_table_for_people(
     """Without --json: an aligned table with a header, one row per user (the service CLI's layout)."""
     run("webauthn", "users", "list")
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["USERNAME", "DISPLAY_NAME", "GROUPS", "STATUS", "LAST_LOGIN", "ID"]
+    assert lines[0].split() == [
+        "USERNAME", "DISPLAY_NAME", "GROUPS", "STATUS", "LAST_LOGIN", "IDP", "LAST_IDP_LOGIN", "ID",
+    ]  # fmt: skip
     assert [line.split()[0] for line in lines[1:]] == ["ada", "bob"]
+
+
+def test_users_list_and_show_name_the_identity_provider(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A federated person's provider (issuer) and last provider sign-in are shown; a local person says local."""
+    service.users["u-2"].update(idp="https://idp.example.test", lastIdpLoginAt="2025-03-01T10:00:00.000Z")
+    run("webauthn", "users", "list")
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
+    assert rows["bob"][-3:-1] == ["https://idp.example.test", "2025-03-01T10:00:00.000Z"]
+    assert rows["ada"][-3:-1] == ["local", "-"]
+    run("webauthn", "users", "list", "--json")
+    listed = {u["username"]: u for u in json.loads(capsys.readouterr().out)}
+    assert listed["bob"]["idp"] == "https://idp.example.test"
+    assert listed["ada"]["idp"] is None
+    run("webauthn", "users", "show", "bob")
+    assert (
+        "identity provider: https://idp.example.test; last sign-in there: 2025-03-01T10:00:00.000Z"
+        in capsys.readouterr().out
+    )
+    run("webauthn", "users", "show", "ada")
+    assert "identity provider: none (local person, passkey only)" in capsys.readouterr().out
 
 
 def test_invalid_configuration_is_one_line(

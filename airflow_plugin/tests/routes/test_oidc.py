@@ -11,7 +11,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from airflow_webauthn.services.oidc import FLOW_COOKIE, NEXT_COOKIE, OIDC_ERROR_MESSAGES, PENDING_COOKIE
+from airflow_webauthn.services.errors import refusal_from
+from airflow_webauthn.services.oidc import (
+    FLOW_COOKIE,
+    NEXT_COOKIE,
+    OIDC_ERROR_MESSAGES,
+    PENDING_COOKIE,
+    login_error_code,
+    login_error_message,
+)
 
 from support import JSON_HEADERS, FakeAuthService, mint, user_claims
 
@@ -105,7 +113,9 @@ def test_callback_without_the_flow_cookie_is_refused_without_asking_the_service(
         (401, "authentication_failed", "idp_refused"),
         (403, "forbidden", "not_allowed"),
         (409, "conflict", "account_conflict"),
-        (401, "account_disabled", "failed"),
+        (401, "account_disabled", "account_disabled"),
+        (400, "invalid_request", "state_invalid"),
+        (429, "rate_limited", "rate_limited"),
         (503, "idp_unavailable", "idp_unavailable"),
     ],
 )
@@ -189,3 +199,51 @@ def test_backchannel_logout_relays_the_token_and_answers_400_on_refusal(
     fake_service.reply("POST", "/v1/oidc/backchannel-logout", 200, {})
     assert mounted.post("/auth/oidc/backchannel-logout", data={"logout_token": "x.y.z"}).status_code == 200
     assert fake_service.last("/v1/oidc/backchannel-logout").read() == b'{"logout_token":"x.y.z"}'
+
+
+# Every ErrorCode the service's federation paths can answer the callback or the start with (read from
+# libs/federation and apps/auth-service/src/sign-in/federated-sign-in.ts), with the status it comes with.
+FEDERATION_REFUSALS = [
+    (400, "invalid_request"),
+    (400, "invalid_challenge"),
+    (401, "authentication_failed"),
+    (401, "account_disabled"),
+    (403, "forbidden"),
+    (404, "not_found"),
+    (409, "conflict"),
+    (409, None),  # a unique-constraint race answered without a code
+    (429, "rate_limited"),
+]
+
+
+@pytest.mark.parametrize(("status", "code"), FEDERATION_REFUSALS)
+def test_every_federation_refusal_has_its_own_login_page_message(status: int, code: str | None) -> None:
+    """No refusal the service can send ends in the catch-all "failed": each names what went wrong."""
+    body = {"statusCode": status, "message": "<b>service text</b>", **({"code": code} if code else {})}
+    page_code = login_error_code(refusal_from(status, body).error)
+    assert page_code != "failed"
+    message = login_error_message(page_code)
+    assert message
+    assert "service text" not in message  # the page's text is fixed, never the service's
+
+
+def test_start_refused_because_not_configured_says_so(
+    mounted: TestClient, fake_service: FakeAuthService
+) -> None:
+    """The service answers 404 when no provider is configured: the login page says that, not "failed"."""
+    fake_service.reply(
+        "POST", "/v1/oidc/start", 404, {"statusCode": 404, "message": "no", "code": "not_found"}
+    )
+    response = mounted.get("/auth/oidc/login")
+    assert login_error(response) == "not_configured"
+    assert not session_cookie_set(response)
+
+
+def test_passkey_step_page_links_resolve_from_the_sub_apps_root(mounted: TestClient) -> None:
+    """/auth/oidc/passkey is one folder below /auth: its <base href> must still be /auth/, or its
+    stylesheet, script and API calls (all relative) would go to /auth/oidc/... and the step could not run."""
+    mounted.cookies.set(PENDING_COOKIE, "p" * 43)
+    page = mounted.get("/auth/oidc/passkey")
+    assert page.status_code == 200
+    assert '<base href="/auth/" />' in page.text
+    assert mounted.get("/auth/static/oidc-passkey.js").status_code == 200

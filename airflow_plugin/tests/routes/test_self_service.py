@@ -91,6 +91,25 @@ def test_listing_is_only_ever_for_the_session_user(
     assert fake_service.count(f"/v1/admin/users/{SUB}") == 0
 
 
+def test_sessions_work_on_an_airflow_without_the_trust_sentinel(
+    mounted: TestClient,
+    sign_in: Callable[..., Any],
+    fake_service: FakeAuthService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Airflow 3.2 has no USER_INJECTED_BY_TRUSTED_MIDDLEWARE: the pages still find the session user (from
+    the validated cookie) instead of failing with a 500, and still refuse a request without one."""
+    from airflow.api_fastapi.core_api import security as airflow_security
+
+    monkeypatch.delattr(airflow_security, "USER_INJECTED_BY_TRUSTED_MIDDLEWARE", raising=False)
+    assert mounted.get("/auth/api/me/passkeys").status_code == 401
+    sign_in(user_id="22222222-0000-4000-8000-000000000002", username="bob")
+    fake_service.add_user("22222222-0000-4000-8000-000000000002", username="bob", passkeys=[])
+    response = mounted.get("/auth/api/me/passkeys")
+    assert response.status_code == 200
+    assert response.json()["passkeys"] == []
+
+
 def test_listing_without_a_session_is_401(mounted: TestClient, fake_service: FakeAuthService) -> None:
     """No Airflow session: 401 not_signed_in, and the service is not asked."""
     response = mounted.get("/auth/api/me/passkeys")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -34,7 +35,33 @@ def test_options_are_for_the_session_user_only(
     response = mounted.post("/auth/step-up/options", json={}, headers=JSON_HEADERS)
     assert response.status_code == 200
     assert response.json()["challenge"] == "Y2hhbGxlbmdl"
-    assert fake_service.last("/v1/authentication/options").content == b'{"username":"ada"}'
+    assert json.loads(fake_service.last("/v1/authentication/options").content)["username"] == "ada"
+
+
+def test_options_demand_user_verification(
+    mounted: TestClient, sign_in: Callable[..., Any], fake_service: FakeAuthService
+) -> None:
+    """A step-up always asks the service for a user-verified ceremony (PIN or biometrics), so the service
+    stores that demand with the challenge and refuses an assertion without UV; the page gets options that
+    say so."""
+    sign_in(username="ada")
+    response = mounted.post("/auth/step-up/options", json={}, headers=JSON_HEADERS)
+    assert response.status_code == 200
+    sent = json.loads(fake_service.last("/v1/authentication/options").content)
+    assert sent == {"username": "ada", "userVerification": "required"}
+    assert response.json()["userVerification"] == "required"
+
+
+def test_the_browser_cannot_relax_user_verification(
+    mounted: TestClient, sign_in: Callable[..., Any], fake_service: FakeAuthService
+) -> None:
+    """The page cannot ask for a step-up without user verification: the body takes no fields."""
+    sign_in()
+    response = mounted.post(
+        "/auth/step-up/options", json={"userVerification": "discouraged"}, headers=JSON_HEADERS
+    )
+    assert response.status_code == 422
+    assert fake_service.requests == []
 
 
 def test_options_refuse_a_username_from_the_browser(

@@ -259,3 +259,10 @@ def test_new_tags_apply_after_the_ttl() -> None:
     assert access.filter({"ml_train"}, groups=["finance"], needed=Role.VIEWER) == set()
     loader.tags["ml_train"] = frozenset({"ml", "finance"})
     assert access.filter({"ml_train"}, groups=["finance"], needed=Role.VIEWER) == {"ml_train"}
+
+
+def test_the_plugin_list_is_open_to_people_with_a_ui(am: WebAuthnAuthManager) -> None:
+    """The UI builds its menus, the "Passkeys" item among them, from the plugin list: a person whose only
+    access is a DAG rule may list plugins; someone with no access at all may not."""
+    assert am.is_authorized_view(access_view=AccessView.PLUGINS, user=person("finance"))
+    assert not am.is_authorized_view(access_view=AccessView.PLUGINS, user=person("contractors"))

@@ -86,8 +86,8 @@ export class AuditService {
     const qb = tx.manager.getRepository(AuditEvent).createQueryBuilder('e');
     if (query.type) qb.andWhere('e.type = :type', { type: query.type });
     if (query.outcome) qb.andWhere('e.outcome = :outcome', { outcome: query.outcome });
-    if (query.actorId) qb.andWhere('e.actor_id = :actorId', { actorId: query.actorId });
-    if (query.subjectId) qb.andWhere('e.subject_id = :subjectId', { subjectId: query.subjectId });
+    if (query.actorIds) qb.andWhere('e.actor_id IN (:...actorIds)', { actorIds: query.actorIds });
+    if (query.subjectIds) qb.andWhere('e.subject_id IN (:...subjectIds)', { subjectIds: query.subjectIds });
     if (query.since) qb.andWhere('e.occurred_at >= :since', { since: query.since.getTime() });
     if (query.until) qb.andWhere('e.occurred_at < :until', { until: query.until.getTime() });
     return qb;

@@ -21,8 +21,10 @@ export interface AuditRecord {
 export interface AuditQuery {
   type?: string;
   outcome?: AuditOutcome;
-  actorId?: string;
-  subjectId?: string;
+  /** Events whose actor is any of these ids (an admin's filter text can stand for several: see the admin API). */
+  actorIds?: string[];
+  /** Events whose subject is any of these ids. */
+  subjectIds?: string[];
   since?: Date;
   until?: Date;
   limit?: number;

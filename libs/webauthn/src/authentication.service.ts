@@ -63,8 +63,10 @@ export class AuthenticationService {
    * gets stable decoy credentials shaped like a real person's instead of an error, so the response does not reveal
    * which usernames exist. Both paths make the same reads, so they take the same time.
    * Without one: a discoverable-credential ceremony (empty allowCredentials).
+   * `requireUserVerification` (a step-up) asks for UV and stores that demand with the challenge, so the assertion is
+   * refused without UV even when WEBAUTHN_USER_VERIFICATION is `preferred`. It can only make a ceremony stricter.
    */
-  async options(username?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  async options(username?: string, requireUserVerification = false): Promise<PublicKeyCredentialRequestOptionsJSON> {
     // One unit: read the user's passkeys, store the challenge. Generating the options in between is CPU work only.
     return this.uow.run(async (tx) => {
       let allow: Pick<Passkey, 'credentialId' | 'transports'>[] = [];
@@ -79,10 +81,10 @@ export class AuthenticationService {
       const options = await generateAuthenticationOptions({
         rpID: this.config.webauthn.rpId,
         allowCredentials: allow.map((p) => ({ id: p.credentialId, transports: p.transports as never })),
-        userVerification: this.config.webauthn.userVerification,
+        userVerification: requireUserVerification ? 'required' : this.config.webauthn.userVerification,
         timeout: this.config.webauthn.challengeTtlSeconds * 1000,
       });
-      await this.challenges.store(tx, { challenge: options.challenge, ceremony: 'authentication', userId, allowCredentialIds: allow.map((p) => p.credentialId) });
+      await this.challenges.store(tx, { challenge: options.challenge, ceremony: 'authentication', userId, allowCredentialIds: allow.map((p) => p.credentialId), requireUserVerification });
       return options;
     });
   }
@@ -214,7 +216,8 @@ export class AuthenticationService {
         // The counter rule is applied by us after the signature is known to be good (see checkCounter), so a
         // forged assertion cannot get a genuine passkey flagged.
         credential: { id: passkey.credentialId, publicKey: Buffer.from(passkey.publicKey, 'base64url'), counter: 0, transports: passkey.transports as never },
-        requireUserVerification: this.config.webauthn.userVerification === 'required',
+        // Decided from the stored challenge (a step-up demands UV), never from the request being verified.
+        requireUserVerification: this.config.webauthn.userVerification === 'required' || pending.requireUserVerification,
       });
     } catch (error) {
       throw refuse(`sign-in failed: ${(error as Error).message}`, 'assertion_invalid');

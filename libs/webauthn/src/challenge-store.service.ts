@@ -6,7 +6,7 @@ import { Tx } from '@app/persistence';
 import { Ceremony, Challenge } from './challenge.entity';
 import { ChallengeRepository } from './challenge.repository';
 
-type NewChallenge = Pick<Challenge, 'challenge' | 'ceremony'> & Partial<Pick<Challenge, 'userId' | 'inviteId' | 'webauthnUserId' | 'allowCredentialIds'>>;
+type NewChallenge = Pick<Challenge, 'challenge' | 'ceremony'> & Partial<Pick<Challenge, 'userId' | 'inviteId' | 'webauthnUserId' | 'allowCredentialIds' | 'requireUserVerification'>>;
 
 @Injectable()
 export class ChallengeStoreService {
@@ -26,6 +26,7 @@ export class ChallengeStoreService {
       inviteId: input.inviteId ?? null,
       webauthnUserId: input.webauthnUserId ?? null,
       allowCredentialIds: input.allowCredentialIds ?? [],
+      requireUserVerification: input.requireUserVerification ?? false,
       createdAt: now,
       expiresAt: new Date(now.getTime() + this.config.webauthn.challengeTtlSeconds * 1000),
     });

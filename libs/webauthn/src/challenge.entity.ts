@@ -1,4 +1,4 @@
-import { Entity } from 'typeorm';
+import { Column, Entity } from 'typeorm';
 import { IdColumn, IdRefColumn, VarcharColumn, InstantColumn, JsonTextColumn } from '@app/persistence';
 
 export type Ceremony = 'registration' | 'authentication';
@@ -29,6 +29,10 @@ export class Challenge {
   /** Authentication: the credential ids offered in allowCredentials (empty for a discoverable ceremony). */
   @JsonTextColumn()
   allowCredentialIds: string[];
+
+  /** Authentication: the assertion must carry user verification (a step-up), whatever WEBAUTHN_USER_VERIFICATION says. */
+  @Column({ type: 'boolean', default: false })
+  requireUserVerification: boolean;
 
   @InstantColumn()
   createdAt: Date;

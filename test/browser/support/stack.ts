@@ -20,6 +20,8 @@ export interface StackInfo {
   adminClient: { clientId: string; clientSecret: string };
   roleMapping: Record<string, string>;
   exampleDagId: string;
+  /** The real OpenID provider the service signs people in through (test/integration/support/serve_stack.py). */
+  idp: { issuer: string; displayName: string; OIDC_ALLOWED_GROUPS: string; FEDERATION_PASSKEY_REQUIRED_GROUPS: string };
 }
 
 let cached: StackInfo | undefined;
@@ -71,6 +73,8 @@ export interface UserDetail {
   displayName: string | null;
   groups: string[];
   disabled: boolean;
+  idp: string | null;
+  lastIdpLoginAt: string | null;
   passkeys: PasskeyView[];
 }
 

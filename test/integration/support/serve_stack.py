@@ -6,8 +6,12 @@ Reuses the integration suite's ``AuthService``/``AirflowServer``. Once both answ
 serialized into Airflow's database (so the UI lists it), it writes a JSON description of the stack to
 ``--out`` (atomically) and waits. SIGTERM/SIGINT — or its parent process going away — stops both servers.
 
+The service signs people in through a real OpenID provider too (``support.oidc_provider``, with its sign-in
+page for the browser and back-channel logout to Airflow): BROWSER_IDP_ACCOUNTS below, their groups mapped by
+the suite's role_mapping; FEDERATION_PASSKEY_REQUIRED_GROUPS leaves viewers out.
+
 Start-up (overlapped where nothing depends on it):
-  auth service ─► CLI: Airflow's service account + the tests' admin account ─► airflow api-server ─► health
+  OpenID provider ─► auth service ─► CLI: Airflow's service account + the tests' admin account ─► airflow api-server ─► health
   airflow db migrate ─► airflow dags reserialize ───────────────────────────┘
 """
 
@@ -27,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # test/integration, for `support.*`
 
+from support.oidc_provider import Provider
 from support.processes import free_port
 from support.stack import (
     ROLE_MAPPING,
@@ -54,6 +59,21 @@ with DAG(
 ):
     EmptyOperator(task_id="noop")
 '''
+
+
+IDP_DISPLAY_NAME = "Example Corp SSO"
+# The provider's accounts (an id "<account>-<suffix>" is a new person with that account's groups, so every
+# test run signs in someone new). fed-outsider's group is outside OIDC_ALLOWED_GROUPS.
+BROWSER_IDP_ACCOUNTS = {
+    "fedadmin": {"preferred_username": "fedadmin", "name": "Fed Admin", "groups": ["airflow-admins"]},
+    "fedviewer": {"preferred_username": "fedviewer", "name": "Fed Viewer", "groups": ["it-viewers"]},
+    "fedoutsider": {"preferred_username": "fedoutsider", "name": "Fed Outsider", "groups": ["it-contractors"]},
+}
+IDP_SETTINGS = {
+    "OIDC_DISPLAY_NAME": IDP_DISPLAY_NAME,
+    "OIDC_ALLOWED_GROUPS": "airflow-admins,it-ops,it-users,it-viewers",
+    "FEDERATION_PASSKEY_REQUIRED_GROUPS": "airflow-admins,it-ops,it-users",
+}
 
 
 def _reserialize(airflow: AirflowServer) -> None:
@@ -94,7 +114,18 @@ def main() -> int:
         signal.signal(sig, lambda *_: stop.set())
 
     airflow_port = free_port()
-    service = AuthService(workdir=workdir, airflow_origin=f"http://localhost:{airflow_port}")
+    airflow_origin = f"http://localhost:{airflow_port}"
+    idp = Provider(
+        f"{airflow_origin}/auth/oidc/callback",
+        accounts=BROWSER_IDP_ACCOUNTS,
+        # Server to server: the api-server listens on 127.0.0.1 (Node may resolve localhost to ::1 first).
+        backchannel_logout_uri=f"http://127.0.0.1:{airflow_port}/auth/oidc/backchannel-logout",
+        login_form=True,
+        log=workdir / "oidc-provider.log",
+    )
+    service = AuthService(
+        workdir=workdir, airflow_origin=airflow_origin, extra_env=idp.service_env(**IDP_SETTINGS)
+    )
     airflow = AirflowServer(workdir=workdir, port=airflow_port, service=service)
     timings: dict[str, float] = {}
     started = time.monotonic()
@@ -140,10 +171,12 @@ def main() -> int:
                     "auth-service": str(service.log),
                     "airflow-api-server": str(airflow.log),
                     "airflow-dags-reserialize": str(workdir / "airflow-dags-reserialize.log"),
+                    "oidc-provider": str(workdir / "oidc-provider.log"),
                 },
                 "adminClient": {"clientId": admin["clientId"], "clientSecret": admin["clientSecret"]},
                 "roleMapping": ROLE_MAPPING,
                 "exampleDagId": EXAMPLE_DAG_ID,
+                "idp": {"issuer": idp.issuer, "displayName": IDP_DISPLAY_NAME, **IDP_SETTINGS},
                 "timings": timings,
                 "pid": os.getpid(),
             },
@@ -160,6 +193,7 @@ def main() -> int:
         pool.shutdown(wait=False, cancel_futures=True)
         airflow.stop()
         service.stop()
+        idp.stop()
 
 
 if __name__ == "__main__":

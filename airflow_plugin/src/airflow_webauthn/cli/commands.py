@@ -151,10 +151,19 @@ def users_list(args: argparse.Namespace) -> None:
     users = _admin("GET", "/users") or []
     rows = [
         (u.get("username"), u.get("displayName"), u.get("groups") or [], _status(u.get("disabled")),
-         u.get("lastLoginAt") or "never", u.get("id"))
+         u.get("lastLoginAt") or "never", u.get("idp") or "local", u.get("lastIdpLoginAt") or "-",
+         u.get("id"))
         for u in users
     ]  # fmt: skip
-    _output(args, users, _table(("USERNAME", "DISPLAY_NAME", "GROUPS", "STATUS", "LAST_LOGIN", "ID"), rows))
+    headers = ("USERNAME", "DISPLAY_NAME", "GROUPS", "STATUS", "LAST_LOGIN", "IDP", "LAST_IDP_LOGIN", "ID")
+    _output(args, users, _table(headers, rows))
+
+
+def identity_provider_line(user: dict[str, Any]) -> str:
+    """Where a person signs in: their identity provider (its issuer) and when they last did, or local."""
+    if not user.get("idp"):
+        return "identity provider: none (local person, passkey only)"
+    return f"identity provider: {user['idp']}; last sign-in there: {user.get('lastIdpLoginAt') or 'never'}"
 
 
 def passkey_status(passkey: dict[str, Any]) -> str:
@@ -181,7 +190,7 @@ def users_show(args: argparse.Namespace) -> None:
         f"{user.get('username')} ({user.get('displayName') or '-'}) {_status(user.get('disabled'))}; "
         f"groups: {_cell(user.get('groups') or [])}; last login: {user.get('lastLoginAt') or 'never'}"
     )
-    _output(args, user, [summary, *_passkey_table(user.get("passkeys") or [])])
+    _output(args, user, [summary, identity_provider_line(user), *_passkey_table(user.get("passkeys") or [])])
 
 
 def _set_user_state(args: argparse.Namespace, action: str) -> None:
@@ -345,3 +354,22 @@ def audit_export(args: argparse.Namespace) -> None:
     }
     text = str(_admin("GET", "/audit/export", params=params or None) or "")
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+
+
+def audit_verify(args: argparse.Namespace) -> None:
+    """The service checks its stored trail against the hash chain; exit 0 when intact, 1 naming the first
+    bad event (the service CLI's ``audit verify`` wording, so one runbook serves both)."""
+    verdict = _admin("GET", "/audit/verify") or {}
+    last = verdict.get("last") or {}
+    head = f", head {last.get('seq')} {last.get('hash')}" if last else ""
+    _output(
+        args,
+        verdict,
+        [f"audit trail intact: {verdict.get('events')} events{head}"] if verdict.get("ok") else [],
+    )
+    if not verdict.get("ok"):
+        broken = verdict.get("broken") or {}
+        raise CommandError(
+            f"audit trail broken: event {broken.get('eventId') or '(none)'} at position "
+            f"{broken.get('seq') if broken.get('seq') is not None else '?'} {broken.get('problem') or ''}"
+        )

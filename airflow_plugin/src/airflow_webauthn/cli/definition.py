@@ -158,6 +158,12 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
                 "audit_export",
                 (ARG_SINCE, ARG_UNTIL, ARG_TYPE, ARG_JSON_LINES),
             ),
+            _command(
+                "verify",
+                "Check the hash chain: exit 0 when intact, 1 naming the first bad event",
+                "audit_verify",
+                (ARG_JSON,),
+            ),
         ),
     ),
     # Old names, kept working.

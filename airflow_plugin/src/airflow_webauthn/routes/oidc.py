@@ -113,9 +113,11 @@ async def oidc_login(
         reply = await gateway.relay("/v1/oidc/start", {}, caller=caller)
     except ServiceUnavailableError:
         return _to_login(request, "idp_unavailable", next)
+    if reply.status_code >= 400:  # e.g. not configured (404) or rate limited (429): say which
+        return _to_login(request, login_error_code(refusal_from(reply.status_code, reply.body).error), next)
     body = reply.body if isinstance(reply.body, dict) else {}
     url, binding = body.get("authorizationUrl"), body.get("binding")
-    if reply.status_code >= 400 or not isinstance(url, str) or not isinstance(binding, str):
+    if not isinstance(url, str) or not isinstance(binding, str):
         return _to_login(request, "failed", next)
     response = RedirectResponse(url, status_code=303, headers=NO_STORE)
     _set(response, request, FLOW_COOKIE, binding)
@@ -176,7 +178,7 @@ def oidc_passkey_page(
     """The passkey step after the provider: "Continue with passkey" or, the first time, "Set up a passkey"."""
     if not pending:
         return _to_login(request, "state_invalid", None)
-    return _page(request, "oidc_passkey.html", scripts=("oidc-passkey.js",))
+    return _page(request, "oidc_passkey.html", scripts=("oidc-passkey.js",), depth=1)
 
 
 @oidc_router.get("/cancel")

@@ -71,10 +71,12 @@ def _page(
     context: dict[str, Any] | None = None,
     headers: dict[str, str] = PAGE_HEADERS,
     status_code: int = 200,
+    depth: int = 0,
 ) -> HTMLResponse:
-    # <base href> = the directory of this page (e.g. "/auth/"), so relative asset and API URLs work
-    # wherever Airflow mounts the sub-app ([api] base_url with a path, proxies).
-    base_href = request.url.path.rsplit("/", 1)[0] + "/"
+    # <base href> = the sub-app's root (e.g. "/auth/"), so relative asset and API URLs work wherever
+    # Airflow mounts it ([api] base_url with a path, proxies): the page's directory, less ``depth``
+    # folders for a page routed below the root (/auth/oidc/passkey has depth 1).
+    base_href = request.url.path.rsplit("/", 1 + depth)[0] + "/"
     response = _templates.TemplateResponse(
         request,
         template,

@@ -20,13 +20,18 @@ async def session_user(request: Request, components: ComponentsDep) -> WebAuthnU
     absolute session lifetime, session re-check). A user that Airflow's refresh middleware already built
     for this request (marked with Airflow's trust sentinel) is used as is, since it carries a changed
     role. Service accounts have no passkeys and no pages.
-    """
-    from airflow.api_fastapi.core_api.security import USER_INJECTED_BY_TRUSTED_MIDDLEWARE
 
+    Airflow 3.2 has no trust sentinel (``USER_INJECTED_BY_TRUSTED_MIDDLEWARE`` came in 3.3): there the
+    cookie is always validated, which is never less strict.
+    """
+    from airflow.api_fastapi.core_api import security as airflow_security
+
+    trusted = getattr(airflow_security, "USER_INJECTED_BY_TRUSTED_MIDDLEWARE", None)
     user: Any = getattr(request.state, "user", None)
     if not (
-        isinstance(user, WebAuthnUser)
-        and getattr(request.state, "user_authenticated_via", None) is USER_INJECTED_BY_TRUSTED_MIDDLEWARE
+        trusted is not None
+        and isinstance(user, WebAuthnUser)
+        and getattr(request.state, "user_authenticated_via", None) is trusted
     ):
         token = request.cookies.get(COOKIE_NAME_JWT_TOKEN)
         if not token:

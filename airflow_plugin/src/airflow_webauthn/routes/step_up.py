@@ -28,8 +28,17 @@ step_up_router = APIRouter(prefix="/step-up", tags=["WebAuthnStepUp"], dependenc
 async def step_up_options(
     body: EmptyBody, gateway: GatewayDep, caller: CallerDep, user: SessionUser
 ) -> JSONResponse:
-    """Assertion options for the session user's own passkeys (never a usernameless ceremony)."""
-    reply = await gateway.relay("/v1/authentication/options", {"username": user.username}, caller=caller)
+    """Assertion options for the session user's own passkeys (never a usernameless ceremony).
+
+    ``userVerification: required`` makes the service ask for PIN or biometrics and store that demand with
+    the challenge, so it refuses an assertion without user verification even where everyday sign-in only
+    prefers it: a step-up proves the person, not just the device.
+    """
+    reply = await gateway.relay(
+        "/v1/authentication/options",
+        {"username": user.username, "userVerification": "required"},
+        caller=caller,
+    )
     return relay(reply, as_person=False)
 
 

@@ -220,7 +220,15 @@ class AuthorizationMixin:
     def is_authorized_view(self, *, access_view: AccessView, user: WebAuthnUser) -> bool:
         if _allowed(user, "GET", VIEW):
             return True
-        return access_view.value == "DOCS" and self._some_dag_by_rule(user, "GET")
+        if access_view.value == "DOCS":
+            return self._some_dag_by_rule(user, "GET")
+        if access_view.value == "PLUGINS":
+            # The UI builds its menus from the plugin list, and the person's "Passkeys" item is a plugin view
+            # (menu_plugin.py): anyone with a UI to open (a DAG rule or a team role) may list plugins.
+            return not user.is_service_account and (
+                self._some_dag_by_rule(user, "GET") or self._allowed_in_some_team(user, "GET", DAG)
+            )
+        return False
 
     def is_authorized_custom_view(
         self, *, method: ResourceMethod | str, resource_name: str, user: WebAuthnUser

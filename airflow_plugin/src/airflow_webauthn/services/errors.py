@@ -22,10 +22,20 @@ SERVICE_CODES: dict[str, str] = {
     "registration_failed": "registration_failed",
     "authentication_failed": "authentication_failed",
     "unauthenticated": "unauthenticated",
+    # A person or service account the service knows but refuses now (libs/errors ErrorCode).
+    "account_disabled": "account_disabled",
+    "account_unknown": "unauthenticated",
+    "passkey_revoked": "passkey_revoked",
+    "passkey_flagged": "passkey_flagged",
     "step_up_required": "step_up_required",
     "forbidden": "forbidden",
+    "insufficient_scope": "forbidden",
     "not_found": "not_found",
     "conflict": "conflict",
+    "rate_limited": "rate_limited",
+    # 503s: the gateway turns every 5xx into ServiceUnavailableError first; listed so the table is whole.
+    "idp_unavailable": "idp_unavailable",
+    "signing_key_unavailable": "service_unavailable",
     # RFC 6749 §5.2 (POST /v1/oauth/token)
     "invalid_client": "invalid_client",
     "invalid_scope": "invalid_request",

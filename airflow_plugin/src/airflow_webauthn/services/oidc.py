@@ -27,16 +27,28 @@ OIDC_ERROR_MESSAGES: dict[str, str] = {
     "sign-in service cannot be reached). Try again later.",
     "no_role": "Your identity provider signed you in, but you have no Airflow role. Ask an Airflow "
     "administrator to add you to a group that grants one.",
+    "account_disabled": "Your Airflow account is disabled. Ask an Airflow administrator.",
+    "rate_limited": "Too many sign-in attempts. Wait a minute, then start again.",
+    "not_configured": "Sign-in through an identity provider is not set up for this Airflow. Sign in with "
+    "your passkey.",
     "passkey_failed": "The passkey step was not completed, so no session was created. Start again.",
     "failed": "Sign-in through your identity provider failed. Start again.",
 }
 
-# The service's refusal (as mapped by ``services.errors``) → the login page's code.
+# The service's refusal (as mapped by ``services.errors``) → the login page's code. Every code the
+# service's federation paths send has a row (libs/federation, apps/.../sign-in/federated-*.ts):
+# invalid_request is a callback the service could not read (too long, malformed), so "start again".
 _REFUSALS: dict[str, str] = {
     "authentication_failed": "idp_refused",
     "invalid_challenge": "state_invalid",
+    "invalid_request": "state_invalid",
     "forbidden": "not_allowed",
     "conflict": "account_conflict",
+    "account_disabled": "account_disabled",
+    "unauthenticated": "idp_refused",
+    "rate_limited": "rate_limited",
+    "idp_unavailable": "idp_unavailable",
+    "not_found": "not_configured",
     "no_role": "no_role",
 }
 

@@ -54,8 +54,9 @@
     var values = {
       type: $("audit-type").value.trim(),
       outcome: $("audit-outcome").value,
-      actor: T.idForName($("audit-actor").value.trim()),
-      subject: T.idForName($("audit-subject").value.trim()),
+      // The service resolves a username, a service account's name or client id, or takes an id as typed.
+      actor: $("audit-actor").value.trim(),
+      subject: $("audit-subject").value.trim(),
       since: isoOrEmpty($("audit-since").value),
       until: isoOrEmpty($("audit-until").value),
     };
@@ -66,13 +67,16 @@
 
   var KINDS = { user: "user", service_account: "service account", cli: "CLI", invite: "invite", key: "key", passkey: "passkey" };
 
-  /** Who acted or was acted on, by name where the page knows one (the trail records ids). */
-  function who(type, id) {
+  /**
+   * Who acted or was acted on: by the name the service looked up when it read the trail (the trail records ids),
+   * else by id (an invite, a key, a deleted account). The id stays in the cell's title for copying into a filter.
+   */
+  function who(type, id, name) {
     var kind = KINDS[type] || (type ? type.replace(/_/g, " ") : "");
-    if (!id) return kind || "—";
-    if (type === "user") return "user " + T.usernameOf(id);
-    if (type === "service_account") return "service account " + T.accountNameOf(id);
-    return (kind ? kind + " " : "") + id;
+    if (!id) return el("td", { text: kind || "—" });
+    var cell = el("td", { text: (kind ? kind + " " : "") + (name || id) });
+    if (name) cell.title = id;
+    return cell;
   }
 
   async function loadAudit(more) {
@@ -88,9 +92,9 @@
     items.forEach(function (event) {
       var time = el("td", { tabindex: "-1", text: M.formatDate(event.occurredAt) });
       first = first || time;
-      body.appendChild(el("tr", {}, [time].concat(T.cells([
-        event.type, event.outcome, who(event.actorType, event.actorId), who(event.subjectType, event.subjectId), event.reason || "",
-      ]))));
+      body.appendChild(el("tr", {}, [time].concat(T.cells([event.type, event.outcome]), [
+        who(event.actorType, event.actorId, event.actorName), who(event.subjectType, event.subjectId, event.subjectName),
+      ], T.cells([event.reason || ""]))));
     });
     if (!more && items.length === 0) {
       body.appendChild(el("tr", { class: "empty" }, [el("td", { colspan: 6, text: "No events match these filters." })]));

@@ -25,27 +25,10 @@
     byIdIn: byIdIn,
   };
 
-  /** A username for a user id when the user is known (ids are what the audit trail records). */
+  /** A username for a user id when the user is known (an invite records who created it by id). */
   T.usernameOf = function (id) {
     var user = byIdIn(T.users, id);
     return user ? user.username : id;
-  };
-
-  /** A service account's name for its id when known. */
-  T.accountNameOf = function (id) {
-    var account = byIdIn(T.accounts, id);
-    return account ? account.name : id;
-  };
-
-  /**
-   * What the audit trail records for a name a person typed: a username or a service account's name or client id
-   * becomes its id; anything else (an id, an operator's name for CLI actions) is used as typed.
-   */
-  T.idForName = function (text) {
-    var user = T.users.filter(function (u) { return u.username === text; })[0];
-    if (user) return user.id;
-    var account = T.accounts.filter(function (a) { return a.name === text || a.clientId === text; })[0];
-    return account ? account.id : text;
   };
 
   T.tbody = function (tableId) {

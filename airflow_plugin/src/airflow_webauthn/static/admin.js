@@ -99,6 +99,10 @@
     return "Blocked " + M.formatDate(passkey.flaggedAt) + ": " + why + ".";
   }
 
+  /* Columns of the users table (admin.html): username, display name, groups, status, last sign-in, identity
+     provider, last IdP sign-in, actions. */
+  var USER_COLUMNS = 8;
+
   function userRows(user) {
     var name = user.username;
     var toggle = user.disabled
@@ -120,10 +124,13 @@
       (user.groups || []).join(", ") || "—",
       user.disabled ? "Disabled" : "Active",
       M.formatDate(user.lastLoginAt, "Never"),
+      // The provider's issuer URL (what OIDC_ISSUER says) for a federated person; a local one was invited.
+      user.idp || "Local (passkey only)",
+      user.idp ? M.formatDate(user.lastIdpLoginAt, "Never") : "—",
       el("span", { class: "row-actions" }, [toggle, groups, show]),
     ]))];
     var panel = el("tr", { class: "sub-row", id: panelId, hidden: !openPasskeys[user.id] }, [
-      el("td", { colspan: 6 }, [el("ul", { class: "items compact", "data-passkeys-of": user.id }, [
+      el("td", { colspan: USER_COLUMNS }, [el("ul", { class: "items compact", "data-passkeys-of": user.id }, [
         el("li", { class: "empty", text: "Loading passkeys…" }),
       ])]),
     ]);
@@ -139,7 +146,7 @@
     T.users = loaded;
     var rows = [];
     users.forEach(function (user) { rows = rows.concat(userRows(user)); });
-    T.fill("users-table", rows, "No users yet. Invite someone above.", 6);
+    T.fill("users-table", rows, "No users yet. Invite someone above.", USER_COLUMNS);
     await Promise.all(users.filter(function (u) { return openPasskeys[u.id]; }).map(loadUserPasskeys));
   }
 
@@ -369,10 +376,8 @@
     $("locked").hidden = true;
     await Promise.all([
       loadInvites().catch(report("Pending invites")),
-      // The audit trail names service accounts, so it is shown once they are known.
-      loadServiceAccounts().catch(report("Service accounts")).then(function () {
-        return S.loadAudit(false).catch(report("The audit trail"));
-      }),
+      loadServiceAccounts().catch(report("Service accounts")),
+      S.loadAudit(false).catch(report("The audit trail")),
       S.loadKeys().catch(report("Signing keys")),
     ]);
   }

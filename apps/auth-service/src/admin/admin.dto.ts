@@ -48,8 +48,10 @@ const ISO = { strict: true, strictSeparator: true };
 export class AuditFilterQuery {
   @ApiPropertyOptional({ example: 'passkey.revoked' }) @Optional() @IsString() @Matches(/^[a-z0-9_.-]{1,64}$/, { message: 'type must be an event type like passkey.revoked' }) type?: string;
   @ApiPropertyOptional({ enum: ['success', 'failure'] }) @Optional() @IsIn(['success', 'failure']) outcome?: 'success' | 'failure';
-  @ApiPropertyOptional({ description: 'actor id (user id, service account id, CLI user)' }) @Optional() @IsString() @MaxLength(128) actor?: string;
-  @ApiPropertyOptional({ description: 'subject id (user, service account, invite, key id)' }) @Optional() @IsString() @MaxLength(128) subject?: string;
+  @ApiPropertyOptional({ description: 'who acted: a username, a service account name or client id, or an id as recorded (user, service account, CLI user)' })
+  @Optional() @IsString() @MaxLength(128) actor?: string;
+  @ApiPropertyOptional({ description: 'what was acted on: a username, a service account name or client id, or an id (user, service account, invite, key)' })
+  @Optional() @IsString() @MaxLength(128) subject?: string;
   @ApiPropertyOptional({ example: '2025-01-01T00:00:00Z' }) @Optional() @IsISO8601(ISO, { message: 'since must be an ISO 8601 date-time' }) since?: string;
   @ApiPropertyOptional({ example: '2025-02-01T00:00:00Z' }) @Optional() @IsISO8601(ISO, { message: 'until must be an ISO 8601 date-time' }) until?: string;
 }
@@ -61,4 +63,23 @@ export class AuditPageQuery extends AuditFilterQuery {
   @ApiPropertyOptional({ description: 'nextCursor from the previous page' })
   @Optional() @IsString() @Matches(/^[A-Za-z0-9_-]{1,256}$/, { message: 'cursor must be a nextCursor value from a previous page' })
   cursor?: string;
+}
+
+export class AuditChainBreak {
+  @ApiProperty({ nullable: true, type: String, description: 'the first bad event, when one stands where the chain breaks' }) eventId: string | null;
+  @ApiProperty({ nullable: true, type: Number, description: 'its position in the chain' }) seq: number | null;
+  @ApiProperty({ example: 'was altered (its hash does not match its fields)' }) problem: string;
+}
+
+export class AuditChainHead {
+  @ApiProperty() seq: number;
+  @ApiProperty({ example: '3f2a…' }) hash: string;
+}
+
+/** `GET /v1/admin/audit/verify`: the hash chain checked in the database, as `audit verify` does. */
+export class AuditVerifyResult {
+  @ApiProperty() ok: boolean;
+  @ApiProperty({ description: 'events checked' }) events: number;
+  @ApiProperty({ type: AuditChainBreak, nullable: true, description: 'null on an intact trail' }) broken: AuditChainBreak | null;
+  @ApiProperty({ type: AuditChainHead, nullable: true, description: 'the last event of an intact trail' }) last: AuditChainHead | null;
 }

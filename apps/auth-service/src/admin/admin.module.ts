@@ -7,6 +7,7 @@ import { WebAuthnModule } from '@app/webauthn';
 import { BearerGuard } from '../http/bearer.guard';
 import { AdminDenialsAudit } from './admin-denials.middleware';
 import { AdminAuditController } from './audit.controller';
+import { AuditNames } from './audit-names';
 import { AdminInvitesController } from './invites.controller';
 import { AdminKeysController } from './keys.controller';
 import { MeController } from './me.controller';
@@ -17,7 +18,7 @@ import { AdminUsersController } from './users.controller';
 @Module({
   imports: [AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
   controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, MeController],
-  providers: [BearerGuard, AdminDenialsAudit],
+  providers: [BearerGuard, AdminDenialsAudit, AuditNames],
 })
 export class AdminModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

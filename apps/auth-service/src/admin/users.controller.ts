@@ -1,5 +1,5 @@
 import { Body, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiOperation } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { PasskeysService } from '@app/webauthn';
@@ -7,6 +7,7 @@ import { Audit } from '../http/audit-context.decorator';
 import { StatusRead } from '../http/bearer.guard';
 import { AdminController } from './admin-controller.decorator';
 import { RenamePasskeyRequest, UpdateUserRequest } from './admin.dto';
+import { PasskeyView, UserDetailView, UserView } from './user-views';
 import { passkeyView, userDetailView, userView } from './views';
 
 /** People and their passkeys. `:id` accepts a user id or a username, as admins type either. */
@@ -19,6 +20,7 @@ export class AdminUsersController {
 
   @Get('users')
   @ApiOperation({ summary: 'List users' })
+  @ApiOkResponse({ type: [UserView] })
   async list() {
     return (await this.users.list()).map(userView);
   }
@@ -26,6 +28,7 @@ export class AdminUsersController {
   @Get('users/:id')
   @StatusRead()
   @ApiOperation({ summary: 'One user with their passkeys (revoked ones included)' })
+  @ApiOkResponse({ type: UserDetailView })
   async get(@Param('id') id: string) {
     const user = await this.users.resolve(id);
     return userDetailView(user, await this.passkeys.listForUser(user.id));
@@ -33,6 +36,7 @@ export class AdminUsersController {
 
   @Patch('users/:id')
   @ApiOperation({ summary: 'Change display name and/or groups' })
+  @ApiOkResponse({ type: UserView })
   async update(@Param('id') id: string, @Body() body: UpdateUserRequest, @Audit() audit: AuditContext) {
     return userView(await this.users.update(audit, id, body));
   }
@@ -40,6 +44,7 @@ export class AdminUsersController {
   @Post('users/:id/disable')
   @HttpCode(200)
   @ApiOperation({ summary: 'Disable: no sign-in, and existing tokens stop working on this service at once' })
+  @ApiOkResponse({ type: UserView })
   async disable(@Param('id') id: string, @Audit() audit: AuditContext) {
     return userView(await this.users.setDisabled(audit, id, true));
   }
@@ -47,12 +52,14 @@ export class AdminUsersController {
   @Post('users/:id/enable')
   @HttpCode(200)
   @ApiOperation({ summary: 'Enable a disabled user' })
+  @ApiOkResponse({ type: UserView })
   async enable(@Param('id') id: string, @Audit() audit: AuditContext) {
     return userView(await this.users.setDisabled(audit, id, false));
   }
 
   @Get('users/:id/passkeys')
   @ApiOperation({ summary: "A user's passkeys (revoked ones included)" })
+  @ApiOkResponse({ type: [PasskeyView] })
   async listPasskeys(@Param('id') id: string) {
     const user = await this.users.resolve(id);
     return (await this.passkeys.listForUser(user.id)).map(passkeyView);
@@ -60,12 +67,14 @@ export class AdminUsersController {
 
   @Patch('passkeys/:id')
   @ApiOperation({ summary: 'Rename a passkey' })
+  @ApiOkResponse({ type: PasskeyView })
   async renamePasskey(@Param('id') id: string, @Body() body: RenamePasskeyRequest, @Audit() audit: AuditContext) {
     return passkeyView(await this.passkeys.rename(audit, id, body.label));
   }
 
   @Delete('passkeys/:id')
   @ApiOperation({ summary: 'Revoke a passkey (an admin may revoke the last one, e.g. for a lost device)' })
+  @ApiOkResponse({ type: PasskeyView })
   async revokePasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
     return passkeyView(await this.passkeys.revoke(audit, id));
   }
@@ -73,6 +82,7 @@ export class AdminUsersController {
   @Post('passkeys/:id/unflag')
   @HttpCode(200)
   @ApiOperation({ summary: 'Unblock a passkey flagged by a security check, after review (audited as passkey.unflagged)' })
+  @ApiOkResponse({ type: PasskeyView })
   async unflagPasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
     return passkeyView(await this.passkeys.unflag(audit, id));
   }

@@ -2,6 +2,7 @@ import { Invite, inviteState, ServiceAccount, User } from '@app/accounts';
 import type { AuditEvent } from '@app/audit';
 import type { SigningKey } from '@app/tokens';
 import { authenticatorName, Passkey } from '@app/webauthn';
+import type { PasskeyView, UserDetailView, UserView } from './user-views';
 
 /*
  * The one place entities become API/CLI output. Each view lists its fields explicitly, so a column added to an
@@ -10,7 +11,7 @@ import { authenticatorName, Passkey } from '@app/webauthn';
 
 const iso = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
 
-export function userView(user: User) {
+export function userView(user: User): UserView {
   return {
     id: user.id,
     username: user.username,
@@ -19,10 +20,12 @@ export function userView(user: User) {
     disabled: !!user.disabledAt,
     createdAt: iso(user.createdAt),
     lastLoginAt: iso(user.lastLoginAt),
+    idp: user.idpIssuer,
+    lastIdpLoginAt: iso(user.lastIdpLoginAt),
   };
 }
 
-export function passkeyView(passkey: Passkey) {
+export function passkeyView(passkey: Passkey): PasskeyView {
   return {
     id: passkey.id,
     label: passkey.label,
@@ -38,7 +41,7 @@ export function passkeyView(passkey: Passkey) {
   };
 }
 
-export function userDetailView(user: User, passkeys: Passkey[]) {
+export function userDetailView(user: User, passkeys: Passkey[]): UserDetailView {
   return { ...userView(user), passkeys: passkeys.map(passkeyView) };
 }
 

@@ -89,12 +89,16 @@ export function serviceAccountCommands(program: Command): void {
  * invite, never here.
  */
 export function userCommands(program: Command): void {
-  const users = program.command('users').description('people who sign in with passkeys');
+  const users = program.command('users').description('people who sign in with passkeys (and through the identity provider)');
 
   runAndReport(
     users.command('list').description('list users'),
     async (app) => (await app.get(UsersService).list()).map(userView),
-    (rows) => printTable(['USERNAME', 'DISPLAY_NAME', 'GROUPS', 'STATUS', 'LAST_LOGIN', 'ID'], rows.map((u) => [u.username, u.displayName, u.groups, u.disabled ? 'disabled' : 'enabled', u.lastLoginAt, u.id])),
+    (rows) =>
+      printTable(
+        ['USERNAME', 'DISPLAY_NAME', 'GROUPS', 'STATUS', 'LAST_LOGIN', 'IDP', 'LAST_IDP_LOGIN', 'ID'],
+        rows.map((u) => [u.username, u.displayName, u.groups, u.disabled ? 'disabled' : 'enabled', u.lastLoginAt, u.idp ?? 'local', u.lastIdpLoginAt, u.id]),
+      ),
   );
 
   runAndReport(
@@ -104,7 +108,10 @@ export function userCommands(program: Command): void {
       return userDetailView(user, await app.get(PasskeysService).listForUser(user.id));
     },
     (view) => {
-      printLines(`${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`);
+      printLines(
+        `${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`,
+        view.idp ? `identity provider: ${view.idp}; last sign-in there: ${view.lastIdpLoginAt ?? 'never'}` : 'identity provider: none (local person, passkey only)',
+      );
       printPasskeys(view.passkeys);
     },
   );

@@ -14,7 +14,7 @@ export class AuthenticationController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Request options; without a username, a usernameless (discoverable) ceremony' })
   options(@Body() body: AuthenticationOptionsRequest) {
-    return this.signIn.options(body.username);
+    return this.signIn.options(body.username, body.userVerification === 'required');
   }
 
   @Post('verify')

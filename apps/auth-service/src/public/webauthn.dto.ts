@@ -73,6 +73,11 @@ export class RegistrationVerifyRequest {
 export class AuthenticationOptionsRequest {
   @ApiPropertyOptional({ description: 'omit for a usernameless (discoverable credential) sign-in' })
   @Optional() @IsString() @MaxLength(128) username?: string;
+  @ApiPropertyOptional({
+    enum: ['required'],
+    description: 'a step-up confirmation: the options ask for user verification and the assertion is refused without it, whatever WEBAUTHN_USER_VERIFICATION says',
+  })
+  @Optional() @IsIn(['required'], { message: "userVerification can only be 'required'" }) userVerification?: 'required';
 }
 
 export class AuthenticationVerifyRequest {

@@ -3,7 +3,7 @@ import { UsersService, UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { FederationService, PasskeyStep, StartedFlow } from '@app/federation';
-import { UnitOfWork } from '@app/persistence';
+import { isUniqueViolation, UnitOfWork } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
 import { PasskeysService } from '@app/webauthn';
 import { AccessTokenGrants } from './access-token-grants';
@@ -61,7 +61,7 @@ export class FederatedSignIn {
       const { identity, passkeyRequired } = await this.federation.finish(callbackQuery, binding);
       subject = { idp: identity.issuer };
       const at = new Date();
-      return await this.uow.run(async (tx) => {
+      const signIn = () => this.uow.run(async (tx) => {
         const { user, created } = await this.users.linkFederated(tx, identity, at);
         subject.userId = user.id;
         if (user.disabledAt) throw new AppError(ErrorCode.AccountDisabled, 'this account is disabled', 'user_disabled');
@@ -84,6 +84,13 @@ export class FederatedSignIn {
           login: { userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups, authTime: at, amr: [FEDERATED_AMR], idp: identity.issuer },
         });
         return { status: 'signed_in', ...token } as const;
+      });
+      return await signIn().catch((error: unknown) => {
+        // Two first sign-ins of one new person at once (two tabs, a double click) both find no account and both
+        // insert it; the unique (issuer, sub) and username constraints let one win and roll the other back whole.
+        // Run again, that one finds the account by (issuer, sub): one person, and a clean answer to both.
+        if (!isUniqueViolation(error)) throw error;
+        return signIn();
       });
     } catch (error) {
       if (error instanceof AppError) {

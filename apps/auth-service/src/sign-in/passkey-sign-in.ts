@@ -21,8 +21,8 @@ export class PasskeySignIn {
     private readonly audit: AuditService,
   ) {}
 
-  options(username?: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
-    return this.authentication.options(username);
+  options(username?: string, requireUserVerification = false): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    return this.authentication.options(username, requireUserVerification);
   }
 
   async signIn(context: AuditContext, response: AuthenticationResponseJSON): Promise<TokenResponse> {

@@ -3,6 +3,7 @@ import { RateLimits1764400000000 } from './1764400000000-rate-limits';
 import { ServiceAccountScopes1764900000000 } from './1764900000000-service-account-scopes';
 import { Federation1765000000000 } from './1765000000000-federation';
 import { AuditChain1765100000000 } from './1765100000000-audit-chain';
+import { ChallengeUserVerification1765200000000 } from './1765200000000-challenge-user-verification';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
-export const MIGRATIONS = [InitialSchema1764300000000, RateLimits1764400000000, ServiceAccountScopes1764900000000, Federation1765000000000, AuditChain1765100000000];
+export const MIGRATIONS = [InitialSchema1764300000000, RateLimits1764400000000, ServiceAccountScopes1764900000000, Federation1765000000000, AuditChain1765100000000, ChallengeUserVerification1765200000000];
