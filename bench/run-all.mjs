@@ -16,7 +16,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeF
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BENCH_DIR, REPO_DIR, ORIGIN, RP_ID, benchSettings, compileSoftAuthenticator, freePort, readCpuMs, readRss, round, sleep } from './lib/common.mjs';
+import { BENCH_DIR, REPO_DIR, ORIGIN, RP_ID, benchSettings, compileSoftAuthenticator, freePort, readCpuMs, readRss, round, sleep, startScriptNodeFlags } from './lib/common.mjs';
 
 const execFileP = promisify(execFile);
 let CLOCK_TICKS = 100;
@@ -46,13 +46,6 @@ function withCpu(result) {
   cpuWatch.pid = undefined;
   if (cpuMs === undefined) return result;
   return { ...result, cpuMs, cpuMsPerOp: result.count ? round(cpuMs / result.count, 3) : null, coresUsed: round(cpuMs / result.elapsedMs, 2) };
-}
-/** `node <flags> dist/apps/auth-service/src/main.js` in package.json's start script → <flags>. */
-function startScriptNodeFlags() {
-  const start = String(JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')).scripts?.start ?? '').trim();
-  const match = /^node((?:\s+--\S+)*)\s+dist\/apps\/auth-service\/src\/main\.js$/.exec(start);
-  if (!match) die(`package.json's start script is not "node [--flags] dist/apps/auth-service/src/main.js": ${start}`);
-  return match[1].split(/\s+/).filter(Boolean);
 }
 const TARGETS = { ceremonyRatio: 0.5, tokenRatio: 0.4, rssMb: 200 };
 const MAX_ERROR_RATE = 0.01;

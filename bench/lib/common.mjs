@@ -15,6 +15,14 @@ export const REPO_DIR = resolve(BENCH_DIR, '..');
 export const ORIGIN = 'http://localhost:8080';
 export const RP_ID = 'localhost';
 
+/** `node <flags> dist/apps/auth-service/src/main.js` in package.json's start script → <flags>. */
+export function startScriptNodeFlags() {
+  const start = String(JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')).scripts?.start ?? '').trim();
+  const match = /^node((?:\s+--\S+)*)\s+dist\/apps\/auth-service\/src\/main\.js$/.exec(start);
+  if (!match) throw new Error(`package.json's start script is not "node [--flags] dist/apps/auth-service/src/main.js": ${start}`);
+  return match[1].split(/\s+/).filter(Boolean);
+}
+
 export function envInt(name, dflt, min = 0) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return dflt;

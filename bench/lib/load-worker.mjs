@@ -6,6 +6,8 @@
 //   {cmd: 'enroll', port, invites: [{username, token}]}             -> {type: 'enrolled', users, ms}
 //   {cmd: 'ceremonies', port, concurrency, seconds, warmupSeconds}  -> {type: 'result', ...summary, steps}
 //   {cmd: 'tokens', port, clientId, clientSecret, concurrency, ...} -> {type: 'result', ...summary}
+// `ports: [p1, p2, ...]` instead of `port` spreads the load over several instances: requests go round-robin, and a
+// ceremony's verify goes to the instance after the one that answered its options (every ceremony crosses instances).
 //   {cmd: 'exit'}
 // While a load command runs it also sends {type: 'phase', phase: 'warmup' | 'measure' | 'done'}.
 import { Agent, request as httpRequest } from 'node:http';
@@ -65,8 +67,12 @@ async function enroll({ port, invites }) {
   return { type: 'enrolled', users: enrolled.length, algs: [...new Set(enrolled.map((e) => e.alg))], ms: Math.round(performance.now() - started) };
 }
 
+/** The instances to load: `ports`, or the one `port`. */
+const portsOf = (cmd) => cmd.ports ?? [cmd.port];
+
 async function ceremonies(cmd) {
-  const { port, concurrency } = cmd;
+  const { concurrency } = cmd;
+  const ports = portsOf(cmd);
   if (enrolled.length < concurrency) throw new Error(`need at least ${concurrency} enrolled users (one per in-flight ceremony), have ${enrolled.length}`);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   // Lane k uses users k, k+C, k+2C, ...: a passkey is never in two ceremonies at once (its counter is compare-and-set).
@@ -74,13 +80,15 @@ async function ceremonies(cmd) {
   const steps = { options: [], sign: [], verify: [] };
   const result = await drive(cmd, async (k, i, measured) => {
     const user = laneUsers[k][i % laneUsers[k].length];
+    const optionsPort = ports[(k + i) % ports.length];
+    const verifyPort = ports[(k + i + 1) % ports.length];
     const a = performance.now();
-    const opts = await json(agent, port, '/v1/authentication/options', { username: user.username });
+    const opts = await json(agent, optionsPort, '/v1/authentication/options', { username: user.username });
     if (opts.status !== 200) throw new HttpError('authentication options', opts.status, opts.text);
     const b = performance.now();
     const response = user.authenticator.getAssertion(JSON.parse(opts.text), { origin: ORIGIN });
     const c = performance.now();
-    const verify = await json(agent, port, '/v1/authentication/verify', { response });
+    const verify = await json(agent, verifyPort, '/v1/authentication/verify', { response });
     if (verify.status !== 200) throw new HttpError('authentication verify', verify.status, verify.text);
     const token = JSON.parse(verify.text).access_token;
     if (typeof token !== 'string' || token.split('.').length !== 3) throw new Error(`verify answered without a JWT: ${verify.text.slice(0, 200)}`);
@@ -97,15 +105,16 @@ async function ceremonies(cmd) {
 }
 
 async function tokens(cmd) {
-  const { port, concurrency, clientId, clientSecret } = cmd;
+  const { concurrency, clientId, clientSecret } = cmd;
+  const ports = portsOf(cmd);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   // RFC 6749 §2.3.1: client id and secret are form-urlencoded before they are joined and base64-encoded.
   const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
   const headers = { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
   const body = 'grant_type=client_credentials';
   let sampleToken;
-  const result = await drive(cmd, async () => {
-    const res = await request(agent, port, 'POST', '/v1/oauth/token', headers, body);
+  const result = await drive(cmd, async (k, i) => {
+    const res = await request(agent, ports[(k + i) % ports.length], 'POST', '/v1/oauth/token', headers, body);
     if (res.status !== 200) throw new HttpError('token', res.status, res.text);
     const token = JSON.parse(res.text).access_token;
     if (typeof token !== 'string' || !token) throw new Error(`token endpoint answered without access_token: ${res.text.slice(0, 200)}`);

@@ -1,19 +1,19 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { InstantColumn, JsonTextColumn } from '@app/persistence';
+import { Entity } from 'typeorm';
+import { IdColumn, VarcharColumn, InstantColumn, JsonTextColumn } from '@app/persistence';
 
 @Entity('service_accounts')
 export class ServiceAccount {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id: string;
 
-  @Column({ type: 'varchar', length: 128, unique: true })
+  @VarcharColumn(128, { unique: true })
   name: string;
 
-  @Column({ name: 'client_id', type: 'varchar', length: 64, unique: true })
+  @VarcharColumn(64, { unique: true })
   clientId: string;
 
   /** SHA-256 of the secret (see secrets.ts for why a fast hash is right here). */
-  @Column({ name: 'secret_hash', type: 'varchar', length: 128 })
+  @VarcharColumn(128)
   secretHash: string;
 
   @JsonTextColumn()
@@ -23,15 +23,15 @@ export class ServiceAccount {
   @JsonTextColumn()
   scopes: string[];
 
-  @Column({ name: 'created_by', type: 'varchar', length: 128 })
+  @VarcharColumn(128)
   createdBy: string;
 
-  @InstantColumn({ name: 'created_at' })
+  @InstantColumn()
   createdAt: Date;
 
-  @InstantColumn({ name: 'secret_rotated_at' })
+  @InstantColumn()
   secretRotatedAt: Date;
 
-  @InstantColumn({ name: 'disabled_at', nullable: true })
+  @InstantColumn({ nullable: true })
   disabledAt: Date | null;
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
-import { UnitOfWork } from '@app/persistence';
+import { Tx, UnitOfWork } from '@app/persistence';
 import { normalizeGroups } from './names';
 import { normalizeScopes } from './scopes';
 import { hashSecret, newSecret, secretMatches } from './secrets';
@@ -71,10 +71,11 @@ export class ServiceAccountsService {
 
   /**
    * Returns the account when the client id and secret match an enabled account; otherwise throws with a reason for
-   * the audit trail (the client only ever sees "invalid_client").
+   * the audit trail (the client only ever sees "invalid_client"). Runs in the caller's unit of work: the grant reads
+   * the account and records its token in one transaction (a unit of its own here cost two more statements a grant).
    */
-  async authenticate(clientId: string, clientSecret: string): Promise<ServiceAccount> {
-    const account = await this.uow.run((tx) => this.accounts.findByClientId(tx, clientId));
+  async authenticate(tx: Tx, clientId: string, clientSecret: string): Promise<ServiceAccount> {
+    const account = await this.accounts.findByClientId(tx, clientId);
     if (!account) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'unknown_client');
     if (!secretMatches(clientSecret, account.secretHash)) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'bad_secret');
     if (account.disabledAt) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_disabled');

@@ -1,42 +1,42 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { BigCounterColumn, InstantColumn, JsonTextColumn } from '@app/persistence';
+import { Entity } from 'typeorm';
+import { IdColumn, VarcharColumn, InstantColumn, JsonTextColumn, BigCounterColumn } from '@app/persistence';
 
 export type AuditOutcome = 'success' | 'failure';
 export type ActorType = 'user' | 'service_account' | 'cli' | 'system' | 'anonymous';
 
 @Entity('audit_events')
 export class AuditEvent {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id: string;
 
-  @InstantColumn({ name: 'occurred_at' })
+  @InstantColumn()
   occurredAt: Date;
 
-  @Column({ type: 'varchar', length: 64 })
+  @VarcharColumn(64)
   type: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @VarcharColumn(16)
   outcome: AuditOutcome;
 
-  @Column({ type: 'varchar', length: 64, nullable: true })
+  @VarcharColumn(64, { nullable: true })
   reason: string | null;
 
-  @Column({ name: 'actor_type', type: 'varchar', length: 16 })
+  @VarcharColumn(16)
   actorType: ActorType;
 
-  @Column({ name: 'actor_id', type: 'varchar', length: 128, nullable: true })
+  @VarcharColumn(128, { nullable: true })
   actorId: string | null;
 
-  @Column({ name: 'subject_type', type: 'varchar', length: 32, nullable: true })
+  @VarcharColumn(32, { nullable: true })
   subjectType: string | null;
 
-  @Column({ name: 'subject_id', type: 'varchar', length: 128, nullable: true })
+  @VarcharColumn(128, { nullable: true })
   subjectId: string | null;
 
-  @Column({ name: 'client_ip', type: 'varchar', length: 64, nullable: true })
+  @VarcharColumn(64, { nullable: true })
   clientIp: string | null;
 
-  @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
+  @VarcharColumn(512, { nullable: true })
   userAgent: string | null;
 
   @JsonTextColumn()
@@ -46,9 +46,9 @@ export class AuditEvent {
   @BigCounterColumn({ nullable: true })
   seq: number | null;
 
-  @Column({ name: 'prev_hash', type: 'varchar', length: 64, nullable: true })
+  @VarcharColumn(64, { nullable: true })
   prevHash: string | null;
 
-  @Column({ type: 'varchar', length: 64, nullable: true })
+  @VarcharColumn(64, { nullable: true })
   hash: string | null;
 }

@@ -72,6 +72,13 @@ describe('configuration', () => {
     expect(problems).toMatch(/REDIS_URL must be a redis/);
     expect(problems).not.toContain('hunter2');
   });
+
+  it('namespaces the Redis keys with REDIS_KEY_PREFIX (awa:limits: by default) and refuses a prefix with spaces or braces', () => {
+    expect(loadAppConfig({ ...valid, REDIS_URL: 'redis://cache:6379' }).limits).toMatchObject({ redisUrl: 'redis://cache:6379', redisKeyPrefix: 'awa:limits:' });
+    expect(loadAppConfig({ ...valid, REDIS_KEY_PREFIX: 'prod:awa:' }).limits.redisKeyPrefix).toBe('prod:awa:');
+    expect(problemsOf({ ...valid, REDIS_KEY_PREFIX: 'a b' }).join()).toMatch(/REDIS_KEY_PREFIX/);
+    expect(problemsOf({ ...valid, REDIS_KEY_PREFIX: '{slot}' }).join()).toMatch(/REDIS_KEY_PREFIX/);
+  });
 });
 
 describe('OIDC configuration', () => {

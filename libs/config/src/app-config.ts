@@ -47,8 +47,10 @@ export interface AppConfig {
     failedSecrets: number;
     failedSignIns: number;
     failureWindowSeconds: number;
-    /** Sensitive (may carry a password): never logged. Not used yet: see libs/limits. */
+    /** Sensitive (may carry a password): never logged. When set, the counters live in Redis (libs/limits). */
     redisUrl?: string;
+    /** Namespace of the counters' keys in Redis. */
+    redisKeyPrefix: string;
   };
   logLevel: Environment['LOG_LEVEL'];
   logFormat: Environment['LOG_FORMAT'];
@@ -188,6 +190,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
       failedSignIns: env.RATE_LIMIT_FAILED_SIGN_INS,
       failureWindowSeconds: env.RATE_LIMIT_FAILURE_WINDOW_SECONDS,
       redisUrl: env.REDIS_URL,
+      redisKeyPrefix: env.REDIS_KEY_PREFIX,
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,

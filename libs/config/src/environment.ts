@@ -12,6 +12,16 @@ import {
 } from 'class-validator';
 
 /**
+ * A whole-number setting: the variable's text read as a number, then checked to be an integer from `min` to `max`.
+ * The decorators are applied bottom-up, as a written stack is, so a bad value is reported exactly as before.
+ */
+function IntSetting(min: number, max?: number): PropertyDecorator {
+  const stack = [Transform(({ value }) => (value === undefined ? undefined : Number(value))), IsInt(), Min(min), ...(max === undefined ? [] : [Max(max)])];
+  const bottomUp = stack.reverse();
+  return (target, property) => bottomUp.forEach((decorate) => decorate(target, property));
+}
+
+/**
  * The raw environment, as class-validator sees it. Every field maps one-to-one to a documented variable
  * (README "Configuration"), so an error message can name the variable the operator has to fix.
  */
@@ -19,10 +29,7 @@ export class Environment {
   @IsIn(['development', 'production', 'test'])
   NODE_ENV: 'development' | 'production' | 'test' = 'production';
 
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IntSetting(0, 65535)
   PORT = 3000;
 
   @IsString()
@@ -62,17 +69,11 @@ export class Environment {
   @IsIn(['required', 'preferred'])
   WEBAUTHN_USER_VERIFICATION: 'required' | 'preferred' = 'required';
 
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(10)
-  @Max(900)
+  @IntSetting(10, 900)
   WEBAUTHN_CHALLENGE_TTL_SECONDS = 120;
 
   /** How recent a person's passkey assertion must be for sensitive self-service actions (adding a passkey). */
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(30)
-  @Max(3600)
+  @IntSetting(30, 3600)
   WEBAUTHN_STEP_UP_MAX_AGE_SECONDS = 300;
 
   @IsOptional()
@@ -87,21 +88,13 @@ export class Environment {
   @IsIn(['EdDSA', 'ES256'])
   JWT_SIGNING_ALG: 'EdDSA' | 'ES256' = 'EdDSA';
 
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(60)
-  @Max(3600)
+  @IntSetting(60, 3600)
   USER_TOKEN_TTL_SECONDS = 600;
 
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(60)
-  @Max(3600)
+  @IntSetting(60, 3600)
   SERVICE_TOKEN_TTL_SECONDS = 900;
 
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(0)
+  @IntSetting(0)
   KEY_ROTATION_INTERVAL_HOURS = 720;
 
   // The hint must not send an operator of an existing database off to make a new key (it cannot open the stored ones).
@@ -114,61 +107,50 @@ export class Environment {
   @IsNotEmpty()
   ADMIN_GROUPS = 'airflow-admins';
 
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(300)
-  @Max(30 * 24 * 3600)
+  @IntSetting(300, 30 * 24 * 3600)
   INVITE_TTL_SECONDS = 72 * 3600;
 
   @IsString()
   TRUST_PROXY = 'loopback';
 
   /** Days an audit event is kept; older events are pruned, leaving a checkpoint the rest of the chain verifies from. */
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(1)
+  @IntSetting(1)
   AUDIT_RETENTION_DAYS = 400;
 
   /** Requests per minute per client address without a valid Bearer token (all routes but health); 0 turns every limit off. */
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(0)
+  @IntSetting(0)
   RATE_LIMIT_PER_MINUTE = 600;
 
   /** Requests per minute per authenticated client (service account by client id, person by user id). */
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(1)
+  @IntSetting(1)
   RATE_LIMIT_CLIENT_PER_MINUTE = 1200;
 
   /** Unauthenticated ceremony starts (sign-in and enrollment options) per minute per address. */
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(1)
+  @IntSetting(1)
   RATE_LIMIT_CEREMONY_STARTS_PER_MINUTE = 60;
 
   /** Failed client authentications per client id per address, per failure window. */
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(1)
+  @IntSetting(1)
   RATE_LIMIT_FAILED_SECRETS = 10;
 
   /** Failed sign-ins per passkey (credential id) per address, per failure window. */
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(1)
+  @IntSetting(1)
   RATE_LIMIT_FAILED_SIGN_INS = 10;
 
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(10)
-  @Max(24 * 3600)
+  @IntSetting(10, 24 * 3600)
   RATE_LIMIT_FAILURE_WINDOW_SECONDS = 900;
 
-  /** Reserved for a Redis limit store; this build keeps the counters in the database and says so at start-up. */
+  /**
+   * Optional Redis for the rate-limit counters (libs/limits/redis-limit-store.ts); without it they live in the
+   * database. Sensitive: it may carry a password, so it is never logged or echoed.
+   */
   @IsOptional()
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL?: string;
+
+  /** Namespace of the limit keys in Redis, so several deployments (or test runs) can share one Redis. */
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1-64 characters of letters, digits, ":", "_", "." or "-"' })
+  REDIS_KEY_PREFIX = 'awa:limits:';
 
   /** Sign-in through the organisation's OpenID provider (see oidc-config.ts): off unless OIDC_ISSUER is set. */
   @IsOptional()

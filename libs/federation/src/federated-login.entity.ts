@@ -1,5 +1,5 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { InstantColumn } from '@app/persistence';
+import { Entity } from 'typeorm';
+import { IdColumn, IdRefColumn, VarcharColumn, InstantColumn } from '@app/persistence';
 
 /** `confirm`: the person has passkeys and must use one. `enroll`: first sign-in, they set one up now. */
 export type PasskeyStep = 'confirm' | 'enroll';
@@ -10,24 +10,24 @@ export type PasskeyStep = 'confirm' | 'enroll';
  */
 @Entity('federated_logins')
 export class FederatedLogin {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id: string;
 
-  @Column({ name: 'secret_hash', type: 'varchar', length: 64, unique: true })
+  @VarcharColumn(64, { unique: true })
   secretHash: string;
 
-  @Column({ name: 'user_id', type: 'varchar', length: 36 })
+  @IdRefColumn()
   userId: string;
 
-  @Column({ name: 'idp_issuer', type: 'varchar', length: 512 })
+  @VarcharColumn(512)
   idpIssuer: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @VarcharColumn(16)
   action: PasskeyStep;
 
-  @InstantColumn({ name: 'created_at' })
+  @InstantColumn()
   createdAt: Date;
 
-  @InstantColumn({ name: 'expires_at' })
+  @InstantColumn()
   expiresAt: Date;
 }

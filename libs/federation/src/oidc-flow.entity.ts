@@ -1,5 +1,5 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { InstantColumn } from '@app/persistence';
+import { Entity } from 'typeorm';
+import { IdColumn, VarcharColumn, InstantColumn } from '@app/persistence';
 
 /**
  * A sign-in started at the OpenID provider and not finished yet. Stored server side (any instance can finish what
@@ -7,26 +7,26 @@ import { InstantColumn } from '@app/persistence';
  */
 @Entity('oidc_flows')
 export class OidcFlow {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id: string;
 
-  @Column({ type: 'varchar', length: 128, unique: true })
+  @VarcharColumn(128, { unique: true })
   state: string;
 
-  @Column({ type: 'varchar', length: 128 })
+  @VarcharColumn(128)
   nonce: string;
 
   /** PKCE (RFC 7636): only the challenge derived from it went to the browser. */
-  @Column({ name: 'code_verifier', type: 'varchar', length: 128 })
+  @VarcharColumn(128)
   codeVerifier: string;
 
   /** SHA-256 (hex) of the value the browser that started the flow keeps in an httponly cookie. */
-  @Column({ name: 'binding_hash', type: 'varchar', length: 64 })
+  @VarcharColumn(64)
   bindingHash: string;
 
-  @InstantColumn({ name: 'created_at' })
+  @InstantColumn()
   createdAt: Date;
 
-  @InstantColumn({ name: 'expires_at' })
+  @InstantColumn()
   expiresAt: Date;
 }

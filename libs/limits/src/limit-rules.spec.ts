@@ -8,6 +8,7 @@ const settings: LimitSettings = {
   failedSecrets: 10,
   failedSignIns: 10,
   failureWindowSeconds: 900,
+  redisKeyPrefix: 'awa:limits:',
 };
 const buckets = (...args: Parameters<typeof rulesFor>) => rulesFor(...args).map((r) => r.bucket);
 

@@ -12,9 +12,17 @@ export interface LimitCount {
   windowEndsAt: number;
 }
 
+/** Where the counters are kept right now, for /readyz. */
+export interface LimitStoreHealth {
+  store: 'database' | 'redis';
+  /** Set when REDIS_URL is configured but Redis does not answer: the database counts meanwhile (why, without the URL). */
+  redisUnavailable?: string;
+}
+
 /**
  * Where the counters live. Shared by every instance of the service, so a limit holds whichever instance a request
- * reaches: the database by default (SqlLimitStore); a Redis store can implement the same three calls.
+ * reaches: the database by default (SqlLimitStore), Redis when REDIS_URL is set (RedisLimitStore, with the database
+ * as its fallback: FailoverLimitStore).
  */
 export interface LimitStore {
   /** Counts one hit in each bucket, atomically per bucket, and returns the counts of their current windows. */
@@ -23,6 +31,7 @@ export interface LimitStore {
   refund(bucket: string, windowEndsAt: number): Promise<void>;
   /** Forgets buckets whose window has ended; returns how many. */
   sweep(now: number): Promise<number>;
+  health(): LimitStoreHealth;
 }
 
 export const LIMIT_STORE = Symbol('LIMIT_STORE');

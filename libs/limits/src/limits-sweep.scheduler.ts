@@ -6,7 +6,7 @@ import { LIMIT_STORE, LimitStore } from './limit-store';
 
 const SWEEP_INTERVAL_MS = 5 * 60_000;
 
-/** Forgets ended windows, so the table holds only the buckets of the last few minutes. */
+/** Forgets ended windows, so the table holds only the buckets of the last few minutes (Redis keys expire on their own). */
 @Injectable()
 export class LimitsSweepScheduler implements OnApplicationBootstrap {
   private readonly logger = new Logger('Limits');
@@ -18,7 +18,7 @@ export class LimitsSweepScheduler implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    const where = this.config.limits.redisUrl ? 'in the database (REDIS_URL is set, but this build has no Redis store yet)' : 'in the database';
+    const where = this.config.limits.redisUrl ? 'in Redis (REDIS_URL; in the database while Redis does not answer)' : 'in the database';
     this.logger.log(this.config.limits.enabled ? `rate limits shared by every instance, counted ${where}` : 'rate limits are OFF (RATE_LIMIT_PER_MINUTE=0)');
   }
 

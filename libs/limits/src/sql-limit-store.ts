@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { UnitOfWork } from '@app/persistence';
-import { LimitCount, LimitCounter, LimitStore } from './limit-store';
+import { LimitCount, LimitCounter, LimitStore, LimitStoreHealth } from './limit-store';
 
 /*
  * Fixed-window counters in the `rate_limits` table, one upsert per bucket: the first hit of a window inserts (or
@@ -38,5 +38,9 @@ export class SqlLimitStore implements LimitStore {
 
   async sweep(now: number): Promise<number> {
     return this.uow.run(async (tx) => (await tx.query(SWEEP, [now])).affected);
+  }
+
+  health(): LimitStoreHealth {
+    return { store: 'database' };
   }
 }

@@ -3,13 +3,14 @@ import { dirname } from 'node:path';
 import type { AppConfig } from '@app/config';
 import type { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
 import { MIGRATIONS } from './migrations';
+import { SnakeCaseColumns } from './columns';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export type EntityList = MixedList<Function | string | EntitySchema>;
 
 /** Options for the service's DataSource: migrations always, `synchronize` never. */
 export function dataSourceOptions(config: AppConfig, entities: EntityList): DataSourceOptions {
-  const common = { entities, migrations: MIGRATIONS, migrationsRun: false, synchronize: false, logging: false } as const;
+  const common = { entities, namingStrategy: new SnakeCaseColumns(), migrations: MIGRATIONS, migrationsRun: false, synchronize: false, logging: false } as const;
   if (config.database.type === 'postgres') {
     return { ...common, type: 'postgres', url: config.database.url, extra: { max: 10 } };
   }

@@ -1,13 +1,13 @@
-import { Column, DataSource, Entity, PrimaryColumn } from 'typeorm';
-import { BigCounterColumn, InstantColumn, JsonTextColumn } from './columns';
+import { Column, DataSource, Entity } from 'typeorm';
+import { BigCounterColumn, IdColumn, InstantColumn, JsonTextColumn, SnakeCaseColumns } from './columns';
 import { EntityRows } from './entity-rows';
 
 @Entity('things')
 class Thing {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id: string;
 
-  @InstantColumn({ name: 'seen_at', nullable: true })
+  @InstantColumn({ nullable: true })
   seenAt: Date | null;
 
   @BigCounterColumn()
@@ -16,7 +16,7 @@ class Thing {
   @JsonTextColumn()
   tags: string[];
 
-  @Column({ name: 'is_on', type: 'boolean' })
+  @Column({ type: 'boolean' })
   isOn: boolean;
 }
 
@@ -24,7 +24,7 @@ describe('EntityRows (row <-> entity through the column metadata)', () => {
   let ds: DataSource;
   let rows: EntityRows<Thing>;
   beforeAll(async () => {
-    ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:', entities: [Thing], synchronize: true }).initialize();
+    ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:', entities: [Thing], namingStrategy: new SnakeCaseColumns(), synchronize: true }).initialize();
     rows = new EntityRows(ds, Thing);
   });
   afterAll(async () => ds.destroy());
@@ -54,5 +54,15 @@ describe('EntityRows (row <-> entity through the column metadata)', () => {
       tags: [],
       isOn: true,
     });
+  });
+
+  it('inserts an entity as one row with every column bound the way it is stored', async () => {
+    const thing = { id: 'd', seenAt: null, counter: 3, tags: ['t'], isOn: true };
+    const [sql, params] = rows.insert(thing);
+    expect(sql).toBe('INSERT INTO things (id, seen_at, counter, tags, is_on) VALUES (?, ?, ?, ?, ?)');
+    expect(params).toEqual(['d', null, 3, '["t"]', 1]);
+    await ds.query(sql, params);
+    const [row] = await ds.query('SELECT * FROM things WHERE id = ?', ['d']);
+    expect(rows.fromRow(row)).toEqual(thing);
   });
 });

@@ -11,6 +11,7 @@ export class EntityRows<T extends ObjectLiteral> {
   private readonly metadata: EntityMetadata;
   private readonly columns: readonly ColumnMetadata[];
   private readonly byProperty = new Map<string, ColumnMetadata>();
+  private readonly insertSql: string;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -19,6 +20,13 @@ export class EntityRows<T extends ObjectLiteral> {
     this.metadata = dataSource.getMetadata(target);
     this.columns = this.metadata.columns;
     for (const column of this.columns) this.byProperty.set(column.propertyName, column);
+    const names = this.columns.map((c) => c.databaseName);
+    this.insertSql = `INSERT INTO ${this.metadata.tableName} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`;
+  }
+
+  /** The statement inserting `entity` as one row, every column of the entity bound: `tx.query(...rows.insert(e))`. */
+  insert(entity: Partial<T>): [sql: string, params: unknown[]] {
+    return [this.insertSql, this.columns.map((c) => this.dataSource.driver.preparePersistentValue(entity[c.propertyName] ?? null, c))];
   }
 
   /**

@@ -1,8 +1,9 @@
-export { InstantColumn, BigCounterColumn, JsonTextColumn } from './columns';
+export { IdColumn, IdRefColumn, VarcharColumn, InstantColumn, BigCounterColumn, JsonTextColumn, SnakeCaseColumns } from './columns';
 export { dataSourceOptions, EntityList } from './data-source-options';
 export { PersistenceModule } from './persistence.module';
 export { MIGRATIONS } from './migrations';
 export { isUniqueViolation } from './unique-violation';
 export { UnitOfWork, Tx, SqlResult, Dialect } from './unit-of-work';
 export { EntityRows } from './entity-rows';
+export { SingleUseRows } from './single-use-rows';
 export { JobLeases } from './job-leases';

@@ -63,22 +63,20 @@ export class KeyStoreService {
   async ensureKeys(context: AuditContext): Promise<void> {
     // Never add a key sealed with a KEY_ENCRYPTION_KEY the existing keys were not sealed with.
     await this.assertKeyEncryptionKey();
-    if (!(await this.keys.existsBy({ state: 'active' }))) {
-      const material = await this.newKeyMaterial();
-      await this.uow.run(async (tx) => {
-        const key = await this.insertKey(tx.manager, 'active', material);
-        await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'active', alg: key.alg } }, tx);
-      });
-      await this.resolveDuplicateActives();
-    }
-    if (!(await this.keys.existsBy({ state: 'next' }))) {
-      const material = await this.newKeyMaterial();
-      await this.uow.run(async (tx) => {
-        const key = await this.insertKey(tx.manager, 'next', material);
-        await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state: 'next', alg: key.alg } }, tx);
-      });
-    }
+    if (await this.createKeyIfNone('active', context)) await this.resolveDuplicateActives();
+    await this.createKeyIfNone('next', context);
     this.invalidate();
+  }
+
+  /** Creates (and audits) a key in `state` when there is none; says whether it did. */
+  private async createKeyIfNone(state: 'active' | 'next', context: AuditContext): Promise<boolean> {
+    if (await this.keys.existsBy({ state })) return false;
+    const material = await this.newKeyMaterial();
+    await this.uow.run(async (tx) => {
+      const key = await this.insertKey(tx.manager, state, material);
+      await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state, alg: key.alg } }, tx);
+    });
+    return true;
   }
 
   /**

@@ -1,5 +1,5 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { InstantColumn, JsonTextColumn } from '@app/persistence';
+import { Column, Entity } from 'typeorm';
+import { IdColumn, VarcharColumn, InstantColumn, JsonTextColumn } from '@app/persistence';
 import type { JWK } from 'jose';
 
 /**
@@ -11,35 +11,35 @@ export type SigningKeyState = 'next' | 'active' | 'retired' | 'expired';
 
 @Entity('signing_keys')
 export class SigningKey {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id: string;
 
   /** RFC 7638 thumbprint of the public key. */
-  @Column({ type: 'varchar', length: 64, unique: true })
+  @VarcharColumn(64, { unique: true })
   kid: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @VarcharColumn(16)
   alg: 'EdDSA' | 'ES256';
 
-  @Column({ type: 'varchar', length: 16 })
+  @VarcharColumn(16)
   state: SigningKeyState;
 
-  @JsonTextColumn({ name: 'public_jwk' })
+  @JsonTextColumn()
   publicJwk: JWK;
 
   /** AES-256-GCM under KEY_ENCRYPTION_KEY, with the kid as associated data (see key-encryption.ts). */
-  @Column({ name: 'encrypted_private_key', type: 'text' })
+  @Column({ type: 'text' })
   encryptedPrivateKey: string;
 
-  @InstantColumn({ name: 'created_at' })
+  @InstantColumn()
   createdAt: Date;
 
-  @InstantColumn({ name: 'activated_at', nullable: true })
+  @InstantColumn({ nullable: true })
   activatedAt: Date | null;
 
-  @InstantColumn({ name: 'retired_at', nullable: true })
+  @InstantColumn({ nullable: true })
   retiredAt: Date | null;
 
-  @InstantColumn({ name: 'publish_until', nullable: true })
+  @InstantColumn({ nullable: true })
   publishUntil: Date | null;
 }

@@ -1,42 +1,42 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { InstantColumn, JsonTextColumn } from '@app/persistence';
+import { Column, Entity } from 'typeorm';
+import { IdColumn, IdRefColumn, VarcharColumn, InstantColumn, JsonTextColumn } from '@app/persistence';
 
 export type Ceremony = 'registration' | 'authentication';
 
 /** A pending ceremony. Stored server side so any instance can finish what another began; deleted on first use. */
 @Entity('challenges')
 export class Challenge {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id: string;
 
-  @Column({ type: 'varchar', length: 128, unique: true })
+  @VarcharColumn(128, { unique: true })
   challenge: string;
 
-  @Column({ type: 'varchar', length: 16 })
+  @VarcharColumn(16)
   ceremony: Ceremony;
 
   /** Registration by a signed-in user, or authentication for a named user. */
-  @Column({ name: 'user_id', type: 'varchar', length: 36, nullable: true })
+  @IdRefColumn({ nullable: true })
   userId: string | null;
 
-  @Column({ name: 'invite_id', type: 'varchar', length: 36, nullable: true })
+  @IdRefColumn({ nullable: true })
   inviteId: string | null;
 
   /** Registration: the user handle put in the creation options. */
-  @Column({ name: 'webauthn_user_id', type: 'varchar', length: 128, nullable: true })
+  @VarcharColumn(128, { nullable: true })
   webauthnUserId: string | null;
 
   /** Authentication: the credential ids offered in allowCredentials (empty for a discoverable ceremony). */
-  @JsonTextColumn({ name: 'allow_credential_ids' })
+  @JsonTextColumn()
   allowCredentialIds: string[];
 
   /** Authentication: the assertion must carry user verification (a step-up), whatever WEBAUTHN_USER_VERIFICATION says. */
-  @Column({ name: 'require_user_verification', type: 'boolean', default: false })
+  @Column({ type: 'boolean', default: false })
   requireUserVerification: boolean;
 
-  @InstantColumn({ name: 'created_at' })
+  @InstantColumn()
   createdAt: Date;
 
-  @InstantColumn({ name: 'expires_at' })
+  @InstantColumn()
   expiresAt: Date;
 }

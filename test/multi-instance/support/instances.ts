@@ -5,9 +5,9 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../support/free-port';
 import { CliResult, runServiceCli } from '../../support/service-cli';
 import { createTestDatabase, TestDatabase, testEnvironment } from '../../support/test-app';
 
@@ -26,17 +26,6 @@ export interface Cluster {
   env: Record<string, string>;
   database: TestDatabase;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function requirePostgres(): string {

@@ -12,29 +12,31 @@ from airflow_webauthn.datamodels import PASSKEY_LABEL_MAX
 _NAME = Field(default=None, min_length=1, max_length=256)
 
 
-class _Body(BaseModel):
+class CeremonyBody(BaseModel):
+    """A ceremony step's body from the browser; ``forwarded()`` is what goes on to the service."""
+
     model_config = ConfigDict(extra="forbid")
 
     def forwarded(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
 
 
-class RegistrationOptionsBody(_Body):
+class RegistrationOptionsBody(CeremonyBody):
     inviteToken: str | None = Field(default=None, min_length=1, max_length=512)  # noqa: N815 (wire name)
     username: str | None = _NAME
     displayName: str | None = _NAME  # noqa: N815 (wire name)
 
 
-class RegistrationVerifyBody(_Body):
+class RegistrationVerifyBody(CeremonyBody):
     response: dict[str, Any]
     label: str | None = Field(default=None, max_length=PASSKEY_LABEL_MAX)
 
 
-class AuthenticationOptionsBody(_Body):
+class AuthenticationOptionsBody(CeremonyBody):
     username: str | None = _NAME
 
 
-class AuthenticationVerifyBody(_Body):
+class AuthenticationVerifyBody(CeremonyBody):
     response: dict[str, Any]
     # Where to go after login; checked by safe_next_url, never forwarded to the service.
     next: str | None = Field(default=None, max_length=2048)

@@ -15,40 +15,46 @@ from fastapi.responses import JSONResponse
 from airflow_webauthn.datamodels.ceremony import (
     AuthenticationOptionsBody,
     AuthenticationVerifyBody,
+    CeremonyBody,
     RegistrationOptionsBody,
     RegistrationVerifyBody,
 )
 from airflow_webauthn.routes.csrf import SameOriginJson
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep, GatewayDep
 from airflow_webauthn.routes.responses import NO_STORE, relay
+from airflow_webauthn.services.gateway import Caller, ServiceGateway
 from airflow_webauthn.services.login import complete_passkey_login
 from airflow_webauthn.services.safe_redirect import safe_next_url
 
 ceremony_router = APIRouter(prefix="/webauthn", tags=["WebAuthnCeremony"], dependencies=[SameOriginJson])
 
 
+async def _pass_through(
+    path: str, body: CeremonyBody, gateway: ServiceGateway, caller: Caller
+) -> JSONResponse:
+    """A ceremony step with nothing to do on Airflow's side: the service's answer goes back as it is."""
+    return relay(await gateway.relay(path, body.forwarded(), caller=caller), as_person=False)
+
+
 @ceremony_router.post("/registration/options")
 async def registration_options(
     body: RegistrationOptionsBody, gateway: GatewayDep, caller: CallerDep
 ) -> JSONResponse:
-    reply = await gateway.relay("/v1/registration/options", body.forwarded(), caller=caller)
-    return relay(reply, as_person=False)
+    return await _pass_through("/v1/registration/options", body, gateway, caller)
 
 
 @ceremony_router.post("/registration/verify")
 async def registration_verify(
     body: RegistrationVerifyBody, gateway: GatewayDep, caller: CallerDep
 ) -> JSONResponse:
-    reply = await gateway.relay("/v1/registration/verify", body.forwarded(), caller=caller)
-    return relay(reply, as_person=False)
+    return await _pass_through("/v1/registration/verify", body, gateway, caller)
 
 
 @ceremony_router.post("/authentication/options")
 async def authentication_options(
     body: AuthenticationOptionsBody, gateway: GatewayDep, caller: CallerDep
 ) -> JSONResponse:
-    reply = await gateway.relay("/v1/authentication/options", body.forwarded(), caller=caller)
-    return relay(reply, as_person=False)
+    return await _pass_through("/v1/authentication/options", body, gateway, caller)
 
 
 @ceremony_router.post("/authentication/verify")

@@ -3,110 +3,84 @@ import { InvitesService, SERVICE_ACCOUNT_SCOPES, ServiceAccountsService, UsersSe
 import { CLI_CONTEXT } from '@app/audit';
 import { PasskeysService } from '@app/webauthn';
 import { inviteView, serviceAccountView, userDetailView, userView } from '../admin/views';
-import { printJson, printLines, printTable } from './output';
-import { passkeyStatus } from './passkey-commands';
-import { parseList, parsePositiveInt, withServices } from './runtime';
-
-interface JsonFlag {
-  json?: boolean;
-}
+import { printLines, printTable } from './output';
+import { printPasskeys } from './passkey-commands';
+import { parseList, parsePositiveInt, runAndReport } from './runtime';
 
 /** `invite create|list|revoke`: enrollment links for new people, or re-enrollment for someone who lost a device. */
 export function inviteCommands(program: Command): void {
   // `invites`, `service-accounts` and `rotate`: the names `airflow webauthn` used before both CLIs shared one vocabulary.
   const invite = program.command('invite').alias('invites').description('enrollment invites');
 
-  invite
-    .command('create')
-    .description('create an invite link (the token is shown only now)')
-    .requiredOption('--username <username>', 'the account to create, or an existing account to re-enroll')
-    .option('--display-name <name>', 'display name for a new account')
-    .option('--groups <g1,g2>', 'groups for a new account (comma-separated)', parseList)
-    .option('--ttl-seconds <seconds>', 'how long the link stays valid', parsePositiveInt)
-    .option('--json', 'print JSON')
-    .action((opts: JsonFlag & { username: string; displayName?: string; groups?: string[]; ttlSeconds?: number }) =>
-      withServices(async (app) => {
-        const created = await app.get(InvitesService).create(CLI_CONTEXT, { username: opts.username, displayName: opts.displayName, groups: opts.groups, ttlSeconds: opts.ttlSeconds });
-        const out = { id: created.id, username: created.username, token: created.token, url: created.url, expiresAt: created.expiresAt.toISOString() };
-        if (opts.json) return printJson(out);
-        printLines(`Invite for ${out.username}, valid until ${out.expiresAt}. Send this link (it is shown only once):`, out.url);
-      }),
-    );
+  runAndReport(
+    invite
+      .command('create')
+      .description('create an invite link (the token is shown only now)')
+      .requiredOption('--username <username>', 'the account to create, or an existing account to re-enroll')
+      .option('--display-name <name>', 'display name for a new account')
+      .option('--groups <g1,g2>', 'groups for a new account (comma-separated)', parseList)
+      .option('--ttl-seconds <seconds>', 'how long the link stays valid', parsePositiveInt),
+    async (app, opts: { username: string; displayName?: string; groups?: string[]; ttlSeconds?: number }) => {
+      const created = await app.get(InvitesService).create(CLI_CONTEXT, { username: opts.username, displayName: opts.displayName, groups: opts.groups, ttlSeconds: opts.ttlSeconds });
+      return { id: created.id, username: created.username, token: created.token, url: created.url, expiresAt: created.expiresAt.toISOString() };
+    },
+    (out) => printLines(`Invite for ${out.username}, valid until ${out.expiresAt}. Send this link (it is shown only once):`, out.url),
+  );
 
-  invite
-    .command('list')
-    .description('list invites and their state')
-    .option('--json', 'print JSON')
-    .action((opts: JsonFlag) =>
-      withServices(async (app) => {
-        const rows = (await app.get(InvitesService).list()).map((i) => inviteView(i));
-        if (opts.json) return printJson(rows);
-        printTable(['ID', 'USERNAME', 'STATE', 'EXPIRES', 'GROUPS', 'CREATED_BY'], rows.map((i) => [i.id, i.username, i.state, i.expiresAt, i.groups, i.createdBy]));
-      }),
-    );
+  runAndReport(
+    invite.command('list').description('list invites and their state'),
+    async (app) => (await app.get(InvitesService).list()).map((i) => inviteView(i)),
+    (rows) => printTable(['ID', 'USERNAME', 'STATE', 'EXPIRES', 'GROUPS', 'CREATED_BY'], rows.map((i) => [i.id, i.username, i.state, i.expiresAt, i.groups, i.createdBy])),
+  );
 
-  invite
-    .command('revoke <id>')
-    .description('revoke a pending invite')
-    .option('--json', 'print JSON')
-    .action((id: string, opts: JsonFlag) =>
-      withServices(async (app) => {
-        const invites = app.get(InvitesService);
-        await invites.revoke(CLI_CONTEXT, id);
-        const view = inviteView(await invites.get(id));
-        if (opts.json) return printJson(view);
-        printLines(`invite ${view.id} for ${view.username} revoked`);
-      }),
-    );
+  runAndReport(
+    invite.command('revoke <id>').description('revoke a pending invite'),
+    async (app, _opts, id: string) => {
+      const invites = app.get(InvitesService);
+      await invites.revoke(CLI_CONTEXT, id);
+      return inviteView(await invites.get(id));
+    },
+    (view) => printLines(`invite ${view.id} for ${view.username} revoked`),
+  );
 }
 
 /** `service-account create|list|rotate-secret|disable|enable`: machine clients of the token endpoint. */
 export function serviceAccountCommands(program: Command): void {
   const sa = program.command('service-account').alias('service-accounts').description('service accounts (client credentials)');
 
-  const printSecret = (out: { name: string; clientId: string; clientSecret: string; groups: string[]; scopes: string[] }, json?: boolean) => {
-    if (json) return printJson(out);
+  const printSecret = (out: { name: string; clientId: string; clientSecret: string; groups: string[]; scopes: string[] }) => {
     printLines(`service account ${out.name} (groups: ${out.groups.join(',') || '-'}; scopes: ${out.scopes.join(',') || '-'})`, `client_id:     ${out.clientId}`, `client_secret: ${out.clientSecret}`, 'The secret is shown only now: store it in a secret manager.');
   };
 
-  sa.command('create')
-    .description('create a service account (the client secret is shown only now)')
-    .requiredOption('--name <name>', 'unique name (letters, digits, . _ -)')
-    .option('--groups <g1,g2>', 'groups (comma-separated)', parseList)
-    .option('--scopes <s1,s2>', `OAuth scopes on this service's API (comma-separated: ${SERVICE_ACCOUNT_SCOPES.join(', ')}); none = no admin API`, parseList)
-    .option('--json', 'print JSON')
-    .action((opts: JsonFlag & { name: string; groups?: string[]; scopes?: string[] }) =>
-      withServices(async (app) => printSecret(await app.get(ServiceAccountsService).create(CLI_CONTEXT, { name: opts.name, groups: opts.groups, scopes: opts.scopes }), opts.json)),
-    );
+  runAndReport(
+    sa
+      .command('create')
+      .description('create a service account (the client secret is shown only now)')
+      .requiredOption('--name <name>', 'unique name (letters, digits, . _ -)')
+      .option('--groups <g1,g2>', 'groups (comma-separated)', parseList)
+      .option('--scopes <s1,s2>', `OAuth scopes on this service's API (comma-separated: ${SERVICE_ACCOUNT_SCOPES.join(', ')}); none = no admin API`, parseList),
+    (app, opts: { name: string; groups?: string[]; scopes?: string[] }) => app.get(ServiceAccountsService).create(CLI_CONTEXT, { name: opts.name, groups: opts.groups, scopes: opts.scopes }),
+    printSecret,
+  );
 
-  sa.command('list')
-    .description('list service accounts (never their secrets)')
-    .option('--json', 'print JSON')
-    .action((opts: JsonFlag) =>
-      withServices(async (app) => {
-        const rows = (await app.get(ServiceAccountsService).list()).map(serviceAccountView);
-        if (opts.json) return printJson(rows);
-        printTable(['NAME', 'CLIENT_ID', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED'], rows.map((a) => [a.name, a.clientId, a.groups, a.scopes, a.disabled ? 'disabled' : 'enabled', a.secretRotatedAt]));
-      }),
-    );
+  runAndReport(
+    sa.command('list').description('list service accounts (never their secrets)'),
+    async (app) => (await app.get(ServiceAccountsService).list()).map(serviceAccountView),
+    (rows) => printTable(['NAME', 'CLIENT_ID', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED'], rows.map((a) => [a.name, a.clientId, a.groups, a.scopes, a.disabled ? 'disabled' : 'enabled', a.secretRotatedAt])),
+  );
 
-  sa.command('rotate-secret <id>')
-    .alias('rotate')
-    .description('issue a new client secret (id, client id or name); the old one stops working at once')
-    .option('--json', 'print JSON')
-    .action((id: string, opts: JsonFlag) => withServices(async (app) => printSecret(await app.get(ServiceAccountsService).rotateSecret(CLI_CONTEXT, id), opts.json)));
+  runAndReport(
+    sa.command('rotate-secret <id>').alias('rotate').description('issue a new client secret (id, client id or name); the old one stops working at once'),
+    (app, _opts, id: string) => app.get(ServiceAccountsService).rotateSecret(CLI_CONTEXT, id),
+    printSecret,
+  );
 
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
-    sa.command(`${verb} <id>`)
-      .description(`${verb} a service account (id, client id or name)`)
-      .option('--json', 'print JSON')
-      .action((id: string, opts: JsonFlag) =>
-        withServices(async (app) => {
-          const view = serviceAccountView(await app.get(ServiceAccountsService).setDisabled(CLI_CONTEXT, id, disabled));
-          if (opts.json) return printJson(view);
-          printLines(`service account ${view.name} ${verb}d`);
-        }),
-      );
+    runAndReport(
+      sa.command(`${verb} <id>`).description(`${verb} a service account (id, client id or name)`),
+      async (app, _opts, id: string) => serviceAccountView(await app.get(ServiceAccountsService).setDisabled(CLI_CONTEXT, id, disabled)),
+      (view) => printLines(`service account ${view.name} ${verb}d`),
+    );
   }
 }
 
@@ -117,61 +91,42 @@ export function serviceAccountCommands(program: Command): void {
 export function userCommands(program: Command): void {
   const users = program.command('users').description('people who sign in with passkeys (and through the identity provider)');
 
-  users
-    .command('list')
-    .description('list users')
-    .option('--json', 'print JSON')
-    .action((opts: JsonFlag) =>
-      withServices(async (app) => {
-        const rows = (await app.get(UsersService).list()).map(userView);
-        if (opts.json) return printJson(rows);
-        printTable(
-          ['USERNAME', 'DISPLAY_NAME', 'GROUPS', 'STATUS', 'LAST_LOGIN', 'IDP', 'LAST_IDP_LOGIN', 'ID'],
-          rows.map((u) => [u.username, u.displayName, u.groups, u.disabled ? 'disabled' : 'enabled', u.lastLoginAt, u.idp ?? 'local', u.lastIdpLoginAt, u.id]),
-        );
-      }),
-    );
+  runAndReport(
+    users.command('list').description('list users'),
+    async (app) => (await app.get(UsersService).list()).map(userView),
+    (rows) =>
+      printTable(
+        ['USERNAME', 'DISPLAY_NAME', 'GROUPS', 'STATUS', 'LAST_LOGIN', 'IDP', 'LAST_IDP_LOGIN', 'ID'],
+        rows.map((u) => [u.username, u.displayName, u.groups, u.disabled ? 'disabled' : 'enabled', u.lastLoginAt, u.idp ?? 'local', u.lastIdpLoginAt, u.id]),
+      ),
+  );
 
-  users
-    .command('show <user>')
-    .description('one user (id or username) with their passkeys')
-    .option('--json', 'print JSON')
-    .action((idOrUsername: string, opts: JsonFlag) =>
-      withServices(async (app) => {
-        const user = await app.get(UsersService).resolve(idOrUsername);
-        const view = userDetailView(user, await app.get(PasskeysService).listForUser(user.id));
-        if (opts.json) return printJson(view);
-        printLines(
-          `${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`,
-          view.idp ? `identity provider: ${view.idp}; last sign-in there: ${view.lastIdpLoginAt ?? 'never'}` : 'identity provider: none (local person, passkey only)',
-        );
-        printTable(['PASSKEY_ID', 'LABEL', 'AUTHENTICATOR', 'CREATED', 'LAST_USED', 'STATUS'], view.passkeys.map((p) => [p.id, p.label, p.authenticator, p.createdAt, p.lastUsedAt, passkeyStatus(p)]));
-      }),
-    );
+  runAndReport(
+    users.command('show <user>').description('one user (id or username) with their passkeys'),
+    async (app, _opts, idOrUsername: string) => {
+      const user = await app.get(UsersService).resolve(idOrUsername);
+      return userDetailView(user, await app.get(PasskeysService).listForUser(user.id));
+    },
+    (view) => {
+      printLines(
+        `${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`,
+        view.idp ? `identity provider: ${view.idp}; last sign-in there: ${view.lastIdpLoginAt ?? 'never'}` : 'identity provider: none (local person, passkey only)',
+      );
+      printPasskeys(view.passkeys);
+    },
+  );
 
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
-    users
-      .command(`${verb} <user>`)
-      .description(`${verb} a user (id or username)${disabled ? ': no sign-in, and their tokens stop working on this service' : ''}`)
-      .option('--json', 'print JSON')
-      .action((idOrUsername: string, opts: JsonFlag) =>
-        withServices(async (app) => {
-          const view = userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, disabled));
-          if (opts.json) return printJson(view);
-          printLines(`user ${view.username} ${verb}d`);
-        }),
-      );
+    runAndReport(
+      users.command(`${verb} <user>`).description(`${verb} a user (id or username)${disabled ? ': no sign-in, and their tokens stop working on this service' : ''}`),
+      async (app, _opts, idOrUsername: string) => userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, disabled)),
+      (view) => printLines(`user ${view.username} ${verb}d`),
+    );
   }
 
-  users
-    .command('set-groups <user> <groups>')
-    .description('replace a user\'s groups (comma-separated; "" for none)')
-    .option('--json', 'print JSON')
-    .action((idOrUsername: string, groups: string, opts: JsonFlag) =>
-      withServices(async (app) => {
-        const view = userView(await app.get(UsersService).update(CLI_CONTEXT, idOrUsername, { groups: parseList(groups) }));
-        if (opts.json) return printJson(view);
-        printLines(`user ${view.username} groups: ${view.groups.join(',') || '-'}`);
-      }),
-    );
+  runAndReport(
+    users.command('set-groups <user> <groups>').description('replace a user\'s groups (comma-separated; "" for none)'),
+    async (app, _opts, idOrUsername: string, groups: string) => userView(await app.get(UsersService).update(CLI_CONTEXT, idOrUsername, { groups: parseList(groups) })),
+    (view) => printLines(`user ${view.username} groups: ${view.groups.join(',') || '-'}`),
+  );
 }

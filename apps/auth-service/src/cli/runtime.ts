@@ -1,11 +1,11 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { ConfigValidationError, loadConfiguration } from '@app/config';
 import { AppError } from '@app/errors';
 import { KeyStoreService } from '@app/tokens';
 import { CliModule } from './cli.module';
-import { fail } from './output';
+import { fail, printJson } from './output';
 
 /** Exit codes scripts can rely on: 1 = the operation was refused or failed, 2 = the command or configuration is wrong. */
 export const EXIT_FAILED = 1;
@@ -36,6 +36,25 @@ export async function withServices<T>(work: (app: INestApplicationContext) => Pr
   } finally {
     await app.close();
   }
+}
+
+/**
+ * Finishes a command that does one thing and reports it, the way they all report: adds `--json`, runs `work` against
+ * the database with the command's options and arguments, then prints the result as JSON with --json (for scripts),
+ * else as `show` puts it for people.
+ */
+export function runAndReport<O extends object, A extends string[], R>(
+  command: Command,
+  work: (app: INestApplicationContext, opts: O, ...args: A) => Promise<R>,
+  show: (result: R) => void,
+): Command {
+  return command.option('--json', 'print JSON').action(async (...params: unknown[]) => {
+    // commander calls an action with the declared arguments, then the options, then the command itself.
+    const opts = params[params.length - 2] as O & { json?: boolean };
+    const result = await withServices((app) => work(app, opts, ...(params.slice(0, -2) as A)));
+    if (opts.json) printJson(result);
+    else show(result);
+  });
 }
 
 /** Prints what went wrong to stderr and returns the exit code. */

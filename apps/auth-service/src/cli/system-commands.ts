@@ -7,47 +7,34 @@ import { AppError, ErrorCode } from '@app/errors';
 import { KeyStoreService } from '@app/tokens';
 import { auditEventView, signingKeyView } from '../admin/views';
 import { printJson, printLines, printTable, writeLine } from './output';
-import { parseInstant, withServices } from './runtime';
-
-interface JsonFlag {
-  json?: boolean;
-}
+import { parseInstant, runAndReport, withServices } from './runtime';
 
 /** `keys list|rotate`: the token signing keys. */
 export function keyCommands(program: Command): void {
   const keys = program.command('keys').description('token signing keys');
 
-  keys
-    .command('list')
-    .description('list signing keys and their states (no key material)')
-    .option('--json', 'print JSON')
-    .action((opts: JsonFlag) =>
-      withServices(async (app) => {
-        const rows = (await app.get(KeyStoreService).list()).map(signingKeyView);
-        if (opts.json) return printJson(rows);
-        printTable(['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATED', 'RETIRED', 'PUBLISH_UNTIL'], rows.map((k) => [k.kid, k.alg, k.state, k.createdAt, k.activatedAt, k.retiredAt, k.publishUntil]));
-      }),
-    );
+  runAndReport(
+    keys.command('list').description('list signing keys and their states (no key material)'),
+    async (app) => (await app.get(KeyStoreService).list()).map(signingKeyView),
+    (rows) => printTable(['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATED', 'RETIRED', 'PUBLISH_UNTIL'], rows.map((k) => [k.kid, k.alg, k.state, k.createdAt, k.activatedAt, k.retiredAt, k.publishUntil])),
+  );
 
-  keys
-    .command('rotate')
-    .description('rotate now: the published next key starts signing; the active key is retired but stays published')
-    .option('--json', 'print JSON')
-    .action((opts: JsonFlag) =>
-      withServices(async (app) => {
-        const keyStore = app.get(KeyStoreService);
-        // A database the service never started on has no keys yet: create them, then rotate as asked.
-        await keyStore.ensureKeys(CLI_CONTEXT);
-        const result = await keyStore.rotate(CLI_CONTEXT);
-        if (opts.json) return printJson(result);
-        printLines(
-          `active:  ${result.activeKid}`,
-          `next:    ${result.nextKid}`,
-          `retired: ${result.retiredKid} (published until its last token expires)`,
-          `running instances sign with the new active key within ${KeyStoreService.CACHE_MS / 1000} s`,
-        );
-      }),
-    );
+  runAndReport(
+    keys.command('rotate').description('rotate now: the published next key starts signing; the active key is retired but stays published'),
+    async (app) => {
+      const keyStore = app.get(KeyStoreService);
+      // A database the service never started on has no keys yet: create them, then rotate as asked.
+      await keyStore.ensureKeys(CLI_CONTEXT);
+      return keyStore.rotate(CLI_CONTEXT);
+    },
+    (result) =>
+      printLines(
+        `active:  ${result.activeKid}`,
+        `next:    ${result.nextKid}`,
+        `retired: ${result.retiredKid} (published until its last token expires)`,
+        `running instances sign with the new active key within ${KeyStoreService.CACHE_MS / 1000} s`,
+      ),
+  );
 }
 
 /** `audit export`: the trail as JSON lines, in chain order; `audit verify`: the hash chain, in the database or an export. */
@@ -74,7 +61,7 @@ export function auditCommands(program: Command): void {
     .description('check the hash chain: exit 0 when intact, 1 naming the first bad event')
     .option('--file <path>', 'check an unfiltered export (JSON lines) offline instead of the database')
     .option('--json', 'print JSON')
-    .action(async (opts: JsonFlag & { file?: string }) => {
+    .action(async (opts: { json?: boolean; file?: string }) => {
       const verdict = opts.file ? await verifyExportFile(opts.file) : await withServices((app) => app.get(AuditChainService).verify());
       if (opts.json) printJson(verdict);
       else if (verdict.ok) printLines(`audit trail intact: ${verdict.events} events${verdict.last ? `, head ${verdict.last.seq} ${verdict.last.hash}` : ''}`);
@@ -99,16 +86,12 @@ async function verifyExportFile(path: string): Promise<ChainVerdict> {
 
 /** `migrate`: connecting runs pending migrations, so this only has to connect and report. */
 export function migrateCommand(program: Command): void {
-  program
-    .command('migrate')
-    .description('create or update the database schema')
-    .option('--json', 'print JSON')
-    .action((opts: JsonFlag) =>
-      withServices(async (app) => {
-        const dataSource = app.get(DataSource);
-        const out = { database: dataSource.options.type, upToDate: !(await dataSource.showMigrations()) };
-        if (opts.json) return printJson(out);
-        printLines(`database schema is up to date (${out.database})`);
-      }),
-    );
+  runAndReport(
+    program.command('migrate').description('create or update the database schema'),
+    async (app) => {
+      const dataSource = app.get(DataSource);
+      return { database: dataSource.options.type, upToDate: !(await dataSource.showMigrations()) };
+    },
+    (out) => printLines(`database schema is up to date (${out.database})`),
+  );
 }

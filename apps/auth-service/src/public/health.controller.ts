@@ -1,7 +1,8 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { LIMIT_STORE, LimitStore } from '@app/limits';
 import { KeyStoreService } from '@app/tokens';
 
 @ApiTags('health')
@@ -12,6 +13,7 @@ export class HealthController {
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
     private readonly keyStore: KeyStoreService,
+    @Inject(LIMIT_STORE) private readonly limits: LimitStore,
   ) {}
 
   /** Liveness: the process answers. */
@@ -22,13 +24,14 @@ export class HealthController {
 
   /**
    * Readiness: the database answers, and the keys that sign now and next can be decrypted with this instance's
-   * KEY_ENCRYPTION_KEY (otherwise no token can be issued: take the instance out of rotation and say why).
+   * KEY_ENCRYPTION_KEY (otherwise no token can be issued: take the instance out of rotation and say why). The
+   * limits' store is reported, never a reason to be unready: without Redis the database counts (see libs/limits).
    */
   @Get('readyz')
   @HealthCheck()
   async ready(@Res({ passthrough: true }) res: Response) {
     try {
-      return await this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.signingKeys()]);
+      return await this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.signingKeys(), () => this.limitStore()]);
     } catch (error) {
       // Terminus reports "down" as an exception carrying the per-check result; answer it as is (with the reasons)
       // instead of letting the error filter flatten it into a bare "Service Unavailable".
@@ -43,5 +46,9 @@ export class HealthController {
     const unreadable = await this.keyStore.unreadableKeys();
     if (unreadable.length === 0) return check.up();
     return check.down({ reason: `cannot decrypt ${unreadable.join(', ')}: KEY_ENCRYPTION_KEY is not the key they were stored with` });
+  }
+
+  private limitStore() {
+    return this.indicators.check('limits').up({ ...this.limits.health() });
   }
 }

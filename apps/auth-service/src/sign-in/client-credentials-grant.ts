@@ -29,7 +29,7 @@ export class ClientCredentialsGrant {
   async grant(context: AuditContext, clientId: string, clientSecret: string, requestedScopes?: readonly string[]): Promise<TokenResponse> {
     try {
       return await this.uow.run(async (tx) => {
-        const account = await this.serviceAccounts.authenticate(clientId, clientSecret);
+        const account = await this.serviceAccounts.authenticate(tx, clientId, clientSecret);
         const beyond = (requestedScopes ?? []).filter((s) => !account.scopes.includes(s));
         if (beyond.length) throw new AppError(ErrorCode.Forbidden, `this client may not request the scope ${beyond.join(' ')}`, INVALID_SCOPE);
         return this.grants.issue(tx, context, { grant: 'client_credentials', account, scopes: requestedScopes ?? account.scopes });
