@@ -36,9 +36,9 @@ it('adds idp_sessions (unique per issuer and sid, cascading with the person) and
     await session('s1', 'https://idp.example', 'sid-1');
     await session('s2', 'https://other.example', 'sid-1');
     await expect(session('s3', 'https://idp.example', 'sid-1')).rejects.toThrow();
-    const jti = () => after.query("INSERT INTO used_logout_tokens (jti_hash, expires_at) VALUES ('h', 1)");
-    await jti();
-    await expect(jti()).rejects.toThrow();
+    const jti = (id: string) => after.query(`INSERT INTO used_logout_tokens (id, jti_hash, expires_at) VALUES ('${id}', 'h', 1)`);
+    await jti('t1');
+    await expect(jti('t2')).rejects.toThrow();
     await after.query("DELETE FROM users WHERE id = 'u1'");
     expect(await after.query('SELECT id FROM idp_sessions')).toEqual([]);
     await after.undoLastMigration();

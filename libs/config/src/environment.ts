@@ -193,10 +193,7 @@ export class Environment {
   OIDC_ALLOW_HTTP: 'true' | 'false' = 'false';
 
   /** How long a sign-in's provider session (sid) is remembered for back-channel logout: Airflow's session_ttl_seconds or more. */
-  @Transform(({ value }) => (value === undefined ? undefined : Number(value)))
-  @IsInt()
-  @Min(600)
-  @Max(31 * 24 * 3600)
+  @IntSetting(600, 31 * 24 * 3600)
   OIDC_SID_RETENTION_SECONDS = 86400;
 
   @IsString()

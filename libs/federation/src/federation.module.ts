@@ -9,12 +9,13 @@ import { OidcRelyingParty } from './oidc-relying-party.service';
 import { ProviderSession } from './provider-session.entity';
 import { ProviderSessionRepository } from './provider-session.repository';
 import { UsedLogoutToken } from './used-logout-token.entity';
+import { UsedLogoutTokenRepository } from './used-logout-token.repository';
 
 export const FEDERATION_ENTITIES = [OidcFlow, FederatedLogin, ProviderSession, UsedLogoutToken];
 
 @Module({
   imports: [TypeOrmModule.forFeature(FEDERATION_ENTITIES)],
-  providers: [OidcFlowRepository, FederatedLoginRepository, ProviderSessionRepository, OidcRelyingParty, FederationService],
+  providers: [OidcFlowRepository, FederatedLoginRepository, ProviderSessionRepository, UsedLogoutTokenRepository, OidcRelyingParty, FederationService],
   exports: [FederationService],
 })
 export class FederationModule {}

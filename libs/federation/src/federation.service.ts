@@ -18,6 +18,7 @@ import {
 import { ProviderSession } from './provider-session.entity';
 import { ProviderSessionRepository } from './provider-session.repository';
 import { UsedLogoutToken } from './used-logout-token.entity';
+import { UsedLogoutTokenRepository } from './used-logout-token.repository';
 
 export interface StartedFlow {
   /** Where the browser goes next: the provider's authorization endpoint. */
@@ -75,6 +76,7 @@ export class FederationService {
     private readonly pendingLogins: FederatedLoginRepository,
     private readonly relyingParty: OidcRelyingParty,
     private readonly providerSessions: ProviderSessionRepository,
+    private readonly usedLogoutTokens: UsedLogoutTokenRepository,
   ) {}
 
   /** What the login page may show; nothing secret. */
@@ -195,10 +197,11 @@ export class FederationService {
    */
   async acceptLogoutToken(tx: Tx, token: VerifiedLogoutToken, now = new Date()): Promise<LogoutTarget | null> {
     const used = Object.assign(new UsedLogoutToken(), {
+      id: randomUUID(),
       jtiHash: sha256Hex(`${token.issuer}\n${token.jti}`),
       expiresAt: new Date(now.getTime() + USED_JTI_RETENTION_MS),
     });
-    if (!(await this.providerSessions.claimLogoutToken(tx, used))) {
+    if (!(await this.usedLogoutTokens.claim(tx, used))) {
       throw new AppError(ErrorCode.InvalidRequest, 'the logout token is not valid: it was already used', 'logout_token_replayed');
     }
     const bySid = token.sid === undefined ? null : await this.providerSessions.subjectOf(tx, token.issuer, token.sid, now);
@@ -212,7 +215,7 @@ export class FederationService {
   }
 
   async purgeExpired(tx: Tx, now = new Date()): Promise<number> {
-    return (await this.flows.purgeExpired(tx, now)) + (await this.pendingLogins.purgeExpired(tx, now)) + (await this.providerSessions.purgeExpired(tx, now));
+    return (await this.flows.purgeExpired(tx, now)) + (await this.pendingLogins.purgeExpired(tx, now)) + (await this.providerSessions.purgeExpired(tx, now)) + (await this.usedLogoutTokens.purgeExpired(tx, now));
   }
 
   private usablePending(login: FederatedLogin | null): FederatedLogin {

@@ -1,28 +1,28 @@
-import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { InstantColumn } from '@app/persistence';
+import { Entity } from 'typeorm';
+import { IdColumn, IdRefColumn, InstantColumn, VarcharColumn } from '@app/persistence';
 
 /**
  * A provider session (the ID token's `sid`) a person signed in through, so a back-channel logout token naming only
- * that sid finds whose sessions end. One row per (issuer, sid); expiring once no session started from that sign-in
- * can still be alive.
+ * that sid finds whose sessions end. One row per (issuer, sid); expiring once no Airflow session started from that
+ * sign-in can still be alive.
  */
 @Entity('idp_sessions')
 export class ProviderSession {
-  @PrimaryColumn({ type: 'varchar', length: 36 })
+  @IdColumn()
   id: string;
 
-  @Column({ name: 'idp_issuer', type: 'varchar', length: 512 })
+  @VarcharColumn(512)
   idpIssuer: string;
 
-  @Column({ type: 'varchar', length: 255 })
+  @VarcharColumn(255)
   sid: string;
 
-  @Column({ name: 'user_id', type: 'varchar', length: 36 })
+  @IdRefColumn()
   userId: string;
 
-  @InstantColumn({ name: 'created_at' })
+  @InstantColumn()
   createdAt: Date;
 
-  @InstantColumn({ name: 'expires_at' })
+  @InstantColumn()
   expiresAt: Date;
 }

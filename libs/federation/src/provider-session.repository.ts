@@ -1,16 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Tx } from '@app/persistence';
 import { ProviderSession } from './provider-session.entity';
-import { UsedLogoutToken } from './used-logout-token.entity';
 
-const COLUMNS: (keyof ProviderSession & string)[] = ['id', 'idpIssuer', 'sid', 'userId', 'createdAt', 'expiresAt'];
 /**
  * A second sign-in in the same provider session refreshes the row (and, should the provider ever reuse a sid for
- * someone else, the newest sign-in owns it: never two people behind one sid).
+ * someone else, the newest sign-in owns it: never two people behind one sid). Appended to the entity's INSERT.
  */
-const UPSERT =
-  'INSERT INTO idp_sessions (id, idp_issuer, sid, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ' +
-  'ON CONFLICT (idp_issuer, sid) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at, expires_at = excluded.expires_at';
+const ON_SID_CONFLICT = ' ON CONFLICT (idp_issuer, sid) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at, expires_at = excluded.expires_at';
 const PRUNE_PERSON = 'DELETE FROM idp_sessions WHERE user_id = ? AND expires_at < ?';
 /** The provider's subject of the person a live sid belongs to (the link users.idp_issuer/idp_subject is theirs). */
 const FIND_SUBJECT =
@@ -18,16 +14,14 @@ const FIND_SUBJECT =
   'WHERE s.idp_issuer = ? AND s.sid = ? AND s.expires_at >= ? AND u.idp_issuer = s.idp_issuer';
 const FORGET_PERSON = 'DELETE FROM idp_sessions WHERE user_id IN (SELECT id FROM users WHERE idp_issuer = ? AND idp_subject = ?)';
 const PURGE = 'DELETE FROM idp_sessions WHERE expires_at < ?';
-/** Of several deliveries of one token (retries, replays, two instances), exactly one inserts the row. */
-const CLAIM_JTI = 'INSERT INTO used_logout_tokens (jti_hash, expires_at) VALUES (?, ?) ON CONFLICT (jti_hash) DO NOTHING RETURNING jti_hash';
-const PURGE_JTIS = 'DELETE FROM used_logout_tokens WHERE expires_at < ?';
 
-/** Provider sessions (sid → person) and the logout tokens already acted on. */
+/** Provider sessions (sid → person), recorded at sign-in and read by back-channel logout. */
 @Injectable()
 export class ProviderSessionRepository {
   /** Records the sid of a sign-in, and drops the person's expired ones (a person's rows stay few). */
   async record(tx: Tx, session: ProviderSession): Promise<void> {
-    await tx.query(UPSERT, tx.rows(ProviderSession).params(session, COLUMNS));
+    const [insert, params] = tx.rows(ProviderSession).insert(session);
+    await tx.query(insert + ON_SID_CONFLICT, params);
     await tx.query(PRUNE_PERSON, [session.userId, tx.rows(ProviderSession).param('expiresAt', session.createdAt)]);
   }
 
@@ -41,14 +35,7 @@ export class ProviderSessionRepository {
     return (await tx.query(FORGET_PERSON, [issuer, subject])).affected;
   }
 
-  /** False when this token was acted on before. */
-  async claimLogoutToken(tx: Tx, token: UsedLogoutToken): Promise<boolean> {
-    const { rows } = await tx.query(CLAIM_JTI, [token.jtiHash, tx.rows(UsedLogoutToken).param('expiresAt', token.expiresAt)]);
-    return rows.length === 1;
-  }
-
   async purgeExpired(tx: Tx, now: Date): Promise<number> {
-    const sessions = (await tx.query(PURGE, [tx.rows(ProviderSession).param('expiresAt', now)])).affected;
-    return sessions + (await tx.query(PURGE_JTIS, [tx.rows(UsedLogoutToken).param('expiresAt', now)])).affected;
+    return (await tx.query(PURGE, [tx.rows(ProviderSession).param('expiresAt', now)])).affected;
   }
 }

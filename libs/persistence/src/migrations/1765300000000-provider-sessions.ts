@@ -9,7 +9,8 @@ import { MigrationInterface, QueryRunner, Table } from 'typeorm';
  * when no session started from that sign-in can still be alive (the sign-in's passkey step plus a user token's
  * lifetime), is purged then, and goes with the person (ON DELETE CASCADE).
  *
- * used_logout_tokens: the logout tokens already acted on, by the SHA-256 of (issuer, jti), so each is acted on once.
+ * used_logout_tokens: the logout tokens already acted on, by the SHA-256 of (issuer, jti) (unique), so each is acted
+ * on once.
  * Kept only as long as a logout token is accepted at all (its `iat` is recent); older ones are refused anyway.
  */
 export class ProviderSessions1765300000000 implements MigrationInterface {
@@ -39,7 +40,8 @@ export class ProviderSessions1765300000000 implements MigrationInterface {
       new Table({
         name: 'used_logout_tokens',
         columns: [
-          { name: 'jti_hash', type: 'varchar', length: '64', isPrimary: true },
+          { name: 'id', type: 'varchar', length: '36', isPrimary: true },
+          { name: 'jti_hash', type: 'varchar', length: '64', isUnique: true },
           { name: 'expires_at', type: 'bigint' },
         ],
         indices: [{ name: 'IDX_used_logout_tokens_expires_at', columnNames: ['expires_at'] }],
