@@ -16,14 +16,15 @@ export interface RunningProvider {
   clientSecret: string;
   process: ChildProcess;
   tamper(mode: string): Promise<void>;
-  /** A back-channel logout token signed by the provider (spoiled as `mode` says). */
-  logoutToken(sub: string, mode?: string): Promise<string>;
+  /** A back-channel logout token signed by the provider (spoiled, or naming a provider session, as `mode` says). */
+  logoutToken(sub: string, mode?: string, sidOf?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startProvider(): Promise<RunningProvider> {
+/** `env`: the provider's own settings (see oidc-provider.mjs), e.g. BACKCHANNEL_LOGOUT_URI. */
+export async function startProvider(env: Record<string, string> = {}): Promise<RunningProvider> {
   const child = spawn(process.execPath, [join(__dirname, 'oidc-provider.mjs')], {
-    env: { ...process.env, REDIRECT_URI },
+    env: { ...process.env, REDIRECT_URI, ...env },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const lines = createInterface({ input: child.stdout! });
@@ -36,8 +37,8 @@ export async function startProvider(): Promise<RunningProvider> {
       const res = await fetch(`${info.issuer}/__test/tamper`, { method: 'POST', body: JSON.stringify({ mode }) });
       if (res.status !== 204) throw new Error(`tamper answered ${res.status}`);
     },
-    async logoutToken(sub, mode = '') {
-      const res = await fetch(`${info.issuer}/__test/logout-token`, { method: 'POST', body: JSON.stringify({ sub, mode }) });
+    async logoutToken(sub, mode = '', sidOf = '') {
+      const res = await fetch(`${info.issuer}/__test/logout-token`, { method: 'POST', body: JSON.stringify({ sub, mode, sidOf }) });
       return ((await res.json()) as { logout_token: string }).logout_token;
     },
     async stop() {

@@ -16,7 +16,10 @@
  * token endpoint returns, to prove the relying party refuses it. Modes: wrong-issuer, wrong-audience, wrong-nonce,
  * expired, alg-none, hs256-public-key, bad-signature; "" turns it off. POST /__test/logout-token with {"sub", "mode"}
  * answers {"logout_token"}: a Back-Channel Logout token signed with the provider's key (mode "" valid; bad-signature,
- * wrong-events, with-nonce, wrong-audience, hs256-public-key, no-sub, stale spoil it), for the relying party to judge.
+ * wrong-events, with-nonce, wrong-audience, hs256-public-key, no-sub-no-sid, stale spoil it), for the relying party
+ * to judge. Modes naming the provider session (the `sid` of the last ID token issued for an account, issued when
+ * BACKCHANNEL_LOGOUT_URI is set): sid-only (that sid, no sub), with-sid (sub, and the sid of account `sidOf` or of
+ * sub itself), unknown-sid (a sid this provider never issued, no sub).
  */
 import { createHmac, createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -118,7 +121,18 @@ function tampered(idToken) {
     default: return idToken;
   }
 }
-function logoutToken(sub, mode) {
+/** The sid of the last ID token issued for each account: the provider session a sid-naming logout token ends. */
+const lastSid = new Map();
+function sidClaims(sub, mode, sidOf) {
+  switch (mode) {
+    case 'sid-only': return { sid: lastSid.get(sub) };
+    case 'with-sid': return { sub, sid: lastSid.get(sidOf || sub) };
+    case 'unknown-sid': return { sid: randomBytes(12).toString('base64url') };
+    case 'no-sub-no-sid': return {};
+    default: return { sub };
+  }
+}
+function logoutToken(sub, mode, sidOf) {
   const now = Math.floor(Date.now() / 1000);
   const header = { alg: 'RS256', typ: 'logout+jwt', kid: signingJwk.kid };
   const claims = {
@@ -127,7 +141,7 @@ function logoutToken(sub, mode) {
     iat: mode === 'stale' ? now - 3600 : now,
     jti: randomBytes(12).toString('base64url'),
     events: { [mode === 'wrong-events' ? 'http://schemas.openid.net/event/other' : 'http://schemas.openid.net/event/backchannel-logout']: {} },
-    ...(mode === 'no-sub' ? { sid: 'some-session' } : { sub }),
+    ...sidClaims(sub, mode, sidOf),
     ...(mode === 'with-nonce' ? { nonce: 'n' } : {}),
   };
   if (mode === 'hs256-public-key') return resign({ ...header, alg: 'HS256' }, claims, 'hs256');
@@ -137,6 +151,10 @@ function logoutToken(sub, mode) {
 
 provider.use(async (ctx, next) => {
   await next();
+  if (ctx.path === '/token' && ctx.body && typeof ctx.body.id_token === 'string') {
+    const { sub, sid } = JSON.parse(Buffer.from(ctx.body.id_token.split('.')[1], 'base64url').toString());
+    if (sid) lastSid.set(sub, sid);
+  }
   if (tamper && ctx.path === '/token' && ctx.body && typeof ctx.body.id_token === 'string') ctx.body = { ...ctx.body, id_token: tampered(ctx.body.id_token) };
 });
 
@@ -153,8 +171,8 @@ server.on('request', async (req, res) => {
     if (req.method === 'POST' && req.url === '/__test/logout-token') {
       let body = '';
       for await (const chunk of req) body += chunk;
-      const { sub, mode = '' } = JSON.parse(body);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ logout_token: logoutToken(sub, mode) }));
+      const { sub, mode = '', sidOf = '' } = JSON.parse(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ logout_token: logoutToken(sub, mode, sidOf) }));
       return;
     }
     const match = /^\/interaction\/([^/?]+)$/.exec(req.url);

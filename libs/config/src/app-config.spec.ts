@@ -102,7 +102,15 @@ describe('OIDC configuration', () => {
       allowHttp: false,
       passkeyRequiredGroups: ['*'],
       flowTtlSeconds: 600,
+      sidRetentionSeconds: 86400,
     });
+  });
+
+  it('refuses a sid retention shorter than ten minutes or longer than 31 days', () => {
+    const provider = { OIDC_ISSUER: 'https://idp.example.com', OIDC_CLIENT_ID: 'airflow', OIDC_CLIENT_SECRET: 'a-very-secret-value' };
+    expect(problemsOf({ ...valid, ...provider, OIDC_SID_RETENTION_SECONDS: '60' })).toEqual(expect.arrayContaining([expect.stringMatching(/OIDC_SID_RETENTION_SECONDS/)]));
+    expect(problemsOf({ ...valid, ...provider, OIDC_SID_RETENTION_SECONDS: String(32 * 24 * 3600) })).toEqual(expect.arrayContaining([expect.stringMatching(/OIDC_SID_RETENTION_SECONDS/)]));
+    expect(loadAppConfig({ ...valid, ...provider, OIDC_SID_RETENTION_SECONDS: '28800' }).oidc!.sidRetentionSeconds).toBe(28800);
   });
 
   it('needs the client id and secret, and openid in the scopes', () => {

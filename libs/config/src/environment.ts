@@ -192,6 +192,10 @@ export class Environment {
   @IsIn(['true', 'false'])
   OIDC_ALLOW_HTTP: 'true' | 'false' = 'false';
 
+  /** How long a sign-in's provider session (sid) is remembered for back-channel logout: Airflow's session_ttl_seconds or more. */
+  @IntSetting(600, 31 * 24 * 3600)
+  OIDC_SID_RETENTION_SECONDS = 86400;
+
   @IsString()
   @IsNotEmpty()
   FEDERATION_PASSKEY_REQUIRED_GROUPS = '*';

@@ -21,6 +21,11 @@ export interface OidcConfig {
   passkeyRequiredGroups: string[];
   /** How long a started sign-in may take at the provider (password, the provider's own MFA). */
   flowTtlSeconds: number;
+  /**
+   * How long the provider session (`sid`) of a sign-in is remembered, so a back-channel logout naming only it still
+   * finds the person: at least as long as an Airflow session lasts (the plugin's `session_ttl_seconds`).
+   */
+  sidRetentionSeconds: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -92,5 +97,6 @@ export function parseOidcConfig(env: Environment, origins: string[], problems: s
     allowHttp,
     passkeyRequiredGroups: required,
     flowTtlSeconds: FLOW_TTL_SECONDS,
+    sidRetentionSeconds: env.OIDC_SID_RETENTION_SECONDS,
   };
 }

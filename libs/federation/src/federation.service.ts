@@ -7,7 +7,18 @@ import { FederatedLogin, PasskeyStep } from './federated-login.entity';
 import { FederatedLoginRepository } from './federated-login.repository';
 import { OidcFlow } from './oidc-flow.entity';
 import { OidcFlowRepository } from './oidc-flow.repository';
-import { IdTokenClaims, OidcRelyingParty } from './oidc-relying-party.service';
+import {
+  IdTokenClaims,
+  LOGOUT_TOKEN_CLOCK_TOLERANCE_SECONDS,
+  LOGOUT_TOKEN_MAX_AGE_SECONDS,
+  MAX_SID_LENGTH,
+  OidcRelyingParty,
+  VerifiedLogoutToken,
+} from './oidc-relying-party.service';
+import { ProviderSession } from './provider-session.entity';
+import { ProviderSessionRepository } from './provider-session.repository';
+import { UsedLogoutToken } from './used-logout-token.entity';
+import { UsedLogoutTokenRepository } from './used-logout-token.repository';
 
 export interface StartedFlow {
   /** Where the browser goes next: the provider's authorization endpoint. */
@@ -20,7 +31,21 @@ export interface StartedFlow {
 export interface VerifiedFederation {
   identity: FederatedIdentity;
   passkeyRequired: boolean;
+  /** The provider session (the ID token's `sid`) this sign-in belongs to, when the provider names one. */
+  sid?: string;
 }
+
+/** The person whose sessions a logout token ends, by the provider's (issuer, sub). */
+export interface LogoutTarget {
+  issuer: string;
+  subject: string;
+}
+
+/**
+ * A used jti is remembered as long as its token could still be accepted: `iat` at most the maximum age (plus the
+ * clock leeway) in the past, and at most the leeway in the future.
+ */
+const USED_JTI_RETENTION_MS = (LOGOUT_TOKEN_MAX_AGE_SECONDS + 2 * LOGOUT_TOKEN_CLOCK_TOLERANCE_SECONDS) * 1000;
 
 const MAX_QUERY_LENGTH = 4096;
 
@@ -50,6 +75,8 @@ export class FederationService {
     private readonly flows: OidcFlowRepository,
     private readonly pendingLogins: FederatedLoginRepository,
     private readonly relyingParty: OidcRelyingParty,
+    private readonly providerSessions: ProviderSessionRepository,
+    private readonly usedLogoutTokens: UsedLogoutTokenRepository,
   ) {}
 
   /** What the login page may show; nothing secret. */
@@ -97,7 +124,13 @@ export class FederationService {
       throw new AppError(ErrorCode.Forbidden, 'your identity provider account is not in a group allowed to sign in to Airflow', 'group_not_allowed');
     }
     const required = settings.passkeyRequiredGroups;
-    return { identity, passkeyRequired: required.includes('*') || identity.groups.some((g) => required.includes(g)) };
+    const sid = claimString(claims, 'sid');
+    return {
+      identity,
+      passkeyRequired: required.includes('*') || identity.groups.some((g) => required.includes(g)),
+      // A sid longer than its column is not recorded: that provider session can then only be ended by sub.
+      ...(sid && sid.length <= MAX_SID_LENGTH ? { sid } : {}),
+    };
   }
 
   /**
@@ -130,13 +163,59 @@ export class FederationService {
     return this.usablePending(await this.uow.run((tx) => this.pendingLogins.take(tx, sha256Hex(secret))));
   }
 
-  /** The provider's (issuer, sub) a back-channel logout token is about, once it passed every check. */
-  verifyLogoutToken(token: string): Promise<{ issuer: string; subject: string }> {
+  /**
+   * In the sign-in's unit of work: remembers which person the provider session (sid) signed in, for as long as an
+   * Airflow session started from this sign-in may last (its passkey step, then OIDC_SID_RETENTION_SECONDS).
+   */
+  async recordProviderSession(tx: Tx, input: { userId: string; issuer: string; sid: string; at: Date }): Promise<void> {
+    const settings = this.relyingParty.settings;
+    const lifetimeMs = (settings.flowTtlSeconds + settings.sidRetentionSeconds) * 1000;
+    const session = Object.assign(new ProviderSession(), {
+      id: randomUUID(),
+      idpIssuer: input.issuer,
+      sid: input.sid,
+      userId: input.userId,
+      createdAt: input.at,
+      expiresAt: new Date(input.at.getTime() + lifetimeMs),
+    });
+    await this.providerSessions.record(tx, session);
+  }
+
+  /** A back-channel logout token that passed every signature and claim check (not yet its jti's single use). */
+  verifyLogoutToken(token: string): Promise<VerifiedLogoutToken> {
     return this.relyingParty.verifyLogoutToken(token);
   }
 
+  /**
+   * In the logout's unit of work, so a failure leaves the token usable for the provider's retry: takes the token's
+   * jti for good (a second delivery is refused: `logout_token_replayed`), then finds whose sessions end. By sub; by
+   * sid through the sids recorded at sign-in; with both, they must name the same person (`logout_token_mismatch`).
+   * Null when the token names nobody known here: a sid never seen, expired, or already logged out. The caller answers
+   * that 200 like a logout that ended sessions, so the answer never says whether someone or some session exists here.
+   * The person's recorded sids are forgotten: their sessions all end, and a later logout naming one of those old
+   * provider sessions must not end a session they start afterwards.
+   */
+  async acceptLogoutToken(tx: Tx, token: VerifiedLogoutToken, now = new Date()): Promise<LogoutTarget | null> {
+    const used = Object.assign(new UsedLogoutToken(), {
+      id: randomUUID(),
+      jtiHash: sha256Hex(`${token.issuer}\n${token.jti}`),
+      expiresAt: new Date(now.getTime() + USED_JTI_RETENTION_MS),
+    });
+    if (!(await this.usedLogoutTokens.claim(tx, used))) {
+      throw new AppError(ErrorCode.InvalidRequest, 'the logout token is not valid: it was already used', 'logout_token_replayed');
+    }
+    const bySid = token.sid === undefined ? null : await this.providerSessions.subjectOf(tx, token.issuer, token.sid, now);
+    if (bySid !== null && token.subject !== undefined && bySid !== token.subject) {
+      throw new AppError(ErrorCode.InvalidRequest, 'the logout token is not valid: its sub and sid name different people', 'logout_token_mismatch');
+    }
+    const subject = bySid ?? token.subject;
+    if (subject === undefined) return null;
+    await this.providerSessions.forgetPerson(tx, token.issuer, subject);
+    return { issuer: token.issuer, subject };
+  }
+
   async purgeExpired(tx: Tx, now = new Date()): Promise<number> {
-    return (await this.flows.purgeExpired(tx, now)) + (await this.pendingLogins.purgeExpired(tx, now));
+    return (await this.flows.purgeExpired(tx, now)) + (await this.pendingLogins.purgeExpired(tx, now)) + (await this.providerSessions.purgeExpired(tx, now)) + (await this.usedLogoutTokens.purgeExpired(tx, now));
   }
 
   private usablePending(login: FederatedLogin | null): FederatedLogin {

@@ -15,7 +15,27 @@ const log = new Logger('OpenIdProvider');
 /** OpenID Connect Back-Channel Logout 1.0 §2.4: the member of `events` that makes a JWT a logout token. */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** A logout token is sent the moment the provider ends the session: older ones are refused. */
-const LOGOUT_TOKEN_MAX_AGE_SECONDS = 300;
+export const LOGOUT_TOKEN_MAX_AGE_SECONDS = 300;
+/** Leeway for the provider's clock, on `iat` (and so on how long a used jti must be remembered). */
+export const LOGOUT_TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
+
+/** What a logout token that passed every check names: the person (sub), their provider session (sid), or both. */
+export interface VerifiedLogoutToken {
+  issuer: string;
+  subject?: string;
+  sid?: string;
+  jti: string;
+}
+
+/** The columns that hold them (users.idp_subject, idp_sessions.sid): a longer value can match nothing stored. */
+const MAX_SUBJECT_LENGTH = 255;
+export const MAX_SID_LENGTH = 255;
+
+/** undefined: absent. null: present but not a non-empty string that fits its column (the token is refused). */
+function optionalClaim(value: unknown, maxLength: number): string | undefined | null {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' && value.length > 0 && value.length <= maxLength ? value : null;
+}
 
 /** What a verified ID token says about the person (claims checked by openid-client: iss, aud, azp, exp, iat, nonce). */
 export type IdTokenClaims = oidc.IDToken;
@@ -91,10 +111,11 @@ export class OidcRelyingParty {
 
   /**
    * OpenID Connect Back-Channel Logout 1.0 §2.6: the logout token's signature (the provider's JWKS, asymmetric
-   * algorithms only, via jose), iss, aud, iat (recent), jti, the `events` member, `sub`, and no `nonce`. Returns
-   * the provider's (issuer, sub) of the person whose sessions end. Throws AppError `logout_token_invalid` (400).
+   * algorithms only, via jose), iss, aud, iat (recent), jti, the `events` member, `sub` or `sid` (at least one), and
+   * no `nonce`. Returns what it names; whose sessions that is, and that the jti is new, FederationService decides.
+   * Throws AppError `logout_token_invalid` (400).
    */
-  async verifyLogoutToken(token: string): Promise<{ issuer: string; subject: string }> {
+  async verifyLogoutToken(token: string): Promise<VerifiedLogoutToken> {
     const configuration = await this.configuration();
     const metadata = configuration.serverMetadata();
     const refuse = (why: string) => {
@@ -111,7 +132,7 @@ export class OidcRelyingParty {
         algorithms: [...ID_TOKEN_ALGORITHMS],
         requiredClaims: ['iat', 'jti'],
         maxTokenAge: LOGOUT_TOKEN_MAX_AGE_SECONDS,
-        clockTolerance: 30,
+        clockTolerance: LOGOUT_TOKEN_CLOCK_TOLERANCE_SECONDS,
       }));
     } catch (error) {
       throw refuse((error as Error).message);
@@ -120,9 +141,14 @@ export class OidcRelyingParty {
     const event = events && typeof events === 'object' ? events[BACKCHANNEL_LOGOUT_EVENT] : undefined;
     if (!event || typeof event !== 'object' || Array.isArray(event)) throw refuse('no back-channel logout event');
     if (claims.nonce !== undefined) throw refuse('a logout token must not carry a nonce');
-    // A token naming only a provider session (sid) cannot be matched: sessions here are per person, found by sub.
-    if (typeof claims.sub !== 'string' || !claims.sub) throw refuse('no sub');
-    return { issuer: metadata.issuer, subject: claims.sub };
+    // §2.4: sub, sid, or both. A sid is matched against the ones recorded at sign-in (FederationService).
+    const subject = optionalClaim(claims.sub, MAX_SUBJECT_LENGTH);
+    const sid = optionalClaim(claims.sid, MAX_SID_LENGTH);
+    if (subject === null) throw refuse('sub is not a usable string');
+    if (sid === null) throw refuse('sid is not a usable string');
+    if (subject === undefined && sid === undefined) throw refuse('neither sub nor sid');
+    if (typeof claims.jti !== 'string' || !claims.jti) throw refuse('jti is not a string');
+    return { issuer: metadata.issuer, subject, sid, jti: claims.jti };
   }
 
   private configuration(): Promise<oidc.Configuration> {

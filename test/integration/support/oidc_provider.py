@@ -61,7 +61,8 @@ class Provider:
         }
 
     def logout_token(self, sub: str, mode: str = "") -> str:
-        """A back-channel logout token signed by the provider (spoiled as ``mode`` says)."""
+        """A back-channel logout token signed by the provider (spoiled, or naming only the provider session
+        ``sid-only``, as ``mode`` says: see test/support/oidc-provider.mjs)."""
         answer = httpx.post(f"{self.issuer}/__test/logout-token", json={"sub": sub, "mode": mode}, timeout=30)
         token: str = answer.json()["logout_token"]
         return token

@@ -44,11 +44,19 @@ export class FederatedSignIn {
     return this.federation.start();
   }
 
-  /** Back-channel logout: the token verified fully, then the person's sessions end (see UsersService). */
+  /**
+   * Back-channel logout: the token verified fully (outside the transaction: keys may be fetched), then in one unit of
+   * work its jti used up, the person found (by sub or by the provider session's sid) and their sessions ended (see
+   * UsersService). A token naming nobody known here changes nothing and is answered like any other.
+   */
   async backchannelLogout(context: AuditContext, logoutToken: string): Promise<void> {
     try {
-      const { issuer, subject } = await this.federation.verifyLogoutToken(logoutToken);
-      await this.users.endFederatedSessions({ ...context, actorType: 'system', actorId: 'idp' }, issuer, subject);
+      const verified = await this.federation.verifyLogoutToken(logoutToken);
+      await this.uow.run(async (tx) => {
+        const target = await this.federation.acceptLogoutToken(tx, verified);
+        // Joins this unit of work (a nested unit is a savepoint of it): the jti is used only if the logout happened.
+        if (target) await this.users.endFederatedSessions({ ...context, actorType: 'system', actorId: 'idp' }, target.issuer, target.subject);
+      });
     } catch (error) {
       if (error instanceof AppError) await this.audit.record(context, { type: 'user.sessions_ended', outcome: 'failure', reason: error.reason });
       throw error;
@@ -58,13 +66,15 @@ export class FederatedSignIn {
   async callback(context: AuditContext, callbackQuery: string, binding: string): Promise<FederatedCallbackResult> {
     let subject: { userId?: string; idp?: string } = {};
     try {
-      const { identity, passkeyRequired } = await this.federation.finish(callbackQuery, binding);
+      const { identity, passkeyRequired, sid } = await this.federation.finish(callbackQuery, binding);
       subject = { idp: identity.issuer };
       const at = new Date();
       const signIn = () => this.uow.run(async (tx) => {
         const { user, created } = await this.users.linkFederated(tx, identity, at);
         subject.userId = user.id;
         if (user.disabledAt) throw new AppError(ErrorCode.AccountDisabled, 'this account is disabled', 'user_disabled');
+        // Which person this provider session signed in, for a back-channel logout that names only the sid.
+        if (sid) await this.federation.recordProviderSession(tx, { userId: user.id, issuer: identity.issuer, sid, at });
         if (created) {
           await this.audit.record(context, { type: 'user.created', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer, groups: user.groups } }, tx, at);
         }
