@@ -162,8 +162,14 @@ describe('a pruned trail with a signed checkpoint', () => {
   it('its signature is never accepted as an access token (explicit typing, RFC 8725 §3.11)', async () => {
     const { details } = await checkpointRow();
     const jws = String(details.signature);
-    await expect(t.app.get(TokenVerifierService).verify(jws)).rejects.toMatchObject({ reason: expect.stringMatching(/typ|CLAIM/i) });
-    const res = await t.http.get('/v1/admin/users').set('Authorization', `Bearer ${jws}`);
+    await expect(t.app.get(TokenVerifierService).verify(jws)).rejects.toMatchObject({ code: 'unauthenticated' });
+    expect((await t.http.get('/v1/admin/users').set('Authorization', `Bearer ${jws}`)).status).toBe(401);
+    // Even a checkpoint signature over a valid admin token's exact claims, by the same key, is refused: only its type differs.
+    const token = await adminToken(t);
+    expect((await t.http.get('/v1/admin/users').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const asCheckpoint = (await t.app.get(CheckpointKeys).checkpointSigner())(claims);
+    const res = await t.http.get('/v1/admin/users').set('Authorization', `Bearer ${asCheckpoint}`);
     expect(res.status).toBe(401);
   });
 });
