@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { AGGREGATION_WINDOW_MS, AuditChainService, AuditService } from '@app/audit';
+import { AGGREGATION_WINDOW_MS, AuditChainService, AuditService, CheckpointKeys } from '@app/audit';
 import { JobLeases, UnitOfWork } from '@app/persistence';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { runServiceCli } from '../support/service-cli';
@@ -64,7 +64,7 @@ describe('unauthenticated failures are aggregated', () => {
     const total = rows.reduce((sum, r) => sum + ((JSON.parse(r.details) as { count?: number }).count ?? 1), 0);
     expect(total).toBe(1000);
     expect((await countRows()) - before).toBeLessThanOrEqual(50);
-    expect(await t.app.get(AuditChainService).verify()).toMatchObject({ ok: true });
+    expect(await t.app.get(AuditChainService).verify(t.app.get(CheckpointKeys))).toMatchObject({ ok: true });
   });
 
   it('records every success one by one, however many', async () => {
@@ -89,7 +89,7 @@ describe('retention', () => {
 
   it('keeps events within AUDIT_RETENTION_DAYS', async () => {
     const before = await countRows();
-    expect(await t.app.get(AuditService).prune(400)).toBeNull();
+    expect(await t.app.get(AuditService).prune(400, t.app.get(CheckpointKeys))).toBeNull();
     expect(await countRows()).toBe(before);
   });
 
@@ -99,7 +99,7 @@ describe('retention', () => {
     const old = await countRows();
     // A year and more later, everything written so far is past a 400-day retention.
     const later = Date.now() + 401 * DAY;
-    const pruned = await audit.prune(400, later);
+    const pruned = await audit.prune(400, t.app.get(CheckpointKeys), later);
     expect(pruned).toMatchObject({ throughSeq: old, deleted: old, retentionDays: 400, throughHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const [event] = (await sql(`SELECT type, actor_type, details FROM audit_events WHERE type = 'audit.pruned'`)) as Array<{ type: string; actor_type: string; details: string }>;
     expect(event).toMatchObject({ actor_type: 'system' });

@@ -3,6 +3,7 @@ import { SelectQueryBuilder } from 'typeorm';
 import { UnitOfWork } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
 import { ChainChecker, ChainVerdict, StoredLink } from './audit-chain';
+import { CheckpointKeys, serviceKeysTrust } from './audit-checkpoint';
 
 const PAGE = 500;
 
@@ -16,8 +17,9 @@ export function storedLink(event: AuditEvent): StoredLink {
 export class AuditChainService {
   constructor(private readonly uow: UnitOfWork) {}
 
-  async verify(): Promise<ChainVerdict> {
-    const checker = new ChainChecker();
+  /** `keys`: the service's own keys, the only ones a retention checkpoint's signature may rely on here. */
+  async verify(keys: CheckpointKeys): Promise<ChainVerdict> {
+    const checker = new ChainChecker(serviceKeysTrust(await keys.trustedCheckpointKeys()));
     // Rows without a position were never appended by the service: the oldest of them is the first bad one.
     const stray = await this.events((q) => q.where('e.seq IS NULL OR e.hash IS NULL OR e.prev_hash IS NULL').orderBy('e.occurred_at', 'ASC').addOrderBy('e.id', 'ASC').getOne());
     if (stray) checker.add(storedLink(stray));

@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json';
+import { CheckpointTrust, checkCheckpoint } from './audit-checkpoint';
+
+export { canonicalJson };
 
 /*
  * The audit trail's hash chain. Every event has a position (`seq`, 1, 2, 3, ... with no gaps: positions are handed
@@ -7,8 +11,8 @@ import { createHash } from 'node:crypto';
  * that row. The hash is plain SHA-256 over a canonical JSON text, so an auditor can recompute it from an export
  * with any JSON library and any SHA-256 (see README, "Audit trail").
  *
- * This file imports nothing but node:crypto: the migration that chains pre-existing rows uses it too, so the
- * service and the migration cannot hash differently.
+ * This file imports nothing but node:crypto (and its two siblings, which do the same): the migration that chains
+ * pre-existing rows uses it too, so the service and the migration cannot hash differently.
  */
 
 /** The `prevHash` of the first event ever written. */
@@ -31,16 +35,6 @@ export interface ChainLink {
   clientIp: string | null;
   userAgent: string | null;
   details: unknown;
-}
-
-/** JSON with object keys sorted (RFC 8785 for the values we store: strings, finite numbers, booleans, null). */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 /** The details as they will read back from storage (JSON text): hash what will be read, not what was passed. */
@@ -85,7 +79,16 @@ export interface ChainBreak {
   problem: string;
 }
 
-export type ChainVerdict = { ok: true; events: number; first: number | null; last: { seq: number; hash: string } | null } | { ok: false; events: number; broken: ChainBreak };
+/** The retention checkpoint a chain that does not start at seq 1 starts from, and the key its signature relied on. */
+export interface StartCheckpoint {
+  eventId: string;
+  seq: number;
+  kid: string;
+}
+
+export type ChainVerdict =
+  | { ok: true; events: number; first: number | null; last: { seq: number; hash: string } | null; checkpoint: StartCheckpoint | null }
+  | { ok: false; events: number; broken: ChainBreak };
 
 /** A pruned prefix: events up to `throughSeq` were deleted on purpose, the last of them hashed to `throughHash`. */
 export interface Checkpoint {
@@ -96,17 +99,27 @@ export interface Checkpoint {
 /** The event type the retention job writes; its details carry the checkpoint the remaining chain starts from. */
 export const PRUNED_EVENT = 'audit.pruned';
 
+/** A checkpoint found in the chain: where it says the pruned prefix ended, and the event that records it. */
+interface RecordedCheckpoint extends Checkpoint {
+  eventId: string;
+  seq: number;
+  details: Record<string, unknown>;
+}
+
 /**
  * Checks events fed in `seq` order, one at a time (so a trail of any size is checked in constant memory). A chain
  * that does not start at seq 1 must start exactly where a checkpoint recorded by the retention job, inside the
- * checked chain itself, says the pruned prefix ended.
+ * checked chain itself, says the pruned prefix ended, and that checkpoint's signature must verify with a key
+ * `trust` relies on (see audit-checkpoint.ts).
  */
 export class ChainChecker {
   private count = 0;
   private previous: { seq: number; hash: string } | null = null;
   private start: Checkpoint | null = null;
-  private readonly checkpoints: Checkpoint[] = [];
+  private readonly checkpoints: RecordedCheckpoint[] = [];
   private broken: ChainBreak | null = null;
+
+  constructor(private readonly trust: CheckpointTrust) {}
 
   /** Returns false once the chain is broken (later events need not be fed). */
   add(event: StoredLink): boolean {
@@ -128,8 +141,8 @@ export class ChainChecker {
     }
     if (chainHash({ ...event, seq: event.seq, prevHash: event.prevHash }) !== event.hash) return fail('was altered (its hash does not match its fields)');
     if (event.type === PRUNED_EVENT) {
-      const d = event.details as Partial<Checkpoint> | null;
-      if (d && typeof d.throughSeq === 'number' && typeof d.throughHash === 'string') this.checkpoints.push({ throughSeq: d.throughSeq, throughHash: d.throughHash });
+      const d = event.details as (Partial<Checkpoint> & Record<string, unknown>) | null;
+      if (d && typeof d.throughSeq === 'number' && typeof d.throughHash === 'string') this.checkpoints.push({ throughSeq: d.throughSeq, throughHash: d.throughHash, eventId: event.id, seq: event.seq, details: d });
     }
     this.previous = { seq: event.seq, hash: event.hash };
     return true;
@@ -138,8 +151,15 @@ export class ChainChecker {
   /** The verdict, given where the service says the chain ends (`head`; omit for an export checked offline). */
   finish(head?: { seq: number; hash: string }): ChainVerdict {
     if (this.broken) return { ok: false, events: this.count, broken: this.broken };
-    if (this.start && !this.checkpoints.some((c) => c.throughSeq === this.start!.throughSeq && c.throughHash === this.start!.throughHash)) {
-      return { ok: false, events: this.count, broken: { eventId: null, seq: this.start.throughSeq, problem: `is missing (the chain starts at ${this.start.throughSeq + 1} and no retention checkpoint covers the events before it)` } };
+    let checkpoint: StartCheckpoint | null = null;
+    if (this.start) {
+      const start = this.start;
+      const recorded = this.checkpoints.find((c) => c.throughSeq === start.throughSeq && c.throughHash === start.throughHash);
+      if (!recorded) return { ok: false, events: this.count, broken: { eventId: null, seq: start.throughSeq, problem: `is missing (the chain starts at ${start.throughSeq + 1} and no retention checkpoint covers the events before it)` } };
+      // Only the checkpoint the chain starts from is relied on, so only its signature decides.
+      const signed = checkCheckpoint(recorded.details, this.trust);
+      if (!signed.ok) return { ok: false, events: this.count, broken: { eventId: recorded.eventId, seq: recorded.seq, problem: `is the retention checkpoint the chain starts from, and it ${signed.problem}` } };
+      checkpoint = { eventId: recorded.eventId, seq: recorded.seq, kid: signed.kid };
     }
     if (head && head.seq > 0) {
       const last = this.previous;
@@ -147,6 +167,6 @@ export class ChainChecker {
       if (last.seq > head.seq) return { ok: false, events: this.count, broken: { eventId: null, seq: head.seq + 1, problem: `was not written by the service (the service wrote up to ${head.seq})` } };
       if (last.hash !== head.hash) return { ok: false, events: this.count, broken: { eventId: null, seq: last.seq, problem: 'differs from what the service wrote (the chain head differs)' } };
     }
-    return { ok: true, events: this.count, first: this.start ? this.start.throughSeq + 1 : this.previous ? 1 : null, last: this.previous };
+    return { ok: true, events: this.count, first: this.start ? this.start.throughSeq + 1 : this.previous ? 1 : null, last: this.previous, checkpoint };
   }
 }

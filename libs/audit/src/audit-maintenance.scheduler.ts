@@ -3,13 +3,14 @@ import { Interval } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobLeases } from '@app/persistence';
 import { AuditService } from './audit.service';
+import { CheckpointKeys } from './audit-checkpoint';
 
 const FLUSH_INTERVAL_MS = 60_000;
 const PRUNE_INTERVAL_MS = 60 * 60_000;
 
 /**
  * Keeps the trail bounded: writes the summaries of ended failure windows every minute and prunes events past
- * AUDIT_RETENTION_DAYS every hour (recording what it pruned). Each run is leased, so with several instances it
+ * AUDIT_RETENTION_DAYS every hour (recording what it pruned, signed). Each run is leased, so with several instances it
  * happens once per interval.
  */
 @Injectable()
@@ -20,6 +21,7 @@ export class AuditMaintenanceScheduler implements OnApplicationBootstrap {
     private readonly audit: AuditService,
     private readonly leases: JobLeases,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly keys: CheckpointKeys,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -39,7 +41,7 @@ export class AuditMaintenanceScheduler implements OnApplicationBootstrap {
   async prune(): Promise<void> {
     try {
       await this.leases.runOnce('audit.prune', PRUNE_INTERVAL_MS, async () => {
-        const pruned = await this.audit.prune(this.config.auditRetentionDays);
+        const pruned = await this.audit.prune(this.config.auditRetentionDays, this.keys);
         if (pruned) this.logger.log(`pruned ${pruned.deleted} audit events older than ${pruned.before} (through position ${pruned.throughSeq})`);
       });
     } catch (error) {

@@ -5,6 +5,7 @@ import { AuditEvent } from './audit-event.entity';
 import { AuditEventRepository } from './audit-event.repository';
 import { AuditContext, AuditQuery, AuditRecord, SYSTEM_CONTEXT } from './audit.types';
 import { PRUNED_EVENT } from './audit-chain';
+import { CheckpointKeys, SIGNATURE_FIELD } from './audit-checkpoint';
 import { prunePrefix, PruneResult } from './audit-retention';
 import { countFailure, isUnauthenticatedFailure, takeEndedWindows } from './audit-bounds';
 
@@ -33,12 +34,15 @@ export class AuditService {
 
   /**
    * Prunes events older than the retention period and records what it pruned (an `audit.pruned` event whose
-   * details are the checkpoint the remaining chain verifies from), in one unit: either both or neither.
+   * details are the checkpoint the remaining chain verifies from, signed by the active signing key: see
+   * audit-checkpoint.ts), in one unit: either both or neither.
    */
-  async prune(retentionDays: number, now = Date.now()): Promise<PruneResult | null> {
+  async prune(retentionDays: number, keys: CheckpointKeys, now = Date.now()): Promise<PruneResult | null> {
+    // Fetched before the unit starts (a key read must not run inside it on SQLite's one connection); signing is synchronous.
+    const sign = await keys.checkpointSigner();
     return this.uow.run(async (tx) => {
       const pruned = await prunePrefix(tx, retentionDays, now);
-      if (pruned) await this.writer.append(tx, SYSTEM_CONTEXT, { type: PRUNED_EVENT, outcome: 'success', details: { ...pruned } }, new Date(now));
+      if (pruned) await this.writer.append(tx, SYSTEM_CONTEXT, { type: PRUNED_EVENT, outcome: 'success', details: { ...pruned, [SIGNATURE_FIELD]: sign({ ...pruned }) } }, new Date(now));
       return pruned;
     });
   }

@@ -4,6 +4,7 @@ export { AuditService } from './audit.service';
 export { AuditEventRepository } from './audit-event.repository';
 export { AuditModule, AUDIT_ENTITIES } from './audit.module';
 export { AuditChainService, storedLink } from './audit-chain.service';
-export { ChainChecker, ChainVerdict, StoredLink, GENESIS_HASH, PRUNED_EVENT, chainHash, canonicalJson } from './audit-chain';
+export { ChainChecker, ChainVerdict, StoredLink, StartCheckpoint, GENESIS_HASH, PRUNED_EVENT, chainHash, canonicalJson } from './audit-chain';
+export { CheckpointKeys, CheckpointSign, CHECKPOINT_TYP, carriedKeysTrust, serviceKeysTrust, jwkThumbprint } from './audit-checkpoint';
 export { AuditMaintenanceScheduler } from './audit-maintenance.scheduler';
 export { AGGREGATION_WINDOW_MS } from './audit-bounds';

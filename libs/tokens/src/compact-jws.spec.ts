@@ -1,5 +1,5 @@
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { decodeProtectedHeader, exportJWK, importJWK, jwtVerify, SignJWT } from 'jose';
+import { compactVerify, decodeProtectedHeader, EmbeddedJWK, exportJWK, importJWK, jwtVerify, SignJWT } from 'jose';
 import { signCompactJws } from './compact-jws';
 
 describe('signCompactJws', () => {
@@ -30,5 +30,16 @@ describe('signCompactJws', () => {
     expect(() => signCompactJws({ alg: 'EdDSA', typ: 'at+jwt', kid: 'k' }, claims, ec)).toThrow(/Ed25519/);
     expect(() => signCompactJws({ alg: 'ES256', typ: 'at+jwt', kid: 'k' }, claims, ed)).toThrow(/P-256/);
     expect(() => signCompactJws({ alg: 'none' as never, typ: 'at+jwt', kid: 'k' }, claims, ed)).toThrow(/not allowed/);
+  });
+
+  it('carries the public key as a standard jwk header parameter when asked (audit checkpoints), which jose verifies with', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const jwk = publicKey.export({ format: 'jwk' });
+    const jws = signCompactJws({ alg: 'EdDSA', typ: 'audit-checkpoint+jws', kid: 'k1', jwk }, { throughSeq: 3 }, privateKey);
+    const { payload, protectedHeader } = await compactVerify(jws, EmbeddedJWK);
+    expect(protectedHeader).toEqual({ alg: 'EdDSA', typ: 'audit-checkpoint+jws', kid: 'k1', jwk });
+    expect(JSON.parse(Buffer.from(payload).toString())).toEqual({ throughSeq: 3 });
+    // The same kid without the jwk is another header, not a cached one.
+    expect(decodeProtectedHeader(signCompactJws({ alg: 'EdDSA', typ: 'audit-checkpoint+jws', kid: 'k1' }, {}, privateKey))).toEqual({ alg: 'EdDSA', typ: 'audit-checkpoint+jws', kid: 'k1' });
   });
 });

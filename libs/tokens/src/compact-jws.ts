@@ -1,9 +1,11 @@
-import { KeyObject, sign } from 'node:crypto';
+import { JsonWebKey, KeyObject, sign } from 'node:crypto';
 
 export interface JwsHeader {
   alg: 'EdDSA' | 'ES256';
   typ: string;
   kid: string;
+  /** The signer's public key (RFC 7515 §4.1.3), for a signature checked long after the key is gone (audit checkpoints). */
+  jwk?: JsonWebKey;
 }
 
 /*
@@ -15,10 +17,11 @@ export interface JwsHeader {
 const headerCache = new Map<string, string>();
 
 export function signCompactJws(header: JwsHeader, payload: Record<string, unknown>, privateKey: KeyObject): string {
-  const headerKey = `${header.alg}\u0000${header.typ}\u0000${header.kid}`;
+  const headerKey = `${header.alg}\u0000${header.typ}\u0000${header.kid}\u0000${header.jwk ? 'jwk' : ''}`;
   let encodedHeader = headerCache.get(headerKey);
   if (encodedHeader === undefined) {
-    encodedHeader = Buffer.from(JSON.stringify({ alg: header.alg, typ: header.typ, kid: header.kid })).toString('base64url');
+    // A kid is its key's thumbprint, so the kid alone tells whether the cached header carries the same jwk.
+    encodedHeader = Buffer.from(JSON.stringify({ alg: header.alg, typ: header.typ, kid: header.kid, ...(header.jwk ? { jwk: header.jwk } : {}) })).toString('base64url');
     if (headerCache.size > 16) headerCache.clear();
     headerCache.set(headerKey, encodedHeader);
   }

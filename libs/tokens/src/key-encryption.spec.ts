@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { decryptPrivateKey, encryptPrivateKey } from './key-encryption';
+import { decryptPrivateKey, encryptPrivateKey, sealedWith, sealErasedKey } from './key-encryption';
 
 describe('private key encryption at rest', () => {
   const kek = randomBytes(32);
@@ -27,5 +27,14 @@ describe('private key encryption at rest', () => {
     body[0] = body[0]! ^ 1;
     parts[3] = body.toString('base64url');
     expect(() => decryptPrivateKey(kek, 'kid-1', parts.join('.'))).toThrow();
+  });
+
+  it("an erased key's marker shows its row was sealed for that kid under this key-encryption key, and nothing else does", () => {
+    const marker = sealErasedKey(kek, 'kid-1');
+    expect(sealedWith(kek, 'kid-1', marker)).toBe(true);
+    expect(sealedWith(kek, 'kid-2', marker)).toBe(false);
+    expect(sealedWith(randomBytes(32), 'kid-1', marker)).toBe(false);
+    expect(sealedWith(kek, 'kid-1', '')).toBe(false);
+    expect(sealedWith(kek, 'kid-1', encryptPrivateKey(kek, 'kid-1', pem))).toBe(true);
   });
 });

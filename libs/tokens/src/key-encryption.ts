@@ -26,3 +26,24 @@ export function decryptPrivateKey(kek: Buffer, kid: string, sealed: string): str
     throw new Error(`signing key ${kid} cannot be decrypted: KEY_ENCRYPTION_KEY is not the key it was stored with`);
   }
 }
+
+/**
+ * What an erased key's row holds instead of its private key: a marker sealed like a key, so the row still shows it
+ * was written by a holder of KEY_ENCRYPTION_KEY (its public key stays trusted for old audit checkpoints, and a key
+ * row inserted into the database by anyone else is not).
+ */
+const ERASED = 'erased';
+
+export function sealErasedKey(kek: Buffer, kid: string): string {
+  return encryptPrivateKey(kek, kid, ERASED);
+}
+
+/** Whether the row's sealed value (a private key, or the erasure marker) was sealed for this kid under this KEK. */
+export function sealedWith(kek: Buffer, kid: string, sealed: string): boolean {
+  try {
+    decryptPrivateKey(kek, kid, sealed);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,13 +1,14 @@
-import { createPrivateKey, KeyObject, randomUUID } from 'node:crypto';
+import { createPrivateKey, createPublicKey, JsonWebKey, KeyObject, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, JWK } from 'jose';
 import { EntityManager, In, LessThan, Repository } from 'typeorm';
-import { AuditContext, AuditService } from '@app/audit';
+import { AuditContext, AuditService, CHECKPOINT_TYP, CheckpointKeys, CheckpointSign, jwkThumbprint } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { UnitOfWork } from '@app/persistence';
-import { decryptPrivateKey, encryptPrivateKey } from './key-encryption';
+import { decryptPrivateKey, encryptPrivateKey, sealedWith, sealErasedKey } from './key-encryption';
+import { signCompactJws } from './compact-jws';
 import { SigningKey } from './signing-key.entity';
 
 /** KEY_ENCRYPTION_KEY is not the key the stored signing keys were encrypted with. */
@@ -43,7 +44,7 @@ const CACHE_MS = 5_000;
 const PUBLISH_SLACK_MS = 5 * 60_000;
 
 @Injectable()
-export class KeyStoreService {
+export class KeyStoreService implements CheckpointKeys {
   /** See CACHE_MS: what the CLI tells an operator after a rotation. */
   static readonly CACHE_MS = CACHE_MS;
   private readonly logger = new Logger('KeyStore');
@@ -103,7 +104,28 @@ export class KeyStoreService {
     return result;
   }
 
-  /** Rotates when the active key is older than the configured interval; erases retired keys nobody can need. */
+  /** Signs audit retention checkpoints with the active key (see libs/audit/src/audit-checkpoint.ts). */
+  async checkpointSigner(): Promise<CheckpointSign> {
+    const key = await this.signingKey();
+    const jwk = createPublicKey(key.privateKey).export({ format: 'jwk' });
+    return (fields) => signCompactJws({ alg: key.alg, typ: CHECKPOINT_TYP, kid: key.kid, jwk }, fields, key.privateKey);
+  }
+
+  /**
+   * The public keys an audit checkpoint's signature may rely on: every key this service created, in any state,
+   * erased ones included. A row counts only when its sealed value opens under KEY_ENCRYPTION_KEY for its kid and its
+   * kid is its public key's thumbprint, so a key row written into the database by someone else is not trusted.
+   */
+  async trustedCheckpointKeys(): Promise<Map<string, JsonWebKey>> {
+    const rows = await this.keys.find();
+    const trusted = rows.filter((row) => jwkThumbprint(row.publicJwk as JsonWebKey) === row.kid && sealedWith(this.config.keyEncryptionKey, row.kid, row.encryptedPrivateKey));
+    return new Map(trusted.map((row) => [row.kid, row.publicJwk as JsonWebKey]));
+  }
+
+  /**
+   * Rotates when the active key is older than the configured interval; erases retired keys nobody can need (their
+   * private part; the public part stays, for audit checkpoints they signed).
+   */
   async maintain(context: AuditContext, now = new Date()): Promise<void> {
     const hours = this.config.jwt.rotationIntervalHours;
     const active = await this.keys.findOneBy({ state: 'active' });
@@ -112,7 +134,7 @@ export class KeyStoreService {
     const stale = await this.keys.findBy({ state: 'retired', publishUntil: LessThan(now) });
     for (const key of stale) {
       await this.uow.run(async (tx) => {
-        await tx.manager.getRepository(SigningKey).update({ id: key.id }, { state: 'expired', encryptedPrivateKey: '' });
+        await tx.manager.getRepository(SigningKey).update({ id: key.id }, { state: 'expired', encryptedPrivateKey: sealErasedKey(this.config.keyEncryptionKey, key.kid) });
         await this.audit.record(context, { type: 'key.expired', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid }, tx);
       });
     }

@@ -5,7 +5,7 @@ import type { JWK } from 'jose';
 /**
  * next: published in the JWKS, not yet signing (so verifiers learn it before they meet it);
  * active: the one key that signs; retired: published until every token it signed has expired;
- * expired: kept for the record with its private part erased.
+ * expired: kept with its private part erased; its public key still verifies the audit checkpoints it signed.
  */
 export type SigningKeyState = 'next' | 'active' | 'retired' | 'expired';
 
@@ -27,7 +27,10 @@ export class SigningKey {
   @JsonTextColumn()
   publicJwk: JWK;
 
-  /** AES-256-GCM under KEY_ENCRYPTION_KEY, with the kid as associated data (see key-encryption.ts). */
+  /**
+   * AES-256-GCM under KEY_ENCRYPTION_KEY, with the kid as associated data (see key-encryption.ts); once expired, a
+   * sealed erasure marker instead of the key.
+   */
   @Column({ type: 'text' })
   encryptedPrivateKey: string;
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuditModule } from '@app/audit';
+import { AuditModule, CheckpointKeys } from '@app/audit';
 import { KeyStoreService } from './key-store.service';
 import { SigningKey } from './signing-key.entity';
 import { TokenIssuerService } from './token-issuer.service';
@@ -10,7 +10,8 @@ export const TOKENS_ENTITIES = [SigningKey];
 
 @Module({
   imports: [TypeOrmModule.forFeature(TOKENS_ENTITIES), AuditModule],
-  providers: [KeyStoreService, TokenIssuerService, TokenVerifierService],
-  exports: [KeyStoreService, TokenIssuerService, TokenVerifierService],
+  // The key store is also what signs and verifies audit retention checkpoints (libs/audit cannot import it).
+  providers: [KeyStoreService, TokenIssuerService, TokenVerifierService, { provide: CheckpointKeys, useExisting: KeyStoreService }],
+  exports: [KeyStoreService, TokenIssuerService, TokenVerifierService, CheckpointKeys],
 })
 export class TokensModule {}

@@ -1,7 +1,7 @@
 import { Get, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuditChainService, AuditContext, AuditEvent, AuditQuery, AuditService } from '@app/audit';
+import { AuditChainService, AuditContext, AuditEvent, AuditQuery, AuditService, CheckpointKeys } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { Audit } from '../http/audit-context.decorator';
 import { AdminController } from './admin-controller.decorator';
@@ -17,6 +17,7 @@ export class AdminAuditController {
     private readonly audit: AuditService,
     private readonly chain: AuditChainService,
     private readonly names: AuditNames,
+    private readonly keys: CheckpointKeys,
   ) {}
 
   @Get()
@@ -71,7 +72,7 @@ export class AdminAuditController {
   @ApiOkResponse({ type: AuditVerifyResult })
   @ApiOperation({ summary: "Check the stored trail against its hash chain and the service's chain head; broken names the first bad event" })
   async verify(@Audit() context: AuditContext): Promise<AuditVerifyResult> {
-    const verdict = await this.chain.verify();
+    const verdict = await this.chain.verify(this.keys);
     // Checked before this record is appended, so the verdict is about the trail as the caller asked for it.
     await this.audit.record(context, {
       type: 'audit.verified',

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { DataSource } from 'typeorm';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { AuditChainService, AuditService, ChainChecker, ChainVerdict, CLI_CONTEXT, StoredLink } from '@app/audit';
+import { AuditChainService, AuditService, carriedKeysTrust, ChainChecker, ChainVerdict, CheckpointKeys, CLI_CONTEXT, StoredLink } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { KeyStoreService } from '@app/tokens';
 import { auditEventView, signingKeyView } from '../admin/views';
@@ -60,11 +60,21 @@ export function auditCommands(program: Command): void {
     .command('verify')
     .description('check the hash chain: exit 0 when intact, 1 naming the first bad event')
     .option('--file <path>', 'check an unfiltered export (JSON lines) offline instead of the database')
+    .option('--trusted-kids <kids>', "with --file: rely only on these signing key ids (comma-separated, e.g. from the service's published JWKS) for a retention checkpoint", parseKids)
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean; file?: string }) => {
-      const verdict = opts.file ? await verifyExportFile(opts.file) : await withServices((app) => app.get(AuditChainService).verify());
+    .action(async (opts: { json?: boolean; file?: string; trustedKids?: Set<string> }) => {
+      if (opts.trustedKids && !opts.file) throw new AppError(ErrorCode.InvalidRequest, '--trusted-kids applies to --file; online, only the keys the service holds are trusted');
+      const verdict = opts.file ? await verifyExportFile(opts.file, opts.trustedKids) : await withServices((app) => app.get(AuditChainService).verify(app.get(CheckpointKeys)));
       if (opts.json) printJson(verdict);
-      else if (verdict.ok) printLines(`audit trail intact: ${verdict.events} events${verdict.last ? `, head ${verdict.last.seq} ${verdict.last.hash}` : ''}`);
+      else if (verdict.ok) {
+        printLines(`audit trail intact: ${verdict.events} events${verdict.last ? `, head ${verdict.last.seq} ${verdict.last.hash}` : ''}`);
+        const cp = verdict.checkpoint;
+        if (cp) {
+          // Offline, say which key the start of the chain rests on, so the auditor can check it against the service's keys.
+          const source = !opts.file ? "one of the service's own keys" : opts.trustedKids ? 'carried in the export, pinned by --trusted-kids' : "carried in the export, not pinned: compare it with the service's keys or pass --trusted-kids";
+          printLines(`starts at position ${verdict.first} from the retention checkpoint ${cp.eventId} (position ${cp.seq}), signed by key ${cp.kid} (${source})`);
+        }
+      }
       if (!verdict.ok) {
         const { eventId, seq, problem } = verdict.broken;
         throw new AppError(ErrorCode.InvalidRequest, `audit trail broken: event ${eventId ?? '(none)'} at position ${seq ?? '?'} ${problem}`);
@@ -72,9 +82,18 @@ export function auditCommands(program: Command): void {
     });
 }
 
-/** An export read back line by line (constant memory): each line's chain fields as the service stored them. */
-async function verifyExportFile(path: string): Promise<ChainVerdict> {
-  const checker = new ChainChecker();
+function parseKids(value: string): Set<string> {
+  const kids = value.split(',').map((kid) => kid.trim()).filter(Boolean);
+  if (kids.length === 0) throw new AppError(ErrorCode.InvalidRequest, '--trusted-kids needs at least one key id');
+  return new Set(kids);
+}
+
+/**
+ * An export read back line by line (constant memory): each line's chain fields as the service stored them. A
+ * retention checkpoint is checked with the key it carries, or only with a pinned one.
+ */
+async function verifyExportFile(path: string, trustedKids?: ReadonlySet<string>): Promise<ChainVerdict> {
+  const checker = new ChainChecker(carriedKeysTrust(trustedKids));
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   for await (const line of lines) {
     if (!line.trim()) continue;
