@@ -117,6 +117,17 @@ async function expectBroken(problem: string): Promise<void> {
 }
 
 describe('a pruned trail with a signed checkpoint', () => {
+  it('asks for no signing key when nothing is due (a new service prunes at start-up before it has one)', async () => {
+    const noKey: CheckpointKeys = {
+      checkpointSigner: () => Promise.reject(new Error('no signing key was needed')),
+      trustedCheckpointKeys: () => Promise.reject(new Error('no key was needed')),
+    };
+    const before = Number((await sql('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
+    await expect(t.app.get(AuditService).prune(400, noKey, Date.now())).resolves.toBeNull();
+    expect(Number((await sql('SELECT COUNT(*) AS n FROM audit_events'))[0].n)).toBe(before);
+    await expect(t.app.get(AuditService).prune(400, noKey, Date.now() + 801 * DAY)).rejects.toThrow('no signing key was needed');
+  });
+
   it('verifies online (CLI and admin API) and offline from an export, naming the key relied on', async () => {
     const { details } = await checkpointRow();
     const activeKid = (await t.app.get(KeyStoreService).signingKey()).kid;

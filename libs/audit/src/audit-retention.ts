@@ -8,6 +8,7 @@ const FIRST_KEPT = 'SELECT MIN(seq) AS seq FROM audit_events WHERE occurred_at >
 const FIRST = 'SELECT MIN(seq) AS seq FROM audit_events WHERE seq IS NOT NULL';
 const HASH_AT = 'SELECT hash FROM audit_events WHERE seq = ?';
 const DELETE_THROUGH = 'DELETE FROM audit_events WHERE seq <= ?';
+const ANY_OLDER = 'SELECT seq FROM audit_events WHERE occurred_at < ? AND seq IS NOT NULL LIMIT 1';
 
 export interface PruneResult {
   throughSeq: number;
@@ -15,6 +16,15 @@ export interface PruneResult {
   deleted: number;
   before: string;
   retentionDays: number;
+}
+
+/**
+ * Whether any chained event is older than the retention period: without one nothing can be due (prunePrefix would
+ * return null), so the caller need not fetch a signing key for the checkpoint — a new service has none until its
+ * key store has started.
+ */
+export async function anythingOlderThanRetention(tx: Tx, retentionDays: number, now: number): Promise<boolean> {
+  return (await tx.query(ANY_OLDER, [now - retentionDays * DAY_MS])).rows.length > 0;
 }
 
 /**

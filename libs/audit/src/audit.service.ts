@@ -6,7 +6,7 @@ import { AuditEventRepository } from './audit-event.repository';
 import { AuditContext, AuditQuery, AuditRecord, SYSTEM_CONTEXT } from './audit.types';
 import { PRUNED_EVENT } from './audit-chain';
 import { CheckpointKeys, SIGNATURE_FIELD } from './audit-checkpoint';
-import { prunePrefix, PruneResult } from './audit-retention';
+import { anythingOlderThanRetention, prunePrefix, PruneResult } from './audit-retention';
 import { countFailure, isUnauthenticatedFailure, takeEndedWindows } from './audit-bounds';
 
 const MAX_PAGE = 500;
@@ -38,6 +38,7 @@ export class AuditService {
    * audit-checkpoint.ts), in one unit: either both or neither.
    */
   async prune(retentionDays: number, keys: CheckpointKeys, now = Date.now()): Promise<PruneResult | null> {
+    if (!(await this.uow.run((tx) => anythingOlderThanRetention(tx, retentionDays, now)))) return null;
     // Fetched before the unit starts (a key read must not run inside it on SQLite's one connection); signing is synchronous.
     const sign = await keys.checkpointSigner();
     return this.uow.run(async (tx) => {
