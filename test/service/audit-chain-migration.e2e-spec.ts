@@ -6,10 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { loadAppConfig } from '@app/config';
-import { dataSourceOptions, MIGRATIONS } from '@app/persistence';
+import { MIGRATIONS } from '@app/persistence';
 import { runServiceCli } from '../support/service-cli';
-import { createServiceAccount, createTestDatabase, startTestApp, TestDatabase, testEnvironment } from '../support/test-app';
+import { createServiceAccount, createTestDatabase, migrationIndex, openWithMigrations, startTestApp, TestDatabase, testEnvironment } from '../support/test-app';
 
 jest.setTimeout(60_000);
 
@@ -26,8 +25,7 @@ afterAll(async () => {
 });
 
 it('chains the rows already in the trail, and the service continues the chain', async () => {
-  const chainMigration = MIGRATIONS.findIndex((m) => m.name === 'AuditChain1765100000000');
-  const before = await new DataSource({ ...dataSourceOptions(loadAppConfig(testEnvironment(database.url)), []), migrations: MIGRATIONS.slice(0, chainMigration) }).initialize();
+  const before = await openWithMigrations(database, MIGRATIONS.slice(0, migrationIndex('AuditChain1765100000000')));
   await before.runMigrations();
   // Recent enough to be within the retention period (the service prunes at start-up).
   const t0 = Date.now() - 60_000;

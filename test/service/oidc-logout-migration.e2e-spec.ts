@@ -3,17 +3,12 @@
  * issuer, goes with its person (ON DELETE CASCADE), a logout token's jti can be used once, and the migration undoes
  * cleanly. SQLite and PostgreSQL.
  */
-import { DataSource } from 'typeorm';
-import { loadAppConfig } from '@app/config';
-import { dataSourceOptions, MIGRATIONS } from '@app/persistence';
-import { createTestDatabase, TestDatabase, testEnvironment } from '../support/test-app';
+import { MIGRATIONS } from '@app/persistence';
+import { createTestDatabase, migrationIndex, openWithMigrations, TestDatabase } from '../support/test-app';
 
 let database: TestDatabase;
 
-async function open(migrations: typeof MIGRATIONS): Promise<DataSource> {
-  const options = dataSourceOptions(loadAppConfig(testEnvironment(database.url)), []);
-  return new DataSource({ ...options, migrations }).initialize();
-}
+const open = (migrations: typeof MIGRATIONS) => openWithMigrations(database, migrations);
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -21,7 +16,7 @@ beforeAll(async () => {
 afterAll(async () => database?.drop());
 
 it('adds idp_sessions (unique per issuer and sid, cascading with the person) and used_logout_tokens, and undoes cleanly', async () => {
-  const index = MIGRATIONS.findIndex((m) => m.name === 'ProviderSessions1765300000000');
+  const index = migrationIndex('ProviderSessions1765300000000');
   expect(index).toBeGreaterThan(0);
   const before = await open(MIGRATIONS.slice(0, index));
   await before.runMigrations();

@@ -2,17 +2,12 @@
  * The federation migration on a database written by the previous release: existing people stay local (no link),
  * the (issuer, subject) link is unique, and the migration undoes cleanly. SQLite and PostgreSQL.
  */
-import { DataSource } from 'typeorm';
-import { loadAppConfig } from '@app/config';
-import { dataSourceOptions, MIGRATIONS } from '@app/persistence';
-import { createTestDatabase, TestDatabase, testEnvironment } from '../support/test-app';
+import { MIGRATIONS } from '@app/persistence';
+import { createTestDatabase, migrationIndex, openWithMigrations, TestDatabase } from '../support/test-app';
 
 let database: TestDatabase;
 
-async function open(migrations: typeof MIGRATIONS): Promise<DataSource> {
-  const options = dataSourceOptions(loadAppConfig(testEnvironment(database.url)), []);
-  return new DataSource({ ...options, migrations }).initialize();
-}
+const open = (migrations: typeof MIGRATIONS) => openWithMigrations(database, migrations);
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -20,7 +15,7 @@ beforeAll(async () => {
 afterAll(async () => database?.drop());
 
 it('keeps existing people local, refuses a second person with the same provider link, and undoes cleanly', async () => {
-  const federation = MIGRATIONS.findIndex((m) => m.name === 'Federation1765000000000');
+  const federation = migrationIndex('Federation1765000000000');
   const before = await open(MIGRATIONS.slice(0, federation));
   await before.runMigrations();
   await before.query("INSERT INTO users (id, username, display_name, groups, webauthn_user_id, created_at, updated_at) VALUES ('u1', 'alice', 'Alice', '[]', 'h1', 1, 1)");

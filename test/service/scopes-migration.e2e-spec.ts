@@ -2,19 +2,13 @@
  * The service-account scopes migration on a database written by the previous release: accounts in an admin group
  * keep what they could do (`admin sessions:read`), every other account gets no scopes. SQLite and PostgreSQL.
  */
-import { DataSource } from 'typeorm';
-import { loadAppConfig } from '@app/config';
-import { dataSourceOptions, MIGRATIONS } from '@app/persistence';
-import { createTestDatabase, TestDatabase, testEnvironment } from '../support/test-app';
+import { MIGRATIONS } from '@app/persistence';
+import { createTestDatabase, migrationIndex, openWithMigrations, TestDatabase } from '../support/test-app';
 
 let database: TestDatabase;
 const savedAdminGroups = process.env.ADMIN_GROUPS;
 
-/** Without entities: rows are written as the old release wrote them, not through today's model. */
-async function open(migrations: typeof MIGRATIONS): Promise<DataSource> {
-  const options = dataSourceOptions(loadAppConfig(testEnvironment(database.url)), []);
-  return new DataSource({ ...options, migrations }).initialize();
-}
+const open = (migrations: typeof MIGRATIONS) => openWithMigrations(database, migrations);
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -40,7 +34,7 @@ it('gives existing admin-group accounts admin sessions:read and every other acco
 
   process.env.ADMIN_GROUPS = 'airflow-admins, platform-admins';
   // Up to this migration only, so that undoing the last one below undoes this one whatever comes after it.
-  const upToScopes = MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.name === 'ServiceAccountScopes1764900000000') + 1);
+  const upToScopes = MIGRATIONS.slice(0, migrationIndex('ServiceAccountScopes1764900000000') + 1);
   const after = await open(upToScopes);
   try {
     expect(await after.runMigrations()).toHaveLength(upToScopes.length - 1);

@@ -19,6 +19,7 @@ import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON
 import { InvitesService, ServiceAccountsService, UsersService } from '@app/accounts';
 import type { AuditContext } from '@app/audit';
 import { AppConfig, loadAppConfig } from '@app/config';
+import { dataSourceOptions, MIGRATIONS } from '@app/persistence';
 import { PasskeysService } from '@app/webauthn';
 import { createApp } from '../../apps/auth-service/src/bootstrap';
 import { AssertionOverrides, RegistrationOverrides, SoftAuthenticator } from './soft-authenticator';
@@ -101,6 +102,21 @@ export function testEnvironment(databaseUrl: string, overrides: Record<string, s
 }
 
 /** Starts the full HTTP application (not listening: supertest binds an ephemeral port per request). */
+/**
+ * A connection to a test database that knows only `migrations` and no entities: rows are written as an earlier
+ * release wrote them, not through today's model (the migration suites).
+ */
+export function openWithMigrations(database: TestDatabase, migrations: typeof MIGRATIONS): Promise<DataSource> {
+  return new DataSource({ ...dataSourceOptions(loadAppConfig(testEnvironment(database.url)), []), migrations }).initialize();
+}
+
+/** The position of the migration named `name` in MIGRATIONS; throws when there is none (a renamed migration). */
+export function migrationIndex(name: string): number {
+  const index = MIGRATIONS.findIndex((m) => m.name === name);
+  if (index < 0) throw new Error(`no migration named ${name}`);
+  return index;
+}
+
 export async function startTestApp(overrides: Record<string, string | undefined> = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const env = testEnvironment(database.url, overrides);
