@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Tx } from '@app/persistence';
+import { ExpiringRows, Tx } from '@app/persistence';
 import { ProviderSession } from './provider-session.entity';
 
 /**
@@ -13,11 +13,14 @@ const FIND_SUBJECT =
   'SELECT u.idp_subject AS subject FROM idp_sessions s JOIN users u ON u.id = s.user_id ' +
   'WHERE s.idp_issuer = ? AND s.sid = ? AND s.expires_at >= ? AND u.idp_issuer = s.idp_issuer';
 const FORGET_PERSON = 'DELETE FROM idp_sessions WHERE user_id IN (SELECT id FROM users WHERE idp_issuer = ? AND idp_subject = ?)';
-const PURGE = 'DELETE FROM idp_sessions WHERE expires_at < ?';
 
 /** Provider sessions (sid → person), recorded at sign-in and read by back-channel logout. */
 @Injectable()
-export class ProviderSessionRepository {
+export class ProviderSessionRepository extends ExpiringRows<ProviderSession> {
+  constructor() {
+    super(ProviderSession, 'idp_sessions');
+  }
+
   /** Records the sid of a sign-in, and drops the person's expired ones (a person's rows stay few). */
   async record(tx: Tx, session: ProviderSession): Promise<void> {
     const [insert, params] = tx.rows(ProviderSession).insert(session);
@@ -33,9 +36,5 @@ export class ProviderSessionRepository {
   /** Every sid of a person whose sessions just ended: a later logout for one of them must not end a newer session. */
   async forgetPerson(tx: Tx, issuer: string, subject: string): Promise<number> {
     return (await tx.query(FORGET_PERSON, [issuer, subject])).affected;
-  }
-
-  async purgeExpired(tx: Tx, now: Date): Promise<number> {
-    return (await tx.query(PURGE, [tx.rows(ProviderSession).param('expiresAt', now)])).affected;
   }
 }
