@@ -1,13 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { Tx } from '@app/persistence';
+import { SessionsEndedReason } from './session-generation';
 import { User } from './user.entity';
 
 const RECORD_LOGIN = 'UPDATE users SET last_login_at = ? WHERE id = ?';
+/** An increment in SQL, not read-modify-write: two concurrent endings both count. */
+const END_SESSIONS = 'UPDATE users SET session_generation = session_generation + 1, sessions_ended_reason = ?, sessions_ended_at = ? WHERE id = ?';
 
 /** The user aggregate's hand-written SQL (the sign-in path); everything else uses the repository API. */
 @Injectable()
 export class UserRepository {
   async recordLogin(tx: Tx, userId: string, at: Date): Promise<void> {
     await tx.query(RECORD_LOGIN, [tx.rows(User).param('lastLoginAt', at), userId]);
+  }
+
+  /** Every session and token this person holds now is refused from here on (see session-generation.ts). */
+  async endSessions(tx: Tx, userId: string, reason: SessionsEndedReason, at: Date): Promise<void> {
+    await tx.query(END_SESSIONS, [reason, tx.rows(User).param('sessionsEndedAt', at), userId]);
   }
 }

@@ -22,6 +22,8 @@ export interface UserTokenSubject {
   amr: string[];
   /** The OpenID provider (its issuer identifier) that vouched for this person, for a provider sign-in. */
   idp?: string;
+  /** The person's session generation at sign-in (`session_gen`): a later one refuses this token for good. */
+  sessionGeneration: number;
 }
 
 export interface ServiceTokenSubject {
@@ -34,6 +36,8 @@ export interface ServiceTokenSubject {
    * so that a scope the account gains later never widens a token issued before.
    */
   scopes: readonly string[];
+  /** The account's session generation at issue (`session_gen`): disabling or rotating the secret raises it. */
+  sessionGeneration: number;
 }
 
 /** client_id of tokens obtained by a person through a passkey ceremony (RFC 9068 requires the claim). */
@@ -58,6 +62,7 @@ export class TokenIssuerService {
         amr: subject.amr,
         ...(subject.passkeyId ? { passkey_id: subject.passkeyId } : {}),
         ...(subject.idp ? { idp: subject.idp } : {}),
+        session_gen: subject.sessionGeneration,
       },
       subject.userId,
       this.config.jwt.userTokenTtlSeconds,
@@ -72,6 +77,7 @@ export class TokenIssuerService {
         name: subject.name,
         groups: subject.groups,
         scope: subject.scopes.join(' '),
+        session_gen: subject.sessionGeneration,
       },
       subject.accountId,
       this.config.jwt.serviceTokenTtlSeconds,
