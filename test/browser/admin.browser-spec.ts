@@ -76,7 +76,8 @@ describe('the administration page in a real browser', () => {
     await inviteeDevice.setPresence(true);
     await inviteeDevice.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     // Said as it is: the passkey was fine, the account is disabled.
-    await inviteeDevice.page.getByRole('status').filter({ hasText: /This account is disabled\. Ask an administrator/ }).waitFor();
+    const disabledNotice = /This account is disabled\. Ask an administrator/;
+    await inviteeDevice.page.getByRole('status').filter({ hasText: disabledNotice }).waitFor();
     expect(await inviteeDevice.sessionCookie()).toBeUndefined();
 
     await page.getByRole('button', { name: `Enable ${invitee}`, exact: true }).click();

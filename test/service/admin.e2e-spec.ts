@@ -136,7 +136,18 @@ describe('users and passkeys', () => {
     expect(res.status).toBe(200);
     const row = res.body.find((u: { username: string }) => u.username === 'alice');
     expect(Object.keys(row).sort()).toEqual([
-      'createdAt', 'disabled', 'displayName', 'groups', 'id', 'idp', 'lastIdpLoginAt', 'lastLoginAt', 'sessionGeneration', 'sessionsEndedAt', 'sessionsEndedReason', 'username',
+      'createdAt',
+      'disabled',
+      'displayName',
+      'groups',
+      'id',
+      'idp',
+      'lastIdpLoginAt',
+      'lastLoginAt',
+      'sessionGeneration',
+      'sessionsEndedAt',
+      'sessionsEndedReason',
+      'username',
     ]);
     // A local (invited) person: no identity provider, never signed in through one.
     expect(row).toMatchObject({ displayName: 'Alice A.', groups: ['data-team'], disabled: false, idp: null, lastIdpLoginAt: null });
@@ -267,7 +278,9 @@ describe('service accounts', () => {
     await t.http.post(`/v1/admin/service-accounts/${sa.id}/enable`).set(bearer(admin.token)).expect(200);
     await expectAudited('service_account.enabled', sa.id);
     expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).body.code).toBe('session_ended');
-    expect((await t.http.get('/v1/admin/keys').set(bearer(await clientToken(t, sa.clientId, sa.clientSecret)))).status).toBe(200);
+    expect(
+      (await t.http.get('/v1/admin/keys').set(bearer(await clientToken(t, sa.clientId, sa.clientSecret)))).status,
+    ).toBe(200);
   });
 });
 

@@ -55,8 +55,14 @@ it('unflagging does not revive the sessions from before: the old token stays ref
   await t.http.post(`/v1/admin/passkeys/${p.passkeyId}/unflag`).set(bearer(admin.token)).expect(200);
   const stale = await t.http.get('/v1/me').set(bearer(p.token));
   expect(stale.status).toBe(401);
-  expect(stale.body).toMatchObject({ code: 'session_ended', message: expect.stringMatching(/blocked after a security check: sign in again/) });
-  expect((await t.http.get(`/v1/admin/users/${p.id}`).set(bearer(admin.token))).body).toMatchObject({ sessionGeneration: 1, sessionsEndedReason: 'passkey_flagged' });
+  expect(stale.body).toMatchObject({
+    code: 'session_ended',
+    message: expect.stringMatching(/blocked after a security check: sign in again/),
+  });
+  expect((await t.http.get(`/v1/admin/users/${p.id}`).set(bearer(admin.token))).body).toMatchObject({
+    sessionGeneration: 1,
+    sessionsEndedReason: 'passkey_flagged',
+  });
 });
 
 it('refuses to unflag what is not flagged, is revoked, or does not exist', async () => {
@@ -84,8 +90,14 @@ it('a person admin needs a fresh step-up; a non-admin, a sessions:read account a
   const fresh = await signIn(t, boss, { username: bossName });
   const claims = decodeJwt(fresh);
   const stale = await t.app.get(TokenIssuerService).issueUserToken({
-    userId: claims.sub!, username: bossName, displayName: bossName, groups: [ADMIN_GROUP], passkeyId: claims.passkey_id as string, sessionGeneration: 0,
-    authTime: new Date(Date.now() - (t.config.webauthn.stepUpMaxAgeSeconds + 5) * 1000), amr: claims.amr as string[],
+    userId: claims.sub!,
+    username: bossName,
+    displayName: bossName,
+    groups: [ADMIN_GROUP],
+    passkeyId: claims.passkey_id as string,
+    sessionGeneration: 0,
+    authTime: new Date(Date.now() - (t.config.webauthn.stepUpMaxAgeSeconds + 5) * 1000),
+    amr: claims.amr as string[],
   });
   expect((await t.http.post(`/v1/admin/passkeys/${p.passkeyId}/unflag`).set(bearer(stale.access_token))).body.code).toBe('step_up_required');
   expect((await t.http.get(`/v1/admin/users/${p.id}`).set(bearer(admin.token))).body.passkeys[0].flaggedAt).toEqual(expect.any(String));

@@ -16,7 +16,15 @@ export const ACCOUNTS_ENTITIES = [User, Invite, ServiceAccount];
 
 @Module({
   imports: [TypeOrmModule.forFeature(ACCOUNTS_ENTITIES), AuditModule],
-  providers: [InviteRepository, ServiceAccountRepository, UserRepository, UsersService, InvitesService, ServiceAccountsService, LastAdminGuard],
+  providers: [
+    InviteRepository,
+    ServiceAccountRepository,
+    UserRepository,
+    UsersService,
+    InvitesService,
+    ServiceAccountsService,
+    LastAdminGuard,
+  ],
   exports: [UserRepository, UsersService, InvitesService, ServiceAccountsService, LastAdminGuard],
 })
 export class AccountsModule {}

@@ -10,7 +10,8 @@ import { ServiceAccount } from './service-account.entity';
 const BY_CLIENT_ID = 'SELECT * FROM service_accounts WHERE client_id = ?';
 /** An increment in SQL, not read-modify-write: two concurrent endings both count. */
 const END_TOKENS =
-  'UPDATE service_accounts SET session_generation = session_generation + 1, sessions_ended_reason = ?, sessions_ended_at = ? WHERE id = ?';
+  'UPDATE service_accounts SET session_generation = session_generation + 1, sessions_ended_reason = ?, ' +
+  'sessions_ended_at = ? WHERE id = ?';
 
 /** The service-account aggregate's SQL: the token grant's read is one constant, prepared statement. */
 @Injectable()

@@ -86,13 +86,20 @@ export class ServiceAccountsService {
     return account;
   }
 
-  /** The old secret and every token issued with it stop working: the tokens at once here, in Airflow at its next check. */
+  /**
+   * The old secret and every token issued with it stop working: the tokens at once here, in Airflow at its next
+   * confirmation (within recheck_interval_seconds).
+   */
   async rotateSecret(context: AuditContext, idOrName: string): Promise<IssuedClientSecret> {
     const account = await this.resolve(idOrName);
     const secret = newSecret();
     await this.uow.run(async (tx) => {
       const at = new Date();
-      await tx.manager.update(ServiceAccount, { id: account.id }, { secretHash: hashSecret(secret), secretRotatedAt: at });
+      await tx.manager.update(
+        ServiceAccount,
+        { id: account.id },
+        { secretHash: hashSecret(secret), secretRotatedAt: at },
+      );
       await this.accounts.endTokens(tx, account.id, SessionsEndedReason.SecretRotated, at);
       await this.audit.record(context, { type: 'service_account.secret_rotated', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, tx);
     });

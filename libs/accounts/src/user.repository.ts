@@ -5,7 +5,9 @@ import { User } from './user.entity';
 
 const RECORD_LOGIN = 'UPDATE users SET last_login_at = ? WHERE id = ?';
 /** An increment in SQL, not read-modify-write: two concurrent endings both count. */
-const END_SESSIONS = 'UPDATE users SET session_generation = session_generation + 1, sessions_ended_reason = ?, sessions_ended_at = ? WHERE id = ?';
+const END_SESSIONS =
+  'UPDATE users SET session_generation = session_generation + 1, sessions_ended_reason = ?, sessions_ended_at = ? ' +
+  'WHERE id = ?';
 
 /** The user aggregate's hand-written SQL (the sign-in path); everything else uses the repository API. */
 @Injectable()

@@ -144,7 +144,12 @@ export class UsersService {
    * Disabling ends every session and token of the person for good: enabling them again lets them sign in again,
    * it does not bring back what they held before. Refused when it would disable the last administrator.
    */
-  async setDisabled(context: AuditContext, idOrUsername: string, disabled: boolean, options: AdminChangeOptions = {}): Promise<User> {
+  async setDisabled(
+    context: AuditContext,
+    idOrUsername: string,
+    disabled: boolean,
+    options: AdminChangeOptions = {},
+  ): Promise<User> {
     const user = await this.resolve(idOrUsername);
     await this.uow.run(async (tx) => {
       const at = new Date();
@@ -153,13 +158,28 @@ export class UsersService {
         if (disabled) await this.repository.endSessions(tx, user.id, SessionsEndedReason.AccountDisabled, at);
       });
       const details = { username: user.username, ...(overridden ? { lastAdminOverride: true } : {}) };
-      await this.audit.record(context, { type: disabled ? 'user.disabled' : 'user.enabled', outcome: 'success', subjectType: 'user', subjectId: user.id, details }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: disabled ? 'user.disabled' : 'user.enabled',
+          outcome: 'success',
+          subjectType: 'user',
+          subjectId: user.id,
+          details,
+        },
+        tx,
+      );
     });
     return this.getById(user.id);
   }
 
   /** Refused when new groups would take the last administrator out of every admin group. */
-  async update(context: AuditContext, idOrUsername: string, changes: { displayName?: string; groups?: string[] }, options: AdminChangeOptions = {}): Promise<User> {
+  async update(
+    context: AuditContext,
+    idOrUsername: string,
+    changes: { displayName?: string; groups?: string[] },
+    options: AdminChangeOptions = {},
+  ): Promise<User> {
     const user = await this.resolve(idOrUsername);
     const before = { displayName: user.displayName, groups: user.groups };
     if (changes.displayName !== undefined) user.displayName = changes.displayName.trim() || user.username;
@@ -167,12 +187,22 @@ export class UsersService {
     user.updatedAt = new Date();
     await this.uow.run(async (tx) => {
       const { overridden } = await this.lastAdmin.keepAnAdmin(tx, !!options.force, async () => {
-        await tx.manager.update(User, { id: user.id }, { displayName: user.displayName, groups: user.groups, updatedAt: user.updatedAt });
+        await tx.manager.update(
+          User,
+          { id: user.id },
+          { displayName: user.displayName, groups: user.groups, updatedAt: user.updatedAt },
+        );
       });
       const after = { displayName: user.displayName, groups: user.groups };
       await this.audit.record(
         context,
-        { type: 'user.updated', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { before, after, ...(overridden ? { lastAdminOverride: true } : {}) } },
+        {
+          type: 'user.updated',
+          outcome: 'success',
+          subjectType: 'user',
+          subjectId: user.id,
+          details: { before, after, ...(overridden ? { lastAdminOverride: true } : {}) },
+        },
         tx,
       );
     });

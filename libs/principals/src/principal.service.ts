@@ -55,9 +55,14 @@ export class PrincipalService {
  * provider, secret rotated) stays refused after the account is back: only a new sign-in or grant carries the
  * current generation.
  */
-function requireCurrentGeneration(claims: VerifiedAccessToken, account: { sessionGeneration: number; sessionsEndedReason: string | null }, what: string): void {
+function requireCurrentGeneration(
+  claims: VerifiedAccessToken,
+  account: { sessionGeneration: number; sessionsEndedReason: string | null },
+  what: string,
+): void {
   if (tokenGeneration(claims) === account.sessionGeneration) return;
-  const message = `this ${what} was ended because ${sessionsEndedWords(account.sessionsEndedReason)}: ${what === 'session' ? 'sign in again' : 'get a new token'}`;
+  const why = sessionsEndedWords(account.sessionsEndedReason);
+  const message = `this ${what} was ended because ${why}: ${what === 'session' ? 'sign in again' : 'get a new token'}`;
   throw new AppError(ErrorCode.SessionEnded, message, `stale_session_${account.sessionsEndedReason ?? 'unknown'}`);
 }
 

@@ -125,11 +125,28 @@ export class AuthenticationService {
 
     // Only now, with the signature verified, do state checks whose answers are worth telling the holder.
     // Told with their own codes, so the login page names the cause instead of blaming the passkey in general.
-    const refuseAs = (code: ErrorCode, message: string, reason: string) => new AssertionRefused(message, reason, subject, code);
-    if (passkey.revokedAt) throw refuseAs(ErrorCode.PasskeyRevoked, 'sign-in failed: this passkey was revoked; ask an administrator for a new invite', 'passkey_revoked');
-    if (passkey.flaggedAt) throw refuseAs(ErrorCode.PasskeyFlagged, 'sign-in failed: this passkey was blocked after a security check; ask an administrator', 'passkey_flagged');
-    if (user.disabledAt) throw refuseAs(ErrorCode.AccountDisabled, 'sign-in failed: this account is disabled; ask an administrator', 'user_disabled');
-    if ((info.credentialDeviceType === 'multiDevice') !== passkey.backupEligible) throw refuse(GENERIC, 'backup_eligibility_changed');
+    const refuseAs = (code: ErrorCode, message: string, reason: string) =>
+      new AssertionRefused(message, reason, subject, code);
+    if (passkey.revokedAt)
+      throw refuseAs(
+        ErrorCode.PasskeyRevoked,
+        'sign-in failed: this passkey was revoked; ask an administrator for a new invite',
+        'passkey_revoked',
+      );
+    if (passkey.flaggedAt)
+      throw refuseAs(
+        ErrorCode.PasskeyFlagged,
+        'sign-in failed: this passkey was blocked after a security check; ask an administrator',
+        'passkey_flagged',
+      );
+    if (user.disabledAt)
+      throw refuseAs(
+        ErrorCode.AccountDisabled,
+        'sign-in failed: this account is disabled; ask an administrator',
+        'user_disabled',
+      );
+    if ((info.credentialDeviceType === 'multiDevice') !== passkey.backupEligible)
+      throw refuse(GENERIC, 'backup_eligibility_changed');
     await this.checkCounter(context, pending, passkey, info.newCounter, refuse);
 
     return {

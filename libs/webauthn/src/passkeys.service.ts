@@ -49,7 +49,11 @@ export class PasskeysService {
    * `lastAllowed` says a way back in exists (a pending re-enrollment invite). Refused, whoever asks, when it would
    * leave no administrator able to sign in, unless `force` (the service CLI's break-glass override, audited).
    */
-  async revoke(context: AuditContext, id: string, opts: { ownerId?: string; keepOne?: boolean; lastAllowed?: boolean } & AdminChangeOptions = {}): Promise<Passkey> {
+  async revoke(
+    context: AuditContext,
+    id: string,
+    opts: { ownerId?: string; keepOne?: boolean; lastAllowed?: boolean } & AdminChangeOptions = {},
+  ): Promise<Passkey> {
     const passkey = await this.get(id, opts.ownerId);
     if (passkey.revokedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is already revoked');
     if (opts.keepOne && !opts.lastAllowed) {
@@ -63,7 +67,11 @@ export class PasskeysService {
         if (updated.affected !== 1) throw new AppError(ErrorCode.Conflict, 'this passkey is already revoked');
       });
       const details = { passkeyId: id, label: passkey.label, ...(overridden ? { lastAdminOverride: true } : {}) };
-      await this.audit.record(context, { type: 'passkey.revoked', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details }, tx);
+      await this.audit.record(
+        context,
+        { type: 'passkey.revoked', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details },
+        tx,
+      );
     });
     passkey.revokedAt = now;
     return passkey;

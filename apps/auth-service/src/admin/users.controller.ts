@@ -43,7 +43,9 @@ export class AdminUsersController {
 
   @Post('users/:id/disable')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Disable: no sign-in, and every session and token of theirs ends for good; refused for the last admin' })
+  @ApiOperation({
+    summary: 'Disable: no sign-in, and every session and token of theirs ends for good; refused for the last admin',
+  })
   @ApiOkResponse({ type: UserView })
   async disable(@Param('id') id: string, @Audit() audit: AuditContext) {
     return userView(await this.users.setDisabled(audit, id, true));
@@ -73,7 +75,10 @@ export class AdminUsersController {
   }
 
   @Delete('passkeys/:id')
-  @ApiOperation({ summary: "Revoke a passkey (an admin may revoke a person's last one, e.g. for a lost device, but not the last admin's)" })
+  @ApiOperation({
+    summary:
+      "Revoke a passkey (an admin may revoke a person's last one, e.g. for a lost device, but not the last admin's)",
+  })
   @ApiOkResponse({ type: PasskeyView })
   async revokePasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
     return passkeyView(await this.passkeys.revoke(audit, id));
@@ -81,7 +86,9 @@ export class AdminUsersController {
 
   @Post('passkeys/:id/unflag')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Unblock a passkey flagged by a security check, after review (audited); sessions from before stay ended' })
+  @ApiOperation({
+    summary: 'Unblock a passkey flagged by a security check, after review (audited); sessions from before stay ended',
+  })
   @ApiOkResponse({ type: PasskeyView })
   async unflagPasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
     return passkeyView(await this.passkeys.unflag(audit, id));

@@ -117,20 +117,39 @@ export function userCommands(program: Command): void {
   );
 
   runAndReport(
-    withForce(users.command('disable <user>').description('disable a user (id or username): no sign-in, and every session and token they hold ends for good')),
-    async (app, opts: ForceOption, idOrUsername: string) => userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, true, { force: opts.force })),
+    withForce(
+      users
+        .command('disable <user>')
+        .description(
+          'disable a user (id or username): no sign-in, and every session and token they hold ends for good',
+        ),
+    ),
+    async (app, opts: ForceOption, idOrUsername: string) =>
+      userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, true, { force: opts.force })),
     (view) => printLines(`user ${view.username} disabled`),
   );
 
   runAndReport(
-    users.command('enable <user>').description('enable a user (id or username): they sign in again; sessions ended by the disable stay ended'),
-    async (app, _opts, idOrUsername: string) => userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, false)),
+    users
+      .command('enable <user>')
+      .description('enable a user (id or username): they sign in again; sessions ended by the disable stay ended'),
+    async (app, _opts, idOrUsername: string) =>
+      userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, false)),
     (view) => printLines(`user ${view.username} enabled`),
   );
 
   runAndReport(
-    withForce(users.command('set-groups <user> <groups>').description('replace a user\'s groups (comma-separated; "" for none)')),
-    async (app, opts: ForceOption, idOrUsername: string, groups: string) => userView(await app.get(UsersService).update(CLI_CONTEXT, idOrUsername, { groups: parseList(groups) }, { force: opts.force })),
+    withForce(
+      users
+        .command('set-groups <user> <groups>')
+        .description('replace a user\'s groups (comma-separated; "" for none)'),
+    ),
+    async (app, opts: ForceOption, idOrUsername: string, groups: string) =>
+      userView(
+        await app
+          .get(UsersService)
+          .update(CLI_CONTEXT, idOrUsername, { groups: parseList(groups) }, { force: opts.force }),
+      ),
     (view) => printLines(`user ${view.username} groups: ${view.groups.join(',') || '-'}`),
   );
 }

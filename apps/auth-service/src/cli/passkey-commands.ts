@@ -32,8 +32,13 @@ export function passkeyCommands(program: Command): void {
   );
 
   runAndReport(
-    withForce(passkeys.command('revoke <id>').description("revoke a passkey (e.g. a lost device); an admin may revoke a person's last one")),
-    async (app, opts: ForceOption, id: string) => passkeyView(await app.get(PasskeysService).revoke(CLI_CONTEXT, id, { force: opts.force })),
+    withForce(
+      passkeys
+        .command('revoke <id>')
+        .description("revoke a passkey (e.g. a lost device); an admin may revoke a person's last one"),
+    ),
+    async (app, opts: ForceOption, id: string) =>
+      passkeyView(await app.get(PasskeysService).revoke(CLI_CONTEXT, id, { force: opts.force })),
     (view) => printLines(`passkey ${view.id} (${view.label}) revoked`),
   );
 

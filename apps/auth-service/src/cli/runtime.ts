@@ -63,7 +63,10 @@ export interface ForceOption {
 }
 
 export function withForce(command: Command): Command {
-  return command.option('--force', 'go ahead even if this leaves no enabled administrator with an active passkey (audited)');
+  return command.option(
+    '--force',
+    'go ahead even if this leaves no enabled administrator with an active passkey (audited)',
+  );
 }
 
 /** Prints what went wrong to stderr and returns the exit code. */

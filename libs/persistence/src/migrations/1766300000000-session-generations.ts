@@ -25,7 +25,8 @@ export class SessionGenerations1766300000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     for (const table of TABLES) {
-      for (const column of ['sessions_ended_at', 'sessions_ended_reason', 'session_generation']) await q.dropColumn(table, column);
+      for (const column of ['sessions_ended_at', 'sessions_ended_reason', 'session_generation'])
+        await q.dropColumn(table, column);
     }
   }
 }
