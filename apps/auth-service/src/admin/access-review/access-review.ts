@@ -1,4 +1,5 @@
 import { authenticatorName } from '@app/webauthn';
+import { serviceAccountView } from '../views';
 import type { AccessReviewSnapshot } from './access-review.repository';
 import type { AccessReviewFailure, AccessReviewKeyRotation, AccessReviewPasskey, AccessReviewPerson, AccessReviewServiceAccount, Compliance } from './access-review.views';
 
@@ -87,16 +88,10 @@ export function buildAccessReview(snapshot: AccessReviewSnapshot, window: Review
     const lastUsed = snapshot.lastTokenIssued.get(`service_account:${account.id}`) ?? null;
     const disabled = !!account.disabledAt;
     return {
-      id: account.id,
-      name: account.name,
-      clientId: account.clientId,
-      groups: account.groups,
-      scopes: account.scopes,
-      status: disabled ? 'disabled' : 'active',
+      // The admin API's service-account view (never the secret or its hash), plus what the review adds.
+      ...serviceAccountView(account),
       createdAt: iso(account.createdAt)!,
-      createdBy: account.createdBy,
-      secretRotatedAt: iso(account.secretRotatedAt),
-      disabledAt: iso(account.disabledAt),
+      status: disabled ? 'disabled' : 'active',
       lastUsedAt: iso(lastUsed),
       dormant: isDormant(lastUsed ?? account.createdAt, disabled, window),
     };

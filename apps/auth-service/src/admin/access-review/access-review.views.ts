@@ -52,6 +52,7 @@ export class AccessReviewServiceAccount {
   @ApiProperty({ type: [String] }) groups: string[];
   @ApiProperty({ type: [String] }) scopes: string[];
   @ApiProperty({ enum: ['active', 'disabled'] }) status: 'active' | 'disabled';
+  @ApiProperty() disabled: boolean;
   @ApiProperty(DATE_TIME) createdAt: string;
   @ApiProperty() createdBy: string;
   @ApiProperty(NULLABLE_DATE_TIME) secretRotatedAt: string | null;
