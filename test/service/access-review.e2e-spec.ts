@@ -130,7 +130,7 @@ describe('audit chain head', () => {
     expect(protectedHeader.kid).toBe(head.signedBy);
     expect(JSON.parse(Buffer.from(payload).toString())).toEqual({ purpose: 'access-review.audit-head', seq: head.seq, hash: head.hash, events: head.events, verifiedAt: r.generatedAt });
     const [stored] = await sql('SELECT hash FROM audit_events WHERE seq = ?', [head.seq]);
-    expect(stored.hash).toBe(head.hash);
+    expect(stored!.hash).toBe(head.hash);
 
     const reads = await t.http.get('/v1/admin/audit').query({ type: 'report.access_review' }).set(bearer());
     expect(reads.body.items[0]).toMatchObject({ actorId: admin.id, outcome: 'success', details: expect.objectContaining({ dormantDays: 90 }) });
@@ -138,13 +138,13 @@ describe('audit chain head', () => {
 
   it('is reported broken and left unsigned after an event was edited behind the service', async () => {
     const [victim] = await sql('SELECT id, actor_id FROM audit_events WHERE seq = ?', [2]);
-    await sql('UPDATE audit_events SET actor_id = ? WHERE id = ?', ['mallory', victim.id]);
+    await sql('UPDATE audit_events SET actor_id = ? WHERE id = ?', ['mallory', victim!.id]);
     try {
       const head = (await review()).auditChain;
       expect(head).toMatchObject({ intact: false, signature: null, signedBy: null, seq: null });
-      expect(head.problem).toContain(victim.id);
+      expect(head.problem).toContain(victim!.id);
     } finally {
-      await sql('UPDATE audit_events SET actor_id = ? WHERE id = ?', [victim.actor_id, victim.id]);
+      await sql('UPDATE audit_events SET actor_id = ? WHERE id = ?', [victim!.actor_id, victim!.id]);
     }
   });
 });
