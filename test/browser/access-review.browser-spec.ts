@@ -26,7 +26,10 @@ function accessReviewHtml(): string {
     AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS: `${clientId}:${clientSecret}`,
     AIRFLOW__WEBAUTHN_AUTH_MANAGER__ROLE_MAPPING: JSON.stringify(stack().roleMapping),
   };
-  execFileSync(join(ROOT, '.venv/bin/airflow'), ['webauthn', 'report', 'access-review', '--out', out], { env, timeout: 180_000 });
+  execFileSync(join(ROOT, '.venv/bin/airflow'), ['webauthn', 'report', 'access-review', '--out', out], {
+    env,
+    timeout: 180_000,
+  });
   return out;
 }
 
@@ -49,7 +52,18 @@ describe('the access review page in a real browser', () => {
       });
       await page.goto(`file://${file}`);
       await page.getByRole('heading', { name: 'Access review', level: 1 }).waitFor();
-      for (const section of ['Everyone with access, and why', 'Admin and operator rights', 'Dormant accounts', 'Disabled accounts', 'Service accounts and agents', 'Delegations', 'Signing-key rotations in the period', 'Sign-ins per day', 'Failed sign-ins', 'Audit chain head']) {
+      for (const section of [
+        'Everyone with access, and why',
+        'Admin and operator rights',
+        'Dormant accounts',
+        'Disabled accounts',
+        'Service accounts and agents',
+        'Delegations',
+        'Signing-key rotations in the period',
+        'Sign-ins per day',
+        'Failed sign-ins',
+        'Audit chain head',
+      ]) {
         await page.getByRole('heading', { name: section, exact: true }).waitFor();
       }
       const row = page.locator('#access ~ table').first().locator('tr').filter({ hasText: username });

@@ -7,12 +7,26 @@ import { DataSource } from 'typeorm';
 import { KeyStoreService } from '@app/tokens';
 import { CLI_CONTEXT } from '@app/audit';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { ADMIN_GROUP, enrollUser, requestClientToken, serviceAccountToken, signedInPerson, SignedInPerson, signIn, startTestApp, TestApp } from '../support/test-app';
+import {
+  ADMIN_GROUP,
+  enrollUser,
+  requestClientToken,
+  serviceAccountToken,
+  signedInPerson,
+  SignedInPerson,
+  signIn,
+  startTestApp,
+  TestApp,
+} from '../support/test-app';
 
 jest.setTimeout(180_000);
 
 type Person = Record<string, unknown> & { username: string; passkeys: Record<string, unknown>[] };
-type Review = Record<string, unknown> & { people: Person[]; serviceAccounts: Record<string, unknown>[]; auditChain: Record<string, unknown> };
+type Review = Record<string, unknown> & {
+  people: Person[];
+  serviceAccounts: Record<string, unknown>[];
+  auditChain: Record<string, unknown>;
+};
 
 const ICLOUD = 'fbfc3007-154e-4ecc-8c0b-6e020557d7bd';
 const DAY_MS = 86_400_000;
@@ -51,14 +65,33 @@ describe('people', () => {
 
     const r = await review();
     const sam = person(r, 'sam');
-    expect(sam).toMatchObject({ displayName: 'Sam Synced', groups: ['airflow-users', 'finance'], status: 'active', identityProvider: null, lastSignInMethod: 'passkey', dormant: false, disabledAt: null, sessionsEnded: null });
+    expect(sam).toMatchObject({
+      displayName: 'Sam Synced',
+      groups: ['airflow-users', 'finance'],
+      status: 'active',
+      identityProvider: null,
+      lastSignInMethod: 'passkey',
+      dormant: false,
+      disabledAt: null,
+      sessionsEnded: null,
+    });
     expect(Date.parse(sam.lastSignInAt as string)).toBeGreaterThan(Date.now() - 60_000);
-    expect(sam.passkeys).toEqual([expect.objectContaining({ model: 'iCloud Keychain', aaguid: ICLOUD, deviceBound: false, backedUp: true, status: 'active' })]);
+    expect(sam.passkeys).toEqual([
+      expect.objectContaining({
+        model: 'iCloud Keychain',
+        aaguid: ICLOUD,
+        deviceBound: false,
+        backedUp: true,
+        status: 'active',
+      }),
+    ]);
     expect(sam.compliance).toEqual({ status: 'not_evaluated', reason: 'no authenticator policy is configured' });
     expect(sam.passkeys[0]!.compliance).toEqual(sam.compliance);
     // Enrolled, never signed in: no sign-in to report, and not dormant while newly created.
     expect(person(r, 'nora')).toMatchObject({ lastSignInAt: null, lastSignInMethod: null, dormant: false });
-    expect(person(r, 'nora').passkeys).toEqual([expect.objectContaining({ model: null, deviceBound: true, backedUp: false })]);
+    expect(person(r, 'nora').passkeys).toEqual([
+      expect.objectContaining({ model: null, deviceBound: true, backedUp: false }),
+    ]);
     // The people section alone (what `airflow users list` shows) is the same view, without the rest of the review.
     const people = (await t.http.get('/v1/admin/reports/people').set(bearer())).body as Person[];
     expect(people.find((p) => p.username === 'sam')).toEqual(sam);
@@ -96,13 +129,28 @@ describe('service accounts, keys and failures', () => {
 
     const r = await review();
     const account = r.serviceAccounts.find((a) => a.name === 'nightly-loader')!;
-    expect(account).toMatchObject({ clientId: robot.clientId, groups: ['airflow-ops'], scopes: ['sessions:read'], status: 'active', dormant: false });
+    expect(account).toMatchObject({
+      clientId: robot.clientId,
+      groups: ['airflow-ops'],
+      scopes: ['sessions:read'],
+      status: 'active',
+      dormant: false,
+    });
     expect(Date.parse(account.lastUsedAt as string)).toBeGreaterThan(Date.now() - 60_000);
-    const failures = r.failedSignIns as { attempts: number; byReason: { kind: string; reason: string; attempts: number }[] };
+    const failures = r.failedSignIns as {
+      attempts: number;
+      byReason: { kind: string; reason: string; attempts: number }[];
+    };
     const refused = failures.byReason.filter((row) => row.kind === 'client_credentials');
     expect(refused.reduce((sum, row) => sum + row.attempts, 0)).toBe(2);
     expect(failures.attempts).toBeGreaterThanOrEqual(2);
-    expect(r.keyRotations).toEqual([expect.objectContaining({ by: `cli ${CLI_CONTEXT.actorId}`, activeKid: expect.any(String), retiredKid: expect.any(String) })]);
+    expect(r.keyRotations).toEqual([
+      expect.objectContaining({
+        by: `cli ${CLI_CONTEXT.actorId}`,
+        activeKid: expect.any(String),
+        retiredKid: expect.any(String),
+      }),
+    ]);
     expect(r.delegations).toEqual({ note: expect.stringContaining('no delegations'), items: [] });
     const days = r.signInsPerDay as { day: string; count: number }[];
     expect(days).toHaveLength(91); // 90 days back from today's time of day touch 91 calendar days
@@ -121,19 +169,39 @@ describe('service accounts, keys and failures', () => {
 describe('audit chain head', () => {
   it('is the verified head, signed by a key the JWKS publishes, for this purpose only, and the read itself is audited', async () => {
     const r = await review();
-    const head = r.auditChain as { intact: boolean; seq: number; hash: string; events: number; signature: string; signedBy: string };
+    const head = r.auditChain as {
+      intact: boolean;
+      seq: number;
+      hash: string;
+      events: number;
+      signature: string;
+      signedBy: string;
+    };
     expect(head).toMatchObject({ intact: true, problem: null });
     const jwks = (await t.http.get('/.well-known/jwks.json')).body as { keys: JWK[] };
     const published = jwks.keys.find((key) => key.kid === head.signedBy);
     expect(published).toBeDefined();
-    const { payload, protectedHeader } = await compactVerify(head.signature, await importJWK(published!, protectedHeader0(head.signature).alg));
+    const { payload, protectedHeader } = await compactVerify(
+      head.signature,
+      await importJWK(published!, protectedHeader0(head.signature).alg),
+    );
     expect(protectedHeader.kid).toBe(head.signedBy);
-    expect(JSON.parse(Buffer.from(payload).toString())).toEqual({ purpose: 'access-review.audit-head', seq: head.seq, hash: head.hash, events: head.events, verifiedAt: r.generatedAt });
+    expect(JSON.parse(Buffer.from(payload).toString())).toEqual({
+      purpose: 'access-review.audit-head',
+      seq: head.seq,
+      hash: head.hash,
+      events: head.events,
+      verifiedAt: r.generatedAt,
+    });
     const [stored] = await sql('SELECT hash FROM audit_events WHERE seq = ?', [head.seq]);
     expect(stored!.hash).toBe(head.hash);
 
     const reads = await t.http.get('/v1/admin/audit').query({ type: 'report.access_review' }).set(bearer());
-    expect(reads.body.items[0]).toMatchObject({ actorId: admin.id, outcome: 'success', details: expect.objectContaining({ dormantDays: 90 }) });
+    expect(reads.body.items[0]).toMatchObject({
+      actorId: admin.id,
+      outcome: 'success',
+      details: expect.objectContaining({ dormantDays: 90 }),
+    });
   });
 
   it('is reported broken and left unsigned after an event was edited behind the service', async () => {
@@ -164,7 +232,9 @@ describe('bad requests', () => {
 
   it('refuses a person outside the admin groups', async () => {
     const viewer = await signedInPerson(t, { groups: ['airflow-viewers'] });
-    expect((await t.http.get('/v1/admin/reports/access-review').set({ Authorization: `Bearer ${viewer.token}` })).status).toBe(403);
+    expect(
+      (await t.http.get('/v1/admin/reports/access-review').set({ Authorization: `Bearer ${viewer.token}` })).status,
+    ).toBe(403);
   });
 });
 

@@ -64,7 +64,12 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     const bearer = { Authorization: `Bearer ${await adminToken(t)}` };
     const first = (await t.http.get('/v1/admin/users/bob').set(bearer).expect(200)).body;
     // A provider sign-in without a passkey step is recorded as such (access reviews show how people sign in).
-    expect(first).toMatchObject({ username: 'bob', idp: op.issuer, lastIdpLoginAt: expect.any(String), lastLoginMethod: 'provider' });
+    expect(first).toMatchObject({
+      username: 'bob',
+      idp: op.issuer,
+      lastIdpLoginAt: expect.any(String),
+      lastLoginMethod: 'provider',
+    });
     expect(new Date(first.lastIdpLoginAt).toISOString()).toBe(first.lastIdpLoginAt);
     expect(JSON.stringify(first)).not.toMatch(/idpSubject|idp_subject/); // the provider's sub stays internal
     await new Promise((r) => setTimeout(r, 5));

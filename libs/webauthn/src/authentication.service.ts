@@ -151,7 +151,12 @@ export class AuthenticationService {
    * another sign-in with this passkey committed since it was read, or it was revoked or flagged meanwhile, nothing
    * is written and the sign-in is refused (never flagged: see checkCounter).
    */
-  async record(tx: Tx, context: AuditContext, assertion: VerifiedAssertion, method: SignInMethod = 'passkey'): Promise<void> {
+  async record(
+    tx: Tx,
+    context: AuditContext,
+    assertion: VerifiedAssertion,
+    method: SignInMethod = 'passkey',
+  ): Promise<void> {
     const { login, passkey } = assertion;
     const at = login.authTime;
     const advanced = await this.passkeys.advanceCounter(tx, passkey, passkey.counter, { counter: assertion.newCounter, backedUp: assertion.backedUp, at });

@@ -20,7 +20,15 @@ import { AccessReviewService } from './access-review/access-review.service';
 /** The /v1/admin API and the self-service /v1/me API. */
 @Module({
   imports: [AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
-  controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, AdminReportsController, MeController],
+  controllers: [
+    AdminUsersController,
+    AdminInvitesController,
+    AdminServiceAccountsController,
+    AdminKeysController,
+    AdminAuditController,
+    AdminReportsController,
+    MeController,
+  ],
   providers: [BearerGuard, AdminDenialsAudit, AuditNames, AccessReviewRepository, AccessReviewService],
 })
 export class AdminModule implements NestModule {

@@ -29,7 +29,12 @@ export class UserView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) createdAt: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'last completed sign-in (passkey, or identity provider)' })
   lastLoginAt: string | null;
-  @ApiProperty({ type: String, nullable: true, enum: SIGN_IN_METHODS, description: 'how that sign-in was made; null when never (or before this was recorded)' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: SIGN_IN_METHODS,
+    description: 'how that sign-in was made; null when never (or before this was recorded)',
+  })
   lastLoginMethod: SignInMethod | null;
   @ApiProperty({
     type: String,

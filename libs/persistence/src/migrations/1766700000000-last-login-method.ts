@@ -9,7 +9,10 @@ export class LastLoginMethod1766700000000 implements MigrationInterface {
   name = 'LastLoginMethod1766700000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.addColumn('users', new TableColumn({ name: 'last_login_method', type: 'varchar', length: '32', isNullable: true }));
+    await q.addColumn(
+      'users',
+      new TableColumn({ name: 'last_login_method', type: 'varchar', length: '32', isNullable: true }),
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -18,11 +18,18 @@ export class AdminReportsController {
   })
   @ApiOkResponse({ type: AccessReview })
   accessReview(@Query() query: AccessReviewQuery, @Audit() context: AuditContext): Promise<AccessReview> {
-    return this.reviews.report(context, { since: query.since ? new Date(query.since) : undefined, dormantDays: query.dormantDays ?? DEFAULT_REVIEW_DAYS, now: new Date() });
+    return this.reviews.report(context, {
+      since: query.since ? new Date(query.since) : undefined,
+      dormantDays: query.dormantDays ?? DEFAULT_REVIEW_DAYS,
+      now: new Date(),
+    });
   }
 
   @Get('people')
-  @ApiOperation({ summary: "Every person with groups, status, last sign-in (when and how), passkeys and dormancy: the access review's people section alone (what `airflow users list` shows)" })
+  @ApiOperation({
+    summary:
+      "Every person with groups, status, last sign-in (when and how), passkeys and dormancy: the access review's people section alone (what `airflow users list` shows)",
+  })
   @ApiOkResponse({ type: [AccessReviewPerson] })
   people(@Query() query: PeopleQuery): Promise<AccessReviewPerson[]> {
     return this.reviews.people(query.dormantDays ?? DEFAULT_REVIEW_DAYS, new Date());

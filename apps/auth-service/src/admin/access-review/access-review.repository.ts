@@ -34,7 +34,8 @@ export interface AccessReviewSnapshot {
 const SIGN_INS_PER_DAY =
   "SELECT occurred_at / 86400000 AS day, COUNT(*) AS n FROM audit_events WHERE type = 'login' AND outcome = 'success' " +
   'AND occurred_at >= ? AND occurred_at < ? GROUP BY occurred_at / 86400000 ORDER BY 1';
-const PENDING_FAILURES = 'SELECT type, reason, hits, last_at FROM audit_failure_windows WHERE hits > 0 AND last_at >= ? AND type IN (?, ?)';
+const PENDING_FAILURES =
+  'SELECT type, reason, hits, last_at FROM audit_failure_windows WHERE hits > 0 AND last_at >= ? AND type IN (?, ?)';
 const LAST_TOKEN_ISSUED =
   "SELECT subject_type, subject_id, MAX(occurred_at) AS at FROM audit_events WHERE type = 'token.issued' AND outcome = 'success' " +
   'AND subject_id IS NOT NULL GROUP BY subject_type, subject_id';
@@ -63,16 +64,42 @@ export class AccessReviewRepository {
       const failures = await events
         .createQueryBuilder('e')
         .select(['e.id', 'e.type', 'e.reason', 'e.occurredAt', 'e.details'])
-        .where("e.outcome = 'failure' AND e.type IN (:...types) AND e.occurred_at >= :since AND e.occurred_at < :until", { types: FAILED_SIGN_IN_TYPES, since: since.getTime(), until: until.getTime() })
+        .where(
+          "e.outcome = 'failure' AND e.type IN (:...types) AND e.occurred_at >= :since AND e.occurred_at < :until",
+          { types: FAILED_SIGN_IN_TYPES, since: since.getTime(), until: until.getTime() },
+        )
         .getMany();
       const keyRotations = await events
         .createQueryBuilder('e')
-        .where("e.type = 'key.rotated' AND e.occurred_at >= :since AND e.occurred_at < :until", { since: since.getTime(), until: until.getTime() })
+        .where("e.type = 'key.rotated' AND e.occurred_at >= :since AND e.occurred_at < :until", {
+          since: since.getTime(),
+          until: until.getTime(),
+        })
         .orderBy('e.occurred_at', 'ASC')
         .getMany();
-      const pending = await tx.query<{ type: string; reason: string | null; hits: string | number; last_at: string | number }>(PENDING_FAILURES, [since.getTime(), ...FAILED_SIGN_IN_TYPES]);
-      const pendingFailures = pending.rows.map((row) => ({ type: row.type, reason: row.reason, hits: Number(row.hits), lastAt: new Date(Number(row.last_at)) }));
-      return { users, passkeys, serviceAccounts, keys, lastTokenIssued, signInsPerDay, failures, pendingFailures, keyRotations };
+      const pending = await tx.query<{
+        type: string;
+        reason: string | null;
+        hits: string | number;
+        last_at: string | number;
+      }>(PENDING_FAILURES, [since.getTime(), ...FAILED_SIGN_IN_TYPES]);
+      const pendingFailures = pending.rows.map((row) => ({
+        type: row.type,
+        reason: row.reason,
+        hits: Number(row.hits),
+        lastAt: new Date(Number(row.last_at)),
+      }));
+      return {
+        users,
+        passkeys,
+        serviceAccounts,
+        keys,
+        lastTokenIssued,
+        signInsPerDay,
+        failures,
+        pendingFailures,
+        keyRotations,
+      };
     });
   }
 
@@ -87,12 +114,20 @@ export class AccessReviewRepository {
   }
 
   private async lastTokenIssued(tx: Tx): Promise<Map<string, Date>> {
-    const { rows } = await tx.query<{ subject_type: string; subject_id: string; at: string | number }>(LAST_TOKEN_ISSUED);
+    const { rows } = await tx.query<{ subject_type: string; subject_id: string; at: string | number }>(
+      LAST_TOKEN_ISSUED,
+    );
     return new Map(rows.map((row) => [`${row.subject_type}:${row.subject_id}`, new Date(Number(row.at))]));
   }
 
   private async signInsPerDay(tx: Tx, since: Date, until: Date): Promise<{ day: string; count: number }[]> {
-    const { rows } = await tx.query<{ day: string | number; n: string | number }>(SIGN_INS_PER_DAY, [since.getTime(), until.getTime()]);
-    return rows.map((row) => ({ day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10), count: Number(row.n) }));
+    const { rows } = await tx.query<{ day: string | number; n: string | number }>(SIGN_INS_PER_DAY, [
+      since.getTime(),
+      until.getTime(),
+    ]);
+    return rows.map((row) => ({
+      day: new Date(Number(row.day) * DAY_MS).toISOString().slice(0, 10),
+      count: Number(row.n),
+    }));
   }
 }

@@ -34,13 +34,18 @@ export class AccessReviewService {
     const until = request.now;
     const since = request.since ?? new Date(until.getTime() - DEFAULT_REVIEW_DAYS * DAY_MS);
     if (since.getTime() >= until.getTime()) throw new AppError(ErrorCode.InvalidRequest, 'since must be in the past');
-    if (until.getTime() - since.getTime() > MAX_REVIEW_DAYS * DAY_MS) throw new AppError(ErrorCode.InvalidRequest, `since must be at most ${MAX_REVIEW_DAYS} days ago`);
+    if (until.getTime() - since.getTime() > MAX_REVIEW_DAYS * DAY_MS)
+      throw new AppError(ErrorCode.InvalidRequest, `since must be at most ${MAX_REVIEW_DAYS} days ago`);
     const window = { since, until, dormantDays: request.dormantDays };
     // The chain is verified first: the head it signs is then at or before everything the report shows.
     const auditChain = await this.auditHead(until);
     const body = buildAccessReview(await this.reviews.read(since, until), window);
     // Who reviewed access is part of the trail (after the read, so a report never contains its own record).
-    await this.audit.record(context, { type: 'report.access_review', outcome: 'success', details: { since: since.toISOString(), until: until.toISOString(), dormantDays: request.dormantDays } });
+    await this.audit.record(context, {
+      type: 'report.access_review',
+      outcome: 'success',
+      details: { since: since.toISOString(), until: until.toISOString(), dormantDays: request.dormantDays },
+    });
     return {
       generatedAt: until.toISOString(),
       period: { since: since.toISOString(), until: until.toISOString() },
@@ -62,19 +67,44 @@ export class AccessReviewService {
     const verifiedAt = now.toISOString();
     if (!verdict.ok) {
       const { broken } = verdict;
-      return { intact: false, events: verdict.events, seq: null, hash: null, problem: `event ${broken.eventId ?? '(none)'} at position ${broken.seq ?? '?'} ${broken.problem}`, verifiedAt, signature: null, signedBy: null };
+      return {
+        intact: false,
+        events: verdict.events,
+        seq: null,
+        hash: null,
+        problem: `event ${broken.eventId ?? '(none)'} at position ${broken.seq ?? '?'} ${broken.problem}`,
+        verifiedAt,
+        signature: null,
+        signedBy: null,
+      };
     }
     const head = verdict.last;
-    const fields = { purpose: AUDIT_HEAD_PURPOSE, seq: head?.seq ?? 0, hash: head?.hash ?? null, events: verdict.events, verifiedAt };
+    const fields = {
+      purpose: AUDIT_HEAD_PURPOSE,
+      seq: head?.seq ?? 0,
+      hash: head?.hash ?? null,
+      events: verdict.events,
+      verifiedAt,
+    };
     let signature: string | null = null;
     let signedBy: string | null = null;
     try {
       signature = (await this.keys.checkpointSigner())(fields);
-      signedBy = (JSON.parse(Buffer.from(signature.split('.')[0]!, 'base64url').toString('utf8')) as { kid: string }).kid;
+      signedBy = (JSON.parse(Buffer.from(signature.split('.')[0]!, 'base64url').toString('utf8')) as { kid: string })
+        .kid;
     } catch (error) {
       // A service with no active key yet cannot sign; the report says the head is unsigned rather than failing.
       this.log.warn(`access review: the audit head could not be signed (${(error as Error).message})`);
     }
-    return { intact: true, events: verdict.events, seq: fields.seq, hash: fields.hash, problem: null, verifiedAt, signature, signedBy };
+    return {
+      intact: true,
+      events: verdict.events,
+      seq: fields.seq,
+      hash: fields.hash,
+      problem: null,
+      verifiedAt,
+      signature,
+      signedBy,
+    };
   }
 }

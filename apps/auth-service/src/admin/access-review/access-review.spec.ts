@@ -10,11 +10,37 @@ const window = { since: new Date(until.getTime() - 3 * DAY), until, dormantDays:
 const daysAgo = (days: number) => new Date(until.getTime() - days * DAY);
 
 function user(username: string, fields: Partial<User> = {}): User {
-  return { id: `id-${username}`, username, displayName: username, groups: [], webauthnUserId: 'h', createdAt: daysAgo(400), updatedAt: daysAgo(400), disabledAt: null, lastLoginAt: null, lastLoginMethod: null, idpIssuer: null, idpSubject: null, lastIdpLoginAt: null, ...fields };
+  return {
+    id: `id-${username}`,
+    username,
+    displayName: username,
+    groups: [],
+    webauthnUserId: 'h',
+    createdAt: daysAgo(400),
+    updatedAt: daysAgo(400),
+    disabledAt: null,
+    lastLoginAt: null,
+    lastLoginMethod: null,
+    idpIssuer: null,
+    idpSubject: null,
+    lastIdpLoginAt: null,
+    ...fields,
+  };
 }
 
 function snapshot(fields: Partial<AccessReviewSnapshot>): AccessReviewSnapshot {
-  return { users: [], passkeys: [], serviceAccounts: [], keys: [], lastTokenIssued: new Map(), signInsPerDay: [], failures: [], pendingFailures: [], keyRotations: [], ...fields };
+  return {
+    users: [],
+    passkeys: [],
+    serviceAccounts: [],
+    keys: [],
+    lastTokenIssued: new Map(),
+    signInsPerDay: [],
+    failures: [],
+    pendingFailures: [],
+    keyRotations: [],
+    ...fields,
+  };
 }
 
 describe('buildAccessReview', () => {
@@ -31,7 +57,13 @@ describe('buildAccessReview', () => {
       }),
       window,
     ).people;
-    expect(Object.fromEntries(people.map((p) => [p.username, p.dormant]))).toEqual({ recent: false, stale: true, 'never-new': false, 'never-old': true, disabled: false });
+    expect(Object.fromEntries(people.map((p) => [p.username, p.dormant]))).toEqual({
+      recent: false,
+      stale: true,
+      'never-new': false,
+      'never-old': true,
+      disabled: false,
+    });
   });
 
   it('says sessions did not end when a token was issued to a disabled person after the disabling', () => {
@@ -52,10 +84,19 @@ describe('buildAccessReview', () => {
   });
 
   it('counts every refused attempt: written, aggregated and not yet written, per kind and reason', () => {
-    const failure = (type: string, reason: string, details: Record<string, unknown> = {}) => ({ type, reason, occurredAt: daysAgo(1), details }) as Pick<AuditEvent, 'type' | 'reason' | 'occurredAt' | 'details'>;
+    const failure = (type: string, reason: string, details: Record<string, unknown> = {}) =>
+      ({ type, reason, occurredAt: daysAgo(1), details }) as Pick<
+        AuditEvent,
+        'type' | 'reason' | 'occurredAt' | 'details'
+      >;
     const { failedSignIns } = buildAccessReview(
       snapshot({
-        failures: [failure('login', 'unknown_credential'), failure('login', 'unknown_credential', { aggregated: true, count: 40 }), failure('token.issued', 'bad_secret'), failure('login', 'not_allowed', { method: 'federated' })],
+        failures: [
+          failure('login', 'unknown_credential'),
+          failure('login', 'unknown_credential', { aggregated: true, count: 40 }),
+          failure('token.issued', 'bad_secret'),
+          failure('login', 'not_allowed', { method: 'federated' }),
+        ],
         pendingFailures: [{ type: 'token.issued', reason: 'bad_secret', hits: 5, lastAt: daysAgo(0) }],
       }),
       window,
@@ -69,15 +110,52 @@ describe('buildAccessReview', () => {
   });
 
   it('lists every day of the period with zeros, and passkeys with their binding and no compliance verdict', () => {
-    const passkey = { id: 'pk', userId: 'id-ann', label: 'key', aaguid: '00000000-0000-0000-0000-000000000000', deviceType: 'multiDevice', backedUp: true, createdAt: daysAgo(5), lastUsedAt: null, revokedAt: null, flaggedAt: daysAgo(1) } as Passkey;
-    const review = buildAccessReview(snapshot({ users: [user('ann')], passkeys: [passkey], signInsPerDay: [{ day: '2026-12-06', count: 4 }], serviceAccounts: [{ id: 'sa', name: 'etl', clientId: 'c', groups: [], scopes: [], createdBy: 'cli', createdAt: daysAgo(10), secretRotatedAt: daysAgo(10), disabledAt: null } as unknown as ServiceAccount] }), window);
+    const passkey = {
+      id: 'pk',
+      userId: 'id-ann',
+      label: 'key',
+      aaguid: '00000000-0000-0000-0000-000000000000',
+      deviceType: 'multiDevice',
+      backedUp: true,
+      createdAt: daysAgo(5),
+      lastUsedAt: null,
+      revokedAt: null,
+      flaggedAt: daysAgo(1),
+    } as Passkey;
+    const review = buildAccessReview(
+      snapshot({
+        users: [user('ann')],
+        passkeys: [passkey],
+        signInsPerDay: [{ day: '2026-12-06', count: 4 }],
+        serviceAccounts: [
+          {
+            id: 'sa',
+            name: 'etl',
+            clientId: 'c',
+            groups: [],
+            scopes: [],
+            createdBy: 'cli',
+            createdAt: daysAgo(10),
+            secretRotatedAt: daysAgo(10),
+            disabledAt: null,
+          } as unknown as ServiceAccount,
+        ],
+      }),
+      window,
+    );
     expect(review.signInsPerDay).toEqual([
       { day: '2026-12-04', count: 0 },
       { day: '2026-12-05', count: 0 },
       { day: '2026-12-06', count: 4 },
       { day: '2026-12-07', count: 0 },
     ]);
-    expect(review.people[0]!.passkeys[0]).toMatchObject({ deviceBound: false, backedUp: true, status: 'flagged', model: null, compliance: { status: 'not_evaluated' } });
+    expect(review.people[0]!.passkeys[0]).toMatchObject({
+      deviceBound: false,
+      backedUp: true,
+      status: 'flagged',
+      model: null,
+      compliance: { status: 'not_evaluated' },
+    });
     expect(review.serviceAccounts[0]).toMatchObject({ lastUsedAt: null, dormant: false });
   });
 });

@@ -1,7 +1,14 @@
 import { authenticatorName } from '@app/webauthn';
 import { serviceAccountView } from '../views';
 import type { AccessReviewSnapshot } from './access-review.repository';
-import type { AccessReviewFailure, AccessReviewKeyRotation, AccessReviewPasskey, AccessReviewPerson, AccessReviewServiceAccount, Compliance } from './access-review.views';
+import type {
+  AccessReviewFailure,
+  AccessReviewKeyRotation,
+  AccessReviewPasskey,
+  AccessReviewPerson,
+  AccessReviewServiceAccount,
+  Compliance,
+} from './access-review.views';
 
 /*
  * The access review's sections, built from one database snapshot without further I/O (so the rules below are tested
@@ -39,7 +46,10 @@ function isDormant(lastActiveAt: Date, disabled: boolean, window: ReviewWindow):
 }
 
 /** Each person with their passkeys, last sign-in and state (the people section, and `airflow users list`). */
-export function buildPeople(snapshot: Pick<AccessReviewSnapshot, 'users' | 'passkeys' | 'lastTokenIssued'>, window: ReviewWindow): AccessReviewPerson[] {
+export function buildPeople(
+  snapshot: Pick<AccessReviewSnapshot, 'users' | 'passkeys' | 'lastTokenIssued'>,
+  window: ReviewWindow,
+): AccessReviewPerson[] {
   const passkeysOf = new Map<string, AccessReviewPasskey[]>();
   for (const passkey of snapshot.passkeys) {
     const list = passkeysOf.get(passkey.userId) ?? [];
@@ -96,7 +106,13 @@ export function buildAccessReview(snapshot: AccessReviewSnapshot, window: Review
       dormant: isDormant(lastUsed ?? account.createdAt, disabled, window),
     };
   });
-  return { people, serviceAccounts, signInsPerDay: everyDay(snapshot.signInsPerDay, window), failedSignIns: summariseFailures(snapshot), keyRotations: rotations(snapshot) };
+  return {
+    people,
+    serviceAccounts,
+    signInsPerDay: everyDay(snapshot.signInsPerDay, window),
+    failedSignIns: summariseFailures(snapshot),
+    keyRotations: rotations(snapshot),
+  };
 }
 
 /** One entry per UTC day of the period, zeros included, so a chart's x axis is the calendar. */
@@ -123,12 +139,16 @@ function summariseFailures(snapshot: AccessReviewSnapshot): { attempts: number; 
     rows.set(key, row);
   };
   for (const event of snapshot.failures) {
-    const count = event.details?.aggregated === true && typeof event.details.count === 'number' ? event.details.count : 1;
+    const count =
+      event.details?.aggregated === true && typeof event.details.count === 'number' ? event.details.count : 1;
     add(failureKind(event.type, event.details?.method), event.reason, count, event.occurredAt);
   }
   // Unwritten counts carry no method; a pending 'login' window is attributed to passkey sign-ins.
-  for (const window of snapshot.pendingFailures) add(failureKind(window.type, undefined), window.reason, window.hits, window.lastAt);
-  const byReason = [...rows.values()].sort((a, b) => b.attempts - a.attempts || a.kind.localeCompare(b.kind) || a.reason.localeCompare(b.reason));
+  for (const window of snapshot.pendingFailures)
+    add(failureKind(window.type, undefined), window.reason, window.hits, window.lastAt);
+  const byReason = [...rows.values()].sort(
+    (a, b) => b.attempts - a.attempts || a.kind.localeCompare(b.kind) || a.reason.localeCompare(b.reason),
+  );
   return { attempts: byReason.reduce((sum, row) => sum + row.attempts, 0), byReason };
 }
 

@@ -7,7 +7,10 @@ const DATE_TIME = { type: String, format: 'date-time' } as const;
 const NULLABLE_DATE_TIME = { ...DATE_TIME, nullable: true } as const;
 
 export class Compliance {
-  @ApiProperty({ enum: ['not_evaluated'], description: 'compliance with an authenticator policy; not_evaluated while none is configured' })
+  @ApiProperty({
+    enum: ['not_evaluated'],
+    description: 'compliance with an authenticator policy; not_evaluated while none is configured',
+  })
   status: 'not_evaluated';
   @ApiProperty() reason: string;
 }
@@ -15,7 +18,8 @@ export class Compliance {
 export class AccessReviewPasskey {
   @ApiProperty() id: string;
   @ApiProperty() label: string;
-  @ApiProperty({ type: String, nullable: true, description: 'the authenticator model, when its AAGUID is known' }) model: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'the authenticator model, when its AAGUID is known' })
+  model: string | null;
   @ApiProperty() aaguid: string;
   @ApiProperty({ description: 'bound to one device (not a synced passkey)' }) deviceBound: boolean;
   @ApiProperty({ description: 'the authenticator said the credential is backed up (synced)' }) backedUp: boolean;
@@ -32,14 +36,23 @@ export class AccessReviewPerson {
   @ApiProperty({ type: [String] }) groups: string[];
   @ApiProperty({ enum: ['active', 'disabled'] }) status: 'active' | 'disabled';
   @ApiProperty(DATE_TIME) createdAt: string;
-  @ApiProperty({ type: String, nullable: true, description: "issuer of the person's identity provider; null for a local person" })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: "issuer of the person's identity provider; null for a local person",
+  })
   identityProvider: string | null;
   @ApiProperty(NULLABLE_DATE_TIME) lastSignInAt: string | null;
   @ApiProperty({ type: String, nullable: true, enum: SIGN_IN_METHODS }) lastSignInMethod: SignInMethod | null;
   @ApiProperty(NULLABLE_DATE_TIME) lastTokenIssuedAt: string | null;
-  @ApiProperty({ description: 'enabled, and no sign-in (or, never signed in, no creation) within dormantDays' }) dormant: boolean;
+  @ApiProperty({ description: 'enabled, and no sign-in (or, never signed in, no creation) within dormantDays' })
+  dormant: boolean;
   @ApiProperty(NULLABLE_DATE_TIME) disabledAt: string | null;
-  @ApiProperty({ type: Boolean, nullable: true, description: 'disabled people only: no token was issued after the disabling' })
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description: 'disabled people only: no token was issued after the disabling',
+  })
   sessionsEnded: boolean | null;
   @ApiProperty({ type: [AccessReviewPasskey], description: 'revoked ones included' }) passkeys: AccessReviewPasskey[];
   @ApiProperty({ type: Compliance }) compliance: Compliance;
@@ -62,9 +75,11 @@ export class AccessReviewServiceAccount {
 }
 
 export class AccessReviewFailure {
-  @ApiProperty({ example: 'passkey', description: 'passkey, federated, federated+passkey or client_credentials' }) kind: string;
+  @ApiProperty({ example: 'passkey', description: 'passkey, federated, federated+passkey or client_credentials' })
+  kind: string;
   @ApiProperty({ example: 'unknown_credential' }) reason: string;
-  @ApiProperty({ description: 'refused attempts (a flood aggregated in the trail counts each attempt)' }) attempts: number;
+  @ApiProperty({ description: 'refused attempts (a flood aggregated in the trail counts each attempt)' })
+  attempts: number;
   @ApiProperty(DATE_TIME) lastAt: string;
 }
 
@@ -90,7 +105,8 @@ export class AuditHeadEvidence {
   @ApiProperty() events: number;
   @ApiProperty({ type: Number, nullable: true }) seq: number | null;
   @ApiProperty({ type: String, nullable: true }) hash: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'intact trails only: the broken link otherwise' }) problem: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'intact trails only: the broken link otherwise' }) problem:
+    string | null;
   @ApiProperty(DATE_TIME) verifiedAt: string;
   @ApiProperty({
     type: String,
@@ -117,9 +133,11 @@ export class AccessReview {
   @ApiProperty({ type: AccessReviewPeriod }) period: AccessReviewPeriod;
   @ApiProperty() dormantDays: number;
   @ApiProperty({ type: [AccessReviewPerson] }) people: AccessReviewPerson[];
-  @ApiProperty({ type: [AccessReviewServiceAccount], description: 'service accounts (and agents, once they exist)' }) serviceAccounts: AccessReviewServiceAccount[];
+  @ApiProperty({ type: [AccessReviewServiceAccount], description: 'service accounts (and agents, once they exist)' })
+  serviceAccounts: AccessReviewServiceAccount[];
   @ApiProperty({ type: Delegations }) delegations: Delegations;
-  @ApiProperty({ type: [AccessReviewKeyRotation], description: 'signing-key rotations in the period' }) keyRotations: AccessReviewKeyRotation[];
+  @ApiProperty({ type: [AccessReviewKeyRotation], description: 'signing-key rotations in the period' })
+  keyRotations: AccessReviewKeyRotation[];
   @ApiProperty({ type: AccessReviewFailures }) failedSignIns: AccessReviewFailures;
   @ApiProperty({ type: [SignInsOnDay], description: 'every UTC day of the period' }) signInsPerDay: SignInsOnDay[];
   @ApiProperty({ type: AuditHeadEvidence }) auditChain: AuditHeadEvidence;
