@@ -10,7 +10,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { AuditChainService, AuditHeadLogger, AuditService, CHECKPOINT_TYP, CheckpointKeys, jwkThumbprint, SignedHead } from '@app/audit';
+import {
+  AuditChainService,
+  AuditHeadLogger,
+  AuditService,
+  CHECKPOINT_TYP,
+  CheckpointKeys,
+  jwkThumbprint,
+  SignedHead,
+} from '@app/audit';
 import { signCompactJws } from '../../libs/tokens/src/compact-jws';
 import { runServiceCli } from '../support/service-cli';
 import { adminToken, clientToken, createServiceAccount, startTestApp, TestApp } from '../support/test-app';
@@ -37,7 +45,10 @@ const sql = (text: string) => t.app.get(DataSource).query(text);
 const cli = (...args: string[]) => runServiceCli(args, { env: t.env, cwd });
 
 async function headNow(): Promise<{ seq: number; hash: string }> {
-  const [row] = (await sql('SELECT seq, hash FROM audit_chain_head WHERE id = 1')) as Array<{ seq: string | number; hash: string }>;
+  const [row] = (await sql('SELECT seq, hash FROM audit_chain_head WHERE id = 1')) as Array<{
+    seq: string | number;
+    hash: string;
+  }>;
   return { seq: Number(row!.seq), hash: row!.hash };
 }
 
@@ -60,17 +71,29 @@ async function truncate(count: number): Promise<{ keptThrough: number }> {
   return { keptThrough };
 }
 
-const adminVerify = async (head: string, token?: string) => t.http.get('/v1/admin/audit/verify').query({ head }).set('Authorization', `Bearer ${token ?? (await adminToken(t))}`);
+const adminVerify = async (head: string, token?: string) =>
+  t.http
+    .get('/v1/admin/audit/verify')
+    .query({ head })
+    .set('Authorization', `Bearer ${token ?? (await adminToken(t))}`);
 
 describe('audit head', () => {
   it('prints the current head signed by the active key, and a trail that grew past it still contains it', async () => {
     const { path, head } = await keepHead();
-    expect(head).toMatchObject({ kind: 'audit-head', ...(await headNow()), occurredAt: expect.any(String), signature: expect.any(String) });
+    expect(head).toMatchObject({
+      kind: 'audit-head',
+      ...(await headNow()),
+      occurredAt: expect.any(String),
+      signature: expect.any(String),
+    });
     const account = await createServiceAccount(t);
     await clientToken(t, account.clientId, account.clientSecret);
     const verified = await cli('audit', 'verify', '--head', path, '--json');
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ ok: true, anchor: { seq: head.seq, hash: head.hash, pruned: false } });
+    expect(JSON.parse(verified.stdout)).toMatchObject({
+      ok: true,
+      anchor: { seq: head.seq, hash: head.hash, pruned: false },
+    });
     expect((await cli('audit', 'verify', '--head', path)).stdout).toContain(`contains the signed head ${head.seq}`);
   });
 
@@ -110,9 +133,14 @@ describe('audit verify --head', () => {
     expect((await cli('audit', 'verify')).code).toBe(0);
     const result = await cli('audit', 'verify', '--head', path);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`the trail ends at ${keptThrough}, but a signed head shows it reached ${head.seq} (events ${keptThrough + 1} to ${head.seq} were deleted)`);
+    expect(result.stderr).toContain(
+      `the trail ends at ${keptThrough}, but a signed head shows it reached ${head.seq} (events ${keptThrough + 1} to ${head.seq} were deleted)`,
+    );
     const answer = await adminVerify(JSON.stringify(head), token);
-    expect(answer.body).toMatchObject({ ok: false, broken: { seq: keptThrough + 1, problem: expect.stringContaining('were deleted') } });
+    expect(answer.body).toMatchObject({
+      ok: false,
+      broken: { seq: keptThrough + 1, problem: expect.stringContaining('were deleted') },
+    });
   });
 
   it('fails when the trail was cut back and rewritten past the head (new events in the old positions)', async () => {
@@ -145,26 +173,43 @@ describe('audit verify --head', () => {
     const jwk = createPublicKey(stranger).export({ format: 'jwk' });
     const kid = jwkThumbprint(jwk);
     const { signature: _signature, ...fields } = head;
-    const forged = { ...fields, seq: 1, signature: signCompactJws({ alg: 'EdDSA', typ: CHECKPOINT_TYP, kid, jwk }, { ...fields, seq: 1 }, stranger) };
+    const forged = {
+      ...fields,
+      seq: 1,
+      signature: signCompactJws({ alg: 'EdDSA', typ: CHECKPOINT_TYP, kid, jwk }, { ...fields, seq: 1 }, stranger),
+    };
     const retentionCheckpoint = await t.app.get(CheckpointKeys).checkpointSigner();
     const notAHead = { throughSeq: 1, throughHash: head.hash };
     const cases: Array<[string, unknown]> = [
       ['is unsigned', fields],
       ['was changed after it was signed', { ...head, seq: head.seq - 1 }],
       [`is signed by key ${kid}, which is not a key trusted here`, forged],
-      ['is not a signed audit head (its kind is not audit-head)', { ...notAHead, signature: retentionCheckpoint(notAHead) }],
+      [
+        'is not a signed audit head (its kind is not audit-head)',
+        { ...notAHead, signature: retentionCheckpoint(notAHead) },
+      ],
       ['is not a signed audit head (expected', 'not json at all'],
     ];
     for (const [problem, content] of cases) {
       const path = join(cwd, 'bad-head.json');
       writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
       const result = await cli('audit', 'verify', '--head', path);
-      expect({ problem, code: result.code, stderr: result.stderr }).toEqual({ problem, code: 1, stderr: expect.stringContaining(`the audit head given ${problem}`) });
+      expect({ problem, code: result.code, stderr: result.stderr }).toEqual({
+        problem,
+        code: 1,
+        stderr: expect.stringContaining(`the audit head given ${problem}`),
+      });
       const answer = await adminVerify(typeof content === 'string' ? content : JSON.stringify(content));
-      expect({ problem, status: answer.status, message: answer.body.message }).toEqual({ problem, status: 400, message: expect.stringContaining(problem) });
+      expect({ problem, status: answer.status, message: answer.body.message }).toEqual({
+        problem,
+        status: 400,
+        message: expect.stringContaining(problem),
+      });
     }
     // A missing file is named, not a stack trace.
-    expect((await cli('audit', 'verify', '--head', join(cwd, 'nope.json'))).stderr).toContain('cannot read the audit head');
+    expect((await cli('audit', 'verify', '--head', join(cwd, 'nope.json'))).stderr).toContain(
+      'cannot read the audit head',
+    );
   });
 
   it('a head inside the prefix that retention pruned is vouched for by the signed checkpoint', async () => {

@@ -110,7 +110,7 @@ describe('hot paths: sign-in and token grants', () => {
     const tokens = await Promise.all(Array.from({ length: 8 }, () => clientToken(t, account.clientId, account.clientSecret)));
     expect(new Set(tokens.map((x) => decodeJwt(x).jti)).size).toBe(8);
     await t.app.get(AuditService).flushEndedWindows(Date.now() + AGGREGATION_WINDOW_MS + 1);
-    const rows = (await db().query(`SELECT details FROM audit_events WHERE type = 'token.issued' AND outcome = 'success' AND subject_id = '${account.id}'`)) as Array<{ details: string }>;
+    const rows = await db().query<Array<{ details: string }>>(`SELECT details FROM audit_events WHERE type = 'token.issued' AND outcome = 'success' AND subject_id = '${account.id}'`);
     expect(rows.reduce((sum, row) => sum + ((JSON.parse(row.details) as { count?: number }).count ?? 1), 0)).toBe(8);
   });
 });

@@ -28,7 +28,13 @@ export interface SignedHead extends ChainAnchor {
 }
 
 export function signHead(anchor: ChainAnchor, occurredAt: Date | null, sign: CheckpointSign, now: Date): SignedHead {
-  const fields = { kind: HEAD_KIND, seq: anchor.seq, hash: anchor.hash, occurredAt: occurredAt?.toISOString() ?? null, signedAt: now.toISOString() };
+  const fields = {
+    kind: HEAD_KIND,
+    seq: anchor.seq,
+    hash: anchor.hash,
+    occurredAt: occurredAt?.toISOString() ?? null,
+    signedAt: now.toISOString(),
+  };
   return { ...fields, signature: sign(fields) };
 }
 
@@ -38,7 +44,9 @@ export type HeadCheck = { ok: true; head: ChainAnchor } | { ok: false; problem: 
 function fieldsOfJws(jws: string): Record<string, unknown> | null {
   try {
     const payload = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as unknown;
-    return payload && typeof payload === 'object' && !Array.isArray(payload) ? { ...(payload as Record<string, unknown>), signature: jws } : null;
+    return payload && typeof payload === 'object' && !Array.isArray(payload)
+      ? { ...(payload as Record<string, unknown>), signature: jws }
+      : null;
   } catch {
     return null;
   }
@@ -49,11 +57,27 @@ function fieldsOfJws(jws: string): Record<string, unknown> | null {
  * relied on only when its signature verifies with a key `trust` relies on, over exactly the fields it shows.
  */
 export function readSignedHead(input: unknown, trust: CheckpointTrust): HeadCheck {
-  const details = typeof input === 'string' ? fieldsOfJws(input.trim()) : input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : null;
-  if (!details) return { ok: false, problem: 'is not a signed audit head (expected the JSON of "audit head --json" or its signature)' };
-  if (details.kind !== HEAD_KIND) return { ok: false, problem: 'is not a signed audit head (its kind is not audit-head)' };
+  const details =
+    typeof input === 'string'
+      ? fieldsOfJws(input.trim())
+      : input && typeof input === 'object' && !Array.isArray(input)
+        ? (input as Record<string, unknown>)
+        : null;
+  if (!details)
+    return {
+      ok: false,
+      problem: 'is not a signed audit head (expected the JSON of "audit head --json" or its signature)',
+    };
+  if (details.kind !== HEAD_KIND)
+    return { ok: false, problem: 'is not a signed audit head (its kind is not audit-head)' };
   const { seq, hash } = details;
-  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0 || typeof hash !== 'string' || !/^[0-9a-f]{64}$/.test(hash)) {
+  if (
+    typeof seq !== 'number' ||
+    !Number.isSafeInteger(seq) ||
+    seq < 0 ||
+    typeof hash !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(hash)
+  ) {
     return { ok: false, problem: 'is not a signed audit head (seq or hash is malformed)' };
   }
   const signed = checkCheckpoint(details, trust);
