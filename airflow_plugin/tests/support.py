@@ -124,6 +124,8 @@ class FakeAuthService:
     admin_tokens_issued: int = 0
     attempts: int = 0  # every request, including those refused while "down"
     login_expires_in: int = 600
+    # What the service grants Airflow's own credential (the real one lists the scopes in its token response).
+    airflow_scopes: str | None = "sessions:read"
     service_accounts: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {
             account["id"]: account
@@ -227,11 +229,14 @@ class FakeAuthService:
             claims = service_account_claims(
                 sub=ADMIN_ACCOUNT_ID, client_id=ADMIN_CLIENT_ID, groups=["airflow-admins"]
             )
-            return httpx.Response(200, json={"access_token": mint(self.keys[0], claims), "expires_in": 900})
+            body = {"access_token": mint(self.keys[0], claims), "token_type": "Bearer", "expires_in": 900}
+            if self.airflow_scopes is not None:
+                body["scope"] = self.airflow_scopes
+            return httpx.Response(200, json=body)
         if (form.get("client_id"), form.get("client_secret")) == ("ci-bot", "bot-secret"):
             token = mint(self.keys[0], self.token_claims)
             return httpx.Response(
-                200, json={"access_token": token, "token_type": "Bearer", "expires_in": 900}
+                200, json={"access_token": token, "token_type": "Bearer", "expires_in": 900, "scope": ""}
             )
         return httpx.Response(
             401, json={"error": "invalid_client", "error_description": "client authentication failed"}

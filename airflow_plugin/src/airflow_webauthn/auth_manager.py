@@ -177,6 +177,7 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             )
         super().init()
         if self.settings.service_credentials:
+            self._check_own_credential()
             return
         if not self.settings.allow_unchecked_sessions:
             raise WebAuthnConfigError(
@@ -191,6 +192,22 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             "service accounts keep access until their session or token ends.",
             SECTION,
         )
+
+    def _check_own_credential(self) -> None:
+        """sessions:read or no start; admin warned about (see ``services.credential_check``). A gateway of
+        its own: the pooled one belongs to the app's event loop, which is not running yet."""
+        from airflow_webauthn.services.credential_check import check_airflow_credential
+        from airflow_webauthn.services.gateway import ServiceGateway
+
+        credentials = self.settings.service_credentials
+        assert credentials is not None
+        gateway = ServiceGateway(
+            base_url=self.settings.service_url,
+            timeout_seconds=self.settings.http_timeout_seconds,
+            credentials=credentials,
+            transport=self._service_transport,
+        )
+        check_airflow_credential(gateway, client_id=credentials.client_id)
 
     # ---- users and tokens ----
 

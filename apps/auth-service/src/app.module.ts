@@ -2,7 +2,7 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { AccountsModule } from '@app/accounts';
-import { AuditMaintenanceScheduler, AuditModule } from '@app/audit';
+import { AuditHeadLogger, AuditMaintenanceScheduler, AuditModule } from '@app/audit';
 import { FederationModule, OidcFlowCleanupScheduler } from '@app/federation';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { LimitsMiddleware, LimitsModule } from '@app/limits';
@@ -48,6 +48,7 @@ export class AppModule implements NestModule {
         ChallengeCleanupScheduler,
         OidcFlowCleanupScheduler,
         AuditMaintenanceScheduler,
+        AuditHeadLogger,
       ],
     };
   }

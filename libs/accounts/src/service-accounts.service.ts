@@ -82,6 +82,18 @@ export class ServiceAccountsService {
     return account;
   }
 
+  /**
+   * Whether these client credentials would authenticate now (known, right secret, not disabled), without a trace:
+   * the rate limits use it to count a client that proves who it is by its client id, not by its address. The
+   * grant itself still authenticates (and audits) on its own.
+   */
+  async authenticates(clientId: string, clientSecret: string): Promise<boolean> {
+    return this.uow.run(async (tx) => {
+      const account = await this.accounts.findByClientId(tx, clientId);
+      return !!account && secretMatches(clientSecret, account.secretHash) && !account.disabledAt;
+    });
+  }
+
   async rotateSecret(context: AuditContext, idOrName: string): Promise<IssuedClientSecret> {
     const account = await this.resolve(idOrName);
     const secret = newSecret();

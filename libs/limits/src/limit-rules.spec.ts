@@ -23,6 +23,11 @@ describe('rate-limit rules', () => {
     expect(rules[1]).toMatchObject({ bucket: 'secret:abc|10.0.0.1', limit: 10, windowMs: 900_000, countsStatus: 401 });
   });
 
+  it('counts a token request whose client authenticated by client id only, still under its failed-secret limit', () => {
+    const facts = { method: 'POST', path: '/v1/oauth/token', address: '10.0.0.1', claimedClientId: 'airflow', principal: 'client:airflow' };
+    expect(buckets(facts, settings)).toEqual(['principal:client:airflow', 'secret:airflow|10.0.0.1']);
+  });
+
   it('cannot be dodged by the spelling of a path', () => {
     for (const path of ['/V1/OAuth/Token', '/v1/oauth/token/', '/v1/oauth/token//']) {
       expect(buckets({ method: 'POST', path, address: 'a', claimedClientId: 'abc' }, settings)).toContain('secret:abc|a');

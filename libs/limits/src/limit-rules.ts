@@ -10,7 +10,10 @@ export interface RequestFacts {
   path: string;
   /** The client's address (X-Forwarded-For from a trusted proxy, e.g. Airflow relaying a browser). */
   address: string;
-  /** Who a valid Bearer token names (`client:<client_id>` or `user:<sub>`); absent without a valid token. */
+  /**
+   * Who a valid Bearer token names (`client:<client_id>` or `user:<sub>`), or the client a token request's
+   * credentials authenticate right now (`client:<client_id>`); absent otherwise.
+   */
   principal?: string;
   /** The client id a token request claims (Basic or client_id), before anyone has checked it. */
   claimedClientId?: string;
@@ -67,8 +70,9 @@ function bucket(kind: string, ...parts: string[]): string {
 
 /**
  * The limits a request is subject to, keyed by what it could attack:
- * - every request: its principal's bucket when it carries a valid Bearer token (a server-to-server client such as
- *   Airflow is limited by client id, never by the address it shares with the public relays), else its address's;
+ * - every request: its principal's bucket when it carries a valid Bearer token or is a token request whose client
+ *   authentication succeeds (a server-to-server client such as Airflow is limited by client id, never by the address
+ *   it shares with the public relays, so a flood from that address cannot starve its re-grant), else its address's;
  * - unauthenticated ceremony starts, per address;
  * - failed client authentications, per claimed client id per address (a success is not counted), so guessing one
  *   client's secret from one address stops while the client itself, from its own address, still gets tokens;

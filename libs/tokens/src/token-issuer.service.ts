@@ -8,6 +8,8 @@ export interface TokenResponse {
   access_token: string;
   token_type: 'Bearer';
   expires_in: number;
+  /** Service tokens: the granted scopes, space-separated (RFC 6749 §5.1), so a client can check what it holds. */
+  scope?: string;
 }
 
 export interface UserTokenSubject {
@@ -65,7 +67,7 @@ export class TokenIssuerService {
   }
 
   async issueServiceToken(subject: ServiceTokenSubject): Promise<TokenResponse> {
-    return this.sign(
+    const response = await this.sign(
       {
         client_id: subject.clientId,
         preferred_username: subject.name,
@@ -76,6 +78,7 @@ export class TokenIssuerService {
       subject.accountId,
       this.config.jwt.serviceTokenTtlSeconds,
     );
+    return { ...response, scope: subject.scopes.join(' ') };
   }
 
   /**

@@ -19,6 +19,9 @@ import { isBase64Url, readClientData } from './client-data';
 import { Passkey } from './passkey.entity';
 import { PasskeyRepository } from './passkey.repository';
 
+/** An administrator whose only passkey is blocked cannot sign in to unblock it: the way out is the service's CLI. */
+const BREAK_GLASS = " (an administrator locked out this way unblocks it on the auth service's host: npm run -s cli -- passkeys list <username>, then passkeys unflag <id>)";
+
 const GENERIC = 'sign-in failed: this passkey was not accepted';
 
 /** A refused assertion, with who it was about as far as known (for the caller's audit record). */
@@ -124,7 +127,7 @@ export class AuthenticationService {
 
     // Only now, with the signature verified, do state checks whose answers are worth telling the holder.
     if (passkey.revokedAt) throw refuse('sign-in failed: this passkey was revoked; ask an administrator for a new invite', 'passkey_revoked');
-    if (passkey.flaggedAt) throw refuse('sign-in failed: this passkey was blocked after a security check; ask an administrator', 'passkey_flagged');
+    if (passkey.flaggedAt) throw refuse(`sign-in failed: this passkey was blocked after a security check; ask an administrator to review it${BREAK_GLASS}`, 'passkey_flagged');
     if (user.disabledAt) throw refuse('sign-in failed: this account is disabled', 'user_disabled');
     if ((info.credentialDeviceType === 'multiDevice') !== passkey.backupEligible) throw refuse(GENERIC, 'backup_eligibility_changed');
     await this.checkCounter(context, pending, passkey, info.newCounter, refuse);
@@ -191,7 +194,7 @@ export class AuthenticationService {
         await this.audit.record(context, { type: 'passkey.flagged', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, reason: 'counter_regression', details: { passkeyId: passkey.id, storedCounter: passkey.counter, assertedCounter: asserted } }, tx);
       }
     });
-    throw refuse('sign-in failed: this passkey looks cloned and was blocked; ask an administrator', 'counter_regression');
+    throw refuse(`sign-in failed: this passkey looks cloned and was blocked; ask an administrator to review it${BREAK_GLASS}`, 'counter_regression');
   }
 
   /** §7.2 step 6: the user handle, when present, must be the credential owner's; a discoverable login must send it. */

@@ -37,6 +37,12 @@ ARG_ACCOUNT = Arg(("account",), help="Service account id, client id or name")
 ARG_SINCE = Arg(("--since",), help="Only events at or after this ISO 8601 time")
 ARG_UNTIL = Arg(("--until",), help="Only events before this ISO 8601 time")
 ARG_TYPE = Arg(("--type",), help="Only events of this type, e.g. passkey.revoked", dest="event_type")
+ARG_HEAD = Arg(
+    ("--head",),
+    help="A signed head kept outside the database (JSON of 'audit head --json'): fail when the trail no "
+    "longer contains it",
+    metavar="FILE",
+)
 ARG_JSON_LINES = Arg(
     ("--json",),
     help="Accepted for symmetry: the output is always JSON lines",
@@ -185,10 +191,16 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
                 (ARG_SINCE, ARG_UNTIL, ARG_TYPE, ARG_JSON_LINES),
             ),
             _command(
+                "head",
+                "Print the chain head signed by the service: keep it outside the database",
+                "audit_head",
+                (ARG_JSON,),
+            ),
+            _command(
                 "verify",
                 "Check the hash chain: exit 0 when intact, 1 naming the first bad event",
                 "audit_verify",
-                (ARG_JSON,),
+                (ARG_HEAD, ARG_JSON),
             ),
         ),
     ),
