@@ -23,6 +23,12 @@ describe('rate-limit rules', () => {
     expect(rules[1]).toMatchObject({ bucket: 'secret:abc|10.0.0.1', limit: 10, windowMs: 900_000, countsStatus: 401 });
   });
 
+  it('keys failed one-time CLI codes by username (however it is spelt) and address, counting only 401 answers', () => {
+    const rules = rulesFor({ method: 'POST', path: '/v1/cli/token', address: '10.0.0.1', claimedUsername: ' Alice ' }, settings);
+    expect(rules[1]).toMatchObject({ bucket: 'cli-code:alice|10.0.0.1', limit: 10, windowMs: 900_000, countsStatus: 401 });
+    expect(buckets({ method: 'POST', path: '/V1/CLI/TOKEN/', address: '10.0.0.1', claimedUsername: 'alice' }, settings)).toContain('cli-code:alice|10.0.0.1');
+  });
+
   it('cannot be dodged by the spelling of a path', () => {
     for (const path of ['/V1/OAuth/Token', '/v1/oauth/token/', '/v1/oauth/token//']) {
       expect(buckets({ method: 'POST', path, address: 'a', claimedClientId: 'abc' }, settings)).toContain('secret:abc|a');

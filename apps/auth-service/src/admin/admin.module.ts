@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
+import { CliSignInModule } from '@app/cli-sign-in';
 import { PrincipalsModule } from '@app/principals';
 import { TokensModule } from '@app/tokens';
 import { WebAuthnModule } from '@app/webauthn';
@@ -11,13 +12,14 @@ import { AuditNames } from './audit-names';
 import { AdminInvitesController } from './invites.controller';
 import { AdminKeysController } from './keys.controller';
 import { MeController } from './me.controller';
+import { MyCommandLinesController } from './my-command-lines.controller';
 import { AdminServiceAccountsController } from './service-accounts.controller';
 import { AdminUsersController } from './users.controller';
 
 /** The /v1/admin API and the self-service /v1/me API. */
 @Module({
-  imports: [AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
-  controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, MeController],
+  imports: [CliSignInModule, AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
+  controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, MeController, MyCommandLinesController],
   providers: [BearerGuard, AdminDenialsAudit, AuditNames],
 })
 export class AdminModule implements NestModule {

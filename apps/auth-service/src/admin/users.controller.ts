@@ -2,6 +2,7 @@ import { Body, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common'
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
+import { CliCodesService } from '@app/cli-sign-in';
 import { PasskeysService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
 import { StatusRead } from '../http/bearer.guard';
@@ -16,6 +17,7 @@ export class AdminUsersController {
   constructor(
     private readonly users: UsersService,
     private readonly passkeys: PasskeysService,
+    private readonly cliSignIns: CliCodesService,
   ) {}
 
   @Get('users')
@@ -31,7 +33,7 @@ export class AdminUsersController {
   @ApiOkResponse({ type: UserDetailView })
   async get(@Param('id') id: string) {
     const user = await this.users.resolve(id);
-    return userDetailView(user, await this.passkeys.listForUser(user.id));
+    return userDetailView(user, await this.passkeys.listForUser(user.id), await this.cliSignIns.list(user.id));
   }
 
   @Patch('users/:id')
