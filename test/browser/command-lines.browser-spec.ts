@@ -52,7 +52,7 @@ describe('signing a command line in from the Passkeys page', () => {
     await openPasskeysPage(device);
     const line = page.locator('#command-line-list').getByRole('listitem').filter({ hasText: 'airflowctl/0.1.5' });
     await line.waitFor();
-    expect(await line.innerText()).toMatch(/Signed in \S+/);
+    expect(await line.innerText()).toMatch(/Signed in \S+.*Last used \S+/);
     await device.screenshot('cli-command-lines');
 
     await line.getByRole('button', { name: /^Sign out airflowctl/ }).click();

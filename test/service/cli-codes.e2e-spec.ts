@@ -92,6 +92,20 @@ describe('signing a command line in with a code', () => {
     expect(issued?.details).toMatchObject({ cliSignInId: id });
     const status = await t.http.get(`/v1/admin/users/${p.id}`).set(bearer(await adminToken(t)));
     expect(status.body.commandLines).toEqual([expect.objectContaining({ id, state: 'signed_in', usedFrom: '198.51.100.7', client: 'airflowctl-test/0.1.5' })]);
+    expect(status.body.commandLines[0].lastUsedAt).toBe(status.body.commandLines[0].usedAt);
+  });
+
+  it("records a command line's last use when Airflow re-checks it in use, and only for its own person", async () => {
+    const [p, other] = [await person(), await person()];
+    const { id, code } = await createCode(p);
+    expect((await redeem(p.username, code)).status).toBe(200);
+    await t.app.get(DataSource).query(`UPDATE cli_sign_ins SET last_used_at = ${Date.now() - 3600_000} WHERE id = '${id}'`);
+    const admin = bearer(await adminToken(t));
+    await t.http.get(`/v1/admin/users/${other.id}`).query({ commandLine: id }).set(admin);
+    const before = (await t.http.get(`/v1/admin/users/${p.id}`).set(admin)).body.commandLines[0].lastUsedAt;
+    expect(Date.now() - Date.parse(before)).toBeGreaterThan(3500_000);
+    const after = (await t.http.get(`/v1/admin/users/${p.id}`).query({ commandLine: id }).set(admin)).body.commandLines[0].lastUsedAt;
+    expect(Date.now() - Date.parse(after)).toBeLessThan(60_000);
   });
 
   it('is single use: the same code a second time is refused, audited as cli_code_used', async () => {

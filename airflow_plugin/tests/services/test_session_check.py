@@ -116,6 +116,8 @@ async def test_a_command_line_lives_only_while_the_service_lists_it() -> None:
     service.add_user("u-1", commandLines=[{"id": "cli-1", "state": "signed_in"}])
     sessions = checker(service, clock)
     assert await sessions.check(command_line) == command_line
+    # The re-check names the command line, so the service records its last use.
+    assert service.last(USER_PATH).url.params["commandLine"] == "cli-1"
     service.users["u-1"]["commandLines"] = [{"id": "cli-2", "state": "signed_in"}]
     clock.now += INTERVAL + 1
     sessions.refresh(command_line)

@@ -78,6 +78,7 @@ export class CliCodesService {
       expiresAt: new Date(now.getTime() + CLI_CODE_TTL_SECONDS * 1000),
       usedAt: null,
       revokedAt: null,
+      lastUsedAt: null,
       createdFrom: context.clientIp?.slice(0, 64) ?? null,
       usedFrom: null,
       client: null,
@@ -89,9 +90,16 @@ export class CliCodesService {
     return { id: row.id, code, expiresAt: row.expiresAt };
   }
 
-  /** The person's usable codes and signed-in command lines (not the expired or revoked ones). */
-  list(userId: string): Promise<CliSignIn[]> {
-    return this.uow.run((tx) => this.repository.live(tx, userId, this.clock()));
+  /**
+   * The person's usable codes and signed-in command lines (not the expired or revoked ones).
+   * @param inUse a command line Airflow is re-checking because it is in use: its last use moves to now first.
+   */
+  list(userId: string, inUse?: string): Promise<CliSignIn[]> {
+    return this.uow.run(async (tx) => {
+      const now = this.clock();
+      if (inUse) await this.repository.seen(tx, userId, inUse, now);
+      return this.repository.live(tx, userId, now);
+    });
   }
 
   /** Revokes a pending code or ends a signed-in command line of the person; 404 for anyone else's. */

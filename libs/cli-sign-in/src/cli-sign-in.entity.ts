@@ -34,6 +34,10 @@ export class CliSignIn {
   @InstantColumn({ nullable: true })
   revokedAt: Date | null;
 
+  /** When Airflow last re-checked this command line while it was in use (so accurate to its recheck interval). */
+  @InstantColumn({ nullable: true })
+  lastUsedAt: Date | null;
+
   @VarcharColumn(64, { nullable: true })
   createdFrom: string | null;
 

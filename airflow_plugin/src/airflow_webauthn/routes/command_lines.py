@@ -27,7 +27,17 @@ from airflow_webauthn.services.gateway import CredentialsMissingError
 command_lines_router = APIRouter(prefix="/api/me/cli-codes", tags=["WebAuthnSelfService"])
 
 # Only these fields of a code or command line reach the page (never a hash; the code only once).
-_FIELDS = ("id", "state", "createdAt", "expiresAt", "usedAt", "createdFrom", "usedFrom", "client")
+_FIELDS = (
+    "id",
+    "state",
+    "createdAt",
+    "expiresAt",
+    "usedAt",
+    "lastUsedAt",
+    "createdFrom",
+    "usedFrom",
+    "client",
+)
 
 
 def _view(row: Any) -> dict[str, Any] | None:

@@ -138,7 +138,7 @@ class SessionChecker:
 
     async def _fetch(self, key: _Key) -> SessionDecision:
         user_id, passkey_id, cli_sign_in_id = key
-        record = await self._gateway.user_status(user_id)
+        record = await self._gateway.user_status(user_id, command_line=cli_sign_in_id)
         decision = decide(
             record, passkey_id=passkey_id, role_mapping=self._mapping, cli_sign_in_id=cli_sign_in_id
         )

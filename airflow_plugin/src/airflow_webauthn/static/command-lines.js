@@ -48,7 +48,7 @@
     }
     rows.forEach(function (row) {
       var name = row.client || "Command line";
-      var meta = "Signed in " + M.formatDate(row.usedAt) + (row.usedFrom ? " from " + row.usedFrom : "");
+      var meta = "Signed in " + M.formatDate(row.usedAt) + (row.usedFrom ? " from " + row.usedFrom : "") + " · Last used " + M.formatDate(row.lastUsedAt || row.usedAt);
       linesList.appendChild(el("li", { class: "item", "data-id": row.id }, [
         el("div", { class: "item-main" }, [el("span", { class: "item-name", text: name }), el("p", { class: "meta", text: meta })]),
         revokeButton(row, "Sign out " + name + " signed in " + M.formatDate(row.usedAt)),

@@ -48,6 +48,8 @@ export class CliSignInView {
   @ApiProperty({ type: String, format: 'date-time', description: 'when the code stops being usable (until used)' }) expiresAt: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when a command line signed in with it' }) usedAt: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) revokedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: "Airflow's last re-check of it in use (accurate to recheck_interval_seconds)" })
+  lastUsedAt: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'address the code was created from' }) createdFrom: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'address the command line signed in from' }) usedFrom: string | null;
   @ApiProperty({ type: String, nullable: true, description: "the command line's User-Agent" }) client: string | null;

@@ -1,5 +1,5 @@
-import { Body, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { CliCodesService } from '@app/cli-sign-in';
@@ -29,11 +29,13 @@ export class AdminUsersController {
 
   @Get('users/:id')
   @StatusRead()
-  @ApiOperation({ summary: 'One user with their passkeys (revoked ones included)' })
+  @ApiOperation({ summary: 'One user with their passkeys (revoked ones included) and command lines signed in' })
+  @ApiQuery({ name: 'commandLine', required: false, description: "Airflow re-checks this command line because it is in use: record that as its last use" })
   @ApiOkResponse({ type: UserDetailView })
-  async get(@Param('id') id: string) {
+  async get(@Param('id') id: string, @Query('commandLine') commandLine?: string) {
     const user = await this.users.resolve(id);
-    return userDetailView(user, await this.passkeys.listForUser(user.id), await this.cliSignIns.list(user.id));
+    const inUse = typeof commandLine === 'string' && commandLine.length <= 36 ? commandLine : undefined;
+    return userDetailView(user, await this.passkeys.listForUser(user.id), await this.cliSignIns.list(user.id, inUse));
   }
 
   @Patch('users/:id')

@@ -56,6 +56,7 @@ export function cliSignInView(row: CliSignIn, now = new Date()): CliSignInView {
     expiresAt: row.expiresAt.toISOString(),
     usedAt: iso(row.usedAt),
     revokedAt: iso(row.revokedAt),
+    lastUsedAt: iso(row.lastUsedAt),
     createdFrom: row.createdFrom,
     usedFrom: row.usedFrom,
     client: row.client,
