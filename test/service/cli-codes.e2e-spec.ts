@@ -108,6 +108,15 @@ describe('signing a command line in with a code', () => {
     expect(Date.now() - Date.parse(after)).toBeLessThan(60_000);
   });
 
+  it("a command line's token cannot create another code: it never passes as a passkey confirmation", async () => {
+    const p = await person();
+    const { code } = await createCode(p);
+    const token = (await redeem(p.username, code)).body.access_token as string;
+    const res = await t.http.post('/v1/me/cli-codes').set(bearer(token)).send({});
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('step_up_required');
+  });
+
   it('is single use: the same code a second time is refused, audited as cli_code_used', async () => {
     const p = await person();
     const { code } = await createCode(p);
