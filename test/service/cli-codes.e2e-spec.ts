@@ -9,7 +9,16 @@ import { DataSource } from 'typeorm';
 import { UsersService } from '@app/accounts';
 import { CLI_CODE_PREFIX } from '@app/cli-sign-in';
 import { TokenIssuerService } from '@app/tokens';
-import { ADMIN_GROUP, adminToken, serviceAccountToken, signedInPerson, SignedInPerson, startTestApp, TEST_CONTEXT, TestApp } from '../support/test-app';
+import {
+  ADMIN_GROUP,
+  adminToken,
+  serviceAccountToken,
+  signedInPerson,
+  SignedInPerson,
+  startTestApp,
+  TEST_CONTEXT,
+  TestApp,
+} from '../support/test-app';
 
 let t: TestApp;
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -21,19 +30,35 @@ async function createCode(p: SignedInPerson): Promise<{ id: string; code: string
   return res.body;
 }
 const redeem = (username: string, code: string, address = '198.51.100.7') =>
-  t.http.post('/v1/cli/token').set('X-Forwarded-For', address).set('User-Agent', 'airflowctl-test/0.1.5').send({ username, code });
+  t.http
+    .post('/v1/cli/token')
+    .set('X-Forwarded-For', address)
+    .set('User-Agent', 'airflowctl-test/0.1.5')
+    .send({ username, code });
 
 async function auditEvents(type: string, subjectId?: string) {
-  const res = await t.http.get('/v1/admin/audit').query({ type, limit: 50 }).set(bearer(await adminToken(t)));
+  const res = await t.http
+    .get('/v1/admin/audit')
+    .query({ type, limit: 50 })
+    .set(bearer(await adminToken(t)));
   expect(res.status).toBe(200);
-  return (res.body.items as { subjectId: string | null; reason: string | null; details: Record<string, unknown>; clientIp: string | null }[]).filter(
-    (e) => subjectId === undefined || e.subjectId === subjectId,
-  );
+  return (
+    res.body.items as {
+      subjectId: string | null;
+      reason: string | null;
+      details: Record<string, unknown>;
+      clientIp: string | null;
+    }[]
+  ).filter((e) => subjectId === undefined || e.subjectId === subjectId);
 }
 
 beforeAll(async () => {
   // Everyday sign-in only prefers user verification, so an unverified session exists to be refused.
-  t = await startTestApp({ RATE_LIMIT_FAILED_SIGN_INS: '3', RATE_LIMIT_PER_MINUTE: '1000', WEBAUTHN_USER_VERIFICATION: 'preferred' });
+  t = await startTestApp({
+    RATE_LIMIT_FAILED_SIGN_INS: '3',
+    RATE_LIMIT_PER_MINUTE: '1000',
+    WEBAUTHN_USER_VERIFICATION: 'preferred',
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -48,9 +73,17 @@ describe('creating a code', () => {
     const p = await person();
     const user = await t.app.get(UsersService).resolve(p.username);
     const stale = await t.app.get(TokenIssuerService).issueUserToken({
-      userId: user.id, username: p.username, displayName: p.username, groups: user.groups, passkeyId: p.passkeyId, authTime: new Date(Date.now() - 3600_000), amr: ['hwk', 'user', 'mfa'],
+      userId: user.id,
+      username: p.username,
+      displayName: p.username,
+      groups: user.groups,
+      passkeyId: p.passkeyId,
+      authTime: new Date(Date.now() - 3600_000),
+      amr: ['hwk', 'user', 'mfa'],
     });
-    expect((await t.http.post('/v1/me/cli-codes').set(bearer(stale.access_token)).send({})).body.code).toBe('step_up_required');
+    expect((await t.http.post('/v1/me/cli-codes').set(bearer(stale.access_token)).send({})).body.code).toBe(
+      'step_up_required',
+    );
   });
 
   it('is for people only: a service account is refused', async () => {
@@ -83,7 +116,12 @@ describe('signing a command line in with a code', () => {
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     const claims = decodeJwt(res.body.access_token);
-    expect(claims).toMatchObject({ sub: p.id, preferred_username: p.username, passkey_id: p.passkeyId, cli_sign_in: id });
+    expect(claims).toMatchObject({
+      sub: p.id,
+      preferred_username: p.username,
+      passkey_id: p.passkeyId,
+      cli_sign_in: id,
+    });
     expect(claims.amr).toContain('otp');
     expect(claims.amr).not.toContain('mfa');
     const [used] = await auditEvents('cli_code.used', p.id);
@@ -91,7 +129,9 @@ describe('signing a command line in with a code', () => {
     const issued = (await auditEvents('token.issued', p.id)).find((e) => e.details.grant === 'cli_code');
     expect(issued?.details).toMatchObject({ cliSignInId: id });
     const status = await t.http.get(`/v1/admin/users/${p.id}`).set(bearer(await adminToken(t)));
-    expect(status.body.commandLines).toEqual([expect.objectContaining({ id, state: 'signed_in', usedFrom: '198.51.100.7', client: 'airflowctl-test/0.1.5' })]);
+    expect(status.body.commandLines).toEqual([
+      expect.objectContaining({ id, state: 'signed_in', usedFrom: '198.51.100.7', client: 'airflowctl-test/0.1.5' }),
+    ]);
     expect(status.body.commandLines[0].lastUsedAt).toBe(status.body.commandLines[0].usedAt);
   });
 
@@ -99,12 +139,15 @@ describe('signing a command line in with a code', () => {
     const [p, other] = [await person(), await person()];
     const { id, code } = await createCode(p);
     expect((await redeem(p.username, code)).status).toBe(200);
-    await t.app.get(DataSource).query(`UPDATE cli_sign_ins SET last_used_at = ${Date.now() - 3600_000} WHERE id = '${id}'`);
+    await t.app
+      .get(DataSource)
+      .query(`UPDATE cli_sign_ins SET last_used_at = ${Date.now() - 3600_000} WHERE id = '${id}'`);
     const admin = bearer(await adminToken(t));
     await t.http.get(`/v1/admin/users/${other.id}`).query({ commandLine: id }).set(admin);
     const before = (await t.http.get(`/v1/admin/users/${p.id}`).set(admin)).body.commandLines[0].lastUsedAt;
     expect(Date.now() - Date.parse(before)).toBeGreaterThan(3500_000);
-    const after = (await t.http.get(`/v1/admin/users/${p.id}`).query({ commandLine: id }).set(admin)).body.commandLines[0].lastUsedAt;
+    const after = (await t.http.get(`/v1/admin/users/${p.id}`).query({ commandLine: id }).set(admin)).body
+      .commandLines[0].lastUsedAt;
     expect(Date.now() - Date.parse(after)).toBeLessThan(60_000);
   });
 
@@ -145,7 +188,11 @@ describe('signing a command line in with a code', () => {
     const p = await person();
     const { id, code } = await createCode(p);
     // Move this code's clock on rather than wait five minutes.
-    await t.app.get(DataSource).query(`UPDATE cli_sign_ins SET expires_at = ${Date.now() - 1000}, created_at = ${Date.now() - 301_000} WHERE id = '${id}'`);
+    await t.app
+      .get(DataSource)
+      .query(
+        `UPDATE cli_sign_ins SET expires_at = ${Date.now() - 1000}, created_at = ${Date.now() - 301_000} WHERE id = '${id}'`,
+      );
     expect((await redeem(p.username, code)).status).toBe(401);
     expect((await auditEvents('cli_code.refused')).map((e) => e.reason)).toContain('cli_code_expired');
     expect((await t.http.get('/v1/me/cli-codes').set(bearer(p.token))).body).toEqual([]);
@@ -177,7 +224,8 @@ describe('signing a command line in with a code', () => {
   it('limits guessing per username and address like sign-ins: after 3 wrong codes even the right one waits there', async () => {
     const p = await person();
     const { code } = await createCode(p);
-    for (let i = 0; i < 3; i++) expect((await redeem(p.username, `${CLI_CODE_PREFIX}${'A'.repeat(32)}`, '203.0.113.66')).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await redeem(p.username, `${CLI_CODE_PREFIX}${'A'.repeat(32)}`, '203.0.113.66')).status).toBe(401);
     expect((await redeem(p.username.toUpperCase(), code, '203.0.113.66')).status).toBe(429);
     expect((await redeem(p.username, code, '198.51.100.9')).status).toBe(200);
   });

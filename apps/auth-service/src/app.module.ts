@@ -43,7 +43,15 @@ export class AppModule implements NestModule {
         SignInModule,
         FederationModule,
       ],
-      controllers: [WellKnownController, RegistrationController, AuthenticationController, CliTokenController, OAuthController, OidcController, HealthController],
+      controllers: [
+        WellKnownController,
+        RegistrationController,
+        AuthenticationController,
+        CliTokenController,
+        OAuthController,
+        OidcController,
+        HealthController,
+      ],
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,

@@ -6,4 +6,11 @@ import { TOKENS_ENTITIES } from '@app/tokens';
 import { WEBAUTHN_ENTITIES } from '@app/webauthn';
 
 /** Every entity, listed explicitly (no path globs), for the service and the CLI alike. */
-export const ALL_ENTITIES = [...ACCOUNTS_ENTITIES, ...WEBAUTHN_ENTITIES, ...TOKENS_ENTITIES, ...AUDIT_ENTITIES, ...FEDERATION_ENTITIES, ...CLI_SIGN_IN_ENTITIES];
+export const ALL_ENTITIES = [
+  ...ACCOUNTS_ENTITIES,
+  ...WEBAUTHN_ENTITIES,
+  ...TOKENS_ENTITIES,
+  ...AUDIT_ENTITIES,
+  ...FEDERATION_ENTITIES,
+  ...CLI_SIGN_IN_ENTITIES,
+];

@@ -18,7 +18,8 @@ export const CLI_CODE_PREFIX = 'afcli_';
 const CODE_BYTES = 24;
 export const CLI_CODE_PATTERN = new RegExp(`^${CLI_CODE_PREFIX}[A-Za-z0-9_-]{${Math.ceil((CODE_BYTES * 4) / 3)}}$`);
 /** One message for every refused code, so a guesser learns nothing about names, codes or states. */
-export const REFUSED_CODE_MESSAGE = 'this username and one-time code do not sign in: the code may be wrong, used, expired or revoked. Create a new code on your Passkeys page';
+export const REFUSED_CODE_MESSAGE =
+  'this username and one-time code do not sign in: the code may be wrong, used, expired or revoked. Create a new code on your Passkeys page';
 
 /** The clock the codes' expiry is decided with; tests replace it to move time instead of waiting. */
 export const CLI_CODE_CLOCK = Symbol('CLI_CODE_CLOCK');
@@ -85,7 +86,17 @@ export class CliCodesService {
     });
     await this.uow.run(async (tx) => {
       await this.repository.insert(tx, row);
-      await this.audit.record(context, { type: 'cli_code.created', outcome: 'success', subjectType: 'user', subjectId: owner.userId, details: { cliSignInId: row.id, passkeyId: owner.passkeyId, expiresAt: row.expiresAt.toISOString() } }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: 'cli_code.created',
+          outcome: 'success',
+          subjectType: 'user',
+          subjectId: owner.userId,
+          details: { cliSignInId: row.id, passkeyId: owner.passkeyId, expiresAt: row.expiresAt.toISOString() },
+        },
+        tx,
+      );
     });
     return { id: row.id, code, expiresAt: row.expiresAt };
   }
@@ -108,7 +119,11 @@ export class CliCodesService {
       const row = await this.repository.revoke(tx, userId, id, this.clock());
       if (!row) throw new AppError(ErrorCode.NotFound, 'no such code or command line (or it was revoked already)');
       const type = row.usedAt ? 'cli_session.revoked' : 'cli_code.revoked';
-      await this.audit.record(context, { type, outcome: 'success', subjectType: 'user', subjectId: userId, details: { cliSignInId: row.id } }, tx);
+      await this.audit.record(
+        context,
+        { type, outcome: 'success', subjectType: 'user', subjectId: userId, details: { cliSignInId: row.id } },
+        tx,
+      );
       return row;
     });
   }
@@ -121,13 +136,34 @@ export class CliCodesService {
     const name = normalizeUsername(username);
     const codeHash = hashCode(code);
     const now = this.clock();
-    const use = { at: now, from: context.clientIp?.slice(0, 64) ?? null, client: context.userAgent?.slice(0, 255) ?? null };
+    const use = {
+      at: now,
+      from: context.clientIp?.slice(0, 64) ?? null,
+      client: context.userAgent?.slice(0, 255) ?? null,
+    };
     const signIn = CLI_CODE_PATTERN.test(code) ? await this.repository.redeem(tx, name, codeHash, use) : null;
-    if (!signIn) throw new AppError(ErrorCode.Unauthenticated, REFUSED_CODE_MESSAGE, await this.whyRefused(tx, name, codeHash, now));
+    if (!signIn)
+      throw new AppError(
+        ErrorCode.Unauthenticated,
+        REFUSED_CODE_MESSAGE,
+        await this.whyRefused(tx, name, codeHash, now),
+      );
     const holder = await this.repository.holder(tx, signIn);
-    if (!holder || holder.user.disabledAt) throw new AppError(ErrorCode.Unauthenticated, REFUSED_CODE_MESSAGE, 'cli_code_account_disabled');
-    if (holder.passkey.revokedAt || holder.passkey.flaggedAt) throw new AppError(ErrorCode.Unauthenticated, REFUSED_CODE_MESSAGE, 'cli_code_passkey_revoked');
-    await this.audit.record({ ...context, actorType: 'user', actorId: signIn.userId }, { type: 'cli_code.used', outcome: 'success', subjectType: 'user', subjectId: signIn.userId, details: { cliSignInId: signIn.id } }, tx);
+    if (!holder || holder.user.disabledAt)
+      throw new AppError(ErrorCode.Unauthenticated, REFUSED_CODE_MESSAGE, 'cli_code_account_disabled');
+    if (holder.passkey.revokedAt || holder.passkey.flaggedAt)
+      throw new AppError(ErrorCode.Unauthenticated, REFUSED_CODE_MESSAGE, 'cli_code_passkey_revoked');
+    await this.audit.record(
+      { ...context, actorType: 'user', actorId: signIn.userId },
+      {
+        type: 'cli_code.used',
+        outcome: 'success',
+        subjectType: 'user',
+        subjectId: signIn.userId,
+        details: { cliSignInId: signIn.id },
+      },
+      tx,
+    );
     return { signIn, user: holder.user, passkeyDeviceType: holder.passkey.deviceType };
   }
 
@@ -135,6 +171,10 @@ export class CliCodesService {
     const row = await this.repository.findCode(tx, username, codeHash);
     if (!row) return 'cli_code_unknown';
     const state = cliSignInState(row, now);
-    return state === 'signed_in' ? 'cli_code_used' : state === 'pending' ? 'cli_code_account_disabled' : `cli_code_${state}`;
+    return state === 'signed_in'
+      ? 'cli_code_used'
+      : state === 'pending'
+        ? 'cli_code_account_disabled'
+        : `cli_code_${state}`;
   }
 }

@@ -9,14 +9,16 @@ const REDEEM =
   'UPDATE cli_sign_ins SET used_at = ?, last_used_at = ?, used_from = ?, client = ? ' +
   'WHERE code_hash = ? AND user_id = (SELECT id FROM users WHERE username = ? AND disabled_at IS NULL) ' +
   'AND used_at IS NULL AND revoked_at IS NULL AND expires_at >= ? RETURNING *';
-const FIND_CODE = 'SELECT c.* FROM cli_sign_ins c JOIN users u ON u.id = c.user_id WHERE u.username = ? AND c.code_hash = ?';
+const FIND_CODE =
+  'SELECT c.* FROM cli_sign_ins c JOIN users u ON u.id = c.user_id WHERE u.username = ? AND c.code_hash = ?';
 /** The person and the confirming passkey behind a redeemed code, as they are now; passkey columns carry `p_`. */
 const HOLDER =
   'SELECT u.*, p.id AS p_id, p.device_type AS p_device_type, p.revoked_at AS p_revoked_at, p.flagged_at AS p_flagged_at ' +
   'FROM users u JOIN passkeys p ON p.id = ? AND p.user_id = u.id WHERE u.id = ?';
 const REVOKE = 'UPDATE cli_sign_ins SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL RETURNING *';
 /** Pending codes still usable and command lines signed in, not revoked: what a person (and Airflow) may rely on. */
-const LIVE = 'SELECT * FROM cli_sign_ins WHERE user_id = ? AND revoked_at IS NULL AND (used_at IS NOT NULL OR expires_at >= ?) ORDER BY created_at';
+const LIVE =
+  'SELECT * FROM cli_sign_ins WHERE user_id = ? AND revoked_at IS NULL AND (used_at IS NOT NULL OR expires_at >= ?) ORDER BY created_at';
 /** Moves a signed-in command line's last use forward (never back: re-checks from several api-servers interleave). */
 const SEEN =
   'UPDATE cli_sign_ins SET last_used_at = ? WHERE id = ? AND user_id = ? AND used_at IS NOT NULL AND revoked_at IS NULL ' +
@@ -33,7 +35,12 @@ export class CliSignInRepository {
   }
 
   /** Marks the code used if it is pending, unexpired and belongs to this (enabled) username; null otherwise. */
-  async redeem(tx: Tx, username: string, codeHash: string, use: { at: Date; from: string | null; client: string | null }): Promise<CliSignIn | null> {
+  async redeem(
+    tx: Tx,
+    username: string,
+    codeHash: string,
+    use: { at: Date; from: string | null; client: string | null },
+  ): Promise<CliSignIn | null> {
     const rows = tx.rows(CliSignIn);
     const at = rows.param('usedAt', use.at);
     const params = [at, at, use.from, use.client, codeHash, username, rows.param('expiresAt', use.at)];
@@ -48,7 +55,10 @@ export class CliSignInRepository {
   }
 
   /** The code's person and confirming passkey; null when either is gone. */
-  async holder(tx: Tx, signIn: CliSignIn): Promise<{ user: User; passkey: Pick<Passkey, 'id' | 'deviceType' | 'revokedAt' | 'flaggedAt'> } | null> {
+  async holder(
+    tx: Tx,
+    signIn: CliSignIn,
+  ): Promise<{ user: User; passkey: Pick<Passkey, 'id' | 'deviceType' | 'revokedAt' | 'flaggedAt'> } | null> {
     const { rows } = await tx.query(HOLDER, [signIn.passkeyId, signIn.userId]);
     if (!rows[0]) return null;
     return { user: tx.rows(User).fromRow(rows[0]), passkey: tx.rows(Passkey).fromRow(rows[0], 'p_') };

@@ -24,9 +24,15 @@ describe('rate-limit rules', () => {
   });
 
   it('keys failed one-time CLI codes by username (however it is spelt) and address, counting only 401 answers', () => {
-    const rules = rulesFor({ method: 'POST', path: '/v1/cli/token', address: '10.0.0.1', claimedUsername: ' Alice ' }, settings);
-    expect(rules[1]).toMatchObject({ bucket: 'cli-code:alice|10.0.0.1', limit: 10, windowMs: 900_000, countsStatus: 401 });
-    expect(buckets({ method: 'POST', path: '/V1/CLI/TOKEN/', address: '10.0.0.1', claimedUsername: 'alice' }, settings)).toContain('cli-code:alice|10.0.0.1');
+    const facts = { method: 'POST', path: '/v1/cli/token', address: '10.0.0.1', claimedUsername: ' Alice ' };
+    expect(rulesFor(facts, settings)[1]).toMatchObject({
+      bucket: 'cli-code:alice|10.0.0.1',
+      limit: 10,
+      windowMs: 900_000,
+      countsStatus: 401,
+    });
+    const spelt = { method: 'POST', path: '/V1/CLI/TOKEN/', address: '10.0.0.1', claimedUsername: 'alice' };
+    expect(buckets(spelt, settings)).toContain('cli-code:alice|10.0.0.1');
   });
 
   it('cannot be dodged by the spelling of a path', () => {

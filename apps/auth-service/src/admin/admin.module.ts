@@ -19,7 +19,15 @@ import { AdminUsersController } from './users.controller';
 /** The /v1/admin API and the self-service /v1/me API. */
 @Module({
   imports: [CliSignInModule, AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
-  controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, MeController, MyCommandLinesController],
+  controllers: [
+    AdminUsersController,
+    AdminInvitesController,
+    AdminServiceAccountsController,
+    AdminKeysController,
+    AdminAuditController,
+    MeController,
+    MyCommandLinesController,
+  ],
   providers: [BearerGuard, AdminDenialsAudit, AuditNames],
 })
 export class AdminModule implements NestModule {

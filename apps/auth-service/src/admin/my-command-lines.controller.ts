@@ -13,7 +13,8 @@ import { cliSignInView } from './views';
 
 /** A person's id from their own login token; a service account signs its command lines in with its own secret. */
 function personOf(principal: Principal): string {
-  if (principal.kind !== 'user') throw new AppError(ErrorCode.Forbidden, 'only a signed-in person signs command lines in with a one-time code');
+  if (principal.kind !== 'user')
+    throw new AppError(ErrorCode.Forbidden, 'only a signed-in person signs command lines in with a one-time code');
   return principal.id;
 }
 
@@ -31,13 +32,17 @@ export class MyCommandLinesController {
   @Post()
   @HttpCode(201)
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Create a one-time CLI code (needs a fresh, user-verified passkey sign-in); the code is shown only in this answer' })
+  @ApiOperation({
+    summary:
+      'Create a one-time CLI code (needs a fresh, user-verified passkey sign-in); the code is shown only in this answer',
+  })
   async create(@CurrentPrincipal() principal: Principal, @Audit() audit: AuditContext) {
     const userId = personOf(principal);
     // A code is a new way into the account: like adding a passkey, it needs the person, not just an open session.
     this.stepUp.requireFreshVerifiedSignIn(principal, 'signing a command line in');
     const passkeyId = principal.token.passkey_id;
-    if (typeof passkeyId !== 'string') throw new AppError(ErrorCode.StepUpRequired, 'confirm with your passkey first', 'step_up_without_passkey');
+    if (typeof passkeyId !== 'string')
+      throw new AppError(ErrorCode.StepUpRequired, 'confirm with your passkey first', 'step_up_without_passkey');
     const created = await this.codes.create(audit, { userId, passkeyId });
     return { id: created.id, code: created.code, expiresAt: created.expiresAt.toISOString() };
   }

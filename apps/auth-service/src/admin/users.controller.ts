@@ -30,12 +30,17 @@ export class AdminUsersController {
   @Get('users/:id')
   @StatusRead()
   @ApiOperation({ summary: 'One user with their passkeys (revoked ones included) and command lines signed in' })
-  @ApiQuery({ name: 'commandLine', required: false, description: "Airflow re-checks this command line because it is in use: record that as its last use" })
+  @ApiQuery({
+    name: 'commandLine',
+    required: false,
+    description: 'Airflow re-checks this command line because it is in use: record that as its last use',
+  })
   @ApiOkResponse({ type: UserDetailView })
   async get(@Param('id') id: string, @Query('commandLine') commandLine?: string) {
     const user = await this.users.resolve(id);
     const inUse = typeof commandLine === 'string' && commandLine.length <= 36 ? commandLine : undefined;
-    return userDetailView(user, await this.passkeys.listForUser(user.id), await this.cliSignIns.list(user.id, inUse));
+    const cliSignIns = await this.cliSignIns.list(user.id, inUse);
+    return userDetailView(user, await this.passkeys.listForUser(user.id), cliSignIns);
   }
 
   @Patch('users/:id')

@@ -43,7 +43,12 @@ export function passkeyView(passkey: Passkey): PasskeyView {
 }
 
 /** @param cliSignIns the person's live rows (pending codes and command lines); only the signed-in ones are shown. */
-export function userDetailView(user: User, passkeys: Passkey[], cliSignIns: CliSignIn[], now = new Date()): UserDetailView {
+export function userDetailView(
+  user: User,
+  passkeys: Passkey[],
+  cliSignIns: CliSignIn[],
+  now = new Date(),
+): UserDetailView {
   const commandLines = cliSignIns.map((row) => cliSignInView(row, now)).filter((view) => view.state === 'signed_in');
   return { ...userView(user), passkeys: passkeys.map(passkeyView), commandLines };
 }

@@ -106,7 +106,8 @@ export function userCommands(program: Command): void {
     users.command('show <user>').description('one user (id or username) with their passkeys'),
     async (app, _opts, idOrUsername: string) => {
       const user = await app.get(UsersService).resolve(idOrUsername);
-      return userDetailView(user, await app.get(PasskeysService).listForUser(user.id), await app.get(CliCodesService).list(user.id));
+      const passkeys = await app.get(PasskeysService).listForUser(user.id);
+      return userDetailView(user, passkeys, await app.get(CliCodesService).list(user.id));
     },
     (view) => {
       printLines(

@@ -17,7 +17,15 @@ export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [AppConfigModule.forRoot(config), PersistenceModule.forRoot(ALL_ENTITIES, { retryAttempts: 0 }), AuditModule, AccountsModule, TokensModule, WebAuthnModule, CliSignInModule],
+      imports: [
+        AppConfigModule.forRoot(config),
+        PersistenceModule.forRoot(ALL_ENTITIES, { retryAttempts: 0 }),
+        AuditModule,
+        AccountsModule,
+        TokensModule,
+        WebAuthnModule,
+        CliSignInModule,
+      ],
     };
   }
 }

@@ -29,10 +29,21 @@ export class AccessTokenGrants {
     if (grantee.grant !== 'client_credentials') {
       const { login, grant } = grantee;
       const token = await this.tokens.issueUserToken(login);
-      const extra = grant === 'federated' ? { amr: login.amr } : grant === 'cli_code' ? { amr: login.amr, cliSignInId: login.cliSignInId } : {};
+      const extra =
+        grant === 'federated'
+          ? { amr: login.amr }
+          : grant === 'cli_code'
+            ? { amr: login.amr, cliSignInId: login.cliSignInId }
+            : {};
       await this.audit.record(
         { ...context, actorType: 'user', actorId: login.userId },
-        { type: 'token.issued', outcome: 'success', subjectType: 'user', subjectId: login.userId, details: { grant, ...extra, expiresIn: token.expires_in } },
+        {
+          type: 'token.issued',
+          outcome: 'success',
+          subjectType: 'user',
+          subjectId: login.userId,
+          details: { grant, ...extra, expiresIn: token.expires_in },
+        },
         tx,
         login.authTime,
       );

@@ -48,7 +48,12 @@ export class CliCodeSignIn {
       });
     } catch (error) {
       if (error instanceof AppError && error.code === ErrorCode.Unauthenticated) {
-        await this.audit.record(context, { type: 'cli_code.refused', outcome: 'failure', reason: error.reason, details: { username: username.slice(0, 64) } });
+        await this.audit.record(context, {
+          type: 'cli_code.refused',
+          outcome: 'failure',
+          reason: error.reason,
+          details: { username: username.slice(0, 64) },
+        });
       }
       throw error;
     }

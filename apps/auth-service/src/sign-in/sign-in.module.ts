@@ -15,7 +15,14 @@ import { PasskeySignIn } from './passkey-sign-in';
 /** The two ways to get an access token (a passkey sign-in, the client-credentials grant), for the public controllers. */
 @Module({
   imports: [CliSignInModule, AccountsModule, AuditModule, TokensModule, WebAuthnModule, FederationModule],
-  providers: [AccessTokenGrants, PasskeySignIn, CliCodeSignIn, ClientCredentialsGrant, FederatedSignIn, FederatedPasskeyStep],
+  providers: [
+    AccessTokenGrants,
+    PasskeySignIn,
+    CliCodeSignIn,
+    ClientCredentialsGrant,
+    FederatedSignIn,
+    FederatedPasskeyStep,
+  ],
   exports: [PasskeySignIn, CliCodeSignIn, ClientCredentialsGrant, FederatedSignIn, FederatedPasskeyStep],
 })
 export class SignInModule {}

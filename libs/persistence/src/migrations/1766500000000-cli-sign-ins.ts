@@ -30,7 +30,14 @@ export class CliSignIns1766500000000 implements MigrationInterface {
           { name: 'used_from', type: 'varchar', length: '64', isNullable: true },
           { name: 'client', type: 'varchar', length: '255', isNullable: true },
         ],
-        foreignKeys: [{ columnNames: ['user_id'], referencedTableName: 'users', referencedColumnNames: ['id'], onDelete: 'CASCADE' }],
+        foreignKeys: [
+          {
+            columnNames: ['user_id'],
+            referencedTableName: 'users',
+            referencedColumnNames: ['id'],
+            onDelete: 'CASCADE',
+          },
+        ],
         indices: [{ name: 'IDX_cli_sign_ins_user_id', columnNames: ['user_id'] }],
       }),
     );

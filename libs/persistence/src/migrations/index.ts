@@ -8,4 +8,13 @@ import { ProviderSessions1765300000000 } from './1765300000000-provider-sessions
 import { CliSignIns1766500000000 } from './1766500000000-cli-sign-ins';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
-export const MIGRATIONS = [InitialSchema1764300000000, RateLimits1764400000000, ServiceAccountScopes1764900000000, Federation1765000000000, AuditChain1765100000000, ChallengeUserVerification1765200000000, ProviderSessions1765300000000, CliSignIns1766500000000];
+export const MIGRATIONS = [
+  InitialSchema1764300000000,
+  RateLimits1764400000000,
+  ServiceAccountScopes1764900000000,
+  Federation1765000000000,
+  AuditChain1765100000000,
+  ChallengeUserVerification1765200000000,
+  ProviderSessions1765300000000,
+  CliSignIns1766500000000,
+];
