@@ -15,6 +15,9 @@ import { MeController } from './me.controller';
 import { MyCommandLinesController } from './my-command-lines.controller';
 import { AdminServiceAccountsController } from './service-accounts.controller';
 import { AdminUsersController } from './users.controller';
+import { AdminReportsController } from './access-review/access-review.controller';
+import { AccessReviewRepository } from './access-review/access-review.repository';
+import { AccessReviewService } from './access-review/access-review.service';
 
 /** The /v1/admin API and the self-service /v1/me API. */
 @Module({
@@ -25,10 +28,11 @@ import { AdminUsersController } from './users.controller';
     AdminServiceAccountsController,
     AdminKeysController,
     AdminAuditController,
+    AdminReportsController,
     MeController,
     MyCommandLinesController,
   ],
-  providers: [BearerGuard, AdminDenialsAudit, AuditNames],
+  providers: [BearerGuard, AdminDenialsAudit, AuditNames, AccessReviewRepository, AccessReviewService],
 })
 export class AdminModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
