@@ -49,6 +49,10 @@ def p256_key(kid: str = "ec-1") -> SigningKey:
     return SigningKey(kid=kid, alg="ES256", private_key=ec.generate_private_key(ec.SECP256R1()))
 
 
+# The one-time CLI code FakeAuthService accepts (for ada, once).
+GOOD_CLI_CODE = "afcli_" + "g" * 32
+
+
 def user_claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     claims = {
@@ -126,6 +130,7 @@ class FakeAuthService:
     login_expires_in: int = 600
     # What the service grants Airflow's own credential (the real one lists the scopes in its token response).
     airflow_scopes: str | None = "sessions:read"
+    cli_code_used: bool = False
     service_accounts: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {
             account["id"]: account
@@ -197,6 +202,18 @@ class FakeAuthService:
             return httpx.Response(
                 200,
                 json={"access_token": token, "token_type": "Bearer", "expires_in": self.login_expires_in},
+            )
+        if path == "/v1/cli/token":
+            # Like the real service: the one code it issued, for its person, once.
+            if (body.get("username"), body.get("code")) != ("ada", GOOD_CLI_CODE) or self.cli_code_used:
+                return _error(
+                    401, "Unauthorized", "this username and one-time code do not sign in", "unauthenticated"
+                )
+            self.cli_code_used = True
+            claims = user_claims(amr=["hwk", "user", "otp"], cli_sign_in="cli-1")
+            return httpx.Response(
+                200,
+                json={"access_token": mint(self.keys[0], claims), "token_type": "Bearer", "expires_in": 600},
             )
         if path == "/v1/registration/invite":
             if body.get("inviteToken") != "valid-invite":

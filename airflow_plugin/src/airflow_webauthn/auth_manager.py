@@ -233,6 +233,11 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             raise jwt.InvalidTokenError("token does not describe a WebAuthn user")
         if user.session_expires_at is not None and time.time() >= user.session_expires_at:
             raise SessionEndedError("the session has reached its maximum lifetime; sign in again")
+        if user.is_service_account:
+            # A service account's command-line token (POST /auth/token/cli): refused once the account is
+            # disabled or deleted, like its service tokens.
+            await self.service_accounts.check({"sub": user.user_id})
+            return user
         try:
             # The cookie keeps the user as minted; refresh_user re-mints it when the role changed.
             await self.sessions.check(user)

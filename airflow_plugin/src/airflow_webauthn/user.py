@@ -22,6 +22,8 @@ class WebAuthnUser(BaseUser):
     :param session_id: random id of one passkey sign-in (binds the step-up cookie to it)
     :param session_expires_at: epoch seconds after which the browser session ends, whatever Airflow's
         own token lifetime is (Airflow re-mints its cookie when the user changes)
+    :param cli_sign_in_id: the command line this token signs in (a one-time CLI code's row on the
+        service); revoking it there ends the token on its next re-check
     """
 
     user_id: str
@@ -33,6 +35,7 @@ class WebAuthnUser(BaseUser):
     passkey_id: str | None = None
     session_expires_at: int | None = None
     session_id: str | None = None
+    cli_sign_in_id: str | None = None
 
     def get_id(self) -> str:
         return self.user_id
@@ -55,6 +58,7 @@ class WebAuthnUser(BaseUser):
             "passkey_id": self.passkey_id,
             "session_expires_at": self.session_expires_at,
             "sid": self.session_id,
+            "cli_sign_in": self.cli_sign_in_id,
         }
 
     @classmethod
@@ -75,6 +79,7 @@ class WebAuthnUser(BaseUser):
             passkey_id=claims.get("passkey_id") or None,
             session_expires_at=int(expires) if expires is not None else None,
             session_id=str(claims["sid"]) if claims.get("sid") else None,
+            cli_sign_in_id=str(claims["cli_sign_in"]) if claims.get("cli_sign_in") else None,
         )
 
 

@@ -20,6 +20,7 @@ import { OidcController } from './public/oidc.controller';
 import { RegistrationController } from './public/registration.controller';
 import { WellKnownController } from './public/well-known.controller';
 import { SignInModule } from './sign-in/sign-in.module';
+import { CliTokenController } from './public/cli-token.controller';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -42,7 +43,15 @@ export class AppModule implements NestModule {
         SignInModule,
         FederationModule,
       ],
-      controllers: [WellKnownController, RegistrationController, AuthenticationController, OAuthController, OidcController, HealthController],
+      controllers: [
+        WellKnownController,
+        RegistrationController,
+        AuthenticationController,
+        CliTokenController,
+        OAuthController,
+        OidcController,
+        HealthController,
+      ],
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,

@@ -19,6 +19,8 @@ export interface RequestFacts {
   claimedClientId?: string;
   /** The passkey an assertion names (response.id), before anyone has checked it. */
   credentialId?: string;
+  /** The username a one-time CLI code is presented for, before anyone has checked it. */
+  claimedUsername?: string;
 }
 
 export interface LimitRule {
@@ -34,6 +36,7 @@ export interface LimitRule {
 const MINUTE = 60_000;
 const TOKEN = '/v1/oauth/token';
 const SIGN_IN = '/v1/authentication/verify';
+const CLI_CODE_SIGN_IN = '/v1/cli/token';
 /**
  * Unauthenticated requests that create server-side state or probe a secret (a challenge, a pending provider flow,
  * an invite lookup): same callers, same cost to guess.
@@ -76,7 +79,8 @@ function bucket(kind: string, ...parts: string[]): string {
  * - unauthenticated ceremony starts, per address;
  * - failed client authentications, per claimed client id per address (a success is not counted), so guessing one
  *   client's secret from one address stops while the client itself, from its own address, still gets tokens;
- * - failed sign-ins, per credential per address.
+ * - failed sign-ins, per credential per address; failed one-time CLI codes, per username per address (the same
+ *   limit: a code is a sign-in).
  */
 export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRule[] {
   const route = routeOf(facts.path);
@@ -109,6 +113,15 @@ export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRul
       windowMs: failureWindowMs,
       countsStatus: 401,
       message: 'too many failed sign-ins with this passkey from your address',
+    });
+  }
+  if (route === CLI_CODE_SIGN_IN && facts.claimedUsername) {
+    rules.push({
+      bucket: bucket('cli-code', facts.claimedUsername.trim().toLowerCase(), address),
+      limit: settings.failedSignIns,
+      windowMs: failureWindowMs,
+      countsStatus: 401,
+      message: 'too many failed one-time codes for this username from your address',
     });
   }
   return rules;

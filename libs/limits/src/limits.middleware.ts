@@ -46,6 +46,11 @@ function credentialIdOf(req: Request): string | undefined {
   return typeof response?.id === 'string' && response.id ? response.id : undefined;
 }
 
+function claimedUsernameOf(req: Request): string | undefined {
+  const username = (req.body as { username?: unknown } | undefined)?.username;
+  return typeof username === 'string' && username ? username.slice(0, 128) : undefined;
+}
+
 /**
  * Applies the limits of libs/limits/limit-rules to every route, before the controllers (which need no change):
  * counts the request in each of its buckets, answers 429 with Retry-After when one is over its limit, and takes
@@ -114,6 +119,7 @@ export class LimitsMiddleware implements NestMiddleware {
       principal: (await this.principal(req)) ?? (client && (await this.authenticatedClient(client))),
       claimedClientId: client?.clientId,
       credentialId: credentialIdOf(req),
+      claimedUsername: claimedUsernameOf(req),
     };
   }
 

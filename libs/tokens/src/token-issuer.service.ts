@@ -24,6 +24,8 @@ export interface UserTokenSubject {
   amr: string[];
   /** The OpenID provider (its issuer identifier) that vouched for this person, for a provider sign-in. */
   idp?: string;
+  /** The command line this token signs in (a one-time CLI code's row): Airflow re-checks that it is not revoked. */
+  cliSignInId?: string;
 }
 
 export interface ServiceTokenSubject {
@@ -60,6 +62,7 @@ export class TokenIssuerService {
         amr: subject.amr,
         ...(subject.passkeyId ? { passkey_id: subject.passkeyId } : {}),
         ...(subject.idp ? { idp: subject.idp } : {}),
+        ...(subject.cliSignInId ? { cli_sign_in: subject.cliSignInId } : {}),
       },
       subject.userId,
       this.config.jwt.userTokenTtlSeconds,

@@ -169,10 +169,15 @@ class ServiceGateway:
 
     # ---- status reads (Airflow's own credential, no forwarded header) ----
 
-    async def user_status(self, user_id: str) -> dict[str, Any] | None:
-        """The service's record of a user (with passkeys), or None if it no longer exists."""
+    async def user_status(self, user_id: str, *, command_line: str | None = None) -> dict[str, Any] | None:
+        """The service's record of a user (with passkeys), or None if it no longer exists.
+
+        ``command_line``: a command line being re-checked because it is in use; the service records
+        that as its last use.
+        """
+        params = {"commandLine": command_line} if command_line else None
         try:
-            reply = await self._as_airflow("GET", f"/v1/admin/users/{quote(user_id, safe='')}")
+            reply = await self._as_airflow("GET", f"/v1/admin/users/{quote(user_id, safe='')}", params=params)
         except ServiceRefusedError as err:
             if err.status_code == 404:
                 return None

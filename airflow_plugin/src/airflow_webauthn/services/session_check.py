@@ -44,9 +44,17 @@ class SessionDecision:
 
 
 def decide(
-    record: dict[str, Any] | None, *, passkey_id: str | None, role_mapping: Mapping[str, Role]
+    record: dict[str, Any] | None,
+    *,
+    passkey_id: str | None,
+    role_mapping: Mapping[str, Role],
+    cli_sign_in_id: str | None = None,
 ) -> SessionDecision:
-    """Judge a session from the service's user record (None: the user no longer exists)."""
+    """Judge a session from the service's user record (None: the user no longer exists).
+
+    A command line's session (``cli_sign_in_id``) lives only while the record lists it among the
+    person's ``commandLines``: revoked, or a record without the list, ends it.
+    """
     if record is None:
         return SessionDecision("the account no longer exists")
     if record.get("disabled"):
@@ -60,6 +68,13 @@ def decide(
             return SessionDecision("the passkey used for this session was revoked")
         if used.get("flaggedAt"):
             return SessionDecision("the passkey used for this session was flagged as possibly cloned")
+    if cli_sign_in_id is not None:
+        lines = record.get("commandLines")
+        listed = isinstance(lines, list) and any(
+            isinstance(line, dict) and line.get("id") == cli_sign_in_id for line in lines
+        )
+        if not listed:
+            return SessionDecision("this command line was signed out (its sign-in was revoked)")
     groups = record.get("groups") or []
     groups = tuple(str(group) for group in groups) if isinstance(groups, list) else ()
     role = resolve_role(groups, role_mapping)
@@ -68,7 +83,8 @@ def decide(
     return SessionDecision(None, role.name, groups)
 
 
-_Key = tuple[str, str | None]
+# (user id, passkey id, command line id): sessions that differ in any of them are judged apart.
+_Key = tuple[str, str | None, str | None]
 
 
 class SessionChecker:
@@ -121,9 +137,11 @@ class SessionChecker:
         return decision
 
     async def _fetch(self, key: _Key) -> SessionDecision:
-        user_id, passkey_id = key
-        record = await self._gateway.user_status(user_id)
-        decision = decide(record, passkey_id=passkey_id, role_mapping=self._mapping)
+        user_id, passkey_id, cli_sign_in_id = key
+        record = await self._gateway.user_status(user_id, command_line=cli_sign_in_id)
+        decision = decide(
+            record, passkey_id=passkey_id, role_mapping=self._mapping, cli_sign_in_id=cli_sign_in_id
+        )
         if decision.rejected_reason:
             log.info("Ending sessions of user %s: %s", user_id, decision.rejected_reason)
         return decision
@@ -138,4 +156,4 @@ def _apply(user: WebAuthnUser, decision: SessionDecision) -> WebAuthnUser | None
 
 
 def _key(user: WebAuthnUser) -> _Key:
-    return (user.user_id, user.passkey_id)
+    return (user.user_id, user.passkey_id, user.cli_sign_in_id)

@@ -48,6 +48,7 @@ def user_from_service_claims(
     passkey_id = claims.get("passkey_id")
     passkey_id = passkey_id if isinstance(passkey_id, str) and passkey_id else None
     name = claims.get("name")
+    cli_sign_in = claims.get("cli_sign_in")
     return WebAuthnUser(
         user_id=sub,
         username=username,
@@ -58,4 +59,5 @@ def user_from_service_claims(
         passkey_id=passkey_id,
         session_expires_at=session_expires_at,
         session_id=session_id,
+        cli_sign_in_id=cli_sign_in if isinstance(cli_sign_in, str) and cli_sign_in else None,
     )

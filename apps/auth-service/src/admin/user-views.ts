@@ -48,6 +48,35 @@ export class UserView {
   lastIdpLoginAt: string | null;
 }
 
+/** A one-time CLI code (pending) or the command line it signed in; never the code itself (only its hash is stored). */
+export class CliSignInView {
+  @ApiProperty() id: string;
+  @ApiProperty({ enum: ['pending', 'signed_in', 'expired', 'revoked'] }) state: string;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt: string;
+  @ApiProperty({ type: String, format: 'date-time', description: 'when the code stops being usable (until used)' })
+  expiresAt: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when a command line signed in' })
+  usedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) revokedAt: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "Airflow's last re-check of it in use (accurate to recheck_interval_seconds)",
+  })
+  lastUsedAt: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'address the code was created from' })
+  createdFrom: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'address the command line signed in from' })
+  usedFrom: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "the command line's User-Agent" }) client: string | null;
+}
+
 export class UserDetailView extends UserView {
   @ApiProperty({ type: [PasskeyView], description: 'revoked ones included' }) passkeys: PasskeyView[];
+  @ApiProperty({
+    type: [CliSignInView],
+    description: 'command lines signed in with a one-time code and not revoked: a session naming any other is over',
+  })
+  commandLines: CliSignInView[];
 }
