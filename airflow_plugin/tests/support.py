@@ -49,6 +49,10 @@ def p256_key(kid: str = "ec-1") -> SigningKey:
     return SigningKey(kid=kid, alg="ES256", private_key=ec.generate_private_key(ec.SECP256R1()))
 
 
+# The one-time CLI code FakeAuthService accepts (for ada, once).
+GOOD_CLI_CODE = "afcli_" + "g" * 32
+
+
 def user_claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     claims = {
@@ -124,6 +128,9 @@ class FakeAuthService:
     admin_tokens_issued: int = 0
     attempts: int = 0  # every request, including those refused while "down"
     login_expires_in: int = 600
+    # What the service grants Airflow's own credential (the real one lists the scopes in its token response).
+    airflow_scopes: str | None = "sessions:read"
+    cli_code_used: bool = False
     service_accounts: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {
             account["id"]: account
@@ -196,6 +203,18 @@ class FakeAuthService:
                 200,
                 json={"access_token": token, "token_type": "Bearer", "expires_in": self.login_expires_in},
             )
+        if path == "/v1/cli/token":
+            # Like the real service: the one code it issued, for its person, once.
+            if (body.get("username"), body.get("code")) != ("ada", GOOD_CLI_CODE) or self.cli_code_used:
+                return _error(
+                    401, "Unauthorized", "this username and one-time code do not sign in", "unauthenticated"
+                )
+            self.cli_code_used = True
+            claims = user_claims(amr=["hwk", "user", "otp"], cli_sign_in="cli-1")
+            return httpx.Response(
+                200,
+                json={"access_token": mint(self.keys[0], claims), "token_type": "Bearer", "expires_in": 600},
+            )
         if path == "/v1/registration/invite":
             if body.get("inviteToken") != "valid-invite":
                 return _error(400, "Bad Request", "this invite link is invalid", "invalid_invite")
@@ -227,11 +246,14 @@ class FakeAuthService:
             claims = service_account_claims(
                 sub=ADMIN_ACCOUNT_ID, client_id=ADMIN_CLIENT_ID, groups=["airflow-admins"]
             )
-            return httpx.Response(200, json={"access_token": mint(self.keys[0], claims), "expires_in": 900})
+            body = {"access_token": mint(self.keys[0], claims), "token_type": "Bearer", "expires_in": 900}
+            if self.airflow_scopes is not None:
+                body["scope"] = self.airflow_scopes
+            return httpx.Response(200, json=body)
         if (form.get("client_id"), form.get("client_secret")) == ("ci-bot", "bot-secret"):
             token = mint(self.keys[0], self.token_claims)
             return httpx.Response(
-                200, json={"access_token": token, "token_type": "Bearer", "expires_in": 900}
+                200, json={"access_token": token, "token_type": "Bearer", "expires_in": 900, "scope": ""}
             )
         return httpx.Response(
             401, json={"error": "invalid_client", "error_description": "client authentication failed"}

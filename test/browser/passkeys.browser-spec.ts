@@ -4,7 +4,7 @@
  */
 import { browserTest, Device, useBrowser } from './support/browser';
 import { admin, signedInPerson } from './support/people';
-import { stack } from './support/stack';
+import { GROUPS, stack } from './support/stack';
 
 async function openPasskeysPage(device: Device): Promise<void> {
   await device.page.goto(`${stack().airflowUrl}/auth/passkeys`);
@@ -94,6 +94,46 @@ describe('the Passkeys page in a real browser', () => {
     const remaining = (await admin.user(username)).passkeys.filter((p) => !p.revokedAt);
     expect(remaining.map((p) => p.label)).toEqual(['Old laptop']);
     await passkeyItem(device, 'Old laptop').waitFor();
+  });
+
+  /** A second passkey added through the page (on a second authenticator), then blocked as a security check does. */
+  async function withASecondPasskeyBlocked(device: Device, username: string): Promise<string> {
+    const { page } = device;
+    await openPasskeysPage(device);
+    // The first try confirms it's you, then the browser refuses on this device's authenticator (it holds one).
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await confirmItsMe(device);
+    await expectStatus(device, /already holds one of your passkeys/, 'error');
+    await device.addAuthenticator({ transport: 'usb' });
+    await device.setPresence(false);
+    await page.getByRole('button', { name: 'Add a passkey' }).click();
+    await expectStatus(device, /^Added /, 'success');
+    await device.setPresence(true);
+    const second = (await admin.user(username)).passkeys.find((p) => p.label !== 'Daily key' && !p.revokedAt)!;
+    admin.flagPasskey(second.id);
+    await openPasskeysPage(device);
+    return second.id;
+  }
+
+  browserTest('a blocked passkey says "Blocked — ask an administrator to review"; only admins see the break-glass command', async (session) => {
+    for (const role of ['user', 'admin'] as const) {
+      const { device, username } = await signedInPerson(session, { groups: [GROUPS[role]], prefix: `blocked-${role}`, label: 'Daily key' });
+      const blockedId = await withASecondPasskeyBlocked(device, username);
+      const blocked = device.page.locator('li.item.flagged');
+      expect(await blocked.count()).toBe(1);
+      const text = await blocked.innerText();
+      expect(text).toContain('Blocked — ask an administrator to review');
+      expect(text).toContain('its signature counter went backwards, which can mean the passkey was copied to another device');
+      const command = `npm run -s cli -- passkeys unflag ${blockedId}`;
+      if (role === 'admin') {
+        expect(await blocked.locator('code').innerText()).toBe(command);
+        await device.screenshot('passkeys-blocked-admin');
+      } else {
+        expect(text).not.toContain('passkeys unflag');
+      }
+      // The passkey this session signed in with is not blocked, and says nothing of the kind.
+      expect(await passkeyItem(device, 'Daily key').innerText()).not.toContain('Blocked');
+    }
   });
 
   browserTest('without an Airflow session the Passkeys page sends the person to sign in first', async (session) => {

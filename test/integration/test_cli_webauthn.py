@@ -232,6 +232,53 @@ def test_audit_export_names_and_verify(cli: Cli) -> None:
     assert cli.run("audit", "verify").returncode == 0
 
 
+def test_audit_verify_against_a_signed_head_kept_outside(cli: Cli, tmp_path: Path) -> None:
+    """``audit head --json`` gives a head signed by the service; ``audit verify --head FILE`` exits 0
+    while the trail contains it, 1 naming the deleted events once the newest events are deleted and the
+    chain head moved back (which plain ``audit verify`` cannot see), and 1 for a head whose fields were
+    edited after signing."""
+    for _ in range(6):  # a trail with some events after the oldest ones (each verify is recorded)
+        cli.ok("audit", "verify")
+    head = cli.json("audit", "head")
+    kept = tmp_path / "head.json"
+    kept.write_text(json.dumps(head))
+    intact = cli.run("audit", "verify", "--head", str(kept))
+    assert intact.returncode == 0, intact.stderr
+    assert f"contains the signed head {head['seq']}" in intact.stdout
+
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps({**head, "seq": head["seq"] - 1}))
+    forged = cli.run("audit", "verify", "--head", str(edited))
+    assert forged.returncode == 1
+    assert "was changed after it was signed" in forged.stderr
+
+    database = cli.service.workdir / "auth.sqlite"
+    # Deep enough that the CLI's own calls (a grant, at most one event) cannot refill the positions before it checks.
+    keep_through = head["seq"] - 4
+    with sqlite3.connect(database) as db:
+        saved = db.execute("SELECT * FROM audit_events WHERE seq > ?", (keep_through,)).fetchall()
+        saved_head = db.execute("SELECT seq, hash FROM audit_chain_head WHERE id = 1").fetchone()
+        (kept_hash,) = db.execute("SELECT hash FROM audit_events WHERE seq = ?", (keep_through,)).fetchone()
+        db.execute("DELETE FROM audit_events WHERE seq > ?", (keep_through,))
+        db.execute("UPDATE audit_chain_head SET seq = ?, hash = ? WHERE id = 1", (keep_through, kept_hash))
+    try:
+        truncated = cli.run("audit", "verify", "--head", str(kept))
+        assert truncated.returncode == 1
+        assert f"but a signed head shows it reached {head['seq']}" in truncated.stderr, truncated.stderr
+        assert "were deleted" in truncated.stderr
+        assert cli.run("audit", "verify").returncode == 0  # the chain alone looks intact
+    finally:
+        # The module's other tests share this trail: put the events back (those the CLI calls appended
+        # meanwhile are dropped with them, so the chain verifies again).
+        with sqlite3.connect(database) as db:
+            db.execute("DELETE FROM audit_events WHERE seq > ?", (keep_through,))
+            marks = ",".join("?" * len(saved[0]))
+            # Only placeholders are formatted in: the values are bound.
+            db.executemany(f"INSERT INTO audit_events VALUES ({marks})", saved)  # noqa: S608
+            db.execute("UPDATE audit_chain_head SET seq = ?, hash = ? WHERE id = 1", saved_head)
+    assert cli.run("audit", "verify", "--head", str(kept)).returncode == 0
+
+
 @pytest.mark.parametrize(
     ("args", "env", "status", "message"),
     [

@@ -11,7 +11,9 @@ confirming sessions again), so the other tests do not feel the faults.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -40,6 +42,7 @@ REFUSE_AFTER = RECHECK_INTERVAL_SECONDS + UNVERIFIED_GRACE_SECONDS
 SLACK_SECONDS = 4
 NOTICE = "Airflow cannot reach its sign-in service"
 FLOODER_ADDRESS = "127.0.0.2"  # the flood comes from another address than Airflow's own (127.0.0.1)
+SERVICE_TOKEN_TTL = 60  # the service's minimum: Airflow re-grants about every 30 s
 
 
 def wait_for(
@@ -148,6 +151,53 @@ def test_flood_of_bogus_token_requests_neither_stops_revocation_nor_ends_other_s
     finally:
         stack.service.cli("users", "enable", "erin")
         stack.service.restart(RATE_LIMIT_PER_MINUTE="0")
+
+
+def test_a_flood_from_airflows_own_address_leaves_its_regrant_and_other_sessions_working(
+    airflow: httpx.Client,
+    stack: Stack,
+    people: dict[str, SoftAuthenticator],
+    recovers: None,
+) -> None:
+    """The flood shares the api-server's address (one host, a NAT'd egress, a shared proxy): ceremony
+    starts relayed through Airflow from 127.0.0.1 use up the service's address limit for 127.0.0.1, which
+    is also where Airflow's own calls come from. Airflow's tokens live SERVICE_TOKEN_TTL seconds, so it
+    has to re-grant during the flood; its grants are counted by its client id (its secret checks out), so
+    they go through, and frank's session, re-checked with those tokens, stays up throughout."""
+    stack.service.restart(RATE_LIMIT_PER_MINUTE="60", SERVICE_TOKEN_TTL_SECONDS=str(SERVICE_TOKEN_TTL))
+    # A fresh api-server holds no token yet: every one it gets from now on lives SERVICE_TOKEN_TTL seconds.
+    stack.airflow.stop()
+    stack.airflow.start()
+    stack.airflow.wait_ready()
+    stop = threading.Event()
+    flood: list[int] = []
+
+    def flooding() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{stack.airflow.port}", timeout=30) as flooder:
+            while not stop.is_set():
+                flood.append(flooder.post(OPTIONS_AUTH, json={"username": "nobody"}).status_code)
+
+    try:
+        frank = signed_in(airflow, stack, people["frank"], "frank")
+        grants_before = stack.proxy.requests_to("/v1/oauth/token", "POST")
+        flooder = threading.Thread(target=flooding, name="flood-from-airflows-address")
+        flooder.start()
+        # Long enough for Airflow's token to run out (it renews TOKEN_RENEW_MARGIN seconds early) twice.
+        deadline = time.monotonic() + SERVICE_TOKEN_TTL + 15
+        seen: list[int] = []
+        while time.monotonic() < deadline:
+            seen.append(airflow.get("/ui/auth/me", headers=frank).status_code)
+            time.sleep(0.5)
+        stop.set()
+        flooder.join(timeout=60)
+        grants = stack.proxy.requests_to("/v1/oauth/token", "POST") - grants_before
+        assert flood.count(429) >= len(flood) // 2, f"the flood was not limited: {Counter(flood)}"
+        # Airflow re-granted during the flood (only Airflow's own grants pass the proxy on that path).
+        assert grants >= 2, f"Airflow asked for {grants} tokens during the flood"
+        assert set(seen) == {200}, f"frank's session answered {Counter(seen)} during the flood"
+    finally:
+        stop.set()
+        stack.service.restart(RATE_LIMIT_PER_MINUTE="0", SERVICE_TOKEN_TTL_SECONDS="900")  # noqa: S106 (not a secret)
 
 
 def test_service_stopped_ends_sessions_after_the_grace_and_they_come_back_after_restart(

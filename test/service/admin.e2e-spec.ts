@@ -144,13 +144,14 @@ describe('users and passkeys', () => {
       'idp',
       'lastIdpLoginAt',
       'lastLoginAt',
+      'lastLoginMethod',
       'sessionGeneration',
       'sessionsEndedAt',
       'sessionsEndedReason',
       'username',
     ]);
     // A local (invited) person: no identity provider, never signed in through one.
-    expect(row).toMatchObject({ displayName: 'Alice A.', groups: ['data-team'], disabled: false, idp: null, lastIdpLoginAt: null });
+    expect(row).toMatchObject({ displayName: 'Alice A.', groups: ['data-team'], disabled: false, idp: null, lastIdpLoginAt: null, lastLoginMethod: 'passkey' });
     expect(new Date(row.lastLoginAt).toISOString()).toBe(row.lastLoginAt);
     aliceId = row.id;
   });

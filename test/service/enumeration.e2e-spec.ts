@@ -39,6 +39,7 @@ beforeAll(async () => {
       updatedAt: new Date(now + i),
       disabledAt: null,
       lastLoginAt: null,
+      lastLoginMethod: null,
       idpIssuer: null,
       idpSubject: null,
       lastIdpLoginAt: null,

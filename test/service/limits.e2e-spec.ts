@@ -4,6 +4,7 @@
  * send them (the test client is on loopback, which TRUST_PROXY trusts by default).
  */
 import { DataSource } from 'typeorm';
+import { ServiceAccountsService } from '@app/accounts';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import {
   assertion,
@@ -13,6 +14,7 @@ import {
   serviceAccountToken,
   signIn,
   startTestApp,
+  TEST_CONTEXT,
   TestApp,
 } from '../support/test-app';
 
@@ -144,12 +146,38 @@ describe('the global ceilings', () => {
     expect((await t.http.get('/readyz').set('X-Forwarded-For', ATTACKER)).status).toBe(200);
   });
 
+  it("a client whose credentials are right gets its token from a flooded address (its grants count by client id); a wrong secret there is refused", async () => {
+    const airflow = await createServiceAccount(t, { name: 'airflow-regrant' });
+    const FLOODED = '192.0.2.80';
+    // The flood: bogus token requests (unknown clients, so no secret bucket fills) from the address Airflow shares.
+    const flood: number[] = [];
+    for (let i = 0; i < 17; i++) flood.push((await tokenFrom(t, FLOODED, `bogus-${i}`, 'x')).status);
+    expect(flood).toContain(429);
+    expect((await t.http.get('/.well-known/jwks.json').set('X-Forwarded-For', FLOODED)).status).toBe(429);
+    // Airflow's re-grant from that address, by Basic and by the form body: counted by client id, not refused.
+    const basic = await t.http.post('/v1/oauth/token').type('form').set('X-Forwarded-For', FLOODED).auth(airflow.clientId, airflow.clientSecret).send({ grant_type: 'client_credentials' });
+    expect(basic.status).toBe(200);
+    expect((await tokenFrom(t, FLOODED, airflow.clientId, airflow.clientSecret)).status).toBe(200);
+    // A guessed-but-wrong secret, the right id with no secret, or a disabled client do not get the client's bucket.
+    expect((await tokenFrom(t, FLOODED, airflow.clientId, 'guess')).status).toBe(429);
+    expect((await t.http.post('/v1/oauth/token').type('form').set('X-Forwarded-For', FLOODED).send({ grant_type: 'client_credentials', client_id: airflow.clientId })).status).toBe(429);
+    await t.app.get(ServiceAccountsService).setDisabled(TEST_CONTEXT, airflow.id, true);
+    expect((await tokenFrom(t, FLOODED, airflow.clientId, airflow.clientSecret)).status).toBe(429);
+    // Its grants count in its own ceiling (25 a minute here), as its Bearer calls do.
+    const robot = await createServiceAccount(t, { name: 'regrant-ceiling' });
+    const grants: number[] = [];
+    for (let i = 0; i < 26; i++) grants.push((await tokenFrom(t, FLOODED, robot.clientId, robot.clientSecret)).status);
+    expect(grants.slice(0, 25)).toEqual(Array(25).fill(200));
+    expect(grants[25]).toBe(429);
+  });
+
   it('an authenticated client has its own, generous ceiling', async () => {
     const robot = await serviceAccountToken(t, [], 'busy-robot');
+    // Its grant was the first of its 25 this minute (a grant that authenticates counts by client id too).
     const statuses: number[] = [];
-    for (let i = 0; i < 26; i++) statuses.push((await t.http.get('/v1/me').set('Authorization', `Bearer ${robot.token}`)).status);
-    expect(statuses.slice(0, 25)).not.toContain(429);
-    expect(statuses[25]).toBe(429);
+    for (let i = 0; i < 25; i++) statuses.push((await t.http.get('/v1/me').set('Authorization', `Bearer ${robot.token}`)).status);
+    expect(statuses.slice(0, 24)).not.toContain(429);
+    expect(statuses[24]).toBe(429);
     const other = await serviceAccountToken(t, [], 'quiet-robot');
     expect((await t.http.get('/v1/me').set('Authorization', `Bearer ${other.token}`)).status).not.toBe(429);
   });

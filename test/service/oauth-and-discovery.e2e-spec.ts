@@ -17,7 +17,8 @@ describe('service accounts: OAuth 2.0 client credentials (RFC 6749 §4.4)', () =
     const res = await t.http.post('/v1/oauth/token').set('Authorization', basic(account.clientId, account.clientSecret)).type('form').send({ grant_type: 'client_credentials' });
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 900 });
+    // scope: what the token carries (none here), so a client such as Airflow can check what it holds.
+    expect(res.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 900, scope: '' });
     const jwks = (await t.http.get('/.well-known/jwks.json')).body;
     const { payload } = await jwtVerify(res.body.access_token, createLocalJWKSet(jwks), { issuer: t.config.jwt.issuer, audience: 'airflow', typ: 'at+jwt' });
     expect(payload).toMatchObject({ sub: account.id, client_id: account.clientId, groups: ['ci'], preferred_username: account.name });

@@ -166,6 +166,8 @@ describe('the token endpoint grants scopes (RFC 6749 §3.3)', () => {
     const res = await grant(account.clientId, account.clientSecret, 'sessions:read');
     expect(res.status).toBe(200);
     expect(decodeJwt(res.body.access_token).scope).toBe('sessions:read');
+    // The response says what was granted (RFC 6749 §5.1), as the token does: Airflow checks it at start-up.
+    expect(res.body.scope).toBe('sessions:read');
     expect((await t.http.get('/v1/admin/keys').set(bearer(res.body.access_token))).status).toBe(403);
   });
 

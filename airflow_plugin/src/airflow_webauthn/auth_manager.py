@@ -187,6 +187,7 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             )
         super().init()
         if self.settings.service_credentials:
+            self._check_own_credential()
             return
         if not self.settings.allow_unchecked_sessions:
             raise WebAuthnConfigError(
@@ -201,6 +202,22 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             "service accounts keep access until their session or token ends.",
             SECTION,
         )
+
+    def _check_own_credential(self) -> None:
+        """sessions:read or no start; admin warned about (see ``services.credential_check``). A gateway of
+        its own: the pooled one belongs to the app's event loop, which is not running yet."""
+        from airflow_webauthn.services.credential_check import check_airflow_credential
+        from airflow_webauthn.services.gateway import ServiceGateway
+
+        credentials = self.settings.service_credentials
+        assert credentials is not None
+        gateway = ServiceGateway(
+            base_url=self.settings.service_url,
+            timeout_seconds=self.settings.http_timeout_seconds,
+            credentials=credentials,
+            transport=self._service_transport,
+        )
+        check_airflow_credential(gateway, client_id=credentials.client_id)
 
     # ---- users and tokens ----
 
@@ -231,6 +248,17 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
                 code="lifetime",
                 cookie_path=_browser_cookie_path(),
             )
+        if user.is_service_account:
+            # A service account's command-line token (POST /auth/token/cli): refused once the account is
+            # disabled or deleted, or its tokens were ended for good (disable, rotate-secret), like its
+            # service tokens.
+            try:
+                await self.service_accounts.check(
+                    {"sub": user.user_id, "session_gen": user.session_generation}
+                )
+            except ServiceAccountRefusedError as err:
+                raise SessionEndedError(f"This token is refused: {err}.", code="service_account") from err
+            return user
         try:
             # The cookie keeps the user as minted; refresh_user re-mints it when the role changed.
             await self.sessions.check(user)

@@ -27,6 +27,8 @@ class WebAuthnUser(BaseUser):
         own token lifetime is (Airflow re-mints its cookie when the user changes)
     :param session_generation: the account's session generation when this session or token began
         (``session_gen``); once the service's is higher, the session has ended for good
+    :param cli_sign_in_id: the command line this token signs in (a one-time CLI code's row on the
+        service); revoking it there ends the token on its next re-check
     """
 
     user_id: str
@@ -39,6 +41,7 @@ class WebAuthnUser(BaseUser):
     session_expires_at: int | None = None
     session_id: str | None = None
     session_generation: int = 0
+    cli_sign_in_id: str | None = None
 
     def get_id(self) -> str:
         return self.user_id
@@ -62,6 +65,7 @@ class WebAuthnUser(BaseUser):
             "session_expires_at": self.session_expires_at,
             "sid": self.session_id,
             "session_gen": self.session_generation,
+            "cli_sign_in": self.cli_sign_in_id,
         }
 
     @classmethod
@@ -83,6 +87,7 @@ class WebAuthnUser(BaseUser):
             session_expires_at=int(expires) if expires is not None else None,
             session_id=str(claims["sid"]) if claims.get("sid") else None,
             session_generation=session_generation(claims),
+            cli_sign_in_id=str(claims["cli_sign_in"]) if claims.get("cli_sign_in") else None,
         )
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
 from airflow_webauthn.cli.definition import get_webauthn_cli_commands
 from airflow_webauthn.services.gateway import ServiceGateway
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from support import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, SERVICE_ACCOUNT_ID, FakeAuthService, make_settings
 
@@ -231,3 +235,43 @@ def test_invalid_configuration_is_one_line(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert err.startswith("error: [webauthn_auth_manager] service_url is required")
+
+
+def test_audit_verify_against_a_head_file_sends_it_and_reports_where_it_was_found(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``--head FILE`` passes the file to the service as it is (only the service's keys can judge its
+    signature) and says the trail contains it; a file that cannot be read is one line and exit 1."""
+    head = tmp_path / "head.json"
+    head.write_text('{"kind": "audit-head", "seq": 7}\n')
+    verdict = {"ok": True, "events": 7, "broken": None, "last": {"seq": 9, "hash": "cd" * 32}}
+    service.reply(
+        "GET",
+        "/v1/admin/audit/verify",
+        200,
+        {**verdict, "anchor": {"seq": 7, "hash": "ab" * 32, "pruned": False}},
+    )
+    run("webauthn", "audit", "verify", "--head", str(head))
+    assert service.last("/v1/admin/audit/verify").url.params["head"] == '{"kind": "audit-head", "seq": 7}'
+    assert capsys.readouterr().out.splitlines()[1] == f"contains the signed head 7 {'ab' * 32}"
+    with pytest.raises(SystemExit) as exit_info:
+        run("webauthn", "audit", "verify", "--head", str(tmp_path / "missing.json"))
+    assert exit_info.value.code == 1
+    assert capsys.readouterr().err.startswith("error: cannot read the audit head")
+
+
+def test_audit_head_prints_the_signed_head(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``audit head --json`` prints the service's signed head as it is, to keep outside the database."""
+    head = {
+        "kind": "audit-head",
+        "seq": 3,
+        "hash": "ef" * 32,
+        "occurredAt": None,
+        "signedAt": "x",
+        "signature": "a.b.c",
+    }
+    service.reply("GET", "/v1/admin/audit/head", 200, head)
+    run("webauthn", "audit", "head", "--json")
+    assert json.loads(capsys.readouterr().out) == head

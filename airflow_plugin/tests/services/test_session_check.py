@@ -154,6 +154,29 @@ async def test_an_unreadable_generation_ends_the_session(generation: object) -> 
         await checker(service, clock).check(USER)
 
 
+async def test_a_command_line_lives_only_while_the_service_lists_it() -> None:
+    """A command line's session (airflowctl, signed in with a one-time code) ends once the person
+    signs it out: the record no longer lists it. The person's browser session is judged apart and
+    lives on; a record without the list (an older service) ends the command line, never keeps it."""
+    command_line = replace(USER, cli_sign_in_id="cli-1")
+    service, clock = FakeAuthService(), Clock()
+    service.add_user("u-1", commandLines=[{"id": "cli-1", "state": "signed_in"}])
+    sessions = checker(service, clock)
+    assert await sessions.check(command_line) == command_line
+    # The re-check names the command line, so the service records its last use.
+    assert service.last(USER_PATH).url.params["commandLine"] == "cli-1"
+    service.users["u-1"]["commandLines"] = [{"id": "cli-2", "state": "signed_in"}]
+    clock.now += INTERVAL + 1
+    sessions.refresh(command_line)
+    await settle()
+    with pytest.raises(SessionRejectedError, match="command line was signed out"):
+        await sessions.check(command_line)
+    assert await sessions.check(USER) == USER
+    del service.users["u-1"]["commandLines"]
+    with pytest.raises(SessionRejectedError, match="command line was signed out"):
+        await checker(service, clock).check(command_line)
+
+
 async def test_deleted_user_loses_the_session() -> None:
     """A user the service no longer knows (404) is logged out."""
     service, clock = FakeAuthService(), Clock()

@@ -2,7 +2,7 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { AccountsModule } from '@app/accounts';
-import { AuditMaintenanceScheduler, AuditModule } from '@app/audit';
+import { AuditHeadLogger, AuditMaintenanceScheduler, AuditModule } from '@app/audit';
 import { FederationModule, OidcFlowCleanupScheduler } from '@app/federation';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { LimitsMiddleware, LimitsModule } from '@app/limits';
@@ -20,6 +20,7 @@ import { OidcController } from './public/oidc.controller';
 import { RegistrationController } from './public/registration.controller';
 import { WellKnownController } from './public/well-known.controller';
 import { SignInModule } from './sign-in/sign-in.module';
+import { CliTokenController } from './public/cli-token.controller';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -42,12 +43,21 @@ export class AppModule implements NestModule {
         SignInModule,
         FederationModule,
       ],
-      controllers: [WellKnownController, RegistrationController, AuthenticationController, OAuthController, OidcController, HealthController],
+      controllers: [
+        WellKnownController,
+        RegistrationController,
+        AuthenticationController,
+        CliTokenController,
+        OAuthController,
+        OidcController,
+        HealthController,
+      ],
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,
         OidcFlowCleanupScheduler,
         AuditMaintenanceScheduler,
+        AuditHeadLogger,
       ],
     };
   }

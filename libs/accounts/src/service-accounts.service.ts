@@ -87,6 +87,18 @@ export class ServiceAccountsService {
   }
 
   /**
+   * Whether these client credentials would authenticate now (known, right secret, not disabled), without a trace:
+   * the rate limits use it to count a client that proves who it is by its client id, not by its address. The
+   * grant itself still authenticates (and audits) on its own.
+   */
+  async authenticates(clientId: string, clientSecret: string): Promise<boolean> {
+    return this.uow.run(async (tx) => {
+      const account = await this.accounts.findByClientId(tx, clientId);
+      return !!account && secretMatches(clientSecret, account.secretHash) && !account.disabledAt;
+    });
+  }
+
+  /**
    * The old secret and every token issued with it stop working: the tokens at once here, in Airflow at its next
    * confirmation (within recheck_interval_seconds).
    */

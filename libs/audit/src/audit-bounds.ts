@@ -1,33 +1,86 @@
+import { createHash } from 'node:crypto';
 import { Tx } from '@app/persistence';
 import { AuditContext, AuditRecord } from './audit.types';
 
 /*
- * Bounds the trail against junk. An unauthenticated failure (an anonymous caller's refused sign-in, a wrong client
- * secret, ...) is written in full the first time per address, event type and reason in a window; further ones in
- * that window only add to a counter, and when the window has ended one summary event carries their count. So a
- * flood from one address adds two rows per reason and window, however many requests it sends; every authenticated
- * action and every success is still recorded one by one.
+ * Bounds the trail against junk and against one credential's repetition. Three kinds of event are aggregated:
+ * - an unauthenticated failure (an anonymous caller's refused sign-in, a wrong client secret, ...), per address,
+ *   event type and reason;
+ * - a refused call of an authenticated credential (a low-privileged token hammering admin routes), per credential,
+ *   address, event type, reason and route;
+ * - a service account's successful grant, per client and address.
+ * Each is written in full the first time in a window; further ones in that window only add to a counter, and when
+ * the window has ended one summary event carries their count (and names the actor, like the first one). So a flood
+ * adds two rows per bucket and window, however many requests it sends; every other event is recorded one by one.
  */
 export const AGGREGATION_WINDOW_MS = 60_000;
 
-export function isUnauthenticatedFailure(context: AuditContext, record: AuditRecord): boolean {
-  return context.actorType === 'anonymous' && record.outcome === 'failure';
+/** What a window's summary repeats from the events it counts (never their details beyond the route or client). */
+interface SummaryOf {
+  context: AuditContext;
+  record: AuditRecord;
+}
+
+interface Aggregation {
+  bucket: string;
+  /** null: an unauthenticated failure's window, summarised from the window's own columns. */
+  summaryOf: SummaryOf | null;
+}
+
+const CREDENTIALS = new Set(['user', 'service_account']);
+
+/** The route an authenticated refusal was for, when the event says (`admin.denied`: method and path). */
+function routeOf(record: AuditRecord): string | undefined {
+  const { method, path } = (record.details ?? {}) as { method?: unknown; path?: unknown };
+  return typeof method === 'string' && typeof path === 'string' ? `${method} ${path}`.slice(0, 220) : undefined;
+}
+
+/** A bounded bucket name (the primary key holds 200 characters): long ones, which callers partly choose, are hashed. */
+function bounded(name: string): string {
+  return name.length <= 200 ? name : `#${createHash('sha256').update(name).digest('base64url')}`;
+}
+
+/** How an event is aggregated, or null when it is recorded one by one. */
+export function aggregationOf(context: AuditContext, record: AuditRecord): Aggregation | null {
+  const ip = context.clientIp?.slice(0, 64) ?? '-';
+  if (context.actorType === 'anonymous' && record.outcome === 'failure') {
+    return { bucket: bounded(`${ip}|${record.type}|${record.reason ?? '-'}`), summaryOf: null };
+  }
+  if (!CREDENTIALS.has(context.actorType) || !context.actorId) return null;
+  const actor = { actorType: context.actorType, actorId: context.actorId, clientIp: context.clientIp?.slice(0, 64) ?? null };
+  if (record.outcome === 'failure') {
+    const route = routeOf(record);
+    return {
+      bucket: bounded(`actor:${context.actorType}:${context.actorId}|${ip}|${record.type}|${record.reason ?? '-'}|${route ?? '-'}`),
+      summaryOf: { context: actor, record: { type: record.type, outcome: 'failure', reason: record.reason ?? null, subjectType: record.subjectType, subjectId: record.subjectId, details: route ? { route } : {} } },
+    };
+  }
+  const grant = (record.details ?? {}) as { grant?: unknown; clientId?: unknown };
+  if (record.type === 'token.issued' && context.actorType === 'service_account' && grant.grant === 'client_credentials') {
+    return {
+      bucket: bounded(`grant:${context.actorId}|${ip}`),
+      summaryOf: { context: actor, record: { type: record.type, outcome: 'success', subjectType: record.subjectType, subjectId: record.subjectId, details: { grant: 'client_credentials', clientId: grant.clientId } } },
+    };
+  }
+  return null;
 }
 
 interface WindowRow {
   client_ip: string | null;
   type: string;
   reason: string | null;
+  summary_of: string | null;
   first_at: string | number;
   last_at: string | number;
   hits: string | number;
 }
 
 const COUNT =
-  'INSERT INTO audit_failure_windows (bucket, client_ip, type, reason, window_ends_at, first_at, last_at, hits) VALUES (?, ?, ?, ?, ?, ?, ?, 0) ' +
+  'INSERT INTO audit_failure_windows (bucket, client_ip, type, reason, summary_of, window_ends_at, first_at, last_at, hits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) ' +
   'ON CONFLICT (bucket) DO UPDATE SET hits = audit_failure_windows.hits + 1, last_at = excluded.last_at WHERE audit_failure_windows.window_ends_at > excluded.first_at RETURNING hits';
-const TAKE_ENDED_OF_BUCKET = 'DELETE FROM audit_failure_windows WHERE bucket = ? AND window_ends_at <= ? RETURNING client_ip, type, reason, first_at, last_at, hits';
-const TAKE_ENDED = 'DELETE FROM audit_failure_windows WHERE window_ends_at <= ? RETURNING client_ip, type, reason, first_at, last_at, hits';
+const WINDOW_COLUMNS = 'client_ip, type, reason, summary_of, first_at, last_at, hits';
+const TAKE_ENDED_OF_BUCKET = `DELETE FROM audit_failure_windows WHERE bucket = ? AND window_ends_at <= ? RETURNING ${WINDOW_COLUMNS}`;
+const TAKE_ENDED = `DELETE FROM audit_failure_windows WHERE window_ends_at <= ? RETURNING ${WINDOW_COLUMNS}`;
 
 export interface WindowSummary {
   context: AuditContext;
@@ -35,26 +88,23 @@ export interface WindowSummary {
   occurredAt: Date;
 }
 
-function bucketOf(context: AuditContext, record: AuditRecord): string {
-  return `${context.clientIp?.slice(0, 64) ?? '-'}|${record.type}|${record.reason ?? '-'}`;
-}
-
 function summaryOf(row: WindowRow): WindowSummary | null {
   const hits = Number(row.hits);
   if (hits === 0) return null;
-  return {
-    context: { actorType: 'anonymous', clientIp: row.client_ip },
-    record: { type: row.type, outcome: 'failure', reason: row.reason, details: { aggregated: true, count: hits, from: new Date(Number(row.first_at)).toISOString(), to: new Date(Number(row.last_at)).toISOString() } },
-    occurredAt: new Date(Number(row.last_at)),
-  };
+  const counted = { aggregated: true, count: hits, from: new Date(Number(row.first_at)).toISOString(), to: new Date(Number(row.last_at)).toISOString() };
+  const template: SummaryOf = row.summary_of
+    ? (JSON.parse(row.summary_of) as SummaryOf)
+    : { context: { actorType: 'anonymous', clientIp: row.client_ip }, record: { type: row.type, outcome: 'failure', reason: row.reason } };
+  return { context: template.context, record: { ...template.record, details: { ...template.record.details, ...counted } }, occurredAt: new Date(Number(row.last_at)) };
 }
 
 /**
- * Counts one unauthenticated failure. Returns what must be written to the chain now: the failure itself when it is
- * the first of its window (after the summary of this bucket's previous window, if that one had more), or nothing.
+ * Counts one aggregated event (see aggregationOf). Returns what must be written to the chain now: the event itself
+ * when it is the first of its window (after the summary of this bucket's previous window, if that one had more), or
+ * nothing.
  */
-export async function countFailure(tx: Tx, context: AuditContext, record: AuditRecord, now: number): Promise<WindowSummary[]> {
-  const bucket = bucketOf(context, record);
+export async function countAggregated(tx: Tx, aggregation: Aggregation, context: AuditContext, record: AuditRecord, now: number): Promise<WindowSummary[]> {
+  const { bucket } = aggregation;
   const write: WindowSummary[] = [];
   // An ended window of this bucket is summarised before a new one starts (the periodic flush does the rest).
   const ended = await tx.query<WindowRow>(TAKE_ENDED_OF_BUCKET, [bucket, now]);
@@ -62,7 +112,8 @@ export async function countFailure(tx: Tx, context: AuditContext, record: AuditR
     const summary = summaryOf(row);
     if (summary) write.push(summary);
   }
-  const counted = await tx.query<{ hits: string | number }>(COUNT, [bucket, context.clientIp?.slice(0, 64) ?? null, record.type, record.reason ?? null, now + AGGREGATION_WINDOW_MS, now, now]);
+  const summary = aggregation.summaryOf ? JSON.stringify(aggregation.summaryOf) : null;
+  const counted = await tx.query<{ hits: string | number }>(COUNT, [bucket, context.clientIp?.slice(0, 64) ?? null, record.type.slice(0, 64), record.reason?.slice(0, 64) ?? null, summary, now + AGGREGATION_WINDOW_MS, now, now]);
   // hits 0: this request opened the window, so it is written in full.
   if (Number(counted.rows[0]?.hits ?? 0) === 0) write.push({ context, record, occurredAt: new Date(now) });
   return write;

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { SelectQueryBuilder } from 'typeorm';
+import { AppError, ErrorCode } from '@app/errors';
 import { UnitOfWork } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
 import { ChainChecker, ChainVerdict, StoredLink } from './audit-chain';
 import { CheckpointKeys, serviceKeysTrust } from './audit-checkpoint';
+import { ChainAnchor, readSignedHead, SignedHead, signHead } from './audit-head';
 
 const PAGE = 500;
+const HEAD_WITH_TIME = 'SELECT h.seq, h.hash, e.occurred_at FROM audit_chain_head h LEFT JOIN audit_events e ON e.seq = h.seq WHERE h.id = 1';
 
 /** An event as the chain covers it (the stored instant as epoch ms). */
 export function storedLink(event: AuditEvent): StoredLink {
@@ -17,9 +20,20 @@ export function storedLink(event: AuditEvent): StoredLink {
 export class AuditChainService {
   constructor(private readonly uow: UnitOfWork) {}
 
-  /** `keys`: the service's own keys, the only ones a retention checkpoint's signature may rely on here. */
-  async verify(keys: CheckpointKeys): Promise<ChainVerdict> {
-    const checker = new ChainChecker(serviceKeysTrust(await keys.trustedCheckpointKeys()));
+  /**
+   * `keys`: the service's own keys, the only ones a retention checkpoint's (or a head's) signature may rely on here.
+   * `signedHead`: a head kept outside the database (see audit-head.ts); the trail must still contain it. A head
+   * whose signature does not verify with one of the service's keys is refused (InvalidRequest), never ignored.
+   */
+  async verify(keys: CheckpointKeys, signedHead?: unknown): Promise<ChainVerdict> {
+    const trust = serviceKeysTrust(await keys.trustedCheckpointKeys());
+    let anchor: ChainAnchor | undefined;
+    if (signedHead !== undefined) {
+      const read = readSignedHead(signedHead, trust);
+      if (!read.ok) throw new AppError(ErrorCode.InvalidRequest, `the audit head given ${read.problem}`);
+      anchor = read.head;
+    }
+    const checker = new ChainChecker(trust, anchor);
     // Rows without a position were never appended by the service: the oldest of them is the first bad one.
     const stray = await this.events((q) => q.where('e.seq IS NULL OR e.hash IS NULL OR e.prev_hash IS NULL').orderBy('e.occurred_at', 'ASC').addOrderBy('e.id', 'ASC').getOne());
     if (stray) checker.add(storedLink(stray));
@@ -51,6 +65,18 @@ export class AuditChainService {
 
   private events<T>(query: (qb: SelectQueryBuilder<AuditEvent>) => Promise<T>): Promise<T> {
     return this.uow.run((tx) => query(tx.manager.getRepository(AuditEvent).createQueryBuilder('e')));
+  }
+
+  /** The chain's head now, signed by the active signing key, to be kept outside the database. */
+  async signedHead(keys: CheckpointKeys, now = new Date()): Promise<SignedHead> {
+    // Fetched before the unit (a key read must not run inside it on SQLite's one connection).
+    const sign = await keys.checkpointSigner();
+    const { head, occurredAt } = await this.uow.run(async (tx) => {
+      const row = (await tx.query<{ seq: string | number; hash: string; occurred_at: string | number | null }>(HEAD_WITH_TIME)).rows[0];
+      if (!row) throw new Error('the audit chain head is missing: the audit_chain_head row was deleted');
+      return { head: { seq: Number(row.seq), hash: row.hash }, occurredAt: row.occurred_at == null ? null : new Date(Number(row.occurred_at)) };
+    });
+    return signHead(head, occurredAt, sign, now);
   }
 
   /** The position and hash of the last event the service appended. */

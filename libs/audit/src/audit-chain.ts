@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
 import { CheckpointTrust, checkCheckpoint } from './audit-checkpoint';
+import type { ChainAnchor } from './audit-head';
 
 export { canonicalJson };
 
@@ -87,8 +88,14 @@ export interface StartCheckpoint {
   kid: string;
 }
 
+/** How a signed head kept outside the database was found: in the trail, or in the prefix a checkpoint pruned. */
+export interface AnchorFound extends ChainAnchor {
+  /** true: the head lies in the pruned prefix, vouched for by the signed checkpoint the chain starts from. */
+  pruned: boolean;
+}
+
 export type ChainVerdict =
-  | { ok: true; events: number; first: number | null; last: { seq: number; hash: string } | null; checkpoint: StartCheckpoint | null }
+  | { ok: true; events: number; first: number | null; last: { seq: number; hash: string } | null; checkpoint: StartCheckpoint | null; anchor?: AnchorFound }
   | { ok: false; events: number; broken: ChainBreak };
 
 /** A pruned prefix: events up to `throughSeq` were deleted on purpose, the last of them hashed to `throughHash`. */
@@ -119,8 +126,13 @@ export class ChainChecker {
   private start: Checkpoint | null = null;
   private readonly checkpoints: RecordedCheckpoint[] = [];
   private broken: ChainBreak | null = null;
+  private anchorSeen = false;
 
-  constructor(private readonly trust: CheckpointTrust) {}
+  /** `anchor`: a signed head kept outside the database; the chain must still contain it, unchanged. */
+  constructor(
+    private readonly trust: CheckpointTrust,
+    private readonly anchor?: ChainAnchor,
+  ) {}
 
   /** Returns false once the chain is broken (later events need not be fed). */
   add(event: StoredLink): boolean {
@@ -141,6 +153,11 @@ export class ChainChecker {
       if (event.prevHash !== this.previous.hash) return fail('does not follow its predecessor (prevHash differs)');
     }
     if (chainHash({ ...event, seq: event.seq, prevHash: event.prevHash }) !== event.hash) return fail('was altered (its hash does not match its fields)');
+    if (this.anchor && event.seq === this.anchor.seq) {
+      // The chain was rewritten from here or before it (and rehashed): the trail no longer holds the signed head.
+      if (event.hash !== this.anchor.hash) return fail(`differs from the signed head kept outside (head ${this.anchor.seq} had hash ${this.anchor.hash})`);
+      this.anchorSeen = true;
+    }
     if (event.type === PRUNED_EVENT) {
       const d = event.details as (Partial<Checkpoint> & Record<string, unknown>) | null;
       if (d && typeof d.throughSeq === 'number' && typeof d.throughHash === 'string') this.checkpoints.push({ throughSeq: d.throughSeq, throughHash: d.throughHash, eventId: event.id, seq: event.seq, details: d });
@@ -162,12 +179,28 @@ export class ChainChecker {
       if (!signed.ok) return { ok: false, events: this.count, broken: { eventId: recorded.eventId, seq: recorded.seq, problem: `is the retention checkpoint the chain starts from, and it ${signed.problem}` } };
       checkpoint = { eventId: recorded.eventId, seq: recorded.seq, kid: signed.kid };
     }
+    const anchor = this.anchor ? this.findAnchor(this.anchor) : undefined;
+    if (anchor && 'broken' in anchor) return { ok: false, events: this.count, broken: anchor.broken };
     if (head && head.seq > 0) {
       const last = this.previous;
       if (!last || last.seq < head.seq) return { ok: false, events: this.count, broken: { eventId: null, seq: (last?.seq ?? 0) + 1, problem: `is missing (the chain ends at ${last?.seq ?? 0}, the service wrote up to ${head.seq})` } };
       if (last.seq > head.seq) return { ok: false, events: this.count, broken: { eventId: null, seq: head.seq + 1, problem: `was not written by the service (the service wrote up to ${head.seq})` } };
       if (last.hash !== head.hash) return { ok: false, events: this.count, broken: { eventId: null, seq: last.seq, problem: 'differs from what the service wrote (the chain head differs)' } };
     }
-    return { ok: true, events: this.count, first: this.start ? this.start.throughSeq + 1 : this.previous ? 1 : null, last: this.previous, checkpoint };
+    return { ok: true, events: this.count, first: this.start ? this.start.throughSeq + 1 : this.previous ? 1 : null, last: this.previous, checkpoint, ...(anchor ? { anchor } : {}) };
+  }
+
+  /** Where the signed head is: seen in the chain, at or before the checkpoint the chain starts from, or missing. */
+  private findAnchor(anchor: ChainAnchor): AnchorFound | { broken: ChainBreak } {
+    if (this.anchorSeen || (anchor.seq === 0 && anchor.hash === GENESIS_HASH)) return { ...anchor, pruned: false };
+    const start = this.start;
+    if (start && anchor.seq <= start.throughSeq) {
+      // Pruned by the service (the checkpoint's signature was checked above): the start itself must match.
+      if (anchor.seq < start.throughSeq || anchor.hash === start.throughHash) return { ...anchor, pruned: true };
+      return { broken: { eventId: null, seq: anchor.seq, problem: `differs from the signed head kept outside (the retention checkpoint records another hash at ${anchor.seq})` } };
+    }
+    const last = this.previous?.seq ?? 0;
+    const missing = anchor.seq === last + 1 ? `${anchor.seq}` : `${last + 1} to ${anchor.seq}`;
+    return { broken: { eventId: null, seq: last + 1, problem: `is missing: the trail ends at ${last}, but a signed head shows it reached ${anchor.seq} (events ${missing} were deleted)` } };
   }
 }

@@ -7,7 +7,7 @@ import { AuditContext, AuditQuery, AuditRecord, SYSTEM_CONTEXT } from './audit.t
 import { PRUNED_EVENT } from './audit-chain';
 import { CheckpointKeys, SIGNATURE_FIELD } from './audit-checkpoint';
 import { anythingOlderThanRetention, prunePrefix, PruneResult } from './audit-retention';
-import { countFailure, isUnauthenticatedFailure, takeEndedWindows } from './audit-bounds';
+import { aggregationOf, countAggregated, takeEndedWindows } from './audit-bounds';
 
 const MAX_PAGE = 500;
 
@@ -24,9 +24,11 @@ export class AuditService {
    * unit the caller is running in).
    */
   async record(context: AuditContext, record: AuditRecord, tx?: Tx, occurredAt?: Date): Promise<void> {
+    const aggregation = aggregationOf(context, record);
     const write = async (unit: Tx) => {
-      if (!isUnauthenticatedFailure(context, record)) return this.writer.append(unit, context, record, occurredAt);
-      for (const event of await countFailure(unit, context, record, (occurredAt ?? new Date()).getTime())) await this.writer.append(unit, event.context, event.record, event.occurredAt);
+      if (!aggregation) return this.writer.append(unit, context, record, occurredAt);
+      const events = await countAggregated(unit, aggregation, context, record, (occurredAt ?? new Date()).getTime());
+      for (const event of events) await this.writer.append(unit, event.context, event.record, event.occurredAt);
     };
     if (tx) await write(tx);
     else await this.uow.run(write);

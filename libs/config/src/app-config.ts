@@ -56,6 +56,8 @@ export interface AppConfig {
   logFormat: Environment['LOG_FORMAT'];
   /** AUDIT_RETENTION_DAYS */
   auditRetentionDays: number;
+  /** AUDIT_HEAD_LOG_SECONDS */
+  auditHeadLogSeconds: number;
   /** Sign-in through the organisation's OpenID provider; absent when OIDC_ISSUER is not set. */
   oidc?: OidcConfig;
 }
@@ -195,6 +197,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     auditRetentionDays: env.AUDIT_RETENTION_DAYS,
+    auditHeadLogSeconds: env.AUDIT_HEAD_LOG_SECONDS,
     ...(oidc ? { oidc } : {}),
   };
 }

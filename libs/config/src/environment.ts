@@ -117,6 +117,10 @@ export class Environment {
   @IntSetting(1)
   AUDIT_RETENTION_DAYS = 400;
 
+  /** Seconds between signed audit chain heads written to the log (when the chain moved), for log shipping to keep. */
+  @IntSetting(10, 24 * 3600)
+  AUDIT_HEAD_LOG_SECONDS = 300;
+
   /** Requests per minute per client address without a valid Bearer token (all routes but health); 0 turns every limit off. */
   @IntSetting(0)
   RATE_LIMIT_PER_MINUTE = 600;

@@ -23,6 +23,23 @@ describe('rate-limit rules', () => {
     expect(rules[1]).toMatchObject({ bucket: 'secret:abc|10.0.0.1', limit: 10, windowMs: 900_000, countsStatus: 401 });
   });
 
+  it('counts a token request whose client authenticated by client id only, still under its failed-secret limit', () => {
+    const facts = { method: 'POST', path: '/v1/oauth/token', address: '10.0.0.1', claimedClientId: 'airflow', principal: 'client:airflow' };
+    expect(buckets(facts, settings)).toEqual(['principal:client:airflow', 'secret:airflow|10.0.0.1']);
+  });
+
+  it('keys failed one-time CLI codes by username (however it is spelt) and address, counting only 401 answers', () => {
+    const facts = { method: 'POST', path: '/v1/cli/token', address: '10.0.0.1', claimedUsername: ' Alice ' };
+    expect(rulesFor(facts, settings)[1]).toMatchObject({
+      bucket: 'cli-code:alice|10.0.0.1',
+      limit: 10,
+      windowMs: 900_000,
+      countsStatus: 401,
+    });
+    const spelt = { method: 'POST', path: '/V1/CLI/TOKEN/', address: '10.0.0.1', claimedUsername: 'alice' };
+    expect(buckets(spelt, settings)).toContain('cli-code:alice|10.0.0.1');
+  });
+
   it('cannot be dodged by the spelling of a path', () => {
     for (const path of ['/V1/OAuth/Token', '/v1/oauth/token/', '/v1/oauth/token//']) {
       expect(buckets({ method: 'POST', path, address: 'a', claimedClientId: 'abc' }, settings)).toContain('secret:abc|a');

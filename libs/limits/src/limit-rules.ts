@@ -10,12 +10,17 @@ export interface RequestFacts {
   path: string;
   /** The client's address (X-Forwarded-For from a trusted proxy, e.g. Airflow relaying a browser). */
   address: string;
-  /** Who a valid Bearer token names (`client:<client_id>` or `user:<sub>`); absent without a valid token. */
+  /**
+   * Who a valid Bearer token names (`client:<client_id>` or `user:<sub>`), or the client a token request's
+   * credentials authenticate right now (`client:<client_id>`); absent otherwise.
+   */
   principal?: string;
   /** The client id a token request claims (Basic or client_id), before anyone has checked it. */
   claimedClientId?: string;
   /** The passkey an assertion names (response.id), before anyone has checked it. */
   credentialId?: string;
+  /** The username a one-time CLI code is presented for, before anyone has checked it. */
+  claimedUsername?: string;
 }
 
 export interface LimitRule {
@@ -31,6 +36,7 @@ export interface LimitRule {
 const MINUTE = 60_000;
 const TOKEN = '/v1/oauth/token';
 const SIGN_IN = '/v1/authentication/verify';
+const CLI_CODE_SIGN_IN = '/v1/cli/token';
 /**
  * Unauthenticated requests that create server-side state or probe a secret (a challenge, a pending provider flow,
  * an invite lookup): same callers, same cost to guess.
@@ -67,12 +73,14 @@ function bucket(kind: string, ...parts: string[]): string {
 
 /**
  * The limits a request is subject to, keyed by what it could attack:
- * - every request: its principal's bucket when it carries a valid Bearer token (a server-to-server client such as
- *   Airflow is limited by client id, never by the address it shares with the public relays), else its address's;
+ * - every request: its principal's bucket when it carries a valid Bearer token or is a token request whose client
+ *   authentication succeeds (a server-to-server client such as Airflow is limited by client id, never by the address
+ *   it shares with the public relays, so a flood from that address cannot starve its re-grant), else its address's;
  * - unauthenticated ceremony starts, per address;
  * - failed client authentications, per claimed client id per address (a success is not counted), so guessing one
  *   client's secret from one address stops while the client itself, from its own address, still gets tokens;
- * - failed sign-ins, per credential per address.
+ * - failed sign-ins, per credential per address; failed one-time CLI codes, per username per address (the same
+ *   limit: a code is a sign-in).
  */
 export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRule[] {
   const route = routeOf(facts.path);
@@ -105,6 +113,15 @@ export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRul
       windowMs: failureWindowMs,
       countsStatus: 401,
       message: 'too many failed sign-ins with this passkey from your address',
+    });
+  }
+  if (route === CLI_CODE_SIGN_IN && facts.claimedUsername) {
+    rules.push({
+      bucket: bucket('cli-code', facts.claimedUsername.trim().toLowerCase(), address),
+      limit: settings.failedSignIns,
+      windowMs: failureWindowMs,
+      countsStatus: 401,
+      message: 'too many failed one-time codes for this username from your address',
     });
   }
   return rules;

@@ -2,24 +2,39 @@ import { Inject, Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ErrorCode } from '@app/errors';
+import { ServiceAccountsService } from '@app/accounts';
 import { LOGIN_CLIENT_ID, TokenVerifierService } from '@app/tokens';
 import { isTokenEndpoint, LimitRule, RequestFacts, rulesFor } from './limit-rules';
 import { LIMIT_STORE, LimitCount, LimitStore } from './limit-store';
 
-/** Client id from HTTP Basic (RFC 6749 §2.3.1 form-encodes it) or the form body; unchecked, only to pick a bucket. */
-function claimedClientId(req: Request): string | undefined {
+interface ClaimedClient {
+  clientId: string;
+  secret?: string;
+}
+
+function formDecoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * Client id and secret from HTTP Basic (RFC 6749 §2.3.1 form-encodes them) or the form body; unchecked, only to
+ * pick buckets (the token endpoint decides, and refuses a request that uses both ways).
+ */
+function claimedClient(req: Request): ClaimedClient | undefined {
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.get('authorization') ?? '');
   if (basic) {
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
-    const id = decoded.slice(0, Math.max(0, decoded.indexOf(':')));
-    try {
-      return decodeURIComponent(id) || undefined;
-    } catch {
-      return id || undefined;
-    }
+    const colon = decoded.indexOf(':');
+    const clientId = formDecoded(decoded.slice(0, Math.max(0, colon)));
+    return clientId ? { clientId, secret: colon < 0 ? undefined : formDecoded(decoded.slice(colon + 1)) } : undefined;
   }
   const body = req.body as Record<string, unknown> | undefined;
-  return typeof body?.client_id === 'string' && body.client_id ? body.client_id : undefined;
+  if (typeof body?.client_id !== 'string' || !body.client_id) return undefined;
+  return { clientId: body.client_id, secret: typeof body.client_secret === 'string' ? body.client_secret : undefined };
 }
 
 function pathOf(req: Request): string {
@@ -29,6 +44,11 @@ function pathOf(req: Request): string {
 function credentialIdOf(req: Request): string | undefined {
   const response = (req.body as { response?: { id?: unknown } } | undefined)?.response;
   return typeof response?.id === 'string' && response.id ? response.id : undefined;
+}
+
+function claimedUsernameOf(req: Request): string | undefined {
+  const username = (req.body as { username?: unknown } | undefined)?.username;
+  return typeof username === 'string' && username ? username.slice(0, 128) : undefined;
 }
 
 /**
@@ -44,6 +64,7 @@ export class LimitsMiddleware implements NestMiddleware {
   constructor(
     @Inject(LIMIT_STORE) private readonly store: LimitStore,
     private readonly verifier: TokenVerifierService,
+    private readonly clients: ServiceAccountsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -88,15 +109,32 @@ export class LimitsMiddleware implements NestMiddleware {
   }
 
   private async facts(req: Request): Promise<RequestFacts> {
+    // originalUrl: Nest mounts middleware on a path, which makes req.path relative to it.
+    const path = pathOf(req);
+    const client = req.method === 'POST' && isTokenEndpoint(path) ? claimedClient(req) : undefined;
     return {
       method: req.method,
-      // originalUrl: Nest mounts middleware on a path, which makes req.path relative to it.
-      path: pathOf(req),
+      path,
       address: req.ip ?? req.socket.remoteAddress ?? 'unknown',
-      principal: await this.principal(req),
-      claimedClientId: claimedClientId(req),
+      principal: (await this.principal(req)) ?? (client && (await this.authenticatedClient(client))),
+      claimedClientId: client?.clientId,
       credentialId: credentialIdOf(req),
+      claimedUsername: claimedUsernameOf(req),
     };
+  }
+
+  /**
+   * A token request whose client credentials are right is counted by its client id, like a valid Bearer: Airflow's
+   * own re-grant never shares a bucket with a flood from its address. Only credentials that authenticate now count
+   * (a wrong secret, an unknown or disabled client: the address pays); the failed-secret limit still applies.
+   */
+  private async authenticatedClient(client: ClaimedClient): Promise<string | undefined> {
+    if (!client.secret) return undefined;
+    try {
+      return (await this.clients.authenticates(client.clientId, client.secret)) ? `client:${client.clientId}` : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Who a valid Bearer token names; an invalid or expired one counts as no token (the address pays). */

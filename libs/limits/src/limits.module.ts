@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { AccountsModule } from '@app/accounts';
 import { TokensModule } from '@app/tokens';
 import { connectRedis, FailoverLimitStore } from './failover-limit-store';
 import { LIMIT_STORE, LimitStore } from './limit-store';
@@ -12,7 +13,7 @@ import { SqlLimitStore } from './sql-limit-store';
  * database as the fallback while Redis does not answer). Apply LimitsMiddleware to the routes.
  */
 @Module({
-  imports: [TokensModule],
+  imports: [TokensModule, AccountsModule],
   providers: [
     SqlLimitStore,
     {

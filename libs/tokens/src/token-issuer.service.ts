@@ -8,6 +8,8 @@ export interface TokenResponse {
   access_token: string;
   token_type: 'Bearer';
   expires_in: number;
+  /** Service tokens: the granted scopes, space-separated (RFC 6749 §5.1), so a client can check what it holds. */
+  scope?: string;
 }
 
 export interface UserTokenSubject {
@@ -24,6 +26,8 @@ export interface UserTokenSubject {
   idp?: string;
   /** The person's session generation at sign-in (`session_gen`): a later one refuses this token for good. */
   sessionGeneration: number;
+  /** The command line this token signs in (a one-time CLI code's row): Airflow re-checks that it is not revoked. */
+  cliSignInId?: string;
 }
 
 export interface ServiceTokenSubject {
@@ -63,6 +67,7 @@ export class TokenIssuerService {
         ...(subject.passkeyId ? { passkey_id: subject.passkeyId } : {}),
         ...(subject.idp ? { idp: subject.idp } : {}),
         session_gen: subject.sessionGeneration,
+        ...(subject.cliSignInId ? { cli_sign_in: subject.cliSignInId } : {}),
       },
       subject.userId,
       this.config.jwt.userTokenTtlSeconds,
@@ -70,7 +75,7 @@ export class TokenIssuerService {
   }
 
   async issueServiceToken(subject: ServiceTokenSubject): Promise<TokenResponse> {
-    return this.sign(
+    const response = await this.sign(
       {
         client_id: subject.clientId,
         preferred_username: subject.name,
@@ -82,6 +87,7 @@ export class TokenIssuerService {
       subject.accountId,
       this.config.jwt.serviceTokenTtlSeconds,
     );
+    return { ...response, scope: subject.scopes.join(' ') };
   }
 
   /**

@@ -6,7 +6,7 @@ import {
   verifyAuthenticationResponse,
   VerifiedAuthenticationResponse,
 } from '@simplewebauthn/server';
-import { User, UserRepository } from '@app/accounts';
+import { SignInMethod, User, UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
@@ -18,6 +18,9 @@ import { ChallengeStoreService } from './challenge-store.service';
 import { isBase64Url, readClientData } from './client-data';
 import { Passkey } from './passkey.entity';
 import { PasskeyRepository } from './passkey.repository';
+
+/** An administrator whose only passkey is blocked cannot sign in to unblock it: the way out is the service's CLI. */
+const BREAK_GLASS = " (an administrator locked out this way unblocks it on the auth service's host: npm run -s cli -- passkeys list <username>, then passkeys unflag <id>)";
 
 const GENERIC = 'sign-in failed: this passkey was not accepted';
 
@@ -136,7 +139,7 @@ export class AuthenticationService {
     if (passkey.flaggedAt)
       throw refuseAs(
         ErrorCode.PasskeyFlagged,
-        'sign-in failed: this passkey was blocked after a security check; ask an administrator',
+        `sign-in failed: this passkey was blocked after a security check; ask an administrator to review it${BREAK_GLASS}`,
         'passkey_flagged',
       );
     if (user.disabledAt)
@@ -172,12 +175,17 @@ export class AuthenticationService {
    * another sign-in with this passkey committed since it was read, or it was revoked or flagged meanwhile, nothing
    * is written and the sign-in is refused (never flagged: see checkCounter).
    */
-  async record(tx: Tx, context: AuditContext, assertion: VerifiedAssertion): Promise<void> {
+  async record(
+    tx: Tx,
+    context: AuditContext,
+    assertion: VerifiedAssertion,
+    method: SignInMethod = 'passkey',
+  ): Promise<void> {
     const { login, passkey } = assertion;
     const at = login.authTime;
     const advanced = await this.passkeys.advanceCounter(tx, passkey, passkey.counter, { counter: assertion.newCounter, backedUp: assertion.backedUp, at });
     if (!advanced) throw new AssertionRefused(GENERIC, 'concurrent_use', { userId: login.userId, passkeyId: passkey.id });
-    await this.users.recordLogin(tx, login.userId, at);
+    await this.users.recordLogin(tx, login.userId, at, method);
     await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: login.userId, details: { passkeyId: passkey.id, username: login.username, userVerified: assertion.userVerified } }, tx, at);
   }
 
@@ -207,7 +215,7 @@ export class AuthenticationService {
         await this.audit.record(context, { type: 'passkey.flagged', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, reason: 'counter_regression', details: { passkeyId: passkey.id, storedCounter: passkey.counter, assertedCounter: asserted } }, tx);
       }
     });
-    throw refuse('sign-in failed: this passkey looks cloned and was blocked; ask an administrator', 'counter_regression');
+    throw refuse(`sign-in failed: this passkey looks cloned and was blocked; ask an administrator to review it${BREAK_GLASS}`, 'counter_regression');
   }
 
   /** §7.2 step 6: the user handle, when present, must be the credential owner's; a discoverable login must send it. */

@@ -356,16 +356,50 @@ def audit_export(args: argparse.Namespace) -> None:
     sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
 
 
+def audit_head(args: argparse.Namespace) -> None:
+    """The chain head signed by the service's active key, to keep outside the database (``--json`` is
+    what ``audit verify --head FILE`` reads)."""
+    head = _admin("GET", "/audit/head") or {}
+    lines = [
+        f"audit head {head.get('seq')} {head.get('hash')} (written {head.get('occurredAt') or 'never'}, "
+        f"signed {head.get('signedAt')})",
+        "keep the JSON of --json; check it later with: airflow webauthn audit verify --head FILE",
+    ]
+    _output(args, head, lines)
+
+
+def _read_head_file(path: str) -> str:
+    """The head file's text, passed to the service as is: only the service's keys can judge its signature."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read().strip()
+    except OSError as err:
+        raise CommandError(f"cannot read the audit head {path}: {err.strerror or err}") from err
+
+
 def audit_verify(args: argparse.Namespace) -> None:
-    """The service checks its stored trail against the hash chain; exit 0 when intact, 1 naming the first
-    bad event (the service CLI's ``audit verify`` wording, so one runbook serves both)."""
-    verdict = _admin("GET", "/audit/verify") or {}
+    """The service checks its stored trail against the hash chain (and, with ``--head FILE``, that the
+    trail still contains a signed head kept outside); exit 0 when intact, 1 naming the first bad event
+    (the service CLI's ``audit verify`` wording, so one runbook serves both)."""
+    head_file = getattr(args, "head", None)
+    params = {"head": _read_head_file(head_file)} if head_file else None
+    verdict = _admin("GET", "/audit/verify", params=params) or {}
     last = verdict.get("last") or {}
     head = f", head {last.get('seq')} {last.get('hash')}" if last else ""
+    anchor = verdict.get("anchor") or {}
+    contains = (
+        [
+            f"the signed head {anchor.get('seq')} lies in the prefix that retention pruned"
+            if anchor.get("pruned")
+            else f"contains the signed head {anchor.get('seq')} {anchor.get('hash')}"
+        ]
+        if anchor
+        else []
+    )
     _output(
         args,
         verdict,
-        [f"audit trail intact: {verdict.get('events')} events{head}"] if verdict.get("ok") else [],
+        [f"audit trail intact: {verdict.get('events')} events{head}", *contains] if verdict.get("ok") else [],
     )
     if not verdict.get("ok"):
         broken = verdict.get("broken") or {}

@@ -25,6 +25,8 @@ def create_app(components: WebAuthnComponents) -> FastAPI:
     """
     from airflow_webauthn.routes.admin import admin_router
     from airflow_webauthn.routes.ceremony import ceremony_router
+    from airflow_webauthn.routes.cli_token import cli_token_router
+    from airflow_webauthn.routes.command_lines import command_lines_router
     from airflow_webauthn.routes.csrf import BodyLimitMiddleware
     from airflow_webauthn.routes.error_handlers import install_error_handlers
     from airflow_webauthn.routes.oidc import oidc_router
@@ -54,6 +56,8 @@ def create_app(components: WebAuthnComponents) -> FastAPI:
         ceremony_router,
         oidc_router,
         token_router,
+        cli_token_router,
+        command_lines_router,
         step_up_router,
         self_service_router,
         admin_router,

@@ -193,7 +193,7 @@ async def passkeys_page(request: Request, user: SessionUserOrNone) -> Response:
     return _page(
         request,
         "passkeys.html",
-        scripts=("manage.js", "passkeys.js"),
+        scripts=("manage.js", "passkeys.js", "command-lines.js"),
         context={
             "username": user.username,
             "is_admin": is_admin(user),

@@ -169,10 +169,15 @@ class ServiceGateway:
 
     # ---- status reads (Airflow's own credential, no forwarded header) ----
 
-    async def user_status(self, user_id: str) -> dict[str, Any] | None:
-        """The service's record of a user (with passkeys), or None if it no longer exists."""
+    async def user_status(self, user_id: str, *, command_line: str | None = None) -> dict[str, Any] | None:
+        """The service's record of a user (with passkeys), or None if it no longer exists.
+
+        ``command_line``: a command line being re-checked because it is in use; the service records
+        that as its last use.
+        """
+        params = {"commandLine": command_line} if command_line else None
         try:
-            reply = await self._as_airflow("GET", f"/v1/admin/users/{quote(user_id, safe='')}")
+            reply = await self._as_airflow("GET", f"/v1/admin/users/{quote(user_id, safe='')}", params=params)
         except ServiceRefusedError as err:
             if err.status_code == 404:
                 return None
@@ -256,17 +261,41 @@ class ServiceGateway:
             now = self._clock()
             if self._token is not None and self._token[1] > now:
                 return self._token[0]
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": self._credentials.client_id,
-                "client_secret": self._credentials.client_secret,
-            }
-            reply = _ok(await self._send("POST", "/v1/oauth/token", data=form))
-            token = _access_token(reply)
-            expires_in = reply.body.get("expires_in") if isinstance(reply.body, dict) else None
-            lifetime = float(expires_in) if isinstance(expires_in, int | float) else 60.0
-            self._token = (token, now + max(lifetime - TOKEN_RENEW_MARGIN_SECONDS, 0.0))
+            token, _scopes = await self._grant(now)
             return token
+
+    async def airflow_scopes(self) -> frozenset[str] | None:
+        """A fresh grant with the credentials (kept as the cached token): the scopes the service granted,
+        or None when its answer does not say (an older service). Raises like every other call."""
+        if self._credentials is None:
+            raise CredentialsMissingError(f"[webauthn_auth_manager] {self._credentials_setting} is not set")
+        async with self._lock():
+            _token, scopes = await self._grant(self._clock())
+            return scopes
+
+    async def _grant(self, now: float) -> tuple[str, frozenset[str] | None]:
+        assert self._credentials is not None
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._credentials.client_id,
+            "client_secret": self._credentials.client_secret,
+        }
+        reply = _ok(await self._send("POST", "/v1/oauth/token", data=form))
+        token = _access_token(reply)
+        expires_in = reply.body.get("expires_in") if isinstance(reply.body, dict) else None
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) else 60.0
+        self._token = (token, now + max(lifetime - TOKEN_RENEW_MARGIN_SECONDS, 0.0))
+        scope = reply.body.get("scope") if isinstance(reply.body, dict) else None
+        scopes = frozenset(scope.split()) if isinstance(scope, str) else None
+        if scopes is not None and "sessions:read" not in scopes:
+            # Every status read will be refused (sessions fail closed): say why where operators look.
+            log.error(
+                "[webauthn_auth_manager] %s: client %r was granted no sessions:read scope; every session "
+                "check is refused until it holds it",
+                self._credentials_setting,
+                self._credentials.client_id,
+            )
+        return token, scopes
 
     def _lock(self) -> asyncio.Lock:
         """One grant at a time per event loop (concurrent status reads share it)."""

@@ -75,12 +75,14 @@ def decide(
     passkey_id: str | None,
     role_mapping: Mapping[str, Role],
     generation: int = 0,
+    cli_sign_in_id: str | None = None,
 ) -> SessionDecision:
     """Judge a session from the service's user record (None: the user no longer exists).
 
     ``generation`` is the session's ``session_gen``: a session from before the account's current
     generation ended for good (disable, flagged passkey, provider sign-out) whatever the account's
-    state is now.
+    state is now. A command line's session (``cli_sign_in_id``) lives only while the record lists it
+    among the person's ``commandLines``: revoked, or a record without the list, ends it.
     """
     if record is None:
         return _rejected("account_unknown", "the account no longer exists")
@@ -102,6 +104,13 @@ def decide(
             return _rejected(
                 "passkey_flagged", "the passkey used for this session was flagged as possibly cloned"
             )
+    if cli_sign_in_id is not None:
+        lines = record.get("commandLines")
+        listed = isinstance(lines, list) and any(
+            isinstance(line, dict) and line.get("id") == cli_sign_in_id for line in lines
+        )
+        if not listed:
+            return _rejected("cli_signed_out", "this command line was signed out (its sign-in was revoked)")
     groups = record.get("groups") or []
     groups = tuple(str(group) for group in groups) if isinstance(groups, list) else ()
     role = resolve_role(groups, role_mapping)
@@ -110,8 +119,9 @@ def decide(
     return SessionDecision(None, role.name, groups)
 
 
-# (user id, passkey id, session generation): sessions of one person from different generations differ.
-_Key = tuple[str, str | None, int]
+# (user id, passkey id, command line id, session generation): sessions that differ in any of them
+# are judged apart.
+_Key = tuple[str, str | None, str | None, int]
 
 
 class SessionChecker:
@@ -164,9 +174,15 @@ class SessionChecker:
         return decision
 
     async def _fetch(self, key: _Key) -> SessionDecision:
-        user_id, passkey_id, generation = key
-        record = await self._gateway.user_status(user_id)
-        decision = decide(record, passkey_id=passkey_id, role_mapping=self._mapping, generation=generation)
+        user_id, passkey_id, cli_sign_in_id, generation = key
+        record = await self._gateway.user_status(user_id, command_line=cli_sign_in_id)
+        decision = decide(
+            record,
+            passkey_id=passkey_id,
+            role_mapping=self._mapping,
+            generation=generation,
+            cli_sign_in_id=cli_sign_in_id,
+        )
         if decision.rejected_reason:
             # Admins read these logs: name the person as they know them (the id stays for correlation).
             username = record.get("username") if record else None
@@ -188,4 +204,4 @@ def _apply(user: WebAuthnUser, decision: SessionDecision) -> WebAuthnUser | None
 
 
 def _key(user: WebAuthnUser) -> _Key:
-    return (user.user_id, user.passkey_id, user.session_generation)
+    return (user.user_id, user.passkey_id, user.cli_sign_in_id, user.session_generation)

@@ -52,6 +52,7 @@ def user_from_service_claims(
         generation = session_generation(claims)
     except ValueError as err:
         raise jwt.InvalidTokenError(str(err)) from err
+    cli_sign_in = claims.get("cli_sign_in")
     return WebAuthnUser(
         user_id=sub,
         username=username,
@@ -63,4 +64,5 @@ def user_from_service_claims(
         session_expires_at=session_expires_at,
         session_id=session_id,
         session_generation=generation,
+        cli_sign_in_id=cli_sign_in if isinstance(cli_sign_in, str) and cli_sign_in else None,
     )

@@ -89,15 +89,7 @@
 
   // ---- users and their passkeys ----
 
-  /* Why a security check blocked a passkey, in words an admin can act on (the service's reason codes). */
-  var FLAG_REASONS = {
-    counter_regression: "its signature counter went backwards, which can mean the passkey was copied to another device",
-  };
-
-  function flagText(passkey) {
-    var why = FLAG_REASONS[passkey.flagReason] || (passkey.flagReason ? "reason: " + passkey.flagReason.replace(/_/g, " ") : "no reason recorded");
-    return "Blocked " + M.formatDate(passkey.flaggedAt) + ": " + why + ".";
-  }
+  var flagText = M.flagText;
 
   /* Columns of the users table (admin.html): username, display name, groups, status, last sign-in, identity
      provider, last IdP sign-in, actions. */

@@ -31,6 +31,17 @@
     return isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
   }
 
+  /* Why a security check blocked a passkey, in words people can act on (the service's reason codes). */
+  var FLAG_REASONS = {
+    counter_regression: "its signature counter went backwards, which can mean the passkey was copied to another device",
+  };
+
+  /** "Blocked <when>: <why>." for a flagged passkey (the administration page and the Passkeys page say it alike). */
+  function flagText(passkey) {
+    var why = FLAG_REASONS[passkey.flagReason] || (passkey.flagReason ? "reason: " + passkey.flagReason.replace(/_/g, " ") : "no reason recorded");
+    return "Blocked " + formatDate(passkey.flaggedAt) + ": " + why + ".";
+  }
+
   /** "a, b ,c" → ["a", "b", "c"] */
   function splitList(text) {
     return String(text || "")
@@ -244,6 +255,7 @@
     byId: byId,
     el: el,
     formatDate: formatDate,
+    flagText: flagText,
     splitList: splitList,
     focusLater: focusLater,
   };

@@ -13,6 +13,8 @@
   var renameInput = M.byId("rename-input");
   var renameCancel = M.byId("rename-cancel");
   var passkeys = [];
+  // Set by the page for admins: a blocked passkey then shows the break-glass command (README, "Blocked passkeys").
+  var showBreakGlass = list.getAttribute("data-break-glass") === "true";
 
   function nameOf(passkey) {
     return passkey.label || passkey.authenticator || "Passkey";
@@ -30,25 +32,36 @@
     var name = nameOf(passkey);
     var badges = [badge(isSynced(passkey) ? "Synced" : "This device only")];
     if (passkey.current) badges.push(badge("Used for this session", "info"));
-    if (passkey.flaggedAt) {
-      badges.push(badge("Flagged" + (passkey.flagReason ? ": " + passkey.flagReason : ""), "warning"));
-    }
+    var blocked = passkey.flaggedAt && !passkey.revokedAt;
+    if (blocked) badges.push(badge("Blocked — ask an administrator to review", "warning"));
     if (passkey.revokedAt) badges.push(badge("Removed " + M.formatDate(passkey.revokedAt), "muted"));
     var meta = "Added " + M.formatDate(passkey.createdAt) + " · Last used " + M.formatDate(passkey.lastUsedAt, "never");
     if (passkey.authenticator && passkey.authenticator !== name) meta += " · " + passkey.authenticator;
+    var details = [el("p", { class: "meta", text: meta })];
+    if (blocked) {
+      details.push(el("p", { class: "meta", text: M.flagText(passkey) + " It cannot sign in until an administrator unblocks it." }));
+    }
+    if (blocked && showBreakGlass) details.push(breakGlass(passkey));
     var actions = passkey.revokedAt
       ? null
       : el("div", { class: "item-actions" }, [
           el("button", { type: "button", class: "secondary", "data-action": "rename", "data-id": passkey.id, "aria-label": "Rename " + name, text: "Rename" }),
           el("button", { type: "button", class: "danger", "data-action": "remove", "data-id": passkey.id, "aria-label": "Remove " + name, text: "Remove" }),
         ]);
-    return el("li", { class: "item" + (passkey.revokedAt ? " revoked" : ""), "data-id": passkey.id }, [
+    return el("li", { class: "item" + (passkey.revokedAt ? " revoked" : blocked ? " flagged" : ""), "data-id": passkey.id }, [
       el("div", { class: "item-main" }, [
         el("span", { class: "item-name", text: name }),
         el("span", { class: "badges" }, badges),
-        el("p", { class: "meta", text: meta }),
-      ]),
+      ].concat(details)),
       actions,
+    ]);
+  }
+
+  /* For admins: how to unblock it when no other admin can (their only passkey blocked, say): on the service's host. */
+  function breakGlass(passkey) {
+    return el("p", { class: "hint break-glass" }, [
+      el("span", { text: "Administrators: after reviewing why, unblock it under Passkey administration, or, when no administrator can sign in, on the auth service's host: " }),
+      el("code", { text: "npm run -s cli -- passkeys unflag " + passkey.id }),
     ]);
   }
 

@@ -77,9 +77,31 @@ export class AuditChainHead {
 }
 
 /** `GET /v1/admin/audit/verify`: the hash chain checked in the database, as `audit verify` does. */
+export class AuditVerifyQuery {
+  @ApiPropertyOptional({ description: 'a signed head kept outside the database (the JSON of GET /audit/head, or its signature): the trail must still contain it' })
+  @Optional()
+  @IsString()
+  @MaxLength(4096)
+  head?: string;
+}
+
+export class AuditAnchor extends AuditChainHead {
+  @ApiProperty({ description: 'true when the head lies in the prefix a signed retention checkpoint pruned' }) pruned: boolean;
+}
+
 export class AuditVerifyResult {
   @ApiProperty() ok: boolean;
   @ApiProperty({ description: 'events checked' }) events: number;
   @ApiProperty({ type: AuditChainBreak, nullable: true, description: 'null on an intact trail' }) broken: AuditChainBreak | null;
   @ApiProperty({ type: AuditChainHead, nullable: true, description: 'the last event of an intact trail' }) last: AuditChainHead | null;
+  @ApiPropertyOptional({ type: AuditAnchor, description: 'with ?head=: where the signed head was found' }) anchor?: AuditAnchor;
+}
+
+export class SignedAuditHead {
+  @ApiProperty({ enum: ['audit-head'] }) kind: 'audit-head';
+  @ApiProperty() seq: number;
+  @ApiProperty() hash: string;
+  @ApiProperty({ nullable: true, description: 'when the event at seq was written' }) occurredAt: string | null;
+  @ApiProperty() signedAt: string;
+  @ApiProperty({ description: 'compact JWS (typ audit-checkpoint+jws) over the other fields, by the active signing key' }) signature: string;
 }

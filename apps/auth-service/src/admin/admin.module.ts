@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
+import { CliSignInModule } from '@app/cli-sign-in';
 import { PrincipalsModule } from '@app/principals';
 import { TokensModule } from '@app/tokens';
 import { WebAuthnModule } from '@app/webauthn';
@@ -11,14 +12,27 @@ import { AuditNames } from './audit-names';
 import { AdminInvitesController } from './invites.controller';
 import { AdminKeysController } from './keys.controller';
 import { MeController } from './me.controller';
+import { MyCommandLinesController } from './my-command-lines.controller';
 import { AdminServiceAccountsController } from './service-accounts.controller';
 import { AdminUsersController } from './users.controller';
+import { AdminReportsController } from './access-review/access-review.controller';
+import { AccessReviewRepository } from './access-review/access-review.repository';
+import { AccessReviewService } from './access-review/access-review.service';
 
 /** The /v1/admin API and the self-service /v1/me API. */
 @Module({
-  imports: [AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
-  controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, MeController],
-  providers: [BearerGuard, AdminDenialsAudit, AuditNames],
+  imports: [CliSignInModule, AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
+  controllers: [
+    AdminUsersController,
+    AdminInvitesController,
+    AdminServiceAccountsController,
+    AdminKeysController,
+    AdminAuditController,
+    AdminReportsController,
+    MeController,
+    MyCommandLinesController,
+  ],
+  providers: [BearerGuard, AdminDenialsAudit, AuditNames, AccessReviewRepository, AccessReviewService],
 })
 export class AdminModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

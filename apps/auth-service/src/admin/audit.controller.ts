@@ -1,11 +1,11 @@
 import { Get, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuditChainService, AuditContext, AuditEvent, AuditQuery, AuditService, CheckpointKeys } from '@app/audit';
+import { AuditChainService, AuditContext, AuditEvent, AuditQuery, AuditService, CheckpointKeys, parseHeadText } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { Audit } from '../http/audit-context.decorator';
 import { AdminController } from './admin-controller.decorator';
-import { AuditFilterQuery, AuditPageQuery, AuditVerifyResult } from './admin.dto';
+import { AuditFilterQuery, AuditPageQuery, AuditVerifyQuery, AuditVerifyResult, SignedAuditHead } from './admin.dto';
 import { AuditNames } from './audit-names';
 
 /** Events buffered per name lookup while exporting (one page of the export's own keyset walk). */
@@ -68,20 +68,30 @@ export class AdminAuditController {
     res.end();
   }
 
+  @Get('head')
+  @ApiOkResponse({ type: SignedAuditHead })
+  @ApiOperation({ summary: 'The chain head (position, hash, time) signed by the active signing key: keep it outside the database and pass it to verify later' })
+  head(): Promise<SignedAuditHead> {
+    return this.chain.signedHead(this.keys);
+  }
+
   @Get('verify')
   @ApiOkResponse({ type: AuditVerifyResult })
-  @ApiOperation({ summary: "Check the stored trail against its hash chain and the service's chain head; broken names the first bad event" })
-  async verify(@Audit() context: AuditContext): Promise<AuditVerifyResult> {
-    const verdict = await this.chain.verify(this.keys);
+  @ApiOperation({
+    summary:
+      "Check the stored trail against its hash chain and the service's chain head; broken names the first bad event. With head (a signed head kept outside), also that the trail still contains it: 400 when the head's signature is not the service's",
+  })
+  async verify(@Query() query: AuditVerifyQuery, @Audit() context: AuditContext): Promise<AuditVerifyResult> {
+    const verdict = await this.chain.verify(this.keys, query.head === undefined ? undefined : parseHeadText(query.head));
     // Checked before this record is appended, so the verdict is about the trail as the caller asked for it.
     await this.audit.record(context, {
       type: 'audit.verified',
       outcome: verdict.ok ? 'success' : 'failure',
       reason: verdict.ok ? null : 'chain_broken',
-      details: verdict.ok ? { events: verdict.events } : { events: verdict.events, brokenSeq: verdict.broken.seq },
+      details: verdict.ok ? { events: verdict.events, ...(verdict.anchor ? { headSeq: verdict.anchor.seq } : {}) } : { events: verdict.events, brokenSeq: verdict.broken.seq },
     });
     return verdict.ok
-      ? { ok: true, events: verdict.events, broken: null, last: verdict.last }
+      ? { ok: true, events: verdict.events, broken: null, last: verdict.last, ...(verdict.anchor ? { anchor: verdict.anchor } : {}) }
       : { ok: false, events: verdict.events, broken: verdict.broken, last: null };
   }
 

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, Param, Patch, UseGuards } from '@nestjs/
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InvitesService, UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
+import { CliCodesService } from '@app/cli-sign-in';
 import { AppError, ErrorCode } from '@app/errors';
 import { PasskeysService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
@@ -27,13 +28,14 @@ export class MeController {
     private readonly users: UsersService,
     private readonly invites: InvitesService,
     private readonly passkeys: PasskeysService,
+    private readonly cliSignIns: CliCodesService,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'My profile and passkeys' })
   async profile(@CurrentPrincipal() principal: Principal) {
     const user = await this.users.getById(personOf(principal));
-    return userDetailView(user, await this.passkeys.listForUser(user.id));
+    return userDetailView(user, await this.passkeys.listForUser(user.id), await this.cliSignIns.list(user.id));
   }
 
   @Patch('passkeys/:id')

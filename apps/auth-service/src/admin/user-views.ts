@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { SIGN_IN_METHODS, SignInMethod } from '@app/accounts';
 
 /*
  * The OpenAPI shape of the user views (views.ts builds them). The view functions are typed with these classes, so
@@ -31,6 +32,13 @@ export class UserView {
   @ApiProperty({
     type: String,
     nullable: true,
+    enum: SIGN_IN_METHODS,
+    description: 'how that sign-in was made; null when never (or before this was recorded)',
+  })
+  lastLoginMethod: SignInMethod | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
     example: 'https://company.okta.com',
     description:
       "the issuer URL (OIDC_ISSUER) of the identity provider this person signs in through; null for a local person (invited, passkey only). The issuer, not the login page's display name: it is what identifies the provider and stays the same when the label changes",
@@ -53,6 +61,35 @@ export class UserView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) sessionsEndedAt: string | null;
 }
 
+/** A one-time CLI code (pending) or the command line it signed in; never the code itself (only its hash is stored). */
+export class CliSignInView {
+  @ApiProperty() id: string;
+  @ApiProperty({ enum: ['pending', 'signed_in', 'expired', 'revoked'] }) state: string;
+  @ApiProperty({ type: String, format: 'date-time' }) createdAt: string;
+  @ApiProperty({ type: String, format: 'date-time', description: 'when the code stops being usable (until used)' })
+  expiresAt: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when a command line signed in' })
+  usedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) revokedAt: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "Airflow's last re-check of it in use (accurate to recheck_interval_seconds)",
+  })
+  lastUsedAt: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'address the code was created from' })
+  createdFrom: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'address the command line signed in from' })
+  usedFrom: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "the command line's User-Agent" }) client: string | null;
+}
+
 export class UserDetailView extends UserView {
   @ApiProperty({ type: [PasskeyView], description: 'revoked ones included' }) passkeys: PasskeyView[];
+  @ApiProperty({
+    type: [CliSignInView],
+    description: 'command lines signed in with a one-time code and not revoked: a session naming any other is over',
+  })
+  commandLines: CliSignInView[];
 }

@@ -1,7 +1,8 @@
-import { Body, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
+import { Body, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
+import { CliCodesService } from '@app/cli-sign-in';
 import { PasskeysService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
 import { StatusRead } from '../http/bearer.guard';
@@ -16,6 +17,7 @@ export class AdminUsersController {
   constructor(
     private readonly users: UsersService,
     private readonly passkeys: PasskeysService,
+    private readonly cliSignIns: CliCodesService,
   ) {}
 
   @Get('users')
@@ -27,11 +29,18 @@ export class AdminUsersController {
 
   @Get('users/:id')
   @StatusRead()
-  @ApiOperation({ summary: 'One user with their passkeys (revoked ones included)' })
+  @ApiOperation({ summary: 'One user with their passkeys (revoked ones included) and command lines signed in' })
+  @ApiQuery({
+    name: 'commandLine',
+    required: false,
+    description: 'Airflow re-checks this command line because it is in use: record that as its last use',
+  })
   @ApiOkResponse({ type: UserDetailView })
-  async get(@Param('id') id: string) {
+  async get(@Param('id') id: string, @Query('commandLine') commandLine?: string) {
     const user = await this.users.resolve(id);
-    return userDetailView(user, await this.passkeys.listForUser(user.id));
+    const inUse = typeof commandLine === 'string' && commandLine.length <= 36 ? commandLine : undefined;
+    const cliSignIns = await this.cliSignIns.list(user.id, inUse);
+    return userDetailView(user, await this.passkeys.listForUser(user.id), cliSignIns);
   }
 
   @Patch('users/:id')

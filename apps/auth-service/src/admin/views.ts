@@ -1,8 +1,9 @@
 import { Invite, inviteState, ServiceAccount, User } from '@app/accounts';
 import type { AuditEvent } from '@app/audit';
+import { CliSignIn, cliSignInState } from '@app/cli-sign-in';
 import type { SigningKey } from '@app/tokens';
 import { authenticatorName, Passkey } from '@app/webauthn';
-import type { PasskeyView, UserDetailView, UserView } from './user-views';
+import type { CliSignInView, PasskeyView, UserDetailView, UserView } from './user-views';
 
 /*
  * The one place entities become API/CLI output. Each view lists its fields explicitly, so a column added to an
@@ -20,6 +21,7 @@ export function userView(user: User): UserView {
     disabled: !!user.disabledAt,
     createdAt: iso(user.createdAt),
     lastLoginAt: iso(user.lastLoginAt),
+    lastLoginMethod: user.lastLoginMethod,
     idp: user.idpIssuer,
     lastIdpLoginAt: iso(user.lastIdpLoginAt),
     ...sessionsView(user),
@@ -51,8 +53,30 @@ export function passkeyView(passkey: Passkey): PasskeyView {
   };
 }
 
-export function userDetailView(user: User, passkeys: Passkey[]): UserDetailView {
-  return { ...userView(user), passkeys: passkeys.map(passkeyView) };
+/** @param cliSignIns the person's live rows (pending codes and command lines); only the signed-in ones are shown. */
+export function userDetailView(
+  user: User,
+  passkeys: Passkey[],
+  cliSignIns: CliSignIn[],
+  now = new Date(),
+): UserDetailView {
+  const commandLines = cliSignIns.map((row) => cliSignInView(row, now)).filter((view) => view.state === 'signed_in');
+  return { ...userView(user), passkeys: passkeys.map(passkeyView), commandLines };
+}
+
+export function cliSignInView(row: CliSignIn, now = new Date()): CliSignInView {
+  return {
+    id: row.id,
+    state: cliSignInState(row, now),
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    usedAt: iso(row.usedAt),
+    revokedAt: iso(row.revokedAt),
+    lastUsedAt: iso(row.lastUsedAt),
+    createdFrom: row.createdFrom,
+    usedFrom: row.usedFrom,
+    client: row.client,
+  };
 }
 
 /** Never includes the token (only its hash is stored anyway). */

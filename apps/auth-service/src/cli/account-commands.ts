@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { InvitesService, SERVICE_ACCOUNT_SCOPES, ServiceAccountsService, UsersService } from '@app/accounts';
 import { CLI_CONTEXT } from '@app/audit';
+import { CliCodesService } from '@app/cli-sign-in';
 import { PasskeysService } from '@app/webauthn';
 import { inviteView, serviceAccountView, userDetailView, userView } from '../admin/views';
 import { printLines, printTable } from './output';
@@ -105,7 +106,8 @@ export function userCommands(program: Command): void {
     users.command('show <user>').description('one user (id or username) with their passkeys'),
     async (app, _opts, idOrUsername: string) => {
       const user = await app.get(UsersService).resolve(idOrUsername);
-      return userDetailView(user, await app.get(PasskeysService).listForUser(user.id));
+      const passkeys = await app.get(PasskeysService).listForUser(user.id);
+      return userDetailView(user, passkeys, await app.get(CliCodesService).list(user.id));
     },
     (view) => {
       printLines(

@@ -1,3 +1,4 @@
+import { CliSignInModule } from '@app/cli-sign-in';
 import { DynamicModule, Module } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
@@ -16,7 +17,15 @@ export class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: CliModule,
-      imports: [AppConfigModule.forRoot(config), PersistenceModule.forRoot(ALL_ENTITIES, { retryAttempts: 0 }), AuditModule, AccountsModule, TokensModule, WebAuthnModule],
+      imports: [
+        AppConfigModule.forRoot(config),
+        PersistenceModule.forRoot(ALL_ENTITIES, { retryAttempts: 0 }),
+        AuditModule,
+        AccountsModule,
+        TokensModule,
+        WebAuthnModule,
+        CliSignInModule,
+      ],
     };
   }
 }

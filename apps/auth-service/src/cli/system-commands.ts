@@ -1,8 +1,20 @@
 import { Command } from 'commander';
 import { DataSource } from 'typeorm';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { AuditChainService, AuditService, carriedKeysTrust, ChainChecker, ChainVerdict, CheckpointKeys, CLI_CONTEXT, StoredLink } from '@app/audit';
+import {
+  AuditChainService,
+  AuditService,
+  carriedKeysTrust,
+  ChainAnchor,
+  ChainChecker,
+  ChainVerdict,
+  CheckpointKeys,
+  CLI_CONTEXT,
+  parseHeadText,
+  readSignedHead,
+  StoredLink,
+} from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { KeyStoreService } from '@app/tokens';
 import { auditEventView, signingKeyView } from '../admin/views';
@@ -37,9 +49,22 @@ export function keyCommands(program: Command): void {
   );
 }
 
-/** `audit export`: the trail as JSON lines, in chain order; `audit verify`: the hash chain, in the database or an export. */
+/**
+ * `audit export`: the trail as JSON lines, in chain order; `audit head`: the signed chain head, to keep elsewhere;
+ * `audit verify`: the hash chain, in the database or an export, optionally against a head kept elsewhere.
+ */
 export function auditCommands(program: Command): void {
   const audit = program.command('audit').description('audit trail');
+
+  runAndReport(
+    audit.command('head').description('print the chain head (position, hash, time) signed by the active signing key: keep it outside the database'),
+    async (app) => {
+      // A database the service never started on has no signing key yet.
+      await app.get(KeyStoreService).ensureKeys(CLI_CONTEXT);
+      return app.get(AuditChainService).signedHead(app.get(CheckpointKeys));
+    },
+    (head) => printLines(`audit head ${head.seq} ${head.hash} (written ${head.occurredAt ?? 'never'}, signed ${head.signedAt})`, 'keep the JSON of --json; check it later with: audit verify --head FILE'),
+  );
 
   audit
     .command('export')
@@ -61,10 +86,14 @@ export function auditCommands(program: Command): void {
     .description('check the hash chain: exit 0 when intact, 1 naming the first bad event')
     .option('--file <path>', 'check an unfiltered export (JSON lines) offline instead of the database')
     .option('--trusted-kids <kids>', "with --file: rely only on these signing key ids (comma-separated, e.g. from the service's published JWKS) for a retention checkpoint", parseKids)
+    .option('--head <path>', 'a signed head kept outside the database (the JSON of "audit head --json", or a log line carrying it): fail when the trail no longer contains it')
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean; file?: string; trustedKids?: Set<string> }) => {
+    .action(async (opts: { json?: boolean; file?: string; trustedKids?: Set<string>; head?: string }) => {
       if (opts.trustedKids && !opts.file) throw new AppError(ErrorCode.InvalidRequest, '--trusted-kids applies to --file; online, only the keys the service holds are trusted');
-      const verdict = opts.file ? await verifyExportFile(opts.file, opts.trustedKids) : await withServices((app) => app.get(AuditChainService).verify(app.get(CheckpointKeys)));
+      const head = opts.head === undefined ? undefined : readHeadFile(opts.head);
+      const verdict = opts.file
+        ? await verifyExportFile(opts.file, opts.trustedKids, head)
+        : await withServices((app) => app.get(AuditChainService).verify(app.get(CheckpointKeys), head));
       if (opts.json) printJson(verdict);
       else if (verdict.ok) {
         printLines(`audit trail intact: ${verdict.events} events${verdict.last ? `, head ${verdict.last.seq} ${verdict.last.hash}` : ''}`);
@@ -74,6 +103,8 @@ export function auditCommands(program: Command): void {
           const source = !opts.file ? "one of the service's own keys" : opts.trustedKids ? 'carried in the export, pinned by --trusted-kids' : "carried in the export, not pinned: compare it with the service's keys or pass --trusted-kids";
           printLines(`starts at position ${verdict.first} from the retention checkpoint ${cp.eventId} (position ${cp.seq}), signed by key ${cp.kid} (${source})`);
         }
+        const anchor = verdict.anchor;
+        if (anchor) printLines(anchor.pruned ? `the signed head ${anchor.seq} lies in the prefix that retention pruned (vouched for by its signed checkpoint)` : `contains the signed head ${anchor.seq} ${anchor.hash}`);
       }
       if (!verdict.ok) {
         const { eventId, seq, problem } = verdict.broken;
@@ -88,12 +119,29 @@ function parseKids(value: string): Set<string> {
   return new Set(kids);
 }
 
+/** The head file's content, unread: online the service's keys judge its signature, offline the export's. */
+function readHeadFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new AppError(ErrorCode.InvalidRequest, `cannot read the audit head ${path}: ${(error as Error).message}`);
+  }
+  return parseHeadText(text);
+}
+
 /**
  * An export read back line by line (constant memory): each line's chain fields as the service stored them. A
- * retention checkpoint is checked with the key it carries, or only with a pinned one.
+ * retention checkpoint (and a signed head) is checked with the key it carries, or only with a pinned one.
  */
-async function verifyExportFile(path: string, trustedKids?: ReadonlySet<string>): Promise<ChainVerdict> {
-  const checker = new ChainChecker(carriedKeysTrust(trustedKids));
+async function verifyExportFile(path: string, trustedKids?: ReadonlySet<string>, head?: unknown): Promise<ChainVerdict> {
+  let anchor: ChainAnchor | undefined;
+  if (head !== undefined) {
+    const read = readSignedHead(head, carriedKeysTrust(trustedKids));
+    if (!read.ok) throw new AppError(ErrorCode.InvalidRequest, `the audit head given ${read.problem}`);
+    anchor = read.head;
+  }
+  const checker = new ChainChecker(carriedKeysTrust(trustedKids), anchor);
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
   for await (const line of lines) {
     if (!line.trim()) continue;

@@ -10,6 +10,8 @@ export type Grantee =
   | { grant: 'webauthn'; login: VerifiedLogin }
   /** A person the OpenID provider vouched for (`idp`), with or without a passkey confirming it (`passkeyId`). */
   | { grant: 'federated'; login: UserTokenSubject & { idp: string } }
+  /** A person's command line, signed in with a one-time code they created after a passkey confirmation. */
+  | { grant: 'cli_code'; login: UserTokenSubject & { passkeyId: string; cliSignInId: string } }
   | { grant: 'client_credentials'; account: ServiceAccount; scopes: readonly string[] };
 
 /**
@@ -24,12 +26,24 @@ export class AccessTokenGrants {
   ) {}
 
   async issue(tx: Tx, context: AuditContext, grantee: Grantee): Promise<TokenResponse> {
-    if (grantee.grant === 'webauthn' || grantee.grant === 'federated') {
+    if (grantee.grant !== 'client_credentials') {
       const { login, grant } = grantee;
       const token = await this.tokens.issueUserToken(login);
+      const extra =
+        grant === 'federated'
+          ? { amr: login.amr }
+          : grant === 'cli_code'
+            ? { amr: login.amr, cliSignInId: login.cliSignInId }
+            : {};
       await this.audit.record(
         { ...context, actorType: 'user', actorId: login.userId },
-        { type: 'token.issued', outcome: 'success', subjectType: 'user', subjectId: login.userId, details: { grant, ...(grant === 'federated' ? { amr: login.amr } : {}), expiresIn: token.expires_in } },
+        {
+          type: 'token.issued',
+          outcome: 'success',
+          subjectType: 'user',
+          subjectId: login.userId,
+          details: { grant, ...extra, expiresIn: token.expires_in },
+        },
         tx,
         login.authTime,
       );

@@ -1,19 +1,28 @@
 import { Module } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
+import { CliSignInModule } from '@app/cli-sign-in';
 import { TokensModule } from '@app/tokens';
 import { FederationModule } from '@app/federation';
 import { WebAuthnModule } from '@app/webauthn';
 import { AccessTokenGrants } from './access-token-grants';
 import { ClientCredentialsGrant } from './client-credentials-grant';
+import { CliCodeSignIn } from './cli-code-sign-in';
 import { FederatedPasskeyStep } from './federated-passkey-step';
 import { FederatedSignIn } from './federated-sign-in';
 import { PasskeySignIn } from './passkey-sign-in';
 
 /** The two ways to get an access token (a passkey sign-in, the client-credentials grant), for the public controllers. */
 @Module({
-  imports: [AccountsModule, AuditModule, TokensModule, WebAuthnModule, FederationModule],
-  providers: [AccessTokenGrants, PasskeySignIn, ClientCredentialsGrant, FederatedSignIn, FederatedPasskeyStep],
-  exports: [PasskeySignIn, ClientCredentialsGrant, FederatedSignIn, FederatedPasskeyStep],
+  imports: [CliSignInModule, AccountsModule, AuditModule, TokensModule, WebAuthnModule, FederationModule],
+  providers: [
+    AccessTokenGrants,
+    PasskeySignIn,
+    CliCodeSignIn,
+    ClientCredentialsGrant,
+    FederatedSignIn,
+    FederatedPasskeyStep,
+  ],
+  exports: [PasskeySignIn, CliCodeSignIn, ClientCredentialsGrant, FederatedSignIn, FederatedPasskeyStep],
 })
 export class SignInModule {}

@@ -6,6 +6,9 @@ import { AuditChain1765100000000 } from './1765100000000-audit-chain';
 import { ChallengeUserVerification1765200000000 } from './1765200000000-challenge-user-verification';
 import { ProviderSessions1765300000000 } from './1765300000000-provider-sessions';
 import { SessionGenerations1766300000000 } from './1766300000000-session-generations';
+import { AuditWindowTemplates1766400000000 } from './1766400000000-audit-window-templates';
+import { CliSignIns1766500000000 } from './1766500000000-cli-sign-ins';
+import { LastLoginMethod1766700000000 } from './1766700000000-last-login-method';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
 export const MIGRATIONS = [
@@ -17,4 +20,7 @@ export const MIGRATIONS = [
   ChallengeUserVerification1765200000000,
   ProviderSessions1765300000000,
   SessionGenerations1766300000000,
+  AuditWindowTemplates1766400000000,
+  CliSignIns1766500000000,
+  LastLoginMethod1766700000000,
 ];

@@ -1,0 +1,114 @@
+"""The api-server checks its own credential when it starts (the real Airflow against the real service).
+
+``service_credentials`` must hold ``sessions:read``: without it every session check is refused and every
+session fails closed, so the api-server does not start and its log gives the one-line reason. With
+``admin`` it starts, and warns loudly. Each case starts a second api-server on the suite's metadata
+database (no migration), with a service account made for it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+from support.processes import free_port
+from support.stack import AirflowServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from support.stack import Stack
+
+START_TIMEOUT_SECONDS = 180
+
+
+@dataclass
+class SecondAirflow(AirflowServer):
+    """Another api-server on the suite's metadata database, with its own home and log."""
+
+    shared_home: Path | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = super().env
+        assert self.shared_home is not None
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{self.shared_home / 'airflow.db'}"
+        return env
+
+
+def _airflow_with(stack: Stack, name: str, *scope_args: str) -> SecondAirflow:
+    account = stack.service.cli(
+        "service-account", "create", "--name", f"it-{name}-{uuid.uuid4().hex[:6]}", *scope_args
+    )
+    workdir = stack.workdir / name
+    workdir.mkdir()
+    return SecondAirflow(
+        workdir=workdir,
+        port=free_port(),
+        service=stack.service,
+        service_credentials=f"{account['clientId']}:{account['clientSecret']}",
+        shared_home=stack.airflow.home,
+    )
+
+
+def _outcome(server: SecondAirflow, refusal: str) -> tuple[str, str]:
+    """("ready" | "exited" | "refused", log): until the api-server answers, exits, or logs ``refusal``."""
+    assert server.process is not None
+    proc = server.process.proc
+    assert proc is not None
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            log = server.log.read_text(errors="replace") if server.log.exists() else ""
+            if refusal in log:
+                return "refused", log
+            if proc.poll() is not None:
+                return "exited", log
+            try:
+                if client.get(f"http://127.0.0.1:{server.port}/api/v2/monitor/health").status_code == 200:
+                    return "ready", server.log.read_text(errors="replace")
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+    return "timeout", server.log.read_text(errors="replace")
+
+
+@contextmanager
+def _running(server: SecondAirflow) -> Iterator[SecondAirflow]:
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_api_server_refuses_to_start_with_a_credential_without_sessions_read(stack: Stack) -> None:
+    """A credential without sessions:read: the api-server never answers, and its log says why in one line."""
+    reason = "lacks the scope sessions:read (it holds: none)"
+    with _running(_airflow_with(stack, "startup-no-scope")) as server:
+        outcome, log = _outcome(server, reason)
+        assert outcome == "refused", f"{outcome}; log tail:\n{log[-3000:]}"
+        line = next(line for line in log.splitlines() if reason in line)
+        assert "[webauthn_auth_manager] service_credentials: client 'sa_" in line
+        assert "create Airflow's account with --scopes sessions:read" in line
+        # It never served a request.
+        with httpx.Client(timeout=2) as client:
+            try:
+                health = client.get(f"http://127.0.0.1:{server.port}/api/v2/monitor/health").status_code
+            except httpx.HTTPError:
+                health = None
+        assert health != 200
+
+
+def test_the_api_server_starts_with_an_admin_credential_and_warns_loudly(stack: Stack) -> None:
+    """sessions:read and admin: it starts (sessions work), and its log warns that admin is too much."""
+    with _running(_airflow_with(stack, "startup-admin", "--scopes", "sessions:read,admin")) as server:
+        outcome, log = _outcome(server, "lacks the scope")
+        assert outcome == "ready", f"{outcome}; log tail:\n{log[-3000:]}"
+        assert "HOLDS THE SCOPE admin, FAR MORE THAN AIRFLOW NEEDS" in log
