@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { MigrationInterface, QueryRunner, TableColumn } from 'typeorm';
 
 /*
  * Ending sessions for good. A person's and a service account's `session_generation` goes up whenever their
@@ -8,29 +8,29 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * unflagged, groups re-added). Existing rows start at 0, the generation of every token issued before this claim.
  * `sessions_ended_reason` and `sessions_ended_at` say why and when, for the refusal's words.
  *
- * Plain ALTER TABLE on both databases (SQLite has had ADD and DROP COLUMN since 3.35): TypeORM's addColumn and
- * dropColumn rebuild a SQLite table, and rebuilding `users` would cascade-delete every passkey through their
- * foreign key.
+ * Added through TypeORM (its table cache must know these columns, or a later migration's addColumn on SQLite rebuilds
+ * `users` without them); dropped with plain ALTER TABLE (SQLite has DROP COLUMN since 3.35), because TypeORM's
+ * dropColumn rebuilds a SQLite table, and rebuilding `users` cascade-deletes every passkey through their foreign key.
  */
 const TABLES = ['users', 'service_accounts'];
-const COLUMNS: Array<[name: string, definition: string]> = [
-  ['session_generation', 'integer NOT NULL DEFAULT 0'],
-  ['sessions_ended_reason', 'varchar(32)'],
-  ['sessions_ended_at', 'bigint'],
-];
+const COLUMNS = ['session_generation', 'sessions_ended_reason', 'sessions_ended_at'];
 
 export class SessionGenerations1766300000000 implements MigrationInterface {
   name = 'SessionGenerations1766300000000';
 
   async up(q: QueryRunner): Promise<void> {
     for (const table of TABLES) {
-      for (const [name, definition] of COLUMNS) await q.query(`ALTER TABLE ${table} ADD COLUMN ${name} ${definition}`);
+      await q.addColumns(table, [
+        new TableColumn({ name: 'session_generation', type: 'integer', isNullable: false, default: 0 }),
+        new TableColumn({ name: 'sessions_ended_reason', type: 'varchar', length: '32', isNullable: true }),
+        new TableColumn({ name: 'sessions_ended_at', type: 'bigint', isNullable: true }),
+      ]);
     }
   }
 
   async down(q: QueryRunner): Promise<void> {
     for (const table of TABLES) {
-      for (const [name] of [...COLUMNS].reverse()) await q.query(`ALTER TABLE ${table} DROP COLUMN ${name}`);
+      for (const column of [...COLUMNS].reverse()) await q.query(`ALTER TABLE ${table} DROP COLUMN ${column}`);
     }
   }
 }
