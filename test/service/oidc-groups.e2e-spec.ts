@@ -5,12 +5,12 @@
  * person whose groups grant no Airflow role is refused before any account or passkey step exists.
  */
 import { decodeJwt } from 'jose';
-import { UsersService } from '@app/accounts';
+import { InvitesService, UsersService } from '@app/accounts';
 import { AuditEvent } from '@app/audit';
 import { FederatedLogin } from '@app/federation';
 import { UnitOfWork } from '@app/persistence';
 import { RunningProvider, atProvider, callback, providerEnv, signInAt, startFlow, startProvider } from '../support/oidc-provider-control';
-import { TestApp, startTestApp } from '../support/test-app';
+import { TestApp, adminToken, startTestApp } from '../support/test-app';
 
 /** Accounts whose groups claim spells one group several ways; `-<suffix>` ids give each run a new person. */
 const ACCOUNTS = {
@@ -92,6 +92,24 @@ describe('one list for every decision, whatever the provider\'s spelling', () =>
   });
 });
 
+describe('administrators\' groups follow the same rule (admin API; both CLIs call it or the same services)', () => {
+  it('invites and set-groups store the canonical names, and a name the rule refuses is a 400 naming it', async () => {
+    const bearer = { Authorization: `Bearer ${await adminToken(t)}` };
+    const username = `canon-${(run += 1)}`;
+    await t.http.post('/v1/admin/invites').set(bearer).send({ username, groups: [' airflow-admins', 'airflow-admins\t', 'Ops'] }).expect(201);
+    expect((await t.app.get(InvitesService).list()).find((i) => i.username === username)!.groups).toEqual(['Ops', 'airflow-admins']);
+    const refused = await t.http.post('/v1/admin/invites').set(bearer).send({ username: `${username}-b`, groups: ['airflow admins'] }).expect(400);
+    expect(refused.body.message).toMatch(/group "airflow admins" is not allowed: use letters, digits/);
+
+    const { username: person } = await signInAs('upper');
+    const user = (await t.app.get(UsersService).findByUsername(person))!;
+    await t.http.patch(`/v1/admin/users/${user.id}`).set(bearer).send({ groups: ['\u00a0it-viewers ', 'it-viewers'] }).expect(200);
+    expect((await t.app.get(UsersService).findByUsername(person))!.groups).toEqual(['it-viewers']);
+    await t.http.patch(`/v1/admin/users/${user.id}`).set(bearer).send({ groups: ['it-viewers\u0000'] }).expect(400);
+    expect((await t.app.get(UsersService).findByUsername(person))!.groups).toEqual(['it-viewers']);
+  });
+});
+
 describe('OIDC_ALLOWED_GROUPS is read by the same rule', () => {
   it('an allowed group written with spaces admits its plain and padded spellings, and not another case', async () => {
     const allowed = await startTestApp(providerEnv(op, { OIDC_ALLOWED_GROUPS: 'contractors , airflow-admins\t', FEDERATION_PASSKEY_REQUIRED_GROUPS: 'nobody' }));
@@ -104,13 +122,13 @@ describe('OIDC_ALLOWED_GROUPS is read by the same rule', () => {
     } finally {
       await allowed.close();
     }
-  });
+  }, 60_000); // its own service instance (and, on PostgreSQL, its own migrated schema)
 
   it('a configured group the rule refuses stops the service at start-up, naming it', async () => {
     await expect(startTestApp(providerEnv(op, { FEDERATION_PASSKEY_REQUIRED_GROUPS: 'airflow admins' }))).rejects.toThrow(
       /FEDERATION_PASSKEY_REQUIRED_GROUPS: "airflow admins" is not a group name/,
     );
-  });
+  }, 30_000);
 });
 
 describe('no Airflow role: refused before anything is stored', () => {
