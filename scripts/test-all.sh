@@ -34,6 +34,7 @@ steps_together() {
 
 step "build" npm run -s build
 step "typecheck" npx tsc -p tsconfig.json --noEmit
+step "lint" npm run -s lint
 step "unit tests" npx jest --selectProjects unit
 steps_together "service e2e (SQLite)" "npx jest --selectProjects e2e --runInBand" \
   "service e2e (PostgreSQL)" "E2E_DATABASE_URL='$PG_URL' npx jest --selectProjects e2e --runInBand"
