@@ -9,7 +9,15 @@ import { InvitesService, UsersService } from '@app/accounts';
 import { AuditEvent } from '@app/audit';
 import { FederatedLogin } from '@app/federation';
 import { UnitOfWork } from '@app/persistence';
-import { RunningProvider, atProvider, callback, providerEnv, signInAt, startFlow, startProvider } from '../support/oidc-provider-control';
+import {
+  RunningProvider,
+  atProvider,
+  callback,
+  providerEnv,
+  signInAt,
+  startFlow,
+  startProvider,
+} from '../support/oidc-provider-control';
 import { TestApp, adminToken, startTestApp } from '../support/test-app';
 
 /** Accounts whose groups claim spells one group several ways; `-<suffix>` ids give each run a new person. */
@@ -47,10 +55,12 @@ async function signInAs(account: keyof typeof ACCOUNTS, roleGroups: readonly str
 }
 
 function auditOf(type: string, subjectId: string | null) {
-  return t.app.get(UnitOfWork).run((tx) => tx.manager.findBy(AuditEvent, { type, ...(subjectId ? { subjectId } : {}) }));
+  return t.app
+    .get(UnitOfWork)
+    .run((tx) => tx.manager.findBy(AuditEvent, { type, ...(subjectId ? { subjectId } : {}) }));
 }
 
-describe('one list for every decision, whatever the provider\'s spelling', () => {
+describe("one list for every decision, whatever the provider's spelling", () => {
   it.each(['spaced', 'tabbed', 'nbsp'] as const)(
     'a passkey-required group spelled with whitespace (%s) does not skip the passkey step, and is stored as the plain name',
     async (account) => {
@@ -58,7 +68,10 @@ describe('one list for every decision, whatever the provider\'s spelling', () =>
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ status: 'passkey_required', action: 'enroll', pending: expect.any(String) });
       expect(res.body.access_token).toBeUndefined();
-      expect((await t.app.get(UsersService).findByUsername(username))!.groups).toEqual(['airflow-admins', 'it-viewers']);
+      expect((await t.app.get(UsersService).findByUsername(username))!.groups).toEqual([
+        'airflow-admins',
+        'it-viewers',
+      ]);
     },
   );
 
@@ -71,7 +84,7 @@ describe('one list for every decision, whatever the provider\'s spelling', () =>
     expect(decodeJwt(res.body.access_token).groups).toEqual(stored);
   });
 
-  it('decomposed Unicode is stored composed (NFC), the spelling Airflow\'s role groups compare with', async () => {
+  it("decomposed Unicode is stored composed (NFC), the spelling Airflow's role groups compare with", async () => {
     const { username, res } = await signInAs('decomposed');
     expect(res.status).toBe(200);
     const stored = (await t.app.get(UsersService).findByUsername(username))!.groups;
@@ -92,29 +105,57 @@ describe('one list for every decision, whatever the provider\'s spelling', () =>
   });
 });
 
-describe('administrators\' groups follow the same rule (admin API; both CLIs call it or the same services)', () => {
+describe("administrators' groups follow the same rule (admin API; both CLIs call it or the same services)", () => {
   it('invites and set-groups store the canonical names, and a name the rule refuses is a 400 naming it', async () => {
     const bearer = { Authorization: `Bearer ${await adminToken(t)}` };
     const username = `canon-${(run += 1)}`;
-    await t.http.post('/v1/admin/invites').set(bearer).send({ username, groups: [' airflow-admins', 'airflow-admins\t', 'Ops'] }).expect(201);
-    expect((await t.app.get(InvitesService).list()).find((i) => i.username === username)!.groups).toEqual(['Ops', 'airflow-admins']);
-    const refused = await t.http.post('/v1/admin/invites').set(bearer).send({ username: `${username}-b`, groups: ['airflow admins'] }).expect(400);
+    await t.http
+      .post('/v1/admin/invites')
+      .set(bearer)
+      .send({ username, groups: [' airflow-admins', 'airflow-admins\t', 'Ops'] })
+      .expect(201);
+    expect((await t.app.get(InvitesService).list()).find((i) => i.username === username)!.groups).toEqual([
+      'Ops',
+      'airflow-admins',
+    ]);
+    const refused = await t.http
+      .post('/v1/admin/invites')
+      .set(bearer)
+      .send({ username: `${username}-b`, groups: ['airflow admins'] })
+      .expect(400);
     expect(refused.body.message).toMatch(/group "airflow admins" is not allowed: use letters, digits/);
 
     const { username: person } = await signInAs('upper');
     const user = (await t.app.get(UsersService).findByUsername(person))!;
-    await t.http.patch(`/v1/admin/users/${user.id}`).set(bearer).send({ groups: ['\u00a0it-viewers ', 'it-viewers'] }).expect(200);
+    await t.http
+      .patch(`/v1/admin/users/${user.id}`)
+      .set(bearer)
+      .send({ groups: ['\u00a0it-viewers ', 'it-viewers'] })
+      .expect(200);
     expect((await t.app.get(UsersService).findByUsername(person))!.groups).toEqual(['it-viewers']);
-    await t.http.patch(`/v1/admin/users/${user.id}`).set(bearer).send({ groups: ['it-viewers\u0000'] }).expect(400);
+    await t.http
+      .patch(`/v1/admin/users/${user.id}`)
+      .set(bearer)
+      .send({ groups: ['it-viewers\u0000'] })
+      .expect(400);
     expect((await t.app.get(UsersService).findByUsername(person))!.groups).toEqual(['it-viewers']);
   });
 });
 
 describe('OIDC_ALLOWED_GROUPS is read by the same rule', () => {
   it('an allowed group written with spaces admits its plain and padded spellings, and not another case', async () => {
-    const allowed = await startTestApp(providerEnv(op, { OIDC_ALLOWED_GROUPS: 'contractors , airflow-admins\t', FEDERATION_PASSKEY_REQUIRED_GROUPS: 'nobody' }));
+    const allowed = await startTestApp(
+      providerEnv(op, {
+        OIDC_ALLOWED_GROUPS: 'contractors , airflow-admins\t',
+        FEDERATION_PASSKEY_REQUIRED_GROUPS: 'nobody',
+      }),
+    );
     try {
-      for (const [account, status] of [['tabbed', 200], ['spaced', 200], ['onlyupper', 403]] as const) {
+      for (const [account, status] of [
+        ['tabbed', 200],
+        ['spaced', 200],
+        ['onlyupper', 403],
+      ] as const) {
         const username = `${account}-allowed${(run += 1)}`;
         const res = await signInAt(allowed, username, ['AIRFLOW-ADMINS', ...ROLE_GROUPS]);
         expect({ account, status: res.status }).toEqual({ account, status });
@@ -125,9 +166,9 @@ describe('OIDC_ALLOWED_GROUPS is read by the same rule', () => {
   }, 60_000); // its own service instance (and, on PostgreSQL, its own migrated schema)
 
   it('a configured group the rule refuses stops the service at start-up, naming it', async () => {
-    await expect(startTestApp(providerEnv(op, { FEDERATION_PASSKEY_REQUIRED_GROUPS: 'airflow admins' }))).rejects.toThrow(
-      /FEDERATION_PASSKEY_REQUIRED_GROUPS: "airflow admins" is not a group name/,
-    );
+    await expect(
+      startTestApp(providerEnv(op, { FEDERATION_PASSKEY_REQUIRED_GROUPS: 'airflow admins' })),
+    ).rejects.toThrow(/FEDERATION_PASSKEY_REQUIRED_GROUPS: "airflow admins" is not a group name/);
   }, 30_000);
 });
 
@@ -136,7 +177,10 @@ describe('no Airflow role: refused before anything is stored', () => {
     const before = await t.app.get(UnitOfWork).run((tx) => tx.manager.count(FederatedLogin));
     const { username, res } = await signInAs('outsider');
     expect(res.status).toBe(403);
-    expect(res.body).toMatchObject({ code: 'no_role', message: expect.stringMatching(/none of your groups grants an Airflow role/) });
+    expect(res.body).toMatchObject({
+      code: 'no_role',
+      message: expect.stringMatching(/none of your groups grants an Airflow role/),
+    });
     expect(await t.app.get(UsersService).findByUsername(username)).toBeNull();
     expect(await t.app.get(UnitOfWork).run((tx) => tx.manager.count(FederatedLogin))).toBe(before);
     const refusals = (await auditOf('login', null)).filter((e) => e.reason === 'no_airflow_role');
@@ -151,13 +195,13 @@ describe('no Airflow role: refused before anything is stored', () => {
     expect(await t.app.get(UsersService).findByUsername(username)).toBeNull();
   });
 
-  it('the role check compares canonical names exactly, like Airflow\'s role_mapping: another case maps nothing', async () => {
+  it("the role check compares canonical names exactly, like Airflow's role_mapping: another case maps nothing", async () => {
     const { res } = await signInAs('onlyupper');
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('no_role');
   });
 
-  it('a callback without Airflow\'s role groups is a 400, and spends nothing', async () => {
+  it("a callback without Airflow's role groups is a 400, and spends nothing", async () => {
     const flow = await startFlow(t);
     const query = await atProvider(flow.authorizationUrl, `spaced-norole${(run += 1)}`);
     const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);

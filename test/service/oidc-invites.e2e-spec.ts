@@ -33,7 +33,16 @@ function newName(): string {
 /** The first half of an invite's enrollment: the options (the challenge is issued now, verified later). */
 async function startEnrollment(inviteToken: string, authenticator: SoftAuthenticator) {
   const options = await t.http.post('/v1/registration/options').send({ inviteToken });
-  return { status: options.status, body: options.body, finish: () => t.http.post('/v1/registration/verify').send({ response: authenticator.createCredential(options.body as PublicKeyCredentialCreationOptionsJSON, { origin: TEST_ORIGIN }) }) };
+  return {
+    status: options.status,
+    body: options.body,
+    finish: () =>
+      t.http.post('/v1/registration/verify').send({
+        response: authenticator.createCredential(options.body as PublicKeyCredentialCreationOptionsJSON, {
+          origin: TEST_ORIGIN,
+        }),
+      }),
+  };
 }
 
 describe('an invite reserves its username', () => {
@@ -46,7 +55,11 @@ describe('an invite reserves its username', () => {
     expect(await t.app.get(UsersService).findByUsername(username)).toBeNull();
     // The invited person then enrolls: their own account, with the invite's groups, linked to no provider.
     await enrollPasskey(t, new SoftAuthenticator(), { inviteToken });
-    expect(await t.app.get(UsersService).findByUsername(username)).toMatchObject({ idpIssuer: null, idpSubject: null, groups: ['airflow-admins'] });
+    expect(await t.app.get(UsersService).findByUsername(username)).toMatchObject({
+      idpIssuer: null,
+      idpSubject: null,
+      groups: ['airflow-admins'],
+    });
     // And the provider account still cannot take the name.
     expect((await signInAt(t, username)).status).toBe(409);
   });
@@ -61,7 +74,9 @@ describe('an invite reserves its username', () => {
 
     const expiredName = newName();
     await createInvite(t, { username: expiredName });
-    await t.app.get(UnitOfWork).run((tx) => tx.manager.update(Invite, { username: expiredName }, { expiresAt: new Date(Date.now() - 1000) }));
+    await t.app
+      .get(UnitOfWork)
+      .run((tx) => tx.manager.update(Invite, { username: expiredName }, { expiresAt: new Date(Date.now() - 1000) }));
     expect((await signInAt(t, expiredName)).status).toBe(200);
   });
 });
@@ -77,7 +92,11 @@ describe('redeeming an invite attaches a passkey only to the account it was made
     expect(started.status).toBe(200);
     const users = t.app.get(UsersService);
     const provider = await t.app.get(UnitOfWork).run(async (tx) => {
-      const user = await users.create(tx, { username, groups: ['idp-viewers'], webauthnUserId: UsersService.newWebAuthnUserId() });
+      const user = await users.create(tx, {
+        username,
+        groups: ['idp-viewers'],
+        webauthnUserId: UsersService.newWebAuthnUserId(),
+      });
       await tx.manager.update(User, { id: user.id }, { idpIssuer: op.issuer, idpSubject: username });
       return user;
     });
@@ -89,7 +108,9 @@ describe('redeeming an invite attaches a passkey only to the account it was made
     expect((await users.findByUsername(username))!.groups).toEqual(['idp-viewers']);
     expect((await startEnrollment(inviteToken, new SoftAuthenticator())).status).toBe(409);
     // A new invite cannot carry the admin group onto that account either: refused, not silently dropped.
-    await expect(createInvite(t, { username, groups: ['airflow-admins'] })).rejects.toThrow(/change their groups with the users command/);
+    await expect(createInvite(t, { username, groups: ['airflow-admins'] })).rejects.toThrow(
+      /change their groups with the users command/,
+    );
   });
 
   it('two invites to one new name: the second never lands on the account the first created (commit re-checks)', async () => {
@@ -105,12 +126,17 @@ describe('redeeming an invite attaches a passkey only to the account it was made
 
     const finishedB = await startedB.finish();
     expect(finishedB.status).toBe(409);
-    expect(finishedB.body).toMatchObject({ code: 'conflict', message: expect.stringMatching(/was created after this invite was made; ask an administrator for a new invite/) });
+    expect(finishedB.body).toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/was created after this invite was made; ask an administrator for a new invite/),
+    });
     const optionsB = await startEnrollment(b, personB);
     expect(optionsB.status).toBe(409);
     expect(await t.app.get(PasskeysService).listForUser(owner.id)).toHaveLength(1);
     expect(owner.groups).toEqual(['airflow-admins']);
-    expect((await t.app.get(InvitesService).list()).filter((i) => i.username === username && i.usedAt).map((i) => i.userId)).toEqual([owner.id]);
+    expect(
+      (await t.app.get(InvitesService).list()).filter((i) => i.username === username && i.usedAt).map((i) => i.userId),
+    ).toEqual([owner.id]);
   });
 
   it('an invite made for an existing provider-linked account re-enrolls that account (the admin chose it)', async () => {

@@ -5,7 +5,16 @@
 import { decodeJwt } from 'jose';
 import { UsersService } from '@app/accounts';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { REDIRECT_URI, RunningProvider, atProvider, callback, providerEnv, signInAt, startFlow as start, startProvider } from '../support/oidc-provider-control';
+import {
+  REDIRECT_URI,
+  RunningProvider,
+  atProvider,
+  callback,
+  providerEnv,
+  signInAt,
+  startFlow as start,
+  startProvider,
+} from '../support/oidc-provider-control';
 import { TEST_CONTEXT, TestApp, adminToken, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
 
 describe('OIDC sign-in with a real OpenID provider', () => {

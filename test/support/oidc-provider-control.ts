@@ -85,7 +85,12 @@ export async function startFlow(t: TestApp): Promise<{ authorizationUrl: string;
 export const ROLE_GROUPS = ['idp-admins', 'idp-engineers', 'idp-viewers'];
 
 /** The callback as the plugin relays it: the provider's query, the browser's binding and Airflow's role groups. */
-export function callback(t: TestApp, flow: { binding: string }, query: string, roleGroups: readonly string[] = ROLE_GROUPS) {
+export function callback(
+  t: TestApp,
+  flow: { binding: string },
+  query: string,
+  roleGroups: readonly string[] = ROLE_GROUPS,
+) {
   return t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding, roleGroups });
 }
 

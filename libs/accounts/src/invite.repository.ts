@@ -25,6 +25,7 @@ export class InviteRepository {
    * revoked or expires, so no provider sign-in may create an account under it meanwhile.
    */
   async holdsUsername(tx: Tx, username: string, now: Date): Promise<boolean> {
-    return tx.manager.existsBy(Invite, { username, userId: IsNull(), usedAt: IsNull(), revokedAt: IsNull(), expiresAt: MoreThan(now) });
+    const pending = { usedAt: IsNull(), revokedAt: IsNull(), expiresAt: MoreThan(now) };
+    return tx.manager.existsBy(Invite, { username, userId: IsNull(), ...pending });
   }
 }

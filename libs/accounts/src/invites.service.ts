@@ -144,6 +144,9 @@ export class InvitesService {
 }
 
 function notPending(state: InviteState): AppError {
-  const message = state === 'expired' ? 'this invite link expired; ask an administrator for a new one' : `this invite link was already ${state === 'revoked' ? 'revoked' : 'used'}`;
+  const message =
+    state === 'expired'
+      ? 'this invite link expired; ask an administrator for a new one'
+      : `this invite link was already ${state === 'revoked' ? 'revoked' : 'used'}`;
   return new AppError(ErrorCode.InvalidInvite, message, `invite_${state === 'pending' ? 'used' : state}`);
 }

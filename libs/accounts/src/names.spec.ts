@@ -20,7 +20,10 @@ describe('groups as an administrator gives them (invites, admin API, both comman
 
 describe('groups as the ID token names them', () => {
   it('are the canonical names; refused names and non-strings are left out and counted', () => {
-    expect(groupsFromProvider([' airflow-admins', 'it-viewers', 'it viewers', 5, null, 'airflow-admins'])).toEqual({ groups: ['airflow-admins', 'it-viewers'], ignored: 3 });
+    expect(groupsFromProvider([' airflow-admins', 'it-viewers', 'it viewers', 5, null, 'airflow-admins'])).toEqual({
+      groups: ['airflow-admins', 'it-viewers'],
+      ignored: 3,
+    });
   });
 
   it('a claim that is not a list is no groups', () => {

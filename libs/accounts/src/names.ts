@@ -29,7 +29,10 @@ export function normalizeGroups(raw: readonly string[] | undefined): string[] {
     if (!entry.trim()) continue;
     const name = canonicalGroupName(entry);
     if (name === undefined) {
-      throw new AppError(ErrorCode.InvalidRequest, `group ${JSON.stringify(entry.trim().slice(0, 40))} is not allowed: use ${GROUP_NAME_RULE}`);
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        `group ${JSON.stringify(entry.trim().slice(0, 40))} is not allowed: use ${GROUP_NAME_RULE}`,
+      );
     }
     groups.push(name);
   }

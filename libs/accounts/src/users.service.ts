@@ -105,7 +105,8 @@ export class UsersService {
     // A pending invite reserves its name for the person it was sent to: refused like a taken name (the message does
     // not say an invite exists), never renamed, so the invited person and the provider account stay two people.
     if (await this.invites.holdsUsername(tx, username, at)) {
-      throw new AppError(ErrorCode.Conflict, `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`, 'username_reserved_by_invite');
+      const message = `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`;
+      throw new AppError(ErrorCode.Conflict, message, 'username_reserved_by_invite');
     }
     const user = await this.create(tx, { username, displayName: identity.displayName, groups, webauthnUserId: UsersService.newWebAuthnUserId() });
     const link = { idpIssuer: identity.issuer, idpSubject: identity.subject, lastIdpLoginAt: at };

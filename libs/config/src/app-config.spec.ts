@@ -139,11 +139,13 @@ describe('OIDC configuration', () => {
     expect(oidc.passkeyRequiredGroups).toEqual(['ops']);
   });
 
-  it('reads every group list by the group-name rule: trimmed and NFC, and a name it refuses is a start-up problem', () => {
-    const config = loadAppConfig({ ...valid, ...provider, ADMIN_GROUPS: ' airflow-admins\t', FEDERATION_PASSKEY_REQUIRED_GROUPS: 'équipe'.normalize('NFD') });
+  it('reads every group list by the group-name rule: trimmed and NFC, a name it refuses a start-up problem', () => {
+    const groups = { ADMIN_GROUPS: ' airflow-admins\t', FEDERATION_PASSKEY_REQUIRED_GROUPS: 'équipe'.normalize('NFD') };
+    const config = loadAppConfig({ ...valid, ...provider, ...groups });
     expect(config.adminGroups).toEqual(['airflow-admins']);
     expect(config.oidc!.passkeyRequiredGroups).toEqual(['équipe'.normalize('NFC')]);
-    expect(problemsOf({ ...valid, ...provider, ADMIN_GROUPS: 'airflow admins', OIDC_ALLOWED_GROUPS: 'ops\u0007' })).toEqual([
+    const refused = { ADMIN_GROUPS: 'airflow admins', OIDC_ALLOWED_GROUPS: 'ops\u0007' };
+    expect(problemsOf({ ...valid, ...provider, ...refused })).toEqual([
       expect.stringMatching(/^ADMIN_GROUPS: "airflow admins" is not a group name/),
       expect.stringMatching(/^OIDC_ALLOWED_GROUPS: .* is not a group name/),
     ]);

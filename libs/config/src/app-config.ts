@@ -150,7 +150,9 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
   const enrollmentUrl = parseEnrollmentUrl(env.ENROLLMENT_URL, origins, problems);
   const before = problems.length;
   const adminGroups = parseGroupList('ADMIN_GROUPS', env.ADMIN_GROUPS, problems);
-  if (adminGroups.length === 0 && problems.length === before) problems.push('ADMIN_GROUPS must name at least one group');
+  if (adminGroups.length === 0 && problems.length === before) {
+    problems.push('ADMIN_GROUPS must name at least one group');
+  }
   const oidc = parseOidcConfig(env, origins, problems);
 
   if (problems.length > 0) throw new ConfigValidationError(problems);

@@ -11,13 +11,18 @@ describe('the group-name rule', () => {
     expect(canonicalGroupName(raw)).toBe(canonical);
   });
 
-  it.each(['', '  ', 'airflow admins', 'ops\u0007', 'o\u200bps', '-ops', 'a/b', 'x'.repeat(129)])('refuses %j: nothing inside a name is normalised away', (raw) => {
-    expect(canonicalGroupName(raw)).toBeUndefined();
-  });
+  it.each(['', '  ', 'airflow admins', 'ops\u0007', 'o\u200bps', '-ops', 'a/b', 'x'.repeat(129)])(
+    'refuses %j: nothing inside a name is normalised away',
+    (raw) => {
+      expect(canonicalGroupName(raw)).toBeUndefined();
+    },
+  );
 
   it('reads an environment list into canonical names, once each, and keeps * where it means everyone', () => {
     const problems: string[] = [];
-    expect(parseGroupList('FEDERATION_PASSKEY_REQUIRED_GROUPS', ' airflow-admins ,\tops, airflow-admins,,*', problems, true)).toEqual(['airflow-admins', 'ops', '*']);
+    expect(
+      parseGroupList('FEDERATION_PASSKEY_REQUIRED_GROUPS', ' airflow-admins ,\tops, airflow-admins,,*', problems, true),
+    ).toEqual(['airflow-admins', 'ops', '*']);
     expect(problems).toEqual([]);
   });
 

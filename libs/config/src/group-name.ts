@@ -13,7 +13,8 @@
  */
 const GROUP_NAME = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}._:@-]{0,127}$/u;
 
-export const GROUP_NAME_RULE = 'letters, digits and . _ : @ - (no spaces inside), starting with a letter or digit, at most 128 characters';
+export const GROUP_NAME_RULE =
+  'letters, digits and . _ : @ - (no spaces inside), starting with a letter or digit, at most 128 characters';
 
 /** The stored and compared form of a group name, or undefined when the name is not usable under the rule. */
 export function canonicalGroupName(raw: string): string | undefined {
@@ -25,12 +26,20 @@ export function canonicalGroupName(raw: string): string | undefined {
  * A comma-separated group list from the environment, each name in its canonical form (duplicates once, order kept).
  * `*` is kept as is where `allowStar` says it means "everyone". A name the rule refuses is a start-up problem.
  */
-export function parseGroupList(variable: string, raw: string | undefined, problems: string[], allowStar = false): string[] {
+export function parseGroupList(
+  variable: string,
+  raw: string | undefined,
+  problems: string[],
+  allowStar = false,
+): string[] {
   const names: string[] = [];
   for (const entry of (raw ?? '').split(',')) {
     if (!entry.trim()) continue;
     const name = allowStar && entry.trim() === '*' ? '*' : canonicalGroupName(entry);
-    if (name === undefined) problems.push(`${variable}: ${JSON.stringify(entry.trim().slice(0, 40))} is not a group name (${GROUP_NAME_RULE})`);
+    if (name === undefined)
+      problems.push(
+        `${variable}: ${JSON.stringify(entry.trim().slice(0, 40))} is not a group name (${GROUP_NAME_RULE})`,
+      );
     else if (!names.includes(name)) names.push(name);
   }
   return names;

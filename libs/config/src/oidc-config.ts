@@ -80,7 +80,8 @@ export function parseOidcConfig(env: Environment, origins: string[], problems: s
   const scopes = env.OIDC_SCOPES.split(/[\s,]+/).filter(Boolean);
   if (!scopes.includes('openid')) problems.push('OIDC_SCOPES must include openid');
   const allowed = parseGroupList('OIDC_ALLOWED_GROUPS', env.OIDC_ALLOWED_GROUPS, problems);
-  const required = parseGroupList('FEDERATION_PASSKEY_REQUIRED_GROUPS', env.FEDERATION_PASSKEY_REQUIRED_GROUPS, problems, true);
+  const requiredRaw = env.FEDERATION_PASSKEY_REQUIRED_GROUPS;
+  const required = parseGroupList('FEDERATION_PASSKEY_REQUIRED_GROUPS', requiredRaw, problems, true);
   if (required.length === 0) problems.push('FEDERATION_PASSKEY_REQUIRED_GROUPS must name groups, or * for everyone');
   return {
     issuer: env.OIDC_ISSUER,

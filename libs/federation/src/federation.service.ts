@@ -239,6 +239,7 @@ export class FederationService {
     const { groups, ignored } = groupsFromProvider(claims[settings.groupsClaim]);
     // The display name is shown, never trusted: cut to what the column holds rather than refuse the person.
     const displayName = claimString(claims, 'name')?.slice(0, 256) ?? null;
-    return { identity: { issuer: claims.iss, subject: claims.sub, username, displayName, groups }, ignoredGroups: ignored };
+    const identity = { issuer: claims.iss, subject: claims.sub, username, displayName, groups };
+    return { identity, ignoredGroups: ignored };
   }
 }

@@ -14,10 +14,32 @@ function generator(seed: number): () => number {
   };
 }
 
-const NAMES = ['airflow-admins', 'Airflow-Admins', 'AIRFLOW-ADMINS', 'it-viewers', 'ops', 'Ops', 'équipe-données', 'データ', 'a.b:c@d_e'];
+const NAMES = [
+  'airflow-admins',
+  'Airflow-Admins',
+  'AIRFLOW-ADMINS',
+  'it-viewers',
+  'ops',
+  'Ops',
+  'équipe-données',
+  'データ',
+  'a.b:c@d_e',
+];
 const SPACES = [' ', '\t', '\n', '\r', '\u00a0', '\u2003', '\u3000', '\ufeff'];
 /** Claims no group name can be: inner whitespace, control and invisible characters, not strings at all. */
-const JUNK: unknown[] = ['airflow admins', 'ops\u0007', 'o\u200bps', 'airflow-admins\u0000', '', '   ', '-ops', 42, null, { name: 'ops' }, ['ops']];
+const JUNK: unknown[] = [
+  'airflow admins',
+  'ops\u0007',
+  'o\u200bps',
+  'airflow-admins\u0000',
+  '',
+  '   ',
+  '-ops',
+  42,
+  null,
+  { name: 'ops' },
+  ['ops'],
+];
 
 function pick<T>(next: () => number, items: readonly T[]): T {
   return items[Math.floor(next() * items.length)]!;
@@ -38,7 +60,8 @@ function randomClaim(next: () => number): unknown[] {
   for (let i = Math.floor(next() * 8); i > 0; i -= 1) {
     const roll = next();
     if (roll < 0.15) claim.push(pick(next, JUNK));
-    else if (roll < 0.25 && claim.length > 0) claim.push(claim[Math.floor(next() * claim.length)]); // a duplicate
+    else if (roll < 0.25 && claim.length > 0)
+      claim.push(claim[Math.floor(next() * claim.length)]); // a duplicate
     else claim.push(respell(next, pick(next, NAMES)));
   }
   return claim;
@@ -46,7 +69,10 @@ function randomClaim(next: () => number): unknown[] {
 
 /** An environment list as an operator might write it (spaces after commas, tabs), parsed like at start-up. */
 function randomPolicy(next: () => number): SignInPolicy {
-  const list = () => NAMES.filter(() => next() < 0.3).map((n) => respell(next, n)).join(',');
+  const list = () =>
+    NAMES.filter(() => next() < 0.3)
+      .map((n) => respell(next, n))
+      .join(',');
   const problems: string[] = [];
   const allowed = next() < 0.3 ? undefined : list();
   const required = next() < 0.2 ? '*' : list() || 'ops';
@@ -72,7 +98,10 @@ describe('the sign-in decision and the stored groups are one list', () => {
       const stored = JSON.parse(JSON.stringify(normalizeGroups(groups))) as string[];
       const context = `seed ${seed}: claim ${JSON.stringify(claim)}, policy ${JSON.stringify(policy)}`;
       expect({ context, stored }).toEqual({ context, stored: groups });
-      expect({ context, decision: decideSignIn(policy, stored) }).toEqual({ context, decision: decideSignIn(policy, groups) });
+      expect({ context, decision: decideSignIn(policy, stored) }).toEqual({
+        context,
+        decision: decideSignIn(policy, groups),
+      });
     }
   });
 
@@ -81,17 +110,32 @@ describe('the sign-in decision and the stored groups are one list', () => {
       const next = generator(seed);
       const policy = randomPolicy(next);
       const plain = NAMES.filter(() => next() < 0.3);
-      const respelled = [...plain.map((n) => respell(next, n)), ...plain.filter(() => next() < 0.3).map((n) => respell(next, n))];
+      const respelled = [
+        ...plain.map((n) => respell(next, n)),
+        ...plain.filter(() => next() < 0.3).map((n) => respell(next, n)),
+      ];
       const context = `seed ${seed}: ${JSON.stringify(respelled)} vs ${JSON.stringify(plain)}, policy ${JSON.stringify(policy)}`;
-      expect({ context, groups: groupsFromProvider(respelled).groups }).toEqual({ context, groups: groupsFromProvider(plain).groups });
-      expect({ context, decision: decideSignIn(policy, groupsFromProvider(respelled).groups) }).toEqual({ context, decision: decideSignIn(policy, groupsFromProvider(plain).groups) });
+      expect({ context, groups: groupsFromProvider(respelled).groups }).toEqual({
+        context,
+        groups: groupsFromProvider(plain).groups,
+      });
+      expect({ context, decision: decideSignIn(policy, groupsFromProvider(respelled).groups) }).toEqual({
+        context,
+        decision: decideSignIn(policy, groupsFromProvider(plain).groups),
+      });
     }
   });
 
   it('a claim naming a passkey-required group in any spelling never skips the passkey', () => {
-    const policy = { allowedGroups: null, passkeyRequiredGroups: parseGroupList('FEDERATION_PASSKEY_REQUIRED_GROUPS', ' airflow-admins ', []) };
+    const policy = {
+      allowedGroups: null,
+      passkeyRequiredGroups: parseGroupList('FEDERATION_PASSKEY_REQUIRED_GROUPS', ' airflow-admins ', []),
+    };
     for (const spelling of [' airflow-admins', 'airflow-admins\t', '\u00a0airflow-admins\n', 'airflow-admins']) {
-      expect(decideSignIn(policy, groupsFromProvider(['it-viewers', spelling]).groups)).toEqual({ allowed: true, passkeyRequired: true });
+      expect(decideSignIn(policy, groupsFromProvider(['it-viewers', spelling]).groups)).toEqual({
+        allowed: true,
+        passkeyRequired: true,
+      });
     }
     // Another case is another group, for the passkey rule and for Airflow's role_mapping alike: no admin role either.
     expect(groupsFromProvider(['AIRFLOW-ADMINS']).groups).toEqual(['AIRFLOW-ADMINS']);

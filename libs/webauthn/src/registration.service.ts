@@ -217,13 +217,19 @@ export class RegistrationService {
    */
   private async inviteOwner(tx: Tx, invite: Invite, pending: Challenge): Promise<User> {
     if (invite.userId) {
-      if (pending.userId !== invite.userId) throw new AppError(ErrorCode.Conflict, 'the account changed during enrollment; start again', 'user_handle_changed');
+      if (pending.userId !== invite.userId) {
+        const message = 'the account changed during enrollment; start again';
+        throw new AppError(ErrorCode.Conflict, message, 'user_handle_changed');
+      }
       const owner = await tx.manager.findOneBy(User, { id: invite.userId });
       if (!owner) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
       return owner;
     }
-    if (pending.userId || (await tx.manager.existsBy(User, { username: invite.username }))) throw inviteNameTaken(invite.username);
-    return this.users.create(tx, { username: invite.username, displayName: invite.displayName, groups: invite.groups, webauthnUserId: pending.webauthnUserId! });
+    if (pending.userId || (await tx.manager.existsBy(User, { username: invite.username }))) {
+      throw inviteNameTaken(invite.username);
+    }
+    const { username, displayName, groups } = invite;
+    return this.users.create(tx, { username, displayName, groups, webauthnUserId: pending.webauthnUserId! });
   }
 
   private async redeemableInvite(context: AuditContext, token: string) {
@@ -237,7 +243,8 @@ export class RegistrationService {
 }
 
 function inviteNameTaken(username: string): AppError {
-  return new AppError(ErrorCode.Conflict, `an account named "${username}" was created after this invite was made; ask an administrator for a new invite`, 'invite_username_taken');
+  const message = `an account named "${username}" was created after this invite was made; ask an administrator for a new invite`;
+  return new AppError(ErrorCode.Conflict, message, 'invite_username_taken');
 }
 
 function coseAlgorithm(publicKey: Uint8Array): number {

@@ -17,7 +17,9 @@ export class OidcCallbackRequest {
 
   @ApiProperty({
     type: [String],
-    description: 'The groups Airflow maps to a role (role_mapping, dag_access and team groups). A person in none of them is refused (403 no_role) before any account or passkey step exists.',
+    description:
+      'The groups Airflow maps to a role (role_mapping, dag_access and team groups). A person in none of them ' +
+      'is refused (403 no_role) before any account or passkey step exists.',
   })
   @IsArray()
   @ArrayMaxSize(1000)

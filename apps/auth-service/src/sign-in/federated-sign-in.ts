@@ -68,13 +68,19 @@ export class FederatedSignIn {
    * plugin with every callback: a person in none of them is refused here, before any account, passkey step or token
    * exists, with the same exact comparison Airflow applies to the token's groups.
    */
-  async callback(context: AuditContext, callbackQuery: string, binding: string, roleGroups: readonly string[]): Promise<FederatedCallbackResult> {
+  async callback(
+    context: AuditContext,
+    callbackQuery: string,
+    binding: string,
+    roleGroups: readonly string[],
+  ): Promise<FederatedCallbackResult> {
     let subject: { userId?: string; idp?: string } = {};
     try {
       const { identity, passkeyRequired, sid, ignoredGroups } = await this.federation.finish(callbackQuery, binding);
       subject = { idp: identity.issuer };
       if (!identity.groups.some((g) => roleGroups.includes(g))) {
-        throw new AppError(ErrorCode.NoAirflowRole, 'your identity provider signed you in, but none of your groups grants an Airflow role; ask an administrator', 'no_airflow_role');
+        const message = 'your identity provider signed you in, but none of your groups grants an Airflow role; ask an administrator';
+        throw new AppError(ErrorCode.NoAirflowRole, message, 'no_airflow_role');
       }
       const provider = { idp: identity.issuer, ...(ignoredGroups > 0 ? { groupsIgnored: ignoredGroups } : {}) };
       const at = new Date();
