@@ -51,9 +51,9 @@ fi
 if [ -d test/integration ] && [ -f airflow_plugin/constraints-3.2.2.txt ]; then
   # The oldest supported Airflow: its own venv (idempotent, fast on a warm uv cache), and the modules whose outcome
   # depends on Airflow's version: its auth manager interface (roles, per-DAG and team access, menus), its sessions
-  # and tokens, refusals and fail-closed re-checks. The rest (provider sign-in, the CLIs, the flood, the contract)
-  # exercise our service and plugin the same way on any Airflow, and run once above. 176 of 220 tests, 2m50s vs 5m30s.
-  VERSIONED_MODULES="test_rest_authorization test_dag_access test_teams test_passkey_login test_login_page test_airflow_tokens test_forged_tokens test_fail_closed test_service_account_disable"
+  # and tokens, refusals and fail-closed re-checks, its CLI (`airflow users list`). The rest (provider sign-in, the
+  # CLIs, the flood, the contract) exercise our service and plugin the same way on any Airflow, and run once above.
+  VERSIONED_MODULES="test_rest_authorization test_dag_access test_teams test_passkey_login test_login_page test_airflow_tokens test_forged_tokens test_fail_closed test_service_account_disable test_access_review"
   step "integration (real Airflow 3.2.2)" bash -c "scripts/setup-airflow.sh 3.2.2 && .venv-airflow-3.2.2/bin/python -m pytest -q $(printf 'test/integration/%s.py ' $VERSIONED_MODULES)"
 fi
 if [ -d test/browser ] && [ -x .venv/bin/python ]; then

@@ -220,8 +220,9 @@ def test_login_url_has_no_query(manager: WebAuthnAuthManager) -> None:
 
 def test_cli_commands_are_offered() -> None:
     """`airflow webauthn` with its command groups is exposed: the service CLI's names, and the old
-    plural names kept working."""
-    (group,) = WebAuthnAuthManager.get_cli_commands()
+    plural names kept working; `airflow users list` too, as FAB's manager offers `airflow users`."""
+    group, users = WebAuthnAuthManager.get_cli_commands()
+    assert (users.name, [c.name for c in users.subcommands]) == ("users", ["list"])
     assert group.name == "webauthn"
     names = {c.name for c in group.subcommands}
     assert {"users", "invites", "service-accounts", "keys", "audit"} <= names
@@ -234,7 +235,16 @@ def test_cli_commands_are_offered() -> None:
         "service-accounts",
         "keys",
         "audit",
+        "report",
     }
+
+
+def test_airflow_users_is_left_to_another_configured_auth_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With FAB (or any other manager) configured, `airflow users` is theirs: no conflicting group."""
+    monkeypatch.setenv(
+        "AIRFLOW__CORE__AUTH_MANAGER", "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+    )
+    assert [group.name for group in WebAuthnAuthManager.get_cli_commands()] == ["webauthn"]
 
 
 def test_provider_info_is_valid_for_airflow() -> None:

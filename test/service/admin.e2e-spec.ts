@@ -135,9 +135,9 @@ describe('users and passkeys', () => {
     const res = await t.http.get('/v1/admin/users').set(bearer(admin.token));
     expect(res.status).toBe(200);
     const row = res.body.find((u: { username: string }) => u.username === 'alice');
-    expect(Object.keys(row).sort()).toEqual(['createdAt', 'disabled', 'displayName', 'groups', 'id', 'idp', 'lastIdpLoginAt', 'lastLoginAt', 'username']);
+    expect(Object.keys(row).sort()).toEqual(['createdAt', 'disabled', 'displayName', 'groups', 'id', 'idp', 'lastIdpLoginAt', 'lastLoginAt', 'lastLoginMethod', 'username']);
     // A local (invited) person: no identity provider, never signed in through one.
-    expect(row).toMatchObject({ displayName: 'Alice A.', groups: ['data-team'], disabled: false, idp: null, lastIdpLoginAt: null });
+    expect(row).toMatchObject({ displayName: 'Alice A.', groups: ['data-team'], disabled: false, idp: null, lastIdpLoginAt: null, lastLoginMethod: 'passkey' });
     expect(new Date(row.lastLoginAt).toISOString()).toBe(row.lastLoginAt);
     aliceId = row.id;
   });

@@ -60,6 +60,7 @@ describe('passkey as the second factor after the provider', () => {
     expect(typeof claims.passkey_id).toBe('string');
     // The token is a full passkey sign-in for the service: it names a live passkey of this person.
     await t.http.get('/v1/me').set('authorization', `Bearer ${res.body.access_token}`).expect(200);
+    expect((await t.app.get(UsersService).findByUsername('alice'))!.lastLoginMethod).toBe('provider+passkey');
   });
 
   it('later sign-ins confirm with that passkey (restricted to it), and only then get a token', async () => {
@@ -74,6 +75,8 @@ describe('passkey as the second factor after the provider', () => {
     expect(claims.sub).toBe(alice!.id);
     expect(claims.amr).toEqual(expect.arrayContaining(['fed', 'user']));
     expect(claims.idp).toBe(op.issuer);
+    // Recorded as the provider and then a passkey, not as a passkey sign-in alone.
+    expect((await t.app.get(UsersService).findByUsername('alice'))!.lastLoginMethod).toBe('provider+passkey');
   });
 
   it('the waiting sign-in is single-use: a replayed pending value is refused', async () => {

@@ -72,7 +72,13 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
     const bearer = { Authorization: `Bearer ${await adminToken(t)}` };
     const first = (await t.http.get('/v1/admin/users/bob').set(bearer).expect(200)).body;
-    expect(first).toMatchObject({ username: 'bob', idp: op.issuer, lastIdpLoginAt: expect.any(String) });
+    // A provider sign-in without a passkey step is recorded as such (access reviews show how people sign in).
+    expect(first).toMatchObject({
+      username: 'bob',
+      idp: op.issuer,
+      lastIdpLoginAt: expect.any(String),
+      lastLoginMethod: 'provider',
+    });
     expect(new Date(first.lastIdpLoginAt).toISOString()).toBe(first.lastIdpLoginAt);
     expect(JSON.stringify(first)).not.toMatch(/idpSubject|idp_subject/); // the provider's sub stays internal
     await new Promise((r) => setTimeout(r, 5));

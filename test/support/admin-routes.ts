@@ -35,6 +35,8 @@ export const ADMIN_ROUTES: AdminRoute[] = [
   { method: 'get', pattern: '/v1/admin/audit', kind: 'read' },
   { method: 'get', pattern: '/v1/admin/audit/export', kind: 'read' },
   { method: 'get', pattern: '/v1/admin/audit/verify', kind: 'read' },
+  { method: 'get', pattern: '/v1/admin/reports/access-review', kind: 'read' },
+  { method: 'get', pattern: '/v1/admin/reports/people', kind: 'read' },
 ];
 
 /** The pattern with every `:param` replaced by `id`. */

@@ -1,4 +1,4 @@
-export { User } from './user.entity';
+export { User, SignInMethod, SIGN_IN_METHODS } from './user.entity';
 export { Invite } from './invite.entity';
 export { ServiceAccount } from './service-account.entity';
 export { UsersService, NewUser, FederatedIdentity } from './users.service';

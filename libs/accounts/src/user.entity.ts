@@ -1,6 +1,13 @@
 import { Entity } from 'typeorm';
 import { IdColumn, VarcharColumn, InstantColumn, JsonTextColumn } from '@app/persistence';
 
+/**
+ * How a person signed in: a passkey alone, their identity provider alone, or the provider and then a passkey. The
+ * command-line and agent sign-ins record 'cli' and 'agent'.
+ */
+export const SIGN_IN_METHODS = ['passkey', 'provider', 'provider+passkey', 'cli', 'agent'] as const;
+export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
+
 @Entity('users')
 export class User {
   @IdColumn()
@@ -31,6 +38,10 @@ export class User {
 
   @InstantColumn({ nullable: true })
   lastLoginAt: Date | null;
+
+  /** How the last sign-in was made (see SignInMethod); null when never, or before this was recorded. */
+  @VarcharColumn(32, { nullable: true })
+  lastLoginMethod: SignInMethod | null;
 
   /** The OpenID provider this person signs in through (its issuer identifier); null for a local (invited) person. */
   @VarcharColumn(512, { nullable: true })

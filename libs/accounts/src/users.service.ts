@@ -75,6 +75,7 @@ export class UsersService {
       updatedAt: now,
       disabledAt: null,
       lastLoginAt: null,
+      lastLoginMethod: null,
       idpIssuer: null,
       idpSubject: null,
       lastIdpLoginAt: null,

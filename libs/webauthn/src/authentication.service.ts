@@ -6,7 +6,7 @@ import {
   verifyAuthenticationResponse,
   VerifiedAuthenticationResponse,
 } from '@simplewebauthn/server';
-import { User, UserRepository } from '@app/accounts';
+import { SignInMethod, User, UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
@@ -151,12 +151,17 @@ export class AuthenticationService {
    * another sign-in with this passkey committed since it was read, or it was revoked or flagged meanwhile, nothing
    * is written and the sign-in is refused (never flagged: see checkCounter).
    */
-  async record(tx: Tx, context: AuditContext, assertion: VerifiedAssertion): Promise<void> {
+  async record(
+    tx: Tx,
+    context: AuditContext,
+    assertion: VerifiedAssertion,
+    method: SignInMethod = 'passkey',
+  ): Promise<void> {
     const { login, passkey } = assertion;
     const at = login.authTime;
     const advanced = await this.passkeys.advanceCounter(tx, passkey, passkey.counter, { counter: assertion.newCounter, backedUp: assertion.backedUp, at });
     if (!advanced) throw new AssertionRefused(GENERIC, 'concurrent_use', { userId: login.userId, passkeyId: passkey.id });
-    await this.users.recordLogin(tx, login.userId, at);
+    await this.users.recordLogin(tx, login.userId, at, method);
     await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: login.userId, details: { passkeyId: passkey.id, username: login.username, userVerified: assertion.userVerified } }, tx, at);
   }
 

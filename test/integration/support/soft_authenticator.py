@@ -27,6 +27,8 @@ COSE_ALG: dict[str, int] = {"ES256": -7, "EdDSA": -8}
 FLAG_UP = 0x01
 FLAG_UV = 0x04
 FLAG_AT = 0x40
+FLAG_BE = 0x08
+FLAG_BS = 0x10
 
 
 def b64url(data: bytes) -> str:
@@ -69,7 +71,9 @@ def cbor_encode(value: Any) -> bytes:
     if isinstance(value, (list, tuple)):
         return _head(4, len(value)) + b"".join(cbor_encode(item) for item in value)
     if isinstance(value, dict):
-        return _head(5, len(value)) + b"".join(cbor_encode(k) + cbor_encode(v) for k, v in value.items())
+        return _head(5, len(value)) + b"".join(
+            cbor_encode(k) + cbor_encode(v) for k, v in value.items()
+        )
     raise TypeError(f"cannot CBOR-encode {type(value).__name__}")
 
 
@@ -93,7 +97,13 @@ class SoftCredential:
             return cbor_encode({1: 1, 3: -8, -1: 6, -2: raw})
         numbers = self.private_key.public_key().public_numbers()  # type: ignore[union-attr]
         return cbor_encode(
-            {1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")}
+            {
+                1: 2,
+                3: -7,
+                -1: 1,
+                -2: numbers.x.to_bytes(32, "big"),
+                -3: numbers.y.to_bytes(32, "big"),
+            }
         )
 
     def sign(self, data: bytes) -> bytes:
@@ -108,48 +118,76 @@ class SoftCredential:
 
 
 def _new_key(alg: Alg) -> ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
-    return ed25519.Ed25519PrivateKey.generate() if alg == "EdDSA" else ec.generate_private_key(ec.SECP256R1())
+    return (
+        ed25519.Ed25519PrivateKey.generate()
+        if alg == "EdDSA"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
 
 
 def authenticator_data(
-    rp_id: str, *, flags: int, counter: int, attested: tuple[bytes, bytes, bytes] | None = None
+    rp_id: str,
+    *,
+    flags: int,
+    counter: int,
+    attested: tuple[bytes, bytes, bytes] | None = None,
 ) -> bytes:
     """rpIdHash | flags | signCount | [aaguid | credIdLen | credId | COSE key] (AT set iff attested)."""
     data = hashlib.sha256(rp_id.encode()).digest()
     data += bytes([flags | (FLAG_AT if attested else 0)]) + counter.to_bytes(4, "big")
     if attested:
         aaguid, credential_id, cose_key = attested
-        data += aaguid + len(credential_id).to_bytes(2, "big") + credential_id + cose_key
+        data += (
+            aaguid + len(credential_id).to_bytes(2, "big") + credential_id + cose_key
+        )
     return data
 
 
 def client_data_json(*, type_: str, challenge: str, origin: str) -> bytes:
     # Member order as browsers send it.
     return json.dumps(
-        {"type": type_, "challenge": challenge, "origin": origin, "crossOrigin": False}, separators=(",", ":")
+        {"type": type_, "challenge": challenge, "origin": origin, "crossOrigin": False},
+        separators=(",", ":"),
     ).encode()
 
 
 class SoftAuthenticator:
     """Holds discoverable credentials; ``create`` ~ navigator.credentials.create, ``get`` ~ .get."""
 
-    def __init__(self, *, alg: Alg = "EdDSA", user_verification: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        alg: Alg = "EdDSA",
+        user_verification: bool = True,
+        aaguid: str | None = None,
+        synced: bool = False,
+    ) -> None:
+        """``aaguid``: the model id it reports (default all zeros); ``synced``: a backed-up (BE+BS) passkey."""
         self.alg = alg
         self.user_verification = user_verification
+        self.aaguid = bytes.fromhex(aaguid.replace("-", "")) if aaguid else bytes(16)
+        self.synced = synced
         self.credentials: list[SoftCredential] = []
 
     def _flags(self) -> int:
-        return FLAG_UP | (FLAG_UV if self.user_verification else 0)
+        backup = FLAG_BE | FLAG_BS if self.synced else 0
+        return FLAG_UP | (FLAG_UV if self.user_verification else 0) | backup
 
     def create(self, options: dict[str, Any], *, origin: str) -> dict[str, Any]:
         """Answer PublicKeyCredentialCreationOptionsJSON with RegistrationResponseJSON (attestation none)."""
         rp_id = options["rp"]["id"]
         offered = [param["alg"] for param in options.get("pubKeyCredParams", [])]
         if COSE_ALG[self.alg] not in offered:
-            raise ValueError(f"the relying party does not offer {self.alg} (offered {offered})")
+            raise ValueError(
+                f"the relying party does not offer {self.alg} (offered {offered})"
+            )
         excluded = {item["id"] for item in options.get("excludeCredentials", [])}
-        if any(cred.id in excluded and cred.rp_id == rp_id for cred in self.credentials):
-            raise ValueError("InvalidStateError: a credential in excludeCredentials is already held")
+        if any(
+            cred.id in excluded and cred.rp_id == rp_id for cred in self.credentials
+        ):
+            raise ValueError(
+                "InvalidStateError: a credential in excludeCredentials is already held"
+            )
 
         raw_id = os.urandom(32)
         credential = SoftCredential(
@@ -163,12 +201,16 @@ class SoftAuthenticator:
             rp_id,
             flags=self._flags(),
             counter=0,
-            attested=(bytes(16), raw_id, credential.cose_public_key()),
+            attested=(self.aaguid, raw_id, credential.cose_public_key()),
         )
-        client_data = client_data_json(type_="webauthn.create", challenge=options["challenge"], origin=origin)
+        client_data = client_data_json(
+            type_="webauthn.create", challenge=options["challenge"], origin=origin
+        )
         attestation = cbor_encode({"fmt": "none", "attStmt": {}, "authData": auth_data})
         self.credentials = [
-            c for c in self.credentials if not (c.rp_id == rp_id and c.user_handle == credential.user_handle)
+            c
+            for c in self.credentials
+            if not (c.rp_id == rp_id and c.user_handle == credential.user_handle)
         ] + [credential]
         return {
             "id": credential.id,
@@ -190,13 +232,21 @@ class SoftAuthenticator:
         """Answer PublicKeyCredentialRequestOptionsJSON with an AuthenticationResponseJSON."""
         rp_id = options["rpId"]
         allowed = {item["id"] for item in options.get("allowCredentials") or []}
-        candidates = [c for c in self.credentials if c.rp_id == rp_id and (not allowed or c.id in allowed)]
+        candidates = [
+            c
+            for c in self.credentials
+            if c.rp_id == rp_id and (not allowed or c.id in allowed)
+        ]
         if not candidates:
             raise ValueError(f"NotAllowedError: no credential for {rp_id}")
         credential = candidates[0]
         credential.counter += 1
-        auth_data = authenticator_data(rp_id, flags=self._flags(), counter=credential.counter)
-        client_data = client_data_json(type_="webauthn.get", challenge=options["challenge"], origin=origin)
+        auth_data = authenticator_data(
+            rp_id, flags=self._flags(), counter=credential.counter
+        )
+        client_data = client_data_json(
+            type_="webauthn.get", challenge=options["challenge"], origin=origin
+        )
         signature = credential.sign(auth_data + hashlib.sha256(client_data).digest())
         return {
             "id": credential.id,

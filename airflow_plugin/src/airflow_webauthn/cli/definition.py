@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow.cli.cli_config import ActionCommand, Arg, GroupCommand, lazy_load_command
+from airflow.cli.cli_config import ARG_OUTPUT, ActionCommand, Arg, GroupCommand, lazy_load_command
 
 if TYPE_CHECKING:
     from airflow.cli.cli_config import CLICommand
@@ -45,11 +45,37 @@ ARG_JSON_LINES = Arg(
 )
 
 
+ARG_REPORT_SINCE = Arg(
+    ("--since",),
+    help="Start of the period: a date (2026-10-01) or an ISO 8601 date-time (default: 90 days ago)",
+)
+ARG_DORMANT_DAYS = Arg(
+    ("--dormant-days",),
+    help="An account with no sign-in for this many days is dormant (default 90)",
+    type=int,
+    default=90,
+    dest="dormant_days",
+)
+ARG_REPORT_FORMAT = Arg(
+    ("--format",),
+    help="html (one printable page), csv (one row per account) or json",
+    choices=("html", "csv", "json"),
+    default="html",
+)
+ARG_OUT = Arg(("--out",), help="Write the report to this file (default: standard output)")
+
+
 def _command(
-    name: str, help_text: str, func: str, args: tuple[Arg, ...], *, hide: bool = False
+    name: str,
+    help_text: str,
+    func: str,
+    args: tuple[Arg, ...],
+    *,
+    hide: bool = False,
+    module: str = _COMMANDS,
 ) -> ActionCommand:
     return ActionCommand(
-        name=name, help=help_text, func=lazy_load_command(f"{_COMMANDS}.{func}"), args=args, hide=hide
+        name=name, help=help_text, func=lazy_load_command(f"{module}.{func}"), args=args, hide=hide
     )
 
 
@@ -166,6 +192,21 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
             ),
         ),
     ),
+    GroupCommand(
+        name="report",
+        help="Evidence for audits",
+        subcommands=(
+            _command(
+                "access-review",
+                "Everyone with access and why, admins and their authenticators, dormant and disabled "
+                "accounts, service accounts, key rotations, failed sign-ins and the signed audit head "
+                "(SOC 2 CC6.1-CC6.3, ISO 27001 A.5.15-A.5.18, A.8.5)",
+                "access_review",
+                (ARG_REPORT_SINCE, ARG_DORMANT_DAYS, ARG_REPORT_FORMAT, ARG_OUT),
+                module="airflow_webauthn.cli.report",
+            ),
+        ),
+    ),
     # Old names, kept working.
     GroupCommand(name="invites", help="Old name of invite", subcommands=INVITE_COMMANDS),
     GroupCommand(
@@ -174,12 +215,38 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
 )
 
 
+# ``airflow users``, as the FAB auth manager provides it (there: ``users list/create/delete/...``; here the
+# people are the auth service's, so only ``list``: the rest is ``airflow webauthn users``).
+AIRFLOW_USERS_COMMANDS = (
+    _command(
+        "list",
+        "List people: Airflow role (role_mapping, teams, dag_access), groups, status, identity provider, "
+        "passkeys, last sign-in and how",
+        "users_list",
+        (ARG_OUTPUT,),
+        module="airflow_webauthn.cli.users_list",
+    ),
+)
+
+MANAGER_PATH = "airflow_webauthn.auth_manager.WebAuthnAuthManager"
+
+
+def _is_configured_manager() -> bool:
+    """``airflow users`` belongs to the configured auth manager: with another one (FAB) we leave it alone."""
+    from airflow.configuration import conf
+
+    return conf.get("core", "auth_manager", fallback="") == MANAGER_PATH
+
+
 def get_webauthn_cli_commands() -> list[CLICommand]:
-    return [
+    commands: list[CLICommand] = [
         GroupCommand(
             name="webauthn",
             help="Administer passkey sign-in through the auth service (users, passkeys, invites, "
-            "service accounts, keys, audit)",
+            "service accounts, keys, audit, reports)",
             subcommands=WEBAUTHN_COMMANDS,
         )
     ]
+    if _is_configured_manager():
+        commands.append(GroupCommand(name="users", help="Manage users", subcommands=AIRFLOW_USERS_COMMANDS))
+    return commands

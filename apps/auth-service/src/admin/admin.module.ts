@@ -13,12 +13,23 @@ import { AdminKeysController } from './keys.controller';
 import { MeController } from './me.controller';
 import { AdminServiceAccountsController } from './service-accounts.controller';
 import { AdminUsersController } from './users.controller';
+import { AdminReportsController } from './access-review/access-review.controller';
+import { AccessReviewRepository } from './access-review/access-review.repository';
+import { AccessReviewService } from './access-review/access-review.service';
 
 /** The /v1/admin API and the self-service /v1/me API. */
 @Module({
   imports: [AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
-  controllers: [AdminUsersController, AdminInvitesController, AdminServiceAccountsController, AdminKeysController, AdminAuditController, MeController],
-  providers: [BearerGuard, AdminDenialsAudit, AuditNames],
+  controllers: [
+    AdminUsersController,
+    AdminInvitesController,
+    AdminServiceAccountsController,
+    AdminKeysController,
+    AdminAuditController,
+    AdminReportsController,
+    MeController,
+  ],
+  providers: [BearerGuard, AdminDenialsAudit, AuditNames, AccessReviewRepository, AccessReviewService],
 })
 export class AdminModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

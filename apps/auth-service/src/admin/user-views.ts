@@ -1,4 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { SIGN_IN_METHODS, SignInMethod } from '@app/accounts';
 
 /*
  * The OpenAPI shape of the user views (views.ts builds them). The view functions are typed with these classes, so
@@ -28,6 +29,13 @@ export class UserView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) createdAt: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'last completed sign-in (passkey, or identity provider)' })
   lastLoginAt: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: SIGN_IN_METHODS,
+    description: 'how that sign-in was made; null when never (or before this was recorded)',
+  })
+  lastLoginMethod: SignInMethod | null;
   @ApiProperty({
     type: String,
     nullable: true,

@@ -20,6 +20,7 @@ export function userView(user: User): UserView {
     disabled: !!user.disabledAt,
     createdAt: iso(user.createdAt),
     lastLoginAt: iso(user.lastLoginAt),
+    lastLoginMethod: user.lastLoginMethod,
     idp: user.idpIssuer,
     lastIdpLoginAt: iso(user.lastIdpLoginAt),
   };

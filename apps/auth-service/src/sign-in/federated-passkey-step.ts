@@ -65,7 +65,7 @@ export class FederatedPasskeyStep {
     // for it); checked here again because it is the whole point of this step.
     if (assertion.login.userId !== pending.userId) throw new AssertionRefused('sign-in failed: this passkey belongs to someone else', 'federated_user_mismatch');
     return this.uow.run(async (tx) => {
-      await this.authentication.record(tx, context, assertion);
+      await this.authentication.record(tx, context, assertion, 'provider+passkey');
       const { login } = assertion;
       return this.grants.issue(tx, context, { grant: 'federated', login: { ...login, amr: [FEDERATED_AMR, ...login.amr], idp: pending.idpIssuer } });
     });
@@ -80,7 +80,7 @@ export class FederatedPasskeyStep {
     // The registration verified user presence, and user verification when the service requires it (RFC 8176 mfa).
     const amr = [FEDERATED_AMR, passkey.deviceType === 'singleDevice' ? 'hwk' : 'swk', 'user', ...(this.config.webauthn.userVerification === 'required' ? ['mfa'] : [])];
     return this.uow.run(async (tx) => {
-      await this.userRepository.recordLogin(tx, user.id, at);
+      await this.userRepository.recordLogin(tx, user.id, at, 'provider+passkey');
       await this.audit.record(userContext, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: pending.idpIssuer, passkeyId: passkey.id, amr, enrolled: true } }, tx, at);
       return this.grants.issue(tx, context, {
         grant: 'federated',

@@ -102,7 +102,7 @@ export class FederatedSignIn {
           await this.audit.record(context, { type: 'login.federated', outcome: 'success', reason: `passkey_${action}_required`, subjectType: 'user', subjectId: user.id, details: { username: user.username, ...provider } }, tx, at);
           return { status: 'passkey_required', action, pending } as const;
         }
-        await this.userRepository.recordLogin(tx, user.id, at);
+        await this.userRepository.recordLogin(tx, user.id, at, 'provider');
         await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, ...provider, amr: [FEDERATED_AMR] } }, tx, at);
         const token = await this.grants.issue(tx, context, {
           grant: 'federated',

@@ -5,6 +5,16 @@ import { Federation1765000000000 } from './1765000000000-federation';
 import { AuditChain1765100000000 } from './1765100000000-audit-chain';
 import { ChallengeUserVerification1765200000000 } from './1765200000000-challenge-user-verification';
 import { ProviderSessions1765300000000 } from './1765300000000-provider-sessions';
+import { LastLoginMethod1766700000000 } from './1766700000000-last-login-method';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
-export const MIGRATIONS = [InitialSchema1764300000000, RateLimits1764400000000, ServiceAccountScopes1764900000000, Federation1765000000000, AuditChain1765100000000, ChallengeUserVerification1765200000000, ProviderSessions1765300000000];
+export const MIGRATIONS = [
+  InitialSchema1764300000000,
+  RateLimits1764400000000,
+  ServiceAccountScopes1764900000000,
+  Federation1765000000000,
+  AuditChain1765100000000,
+  ChallengeUserVerification1765200000000,
+  ProviderSessions1765300000000,
+  LastLoginMethod1766700000000,
+];
