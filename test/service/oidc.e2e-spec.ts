@@ -5,7 +5,16 @@
 import { decodeJwt } from 'jose';
 import { UsersService } from '@app/accounts';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { REDIRECT_URI, RunningProvider, atProvider, providerEnv, signInAt, startFlow as start, startProvider } from '../support/oidc-provider-control';
+import {
+  REDIRECT_URI,
+  RunningProvider,
+  atProvider,
+  callback,
+  providerEnv,
+  signInAt,
+  startFlow as start,
+  startProvider,
+} from '../support/oidc-provider-control';
 import { TEST_CONTEXT, TestApp, adminToken, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
 
 describe('OIDC sign-in with a real OpenID provider', () => {
@@ -91,7 +100,7 @@ describe('OIDC sign-in with a real OpenID provider', () => {
       const flow = await start(t);
       return { id, flow, query: await atProvider(flow.authorizationUrl, id) };
     })));
-    const answers = await Promise.all(queries.map(({ flow, query }) => t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding })));
+    const answers = await Promise.all(queries.map(({ flow, query }) => callback(t, flow, query)));
     expect(answers.map((a) => a.status)).toEqual(queries.map(() => 200));
     const users = t.app.get(UsersService);
     for (const id of people) {
@@ -142,8 +151,8 @@ describe('OIDC sign-in with a real OpenID provider', () => {
   it('refuses a replayed callback (state is single-use)', async () => {
     const flow = await start(t);
     const query = await atProvider(flow.authorizationUrl, 'bob');
-    await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(200);
-    const replay = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+    await callback(t, flow, query).expect(200);
+    const replay = await callback(t, flow, query).expect(400);
     expect(replay.body.message).toMatch(/unknown or was already used/);
   });
 
@@ -151,11 +160,11 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     const flow = await start(t);
     const query = await atProvider(flow.authorizationUrl, 'bob');
     const forged = query.replace(/state=[^&]+/, 'state=forged-state-value');
-    await t.http.post('/v1/oidc/callback').send({ query: forged, binding: flow.binding }).expect(400);
+    await callback(t, flow, forged).expect(400);
     const other = await start(t);
-    const res = await t.http.post('/v1/oidc/callback').send({ query, binding: other.binding }).expect(400);
+    const res = await callback(t, other, query).expect(400);
     expect(res.body.message).toMatch(/another browser/);
-    await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+    await callback(t, flow, query).expect(400);
   });
 
   it('the provider refusing (access_denied) is a clear 401 and no account', async () => {
@@ -168,7 +177,7 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     const flow = await start(t);
     const state = new URL(flow.authorizationUrl).searchParams.get('state')!;
     const query = new URLSearchParams({ error: 'x'.repeat(300), error_description: 'y'.repeat(1000), state, iss: op.issuer }).toString();
-    const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(401);
+    const res = await callback(t, flow, query).expect(401);
     expect(res.body.message).toMatch(/did not sign you in/);
   });
 
@@ -218,7 +227,7 @@ describe('OIDC sign-in policy and failure modes', () => {
       const realNow = Date.now;
       Date.now = () => realNow() + 11 * 60 * 1000;
       try {
-        const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+        const res = await callback(t, flow, query).expect(400);
         expect(res.body.message).toMatch(/expired/);
       } finally {
         Date.now = realNow;

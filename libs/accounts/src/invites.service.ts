@@ -108,9 +108,13 @@ export class InvitesService {
    */
   async markUsed(tx: Tx, invite: Invite, userId: string, now = new Date()): Promise<void> {
     if (await this.invites.markUsed(tx, invite.id, userId, now)) return;
-    const state = inviteState((await tx.manager.findOneBy(Invite, { id: invite.id })) ?? invite, now);
-    const message = state === 'expired' ? 'this invite link expired; ask an administrator for a new one' : `this invite link was already ${state === 'revoked' ? 'revoked' : 'used'}`;
-    throw new AppError(ErrorCode.InvalidInvite, message, `invite_${state === 'pending' ? 'used' : state}`);
+    throw notPending(inviteState((await tx.manager.findOneBy(Invite, { id: invite.id })) ?? invite, now));
+  }
+
+  /** Before deciding whose account an enrollment is for: a used, revoked or expired invite gets its own answer. */
+  requirePending(invite: Invite, now = new Date()): void {
+    const state = inviteState(invite, now);
+    if (state !== 'pending') throw notPending(state);
   }
 
   async get(id: string): Promise<Invite> {
@@ -137,4 +141,12 @@ export class InvitesService {
       await this.audit.record(context, { type: 'invite.revoked', outcome: 'success', subjectType: 'invite', subjectId: id, details: { username: invite.username } }, tx);
     });
   }
+}
+
+function notPending(state: InviteState): AppError {
+  const message =
+    state === 'expired'
+      ? 'this invite link expired; ask an administrator for a new one'
+      : `this invite link was already ${state === 'revoked' ? 'revoked' : 'used'}`;
+  return new AppError(ErrorCode.InvalidInvite, message, `invite_${state === 'pending' ? 'used' : state}`);
 }
