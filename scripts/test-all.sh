@@ -33,6 +33,7 @@ steps_together() {
 }
 
 step "build" npm run -s build
+step "setup writes nothing outside the checkout" bash scripts/check-setup-stays-in-checkout.sh
 step "typecheck" npx tsc -p tsconfig.json --noEmit
 step "unit tests" npx jest --selectProjects unit
 steps_together "service e2e (SQLite)" "npx jest --selectProjects e2e --runInBand" \
