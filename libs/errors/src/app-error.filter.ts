@@ -38,7 +38,9 @@ export class AppErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const { status, message, code } = this.describe(exception);
-    if (status >= 500) {
+    // A 5xx AppError is an expected failure (the identity provider is down) whose raiser logged its cause in
+    // one line; only the unexpected get a stack trace.
+    if (status >= 500 && !(exception instanceof AppError)) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     if (response.headersSent) return;

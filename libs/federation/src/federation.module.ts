@@ -16,6 +16,6 @@ export const FEDERATION_ENTITIES = [OidcFlow, FederatedLogin, ProviderSession, U
 @Module({
   imports: [TypeOrmModule.forFeature(FEDERATION_ENTITIES)],
   providers: [OidcFlowRepository, FederatedLoginRepository, ProviderSessionRepository, UsedLogoutTokenRepository, OidcRelyingParty, FederationService],
-  exports: [FederationService],
+  exports: [FederationService, OidcRelyingParty],
 })
 export class FederationModule {}
