@@ -35,6 +35,49 @@ describe('the administration page in a real browser', () => {
     await device.screenshot('admin-in-airflow-menu');
   });
 
+  browserTest('pending invites name who created them: a service account (the CLI) by its name, a person by username, never an id', async (session) => {
+    const { device, username } = await signedInPerson(session, { groups: [GROUPS.admin], prefix: 'admin-names' });
+    const { page } = device;
+    // As `airflow webauthn invite create` does: through the admin API with a service account's token.
+    const byScript = uniqueName('by-script');
+    await admin.createInvite(byScript, [GROUPS.viewer]);
+    const accounts = await admin.call<Array<{ id: string; name: string; clientId: string }>>('GET', '/service-accounts');
+    const cli = accounts.find((a) => a.clientId === stack().adminClient.clientId)!;
+
+    await openAdminPage(device);
+    const byPerson = uniqueName('by-person');
+    await page.getByLabel('Username', { exact: true }).fill(byPerson);
+    await page.getByRole('button', { name: 'Create invite' }).click();
+    await expectStatus(device, new RegExp(`Invite created for ${byPerson}`));
+
+    const createdBy = async (invitee: string) => {
+      const row = page.locator('#invites-table tbody tr').filter({ has: page.getByRole('cell', { name: invitee, exact: true }) });
+      return (await row.locator('td').nth(2).innerText()).trim();
+    };
+    await page.locator('#invites-table').getByRole('cell', { name: byPerson, exact: true }).waitFor();
+    expect(await createdBy(byScript)).toBe(cli.name);
+    expect(await createdBy(byPerson)).toBe(username);
+    const personId = (await admin.user(username)).id;
+    expect(await page.locator('#invites-table').innerText()).not.toContain(cli.id);
+    expect(await page.locator('#invites-table').innerText()).not.toContain(personId);
+
+    // One time convention on the page, zone shown (UTC, as on the enrollment page).
+    const expiry = page.locator('#invites-table tbody tr').filter({ has: page.getByRole('cell', { name: byScript, exact: true }) }).locator('td').nth(1);
+    expect((await expiry.innerText()).trim()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
+
+    // Token grants (this person's sign-in made one) are collapsed in the audit trail unless asked for.
+    const auditTypes = () => page.locator('#audit-table tbody tr').evaluateAll((rows) => rows.map((r) => (r as unknown as { cells: Array<{ innerText: string }> }).cells[1]?.innerText ?? ''));
+    await page.getByLabel('Subject').fill(username);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expectStatus(device, /Showing \d+ events/, 'info');
+    expect(await auditTypes()).not.toContain('token.issued');
+    expect(await page.locator('#audit-hidden-grants').innerText()).toMatch(/\d+ token grants \(token\.issued\) hidden/);
+    await page.getByLabel('Show token grants').check();
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expectStatus(device, /Showing \d+ events/, 'info');
+    expect(await auditTypes()).toContain('token.issued');
+  });
+
   browserTest('an admin invites a person, who enrolls with the link; then disables, enables and revokes their passkey', async (session) => {
     const { device } = await signedInPerson(session, { groups: [GROUPS.admin], prefix: 'admin' });
     const { page } = device;

@@ -100,7 +100,7 @@ describe('sign-in through the identity provider in a real browser', () => {
     await row.getByRole('cell', { name: idp().issuer, exact: true }).waitFor();
     const headers = await device.page.locator('#users-table thead th').allInnerTexts();
     const lastIdp = await row.locator('td').nth(headers.indexOf('Last IdP sign-in')).innerText();
-    expect(lastIdp).toBe(new Date(after.lastIdpLoginAt!).toLocaleString('en-US'));
+    expect(lastIdp).toBe(`${new Date(after.lastIdpLoginAt!).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
     await device.page.locator('section[aria-labelledby="users-title"]').screenshot({ path: join(SCREENSHOTS, 'oidc-admin-users.png') });
   });
 

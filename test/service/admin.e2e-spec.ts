@@ -201,7 +201,8 @@ describe('invites', () => {
     await expectAudited('invite.created', created.body.id);
 
     const listed = await t.http.get('/v1/admin/invites').set(bearer(admin.token));
-    expect(listed.body.find((i: { id: string }) => i.id === created.body.id)).toMatchObject({ state: 'pending', groups: ['ops'] });
+    // Made with a service account's token (as `airflow webauthn invite create` does): named by the account's name.
+    expect(listed.body.find((i: { id: string }) => i.id === created.body.id)).toMatchObject({ state: 'pending', groups: ['ops'], createdBy: admin.id, createdByName: 'e2e-admin' });
     expect(JSON.stringify(listed.body)).not.toContain(created.body.token);
 
     const revoked = await t.http.delete(`/v1/admin/invites/${created.body.id}`).set(bearer(admin.token));

@@ -7,6 +7,8 @@ import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { Invite } from './invite.entity';
 import { InviteRepository } from './invite.repository';
+import { ServiceAccountRepository } from './service-account.repository';
+import { UserRepository } from './user.repository';
 import { normalizeGroups, normalizeUsername } from './names';
 import { hashSecret, newSecret } from './secrets';
 import { User } from './user.entity';
@@ -39,6 +41,8 @@ export class InvitesService {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly invites: InviteRepository,
+    private readonly users: UserRepository,
+    private readonly serviceAccounts: ServiceAccountRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
   ) {}
@@ -121,6 +125,16 @@ export class InvitesService {
 
   list(): Promise<Invite[]> {
     return this.uow.run((tx) => tx.manager.find(Invite, { order: { createdAt: 'DESC' }, take: 1000 }));
+  }
+
+  /**
+   * Who made each invite, by name: `createdBy` holds the actor's id (a person's or a service account's, e.g. the
+   * `airflow webauthn` CLI's) or the actor type ('cli' for this service's own CLI). Returns id → username or
+   * service-account name; an actor since deleted, or a type, is not in the map.
+   */
+  creatorNames(invites: Invite[]): Promise<Map<string, string>> {
+    const ids = [...new Set(invites.map((invite) => invite.createdBy))];
+    return this.uow.run(async (tx) => new Map([...(await this.serviceAccounts.namesByIds(tx, ids)), ...(await this.users.usernamesByIds(tx, ids))]));
   }
 
   /** Pending invites for one user: the passkeys page uses this to allow removing a last passkey. */

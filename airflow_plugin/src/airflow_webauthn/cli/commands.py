@@ -264,7 +264,7 @@ def invite_list(args: argparse.Namespace) -> None:
     invites = _admin("GET", "/invites") or []
     rows = [
         (i.get("id"), i.get("username"), i.get("state"), i.get("expiresAt"), i.get("groups") or [],
-         i.get("createdBy"))
+         i.get("createdByName") or i.get("createdBy"))
         for i in invites
     ]  # fmt: skip
     _output(args, invites, _table(("ID", "USERNAME", "STATE", "EXPIRES", "GROUPS", "CREATED_BY"), rows))

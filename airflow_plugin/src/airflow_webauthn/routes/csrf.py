@@ -28,12 +28,19 @@ def request_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}".lower()
 
 
+def configured_origin() -> str | None:
+    """Airflow's address as configured (``[api] base_url``), e.g. ``https://airflow.example.com``."""
+    parts = urlsplit(conf.get("api", "base_url", fallback="") or "")
+    if parts.scheme in {"http", "https"} and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    return None
+
+
 def _allowed_origins(request: Request) -> set[str]:
     allowed = {request_origin(request)}
-    base_url = conf.get("api", "base_url", fallback="") or ""
-    parts = urlsplit(base_url)
-    if parts.scheme in {"http", "https"} and parts.netloc:
-        allowed.add(f"{parts.scheme}://{parts.netloc}".lower())
+    configured = configured_origin()
+    if configured:
+        allowed.add(configured)
     return allowed
 
 

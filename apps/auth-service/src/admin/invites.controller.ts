@@ -24,7 +24,9 @@ export class AdminInvitesController {
   @ApiOperation({ summary: 'List invites with their state (tokens are never shown again)' })
   async list() {
     const now = new Date();
-    return (await this.invites.list()).map((i) => inviteView(i, now));
+    const invites = await this.invites.list();
+    const names = await this.invites.creatorNames(invites);
+    return invites.map((i) => inviteView(i, now, names));
   }
 
   @Delete(':id')

@@ -29,8 +29,14 @@ export function inviteCommands(program: Command): void {
 
   runAndReport(
     invite.command('list').description('list invites and their state'),
-    async (app) => (await app.get(InvitesService).list()).map((i) => inviteView(i)),
-    (rows) => printTable(['ID', 'USERNAME', 'STATE', 'EXPIRES', 'GROUPS', 'CREATED_BY'], rows.map((i) => [i.id, i.username, i.state, i.expiresAt, i.groups, i.createdBy])),
+    async (app) => {
+      const invites = app.get(InvitesService);
+      const list = await invites.list();
+      const names = await invites.creatorNames(list);
+      return list.map((i) => inviteView(i, new Date(), names));
+    },
+    (rows) =>
+      printTable(['ID', 'USERNAME', 'STATE', 'EXPIRES', 'GROUPS', 'CREATED_BY'], rows.map((i) => [i.id, i.username, i.state, i.expiresAt, i.groups, i.createdByName])),
   );
 
   runAndReport(
