@@ -35,6 +35,7 @@ steps_together() {
 step "build" npm run -s build
 step "setup writes nothing outside the checkout" bash scripts/check-setup-stays-in-checkout.sh
 step "typecheck" npx tsc -p tsconfig.json --noEmit
+step "lint" npm run -s lint
 step "unit tests" npx jest --selectProjects unit
 steps_together "service e2e (SQLite)" "npx jest --selectProjects e2e --runInBand" \
   "service e2e (PostgreSQL)" "E2E_DATABASE_URL='$PG_URL' npx jest --selectProjects e2e --runInBand"

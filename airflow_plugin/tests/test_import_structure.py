@@ -3,23 +3,32 @@ import the manager module (no ``auth_manager`` ↔ ``routes`` cycle), and the ma
 
 from __future__ import annotations
 
+import importlib.util
+import pkgutil
 import subprocess
 import sys
 
-ROUTE_MODULES = [
-    "airflow_webauthn.routes",
-    "airflow_webauthn.routes.admin",
-    "airflow_webauthn.routes.ceremony",
-    "airflow_webauthn.routes.csrf",
-    "airflow_webauthn.routes.deps",
-    "airflow_webauthn.routes.pages",
-    "airflow_webauthn.routes.responses",
-    "airflow_webauthn.routes.self_service",
-    "airflow_webauthn.routes.session",
-    "airflow_webauthn.routes.step_up",
-    "airflow_webauthn.routes.step_up_auth",
-    "airflow_webauthn.routes.token",
-]
+ROUTES_PACKAGE = "airflow_webauthn.routes"
+
+
+def _route_modules() -> list[str]:
+    """Every module of the routes package, found on disk, so a new route module cannot be left out of the checks.
+
+    Read from the package's folder (``pkgutil.walk_packages``, which imports only sub-packages, to look inside them),
+    so the checks below import the modules themselves in a fresh interpreter."""
+    spec = importlib.util.find_spec(ROUTES_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise AssertionError(f"{ROUTES_PACKAGE} is not a package")
+    found = pkgutil.walk_packages(list(spec.submodule_search_locations), prefix=f"{ROUTES_PACKAGE}.")
+    return [ROUTES_PACKAGE, *sorted(module.name for module in found)]
+
+
+def test_the_route_modules_are_discovered() -> None:
+    """The discovery finds the modules that exist today, among them the ones a hand-written list once forgot."""
+    modules = _route_modules()
+    for name in ("admin", "ceremony", "error_handlers", "oidc", "path_ids", "session", "token"):
+        assert f"{ROUTES_PACKAGE}.{name}" in modules
+    assert len(modules) == len(set(modules))
 
 
 def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:
@@ -32,7 +41,7 @@ def test_routes_import_first_and_never_load_the_manager_module() -> None:
     """Importing every route module in a fresh interpreter works and leaves ``auth_manager`` unloaded."""
     code = (
         "import sys\n"
-        f"for name in {ROUTE_MODULES!r}: __import__(name)\n"
+        f"for name in {_route_modules()!r}: __import__(name)\n"
         "assert 'airflow_webauthn.auth_manager' not in sys.modules, 'routes import the manager module'\n"
     )
     result = _fresh_python(code)

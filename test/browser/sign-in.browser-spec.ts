@@ -125,7 +125,7 @@ describe('passkey sign-in in a real browser', () => {
     const cookie = await device.sessionCookie();
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', secure: false }); // secure only on https
     expect(jwtClaims(cookie!.value).iss).not.toBe(issuer); // Airflow's own token, not the service's
-    const visibleToScript = (await device.page.evaluate('document.cookie')) as string;
+    const visibleToScript = await device.page.evaluate<string>('document.cookie');
     expect(visibleToScript).not.toContain('_token');
     expect(visibleToScript).not.toContain(cookie!.value);
 

@@ -28,7 +28,7 @@ afterAll(async () => {
 async function onDatabase<T>(sql: string): Promise<T> {
   const ds = await new DataSource({ type: 'postgres', url: cluster.database.url }).initialize();
   try {
-    return (await ds.query(sql)) as T;
+    return (await ds.query(sql));
   } finally {
     await ds.destroy();
   }

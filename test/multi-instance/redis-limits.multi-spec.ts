@@ -30,7 +30,7 @@ async function token(instance: Instance, address: string, clientId: string, clie
 async function rateLimitRows(cluster: Cluster): Promise<number> {
   const ds = await new DataSource({ type: 'postgres', url: cluster.database.url }).initialize();
   try {
-    return Number(((await ds.query('SELECT count(*) AS n FROM rate_limits')) as Array<{ n: string }>)[0]!.n);
+    return Number((await ds.query<Array<{ n: string }>>('SELECT count(*) AS n FROM rate_limits'))[0]!.n);
   } finally {
     await ds.destroy();
   }

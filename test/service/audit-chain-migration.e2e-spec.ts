@@ -40,7 +40,7 @@ it('chains the rows already in the trail, and the service continues the chain', 
   const service = await startTestApp({ DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: env.KEY_ENCRYPTION_KEY });
   try {
     await createServiceAccount(service);
-    const rows = (await service.app.get(DataSource).query("SELECT id, seq FROM audit_events WHERE id LIKE '%-old' ORDER BY seq")) as Array<{ id: string; seq: string | number }>;
+    const rows = await service.app.get(DataSource).query<Array<{ id: string; seq: string | number }>>("SELECT id, seq FROM audit_events WHERE id LIKE '%-old' ORDER BY seq");
     // Oldest first; events of the same instant in id order.
     expect(rows.map((r) => [r.id, Number(r.seq)])).toEqual([['c-old', 1], ['a-old', 2], ['b-old', 3]]);
     const result = await runServiceCli(['audit', 'verify', '--json'], { env: { ...env, NODE_ENV: 'test' }, cwd });

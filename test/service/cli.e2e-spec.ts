@@ -58,7 +58,7 @@ describe('admin CLI', () => {
       id: expect.any(String),
       username: 'alice',
       token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-      url: `http://localhost:8080/auth/enroll?invite=${invite.token}`,
+      url: `http://localhost:8080/auth/enroll?invite=${invite.token as string}`,
       expiresAt: expect.any(String),
     });
     expect(new Date(invite.expiresAt as string).getTime()).toBeGreaterThan(Date.now());

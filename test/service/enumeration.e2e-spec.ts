@@ -29,7 +29,7 @@ beforeAll(async () => {
   const ds = t.app.get(DataSource);
   const now = Date.now();
   for (let i = 0; i < PEOPLE; i++) {
-    const user: User = { id: randomUUID(), username: `person-${i}`, displayName: `Person ${i}`, groups: [], webauthnUserId: randomBytes(16).toString('base64url'), createdAt: new Date(now + i), updatedAt: new Date(now + i), disabledAt: null, lastLoginAt: null, idpIssuer: null, idpSubject: null, lastIdpLoginAt: null } as User;
+    const user: User = { id: randomUUID(), username: `person-${i}`, displayName: `Person ${i}`, groups: [], webauthnUserId: randomBytes(16).toString('base64url'), createdAt: new Date(now + i), updatedAt: new Date(now + i), disabledAt: null, lastLoginAt: null, idpIssuer: null, idpSubject: null, lastIdpLoginAt: null };
     await ds.getRepository(User).insert(user);
     // One to three passkeys each, of kinds skewed towards platform authenticators.
     const count = 1 + (i % 7 === 0 ? 2 : i % 3 === 0 ? 1 : 0);
@@ -39,7 +39,7 @@ beforeAll(async () => {
         id: randomUUID(), userId: user.id, credentialId: randomBytes(kind.idBytes).toString('base64url'), publicKey: 'x', algorithm: -7, counter: 0, transports: kind.transports,
         aaguid: '00000000-0000-0000-0000-000000000000', deviceType: 'singleDevice', backupEligible: false, backedUp: false, attestationFormat: 'none', label: 'k',
         createdAt: new Date(now + i * 10 + k), lastUsedAt: null, revokedAt: null, flaggedAt: null, flagReason: null,
-      } as Passkey);
+      });
     }
     realNames.push(user.username);
   }

@@ -27,15 +27,17 @@ describe('hot paths: sign-in and token grants', () => {
     return { username, authenticator, userId: user.id as string };
   }
   const eventsFor = async (subjectId: string) =>
-    (await db().query(`SELECT type, outcome, reason, actor_type, actor_id, occurred_at, details FROM audit_events WHERE subject_id = '${subjectId}' AND type IN ('login', 'token.issued') ORDER BY occurred_at, type`)) as {
-      type: string;
-      outcome: string;
-      reason: string | null;
-      actor_type: string;
-      actor_id: string | null;
-      occurred_at: string | number;
-      details: string;
-    }[];
+    db().query<
+      {
+        type: string;
+        outcome: string;
+        reason: string | null;
+        actor_type: string;
+        actor_id: string | null;
+        occurred_at: string | number;
+        details: string;
+      }[]
+    >(`SELECT type, outcome, reason, actor_type, actor_id, occurred_at, details FROM audit_events WHERE subject_id = '${subjectId}' AND type IN ('login', 'token.issued') ORDER BY occurred_at, type`);
 
   it('commits the counter, last use, last login, the login event and the token event of one sign-in together', async () => {
     const { username, authenticator, userId } = await newUser({ initialCounter: 7 });

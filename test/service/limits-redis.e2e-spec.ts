@@ -43,7 +43,7 @@ function guess(t: TestApp, address: string, account: ServiceAccountCredentials, 
 }
 
 async function rateLimitRows(t: TestApp): Promise<number> {
-  const [row] = (await t.app.get(DataSource).query('SELECT count(*) AS n FROM rate_limits')) as Array<{ n: number | string }>;
+  const [row] = await t.app.get(DataSource).query<Array<{ n: number | string }>>('SELECT count(*) AS n FROM rate_limits');
   return Number(row!.n);
 }
 

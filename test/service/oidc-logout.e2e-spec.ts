@@ -78,8 +78,8 @@ describe('by provider session (sid)', () => {
     expect(sids[0]).toMatch(/\S{8,}/);
     // Kept as long as an Airflow session from this sign-in may last: the passkey step's 10 minutes + OIDC_SID_RETENTION_SECONDS.
     const { rows } = await t.app.get(UnitOfWork).run((tx) => tx.query<{ expires_at: string | number }>('SELECT expires_at FROM idp_sessions WHERE sid = ?', [sids[0]]));
-    expect(Number(rows[0].expires_at) - Date.now()).toBeGreaterThan((600 + 86400 - 60) * 1000);
-    expect(Number(rows[0].expires_at) - Date.now()).toBeLessThanOrEqual((600 + 86400) * 1000);
+    expect(Number(rows[0]!.expires_at) - Date.now()).toBeGreaterThan((600 + 86400 - 60) * 1000);
+    expect(Number(rows[0]!.expires_at) - Date.now()).toBeLessThanOrEqual((600 + 86400) * 1000);
   });
 
   it('a token with only the sid ends the sessions of the person that sid signed in, and no one else\'s', async () => {

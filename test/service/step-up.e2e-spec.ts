@@ -82,17 +82,17 @@ describe('a step-up ceremony (options asked with userVerification: "required")',
 
   it('refuses an assertion without user verification on a step-up challenge (the demand is stored with the challenge)', async () => {
     const person = await adminPerson(false);
-    const refused = await verify(await person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }));
+    const refused = await verify(person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }));
     expect(refused.status).toBe(401);
     expect(refused.body.access_token).toBeUndefined();
     expect(refused.body.message).toMatch(/user verification|could not be verified/i);
     // The same authenticator still signs in on an everyday challenge: only the step-up demanded UV.
-    expect((await verify(await person.authenticator.getAssertion(await options(person.username, false), { origin: TEST_ORIGIN }))).status).toBe(200);
+    expect((await verify(person.authenticator.getAssertion(await options(person.username, false), { origin: TEST_ORIGIN }))).status).toBe(200);
   });
 
   it('accepts a user-verified assertion on a step-up challenge, and its token carries mfa', async () => {
     const person = await adminPerson();
-    const res = await verify(await person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }));
+    const res = await verify(person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }));
     expect(res.status).toBe(200);
     const claims = JSON.parse(Buffer.from((res.body.access_token as string).split('.')[1]!, 'base64url').toString());
     expect(claims.amr).toContain('mfa');

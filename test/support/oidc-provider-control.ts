@@ -27,7 +27,7 @@ export async function startProvider(env: Record<string, string> = {}): Promise<R
     env: { ...process.env, REDIRECT_URI, ...env },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const [first] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => { throw new Error('provider exited'); })])) as [string];
   const info = JSON.parse(first) as { issuer: string; clientId: string; clientSecret: string };
   return {
@@ -60,7 +60,7 @@ export async function atProvider(authorizationUrl: string, loginHint: string): P
   for (let hop = 0; hop < 10; hop += 1) {
     const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
     for (const cookie of res.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
+      const pair = cookie.split(';')[0]!;
       const at = pair.indexOf('=');
       jar.set(pair.slice(0, at), pair.slice(at + 1));
     }
@@ -75,7 +75,7 @@ export async function atProvider(authorizationUrl: string, loginHint: string): P
 
 export async function startFlow(t: TestApp): Promise<{ authorizationUrl: string; binding: string }> {
   const res = await t.http.post('/v1/oidc/start').send({}).expect(200);
-  return res.body;
+  return res.body as { authorizationUrl: string; binding: string };
 }
 
 export async function signInAt(t: TestApp, loginHint: string) {

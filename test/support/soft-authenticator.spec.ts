@@ -157,7 +157,7 @@ describe('SoftAuthenticator registration is verified by verifyRegistrationRespon
     const auth = new SoftAuthenticator({ alg: 'RS256' });
     const options = await regOptions({ supportedAlgorithmIDs: [-7] });
     expect(() => auth.createCredential(options, { origin: ORIGIN })).toThrow(
-      expect.objectContaining({ name: 'NotSupportedError' }) as unknown as Error,
+      expect.objectContaining({ name: 'NotSupportedError' }),
     );
     expect(auth.credentials).toHaveLength(0);
   });
@@ -330,11 +330,11 @@ describe('SoftAuthenticator assertions are verified by verifyAuthenticationRespo
     await register(auth);
     const other = await generateAuthenticationOptions({ rpID: 'example.org' });
     expect(() => auth.getAssertion(other, { origin: 'https://example.org' })).toThrow(
-      expect.objectContaining({ name: 'NotAllowedError' }) as unknown as Error,
+      expect.objectContaining({ name: 'NotAllowedError' }),
     );
     const notListed = await generateAuthenticationOptions({ rpID: RP_ID, allowCredentials: [{ id: 'bm90LW91cnM' }] });
     expect(() => auth.getAssertion(notListed, { origin: ORIGIN })).toThrow(
-      expect.objectContaining({ name: 'NotAllowedError' }) as unknown as Error,
+      expect.objectContaining({ name: 'NotAllowedError' }),
     );
     expect(auth.credentials[0]?.counter).toBe(0);
   });

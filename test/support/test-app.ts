@@ -9,6 +9,7 @@
  * The exported names and signatures are relied on by several spec files: extend, don't change.
  */
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,8 +80,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'airflow-webauthn-e2e-'));
   return {
     url: join(dir, 'auth.sqlite'),
-    async drop() {
+    drop() {
       rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
     },
   };
 }
@@ -127,7 +129,7 @@ export async function startTestApp(overrides: Record<string, string | undefined>
     let closed = false;
     return {
       app,
-      http: request.agent(app.getHttpServer()),
+      http: request.agent(app.getHttpServer() as Server),
       config,
       env,
       database,
@@ -169,7 +171,7 @@ export function requestClientToken(t: TestApp, clientId: string, clientSecret: s
 export async function clientToken(t: TestApp, clientId: string, clientSecret: string): Promise<string> {
   const res = await requestClientToken(t, clientId, clientSecret);
   if (res.status !== 200) throw new Error(`token endpoint answered ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body.access_token as string;
+  return (res.body as { access_token: string }).access_token;
 }
 
 /** A service account in the given groups (with the given OAuth scopes, none by default) and a fresh access token for it. */
@@ -241,7 +243,7 @@ export async function signIn(t: TestApp, authenticator: SoftAuthenticator, opts:
   const response = await assertion(t, authenticator, opts);
   const res = await t.http.post('/v1/authentication/verify').send({ response });
   if (res.status !== 200) throw new Error(`authentication verify answered ${res.status}: ${JSON.stringify(res.body)}`);
-  return res.body.access_token as string;
+  return (res.body as { access_token: string }).access_token;
 }
 
 export interface SignedInPerson {

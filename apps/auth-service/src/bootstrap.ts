@@ -4,8 +4,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { AppConfig, effectiveLogFormat } from '@app/config';
-import { AppErrorFilter } from '@app/errors';
 import { AppModule } from './app.module';
+import { AppErrorFilter } from './http/app-error.filter';
 import { documentErrorResponses } from './http/openapi-errors';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];

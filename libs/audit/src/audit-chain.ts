@@ -11,8 +11,9 @@ export { canonicalJson };
  * that row. The hash is plain SHA-256 over a canonical JSON text, so an auditor can recompute it from an export
  * with any JSON library and any SHA-256 (see README, "Audit trail").
  *
- * This file imports nothing but node:crypto (and its two siblings, which do the same): the migration that chains
- * pre-existing rows uses it too, so the service and the migration cannot hash differently.
+ * The migration that chained the rows written before the chain existed (libs/persistence, 1765100000000-audit-chain)
+ * holds a frozen copy of this hash (version `v: 1`); its unit test fails when this function stops equalling it. A
+ * change to what the hash covers needs a new `v`, with rows of the old version still verified the old way.
  */
 
 /** The `prevHash` of the first event ever written. */

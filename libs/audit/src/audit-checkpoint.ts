@@ -77,7 +77,7 @@ export function checkCheckpoint(details: Record<string, unknown>, trust: Checkpo
   let header: { alg?: unknown; typ?: unknown; kid?: unknown; jwk?: unknown };
   let payload: unknown;
   try {
-    header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8'));
+    header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8')) as typeof header;
     payload = JSON.parse(Buffer.from(encodedPayload, 'base64url').toString('utf8'));
   } catch {
     return { ok: false, problem: 'carries a signature that is not a compact JWS' };

@@ -1,4 +1,4 @@
-/** Every failure the service reports on purpose. Mapped to an HTTP status in exactly one place (AppErrorFilter). */
+/** Every failure the service reports on purpose. Mapped to an HTTP status in exactly one place (the app's AppErrorFilter). */
 export enum ErrorCode {
   InvalidRequest = 'invalid_request',
   InvalidInvite = 'invalid_invite',

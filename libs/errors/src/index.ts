@@ -1,2 +1,1 @@
 export { AppError, ErrorCode, ERROR_STATUS } from './app-error';
-export { AppErrorFilter } from './app-error.filter';

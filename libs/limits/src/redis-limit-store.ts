@@ -62,8 +62,8 @@ export class RedisLimitStore implements LimitStore {
   }
 
   /** Keys expire with their window. */
-  async sweep(): Promise<number> {
-    return 0;
+  sweep(): Promise<number> {
+    return Promise.resolve(0);
   }
 
   health(): LimitStoreHealth {

@@ -26,7 +26,7 @@ export class EntityRows<T extends ObjectLiteral> {
 
   /** The statement inserting `entity` as one row, every column of the entity bound: `tx.query(...rows.insert(e))`. */
   insert(entity: Partial<T>): [sql: string, params: unknown[]] {
-    return [this.insertSql, this.columns.map((c) => this.dataSource.driver.preparePersistentValue(entity[c.propertyName] ?? null, c))];
+    return [this.insertSql, this.columns.map((c): unknown => this.dataSource.driver.preparePersistentValue(entity[c.propertyName] ?? null, c))];
   }
 
   /**
@@ -51,6 +51,6 @@ export class EntityRows<T extends ObjectLiteral> {
 
   /** The values of `properties` of `entity`, in that order, as bind parameters. */
   params<K extends keyof T & string>(entity: Partial<T>, properties: readonly K[]): unknown[] {
-    return properties.map((p) => this.param(p, (entity[p] ?? null) as T[K] | null));
+    return properties.map((p) => this.param(p, entity[p] ?? null));
   }
 }

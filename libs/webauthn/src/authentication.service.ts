@@ -215,7 +215,7 @@ export class AuthenticationService {
         expectedRPID: this.config.webauthn.rpId,
         // The counter rule is applied by us after the signature is known to be good (see checkCounter), so a
         // forged assertion cannot get a genuine passkey flagged.
-        credential: { id: passkey.credentialId, publicKey: Buffer.from(passkey.publicKey, 'base64url'), counter: 0, transports: passkey.transports as never },
+        credential: { id: passkey.credentialId, publicKey: Buffer.from(passkey.publicKey, 'base64url'), counter: 0, transports: passkey.transports },
         // Decided from the stored challenge (a step-up demands UV), never from the request being verified.
         requireUserVerification: this.config.webauthn.userVerification === 'required' || pending.requireUserVerification,
       });

@@ -13,7 +13,7 @@ describe('readClientData', () => {
     ['not JSON', Buffer.from('{nope').toString('base64url')],
     ['JSON null', encode(null)],
     ['no challenge', encode({ type: 'webauthn.get' })],
-    ['a numeric challenge', encode({ challenge: 12345678901234567890 })],
+    ['a numeric challenge', encode({ challenge: 1234567890 })],
     ['a short challenge', encode({ challenge: 'abc' })],
     ['a non-string', 42],
   ])('rejects %s as a 4xx, never a crash', (_label, input) => {

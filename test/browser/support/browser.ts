@@ -189,7 +189,7 @@ export class Device {
         const headers = Object.fromEntries((event.responseHeaders ?? []).map((h) => [h.name.toLowerCase(), h.value]));
         let body = '';
         try {
-          const reply = (await fetchSession.send('Fetch.getResponseBody', { requestId: event.requestId })) as { body: string; base64Encoded: boolean };
+          const reply = await fetchSession.send('Fetch.getResponseBody', { requestId: event.requestId });
           body = reply.base64Encoded ? Buffer.from(reply.body, 'base64').toString('utf8') : reply.body;
         } catch {
           // redirects have no body

@@ -30,7 +30,8 @@ export default async function globalSetup(): Promise<void> {
     stdio: ['ignore', log, log],
   });
   (globalThis as Record<string, unknown>).__browserStackProcess = child;
-  let exited: number | null = null;
+  // Set by the exit handler (a closure, so the type has to be spelled: TypeScript would narrow it to null).
+  let exited = null as number | null;
   child.on('exit', (code) => (exited = code ?? -1));
 
   while (!existsSync(out)) {
@@ -41,7 +42,7 @@ export default async function globalSetup(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  const timings = JSON.parse(readFileSync(out, 'utf8')).timings as Record<string, number>;
+  const { timings } = JSON.parse(readFileSync(out, 'utf8')) as { timings: Record<string, number> };
   process.stdout.write(
     `\nbrowser suite: stack up in ${((Date.now() - started) / 1000).toFixed(1)}s (${Object.entries(timings)
       .map(([k, v]) => `${k}=${v.toFixed(1)}s`)

@@ -22,6 +22,6 @@ export class AuthenticationController {
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Verify the assertion and issue a short-lived access token' })
   verify(@Body() body: AuthenticationVerifyRequest, @Audit() audit: AuditContext) {
-    return this.signIn.signIn(audit, body.response as never);
+    return this.signIn.signIn(audit, body.response);
   }
 }

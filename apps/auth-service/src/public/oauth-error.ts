@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { Response } from 'express';
-import { AppErrorFilter } from '@app/errors';
+import { AppErrorFilter } from '../http/app-error.filter';
 
 export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unauthorized_client';
 
@@ -32,7 +32,7 @@ export class OAuthErrorFilter implements ExceptionFilter {
     if (exception instanceof OAuthError) error = exception;
     else if (exception instanceof HttpException && exception.getStatus() === 400) {
       const body = exception.getResponse() as { message?: unknown };
-      const message = Array.isArray(body?.message) ? body.message.join('; ') : String(body?.message ?? 'bad request');
+      const message = Array.isArray(body?.message) ? body.message.join('; ') : typeof body?.message === 'string' ? body.message : 'bad request';
       error = new OAuthError('invalid_request', message);
     }
     if (!error) return this.fallback.catch(exception, host);

@@ -54,7 +54,7 @@ export class RegistrationController {
   @ApiOperation({ summary: 'Verify the attestation and store the passkey' })
   async verify(@Req() req: Request, @Body() body: RegistrationVerifyRequest, @Audit() audit: AuditContext) {
     const userId = await this.signedInUser(req);
-    const passkey = await this.registration.verify(userId ? { ...audit, actorType: 'user', actorId: userId } : audit, body.response as never, body.label, userId);
+    const passkey = await this.registration.verify(userId ? { ...audit, actorType: 'user', actorId: userId } : audit, body.response, body.label, userId);
     return {
       id: passkey.id,
       credentialId: passkey.credentialId,

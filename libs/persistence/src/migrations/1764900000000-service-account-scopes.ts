@@ -21,7 +21,7 @@ export class ServiceAccountScopes1764900000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await q.addColumn('service_accounts', new TableColumn({ name: 'scopes', type: 'text', isNullable: false, default: "'[]'" }));
     const adminGroups = (process.env.ADMIN_GROUPS ?? 'airflow-admins').split(',').map((g) => g.trim()).filter(Boolean);
-    const rows: Array<{ id: string; groups: string }> = await q.query('SELECT id, groups FROM service_accounts');
+    const rows = (await q.query('SELECT id, groups FROM service_accounts')) as Array<{ id: string; groups: string }>;
     const admins = rows.filter((row) => (JSON.parse(row.groups) as string[]).some((g) => adminGroups.includes(g))).map((row) => row.id);
     if (admins.length === 0) return;
     // The value is a constant SQL literal (no entity transformer in between, so it is stored exactly as written);

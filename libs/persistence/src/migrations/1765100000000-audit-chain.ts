@@ -1,7 +1,5 @@
+import { createHash } from 'node:crypto';
 import { MigrationInterface, QueryRunner, Table, TableColumn, TableIndex } from 'typeorm';
-// The chain's hash function itself (a file with no dependencies), so that rows chained here verify like rows the
-// service chains.
-import { chainHash, GENESIS_HASH } from '../../../audit/src/audit-chain';
 
 /*
  * A tamper-evident audit trail: every event gets a position (`seq`) and a hash chained to its predecessor's, and
@@ -18,6 +16,65 @@ import { chainHash, GENESIS_HASH } from '../../../audit/src/audit-chain';
  * Rows written before this migration are chained here, oldest first, as they are now: the chain vouches for them
  * from this moment on.
  */
+/** The `prevHash` of the first event ever written. */
+const GENESIS_HASH = '0'.repeat(64);
+
+/*
+ * A frozen copy of the chain's hash, version 1 (libs/audit/src/audit-chain.ts, `chainHash`, and canonical-json.ts),
+ * as it was when this migration was written. A migration runs once, on history: importing the live function would
+ * let a later change to it silently re-chain old rows differently from what the service wrote then. The unit test
+ * beside this file checks that the copy still equals the live function, so a change to the live one is noticed
+ * (it must then bump `v` and keep verifying version 1 rows), and this copy is never edited.
+ */
+function canonicalJsonV1(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJsonV1).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJsonV1(v)}`).join(',')}}`;
+}
+
+/** The fields a version 1 hash covers (libs/audit's `ChainLink` when this migration was written). */
+export interface ChainLinkV1 {
+  seq: number;
+  prevHash: string;
+  id: string;
+  occurredAt: number;
+  type: string;
+  outcome: string;
+  reason: string | null;
+  actorType: string;
+  actorId: string | null;
+  subjectType: string | null;
+  subjectId: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+  details: unknown;
+}
+
+/** Exported for its unit test only. */
+export function chainHashV1(link: ChainLinkV1): string {
+  const fields = {
+    v: 1,
+    seq: link.seq,
+    prevHash: link.prevHash,
+    id: link.id,
+    occurredAt: link.occurredAt,
+    type: link.type,
+    outcome: link.outcome,
+    reason: link.reason,
+    actorType: link.actorType,
+    actorId: link.actorId,
+    subjectType: link.subjectType,
+    subjectId: link.subjectId,
+    clientIp: link.clientIp,
+    userAgent: link.userAgent,
+    details: link.details,
+  };
+  return createHash('sha256').update(canonicalJsonV1(fields)).digest('hex');
+}
+
 export class AuditChain1765100000000 implements MigrationInterface {
   name = 'AuditChain1765100000000';
 
@@ -69,15 +126,15 @@ export class AuditChain1765100000000 implements MigrationInterface {
       }),
     );
 
-    const rows: Array<Record<string, string | number | null>> = await q.query(
+    const rows = (await q.query(
       'SELECT id, occurred_at, type, outcome, reason, actor_type, actor_id, subject_type, subject_id, client_ip, user_agent, details FROM audit_events ORDER BY occurred_at, id',
-    );
+    )) as Array<Record<string, string | number | null>>;
     let prevHash = GENESIS_HASH;
     let seq = 0;
     const update = q.connection.driver.options.type === 'postgres' ? 'UPDATE audit_events SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4' : 'UPDATE audit_events SET seq = ?, prev_hash = ?, hash = ? WHERE id = ?';
     for (const row of rows) {
       seq += 1;
-      const hash = chainHash({
+      const hash = chainHashV1({
         seq,
         prevHash,
         id: String(row.id),
@@ -91,7 +148,7 @@ export class AuditChain1765100000000 implements MigrationInterface {
         subjectId: row.subject_id as string | null,
         clientIp: row.client_ip as string | null,
         userAgent: row.user_agent as string | null,
-        details: JSON.parse(String(row.details)),
+        details: JSON.parse(String(row.details)) as unknown,
       });
       await q.query(update, [seq, prevHash, hash, row.id]);
       prevHash = hash;

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { isUniqueViolation } from '@app/persistence';
-import { AppError, ERROR_STATUS } from './app-error';
+import { AppError, ERROR_STATUS } from '@app/errors';
 
 const REASON_PHRASES: Record<number, string> = {
   400: 'Bad Request',
@@ -27,6 +27,9 @@ interface ParserError {
 }
 
 /**
+ * Here, in the app, because it maps every lib's failures to HTTP (AppError from libs/errors, a lost unique-constraint
+ * race from libs/persistence, Express's body-parser errors); libs/errors stays a leaf that any lib can import.
+ *
  * Every error leaves as `{"statusCode","error","message"}` with a single string message, plus `code` (an
  * ErrorCode) when the service refused on purpose. Unknown exceptions are
  * logged and become a bare 500 with no detail, so internals never leak.
@@ -57,7 +60,7 @@ export class AppErrorFilter implements ExceptionFilter {
       if (parserType) return { status: exception.getStatus(), message: parserMessage(parserType, exception.message) };
       const body = exception.getResponse();
       const raw = typeof body === 'string' ? body : (body as { message?: unknown }).message;
-      const message = Array.isArray(raw) ? raw.join('; ') : String(raw ?? exception.message);
+      const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : exception.message;
       return { status: exception.getStatus(), message };
     }
     const parser = exception as ParserError;
