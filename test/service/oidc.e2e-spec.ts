@@ -7,7 +7,15 @@ import { Logger } from '@nestjs/common';
 import { decodeJwt } from 'jose';
 import { UsersService } from '@app/accounts';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { REDIRECT_URI, RunningProvider, atProvider, providerEnv, signInAt, startFlow as start, startProvider } from '../support/oidc-provider-control';
+import {
+  REDIRECT_URI,
+  RunningProvider,
+  atProvider,
+  providerEnv,
+  signInAt,
+  startFlow as start,
+  startProvider,
+} from '../support/oidc-provider-control';
 import { TEST_CONTEXT, TestApp, adminToken, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
 
 /** A loopback port nothing listens on (connections to it are refused, unlike fetch's blocked ports such as 9). */
@@ -70,7 +78,7 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect(claims.sub).toBe(user!.id);
   });
 
-  it('a second sign-in finds the same person again and replaces their groups with the provider\'s', async () => {
+  it("a second sign-in finds the same person again and replaces their groups with the provider's", async () => {
     const first = decodeJwt((await signInAt(t, 'bob')).body.access_token);
     const users = t.app.get(UsersService);
     await users.update(TEST_CONTEXT, 'bob', { groups: ['hand-added'] });
@@ -79,7 +87,7 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect((await users.findByUsername('bob'))!.groups).toEqual(['idp-viewers']);
   });
 
-  it('admins see a federated person\'s identity provider (its issuer) and last provider sign-in, API and views alike', async () => {
+  it("admins see a federated person's identity provider (its issuer) and last provider sign-in, API and views alike", async () => {
     await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
     const bearer = { Authorization: `Bearer ${await adminToken(t)}` };
     const first = (await t.http.get('/v1/admin/users/bob').set(bearer).expect(200)).body;
@@ -94,18 +102,27 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect(Date.parse(row.lastIdpLoginAt as string)).toBeGreaterThan(Date.parse(first.lastIdpLoginAt));
     // The OpenAPI document describes both fields on the user view.
     const schema = (await t.http.get('/docs/openapi.json').expect(200)).body.components.schemas.UserView;
-    expect(schema.properties).toMatchObject({ idp: expect.objectContaining({ nullable: true }), lastIdpLoginAt: expect.objectContaining({ format: 'date-time', nullable: true }) });
+    expect(schema.properties).toMatchObject({
+      idp: expect.objectContaining({ nullable: true }),
+      lastIdpLoginAt: expect.objectContaining({ format: 'date-time', nullable: true }),
+    });
   });
 
   it('two first sign-ins of one new person at once give one account and two clean answers, never a 500', async () => {
     // Several new people, each signing in twice at the same moment (two tabs, a double click): the callbacks pass
     // the provider together and race to create the account. Ids "bob-<n>" are bob's claims under a new username.
     const people = Array.from({ length: 4 }, (_, i) => `bob-race${i}-${Date.now().toString(36)}`);
-    const queries = await Promise.all(people.flatMap((id) => [0, 1].map(async () => {
-      const flow = await start(t);
-      return { id, flow, query: await atProvider(flow.authorizationUrl, id) };
-    })));
-    const answers = await Promise.all(queries.map(({ flow, query }) => t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding })));
+    const queries = await Promise.all(
+      people.flatMap((id) =>
+        [0, 1].map(async () => {
+          const flow = await start(t);
+          return { id, flow, query: await atProvider(flow.authorizationUrl, id) };
+        }),
+      ),
+    );
+    const answers = await Promise.all(
+      queries.map(({ flow, query }) => t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding })),
+    );
     expect(answers.map((a) => a.status)).toEqual(queries.map(() => 200));
     const users = t.app.get(UsersService);
     for (const id of people) {
@@ -141,11 +158,17 @@ describe('OIDC sign-in with a real OpenID provider', () => {
   it('a person in a passkey-required group gets no token from the provider alone', async () => {
     const res = await signInAt(t, 'alice');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'passkey_required', action: 'enroll', pending: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(res.body).toEqual({
+      status: 'passkey_required',
+      action: 'enroll',
+      pending: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
   });
 
   it('never takes over a local (invited) account with the same username', async () => {
-    await createInvite(t, { username: 'localadmin', groups: ['airflow-admins'] }).then((inviteToken) => enrollPasskey(t, new SoftAuthenticator(), { inviteToken }));
+    await createInvite(t, { username: 'localadmin', groups: ['airflow-admins'] }).then((inviteToken) =>
+      enrollPasskey(t, new SoftAuthenticator(), { inviteToken }),
+    );
     const res = await signInAt(t, 'mallory');
     expect(res.status).toBe(409);
     expect(res.body.message).toMatch(/already exists here and is not linked/);
@@ -181,7 +204,12 @@ describe('OIDC sign-in with a real OpenID provider', () => {
   it('a refusal carrying a long error from the browser is a clean 401 (the audit reason is a fixed code)', async () => {
     const flow = await start(t);
     const state = new URL(flow.authorizationUrl).searchParams.get('state')!;
-    const query = new URLSearchParams({ error: 'x'.repeat(300), error_description: 'y'.repeat(1000), state, iss: op.issuer }).toString();
+    const query = new URLSearchParams({
+      error: 'x'.repeat(300),
+      error_description: 'y'.repeat(1000),
+      state,
+      iss: op.issuer,
+    }).toString();
     const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(401);
     expect(res.body.message).toMatch(/did not sign you in/);
   });
@@ -277,9 +305,11 @@ describe('OIDC sign-in policy and failure modes', () => {
     try {
       await waitFor(() => warnings.mock.calls.length > 0);
       expect(warnings.mock.calls).toHaveLength(1);
-      const line = String(warnings.mock.calls[0][0]);
+      const line = String(warnings.mock.calls[0]![0]);
       expect(line).toContain(`provider sign-in on: issuer ${issuer}, client id ${t.config.oidc!.clientId}; `);
-      expect(line).toMatch(/discovery of http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration failed: .*ECONNREFUSED/);
+      expect(line).toMatch(
+        /discovery of http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration failed: .*ECONNREFUSED/,
+      );
       expect(line).not.toContain('\n');
 
       const ready = await t.http.get('/readyz').expect(200);
@@ -290,9 +320,13 @@ describe('OIDC sign-in policy and failure modes', () => {
       warnings.mockClear();
       await t.http.post('/v1/oidc/start').send({}).expect(503);
       expect(warnings.mock.calls).toHaveLength(1);
-      expect(String(warnings.mock.calls[0][0])).toMatch(/^discovery of http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration failed: .*ECONNREFUSED/);
+      expect(String(warnings.mock.calls[0]![0])).toMatch(
+        /^discovery of http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration failed: .*ECONNREFUSED/,
+      );
       // The access log's line for the 503 is all: no stack trace anywhere (the error filter used to log one).
-      const errorLines = errors.mock.calls.map(([message]) => (typeof message === 'string' ? message : JSON.stringify(message)));
+      const errorLines = errors.mock.calls.map(([message]) =>
+        typeof message === 'string' ? message : JSON.stringify(message),
+      );
       expect(errorLines.filter((message) => /\n\s+at /.test(message))).toEqual([]);
       expect(errors.mock.calls.length).toBeLessThanOrEqual(1);
     } finally {
@@ -307,7 +341,10 @@ describe('OIDC sign-in policy and failure modes', () => {
     try {
       await t.http.get('/v1/oidc').expect(200, { enabled: false });
       await t.http.post('/v1/oidc/start').send({}).expect(404);
-      expect((await t.http.get('/readyz').expect(200)).body.info.identityProvider).toEqual({ status: 'up', state: 'off' });
+      expect((await t.http.get('/readyz').expect(200)).body.info.identityProvider).toEqual({
+        status: 'up',
+        state: 'off',
+      });
     } finally {
       await t.close();
     }

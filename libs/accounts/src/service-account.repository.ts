@@ -30,7 +30,10 @@ export class ServiceAccountRepository {
   /** id → name for the given ids that are service accounts (others are left out). */
   async namesByIds(tx: Tx, ids: string[]): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
-    const accounts = await tx.manager.find(ServiceAccount, { select: { id: true, name: true }, where: { id: In(ids) } });
+    const accounts = await tx.manager.find(ServiceAccount, {
+      select: { id: true, name: true },
+      where: { id: In(ids) },
+    });
     return new Map(accounts.map((account) => [account.id, account.name]));
   }
 }

@@ -88,7 +88,12 @@ export class OidcRelyingParty implements OnApplicationBootstrap {
   }
 
   get settings(): OidcConfig {
-    if (!this.config.oidc) throw new AppError(ErrorCode.NotFound, 'sign-in through an identity provider is not configured here', 'oidc_not_configured');
+    if (!this.config.oidc)
+      throw new AppError(
+        ErrorCode.NotFound,
+        'sign-in through an identity provider is not configured here',
+        'oidc_not_configured',
+      );
     return this.config.oidc;
   }
 
@@ -126,7 +131,12 @@ export class OidcRelyingParty implements OnApplicationBootstrap {
         idTokenExpected: true,
       });
       const claims = tokens.claims();
-      if (!claims) throw new AppError(ErrorCode.AuthenticationFailed, 'the identity provider sent no ID token', 'id_token_missing');
+      if (!claims)
+        throw new AppError(
+          ErrorCode.AuthenticationFailed,
+          'the identity provider sent no ID token',
+          'id_token_missing',
+        );
       return claims;
     } catch (error) {
       throw describeProviderError(error);
@@ -144,10 +154,16 @@ export class OidcRelyingParty implements OnApplicationBootstrap {
     const metadata = configuration.serverMetadata();
     const refuse = (why: string) => {
       log.warn(`logout token refused: ${why}`);
-      return new AppError(ErrorCode.InvalidRequest, `the logout token is not valid: ${why}`.slice(0, 200), 'logout_token_invalid');
+      return new AppError(
+        ErrorCode.InvalidRequest,
+        `the logout token is not valid: ${why}`.slice(0, 200),
+        'logout_token_invalid',
+      );
     };
     if (!metadata.jwks_uri) throw refuse('the provider publishes no JWKS');
-    this.logoutKeys ??= createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000 });
+    this.logoutKeys ??= createRemoteJWKSet(new URL(metadata.jwks_uri), {
+      timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000,
+    });
     let claims: JWTPayload;
     try {
       ({ payload: claims } = await jwtVerify(token, this.logoutKeys, {
@@ -212,7 +228,11 @@ export class OidcRelyingParty implements OnApplicationBootstrap {
       });
     }
     return this.discovered.catch(() => {
-      throw new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', 'idp_discovery_failed');
+      throw new AppError(
+        ErrorCode.IdpUnavailable,
+        'the identity provider cannot be reached right now; try again later',
+        'idp_discovery_failed',
+      );
     });
   }
 }
@@ -237,7 +257,8 @@ export function describeCause(error: unknown): string {
       break;
     }
     if (typeof link.message !== 'string') {
-      parts.push(String(current));
+      // A thrown string or number says something; an object without a message would only print [object Object].
+      if (typeof current === 'string' || typeof current === 'number') parts.push(String(current));
       break;
     }
     const code = link.code;
@@ -260,10 +281,22 @@ function describeProviderError(error: unknown): AppError {
     return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider did not sign you in', 'idp_refused');
   }
   if (error instanceof oidc.ResponseBodyError) {
-    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider refused this sign-in; start again', 'code_rejected');
+    return new AppError(
+      ErrorCode.AuthenticationFailed,
+      'the identity provider refused this sign-in; start again',
+      'code_rejected',
+    );
   }
   if (error instanceof oidc.ClientError && error.code && !UNREACHABLE_CODES.has(error.code)) {
-    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider\'s answer did not pass the checks; no session was created', 'id_token_invalid');
+    return new AppError(
+      ErrorCode.AuthenticationFailed,
+      "the identity provider's answer did not pass the checks; no session was created",
+      'id_token_invalid',
+    );
   }
-  return new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', 'idp_unavailable');
+  return new AppError(
+    ErrorCode.IdpUnavailable,
+    'the identity provider cannot be reached right now; try again later',
+    'idp_unavailable',
+  );
 }

@@ -17,7 +17,13 @@ export class AdminInvitesController {
   @ApiOperation({ summary: 'Create an enrollment invite; the token is shown only in this response' })
   async create(@Body() body: CreateInviteRequest, @Audit() audit: AuditContext) {
     const invite = await this.invites.create(audit, body);
-    return { id: invite.id, username: invite.username, token: invite.token, url: invite.url, expiresAt: invite.expiresAt.toISOString() };
+    return {
+      id: invite.id,
+      username: invite.username,
+      token: invite.token,
+      url: invite.url,
+      expiresAt: invite.expiresAt.toISOString(),
+    };
   }
 
   @Get()

@@ -34,7 +34,12 @@ export class HealthController {
   @HealthCheck()
   async ready(@Res({ passthrough: true }) res: Response) {
     try {
-      return await this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.signingKeys(), () => this.limitStore(), () => this.provider()]);
+      return await this.health.check([
+        () => this.db.pingCheck('database', { timeout: 2000 }),
+        () => this.signingKeys(),
+        () => this.limitStore(),
+        () => this.provider(),
+      ]);
     } catch (error) {
       // Terminus reports "down" as an exception carrying the per-check result; answer it as is (with the reasons)
       // instead of letting the error filter flatten it into a bare "Service Unavailable".
@@ -48,7 +53,9 @@ export class HealthController {
     const check = this.indicators.check('signingKeys');
     const unreadable = await this.keyStore.unreadableKeys();
     if (unreadable.length === 0) return check.up();
-    return check.down({ reason: `cannot decrypt ${unreadable.join(', ')}: KEY_ENCRYPTION_KEY is not the key they were stored with` });
+    return check.down({
+      reason: `cannot decrypt ${unreadable.join(', ')}: KEY_ENCRYPTION_KEY is not the key they were stored with`,
+    });
   }
 
   /** Sign-in through the organisation's provider: reported (off, pending, ok, failed with why), never unready. */
