@@ -115,7 +115,7 @@ describe('the administration page in a real browser', () => {
       const invitee = uniqueName('invitee');
       await page.getByLabel('Username', { exact: true }).fill(invitee);
       await page.getByLabel('Display name').fill('Ivy Invitee');
-      await page.getByRole('textbox', { name: 'Groups (optional)' }).fill(`${GROUPS.user}`);
+      await page.getByRole('combobox', { name: 'Groups (optional)' }).fill(`${GROUPS.user}`);
       await page.getByRole('button', { name: 'Create invite' }).click();
       await expectStatus(device, new RegExp(`Invite created for ${invitee}`));
       const link = await page.getByLabel('Invite link').inputValue();
