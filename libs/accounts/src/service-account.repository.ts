@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { In } from 'typeorm';
 import { Tx } from '@app/persistence';
 import { ServiceAccount } from './service-account.entity';
 
@@ -24,5 +25,15 @@ export class ServiceAccountRepository {
       (await repo.findOneBy({ clientId: idOrNameOrClientId })) ??
       (await repo.findOneBy({ name: idOrNameOrClientId }))
     );
+  }
+
+  /** id → name for the given ids that are service accounts (others are left out). */
+  async namesByIds(tx: Tx, ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const accounts = await tx.manager.find(ServiceAccount, {
+      select: { id: true, name: true },
+      where: { id: In(ids) },
+    });
+    return new Map(accounts.map((account) => [account.id, account.name]));
   }
 }

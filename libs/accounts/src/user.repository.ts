@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { In } from 'typeorm';
 import { Tx } from '@app/persistence';
 import { SignInMethod, User } from './user.entity';
 
@@ -10,5 +11,12 @@ export class UserRepository {
   /** When and how the person last signed in; every kind of sign-in calls this in its unit of work. */
   async recordLogin(tx: Tx, userId: string, at: Date, method: SignInMethod): Promise<void> {
     await tx.query(RECORD_LOGIN, [tx.rows(User).param('lastLoginAt', at), method, userId]);
+  }
+
+  /** id → username for the given ids that are users (others are left out). */
+  async usernamesByIds(tx: Tx, ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const users = await tx.manager.find(User, { select: { id: true, username: true }, where: { id: In(ids) } });
+    return new Map(users.map((user) => [user.id, user.username]));
   }
 }
