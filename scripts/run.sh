@@ -26,6 +26,10 @@ SERVICE_PID=data/auth-service.pid
 RUN_PID=data/run.pid
 SERVICE_LOG=data/auth-service.log
 
+# The service CLI straight from the build (not through npm, which writes its logs under ~/.npm).
+SERVICE_CLI=(node dist/apps/auth-service/src/cli.js)
+STARTED=$SECONDS
+
 log() { printf '[run] %s\n' "$*" >&2; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 # The pid in a pid file, if that process is still the one we started (pids are reused).
@@ -134,6 +138,7 @@ fi
 echo $$ > "$RUN_PID"
 
 bash scripts/setup.sh
+log "set up in $((SECONDS - STARTED)) s"
 
 airflow_pid=""
 cleanup() {
@@ -149,7 +154,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-npm run -s cli -- migrate >/dev/null
+"${SERVICE_CLI[@]}" migrate >/dev/null
 stop_service # a service left behind by a run that was killed hard
 start_service
 
@@ -167,11 +172,11 @@ if [ -x .venv/bin/airflow ] && [ -f scripts/run-airflow.sh ]; then
 fi
 
 echo
-echo "Airflow:            http://localhost:${AIRFLOW_PORT}"
+echo "Airflow:            http://localhost:${AIRFLOW_PORT}   (ready in $((SECONDS - STARTED)) s)"
 # The first admin: an invite until they have a passkey, then nothing to do (a second run must not fail here).
-passkeys=$( (npm run -s cli -- users show admin --json 2>/dev/null || true) | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{try{process.stdout.write(String(JSON.parse(s).passkeys.filter(p=>!p.revokedAt).length))}catch{process.stdout.write('0')}})" || true)
+passkeys=$( ("${SERVICE_CLI[@]}" users show admin --json 2>/dev/null || true) | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{try{process.stdout.write(String(JSON.parse(s).passkeys.filter(p=>!p.revokedAt).length))}catch{process.stdout.write('0')}})" || true)
 if [ "$passkeys" = 0 ]; then
-  invite=$(npm run -s cli -- invite create --username admin --display-name "Airflow admin" --groups airflow-admins --json)
+  invite=$("${SERVICE_CLI[@]}" invite create --username admin --display-name "Airflow admin" --groups airflow-admins --json)
   echo "First-admin invite: $(node -e "process.stdout.write(JSON.parse(process.argv[1]).url)" "$invite")"
   echo "(open the invite link in a browser to enroll a passkey)"
 else

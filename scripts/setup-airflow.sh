@@ -4,7 +4,8 @@
 #   and the airflow-webauthn plugin installed editable with its dev tools.
 # `scripts/setup-airflow.sh 3.2.2` builds .venv-airflow-3.2.2/ instead (another supported version, pinned by
 # airflow_plugin/constraints-3.2.2.txt), where CI runs the integration suite a second time.
-# Idempotent: re-running only installs what changed. Fast on a warm uv cache.
+# Idempotent: skipped while its inputs are unchanged (.venv/.setup-stamp); fast on a warm uv cache. uv comes from
+# the project's own .venv-tools/ (scripts/lib.sh), never from the user's site.
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,26 +26,34 @@ if [[ ! -f "$CONSTRAINTS" ]]; then
 fi
 
 log() { printf '[setup-airflow] %s\n' "$*" >&2; }
+. scripts/lib.sh
+UV="$(ensure_uv)"
 
-if ! command -v uv >/dev/null 2>&1; then
-    log "uv not found; installing it with pip (user site)"
-    "$PYTHON" -m pip install --user --quiet uv
-    export PATH="$HOME/.local/bin:$PATH"
+# Reinstall only when an input changed: the Airflow version and its pinned set, the plugin's metadata (its sources
+# are installed editable), the venv's Python and uv versions.
+STAMP="$VENV_DIR/.setup-stamp"
+INPUTS="$AIRFLOW_VERSION uv $UV_VERSION $(inputs_hash "$CONSTRAINTS" airflow_plugin/pyproject.toml)"
+if [[ -x "$VENV_DIR/bin/python" ]] && stamp_matches "$STAMP" "$INPUTS $("$VENV_DIR/bin/python" --version 2>&1)"; then
+    log "up to date: $VENV_DIR"
+    exit 0
 fi
 
 if [[ ! -x "$VENV_DIR/bin/python" ]]; then
     log "creating $VENV_DIR with $PYTHON"
-    uv venv --quiet -p "$PYTHON" "$VENV_DIR"
+    timed "python venv" "$UV" venv --quiet -p "$PYTHON" "$VENV_DIR"
 else
     log "reusing $VENV_DIR"
 fi
 
 log "installing apache-airflow==${AIRFLOW_VERSION} and airflow_plugin[dev] (constraints: $CONSTRAINTS)"
-VIRTUAL_ENV="$VENV_DIR" uv pip install --quiet \
+VIRTUAL_ENV="$VENV_DIR" timed "airflow + plugin install" "$UV" pip install --quiet \
     --python "$VENV_DIR/bin/python" \
     -c "$CONSTRAINTS" \
     "apache-airflow==${AIRFLOW_VERSION}" \
     -e "./airflow_plugin[dev]"
+printf '%s' "$INPUTS $("$VENV_DIR/bin/python" --version 2>&1)" > "$STAMP"
 
-log "done: $("$VENV_DIR/bin/python" -c 'import airflow, airflow_webauthn; print("airflow", airflow.__version__, "+ airflow_webauthn", airflow_webauthn.__version__)')"
+# Versions from the installed metadata: importing airflow here would create ~/airflow when AIRFLOW_HOME is unset.
+log "done: $("$VENV_DIR/bin/python" -c 'from importlib.metadata import version as v
+print("airflow", v("apache-airflow"), "+ airflow_webauthn", v("airflow-webauthn"))')"
 log "activate with: source .venv/bin/activate"

@@ -33,6 +33,7 @@ steps_together() {
 }
 
 step "build" npm run -s build
+step "setup writes nothing outside the checkout" bash scripts/check-setup-stays-in-checkout.sh
 step "typecheck" npx tsc -p tsconfig.json --noEmit
 step "lint" npm run -s lint
 step "unit tests" npx jest --selectProjects unit

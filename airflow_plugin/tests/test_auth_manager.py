@@ -30,12 +30,13 @@ async def test_service_user_token_becomes_a_user(
     """A genuine service token for a person yields that person with the role of their groups."""
     fake_service.add_user(user_claims()["sub"], groups=["users", "ops"])
     user = await manager.get_user_from_token(mint(fake_service.keys[0], user_claims(groups=["users", "ops"])))
-    assert (user.get_id(), user.username, user.get_name(), user.role) == (
+    assert (user.get_id(), user.username, user.display_name, user.role) == (
         user_claims()["sub"],
         "ada",
         "Ada Lovelace",
         "OP",
     )
+    assert user.get_name() == "ada"  # what Airflow shows in its user menu and records, not the display name
     assert not user.is_service_account
     assert user.passkey_id == "pk-1"
 

@@ -6,11 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-export PATH="$HOME/.local/bin:$PATH"
+. scripts/lib.sh
 if [ ! -x .venv-fuzz/bin/schemathesis ] || [ test/fuzz/requirements.txt -nt .venv-fuzz/bin/schemathesis ]; then
-  command -v uv >/dev/null || python3 -m pip install --user --quiet uv
-  uv venv -q --allow-existing -p python3.11 .venv-fuzz
-  VIRTUAL_ENV=.venv-fuzz uv pip install -q --python .venv-fuzz/bin/python -r test/fuzz/requirements.txt
+  uv="$(ensure_uv)"
+  "$uv" venv -q --allow-existing -p python3.11 .venv-fuzz
+  VIRTUAL_ENV=.venv-fuzz "$uv" pip install -q --python .venv-fuzz/bin/python -r test/fuzz/requirements.txt
   touch .venv-fuzz/bin/schemathesis
 fi
 

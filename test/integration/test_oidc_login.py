@@ -29,6 +29,24 @@ ACCOUNTS = {
     "ooutsider": {"preferred_username": "ooutsider", "name": "O Outsider", "groups": ["it-contractors"]},
     # Same username as a local person this module enrolls by invite: must never take that account over.
     "otaker": {"preferred_username": "olocal", "name": "Not O Local", "groups": ["airflow-admins"]},
+    # The admin group spelled with a leading space (issue 18): the same group for every decision.
+    "ospaced": {
+        "preferred_username": "ospaced",
+        "name": "O Spaced",
+        "groups": ["it-viewers", " airflow-admins"],
+    },
+    # Another case is another group: neither the passkey rule nor role_mapping sees an admin in it.
+    "oshouting": {
+        "preferred_username": "oshouting",
+        "name": "O Shout",
+        "groups": ["AIRFLOW-ADMINS", "it-viewers"],
+    },
+    # A passkey-required group, but no group Airflow maps to a role.
+    "onorole": {
+        "preferred_username": "onorole",
+        "name": "O No Role",
+        "groups": ["idp-admins", "it-contractors"],
+    },
 }
 OIDC_SETTINGS = (
     "OIDC_ISSUER",
@@ -49,7 +67,9 @@ def provider(stack: Stack) -> Iterator[Provider]:
         backchannel_logout_uri=f"{stack.airflow.url}/auth/oidc/backchannel-logout",
     )
     stack.service.restart(
-        **op.service_env(OIDC_DISPLAY_NAME="Test IdP", FEDERATION_PASSKEY_REQUIRED_GROUPS="idp-admins")
+        **op.service_env(
+            OIDC_DISPLAY_NAME="Test IdP", FEDERATION_PASSKEY_REQUIRED_GROUPS="idp-admins, airflow-admins"
+        )
     )
     try:
         yield op
@@ -170,6 +190,63 @@ def test_admin_group_needs_a_passkey_enrolled_then_confirmed(
         me = browser.get("/ui/auth/me", headers={"Cookie": f"_token={token}"})
         assert me.json()["username"] == "O Admin"
         assert browser.get("/api/v2/variables", headers={"Cookie": f"_token={token}"}).status_code == 200
+
+
+def passkey_step(browser: httpx.Client, stack: Stack, key: SoftAuthenticator) -> str:
+    """Runs the passkey step that follows a provider sign-in (enrolling ``key``); returns Airflow's token."""
+    step = browser.post("/auth/oidc/passkey/options", json={}, headers={"Origin": stack.airflow.url})
+    assert step.status_code == 200, step.text
+    assert step.json()["action"] == "enroll"
+    done = browser.post(
+        "/auth/oidc/passkey/verify",
+        json={"action": "enroll", "response": key.create(step.json()["options"], origin=stack.origin)},
+        headers={"Origin": stack.airflow.url},
+    )
+    assert done.status_code == 200, done.text
+    token = token_cookie(done)
+    assert token
+    return token
+
+
+def test_admin_group_spelled_with_a_space_does_not_skip_the_passkey_step(
+    provider: Provider, browser: httpx.Client, stack: Stack
+) -> None:
+    """Groups ["it-viewers", " airflow-admins"]: the passkey step first, then ADMIN, from one stored list."""
+    answer = sign_in_at_provider(browser, stack, "ospaced")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/auth/oidc/passkey"
+    assert token_cookie(answer) is None
+    assert stack.service.cli("users", "show", "ospaced")["groups"] == ["airflow-admins", "it-viewers"]
+    session = {"Cookie": f"_token={passkey_step(browser, stack, SoftAuthenticator())}"}
+    assert browser.get("/api/v2/connections", headers=session).status_code == 200
+    assert browser.get("/api/v2/config", headers=session).status_code == 200
+
+
+def test_admin_group_in_another_case_is_another_group_everywhere(
+    provider: Provider, browser: httpx.Client, stack: Stack
+) -> None:
+    """ "AIRFLOW-ADMINS" needs no passkey because it grants no admin role either: VIEWER from it-viewers."""
+    token = token_cookie(sign_in_at_provider(browser, stack, "oshouting"))
+    assert token
+    session = {"Cookie": f"_token={token}"}
+    assert browser.get("/api/v2/dags", headers=session).status_code == 200
+    assert browser.get("/api/v2/connections", headers=session).status_code == 403
+    assert stack.service.cli("users", "show", "oshouting")["groups"] == ["AIRFLOW-ADMINS", "it-viewers"]
+
+
+def test_no_airflow_role_is_refused_before_the_passkey_step_and_leaves_nothing(
+    provider: Provider, browser: httpx.Client, stack: Stack
+) -> None:
+    """A passkey-required person whose groups map to no Airflow role is never asked for a passkey: the
+    login page says "no role", and no account (nor passkey) is left behind."""
+    answer = sign_in_at_provider(browser, stack, "onorole")
+    assert login_error(answer) == "no_role"
+    assert token_cookie(answer) is None
+    # No sign-in waits for a passkey: the pending cookie is only ever cleared (empty, expired), never set.
+    pending = [h for h in answer.headers.get_list("set-cookie") if h.startswith("_webauthn_oidc_pending=")]
+    assert all(h.startswith('_webauthn_oidc_pending="";') for h in pending), pending
+    assert "onorole" not in {user["username"] for user in stack.service.cli("users", "list")}
+    assert "no Airflow role" in browser.get(answer.headers["location"]).text
 
 
 def test_cancelling_the_passkey_step_leaves_no_session(

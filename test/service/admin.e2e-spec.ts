@@ -43,11 +43,16 @@ async function expectAudited(type: string, subjectId: string) {
 
 /** supertest buffers only text and JSON bodies: collect the NDJSON stream by hand. */
 async function exportNdjson(query: Record<string, string>) {
-  const res = await t.http.get('/v1/admin/audit/export').query(query).set(bearer(admin.token)).buffer(true).parse((r, cb) => {
-    let text = '';
-    r.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    r.on('end', () => cb(null, text));
-  });
+  const res = await t.http
+    .get('/v1/admin/audit/export')
+    .query(query)
+    .set(bearer(admin.token))
+    .buffer(true)
+    .parse((r, cb) => {
+      let text = '';
+      r.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      r.on('end', () => cb(null, text));
+    });
   const body = typeof res.body === 'string' ? res.body : '';
   return { status: res.status, headers: res.headers, lines: body.split('\n').filter(Boolean) };
 }
@@ -83,16 +88,34 @@ describe('admin access control', () => {
     const outsider = await serviceAccountToken(t, ['data-team']);
     const id = randomUUID();
     const routes: Array<['get' | 'post' | 'patch' | 'delete', string]> = [
-      ['get', '/v1/admin/users'], ['get', `/v1/admin/users/${id}`], ['patch', `/v1/admin/users/${id}`], ['post', `/v1/admin/users/${id}/disable`],
-      ['post', `/v1/admin/users/${id}/enable`], ['get', `/v1/admin/users/${id}/passkeys`], ['patch', `/v1/admin/passkeys/${id}`],
-      ['delete', `/v1/admin/passkeys/${id}`], ['post', '/v1/admin/invites'], ['get', '/v1/admin/invites'], ['delete', `/v1/admin/invites/${id}`],
-      ['post', '/v1/admin/service-accounts'], ['get', '/v1/admin/service-accounts'], ['post', `/v1/admin/service-accounts/${id}/rotate-secret`],
-      ['post', `/v1/admin/service-accounts/${id}/disable`], ['post', `/v1/admin/service-accounts/${id}/enable`], ['get', '/v1/admin/keys'],
-      ['post', '/v1/admin/keys/rotate'], ['get', '/v1/admin/audit'], ['get', '/v1/admin/audit/export'], ['get', '/v1/admin/audit/verify'],
+      ['get', '/v1/admin/users'],
+      ['get', `/v1/admin/users/${id}`],
+      ['patch', `/v1/admin/users/${id}`],
+      ['post', `/v1/admin/users/${id}/disable`],
+      ['post', `/v1/admin/users/${id}/enable`],
+      ['get', `/v1/admin/users/${id}/passkeys`],
+      ['patch', `/v1/admin/passkeys/${id}`],
+      ['delete', `/v1/admin/passkeys/${id}`],
+      ['post', '/v1/admin/invites'],
+      ['get', '/v1/admin/invites'],
+      ['delete', `/v1/admin/invites/${id}`],
+      ['post', '/v1/admin/service-accounts'],
+      ['get', '/v1/admin/service-accounts'],
+      ['post', `/v1/admin/service-accounts/${id}/rotate-secret`],
+      ['post', `/v1/admin/service-accounts/${id}/disable`],
+      ['post', `/v1/admin/service-accounts/${id}/enable`],
+      ['get', '/v1/admin/keys'],
+      ['post', '/v1/admin/keys/rotate'],
+      ['get', '/v1/admin/audit'],
+      ['get', '/v1/admin/audit/export'],
+      ['get', '/v1/admin/audit/verify'],
     ];
     for (const [method, path] of routes) {
       expect({ path, status: (await t.http[method](path).send({})).status }).toEqual({ path, status: 401 });
-      expect({ path, status: (await t.http[method](path).set(bearer(outsider.token)).send({})).status }).toEqual({ path, status: 403 });
+      expect({ path, status: (await t.http[method](path).set(bearer(outsider.token)).send({})).status }).toEqual({
+        path,
+        status: 403,
+      });
     }
   });
 
@@ -101,8 +124,13 @@ describe('admin access control', () => {
     const now = Math.floor(Date.now() / 1000);
     const forged = await new SignJWT({ client_id: 'sa_forged', groups: [ADMIN_GROUP] })
       .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: kidOf(admin.token) })
-      .setIssuer(t.config.jwt.issuer).setAudience(t.config.jwt.audience).setSubject(admin.id)
-      .setIssuedAt(now).setNotBefore(now).setExpirationTime(now + 300).setJti(randomUUID())
+      .setIssuer(t.config.jwt.issuer)
+      .setAudience(t.config.jwt.audience)
+      .setSubject(admin.id)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + 300)
+      .setJti(randomUUID())
       .sign(privateKey);
     expect((await t.http.get('/v1/admin/users').set(bearer(forged))).status).toBe(401);
   });
@@ -112,8 +140,13 @@ describe('admin access control', () => {
     const then = Math.floor(Date.now() / 1000) - 3600;
     const expired = await new SignJWT({ client_id: 'sa_x', groups: [ADMIN_GROUP] })
       .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid })
-      .setIssuer(t.config.jwt.issuer).setAudience(t.config.jwt.audience).setSubject(admin.id)
-      .setIssuedAt(then).setNotBefore(then).setExpirationTime(then + 600).setJti(randomUUID())
+      .setIssuer(t.config.jwt.issuer)
+      .setAudience(t.config.jwt.audience)
+      .setSubject(admin.id)
+      .setIssuedAt(then)
+      .setNotBefore(then)
+      .setExpirationTime(then + 600)
+      .setJti(randomUUID())
       .sign(key.privateKey);
     const res = await t.http.get('/v1/admin/users').set(bearer(expired));
     expect(res.status).toBe(401);
@@ -163,35 +196,60 @@ describe('users and passkeys', () => {
     expect(byId.body).toEqual(byName.body);
     const [passkey] = byName.body.passkeys;
     expect(authenticatorName(YUBIKEY)).toEqual(expect.any(String));
-    expect(passkey).toMatchObject({ authenticator: authenticatorName(YUBIKEY), aaguid: YUBIKEY, revokedAt: null, deviceType: 'singleDevice', backedUp: false });
+    expect(passkey).toMatchObject({
+      authenticator: authenticatorName(YUBIKEY),
+      aaguid: YUBIKEY,
+      revokedAt: null,
+      deviceType: 'singleDevice',
+      backedUp: false,
+    });
     expect(JSON.stringify(byName.body)).not.toMatch(/publicKey|credentialId|webauthnUserId/);
     passkeyId = passkey.id;
     expect((await t.http.get('/v1/admin/users/nobody').set(bearer(admin.token))).status).toBe(404);
   });
 
   it('changes groups and display name, and refuses unknown fields or bad groups', async () => {
-    const res = await t.http.patch('/v1/admin/users/alice').set(bearer(admin.token)).send({ groups: ['ops', 'data-team'], displayName: 'Alice' });
+    const res = await t.http
+      .patch('/v1/admin/users/alice')
+      .set(bearer(admin.token))
+      .send({ groups: ['ops', 'data-team'], displayName: 'Alice' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ groups: ['data-team', 'ops'], displayName: 'Alice' });
     await expectAudited('user.updated', aliceId);
-    expect((await t.http.patch('/v1/admin/users/alice').set(bearer(admin.token)).send({ disabled: true })).status).toBe(400);
-    expect((await t.http.patch('/v1/admin/users/alice').set(bearer(admin.token)).send({ groups: ['bad group!'] })).status).toBe(400);
+    expect((await t.http.patch('/v1/admin/users/alice').set(bearer(admin.token)).send({ disabled: true })).status).toBe(
+      400,
+    );
+    expect(
+      (
+        await t.http
+          .patch('/v1/admin/users/alice')
+          .set(bearer(admin.token))
+          .send({ groups: ['bad group!'] })
+      ).status,
+    ).toBe(400);
   });
 
   it('disabling a user stops their sign-in and their current token at once; enabling restores sign-in, not the token', async () => {
     const token = await signIn(t, alice);
-    expect((await t.http.post('/v1/admin/users/alice/disable').set(bearer(admin.token))).body).toMatchObject({ disabled: true });
+    expect((await t.http.post('/v1/admin/users/alice/disable').set(bearer(admin.token))).body).toMatchObject({
+      disabled: true,
+    });
     await expectAudited('user.disabled', aliceId);
     expect((await t.http.get('/v1/me').set(bearer(token))).status).toBe(401);
     await expect(signIn(t, alice)).rejects.toThrow(/40[13]/);
-    expect((await t.http.post(`/v1/admin/users/${aliceId}/enable`).set(bearer(admin.token))).body).toMatchObject({ disabled: false });
+    expect((await t.http.post(`/v1/admin/users/${aliceId}/enable`).set(bearer(admin.token))).body).toMatchObject({
+      disabled: false,
+    });
     await expectAudited('user.enabled', aliceId);
     expect((await t.http.get('/v1/me').set(bearer(token))).body.code).toBe('session_ended');
     expect((await t.http.get('/v1/me').set(bearer(await signIn(t, alice)))).status).toBe(200);
   });
 
   it('renames and revokes a passkey; a revoked passkey no longer signs in', async () => {
-    const renamed = await t.http.patch(`/v1/admin/passkeys/${passkeyId}`).set(bearer(admin.token)).send({ label: 'Desk key' });
+    const renamed = await t.http
+      .patch(`/v1/admin/passkeys/${passkeyId}`)
+      .set(bearer(admin.token))
+      .send({ label: 'Desk key' });
     expect(renamed.body).toMatchObject({ id: passkeyId, label: 'Desk key' });
     await expectAudited('passkey.renamed', aliceId);
     const listed = await t.http.get('/v1/admin/users/alice/passkeys').set(bearer(admin.token));
@@ -207,7 +265,10 @@ describe('users and passkeys', () => {
 
 describe('invites', () => {
   it('shows the token once, lists state without it, and revokes', async () => {
-    const created = await t.http.post('/v1/admin/invites').set(bearer(admin.token)).send({ username: 'Carol', groups: ['ops'], ttlSeconds: 3600 });
+    const created = await t.http
+      .post('/v1/admin/invites')
+      .set(bearer(admin.token))
+      .send({ username: 'Carol', groups: ['ops'], ttlSeconds: 3600 });
     expect(created.status).toBe(201);
     expect(Object.keys(created.body).sort()).toEqual(['expiresAt', 'id', 'token', 'url', 'username']);
     expect(created.body.username).toBe('carol');
@@ -216,7 +277,13 @@ describe('invites', () => {
     await expectAudited('invite.created', created.body.id);
 
     const listed = await t.http.get('/v1/admin/invites').set(bearer(admin.token));
-    expect(listed.body.find((i: { id: string }) => i.id === created.body.id)).toMatchObject({ state: 'pending', groups: ['ops'] });
+    // Made with a service account's token (as `airflow webauthn invite create` does): named by the account's name.
+    expect(listed.body.find((i: { id: string }) => i.id === created.body.id)).toMatchObject({
+      state: 'pending',
+      groups: ['ops'],
+      createdBy: admin.id,
+      createdByName: 'e2e-admin',
+    });
     expect(JSON.stringify(listed.body)).not.toContain(created.body.token);
 
     const revoked = await t.http.delete(`/v1/admin/invites/${created.body.id}`).set(bearer(admin.token));
@@ -228,17 +295,27 @@ describe('invites', () => {
 
   it('creates invites sent at the same moment, each in its own transaction (SQLite shares one connection)', async () => {
     const names = Array.from({ length: 12 }, (_, i) => `burst${i}-${Date.now().toString(36)}`);
-    const answers = await Promise.all(names.map((username) => t.http.post('/v1/admin/invites').set(bearer(admin.token)).send({ username })));
+    const answers = await Promise.all(
+      names.map((username) => t.http.post('/v1/admin/invites').set(bearer(admin.token)).send({ username })),
+    );
     expect(answers.map((a) => a.status)).toEqual(names.map(() => 201));
     const listed = await t.http.get('/v1/admin/invites').set(bearer(admin.token));
-    const pending = new Set(listed.body.filter((i: { state: string }) => i.state === 'pending').map((i: { username: string }) => i.username));
+    const pending = new Set(
+      listed.body.filter((i: { state: string }) => i.state === 'pending').map((i: { username: string }) => i.username),
+    );
     expect(names.filter((n) => !pending.has(n))).toEqual([]);
     const audited = new Set((await events({ type: 'invite.created', limit: 100 })).map((e) => e.subjectId));
     expect(answers.filter((a) => !audited.has(a.body.id))).toEqual([]);
   });
 
   it('refuses bad input with 400', async () => {
-    for (const body of [{}, { username: 'x', ttlSeconds: 5 }, { username: 'x', ttlSeconds: '3600' }, { username: 'has space' }, { username: 'x', extra: 1 }]) {
+    for (const body of [
+      {},
+      { username: 'x', ttlSeconds: 5 },
+      { username: 'x', ttlSeconds: '3600' },
+      { username: 'has space' },
+      { username: 'x', extra: 1 },
+    ]) {
       const res = await t.http.post('/v1/admin/invites').set(bearer(admin.token)).send(body);
       expect(res.status).toBe(400);
       expect(res.body.statusCode).toBe(400);
@@ -248,10 +325,18 @@ describe('invites', () => {
 
 describe('service accounts', () => {
   it('shows the secret once; rotation invalidates the old one', async () => {
-    const created = await t.http.post('/v1/admin/service-accounts').set(bearer(admin.token)).send({ name: 'airflow-sync', groups: ['ops'] });
+    const created = await t.http
+      .post('/v1/admin/service-accounts')
+      .set(bearer(admin.token))
+      .send({ name: 'airflow-sync', groups: ['ops'] });
     expect(created.status).toBe(201);
     const { id, clientId, clientSecret } = created.body;
-    expect(created.body).toMatchObject({ name: 'airflow-sync', groups: ['ops'], clientId: expect.stringMatching(/^sa_/), clientSecret: expect.any(String) });
+    expect(created.body).toMatchObject({
+      name: 'airflow-sync',
+      groups: ['ops'],
+      clientId: expect.stringMatching(/^sa_/),
+      clientSecret: expect.any(String),
+    });
     await expectAudited('service_account.created', id);
 
     const listed = await t.http.get('/v1/admin/service-accounts').set(bearer(admin.token));
@@ -272,7 +357,9 @@ describe('service accounts', () => {
   it('a disabled account gets no token and its current token stops working, for good', async () => {
     const sa = await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin']);
     expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).status).toBe(200);
-    expect((await t.http.post(`/v1/admin/service-accounts/${sa.clientId}/disable`).set(bearer(admin.token))).body).toMatchObject({ disabled: true });
+    expect(
+      (await t.http.post(`/v1/admin/service-accounts/${sa.clientId}/disable`).set(bearer(admin.token))).body,
+    ).toMatchObject({ disabled: true });
     await expectAudited('service_account.disabled', sa.id);
     expect((await requestClientToken(t, sa.clientId, sa.clientSecret)).body.error).toBe('invalid_client');
     expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).status).toBe(401);
@@ -301,8 +388,11 @@ describe('signing keys', () => {
     const jwks = (await t.http.get('/.well-known/jwks.json')).body.keys.map((k: { kid: string }) => k.kid);
     expect(jwks).toEqual(expect.arrayContaining([oldActive, oldNext, rotated.body.nextKid]));
     expect(kidOf(admin.token)).toBe(oldActive);
-    expect((await t.http.get('/v1/admin/keys').set(bearer(admin.token))).body.find((k: { kid: string }) => k.kid === oldActive))
-      .toMatchObject({ state: 'retired', retiredAt: expect.any(String), publishUntil: expect.any(String) });
+    expect(
+      (await t.http.get('/v1/admin/keys').set(bearer(admin.token))).body.find(
+        (k: { kid: string }) => k.kid === oldActive,
+      ),
+    ).toMatchObject({ state: 'retired', retiredAt: expect.any(String), publishUntil: expect.any(String) });
     const fresh = await serviceAccountToken(t, [ADMIN_GROUP]);
     expect(kidOf(fresh.token)).toBe(oldNext);
   });
@@ -331,7 +421,10 @@ describe('audit trail', () => {
     let cursor: string | null = null;
     do {
       const page: { items: Array<{ id: string; type: string }>; nextCursor: string | null } = (
-        await t.http.get('/v1/admin/audit').query(cursor ? { limit: 7, cursor } : { limit: 7 }).set(bearer(admin.token))
+        await t.http
+          .get('/v1/admin/audit')
+          .query(cursor ? { limit: 7, cursor } : { limit: 7 })
+          .set(bearer(admin.token))
       ).body;
       expect(page.items.length).toBeLessThanOrEqual(7);
       seen.push(...page.items.filter(notRead).map((e) => e.id));
@@ -344,20 +437,35 @@ describe('audit trail', () => {
   });
 
   it('answers 400 JSON to bad query parameters', async () => {
-    const bad = [{ limit: 0 }, { limit: 501 }, { limit: 'ten' }, { since: 'yesterday' }, { until: '2025-13-40T00:00:00Z' }, { outcome: 'maybe' },
-      { cursor: 'not/base64' }, { cursor: 'Zm9v' }, { since: '2025-02-01T00:00:00Z', until: '2025-01-01T00:00:00Z' }, { unknown: 1 }];
+    const bad = [
+      { limit: 0 },
+      { limit: 501 },
+      { limit: 'ten' },
+      { since: 'yesterday' },
+      { until: '2025-13-40T00:00:00Z' },
+      { outcome: 'maybe' },
+      { cursor: 'not/base64' },
+      { cursor: 'Zm9v' },
+      { since: '2025-02-01T00:00:00Z', until: '2025-01-01T00:00:00Z' },
+      { unknown: 1 },
+    ];
     for (const query of bad) {
       const res = await t.http.get('/v1/admin/audit').query(query).set(bearer(admin.token));
       expect({ query, status: res.status }).toEqual({ query, status: 400 });
       expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.any(String) });
     }
-    expect((await t.http.get('/v1/admin/audit/export').query({ since: 'soon' }).set(bearer(admin.token))).status).toBe(400);
+    expect((await t.http.get('/v1/admin/audit/export').query({ since: 'soon' }).set(bearer(admin.token))).status).toBe(
+      400,
+    );
   });
 
   it('exports NDJSON, oldest first, with the same filters, and records the export', async () => {
     // Reads are audited: the audit.read events written by these reads are left out of the comparison.
     const notRead = (e: { type?: unknown }) => e.type !== 'audit.read';
-    const expected = (await events({ limit: 500 })).filter(notRead).map((e) => e.id).reverse();
+    const expected = (await events({ limit: 500 }))
+      .filter(notRead)
+      .map((e) => e.id)
+      .reverse();
     const res = await exportNdjson({});
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
@@ -393,7 +501,9 @@ describe('self-service (/v1/me)', () => {
     const erinToken = await signIn(t, erin, { username: 'erin' });
     const erinPasskey = (await t.http.get('/v1/me').set(bearer(erinToken))).body.passkeys[0].id;
     expect((await t.http.delete(`/v1/me/passkeys/${erinPasskey}`).set(bearer(daveToken))).status).toBe(404);
-    expect((await t.http.patch(`/v1/me/passkeys/${erinPasskey}`).set(bearer(daveToken)).send({ label: 'mine' })).status).toBe(404);
+    expect(
+      (await t.http.patch(`/v1/me/passkeys/${erinPasskey}`).set(bearer(daveToken)).send({ label: 'mine' })).status,
+    ).toBe(404);
     expect((await t.http.get('/v1/me').set(bearer(erinToken))).body.passkeys[0]).toMatchObject({ revokedAt: null });
   });
 
@@ -404,9 +514,16 @@ describe('self-service (/v1/me)', () => {
     const last = await t.http.delete(`/v1/me/passkeys/${first}`).set(bearer(daveToken));
     expect(last.status).toBe(409);
     await enrollPasskey(t, new SoftAuthenticator(), { bearer: daveToken }, { label: 'Phone' });
-    expect((await t.http.delete(`/v1/me/passkeys/${first}`).set(bearer(daveToken))).body).toMatchObject({ id: first, revokedAt: expect.any(String) });
+    expect((await t.http.delete(`/v1/me/passkeys/${first}`).set(bearer(daveToken))).body).toMatchObject({
+      id: first,
+      revokedAt: expect.any(String),
+    });
     const [event] = await events({ type: 'passkey.revoked', limit: 1 });
-    expect(event).toMatchObject({ actorType: 'user', subjectId: event!.actorId, details: expect.objectContaining({ passkeyId: first }) });
+    expect(event).toMatchObject({
+      actorType: 'user',
+      subjectId: event!.actorId,
+      details: expect.objectContaining({ passkeyId: first }),
+    });
   });
 
   it('may remove the last passkey while a re-enrollment invite is pending', async () => {

@@ -2,11 +2,40 @@
  * Sign-in through an OpenID provider, against a REAL provider (oidc-provider, its own process on loopback):
  * full authorization code flow with PKCE, just-in-time accounts, group sync, allowed groups, and the refusals.
  */
+import { createServer, AddressInfo } from 'node:net';
+import { Logger } from '@nestjs/common';
 import { decodeJwt } from 'jose';
 import { UsersService } from '@app/accounts';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { REDIRECT_URI, RunningProvider, atProvider, providerEnv, signInAt, startFlow as start, startProvider } from '../support/oidc-provider-control';
+import {
+  REDIRECT_URI,
+  RunningProvider,
+  atProvider,
+  callback,
+  providerEnv,
+  signInAt,
+  startFlow as start,
+  startProvider,
+} from '../support/oidc-provider-control';
 import { TEST_CONTEXT, TestApp, adminToken, createInvite, enrollPasskey, startTestApp } from '../support/test-app';
+
+/** A loopback port nothing listens on (connections to it are refused, unlike fetch's blocked ports such as 9). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Polls a condition the service reaches on its own (discovery runs after start-up, not awaited by it). */
+async function waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('OIDC sign-in with a real OpenID provider', () => {
   let op: RunningProvider;
@@ -50,7 +79,7 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect(claims.sub).toBe(user!.id);
   });
 
-  it('a second sign-in finds the same person again and replaces their groups with the provider\'s', async () => {
+  it("a second sign-in finds the same person again and replaces their groups with the provider's", async () => {
     const first = decodeJwt((await signInAt(t, 'bob')).body.access_token);
     const users = t.app.get(UsersService);
     await users.update(TEST_CONTEXT, 'bob', { groups: ['hand-added'] });
@@ -59,7 +88,7 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect((await users.findByUsername('bob'))!.groups).toEqual(['idp-viewers']);
   });
 
-  it('admins see a federated person\'s identity provider (its issuer) and last provider sign-in, API and views alike', async () => {
+  it("admins see a federated person's identity provider (its issuer) and last provider sign-in, API and views alike", async () => {
     await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
     const bearer = { Authorization: `Bearer ${await adminToken(t)}` };
     const first = (await t.http.get('/v1/admin/users/bob').set(bearer).expect(200)).body;
@@ -80,7 +109,10 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     expect(Date.parse(row.lastIdpLoginAt as string)).toBeGreaterThan(Date.parse(first.lastIdpLoginAt));
     // The OpenAPI document describes both fields on the user view.
     const schema = (await t.http.get('/docs/openapi.json').expect(200)).body.components.schemas.UserView;
-    expect(schema.properties).toMatchObject({ idp: expect.objectContaining({ nullable: true }), lastIdpLoginAt: expect.objectContaining({ format: 'date-time', nullable: true }) });
+    expect(schema.properties).toMatchObject({
+      idp: expect.objectContaining({ nullable: true }),
+      lastIdpLoginAt: expect.objectContaining({ format: 'date-time', nullable: true }),
+    });
   });
 
   it('two first sign-ins of one new person at once give one account and two clean answers, never a 500', async () => {
@@ -91,7 +123,7 @@ describe('OIDC sign-in with a real OpenID provider', () => {
       const flow = await start(t);
       return { id, flow, query: await atProvider(flow.authorizationUrl, id) };
     })));
-    const answers = await Promise.all(queries.map(({ flow, query }) => t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding })));
+    const answers = await Promise.all(queries.map(({ flow, query }) => callback(t, flow, query)));
     expect(answers.map((a) => a.status)).toEqual(queries.map(() => 200));
     const users = t.app.get(UsersService);
     for (const id of people) {
@@ -127,11 +159,17 @@ describe('OIDC sign-in with a real OpenID provider', () => {
   it('a person in a passkey-required group gets no token from the provider alone', async () => {
     const res = await signInAt(t, 'alice');
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'passkey_required', action: 'enroll', pending: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(res.body).toEqual({
+      status: 'passkey_required',
+      action: 'enroll',
+      pending: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
   });
 
   it('never takes over a local (invited) account with the same username', async () => {
-    await createInvite(t, { username: 'localadmin', groups: ['airflow-admins'] }).then((inviteToken) => enrollPasskey(t, new SoftAuthenticator(), { inviteToken }));
+    await createInvite(t, { username: 'localadmin', groups: ['airflow-admins'] }).then((inviteToken) =>
+      enrollPasskey(t, new SoftAuthenticator(), { inviteToken }),
+    );
     const res = await signInAt(t, 'mallory');
     expect(res.status).toBe(409);
     expect(res.body.message).toMatch(/already exists here and is not linked/);
@@ -142,8 +180,8 @@ describe('OIDC sign-in with a real OpenID provider', () => {
   it('refuses a replayed callback (state is single-use)', async () => {
     const flow = await start(t);
     const query = await atProvider(flow.authorizationUrl, 'bob');
-    await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(200);
-    const replay = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+    await callback(t, flow, query).expect(200);
+    const replay = await callback(t, flow, query).expect(400);
     expect(replay.body.message).toMatch(/unknown or was already used/);
   });
 
@@ -151,11 +189,11 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     const flow = await start(t);
     const query = await atProvider(flow.authorizationUrl, 'bob');
     const forged = query.replace(/state=[^&]+/, 'state=forged-state-value');
-    await t.http.post('/v1/oidc/callback').send({ query: forged, binding: flow.binding }).expect(400);
+    await callback(t, flow, forged).expect(400);
     const other = await start(t);
-    const res = await t.http.post('/v1/oidc/callback').send({ query, binding: other.binding }).expect(400);
+    const res = await callback(t, other, query).expect(400);
     expect(res.body.message).toMatch(/another browser/);
-    await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+    await callback(t, flow, query).expect(400);
   });
 
   it('the provider refusing (access_denied) is a clear 401 and no account', async () => {
@@ -168,7 +206,7 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     const flow = await start(t);
     const state = new URL(flow.authorizationUrl).searchParams.get('state')!;
     const query = new URLSearchParams({ error: 'x'.repeat(300), error_description: 'y'.repeat(1000), state, iss: op.issuer }).toString();
-    const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(401);
+    const res = await callback(t, flow, query).expect(401);
     expect(res.body.message).toMatch(/did not sign you in/);
   });
 
@@ -218,7 +256,7 @@ describe('OIDC sign-in policy and failure modes', () => {
       const realNow = Date.now;
       Date.now = () => realNow() + 11 * 60 * 1000;
       try {
-        const res = await t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding }).expect(400);
+        const res = await callback(t, flow, query).expect(400);
         expect(res.body.message).toMatch(/expired/);
       } finally {
         Date.now = realNow;
@@ -238,11 +276,71 @@ describe('OIDC sign-in policy and failure modes', () => {
     }
   });
 
+  it('says at start-up that provider sign-in is on, for which issuer and client, and that discovery worked; /readyz reports ok', async () => {
+    const lines = jest.spyOn(Logger.prototype, 'log');
+    const t = await startTestApp(providerEnv(op));
+    try {
+      await waitFor(() => lines.mock.calls.some(([message]) => String(message).startsWith('provider sign-in on:')));
+      const line = String(lines.mock.calls.find(([message]) => String(message).startsWith('provider sign-in on:'))![0]);
+      expect(line).toContain(`issuer ${op.issuer}`);
+      expect(line).toContain(`client id ${t.config.oidc!.clientId}`);
+      expect(line).toContain('discovery ok');
+      const ready = await t.http.get('/readyz').expect(200);
+      expect(ready.body.info.identityProvider).toEqual({ status: 'up', state: 'ok', issuer: t.config.oidc!.issuer });
+    } finally {
+      lines.mockRestore();
+      await t.close();
+    }
+  });
+
+  it('a provider that cannot be reached: one start-up line with the URL and cause, /readyz still 200 with state failed, no stack trace on a sign-in', async () => {
+    const warnings = jest.spyOn(Logger.prototype, 'warn');
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    const issuer = `http://127.0.0.1:${await closedPort()}/`;
+    const t = await startTestApp(providerEnv(op, { OIDC_ISSUER: issuer }));
+    try {
+      await waitFor(() => warnings.mock.calls.length > 0);
+      expect(warnings.mock.calls).toHaveLength(1);
+      const line = String(warnings.mock.calls[0]![0]);
+      expect(line).toContain(`provider sign-in on: issuer ${issuer}, client id ${t.config.oidc!.clientId}; `);
+      expect(line).toMatch(
+        /discovery of http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration failed: .*ECONNREFUSED/,
+      );
+      expect(line).not.toContain('\n');
+
+      const ready = await t.http.get('/readyz').expect(200);
+      expect(ready.body.status).toBe('ok');
+      expect(ready.body.info.identityProvider).toMatchObject({ status: 'up', state: 'failed', issuer });
+      expect(ready.body.info.identityProvider.error).toMatch(/openid-configuration failed: .*ECONNREFUSED/);
+
+      warnings.mockClear();
+      await t.http.post('/v1/oidc/start').send({}).expect(503);
+      expect(warnings.mock.calls).toHaveLength(1);
+      expect(String(warnings.mock.calls[0]![0])).toMatch(
+        /^discovery of http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration failed: .*ECONNREFUSED/,
+      );
+      // The access log's line for the 503 is all: no stack trace anywhere (the error filter used to log one).
+      const errorLines = errors.mock.calls.map(([message]) =>
+        typeof message === 'string' ? message : JSON.stringify(message),
+      );
+      expect(errorLines.filter((message) => /\n\s+at /.test(message))).toEqual([]);
+      expect(errors.mock.calls.length).toBeLessThanOrEqual(1);
+    } finally {
+      warnings.mockRestore();
+      errors.mockRestore();
+      await t.close();
+    }
+  });
+
   it('without OIDC_ISSUER the feature is off: 404 on start, enabled false', async () => {
     const t = await startTestApp();
     try {
       await t.http.get('/v1/oidc').expect(200, { enabled: false });
       await t.http.post('/v1/oidc/start').send({}).expect(404);
+      expect((await t.http.get('/readyz').expect(200)).body.info.identityProvider).toEqual({
+        status: 'up',
+        state: 'off',
+      });
     } finally {
       await t.close();
     }

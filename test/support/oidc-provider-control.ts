@@ -78,8 +78,24 @@ export async function startFlow(t: TestApp): Promise<{ authorizationUrl: string;
   return res.body as { authorizationUrl: string; binding: string };
 }
 
-export async function signInAt(t: TestApp, loginHint: string) {
+/**
+ * The groups the tests' Airflow maps to a role (the plugin sends its role_mapping's groups with every callback):
+ * the default accounts' groups except carol's `idp-contractors`, so carol is a person with no Airflow role.
+ */
+export const ROLE_GROUPS = ['idp-admins', 'idp-engineers', 'idp-viewers'];
+
+/** The callback as the plugin relays it: the provider's query, the browser's binding and Airflow's role groups. */
+export function callback(
+  t: TestApp,
+  flow: { binding: string },
+  query: string,
+  roleGroups: readonly string[] = ROLE_GROUPS,
+) {
+  return t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding, roleGroups });
+}
+
+export async function signInAt(t: TestApp, loginHint: string, roleGroups: readonly string[] = ROLE_GROUPS) {
   const flow = await startFlow(t);
   const query = await atProvider(flow.authorizationUrl, loginHint);
-  return t.http.post('/v1/oidc/callback').send({ query, binding: flow.binding });
+  return callback(t, flow, query, roleGroups);
 }

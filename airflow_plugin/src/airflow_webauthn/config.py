@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_webauthn.services.dag_access import DagRule, parse_dag_access
+from airflow_webauthn.services.group_names import canonical_group_name
 from airflow_webauthn.services.roles import GLOBAL_ROLES, Role
 from airflow_webauthn.services.teams import TeamGrant, TeamRoles
 from airflow_webauthn.services.token_verifier import ASYMMETRIC_ALGORITHMS
@@ -310,11 +311,14 @@ def _role_mapping(text: str) -> tuple[dict[str, Role], TeamRoles]:
         raise ValueError("expected a JSON object")
     mapping: dict[str, Role] = {}
     grants: dict[str, TeamGrant] = {}
-    for group, value in data.items():
+    for raw_group, value in data.items():
+        group = canonical_group_name(str(raw_group))
+        if group in mapping or group in grants:
+            raise ValueError(f"group {group!r} is listed twice (names compare after trimming, NFC)")
         if isinstance(value, dict):
-            grants[str(group)] = _team_grant(str(group), value)
+            grants[group] = _team_grant(group, value)
         else:
-            mapping[str(group)] = _global_role(str(group), value)
+            mapping[group] = _global_role(group, value)
     return mapping, TeamRoles(grants=grants)
 
 

@@ -47,7 +47,10 @@ class WebAuthnUser(BaseUser):
         return self.user_id
 
     def get_name(self) -> str:
-        return self.display_name or self.username
+        # The username, not the display name: Airflow shows it in the user menu (as "<name> (id: <get_id()>)",
+        # fixed in its UI) and records it as who triggered a run and in the event log, where a unique name
+        # that admins can search for is what is wanted. The display name stays in the service.
+        return self.username
 
     def with_role(self, *, role: str | None, groups: tuple[str, ...]) -> WebAuthnUser:
         return replace(self, role=role, groups=groups)

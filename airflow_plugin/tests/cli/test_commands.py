@@ -275,3 +275,37 @@ def test_audit_head_prints_the_signed_head(
     service.reply("GET", "/v1/admin/audit/head", 200, head)
     run("webauthn", "audit", "head", "--json")
     assert json.loads(capsys.readouterr().out) == head
+
+
+@pytest.mark.parametrize(("airflow_home", "hinted"), [(None, True), ("/srv/airflow", False)])
+def test_missing_configuration_asks_about_airflow_home_when_unset(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    airflow_home: str | None,
+    hinted: bool,
+) -> None:
+    """Without AIRFLOW_HOME the likely cause is the wrong airflow.cfg: the one line says so (not otherwise)."""
+    import airflow_webauthn.config as config
+
+    monkeypatch.setattr(config, "get_settings", lambda: config.WebAuthnSettings.from_values({}))
+    if airflow_home is None:
+        monkeypatch.delenv("AIRFLOW_HOME", raising=False)
+    else:
+        monkeypatch.setenv("AIRFLOW_HOME", airflow_home)
+    with pytest.raises(SystemExit):
+        run("webauthn", "users", "list")
+    err = capsys.readouterr().err
+    assert ("is AIRFLOW_HOME set? the demo's is data/airflow" in err) is hinted
+
+
+def test_help_lists_each_command_once_without_old_names(capsys: pytest.CaptureFixture[str]) -> None:
+    """``airflow webauthn --help`` shows the current names only; the old ones still work (tests above)."""
+    with pytest.raises(SystemExit):
+        run("webauthn", "--help")
+    out = capsys.readouterr().out
+    assert "Old name" not in out
+    for current in ("invite", "service-account", "users", "passkeys", "keys", "audit"):
+        assert f"    {current} " in out or f"    {current}\n" in out
+    listed = [line.split()[0] for line in out.splitlines() if line.startswith("    ") and line.split()]
+    assert "invites" not in listed
+    assert "service-accounts" not in listed

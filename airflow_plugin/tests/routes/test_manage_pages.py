@@ -128,6 +128,18 @@ def test_admin_page_knows_airflows_own_service_account(
     assert 'id="text-dialog"' in html
 
 
+def test_invite_form_offers_the_configured_groups_with_what_they_give(
+    mounted: TestClient, sign_in: Callable[..., Any]
+) -> None:
+    """Next to Groups: each role_mapping group as a choice (free text still allowed) and the role it gives."""
+    sign_in(role="ADMIN")
+    html = mounted.get("/auth/admin").text
+    assert 'list="invite-group-choices"' in html
+    for group, role in {"airflow-admins": "ADMIN", "ops": "OP", "users": "USER", "viewers": "VIEWER"}.items():
+        assert f'<option value="{group}">{role}</option>' in html
+        assert f"<td><code>{group}</code></td><td>{role}</td>" in html
+
+
 # ---- what they contain (the browser tests' selectors) ----
 
 

@@ -6,6 +6,7 @@ exercised in test/integration/test_oidc_login.py).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +22,7 @@ from airflow_webauthn.services.oidc import (
     login_error_message,
 )
 
-from support import JSON_HEADERS, FakeAuthService, mint, user_claims
+from support import JSON_HEADERS, ROLE_MAPPING, FakeAuthService, mint, user_claims
 
 if TYPE_CHECKING:
     import httpx
@@ -117,6 +118,7 @@ def test_callback_without_the_flow_cookie_is_refused_without_asking_the_service(
         (400, "invalid_request", "state_invalid"),
         (429, "rate_limited", "rate_limited"),
         (503, "idp_unavailable", "idp_unavailable"),
+        (403, "no_role", "no_role"),
     ],
 )
 def test_callback_refusals_reach_the_login_page_without_a_session(
@@ -131,7 +133,7 @@ def test_callback_refusals_reach_the_login_page_without_a_session(
     assert not session_cookie_set(response)
 
 
-def test_callback_relays_the_query_and_binding_and_signs_in(
+def test_callback_relays_the_query_binding_and_role_groups_and_signs_in(
     mounted: TestClient, fake_service: FakeAuthService
 ) -> None:
     token = mint(fake_service.keys[0], user_claims(groups=["viewers"], amr=["fed"], passkey_id=None))
@@ -147,8 +149,8 @@ def test_callback_relays_the_query_and_binding_and_signs_in(
     assert response.status_code == 303
     assert response.headers["location"] == "/dags"
     assert session_cookie_set(response)
-    sent = fake_service.last("/v1/oidc/callback")
-    assert sent.read() == b'{"query":"code=c&state=s","binding":"' + BINDING.encode() + b'"}'
+    sent = json.loads(fake_service.last("/v1/oidc/callback").read())
+    assert sent == {"query": "code=c&state=s", "binding": BINDING, "roleGroups": sorted(ROLE_MAPPING)}
 
 
 def test_callback_for_a_passkey_required_person_sets_no_session(

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { IsNull, MoreThan } from 'typeorm';
 import { Tx } from '@app/persistence';
 import { Invite } from './invite.entity';
 
@@ -17,5 +18,14 @@ export class InviteRepository {
     const rows = tx.rows(Invite);
     const { affected } = await tx.query(MARK_USED, [rows.param('usedAt', now), userId, inviteId, rows.param('expiresAt', now)]);
     return affected === 1;
+  }
+
+  /**
+   * Whether a pending invite for a NEW person holds `username` at `now`: the name is theirs until the invite is used,
+   * revoked or expires, so no provider sign-in may create an account under it meanwhile.
+   */
+  async holdsUsername(tx: Tx, username: string, now: Date): Promise<boolean> {
+    const pending = { usedAt: IsNull(), revokedAt: IsNull(), expiresAt: MoreThan(now) };
+    return tx.manager.existsBy(Invite, { username, userId: IsNull(), ...pending });
   }
 }

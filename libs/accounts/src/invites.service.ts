@@ -7,6 +7,8 @@ import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { Invite } from './invite.entity';
 import { InviteRepository } from './invite.repository';
+import { ServiceAccountRepository } from './service-account.repository';
+import { UserRepository } from './user.repository';
 import { normalizeGroups, normalizeUsername } from './names';
 import { hashSecret, newSecret } from './secrets';
 import { User } from './user.entity';
@@ -39,6 +41,8 @@ export class InvitesService {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly invites: InviteRepository,
+    private readonly users: UserRepository,
+    private readonly serviceAccounts: ServiceAccountRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
   ) {}
@@ -55,7 +59,10 @@ export class InvitesService {
     const groups = normalizeGroups(input.groups);
     const existing = await this.uow.run((tx) => tx.manager.findOneBy(User, { username }));
     if (existing && input.groups !== undefined && groups.join() !== existing.groups.join()) {
-      throw new AppError(ErrorCode.Conflict, `user ${username} exists; change their groups with the users command, not an invite`);
+      throw new AppError(
+        ErrorCode.Conflict,
+        `user ${username} exists; change their groups with the users command, not an invite`,
+      );
     }
     const ttl = input.ttlSeconds ?? this.config.inviteTtlSeconds;
     if (!Number.isInteger(ttl) || ttl < 60 || ttl > 30 * 24 * 3600) {
@@ -80,18 +87,39 @@ export class InvitesService {
       await tx.manager.insert(Invite, invite);
       await this.audit.record(
         context,
-        { type: 'invite.created', outcome: 'success', subjectType: 'invite', subjectId: invite.id, details: { username, groups: invite.groups, reenrollment: !!existing, expiresAt: invite.expiresAt.toISOString() } },
+        {
+          type: 'invite.created',
+          outcome: 'success',
+          subjectType: 'invite',
+          subjectId: invite.id,
+          details: {
+            username,
+            groups: invite.groups,
+            reenrollment: !!existing,
+            expiresAt: invite.expiresAt.toISOString(),
+          },
+        },
         tx,
       );
     });
-    return { id: invite.id, username, token, url: enrollmentLink(this.config.enrollmentUrl, token), expiresAt: invite.expiresAt };
+    return {
+      id: invite.id,
+      username,
+      token,
+      url: enrollmentLink(this.config.enrollmentUrl, token),
+      expiresAt: invite.expiresAt,
+    };
   }
 
   /** The invite a token stands for, if it can still be used. Every failure reads the same to the caller. */
   async findRedeemable(token: string): Promise<Invite> {
     const invite = await this.uow.run((tx) => tx.manager.findOneBy(Invite, { tokenHash: hashSecret(token) }));
     if (!invite || inviteState(invite) !== 'pending') {
-      throw new AppError(ErrorCode.InvalidInvite, 'this invite link is invalid, expired or already used; ask an administrator for a new one', invite ? `invite_${inviteState(invite)}` : 'invite_unknown');
+      throw new AppError(
+        ErrorCode.InvalidInvite,
+        'this invite link is invalid, expired or already used; ask an administrator for a new one',
+        invite ? `invite_${inviteState(invite)}` : 'invite_unknown',
+      );
     }
     return invite;
   }
@@ -108,9 +136,13 @@ export class InvitesService {
    */
   async markUsed(tx: Tx, invite: Invite, userId: string, now = new Date()): Promise<void> {
     if (await this.invites.markUsed(tx, invite.id, userId, now)) return;
-    const state = inviteState((await tx.manager.findOneBy(Invite, { id: invite.id })) ?? invite, now);
-    const message = state === 'expired' ? 'this invite link expired; ask an administrator for a new one' : `this invite link was already ${state === 'revoked' ? 'revoked' : 'used'}`;
-    throw new AppError(ErrorCode.InvalidInvite, message, `invite_${state === 'pending' ? 'used' : state}`);
+    throw notPending(inviteState((await tx.manager.findOneBy(Invite, { id: invite.id })) ?? invite, now));
+  }
+
+  /** Before deciding whose account an enrollment is for: a used, revoked or expired invite gets its own answer. */
+  requirePending(invite: Invite, now = new Date()): void {
+    const state = inviteState(invite, now);
+    if (state !== 'pending') throw notPending(state);
   }
 
   async get(id: string): Promise<Invite> {
@@ -123,18 +155,52 @@ export class InvitesService {
     return this.uow.run((tx) => tx.manager.find(Invite, { order: { createdAt: 'DESC' }, take: 1000 }));
   }
 
+  /**
+   * Who made each invite, by name: `createdBy` holds the actor's id (a person's or a service account's, e.g. the
+   * `airflow webauthn` CLI's) or the actor type ('cli' for this service's own CLI). Returns id → username or
+   * service-account name; an actor since deleted, or a type, is not in the map.
+   */
+  creatorNames(invites: Invite[]): Promise<Map<string, string>> {
+    const ids = [...new Set(invites.map((invite) => invite.createdBy))];
+    return this.uow.run(
+      async (tx) =>
+        new Map([...(await this.serviceAccounts.namesByIds(tx, ids)), ...(await this.users.usernamesByIds(tx, ids))]),
+    );
+  }
+
   /** Pending invites for one user: the passkeys page uses this to allow removing a last passkey. */
   async hasPendingFor(userId: string): Promise<boolean> {
-    const invites = await this.uow.run((tx) => tx.manager.findBy(Invite, { userId, usedAt: IsNull(), revokedAt: IsNull() }));
+    const invites = await this.uow.run((tx) =>
+      tx.manager.findBy(Invite, { userId, usedAt: IsNull(), revokedAt: IsNull() }),
+    );
     return invites.some((i) => inviteState(i) === 'pending');
   }
 
   async revoke(context: AuditContext, id: string): Promise<void> {
     const invite = await this.get(id);
-    if (inviteState(invite) !== 'pending') throw new AppError(ErrorCode.Conflict, `invite is already ${inviteState(invite)}`);
+    if (inviteState(invite) !== 'pending')
+      throw new AppError(ErrorCode.Conflict, `invite is already ${inviteState(invite)}`);
     await this.uow.run(async (tx) => {
       await tx.manager.update(Invite, { id }, { revokedAt: new Date() });
-      await this.audit.record(context, { type: 'invite.revoked', outcome: 'success', subjectType: 'invite', subjectId: id, details: { username: invite.username } }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: 'invite.revoked',
+          outcome: 'success',
+          subjectType: 'invite',
+          subjectId: id,
+          details: { username: invite.username },
+        },
+        tx,
+      );
     });
   }
+}
+
+function notPending(state: InviteState): AppError {
+  const message =
+    state === 'expired'
+      ? 'this invite link expired; ask an administrator for a new one'
+      : `this invite link was already ${state === 'revoked' ? 'revoked' : 'used'}`;
+  return new AppError(ErrorCode.InvalidInvite, message, `invite_${state === 'pending' ? 'used' : state}`);
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { In } from 'typeorm';
 import { Tx } from '@app/persistence';
 import { SessionsEndedReason } from './session-generation';
 import { ServiceAccount } from './service-account.entity';
@@ -34,5 +35,15 @@ export class ServiceAccountRepository {
   /** Every token this account holds now is refused from here on (see session-generation.ts). */
   async endTokens(tx: Tx, accountId: string, reason: SessionsEndedReason, at: Date): Promise<void> {
     await tx.query(END_TOKENS, [reason, tx.rows(ServiceAccount).param('sessionsEndedAt', at), accountId]);
+  }
+
+  /** id → name for the given ids that are service accounts (others are left out). */
+  async namesByIds(tx: Tx, ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const accounts = await tx.manager.find(ServiceAccount, {
+      select: { id: true, name: true },
+      where: { id: In(ids) },
+    });
+    return new Map(accounts.map((account) => [account.id, account.name]));
   }
 }

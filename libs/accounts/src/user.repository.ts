@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { In } from 'typeorm';
 import { Tx } from '@app/persistence';
 import { SessionsEndedReason } from './session-generation';
 import { SignInMethod, User } from './user.entity';
@@ -20,5 +21,12 @@ export class UserRepository {
   /** Every session and token this person holds now is refused from here on (see session-generation.ts). */
   async endSessions(tx: Tx, userId: string, reason: SessionsEndedReason, at: Date): Promise<void> {
     await tx.query(END_SESSIONS, [reason, tx.rows(User).param('sessionsEndedAt', at), userId]);
+  }
+
+  /** id → username for the given ids that are users (others are left out). */
+  async usernamesByIds(tx: Tx, ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const users = await tx.manager.find(User, { select: { id: true, username: true }, where: { id: In(ids) } });
+    return new Map(users.map((user) => [user.id, user.username]));
   }
 }

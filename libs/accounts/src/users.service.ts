@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
+import { InviteRepository } from './invite.repository';
 import { LastAdminGuard } from './last-admin.guard';
 import { normalizeGroups, normalizeUsername } from './names';
 import { SessionsEndedReason } from './session-generation';
@@ -15,6 +16,7 @@ export interface FederatedIdentity {
   subject: string;
   username: string;
   displayName?: string | null;
+  /** In canonical form (groupsFromProvider): the list every sign-in decision used. */
   groups: string[];
 }
 
@@ -37,6 +39,7 @@ export class UsersService {
     private readonly audit: AuditService,
     private readonly repository: UserRepository,
     private readonly lastAdmin: LastAdminGuard,
+    private readonly invites: InviteRepository,
   ) {}
 
   static newWebAuthnUserId(): string {
@@ -112,6 +115,12 @@ export class UsersService {
     const username = normalizeUsername(identity.username);
     if (await tx.manager.findOneBy(User, { username })) {
       throw new AppError(ErrorCode.Conflict, `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`, 'username_taken');
+    }
+    // A pending invite reserves its name for the person it was sent to: refused like a taken name (the message does
+    // not say an invite exists), never renamed, so the invited person and the provider account stay two people.
+    if (await this.invites.holdsUsername(tx, username, at)) {
+      const message = `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`;
+      throw new AppError(ErrorCode.Conflict, message, 'username_reserved_by_invite');
     }
     const user = await this.create(tx, { username, displayName: identity.displayName, groups, webauthnUserId: UsersService.newWebAuthnUserId() });
     const link = { idpIssuer: identity.issuer, idpSubject: identity.subject, lastIdpLoginAt: at };

@@ -139,6 +139,18 @@ describe('OIDC configuration', () => {
     expect(oidc.passkeyRequiredGroups).toEqual(['ops']);
   });
 
+  it('reads every group list by the group-name rule: trimmed and NFC, a name it refuses a start-up problem', () => {
+    const groups = { ADMIN_GROUPS: ' airflow-admins\t', FEDERATION_PASSKEY_REQUIRED_GROUPS: 'équipe'.normalize('NFD') };
+    const config = loadAppConfig({ ...valid, ...provider, ...groups });
+    expect(config.adminGroups).toEqual(['airflow-admins']);
+    expect(config.oidc!.passkeyRequiredGroups).toEqual(['équipe'.normalize('NFC')]);
+    const refused = { ADMIN_GROUPS: 'airflow admins', OIDC_ALLOWED_GROUPS: 'ops\u0007' };
+    expect(problemsOf({ ...valid, ...provider, ...refused })).toEqual([
+      expect.stringMatching(/^ADMIN_GROUPS: "airflow admins" is not a group name/),
+      expect.stringMatching(/^OIDC_ALLOWED_GROUPS: .* is not a group name/),
+    ]);
+  });
+
   it('never echoes the client secret', () => {
     const problems = problemsOf({ ...valid, ...provider, OIDC_CLIENT_SECRET: 'a-very-secret-value', PORT: 'x' });
     expect(problems.join('\n')).not.toContain('a-very-secret-value');

@@ -2,6 +2,7 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
 import { Environment } from './environment';
 import { OidcConfig, parseOidcConfig } from './oidc-config';
+import { parseGroupList } from './group-name';
 
 export type DatabaseConfig =
   | { type: 'better-sqlite3'; database: string }
@@ -149,8 +150,11 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     }
   }
   const enrollmentUrl = parseEnrollmentUrl(env.ENROLLMENT_URL, origins, problems);
-  const adminGroups = env.ADMIN_GROUPS.split(',').map((g) => g.trim()).filter(Boolean);
-  if (adminGroups.length === 0) problems.push('ADMIN_GROUPS must name at least one group');
+  const before = problems.length;
+  const adminGroups = parseGroupList('ADMIN_GROUPS', env.ADMIN_GROUPS, problems);
+  if (adminGroups.length === 0 && problems.length === before) {
+    problems.push('ADMIN_GROUPS must name at least one group');
+  }
   const oidc = parseOidcConfig(env, origins, problems);
 
   if (problems.length > 0) throw new ConfigValidationError(problems);

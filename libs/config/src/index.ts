@@ -2,3 +2,4 @@ export { AppConfig, DatabaseConfig, ConfigValidationError, effectiveLogFormat, l
 export { AppConfigModule, APP_CONFIG } from './config.module';
 export { DEFAULT_ENV_FILE, envFileArgument, loadConfiguration, resolveEnvironment } from './config-source';
 export { OidcConfig } from './oidc-config';
+export { GROUP_NAME_RULE, canonicalGroupName, parseGroupList } from './group-name';

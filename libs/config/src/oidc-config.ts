@@ -1,4 +1,5 @@
 import type { Environment } from './environment';
+import { parseGroupList } from './group-name';
 
 /** Sign-in through one OpenID provider. A second provider later is a second entry of this shape. */
 export interface OidcConfig {
@@ -31,9 +32,6 @@ export interface OidcConfig {
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 const FLOW_TTL_SECONDS = 600;
 
-function list(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((g) => g.trim()).filter(Boolean);
-}
 
 function parseIssuer(raw: string, allowHttp: boolean, problems: string[]): void {
   let url: URL;
@@ -81,8 +79,9 @@ export function parseOidcConfig(env: Environment, origins: string[], problems: s
   if (!env.OIDC_CLIENT_SECRET) problems.push('OIDC_CLIENT_SECRET must be set with OIDC_ISSUER (the client secret registered at the provider)');
   const scopes = env.OIDC_SCOPES.split(/[\s,]+/).filter(Boolean);
   if (!scopes.includes('openid')) problems.push('OIDC_SCOPES must include openid');
-  const allowed = list(env.OIDC_ALLOWED_GROUPS);
-  const required = list(env.FEDERATION_PASSKEY_REQUIRED_GROUPS);
+  const allowed = parseGroupList('OIDC_ALLOWED_GROUPS', env.OIDC_ALLOWED_GROUPS, problems);
+  const requiredRaw = env.FEDERATION_PASSKEY_REQUIRED_GROUPS;
+  const required = parseGroupList('FEDERATION_PASSKEY_REQUIRED_GROUPS', requiredRaw, problems, true);
   if (required.length === 0) problems.push('FEDERATION_PASSKEY_REQUIRED_GROUPS must name groups, or * for everyone');
   return {
     issuer: env.OIDC_ISSUER,

@@ -24,6 +24,8 @@ export enum ErrorCode {
   /** The caller is signed in, but this action needs a fresh, user-verified passkey assertion. */
   StepUpRequired = 'step_up_required',
   Forbidden = 'forbidden',
+  /** A provider sign-in whose groups grant no Airflow role: refused before anything is stored. */
+  NoAirflowRole = 'no_role',
   /** A service account's current scopes do not cover the request (RFC 6750 §3.1). */
   InsufficientScope = 'insufficient_scope',
   NotFound = 'not_found',
@@ -50,6 +52,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.SessionEnded]: 401,
   [ErrorCode.StepUpRequired]: 401,
   [ErrorCode.Forbidden]: 403,
+  [ErrorCode.NoAirflowRole]: 403,
   [ErrorCode.InsufficientScope]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,

@@ -15,7 +15,14 @@ export const FEDERATION_ENTITIES = [OidcFlow, FederatedLogin, ProviderSession, U
 
 @Module({
   imports: [TypeOrmModule.forFeature(FEDERATION_ENTITIES)],
-  providers: [OidcFlowRepository, FederatedLoginRepository, ProviderSessionRepository, UsedLogoutTokenRepository, OidcRelyingParty, FederationService],
-  exports: [FederationService],
+  providers: [
+    OidcFlowRepository,
+    FederatedLoginRepository,
+    ProviderSessionRepository,
+    UsedLogoutTokenRepository,
+    OidcRelyingParty,
+    FederationService,
+  ],
+  exports: [FederationService, OidcRelyingParty],
 })
 export class FederationModule {}

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { FederatedIdentity } from '@app/accounts';
+import { FederatedIdentity, groupsFromProvider } from '@app/accounts';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { FederatedLogin, PasskeyStep } from './federated-login.entity';
@@ -16,6 +16,7 @@ import {
   VerifiedLogoutToken,
 } from './oidc-relying-party.service';
 import { ProviderSession } from './provider-session.entity';
+import { decideSignIn } from './sign-in-policy';
 import { ProviderSessionRepository } from './provider-session.repository';
 import { UsedLogoutToken } from './used-logout-token.entity';
 import { UsedLogoutTokenRepository } from './used-logout-token.repository';
@@ -29,8 +30,11 @@ export interface StartedFlow {
 
 /** A provider sign-in that passed every check, and whether the passkey must now complete it. */
 export interface VerifiedFederation {
+  /** Its groups in their canonical form: the list every decision below and the stored account use. */
   identity: FederatedIdentity;
   passkeyRequired: boolean;
+  /** How many names of the groups claim the group-name rule refused (left out of every decision, never stored). */
+  ignoredGroups: number;
   /** The provider session (the ID token's `sid`) this sign-in belongs to, when the provider names one. */
   sid?: string;
 }
@@ -119,15 +123,16 @@ export class FederationService {
       throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in was started in another browser; start again', 'flow_binding_mismatch');
     }
     const claims = await this.relyingParty.exchange(query, flow);
-    const identity = this.identityFrom(claims);
-    if (settings.allowedGroups && !identity.groups.some((g) => settings.allowedGroups!.includes(g))) {
+    const { identity, ignoredGroups } = this.identityFrom(claims);
+    const { allowed, passkeyRequired } = decideSignIn(settings, identity.groups);
+    if (!allowed) {
       throw new AppError(ErrorCode.Forbidden, 'your identity provider account is not in a group allowed to sign in to Airflow', 'group_not_allowed');
     }
-    const required = settings.passkeyRequiredGroups;
     const sid = claimString(claims, 'sid');
     return {
       identity,
-      passkeyRequired: required.includes('*') || identity.groups.some((g) => required.includes(g)),
+      passkeyRequired,
+      ignoredGroups,
       // A sid longer than its column is not recorded: that provider session can then only be ended by sub.
       ...(sid && sid.length <= MAX_SID_LENGTH ? { sid } : {}),
     };
@@ -224,16 +229,17 @@ export class FederationService {
     return login;
   }
 
-  private identityFrom(claims: IdTokenClaims): FederatedIdentity {
+  /** The person as the ID token names them; the groups claim read once, here (see groupsFromProvider). */
+  private identityFrom(claims: IdTokenClaims): { identity: FederatedIdentity; ignoredGroups: number } {
     const settings = this.relyingParty.settings;
     const username = claimString(claims, settings.usernameClaim);
     if (!username) {
       throw new AppError(ErrorCode.AuthenticationFailed, `the identity provider did not say who you are (no ${settings.usernameClaim} claim)`, 'username_claim_missing');
     }
-    const rawGroups = claims[settings.groupsClaim];
-    const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : [];
+    const { groups, ignored } = groupsFromProvider(claims[settings.groupsClaim]);
     // The display name is shown, never trusted: cut to what the column holds rather than refuse the person.
     const displayName = claimString(claims, 'name')?.slice(0, 256) ?? null;
-    return { issuer: claims.iss, subject: claims.sub, username, displayName, groups };
+    const identity = { issuer: claims.iss, subject: claims.sub, username, displayName, groups };
+    return { identity, ignoredGroups: ignored };
   }
 }

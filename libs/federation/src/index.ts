@@ -4,6 +4,6 @@ export { FederationService, LogoutTarget, StartedFlow, VerifiedFederation } from
 export { ProviderSession } from './provider-session.entity';
 export { UsedLogoutToken } from './used-logout-token.entity';
 export { VerifiedLogoutToken } from './oidc-relying-party.service';
-export { ID_TOKEN_ALGORITHMS } from './oidc-relying-party.service';
+export { ID_TOKEN_ALGORITHMS, OidcRelyingParty, ProviderHealth } from './oidc-relying-party.service';
 export { FederationModule, FEDERATION_ENTITIES } from './federation.module';
 export { OidcFlowCleanupScheduler } from './oidc-flow-cleanup.scheduler';

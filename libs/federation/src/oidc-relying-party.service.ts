@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createRemoteJWKSet, JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { APP_CONFIG, AppConfig, OidcConfig } from '@app/config';
@@ -40,6 +40,14 @@ function optionalClaim(value: unknown, maxLength: number): string | undefined | 
 /** What a verified ID token says about the person (claims checked by openid-client: iss, aud, azp, exp, iat, nonce). */
 export type IdTokenClaims = oidc.IDToken;
 
+/** What /readyz says about the provider: never a reason to be unready (passkeys still work without it). */
+export interface ProviderHealth {
+  state: 'off' | 'pending' | 'ok' | 'failed';
+  issuer?: string;
+  /** For `failed`: the discovery URL and why, as in the log line. */
+  error?: string;
+}
+
 export interface AuthorizationRequest {
   state: string;
   nonce: string;
@@ -52,8 +60,9 @@ export interface AuthorizationRequest {
  * (signature against the provider's JWKS, refetched when an unknown key id appears, so key rotation just works).
  */
 @Injectable()
-export class OidcRelyingParty {
+export class OidcRelyingParty implements OnApplicationBootstrap {
   private discovered?: Promise<oidc.Configuration>;
+  private lastDiscovery: ProviderHealth = { state: 'pending' };
   /** The provider's keys for logout tokens (jose caches them and refetches when an unknown key id appears). */
   private logoutKeys?: ReturnType<typeof createRemoteJWKSet>;
 
@@ -63,8 +72,28 @@ export class OidcRelyingParty {
     return this.config.oidc !== undefined;
   }
 
+  /**
+   * One start-up line saying provider sign-in is on, for which issuer and client, and whether discovery worked.
+   * Not awaited: a provider that is down or slow must not hold up the service (passkeys work without it).
+   */
+  onApplicationBootstrap(): void {
+    if (!this.config.oidc) return;
+    const { issuer, clientId } = this.config.oidc;
+    this.configuration(`provider sign-in on: issuer ${issuer}, client id ${clientId}; `).catch(() => undefined);
+  }
+
+  health(): ProviderHealth {
+    if (!this.config.oidc) return { state: 'off' };
+    return { ...this.lastDiscovery, issuer: this.config.oidc.issuer };
+  }
+
   get settings(): OidcConfig {
-    if (!this.config.oidc) throw new AppError(ErrorCode.NotFound, 'sign-in through an identity provider is not configured here', 'oidc_not_configured');
+    if (!this.config.oidc)
+      throw new AppError(
+        ErrorCode.NotFound,
+        'sign-in through an identity provider is not configured here',
+        'oidc_not_configured',
+      );
     return this.config.oidc;
   }
 
@@ -102,7 +131,12 @@ export class OidcRelyingParty {
         idTokenExpected: true,
       });
       const claims = tokens.claims();
-      if (!claims) throw new AppError(ErrorCode.AuthenticationFailed, 'the identity provider sent no ID token', 'id_token_missing');
+      if (!claims)
+        throw new AppError(
+          ErrorCode.AuthenticationFailed,
+          'the identity provider sent no ID token',
+          'id_token_missing',
+        );
       return claims;
     } catch (error) {
       throw describeProviderError(error);
@@ -120,10 +154,16 @@ export class OidcRelyingParty {
     const metadata = configuration.serverMetadata();
     const refuse = (why: string) => {
       log.warn(`logout token refused: ${why}`);
-      return new AppError(ErrorCode.InvalidRequest, `the logout token is not valid: ${why}`.slice(0, 200), 'logout_token_invalid');
+      return new AppError(
+        ErrorCode.InvalidRequest,
+        `the logout token is not valid: ${why}`.slice(0, 200),
+        'logout_token_invalid',
+      );
     };
     if (!metadata.jwks_uri) throw refuse('the provider publishes no JWKS');
-    this.logoutKeys ??= createRemoteJWKSet(new URL(metadata.jwks_uri), { timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000 });
+    this.logoutKeys ??= createRemoteJWKSet(new URL(metadata.jwks_uri), {
+      timeoutDuration: PROVIDER_TIMEOUT_SECONDS * 1000,
+    });
     let claims: JWTPayload;
     try {
       ({ payload: claims } = await jwtVerify(token, this.logoutKeys, {
@@ -151,9 +191,11 @@ export class OidcRelyingParty {
     return { issuer: metadata.issuer, subject, sid, jti: claims.jti };
   }
 
-  private configuration(): Promise<oidc.Configuration> {
+  /** Discovery, cached; after a failure the next call tries again. Each attempt logs one line (`prefix` first). */
+  private configuration(prefix = ''): Promise<oidc.Configuration> {
     if (!this.discovered) {
       const settings = this.settings;
+      const url = discoveryUrl(settings.issuer);
       const discovered = oidc
         .discovery(
           new URL(settings.issuer),
@@ -163,22 +205,67 @@ export class OidcRelyingParty {
           oidc.ClientSecretBasic(settings.clientSecret),
           { execute: settings.allowHttp ? [oidc.allowInsecureRequests] : [], timeout: PROVIDER_TIMEOUT_SECONDS },
         )
-        .then((configuration) => {
-          // Verify the ID token's signature too, although it came straight from the token endpoint: TLS to the
-          // provider is then not the only thing standing between a forged token and a session.
-          oidc.enableNonRepudiationChecks(configuration);
-          return configuration;
-        });
+        .then(
+          (configuration) => {
+            // Verify the ID token's signature too, although it came straight from the token endpoint: TLS to the
+            // provider is then not the only thing standing between a forged token and a session.
+            oidc.enableNonRepudiationChecks(configuration);
+            this.lastDiscovery = { state: 'ok' };
+            log.log(`${prefix}discovery ok (${url})`);
+            return configuration;
+          },
+          (error: unknown) => {
+            const why = `discovery of ${url} failed: ${describeCause(error)}`;
+            this.lastDiscovery = { state: 'failed', error: why };
+            // Expected when the provider is down or misconfigured: one line with the URL and cause, no stack.
+            log.warn(`${prefix}${why}`);
+            throw error;
+          },
+        );
       this.discovered = discovered;
       discovered.catch(() => {
         if (this.discovered === discovered) this.discovered = undefined;
       });
     }
-    return this.discovered.catch((error: unknown) => {
-      log.warn(`discovery failed: ${(error as Error).message}`);
-      throw new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', 'idp_discovery_failed');
+    return this.discovered.catch(() => {
+      throw new AppError(
+        ErrorCode.IdpUnavailable,
+        'the identity provider cannot be reached right now; try again later',
+        'idp_discovery_failed',
+      );
     });
   }
+}
+
+/** Where openid-client looks (OpenID Connect Discovery 1.0 §4): for the log line and /readyz. */
+function discoveryUrl(issuer: string): string {
+  return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+}
+
+/**
+ * An error and its causes on one line, e.g. "fetch failed: connect ECONNREFUSED 127.0.0.1:9" or "unexpected HTTP
+ * response status code: HTTP 404" (fetch and openid-client put the useful part in `cause`).
+ */
+export function describeCause(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  // Duck-typed, not instanceof: fetch's errors may come from another realm (undici, a test runner's sandbox).
+  for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    const link = current as { message?: unknown; code?: unknown; cause?: unknown; status?: unknown; headers?: unknown };
+    if (typeof link.status === 'number' && link.headers !== undefined) {
+      parts.push(`HTTP ${link.status}`);
+      break;
+    }
+    if (typeof link.message !== 'string') {
+      // A thrown string or number says something; an object without a message would only print [object Object].
+      if (typeof current === 'string' || typeof current === 'number') parts.push(String(current));
+      break;
+    }
+    const code = link.code;
+    parts.push(typeof code === 'string' && !link.message.includes(code) ? `${link.message} (${code})` : link.message);
+    current = link.cause;
+  }
+  return parts.join(': ').replace(/\s+/g, ' ').slice(0, 300);
 }
 
 const UNREACHABLE_CODES = new Set<string>(['OAUTH_RESPONSE_IS_NOT_CONFORM', 'OAUTH_RESPONSE_IS_NOT_JSON']);
@@ -189,15 +276,27 @@ const UNREACHABLE_CODES = new Set<string>(['OAUTH_RESPONSE_IS_NOT_CONFORM', 'OAU
  */
 function describeProviderError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  log.warn(`provider sign-in refused: ${(error as Error)?.name}: ${(error as Error)?.message}`.slice(0, 300));
+  log.warn(`provider sign-in refused: ${(error as Error)?.name}: ${describeCause(error)}`.slice(0, 300));
   if (error instanceof oidc.AuthorizationResponseError) {
     return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider did not sign you in', 'idp_refused');
   }
   if (error instanceof oidc.ResponseBodyError) {
-    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider refused this sign-in; start again', 'code_rejected');
+    return new AppError(
+      ErrorCode.AuthenticationFailed,
+      'the identity provider refused this sign-in; start again',
+      'code_rejected',
+    );
   }
   if (error instanceof oidc.ClientError && error.code && !UNREACHABLE_CODES.has(error.code)) {
-    return new AppError(ErrorCode.AuthenticationFailed, 'the identity provider\'s answer did not pass the checks; no session was created', 'id_token_invalid');
+    return new AppError(
+      ErrorCode.AuthenticationFailed,
+      "the identity provider's answer did not pass the checks; no session was created",
+      'id_token_invalid',
+    );
   }
-  return new AppError(ErrorCode.IdpUnavailable, 'the identity provider cannot be reached right now; try again later', 'idp_unavailable');
+  return new AppError(
+    ErrorCode.IdpUnavailable,
+    'the identity provider cannot be reached right now; try again later',
+    'idp_unavailable',
+  );
 }

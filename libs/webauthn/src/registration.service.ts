@@ -8,8 +8,8 @@ import {
 } from '@simplewebauthn/server';
 import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
 import { IsNull } from 'typeorm';
-import { isUniqueViolation, UnitOfWork } from '@app/persistence';
-import { InvitesService, User, UsersService } from '@app/accounts';
+import { isUniqueViolation, Tx, UnitOfWork } from '@app/persistence';
+import { Invite, InvitesService, User, UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
@@ -47,7 +47,10 @@ export class RegistrationService {
     if (requester.kind === 'invite') {
       const invite = await this.redeemableInvite(context, requester.inviteToken);
       inviteId = invite.id;
-      existing = invite.userId ? await this.users.findById(invite.userId) : await this.users.findByUsername(invite.username);
+      existing = invite.userId ? await this.users.findById(invite.userId) : null;
+      // An invite for a new person creates their account: a name taken since (by a provider sign-in, another invite)
+      // is someone else's account, never the invited person's.
+      if (!invite.userId && (await this.users.findByUsername(invite.username))) throw inviteNameTaken(invite.username);
       username = invite.username;
       displayName = existing?.displayName ?? invite.displayName ?? displayNameHint?.trim() ?? invite.username;
       webauthnUserId = existing?.webauthnUserId ?? UsersService.newWebAuthnUserId();
@@ -184,8 +187,8 @@ export class RegistrationService {
         let owner: User | null = pending.userId ? await m.findOneBy(User, { id: pending.userId }) : null;
         if (pending.inviteId) {
           const invite = await this.invites.findById(tx, pending.inviteId);
-          owner = owner ?? (await m.findOneBy(User, { username: invite.username }));
-          owner = owner ?? (await this.users.create(tx, { username: invite.username, displayName: invite.displayName, groups: invite.groups, webauthnUserId: pending.webauthnUserId! }));
+          this.invites.requirePending(invite);
+          owner = await this.inviteOwner(tx, invite, pending);
           await this.invites.markUsed(tx, invite, owner.id);
         }
         if (!owner || owner.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
@@ -207,6 +210,28 @@ export class RegistrationService {
     }
   }
 
+  /**
+   * Whose passkey an invite's enrollment adds, decided at commit: the account the invite was made for, or, for an
+   * invite to a new name, a new account with the invite's groups. Never an account found by name: one created after
+   * the invite (a provider sign-in, another invite) belongs to someone else, and the invite's groups would be lost.
+   */
+  private async inviteOwner(tx: Tx, invite: Invite, pending: Challenge): Promise<User> {
+    if (invite.userId) {
+      if (pending.userId !== invite.userId) {
+        const message = 'the account changed during enrollment; start again';
+        throw new AppError(ErrorCode.Conflict, message, 'user_handle_changed');
+      }
+      const owner = await tx.manager.findOneBy(User, { id: invite.userId });
+      if (!owner) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
+      return owner;
+    }
+    if (pending.userId || (await tx.manager.existsBy(User, { username: invite.username }))) {
+      throw inviteNameTaken(invite.username);
+    }
+    const { username, displayName, groups } = invite;
+    return this.users.create(tx, { username, displayName, groups, webauthnUserId: pending.webauthnUserId! });
+  }
+
   private async redeemableInvite(context: AuditContext, token: string) {
     try {
       return await this.invites.findRedeemable(token);
@@ -215,6 +240,11 @@ export class RegistrationService {
       throw error;
     }
   }
+}
+
+function inviteNameTaken(username: string): AppError {
+  const message = `an account named "${username}" was created after this invite was made; ask an administrator for a new invite`;
+  return new AppError(ErrorCode.Conflict, message, 'invite_username_taken');
 }
 
 function coseAlgorithm(publicKey: Uint8Array): number {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -41,8 +42,13 @@ def make_gateway() -> ServiceGateway:
     except WebAuthnConfigError as err:
         # The message lists every problem on its own line; one line is what a terminal user reads.
         problems = "; ".join(line.strip() for line in str(err).splitlines()[1:] if line.strip())
+        # Without AIRFLOW_HOME Airflow reads ~/airflow/airflow.cfg: usually not the one meant.
+        home_hint = (
+            "" if os.environ.get("AIRFLOW_HOME") else "; is AIRFLOW_HOME set? the demo's is data/airflow"
+        )
         raise CommandError(
-            f"{problems or err} (set it in airflow.cfg or as AIRFLOW__WEBAUTHN_AUTH_MANAGER__<NAME>)",
+            f"{problems or err} (set it in airflow.cfg or as "
+            f"AIRFLOW__WEBAUTHN_AUTH_MANAGER__<NAME>{home_hint})",
             status=2,
         ) from err
     return ServiceGateway(
@@ -258,7 +264,7 @@ def invite_list(args: argparse.Namespace) -> None:
     invites = _admin("GET", "/invites") or []
     rows = [
         (i.get("id"), i.get("username"), i.get("state"), i.get("expiresAt"), i.get("groups") or [],
-         i.get("createdBy"))
+         i.get("createdByName") or i.get("createdBy"))
         for i in invites
     ]  # fmt: skip
     _output(args, invites, _table(("ID", "USERNAME", "STATE", "EXPIRES", "GROUPS", "CREATED_BY"), rows))

@@ -6,6 +6,7 @@ The names are the service CLI's (``npm run -s cli -- invite create ...``): one v
 
 from __future__ import annotations
 
+from argparse import REMAINDER
 from typing import TYPE_CHECKING
 
 from airflow.cli.cli_config import ARG_OUTPUT, ActionCommand, Arg, GroupCommand, lazy_load_command
@@ -230,10 +231,19 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
             ),
         ),
     ),
-    # Old names, kept working.
-    GroupCommand(name="invites", help="Old name of invite", subcommands=INVITE_COMMANDS),
-    GroupCommand(
-        name="service-accounts", help="Old name of service-account", subcommands=SERVICE_ACCOUNT_COMMANDS
+    # Old names, kept working and out of --help (cli/old_names.py).
+    *(
+        ActionCommand(
+            name=old,
+            help=f"Old name of {new}",
+            func=lazy_load_command(f"airflow_webauthn.cli.old_names.{func}"),
+            args=(Arg(("rest",), nargs=REMAINDER, help="The command under its new name"),),
+            hide=True,
+        )
+        for old, new, func in (
+            ("invites", "invite", "invites"),
+            ("service-accounts", "service-account", "service_accounts"),
+        )
     ),
 )
 

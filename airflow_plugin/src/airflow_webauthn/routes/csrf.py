@@ -28,20 +28,51 @@ def request_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}".lower()
 
 
+def configured_origin() -> str | None:
+    """Airflow's address as configured (``[api] base_url``), e.g. ``https://airflow.example.com``."""
+    parts = urlsplit(conf.get("api", "base_url", fallback="") or "")
+    if parts.scheme in {"http", "https"} and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}".lower()
+    return None
+
+
 def _allowed_origins(request: Request) -> set[str]:
     allowed = {request_origin(request)}
-    base_url = conf.get("api", "base_url", fallback="") or ""
-    parts = urlsplit(base_url)
-    if parts.scheme in {"http", "https"} and parts.netloc:
-        allowed.add(f"{parts.scheme}://{parts.netloc}".lower())
+    configured = configured_origin()
+    if configured:
+        allowed.add(configured)
     return allowed
+
+
+def content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 def same_origin_json(request: Request) -> None:
     """Mutations accept only JSON bodies from this origin (scripts send no ``Origin``: allowed)."""
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type != "application/json":
+    if content_type(request) != "application/json":
         raise ApiRefusalError(403, "csrf_rejected", "This request must be sent as application/json.")
+    same_origin(request)
+
+
+def same_origin_json_or_form(request: Request) -> None:
+    """``POST /auth/token`` also takes the OAuth form body (RFC 6749 §4.4.2), which any page can post.
+
+    That is safe only because the route uses no ambient authority: it never reads a cookie, and its
+    answer depends on nothing but the credentials in the request itself, so a cross-site form that
+    rides on someone's session gets nothing it could not get alone. Browsers still meet the same
+    origin checks as everywhere else (their cross-site posts carry ``Origin`` or ``Sec-Fetch-Site``).
+    """
+    if content_type(request) not in {"application/json", "application/x-www-form-urlencoded"}:
+        raise ApiRefusalError(
+            403,
+            "csrf_rejected",
+            "This request must be sent as application/json or application/x-www-form-urlencoded.",
+        )
+    same_origin(request)
+
+
+def same_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is not None and origin.lower().rstrip("/") not in _allowed_origins(request):
         raise ApiRefusalError(403, "csrf_rejected", "This request came from another site.")
@@ -50,6 +81,7 @@ def same_origin_json(request: Request) -> None:
 
 
 SameOriginJson = Depends(same_origin_json)
+SameOriginJsonOrForm = Depends(same_origin_json_or_form)
 
 
 class BodyLimitMiddleware:

@@ -143,8 +143,13 @@ async def oidc_callback(
         return _to_login(request, "state_invalid", next_cookie)
     query = request.url.query[:4096]
     try:
+        # The groups that grant anything here: the service refuses a person in none of them before any
+        # account or passkey step exists, comparing exactly as resolve_role does with the token's groups.
+        role_groups = sorted(components.settings.role_mapping)
         reply = await components.gateway.relay(
-            "/v1/oidc/callback", {"query": query, "binding": flow}, caller=caller
+            "/v1/oidc/callback",
+            {"query": query, "binding": flow, "roleGroups": role_groups},
+            caller=caller,
         )
         if reply.status_code >= 400:
             return _to_login(

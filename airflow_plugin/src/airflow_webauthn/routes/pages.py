@@ -13,11 +13,13 @@ from fastapi.templating import Jinja2Templates
 
 from airflow_webauthn.datamodels import PASSKEY_LABEL_MAX
 from airflow_webauthn.paths import ADMIN_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
+from airflow_webauthn.routes.csrf import configured_origin
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep
 from airflow_webauthn.routes.session import SessionUserOrNone
 from airflow_webauthn.routes.step_up_auth import clear_step_up_cookie
 from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE
 from airflow_webauthn.services.errors import ServiceUnavailableError
+from airflow_webauthn.services.group_hints import group_hints
 from airflow_webauthn.services.oidc import login_error_message, provider_button
 from airflow_webauthn.services.session_end import SESSION_ENDED_COOKIE, login_notice
 from airflow_webauthn.services.step_up import STEP_UP_COOKIE
@@ -81,7 +83,14 @@ def _page(
     response = _templates.TemplateResponse(
         request,
         template,
-        {"base_href": base_href, "scripts": scripts, "wide": False, **(context or {})},
+        {
+            "base_href": base_href,
+            "scripts": scripts,
+            "wide": False,
+            # Where passkeys work, for the page's "cannot be used at this address" message.
+            "passkey_origin": configured_origin() or "",
+            **(context or {}),
+        },
         status_code=status_code,
     )
     response.headers.update(headers)
@@ -224,6 +233,10 @@ async def admin_page(request: Request, user: SessionUserOrNone, components: Comp
         scripts=("manage.js", "admin-tables.js", "admin-system.js", "admin.js"),
         # Airflow's own service account (service_credentials) is marked on the page: disabling it or
         # rotating its secret cuts this Airflow off from the service. Its client id is not a secret.
-        context={"wide": True, "airflow_client_id": credentials.client_id if credentials else ""},
+        context={
+            "wide": True,
+            "airflow_client_id": credentials.client_id if credentials else "",
+            "group_hints": group_hints(components.settings),
+        },
         headers=MANAGE_PAGE_HEADERS,
     )

@@ -18,6 +18,7 @@ from fnmatch import translate
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from airflow_webauthn.services.group_names import canonical_group_name
 from airflow_webauthn.services.roles import DAG_RULE_ROLES, Role
 
 if TYPE_CHECKING:
@@ -62,7 +63,8 @@ def _parse_rule(item: Any, *, problems: list[str], where: str) -> DagRule | None
     before = len(problems)
     for key in sorted(set(item) - _RULE_KEYS):
         problems.append(f"{where} has unknown key {key!r} (allowed: {', '.join(sorted(_RULE_KEYS))})")
-    groups = _strings(item.get("groups"), problems=problems, where=f"{where} groups")
+    names = _strings(item.get("groups"), problems=problems, where=f"{where} groups")
+    groups = _group_names(names, problems=problems, where=where)
     tags = _strings(item.get("dag_tags", []), problems=problems, where=f"{where} dag_tags")
     globs = _strings(item.get("dag_ids", []), problems=problems, where=f"{where} dag_ids")
     if groups == ():
@@ -82,6 +84,17 @@ def _parse_rule(item: Any, *, problems: list[str], where: str) -> DagRule | None
     if len(problems) > before or role is None or groups is None or tags is None or globs is None:
         return None
     return DagRule(groups=frozenset(groups), role=role, dag_tags=frozenset(tags), dag_ids=globs)
+
+
+def _group_names(names: tuple[str, ...] | None, *, problems: list[str], where: str) -> tuple[str, ...] | None:
+    """The groups in canonical form (services.group_names), or None (and a message) for a refused name."""
+    if names is None:
+        return None
+    try:
+        return tuple(canonical_group_name(name) for name in names)
+    except ValueError as err:
+        problems.append(f"{where} {err}")
+        return None
 
 
 def _strings(value: Any, *, problems: list[str], where: str) -> tuple[str, ...] | None:

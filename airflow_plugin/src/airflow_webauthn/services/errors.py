@@ -32,6 +32,8 @@ SERVICE_CODES: dict[str, str] = {
     "session_ended": "session_ended",
     "step_up_required": "step_up_required",
     "forbidden": "forbidden",
+    # A provider sign-in whose groups map to no Airflow role (refused before any passkey step).
+    "no_role": "no_role",
     "insufficient_scope": "forbidden",
     "not_found": "not_found",
     "conflict": "conflict",

@@ -8,6 +8,8 @@
   var el = M.el;
   var $ = M.byId;
   var AUDIT_PAGE_SIZE = 50;
+  var TOKEN_ISSUED = "token.issued";
+  var hiddenGrants = 0;
   var auditCursor = null;
   var auditQuery = "";
 
@@ -43,9 +45,10 @@
 
   // ---- audit trail ----
 
-  function isoOrEmpty(localValue) {
-    if (!localValue) return "";
-    var date = new Date(localValue);
+  // The Since/Until fields are in UTC, like every time shown on the page.
+  function isoOrEmpty(utcValue) {
+    if (!utcValue) return "";
+    var date = new Date(utcValue + "Z");
     return isNaN(date.getTime()) ? "" : date.toISOString();
   }
 
@@ -89,6 +92,15 @@
     if (!more) body.textContent = "";
     var items = (pageOfEvents && pageOfEvents.items) || [];
     var first = null;
+    // Token grants (every CLI call and script makes one) bury the rest: collapsed unless asked for.
+    var showGrants = $("audit-show-grants").checked || $("audit-type").value.trim() === TOKEN_ISSUED;
+    var hidden = items.filter(function (event) { return event.type === TOKEN_ISSUED; }).length;
+    if (!showGrants) items = items.filter(function (event) { return event.type !== TOKEN_ISSUED; });
+    if (!more) hiddenGrants = 0;
+    hiddenGrants += showGrants ? 0 : hidden;
+    $("audit-hidden-grants").textContent = hiddenGrants
+      ? hiddenGrants + " token grants (token.issued) hidden; tick \u201cShow token grants\u201d to list them."
+      : "";
     items.forEach(function (event) {
       var time = el("td", { tabindex: "-1", text: M.formatDate(event.occurredAt) });
       first = first || time;
@@ -96,7 +108,7 @@
         who(event.actorType, event.actorId, event.actorName), who(event.subjectType, event.subjectId, event.subjectName),
       ], T.cells([event.reason || ""]))));
     });
-    if (!more && items.length === 0) {
+    if (!more && items.length === 0 && hiddenGrants === 0) {
       body.appendChild(el("tr", { class: "empty" }, [el("td", { colspan: 6, text: "No events match these filters." })]));
     }
     auditCursor = (pageOfEvents && pageOfEvents.nextCursor) || null;

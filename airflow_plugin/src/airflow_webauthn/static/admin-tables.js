@@ -25,12 +25,6 @@
     byIdIn: byIdIn,
   };
 
-  /** A username for a user id when the user is known (an invite records who created it by id). */
-  T.usernameOf = function (id) {
-    var user = byIdIn(T.users, id);
-    return user ? user.username : id;
-  };
-
   T.tbody = function (tableId) {
     return M.byId(tableId).tBodies[0];
   };

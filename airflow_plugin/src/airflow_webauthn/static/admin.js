@@ -27,7 +27,8 @@
       return el("tr", {}, T.cells([
         invite.username,
         M.formatDate(invite.expiresAt),
-        T.usernameOf(invite.createdBy),
+        // The service names the creator (a username, or a service account's name for CLI-made invites).
+        invite.createdByName || invite.createdBy,
         T.actionButton("Revoke", "Revoke invite for " + invite.username, "revoke-invite", invite.id, "danger"),
       ]));
     }), "No pending invites.", 4);

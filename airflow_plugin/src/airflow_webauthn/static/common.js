@@ -73,7 +73,12 @@
       return "This device already holds a passkey for your account. Go to the sign-in page and use it.";
     }
     if (name === "SecurityError" || code === "ERROR_INVALID_DOMAIN" || code === "ERROR_INVALID_RP_ID") {
-      return "Passkeys cannot be used at this address. Open Airflow at its usual https:// address and try again.";
+      // The page says where passkeys work (data-passkey-origin, Airflow's configured address) when it knows.
+      var origin = document.body.getAttribute("data-passkey-origin");
+      return origin
+        ? "Passkeys cannot be used at this address. Open Airflow at " + origin + " and try again."
+        : "Passkeys cannot be used at this address. Open Airflow at the address your administrator gave you " +
+            "and try again.";
     }
     if (name === "NotSupportedError" || code === "ERROR_AUTHENTICATOR_NO_SUPPORTED_PUBKEYCREDPARAMS_ALG") {
       return "This device or browser cannot create the kind of passkey Airflow needs.";

@@ -58,6 +58,9 @@
         label ? { response: attestation, label: label } : { response: attestation }
       );
       form.hidden = true;
+      // The link is used up now: its "works once, until …" no longer applies.
+      var inviteAccount = document.getElementById("invite-account");
+      if (inviteAccount) inviteAccount.hidden = true;
       page.setStatus("Passkey saved — sign in with it now.", "success");
       done.hidden = false;
       document.getElementById("sign-in-link").focus();

@@ -25,10 +25,14 @@
     return node;
   }
 
+  /**
+   * One convention on every page, the enrollment page's: UTC to the minute, zone shown ("2026-12-07 14:05 UTC"),
+   * so times read the same to every admin and match the service's logs and audit export.
+   */
   function formatDate(iso, empty) {
     if (!iso) return empty || "—";
     var date = new Date(iso);
-    return isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+    return isNaN(date.getTime()) ? String(iso) : date.toISOString().slice(0, 16).replace("T", " ") + " UTC";
   }
 
   /* Why a security check blocked a passkey, in words people can act on (the service's reason codes). */

@@ -17,14 +17,22 @@ export class AdminInvitesController {
   @ApiOperation({ summary: 'Create an enrollment invite; the token is shown only in this response' })
   async create(@Body() body: CreateInviteRequest, @Audit() audit: AuditContext) {
     const invite = await this.invites.create(audit, body);
-    return { id: invite.id, username: invite.username, token: invite.token, url: invite.url, expiresAt: invite.expiresAt.toISOString() };
+    return {
+      id: invite.id,
+      username: invite.username,
+      token: invite.token,
+      url: invite.url,
+      expiresAt: invite.expiresAt.toISOString(),
+    };
   }
 
   @Get()
   @ApiOperation({ summary: 'List invites with their state (tokens are never shown again)' })
   async list() {
     const now = new Date();
-    return (await this.invites.list()).map((i) => inviteView(i, now));
+    const invites = await this.invites.list();
+    const names = await this.invites.creatorNames(invites);
+    return invites.map((i) => inviteView(i, now, names));
   }
 
   @Delete(':id')

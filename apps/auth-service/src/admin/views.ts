@@ -79,8 +79,11 @@ export function cliSignInView(row: CliSignIn, now = new Date()): CliSignInView {
   };
 }
 
-/** Never includes the token (only its hash is stored anyway). */
-export function inviteView(invite: Invite, now = new Date()) {
+/**
+ * Never includes the token (only its hash is stored anyway). `createdByName`: the creator's username or
+ * service-account name (from InvitesService.creatorNames), else what `createdBy` holds ('cli', or an id since deleted).
+ */
+export function inviteView(invite: Invite, now = new Date(), creatorNames: ReadonlyMap<string, string> = new Map()) {
   return {
     id: invite.id,
     username: invite.username,
@@ -88,6 +91,7 @@ export function inviteView(invite: Invite, now = new Date()) {
     groups: invite.groups,
     state: inviteState(invite, now),
     createdBy: invite.createdBy,
+    createdByName: creatorNames.get(invite.createdBy) ?? invite.createdBy,
     createdAt: iso(invite.createdAt),
     expiresAt: iso(invite.expiresAt),
     usedAt: iso(invite.usedAt),

@@ -22,16 +22,40 @@ export function inviteCommands(program: Command): void {
       .option('--groups <g1,g2>', 'groups for a new account (comma-separated)', parseList)
       .option('--ttl-seconds <seconds>', 'how long the link stays valid', parsePositiveInt),
     async (app, opts: { username: string; displayName?: string; groups?: string[]; ttlSeconds?: number }) => {
-      const created = await app.get(InvitesService).create(CLI_CONTEXT, { username: opts.username, displayName: opts.displayName, groups: opts.groups, ttlSeconds: opts.ttlSeconds });
-      return { id: created.id, username: created.username, token: created.token, url: created.url, expiresAt: created.expiresAt.toISOString() };
+      const created = await app.get(InvitesService).create(CLI_CONTEXT, {
+        username: opts.username,
+        displayName: opts.displayName,
+        groups: opts.groups,
+        ttlSeconds: opts.ttlSeconds,
+      });
+      return {
+        id: created.id,
+        username: created.username,
+        token: created.token,
+        url: created.url,
+        expiresAt: created.expiresAt.toISOString(),
+      };
     },
-    (out) => printLines(`Invite for ${out.username}, valid until ${out.expiresAt}. Send this link (it is shown only once):`, out.url),
+    (out) =>
+      printLines(
+        `Invite for ${out.username}, valid until ${out.expiresAt}. Send this link (it is shown only once):`,
+        out.url,
+      ),
   );
 
   runAndReport(
     invite.command('list').description('list invites and their state'),
-    async (app) => (await app.get(InvitesService).list()).map((i) => inviteView(i)),
-    (rows) => printTable(['ID', 'USERNAME', 'STATE', 'EXPIRES', 'GROUPS', 'CREATED_BY'], rows.map((i) => [i.id, i.username, i.state, i.expiresAt, i.groups, i.createdBy])),
+    async (app) => {
+      const invites = app.get(InvitesService);
+      const list = await invites.list();
+      const names = await invites.creatorNames(list);
+      return list.map((i) => inviteView(i, new Date(), names));
+    },
+    (rows) =>
+      printTable(
+        ['ID', 'USERNAME', 'STATE', 'EXPIRES', 'GROUPS', 'CREATED_BY'],
+        rows.map((i) => [i.id, i.username, i.state, i.expiresAt, i.groups, i.createdByName]),
+      ),
   );
 
   runAndReport(
@@ -47,10 +71,24 @@ export function inviteCommands(program: Command): void {
 
 /** `service-account create|list|rotate-secret|disable|enable`: machine clients of the token endpoint. */
 export function serviceAccountCommands(program: Command): void {
-  const sa = program.command('service-account').alias('service-accounts').description('service accounts (client credentials)');
+  const sa = program
+    .command('service-account')
+    .alias('service-accounts')
+    .description('service accounts (client credentials)');
 
-  const printSecret = (out: { name: string; clientId: string; clientSecret: string; groups: string[]; scopes: string[] }) => {
-    printLines(`service account ${out.name} (groups: ${out.groups.join(',') || '-'}; scopes: ${out.scopes.join(',') || '-'})`, `client_id:     ${out.clientId}`, `client_secret: ${out.clientSecret}`, 'The secret is shown only now: store it in a secret manager.');
+  const printSecret = (out: {
+    name: string;
+    clientId: string;
+    clientSecret: string;
+    groups: string[];
+    scopes: string[];
+  }) => {
+    printLines(
+      `service account ${out.name} (groups: ${out.groups.join(',') || '-'}; scopes: ${out.scopes.join(',') || '-'})`,
+      `client_id:     ${out.clientId}`,
+      `client_secret: ${out.clientSecret}`,
+      'The secret is shown only now: store it in a secret manager.',
+    );
   };
 
   runAndReport(
@@ -59,27 +97,52 @@ export function serviceAccountCommands(program: Command): void {
       .description('create a service account (the client secret is shown only now)')
       .requiredOption('--name <name>', 'unique name (letters, digits, . _ -)')
       .option('--groups <g1,g2>', 'groups (comma-separated)', parseList)
-      .option('--scopes <s1,s2>', `OAuth scopes on this service's API (comma-separated: ${SERVICE_ACCOUNT_SCOPES.join(', ')}); none = no admin API`, parseList),
-    (app, opts: { name: string; groups?: string[]; scopes?: string[] }) => app.get(ServiceAccountsService).create(CLI_CONTEXT, { name: opts.name, groups: opts.groups, scopes: opts.scopes }),
+      .option(
+        '--scopes <s1,s2>',
+        `OAuth scopes on this service's API (comma-separated: ${SERVICE_ACCOUNT_SCOPES.join(', ')}); none = no admin API`,
+        parseList,
+      ),
+    (app, opts: { name: string; groups?: string[]; scopes?: string[] }) =>
+      app
+        .get(ServiceAccountsService)
+        .create(CLI_CONTEXT, { name: opts.name, groups: opts.groups, scopes: opts.scopes }),
     printSecret,
   );
 
   runAndReport(
     sa.command('list').description('list service accounts (never their secrets)'),
     async (app) => (await app.get(ServiceAccountsService).list()).map(serviceAccountView),
-    (rows) => printTable(['NAME', 'CLIENT_ID', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED'], rows.map((a) => [a.name, a.clientId, a.groups, a.scopes, a.disabled ? 'disabled' : 'enabled', a.secretRotatedAt])),
+    (rows) =>
+      printTable(
+        ['NAME', 'CLIENT_ID', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED'],
+        rows.map((a) => [
+          a.name,
+          a.clientId,
+          a.groups,
+          a.scopes,
+          a.disabled ? 'disabled' : 'enabled',
+          a.secretRotatedAt,
+        ]),
+      ),
   );
 
   runAndReport(
-    sa.command('rotate-secret <id>').alias('rotate').description('issue a new client secret (id, client id or name); the old one stops working at once'),
+    sa
+      .command('rotate-secret <id>')
+      .alias('rotate')
+      .description('issue a new client secret (id, client id or name); the old one stops working at once'),
     (app, _opts, id: string) => app.get(ServiceAccountsService).rotateSecret(CLI_CONTEXT, id),
     printSecret,
   );
 
-  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+  for (const [verb, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
     runAndReport(
       sa.command(`${verb} <id>`).description(`${verb} a service account (id, client id or name)`),
-      async (app, _opts, id: string) => serviceAccountView(await app.get(ServiceAccountsService).setDisabled(CLI_CONTEXT, id, disabled)),
+      async (app, _opts, id: string) =>
+        serviceAccountView(await app.get(ServiceAccountsService).setDisabled(CLI_CONTEXT, id, disabled)),
       (view) => printLines(`service account ${view.name} ${verb}d`),
     );
   }
@@ -90,7 +153,9 @@ export function serviceAccountCommands(program: Command): void {
  * invite, never here.
  */
 export function userCommands(program: Command): void {
-  const users = program.command('users').description('people who sign in with passkeys (and through the identity provider)');
+  const users = program
+    .command('users')
+    .description('people who sign in with passkeys (and through the identity provider)');
 
   runAndReport(
     users.command('list').description('list users'),
@@ -98,7 +163,16 @@ export function userCommands(program: Command): void {
     (rows) =>
       printTable(
         ['USERNAME', 'DISPLAY_NAME', 'GROUPS', 'STATUS', 'LAST_LOGIN', 'IDP', 'LAST_IDP_LOGIN', 'ID'],
-        rows.map((u) => [u.username, u.displayName, u.groups, u.disabled ? 'disabled' : 'enabled', u.lastLoginAt, u.idp ?? 'local', u.lastIdpLoginAt, u.id]),
+        rows.map((u) => [
+          u.username,
+          u.displayName,
+          u.groups,
+          u.disabled ? 'disabled' : 'enabled',
+          u.lastLoginAt,
+          u.idp ?? 'local',
+          u.lastIdpLoginAt,
+          u.id,
+        ]),
       ),
   );
 
@@ -112,7 +186,9 @@ export function userCommands(program: Command): void {
     (view) => {
       printLines(
         `${view.username} (${view.displayName}) ${view.disabled ? 'DISABLED' : 'enabled'}; groups: ${view.groups.join(',') || '-'}; last login: ${view.lastLoginAt ?? 'never'}`,
-        view.idp ? `identity provider: ${view.idp}; last sign-in there: ${view.lastIdpLoginAt ?? 'never'}` : 'identity provider: none (local person, passkey only)',
+        view.idp
+          ? `identity provider: ${view.idp}; last sign-in there: ${view.lastIdpLoginAt ?? 'never'}`
+          : 'identity provider: none (local person, passkey only)',
       );
       printPasskeys(view.passkeys);
     },

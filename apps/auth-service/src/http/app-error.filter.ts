@@ -41,18 +41,24 @@ export class AppErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const { status, message, code } = this.describe(exception);
-    if (status >= 500) {
+    // A 5xx AppError is an expected failure (the identity provider is down) whose raiser logged its cause in
+    // one line; only the unexpected get a stack trace.
+    if (status >= 500 && !(exception instanceof AppError)) {
       this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
     }
     if (response.headersSent) return;
-    response.status(status).json({ statusCode: status, error: REASON_PHRASES[status] ?? 'Error', message, ...(code ? { code } : {}) });
+    response
+      .status(status)
+      .json({ statusCode: status, error: REASON_PHRASES[status] ?? 'Error', message, ...(code ? { code } : {}) });
   }
 
   private describe(exception: unknown): { status: number; message: string; code?: string } {
     // `code` lets clients tell refusals of one status apart (e.g. 401 step_up_required vs unauthenticated).
-    if (exception instanceof AppError) return { status: ERROR_STATUS[exception.code], message: exception.message, code: exception.code };
+    if (exception instanceof AppError)
+      return { status: ERROR_STATUS[exception.code], message: exception.message, code: exception.code };
     // A write that lost a race on a unique constraint is the client's conflict, not a server fault.
-    if (isUniqueViolation(exception)) return { status: HttpStatus.CONFLICT, message: 'this conflicts with a record that was just created; retry' };
+    if (isUniqueViolation(exception))
+      return { status: HttpStatus.CONFLICT, message: 'this conflicts with a record that was just created; retry' };
     if (exception instanceof HttpException) {
       const parserType = (exception.cause as ParserError | undefined)?.type;
       if (parserType) return { status: exception.getStatus(), message: parserMessage(parserType, exception.message) };

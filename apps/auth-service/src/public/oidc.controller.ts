@@ -34,7 +34,7 @@ export class OidcController {
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Finish a provider sign-in from the callback query: a token, or the passkey step' })
   callback(@Body() body: OidcCallbackRequest, @Audit() audit: AuditContext) {
-    return this.signIn.callback(audit, body.query, body.binding);
+    return this.signIn.callback(audit, body.query, body.binding, body.roleGroups);
   }
 
   @Post('passkey/options')

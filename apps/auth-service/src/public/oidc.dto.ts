@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsString, Matches, MaxLength } from 'class-validator';
 import { AuthenticationVerifyRequest, RegistrationVerifyRequest } from './webauthn.dto';
 
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
@@ -14,6 +14,18 @@ export class OidcCallbackRequest {
   @IsString()
   @Matches(SECRET, { message: 'binding must be the value returned by /v1/oidc/start' })
   binding: string;
+
+  @ApiProperty({
+    type: [String],
+    description:
+      'The groups Airflow maps to a role (role_mapping, dag_access and team groups). A person in none of them ' +
+      'is refused (403 no_role) before any account or passkey step exists.',
+  })
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @MaxLength(256, { each: true })
+  roleGroups: string[];
 }
 
 export class PasskeyStepOptionsRequest {

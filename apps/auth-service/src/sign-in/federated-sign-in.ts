@@ -63,11 +63,26 @@ export class FederatedSignIn {
     }
   }
 
-  async callback(context: AuditContext, callbackQuery: string, binding: string): Promise<FederatedCallbackResult> {
+  /**
+   * @param roleGroups the groups Airflow maps to a role (its role_mapping, dag_access and team groups), sent by the
+   * plugin with every callback: a person in none of them is refused here, before any account, passkey step or token
+   * exists, with the same exact comparison Airflow applies to the token's groups.
+   */
+  async callback(
+    context: AuditContext,
+    callbackQuery: string,
+    binding: string,
+    roleGroups: readonly string[],
+  ): Promise<FederatedCallbackResult> {
     let subject: { userId?: string; idp?: string } = {};
     try {
-      const { identity, passkeyRequired, sid } = await this.federation.finish(callbackQuery, binding);
+      const { identity, passkeyRequired, sid, ignoredGroups } = await this.federation.finish(callbackQuery, binding);
       subject = { idp: identity.issuer };
+      if (!identity.groups.some((g) => roleGroups.includes(g))) {
+        const message = 'your identity provider signed you in, but none of your groups grants an Airflow role; ask an administrator';
+        throw new AppError(ErrorCode.NoAirflowRole, message, 'no_airflow_role');
+      }
+      const provider = { idp: identity.issuer, ...(ignoredGroups > 0 ? { groupsIgnored: ignoredGroups } : {}) };
       const at = new Date();
       const signIn = () => this.uow.run(async (tx) => {
         const { user, created } = await this.users.linkFederated(tx, identity, at);
@@ -84,11 +99,11 @@ export class FederatedSignIn {
           // alone could add a new one and the second factor would mean nothing.
           const action: PasskeyStep = (await this.passkeys.listForUser(user.id, false)).length > 0 ? 'confirm' : 'enroll';
           const pending = await this.federation.holdForPasskey(tx, { userId: user.id, issuer: identity.issuer, action });
-          await this.audit.record(context, { type: 'login.federated', outcome: 'success', reason: `passkey_${action}_required`, subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer } }, tx, at);
+          await this.audit.record(context, { type: 'login.federated', outcome: 'success', reason: `passkey_${action}_required`, subjectType: 'user', subjectId: user.id, details: { username: user.username, ...provider } }, tx, at);
           return { status: 'passkey_required', action, pending } as const;
         }
         await this.userRepository.recordLogin(tx, user.id, at, 'provider');
-        await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer, amr: [FEDERATED_AMR] } }, tx, at);
+        await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, ...provider, amr: [FEDERATED_AMR] } }, tx, at);
         const token = await this.grants.issue(tx, context, {
           grant: 'federated',
           login: {
