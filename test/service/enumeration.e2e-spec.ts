@@ -29,7 +29,24 @@ beforeAll(async () => {
   const ds = t.app.get(DataSource);
   const now = Date.now();
   for (let i = 0; i < PEOPLE; i++) {
-    const user: User = { id: randomUUID(), username: `person-${i}`, displayName: `Person ${i}`, groups: [], webauthnUserId: randomBytes(16).toString('base64url'), createdAt: new Date(now + i), updatedAt: new Date(now + i), disabledAt: null, lastLoginAt: null, lastLoginMethod: null, idpIssuer: null, idpSubject: null, lastIdpLoginAt: null };
+    const user: User = {
+      id: randomUUID(),
+      username: `person-${i}`,
+      displayName: `Person ${i}`,
+      groups: [],
+      webauthnUserId: randomBytes(16).toString('base64url'),
+      createdAt: new Date(now + i),
+      updatedAt: new Date(now + i),
+      disabledAt: null,
+      lastLoginAt: null,
+      lastLoginMethod: null,
+      idpIssuer: null,
+      idpSubject: null,
+      lastIdpLoginAt: null,
+      sessionGeneration: 0,
+      sessionsEndedReason: null,
+      sessionsEndedAt: null,
+    };
     await ds.getRepository(User).insert(user);
     // One to three passkeys each, of kinds skewed towards platform authenticators.
     const count = 1 + (i % 7 === 0 ? 2 : i % 3 === 0 ? 1 : 0);

@@ -46,8 +46,23 @@ it('an admin unflags it: audited with the actor and the old reason, and it signs
     outcome: 'success', actorType: 'service_account', actorId: admin.id, subjectType: 'user', subjectId: p.id,
     details: expect.objectContaining({ passkeyId: p.passkeyId, flagReason: 'counter_regression', flaggedAt: expect.any(String) }),
   });
-  expect(await signIn(t, p.authenticator, { username: p.username })).toEqual(expect.any(String));
-  expect((await t.http.get('/v1/me').set(bearer(p.token))).status).toBe(200);
+  const fresh = await signIn(t, p.authenticator, { username: p.username });
+  expect((await t.http.get('/v1/me').set(bearer(fresh))).status).toBe(200);
+});
+
+it('unflagging does not revive the sessions from before: the old token stays refused, saying why', async () => {
+  const p = await flaggedPerson();
+  await t.http.post(`/v1/admin/passkeys/${p.passkeyId}/unflag`).set(bearer(admin.token)).expect(200);
+  const stale = await t.http.get('/v1/me').set(bearer(p.token));
+  expect(stale.status).toBe(401);
+  expect(stale.body).toMatchObject({
+    code: 'session_ended',
+    message: expect.stringMatching(/blocked after a security check: sign in again/),
+  });
+  expect((await t.http.get(`/v1/admin/users/${p.id}`).set(bearer(admin.token))).body).toMatchObject({
+    sessionGeneration: 1,
+    sessionsEndedReason: 'passkey_flagged',
+  });
 });
 
 it('refuses to unflag what is not flagged, is revoked, or does not exist', async () => {
@@ -75,8 +90,14 @@ it('a person admin needs a fresh step-up; a non-admin, a sessions:read account a
   const fresh = await signIn(t, boss, { username: bossName });
   const claims = decodeJwt(fresh);
   const stale = await t.app.get(TokenIssuerService).issueUserToken({
-    userId: claims.sub!, username: bossName, displayName: bossName, groups: [ADMIN_GROUP], passkeyId: claims.passkey_id as string,
-    authTime: new Date(Date.now() - (t.config.webauthn.stepUpMaxAgeSeconds + 5) * 1000), amr: claims.amr as string[],
+    userId: claims.sub!,
+    username: bossName,
+    displayName: bossName,
+    groups: [ADMIN_GROUP],
+    passkeyId: claims.passkey_id as string,
+    sessionGeneration: 0,
+    authTime: new Date(Date.now() - (t.config.webauthn.stepUpMaxAgeSeconds + 5) * 1000),
+    amr: claims.amr as string[],
   });
   expect((await t.http.post(`/v1/admin/passkeys/${p.passkeyId}/unflag`).set(bearer(stale.access_token))).body.code).toBe('step_up_required');
   expect((await t.http.get(`/v1/admin/users/${p.id}`).set(bearer(admin.token))).body.passkeys[0].flaggedAt).toEqual(expect.any(String));

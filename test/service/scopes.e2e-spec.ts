@@ -119,12 +119,28 @@ describe('admin scope, no scope', () => {
 
 describe('tokens carry scope (RFC 9068)', () => {
   it('a token issued with fewer scopes than the account holds never gains the others', async () => {
-    const account = await t.app.get(ServiceAccountsService).resolve((await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin', 'sessions:read'])).id);
-    const narrow = await t.app.get(TokenIssuerService).issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups, scopes: ['sessions:read'] });
+    const account = await t.app
+      .get(ServiceAccountsService)
+      .resolve((await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin', 'sessions:read'])).id);
+    const narrow = await t.app.get(TokenIssuerService).issueServiceToken({
+      accountId: account.id,
+      name: account.name,
+      clientId: account.clientId,
+      groups: account.groups,
+      scopes: ['sessions:read'],
+      sessionGeneration: 0,
+    });
     expect(decodeJwt(narrow.access_token).scope).toBe('sessions:read');
     expect((await t.http.get(`/v1/admin/users/${ids.user}`).set(bearer(narrow.access_token))).status).toBe(200);
     expect((await t.http.get('/v1/admin/keys').set(bearer(narrow.access_token))).status).toBe(403);
-    const full = await t.app.get(TokenIssuerService).issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups, scopes: account.scopes });
+    const full = await t.app.get(TokenIssuerService).issueServiceToken({
+      accountId: account.id,
+      name: account.name,
+      clientId: account.clientId,
+      groups: account.groups,
+      scopes: account.scopes,
+      sessionGeneration: 0,
+    });
     expect(decodeJwt(full.access_token).scope).toBe('admin sessions:read');
     expect((await t.http.get('/v1/admin/keys').set(bearer(full.access_token))).status).toBe(200);
   });

@@ -22,7 +22,14 @@ async function tokenFrom(username: string, ageSeconds: number, amr: string[]): P
   const user = await t.app.get(UsersService).resolve(username);
   const [passkey] = await t.app.get(PasskeysService).listForUser(user.id);
   const issued = await t.app.get(TokenIssuerService).issueUserToken({
-    userId: user.id, username, displayName: username, groups: user.groups, passkeyId: passkey!.id, authTime: new Date(Date.now() - ageSeconds * 1000), amr,
+    userId: user.id,
+    username,
+    displayName: username,
+    groups: user.groups,
+    passkeyId: passkey!.id,
+    sessionGeneration: user.sessionGeneration,
+    authTime: new Date(Date.now() - ageSeconds * 1000),
+    amr,
   });
   return issued.access_token;
 }

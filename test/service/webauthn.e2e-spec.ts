@@ -84,6 +84,7 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
           groups: user.groups,
           // The service re-reads the passkey a token names: it must be one the user really holds.
           passkeyId: (await t.app.get(PasskeysService).listForUser(user.id))[0]!.id,
+          sessionGeneration: user.sessionGeneration,
           authTime: new Date(Date.now() - authAgeSeconds * 1000),
           amr,
         });

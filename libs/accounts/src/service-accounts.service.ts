@@ -6,6 +6,7 @@ import { Tx, UnitOfWork } from '@app/persistence';
 import { normalizeGroups } from './names';
 import { normalizeScopes } from './scopes';
 import { hashSecret, newSecret, secretMatches } from './secrets';
+import { SessionsEndedReason } from './session-generation';
 import { ServiceAccount } from './service-account.entity';
 import { ServiceAccountRepository } from './service-account.repository';
 
@@ -45,6 +46,9 @@ export class ServiceAccountsService {
       createdAt: now,
       secretRotatedAt: now,
       disabledAt: null,
+      sessionGeneration: 0,
+      sessionsEndedReason: null,
+      sessionsEndedAt: null,
     });
     await this.uow.run(async (tx) => {
       if (await tx.manager.existsBy(ServiceAccount, { name })) throw new AppError(ErrorCode.Conflict, `a service account named ${name} exists`);
@@ -94,23 +98,35 @@ export class ServiceAccountsService {
     });
   }
 
+  /**
+   * The old secret and every token issued with it stop working: the tokens at once here, in Airflow at its next
+   * confirmation (within recheck_interval_seconds).
+   */
   async rotateSecret(context: AuditContext, idOrName: string): Promise<IssuedClientSecret> {
     const account = await this.resolve(idOrName);
     const secret = newSecret();
     await this.uow.run(async (tx) => {
-      await tx.manager.update(ServiceAccount, { id: account.id }, { secretHash: hashSecret(secret), secretRotatedAt: new Date() });
+      const at = new Date();
+      await tx.manager.update(
+        ServiceAccount,
+        { id: account.id },
+        { secretHash: hashSecret(secret), secretRotatedAt: at },
+      );
+      await this.accounts.endTokens(tx, account.id, SessionsEndedReason.SecretRotated, at);
       await this.audit.record(context, { type: 'service_account.secret_rotated', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, tx);
     });
     return { id: account.id, name: account.name, clientId: account.clientId, clientSecret: secret, groups: account.groups, scopes: account.scopes };
   }
 
+  /** Disabling ends the account's tokens for good: once enabled again, the client asks for new ones. */
   async setDisabled(context: AuditContext, idOrName: string, disabled: boolean): Promise<ServiceAccount> {
     const account = await this.resolve(idOrName);
-    account.disabledAt = disabled ? new Date() : null;
     await this.uow.run(async (tx) => {
-      await tx.manager.update(ServiceAccount, { id: account.id }, { disabledAt: account.disabledAt });
+      const at = new Date();
+      await tx.manager.update(ServiceAccount, { id: account.id }, { disabledAt: disabled ? at : null });
+      if (disabled) await this.accounts.endTokens(tx, account.id, SessionsEndedReason.AccountDisabled, at);
       await this.audit.record(context, { type: disabled ? 'service_account.disabled' : 'service_account.enabled', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, tx);
     });
-    return account;
+    return (await this.findById(account.id)) ?? account;
   }
 }

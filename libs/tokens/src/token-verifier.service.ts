@@ -10,6 +10,8 @@ export interface VerifiedAccessToken extends JWTPayload {
   client_id: string;
   preferred_username?: string;
   passkey_id?: string;
+  /** The account's session generation when the token was issued; absent on tokens from before the claim (0). */
+  session_gen?: number;
   /** Space-separated OAuth scopes of a service account's token (RFC 9068 §2.2.3). */
   scope?: string;
 }

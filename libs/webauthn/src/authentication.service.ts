@@ -30,8 +30,9 @@ export class AssertionRefused extends AppError {
     message: string,
     reason: string,
     readonly subject: { userId?: string; passkeyId?: string } = {},
+    code: ErrorCode = ErrorCode.AuthenticationFailed,
   ) {
-    super(ErrorCode.AuthenticationFailed, message, reason);
+    super(code, message, reason);
   }
 }
 
@@ -126,10 +127,29 @@ export class AuthenticationService {
     const info = verification.authenticationInfo;
 
     // Only now, with the signature verified, do state checks whose answers are worth telling the holder.
-    if (passkey.revokedAt) throw refuse('sign-in failed: this passkey was revoked; ask an administrator for a new invite', 'passkey_revoked');
-    if (passkey.flaggedAt) throw refuse(`sign-in failed: this passkey was blocked after a security check; ask an administrator to review it${BREAK_GLASS}`, 'passkey_flagged');
-    if (user.disabledAt) throw refuse('sign-in failed: this account is disabled', 'user_disabled');
-    if ((info.credentialDeviceType === 'multiDevice') !== passkey.backupEligible) throw refuse(GENERIC, 'backup_eligibility_changed');
+    // Told with their own codes, so the login page names the cause instead of blaming the passkey in general.
+    const refuseAs = (code: ErrorCode, message: string, reason: string) =>
+      new AssertionRefused(message, reason, subject, code);
+    if (passkey.revokedAt)
+      throw refuseAs(
+        ErrorCode.PasskeyRevoked,
+        'sign-in failed: this passkey was revoked; ask an administrator for a new invite',
+        'passkey_revoked',
+      );
+    if (passkey.flaggedAt)
+      throw refuseAs(
+        ErrorCode.PasskeyFlagged,
+        `sign-in failed: this passkey was blocked after a security check; ask an administrator to review it${BREAK_GLASS}`,
+        'passkey_flagged',
+      );
+    if (user.disabledAt)
+      throw refuseAs(
+        ErrorCode.AccountDisabled,
+        'sign-in failed: this account is disabled; ask an administrator',
+        'user_disabled',
+      );
+    if ((info.credentialDeviceType === 'multiDevice') !== passkey.backupEligible)
+      throw refuse(GENERIC, 'backup_eligibility_changed');
     await this.checkCounter(context, pending, passkey, info.newCounter, refuse);
 
     return {
@@ -141,6 +161,7 @@ export class AuthenticationService {
         passkeyId: passkey.id,
         amr: [passkey.deviceType === 'singleDevice' ? 'hwk' : 'swk', 'user', ...(info.userVerified ? ['mfa'] : [])],
         authTime: new Date(),
+        sessionGeneration: user.sessionGeneration,
       },
       passkey,
       newCounter: info.newCounter,

@@ -9,7 +9,8 @@ const ALLOWED_CREDENTIALS =
 /** The credential and its owner in one read; the owner's columns carry a `u_` prefix. */
 const CREDENTIAL_WITH_OWNER =
   'SELECT p.*, u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name, u.groups AS u_groups, u.webauthn_user_id AS u_webauthn_user_id, ' +
-  'u.disabled_at AS u_disabled_at FROM passkeys p LEFT JOIN users u ON u.id = p.user_id WHERE p.credential_id = ?';
+  'u.disabled_at AS u_disabled_at, u.session_generation AS u_session_generation ' +
+  'FROM passkeys p LEFT JOIN users u ON u.id = p.user_id WHERE p.credential_id = ?';
 /**
  * Compare-and-set on the counter: if another sign-in with this passkey committed first, or the passkey was revoked or
  * flagged since it was read, this one changes nothing.

@@ -46,6 +46,19 @@ export class UserView {
   idp: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'last sign-in at the identity provider that reached this service; null when never' })
   lastIdpLoginAt: string | null;
+  @ApiProperty({
+    description:
+      "raised whenever this person's sessions end for good (disable, a flagged passkey, provider sign-out); a token whose session_gen differs is refused",
+  })
+  sessionGeneration: number;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: ['account_disabled', 'passkey_flagged', 'idp_logout', 'secret_rotated'],
+    description: 'why sessionGeneration last changed',
+  })
+  sessionsEndedReason: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) sessionsEndedAt: string | null;
 }
 
 /** A one-time CLI code (pending) or the command line it signed in; never the code itself (only its hash is stored). */

@@ -57,6 +57,18 @@ export function runAndReport<O extends object, A extends string[], R>(
   });
 }
 
+/** `--force`: the break-glass override of the last-admin rule, only on this CLI (audited as lastAdminOverride). */
+export interface ForceOption {
+  force?: boolean;
+}
+
+export function withForce(command: Command): Command {
+  return command.option(
+    '--force',
+    'go ahead even if this leaves no enabled administrator with an active passkey (audited)',
+  );
+}
+
 /** Prints what went wrong to stderr and returns the exit code. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE; // commander already printed it

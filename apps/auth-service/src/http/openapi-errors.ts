@@ -7,10 +7,10 @@ const COMMON_ERRORS: Record<string, string> = {
   '429': 'Too many requests; retry after the number of seconds in Retry-After',
 };
 const AUTHENTICATED_ERRORS: Record<string, string> = {
-  '401': 'No valid access token, or the principal behind it is disabled, revoked or no longer allowed',
+  '401': 'No valid access token, or its principal is disabled, revoked, no longer allowed, or its session ended',
   '403': 'The principal may not do this',
   '404': 'No such resource',
-  '409': 'The change conflicts with the current state',
+  '409': 'The change conflicts with the current state (code last_admin: it would leave no administrator)',
 };
 const PUBLIC_ERRORS: Record<string, string> = {
   '401': 'The ceremony or credentials were not accepted',

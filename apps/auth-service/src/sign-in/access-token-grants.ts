@@ -50,7 +50,14 @@ export class AccessTokenGrants {
       return token;
     }
     const { account, scopes } = grantee;
-    const token = await this.tokens.issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups, scopes });
+    const token = await this.tokens.issueServiceToken({
+      accountId: account.id,
+      name: account.name,
+      clientId: account.clientId,
+      groups: account.groups,
+      scopes,
+      sessionGeneration: account.sessionGeneration,
+    });
     await this.audit.record(
       { ...context, actorType: 'service_account', actorId: account.id },
       { type: 'token.issued', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { grant: 'client_credentials', clientId: account.clientId, scopes, expiresIn: token.expires_in } },

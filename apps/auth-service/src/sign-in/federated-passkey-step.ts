@@ -84,7 +84,17 @@ export class FederatedPasskeyStep {
       await this.audit.record(userContext, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: pending.idpIssuer, passkeyId: passkey.id, amr, enrolled: true } }, tx, at);
       return this.grants.issue(tx, context, {
         grant: 'federated',
-        login: { userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups, passkeyId: passkey.id, authTime: at, amr, idp: pending.idpIssuer },
+        login: {
+          userId: user.id,
+          username: user.username,
+          displayName: user.displayName,
+          groups: user.groups,
+          passkeyId: passkey.id,
+          sessionGeneration: user.sessionGeneration,
+          authTime: at,
+          amr,
+          idp: pending.idpIssuer,
+        },
       });
     });
   }

@@ -106,7 +106,10 @@ export class FederatedSignIn {
         await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, ...provider, amr: [FEDERATED_AMR] } }, tx, at);
         const token = await this.grants.issue(tx, context, {
           grant: 'federated',
-          login: { userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups, authTime: at, amr: [FEDERATED_AMR], idp: identity.issuer },
+          login: {
+            ...{ userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups },
+            ...{ sessionGeneration: user.sessionGeneration, authTime: at, amr: [FEDERATED_AMR], idp: identity.issuer },
+          },
         });
         return { status: 'signed_in', ...token } as const;
       });
