@@ -184,7 +184,14 @@ describe('users and passkeys', () => {
       'username',
     ]);
     // A local (invited) person: no identity provider, never signed in through one.
-    expect(row).toMatchObject({ displayName: 'Alice A.', groups: ['data-team'], disabled: false, idp: null, lastIdpLoginAt: null, lastLoginMethod: 'passkey' });
+    expect(row).toMatchObject({
+      displayName: 'Alice A.',
+      groups: ['data-team'],
+      disabled: false,
+      idp: null,
+      lastIdpLoginAt: null,
+      lastLoginMethod: 'passkey',
+    });
     expect(new Date(row.lastLoginAt).toISOString()).toBe(row.lastLoginAt);
     aliceId = row.id;
   });

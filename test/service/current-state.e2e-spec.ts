@@ -26,7 +26,10 @@ let admin: string;
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 async function flag(passkeyId: string): Promise<void> {
-  await t.app.get(DataSource).getRepository(Passkey).update({ id: passkeyId }, { flaggedAt: new Date(), flagReason: 'counter_regression' });
+  await t.app
+    .get(DataSource)
+    .getRepository(Passkey)
+    .update({ id: passkeyId }, { flaggedAt: new Date(), flagReason: 'counter_regression' });
 }
 
 beforeAll(async () => {
@@ -43,25 +46,38 @@ describe('admin rights follow the current groups, not the token', () => {
   it("a demoted admin's unexpired token is refused by the admin API and cannot restore its own admin group", async () => {
     const boss = await signedInPerson(t, { groups: [ADMIN_GROUP, 'ops'] });
     expect((await t.http.get('/v1/admin/users').set(bearer(boss.token))).status).toBe(200);
-    await t.http.patch(`/v1/admin/users/${boss.id}`).set(bearer(admin)).send({ groups: ['ops'] }).expect(200);
+    await t.http
+      .patch(`/v1/admin/users/${boss.id}`)
+      .set(bearer(admin))
+      .send({ groups: ['ops'] })
+      .expect(200);
 
     const read = await t.http.get('/v1/admin/users').set(bearer(boss.token));
     expect(read.status).toBe(403);
     expect(read.body.code).toBe('forbidden');
-    const restore = await t.http.patch(`/v1/admin/users/${boss.id}`).set(bearer(boss.token)).send({ groups: ['ops', ADMIN_GROUP] });
+    const restore = await t.http
+      .patch(`/v1/admin/users/${boss.id}`)
+      .set(bearer(boss.token))
+      .send({ groups: ['ops', ADMIN_GROUP] });
     expect(restore.status).toBe(403);
-    expect((await t.http.post('/v1/admin/invites').set(bearer(boss.token)).send({ username: 'sneaky' })).status).toBe(403);
+    expect((await t.http.post('/v1/admin/invites').set(bearer(boss.token)).send({ username: 'sneaky' })).status).toBe(
+      403,
+    );
     expect((await t.http.get(`/v1/admin/users/${boss.id}`).set(bearer(admin))).body.groups).toEqual(['ops']);
   });
 
   it("a promoted person's token gains admin reads at once (groups are read now, in both directions)", async () => {
     const newcomer = await signedInPerson(t, { groups: ['ops'] });
     expect((await t.http.get('/v1/admin/users').set(bearer(newcomer.token))).status).toBe(403);
-    await t.http.patch(`/v1/admin/users/${newcomer.id}`).set(bearer(admin)).send({ groups: ['ops', ADMIN_GROUP] }).expect(200);
+    await t.http
+      .patch(`/v1/admin/users/${newcomer.id}`)
+      .set(bearer(admin))
+      .send({ groups: ['ops', ADMIN_GROUP] })
+      .expect(200);
     expect((await t.http.get('/v1/admin/users').set(bearer(newcomer.token))).status).toBe(200);
   });
 
-  it("a service account removed from the admin group loses the admin API with its current token", async () => {
+  it('a service account removed from the admin group loses the admin API with its current token', async () => {
     const sa = await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin']);
     expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).status).toBe(200);
     await t.app.get(DataSource).query(`UPDATE service_accounts SET groups = '["ops"]' WHERE id = '${sa.id}'`);
@@ -82,7 +98,9 @@ describe("a person's token is refused once its passkey or account is", () => {
     const me = await t.http.get('/v1/me').set(bearer(p.token));
     expect(me.status).toBe(401);
     expect(me.body.code).toBe('passkey_revoked');
-    const passkeys = (await t.http.get(`/v1/admin/users/${p.id}/passkeys`).set(bearer(admin))).body as Array<{ revokedAt: string | null }>;
+    const passkeys = (await t.http.get(`/v1/admin/users/${p.id}/passkeys`).set(bearer(admin))).body as Array<{
+      revokedAt: string | null;
+    }>;
     expect(passkeys.filter((k) => !k.revokedAt)).toHaveLength(1);
   });
 
@@ -103,8 +121,11 @@ describe("a person's token is refused once its passkey or account is", () => {
   it("a disabled user's token is refused everywhere; a deleted user's too", async () => {
     const p = await signedInPerson(t, { groups: [ADMIN_GROUP] });
     await t.http.post(`/v1/admin/users/${p.id}/disable`).set(bearer(admin)).expect(200);
-    for (const res of [await t.http.get('/v1/me').set(bearer(p.token)), await t.http.get('/v1/admin/users').set(bearer(p.token)),
-      await t.http.post('/v1/registration/options').set(bearer(p.token)).send({})]) {
+    for (const res of [
+      await t.http.get('/v1/me').set(bearer(p.token)),
+      await t.http.get('/v1/admin/users').set(bearer(p.token)),
+      await t.http.post('/v1/registration/options').set(bearer(p.token)).send({}),
+    ]) {
       expect(res.status).toBe(401);
       expect(res.body.code).toBe('account_disabled');
     }

@@ -13,5 +13,11 @@ export { UserRepository } from './user.repository';
 export { InvitesService, CreatedInvite, InviteState, inviteState, enrollmentLink } from './invites.service';
 export { ServiceAccountsService, IssuedClientSecret } from './service-accounts.service';
 export { normalizeUsername, normalizeGroups, groupsFromProvider } from './names';
-export { SERVICE_ACCOUNT_SCOPES, ServiceAccountScope, SCOPE_ADMIN, SCOPE_SESSIONS_READ, normalizeScopes } from './scopes';
+export {
+  SERVICE_ACCOUNT_SCOPES,
+  ServiceAccountScope,
+  SCOPE_ADMIN,
+  SCOPE_SESSIONS_READ,
+  normalizeScopes,
+} from './scopes';
 export { AccountsModule, ACCOUNTS_ENTITIES } from './accounts.module';

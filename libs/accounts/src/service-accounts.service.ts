@@ -30,9 +30,13 @@ export class ServiceAccountsService {
     private readonly audit: AuditService,
   ) {}
 
-  async create(context: AuditContext, input: { name: string; groups?: string[]; scopes?: string[] }): Promise<IssuedClientSecret> {
+  async create(
+    context: AuditContext,
+    input: { name: string; groups?: string[]; scopes?: string[] },
+  ): Promise<IssuedClientSecret> {
     const name = input.name.trim();
-    if (!NAME.test(name)) throw new AppError(ErrorCode.InvalidRequest, 'name must be 1-128 characters: letters, digits and . _ -');
+    if (!NAME.test(name))
+      throw new AppError(ErrorCode.InvalidRequest, 'name must be 1-128 characters: letters, digits and . _ -');
     const secret = newSecret();
     const now = new Date();
     const account = Object.assign(new ServiceAccount(), {
@@ -51,11 +55,29 @@ export class ServiceAccountsService {
       sessionsEndedAt: null,
     });
     await this.uow.run(async (tx) => {
-      if (await tx.manager.existsBy(ServiceAccount, { name })) throw new AppError(ErrorCode.Conflict, `a service account named ${name} exists`);
+      if (await tx.manager.existsBy(ServiceAccount, { name }))
+        throw new AppError(ErrorCode.Conflict, `a service account named ${name} exists`);
       await tx.manager.insert(ServiceAccount, account);
-      await this.audit.record(context, { type: 'service_account.created', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name, clientId: account.clientId, groups: account.groups, scopes: account.scopes } }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: 'service_account.created',
+          outcome: 'success',
+          subjectType: 'service_account',
+          subjectId: account.id,
+          details: { name, clientId: account.clientId, groups: account.groups, scopes: account.scopes },
+        },
+        tx,
+      );
     });
-    return { id: account.id, name, clientId: account.clientId, clientSecret: secret, groups: account.groups, scopes: account.scopes };
+    return {
+      id: account.id,
+      name,
+      clientId: account.clientId,
+      clientSecret: secret,
+      groups: account.groups,
+      scopes: account.scopes,
+    };
   }
 
   list(): Promise<ServiceAccount[]> {
@@ -81,8 +103,10 @@ export class ServiceAccountsService {
   async authenticate(tx: Tx, clientId: string, clientSecret: string): Promise<ServiceAccount> {
     const account = await this.accounts.findByClientId(tx, clientId);
     if (!account) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'unknown_client');
-    if (!secretMatches(clientSecret, account.secretHash)) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'bad_secret');
-    if (account.disabledAt) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_disabled');
+    if (!secretMatches(clientSecret, account.secretHash))
+      throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'bad_secret');
+    if (account.disabledAt)
+      throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_disabled');
     return account;
   }
 
@@ -113,9 +137,26 @@ export class ServiceAccountsService {
         { secretHash: hashSecret(secret), secretRotatedAt: at },
       );
       await this.accounts.endTokens(tx, account.id, SessionsEndedReason.SecretRotated, at);
-      await this.audit.record(context, { type: 'service_account.secret_rotated', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: 'service_account.secret_rotated',
+          outcome: 'success',
+          subjectType: 'service_account',
+          subjectId: account.id,
+          details: { name: account.name },
+        },
+        tx,
+      );
     });
-    return { id: account.id, name: account.name, clientId: account.clientId, clientSecret: secret, groups: account.groups, scopes: account.scopes };
+    return {
+      id: account.id,
+      name: account.name,
+      clientId: account.clientId,
+      clientSecret: secret,
+      groups: account.groups,
+      scopes: account.scopes,
+    };
   }
 
   /** Disabling ends the account's tokens for good: once enabled again, the client asks for new ones. */
@@ -125,7 +166,17 @@ export class ServiceAccountsService {
       const at = new Date();
       await tx.manager.update(ServiceAccount, { id: account.id }, { disabledAt: disabled ? at : null });
       if (disabled) await this.accounts.endTokens(tx, account.id, SessionsEndedReason.AccountDisabled, at);
-      await this.audit.record(context, { type: disabled ? 'service_account.disabled' : 'service_account.enabled', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: disabled ? 'service_account.disabled' : 'service_account.enabled',
+          outcome: 'success',
+          subjectType: 'service_account',
+          subjectId: account.id,
+          details: { name: account.name },
+        },
+        tx,
+      );
     });
     return (await this.findById(account.id)) ?? account;
   }

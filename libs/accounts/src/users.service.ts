@@ -108,13 +108,22 @@ export class UsersService {
     const linked = await tx.manager.findOneBy(User, { idpIssuer: identity.issuer, idpSubject: identity.subject });
     const groups = normalizeGroups(identity.groups);
     if (linked) {
-      const changes = { displayName: identity.displayName?.trim() || linked.displayName, groups, updatedAt: at, lastIdpLoginAt: at };
+      const changes = {
+        displayName: identity.displayName?.trim() || linked.displayName,
+        groups,
+        updatedAt: at,
+        lastIdpLoginAt: at,
+      };
       await tx.manager.update(User, { id: linked.id }, changes);
       return { user: Object.assign(linked, changes), created: false };
     }
     const username = normalizeUsername(identity.username);
     if (await tx.manager.findOneBy(User, { username })) {
-      throw new AppError(ErrorCode.Conflict, `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`, 'username_taken');
+      throw new AppError(
+        ErrorCode.Conflict,
+        `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`,
+        'username_taken',
+      );
     }
     // A pending invite reserves its name for the person it was sent to: refused like a taken name (the message does
     // not say an invite exists), never renamed, so the invited person and the provider account stay two people.
@@ -122,7 +131,12 @@ export class UsersService {
       const message = `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`;
       throw new AppError(ErrorCode.Conflict, message, 'username_reserved_by_invite');
     }
-    const user = await this.create(tx, { username, displayName: identity.displayName, groups, webauthnUserId: UsersService.newWebAuthnUserId() });
+    const user = await this.create(tx, {
+      username,
+      displayName: identity.displayName,
+      groups,
+      webauthnUserId: UsersService.newWebAuthnUserId(),
+    });
     const link = { idpIssuer: identity.issuer, idpSubject: identity.subject, lastIdpLoginAt: at };
     await tx.manager.update(User, { id: user.id }, link);
     return { user: Object.assign(user, link), created: true };
@@ -143,7 +157,14 @@ export class UsersService {
       await this.repository.endSessions(tx, user.id, SessionsEndedReason.ProviderLogout, at);
       await this.audit.record(
         context,
-        { type: 'user.sessions_ended', outcome: 'success', reason: 'idp_backchannel_logout', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: issuer, groupsBefore: user.groups } },
+        {
+          type: 'user.sessions_ended',
+          outcome: 'success',
+          reason: 'idp_backchannel_logout',
+          subjectType: 'user',
+          subjectId: user.id,
+          details: { username: user.username, idp: issuer, groupsBefore: user.groups },
+        },
         tx,
       );
       return true;

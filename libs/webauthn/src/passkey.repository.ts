@@ -39,13 +39,27 @@ export class PasskeyRepository {
     const { rows } = await tx.query(CREDENTIAL_WITH_OWNER, [credentialId]);
     const row = rows[0];
     if (!row) return null;
-    return { passkey: tx.rows(Passkey).fromRow(row), owner: row.u_id == null ? null : tx.rows(User).fromRow(row, 'u_') };
+    return {
+      passkey: tx.rows(Passkey).fromRow(row),
+      owner: row.u_id == null ? null : tx.rows(User).fromRow(row, 'u_'),
+    };
   }
 
   /** True when the stored counter was still `expected` and now is `next`; false when another sign-in got there first. */
-  async advanceCounter(tx: Tx, passkey: Pick<Passkey, 'id'>, expected: number, next: { counter: number; backedUp: boolean; at: Date }): Promise<boolean> {
+  async advanceCounter(
+    tx: Tx,
+    passkey: Pick<Passkey, 'id'>,
+    expected: number,
+    next: { counter: number; backedUp: boolean; at: Date },
+  ): Promise<boolean> {
     const p = tx.rows(Passkey);
-    const { affected } = await tx.query(ADVANCE_COUNTER, [p.param('counter', next.counter), p.param('lastUsedAt', next.at), p.param('backedUp', next.backedUp), passkey.id, p.param('counter', expected)]);
+    const { affected } = await tx.query(ADVANCE_COUNTER, [
+      p.param('counter', next.counter),
+      p.param('lastUsedAt', next.at),
+      p.param('backedUp', next.backedUp),
+      passkey.id,
+      p.param('counter', expected),
+    ]);
     return affected === 1;
   }
 

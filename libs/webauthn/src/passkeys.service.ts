@@ -18,7 +18,12 @@ export class PasskeysService {
   ) {}
 
   listForUser(userId: string, includeRevoked = true): Promise<Passkey[]> {
-    return this.uow.run((tx) => tx.manager.find(Passkey, { where: includeRevoked ? { userId } : { userId, revokedAt: IsNull() }, order: { createdAt: 'ASC' } }));
+    return this.uow.run((tx) =>
+      tx.manager.find(Passkey, {
+        where: includeRevoked ? { userId } : { userId, revokedAt: IsNull() },
+        order: { createdAt: 'ASC' },
+      }),
+    );
   }
 
   findById(id: string): Promise<Passkey | null> {
@@ -28,17 +33,29 @@ export class PasskeysService {
   async get(id: string, ownerId?: string): Promise<Passkey> {
     const passkey = await this.uow.run((tx) => tx.manager.findOneBy(Passkey, { id }));
     // An owner asking about someone else's passkey learns nothing more than "not found".
-    if (!passkey || (ownerId !== undefined && passkey.userId !== ownerId)) throw new AppError(ErrorCode.NotFound, 'no such passkey');
+    if (!passkey || (ownerId !== undefined && passkey.userId !== ownerId))
+      throw new AppError(ErrorCode.NotFound, 'no such passkey');
     return passkey;
   }
 
   async rename(context: AuditContext, id: string, label: string, ownerId?: string): Promise<Passkey> {
     const passkey = await this.get(id, ownerId);
     const clean = label.trim();
-    if (!clean || clean.length > PASSKEY_LABEL_MAX_LENGTH) throw new AppError(ErrorCode.InvalidRequest, `label must be 1-${PASSKEY_LABEL_MAX_LENGTH} characters`);
+    if (!clean || clean.length > PASSKEY_LABEL_MAX_LENGTH)
+      throw new AppError(ErrorCode.InvalidRequest, `label must be 1-${PASSKEY_LABEL_MAX_LENGTH} characters`);
     await this.uow.run(async (tx) => {
       await tx.manager.update(Passkey, { id }, { label: clean });
-      await this.audit.record(context, { type: 'passkey.renamed', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details: { passkeyId: id, from: passkey.label, to: clean } }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: 'passkey.renamed',
+          outcome: 'success',
+          subjectType: 'user',
+          subjectId: passkey.userId,
+          details: { passkeyId: id, from: passkey.label, to: clean },
+        },
+        tx,
+      );
     });
     passkey.label = clean;
     return passkey;
@@ -57,8 +74,14 @@ export class PasskeysService {
     const passkey = await this.get(id, opts.ownerId);
     if (passkey.revokedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is already revoked');
     if (opts.keepOne && !opts.lastAllowed) {
-      const active = await this.uow.run((tx) => tx.manager.countBy(Passkey, { userId: passkey.userId, revokedAt: IsNull() }));
-      if (active <= 1) throw new AppError(ErrorCode.Conflict, 'this is your last passkey: add another one first, or ask an administrator for a re-enrollment invite');
+      const active = await this.uow.run((tx) =>
+        tx.manager.countBy(Passkey, { userId: passkey.userId, revokedAt: IsNull() }),
+      );
+      if (active <= 1)
+        throw new AppError(
+          ErrorCode.Conflict,
+          'this is your last passkey: add another one first, or ask an administrator for a re-enrollment invite',
+        );
     }
     const now = new Date();
     await this.uow.run(async (tx) => {
@@ -85,14 +108,28 @@ export class PasskeysService {
    */
   async unflag(context: AuditContext, id: string): Promise<Passkey> {
     const passkey = await this.get(id);
-    if (passkey.revokedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is revoked; a revoked passkey cannot be unblocked');
+    if (passkey.revokedAt)
+      throw new AppError(ErrorCode.Conflict, 'this passkey is revoked; a revoked passkey cannot be unblocked');
     if (!passkey.flaggedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is not flagged');
     await this.uow.run(async (tx) => {
-      const updated = await tx.manager.update(Passkey, { id, flaggedAt: Not(IsNull()), revokedAt: IsNull() }, { flaggedAt: null, flagReason: null });
+      const updated = await tx.manager.update(
+        Passkey,
+        { id, flaggedAt: Not(IsNull()), revokedAt: IsNull() },
+        { flaggedAt: null, flagReason: null },
+      );
       if (updated.affected !== 1) throw new AppError(ErrorCode.Conflict, 'this passkey changed meanwhile; look again');
       await this.users.endSessions(tx, passkey.userId, SessionsEndedReason.PasskeyFlagged, new Date());
-      const details = { passkeyId: id, label: passkey.label, flagReason: passkey.flagReason, flaggedAt: passkey.flaggedAt!.toISOString() };
-      await this.audit.record(context, { type: 'passkey.unflagged', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details }, tx);
+      const details = {
+        passkeyId: id,
+        label: passkey.label,
+        flagReason: passkey.flagReason,
+        flaggedAt: passkey.flaggedAt!.toISOString(),
+      };
+      await this.audit.record(
+        context,
+        { type: 'passkey.unflagged', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, details },
+        tx,
+      );
     });
     passkey.flaggedAt = null;
     passkey.flagReason = null;

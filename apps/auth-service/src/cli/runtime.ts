@@ -29,7 +29,10 @@ export function useEnvFile(path: string | undefined): void {
 export async function withServices<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   const config = loadConfiguration({ envFile });
   // logger off: stdout belongs to the command's output; failures are reported once, by exitCodeFor.
-  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: false, abortOnError: false });
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), {
+    logger: false,
+    abortOnError: false,
+  });
   try {
     await app.get(KeyStoreService).assertKeyEncryptionKey();
     return await work(app);
@@ -89,7 +92,10 @@ export function exitCodeFor(error: unknown): number {
 // Option parsers: commander reports an InvalidArgumentError as bad usage, naming the option.
 
 export function parseList(value: string): string[] {
-  return value.split(',').map((v) => v.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 export function parsePositiveInt(value: string): number {
@@ -99,6 +105,7 @@ export function parsePositiveInt(value: string): number {
 
 export function parseInstant(value: string): Date {
   const date = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be an ISO 8601 date or date-time, e.g. 2025-01-31T00:00:00Z');
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime()))
+    throw new InvalidArgumentError('must be an ISO 8601 date or date-time, e.g. 2025-01-31T00:00:00Z');
   return date;
 }

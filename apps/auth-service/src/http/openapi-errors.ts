@@ -42,14 +42,22 @@ const OAUTH_ERROR_BODY = {
  * RFC 6749 error object on the token endpoint. Responses an operation documents itself are kept.
  */
 export function documentErrorResponses(document: OpenAPIObject): OpenAPIObject {
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, ErrorBody: ERROR_BODY, OAuthErrorBody: OAUTH_ERROR_BODY } };
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ErrorBody: ERROR_BODY, OAuthErrorBody: OAUTH_ERROR_BODY },
+  };
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
       const operation = item[method];
       if (!operation) continue;
       const isTokenEndpoint = path === '/v1/oauth/token';
       const body = { $ref: isTokenEndpoint ? '#/components/schemas/OAuthErrorBody' : '#/components/schemas/ErrorBody' };
-      const errors = { ...COMMON_ERRORS, ...(operation.security?.length || path.startsWith('/v1/admin') || path.startsWith('/v1/me') ? AUTHENTICATED_ERRORS : PUBLIC_ERRORS) };
+      const errors = {
+        ...COMMON_ERRORS,
+        ...(operation.security?.length || path.startsWith('/v1/admin') || path.startsWith('/v1/me')
+          ? AUTHENTICATED_ERRORS
+          : PUBLIC_ERRORS),
+      };
       for (const [status, description] of Object.entries(errors)) {
         operation.responses[status] ??= { description, content: { 'application/json': { schema: body } } };
       }
