@@ -78,6 +78,7 @@ describe('creating a code', () => {
       displayName: p.username,
       groups: user.groups,
       passkeyId: p.passkeyId,
+      sessionGeneration: user.sessionGeneration,
       authTime: new Date(Date.now() - 3600_000),
       amr: ['hwk', 'user', 'mfa'],
     });
