@@ -13,6 +13,7 @@ import jwt
 import pytest
 
 from airflow_webauthn.auth_manager import WebAuthnAuthManager
+from airflow_webauthn.services.session_end import SessionEndedError
 from airflow_webauthn.services.token_verifier import (
     JwksCache,
     ServiceTokenVerifier,
@@ -301,6 +302,6 @@ async def test_a_cached_token_still_goes_through_revocation_and_the_session_rech
     with pytest.raises(jwt.InvalidTokenError, match="revoked"):
         await manager.get_user_from_token(token)
     fake_service.users[claims["sub"]]["disabled"] = True
-    with pytest.raises(jwt.ExpiredSignatureError, match="disabled"):
+    with pytest.raises(SessionEndedError, match="disabled"):
         await manager.get_user_from_token(other)
     assert decodes.count == 2  # refused although answered from the cache
