@@ -177,8 +177,9 @@ export class SignedAuditHead {
   @ApiProperty({ enum: ['audit-head'] }) kind: 'audit-head';
   @ApiProperty() seq: number;
   @ApiProperty() hash: string;
-  @ApiProperty({ nullable: true, description: 'when the event at seq was written' }) occurredAt: string | null;
-  @ApiProperty() signedAt: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when the event at seq was written' })
+  occurredAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time' }) signedAt: string;
   @ApiProperty({
     description: 'compact JWS (typ audit-checkpoint+jws) over the other fields, by the active signing key',
   })
