@@ -103,7 +103,9 @@ export class AdminUsersController {
 
   @Post('passkeys/:id/unflag')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Unblock a passkey flagged by a security check, after review (audited as passkey.unflagged)' })
+  @ApiOperation({
+    summary: 'Unblock a passkey flagged by a security check, after review (audited as passkey.unflagged)',
+  })
   @ApiOkResponse({ type: PasskeyView })
   async unflagPasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
     return passkeyView(await this.passkeys.unflag(audit, id));
