@@ -6,7 +6,14 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'airflow_plugin/**', '.venv*/**', 'apps/**/public-assets/**'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'airflow_plugin/**',
+      '.venv*/**',
+      'apps/**/public-assets/**',
+    ],
   },
   eslint.configs.recommended,
   {

@@ -38,25 +38,40 @@ const env = {
   RATE_LIMIT_PER_MINUTE: '0',
   LOG_LEVEL: 'warn',
 };
-const cli = async (...args) => (await execFileP(process.execPath, [join(work, 'dist/apps/auth-service/src/cli.js'), ...args], { env, maxBuffer: 1 << 30 })).stdout;
+const cli = async (...args) =>
+  (
+    await execFileP(process.execPath, [join(work, 'dist/apps/auth-service/src/cli.js'), ...args], {
+      env,
+      maxBuffer: 1 << 30,
+    })
+  ).stdout;
 
-const service = spawn(process.execPath, [join(work, 'dist/apps/auth-service/src/main.js')], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+const service = spawn(process.execPath, [join(work, 'dist/apps/auth-service/src/main.js')], {
+  env,
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 try {
   for (let i = 0; ; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok).catch(() => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (ok) break;
     if (i > 300) throw new Error('service not ready');
     await sleep(200);
   }
   const account = JSON.parse(await cli('service-account', 'create', '--name', 'bench-audit', '--json'));
-  const lowPrivileged = JSON.parse(await cli('service-account', 'create', '--name', 'bench-low', '--groups', 'ci', '--json'));
+  const lowPrivileged = JSON.parse(
+    await cli('service-account', 'create', '--name', 'bench-low', '--groups', 'ci', '--json'),
+  );
   const busy = JSON.parse(await cli('service-account', 'create', '--name', 'bench-busy', '--json'));
   const form = (clientId, secret) => ({
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
   });
-  const grant = await (await fetch(`http://127.0.0.1:${port}/v1/oauth/token`, form(lowPrivileged.clientId, lowPrivileged.clientSecret))).json();
+  const grant = await (
+    await fetch(`http://127.0.0.1:${port}/v1/oauth/token`, form(lowPrivileged.clientId, lowPrivileged.clientSecret))
+  ).json();
   // Each scenario: `n` requests from one address; which audit rows are its own (read back from the export).
   const scenarios = [
     {
@@ -66,7 +81,10 @@ try {
     },
     {
       name: 'refused admin calls of a low-privileged credential (two routes)',
-      request: (i) => [i % 2 ? '/v1/admin/users' : '/v1/admin/audit', { headers: { authorization: `Bearer ${grant.access_token}` } }],
+      request: (i) => [
+        i % 2 ? '/v1/admin/users' : '/v1/admin/audit',
+        { headers: { authorization: `Bearer ${grant.access_token}` } },
+      ],
       owns: (e) => e.type === 'admin.denied' && e.actorId === lowPrivileged.id,
     },
     {
@@ -75,7 +93,11 @@ try {
       owns: (e) => e.type === 'token.issued' && e.outcome === 'success' && e.actorId === busy.id,
     },
   ];
-  const events = async () => (await cli('audit', 'export')).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  const events = async () =>
+    (await cli('audit', 'export'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
   const before = (await events()).length;
   const results = [];
   for (const scenario of scenarios) {
@@ -92,7 +114,12 @@ try {
         }
       }),
     );
-    results.push({ scenario, statuses: Object.fromEntries(statuses), seconds: (Date.now() - started) / 1000, duringFlood: (await events()).filter(scenario.owns).length });
+    results.push({
+      scenario,
+      statuses: Object.fromEntries(statuses),
+      seconds: (Date.now() - started) / 1000,
+      duringFlood: (await events()).filter(scenario.owns).length,
+    });
   }
   const immediately = (await events()).length;
   // The summaries of the windows are written by the minute's flush job after the windows end: wait for them.
@@ -106,9 +133,29 @@ try {
   const report = results.map(({ scenario, statuses, seconds, duringFlood }) => {
     const own = all.filter(scenario.owns);
     const accountedFor = own.reduce((sum, e) => sum + (e.details?.count ?? 1), 0);
-    return { scenario: scenario.name, requests: JUNK, seconds, statuses, auditRowsDuringFlood: duringFlood, auditRowsAdded: own.length, rowsPer1k: Math.round((own.length / JUNK) * 1000), requestsAccountedFor: accountedFor };
+    return {
+      scenario: scenario.name,
+      requests: JUNK,
+      seconds,
+      statuses,
+      auditRowsDuringFlood: duringFlood,
+      auditRowsAdded: own.length,
+      rowsPer1k: Math.round((own.length / JUNK) * 1000),
+      requestsAccountedFor: accountedFor,
+    };
   });
-  console.log(JSON.stringify({ database: env.DATABASE_URL.startsWith('postgres') ? 'postgres' : 'sqlite', auditRowsBefore: before, scenarios: report, chainIntact: verify.ok }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        database: env.DATABASE_URL.startsWith('postgres') ? 'postgres' : 'sqlite',
+        auditRowsBefore: before,
+        scenarios: report,
+        chainIntact: verify.ok,
+      },
+      null,
+      2,
+    ),
+  );
 } finally {
   service.kill('SIGTERM');
   await new Promise((resolve) => service.once('exit', resolve));

@@ -14,7 +14,21 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { BENCH_DIR, ORIGIN, REPO_DIR, RP_ID, benchSettings, envInt, compileSoftAuthenticator, freePort, readCpuMs, readRss, round, sleep, startScriptNodeFlags } from './lib/common.mjs';
+import {
+  BENCH_DIR,
+  ORIGIN,
+  REPO_DIR,
+  RP_ID,
+  benchSettings,
+  envInt,
+  compileSoftAuthenticator,
+  freePort,
+  readCpuMs,
+  readRss,
+  round,
+  sleep,
+  startScriptNodeFlags,
+} from './lib/common.mjs';
 
 const execFileP = promisify(execFile);
 // Warm-up 10 s by default (run-all.mjs: 2 s): each instance compiles its own hot paths, and with two instances each
@@ -29,7 +43,8 @@ const MAX_ERROR_RATE = 0.01;
 const ROUNDS = envInt('BENCH_ROUNDS', 2, 1);
 
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
-if (!DATABASE_URL.startsWith('postgres')) throw new Error('BENCH_DATABASE_URL must be postgres://... (several instances need PostgreSQL)');
+if (!DATABASE_URL.startsWith('postgres'))
+  throw new Error('BENCH_DATABASE_URL must be postgres://... (several instances need PostgreSQL)');
 if (!existsSync(join(REPO_DIR, MAIN_REL))) throw new Error(`${MAIN_REL} is missing: run npm run build first`);
 
 // A private copy of dist/, so a rebuild during the run cannot pull files from under it.
@@ -51,7 +66,10 @@ async function onPostgres(sql) {
 
 /** The load worker (bench/lib/load-worker.mjs) in its own process; `ask` sends a command and awaits its answer. */
 function startWorker(onPhase) {
-  const child = fork(join(BENCH_DIR, 'lib', 'load-worker.mjs'), [], { env: process.env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(BENCH_DIR, 'lib', 'load-worker.mjs'), [], {
+    env: process.env,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let waiting;
   child.on('message', (msg) => {
     if (msg.type === 'phase') return onPhase(msg.phase);
@@ -88,7 +106,11 @@ async function startInstances(count, extraEnv) {
   };
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
   const processes = ports.map((port) => {
-    const child = spawn(process.execPath, [...nodeFlags, join(work, MAIN_REL)], { cwd: work, env: { ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${ports[0]}` }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeFlags, join(work, MAIN_REL)], {
+      cwd: work,
+      env: { ...env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${ports[0]}` },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
     return { child, port, stderr: () => stderr };
@@ -98,11 +120,26 @@ async function startInstances(count, extraEnv) {
     for (;;) {
       if (p.child.exitCode !== null) throw new Error(`instance on ${p.port} exited: ${p.stderr()}`);
       if (Date.now() - started > 90_000) throw new Error(`instance on ${p.port} not ready in 90 s: ${p.stderr()}`);
-      if (await fetch(`http://127.0.0.1:${p.port}/readyz`).then((r) => r.ok).catch(() => false)) break;
+      if (
+        await fetch(`http://127.0.0.1:${p.port}/readyz`)
+          .then((r) => r.ok)
+          .catch(() => false)
+      )
+        break;
       await sleep(200);
     }
   }
-  const cli = async (...args) => JSON.parse((await execFileP(process.execPath, [join(work, CLI_REL), ...args, '--json'], { cwd: work, env, timeout: 120_000, maxBuffer: 1 << 28 })).stdout);
+  const cli = async (...args) =>
+    JSON.parse(
+      (
+        await execFileP(process.execPath, [join(work, CLI_REL), ...args, '--json'], {
+          cwd: work,
+          env,
+          timeout: 120_000,
+          maxBuffer: 1 << 28,
+        })
+      ).stdout,
+    );
   return {
     ports,
     startupMs: Date.now() - started,
@@ -110,7 +147,13 @@ async function startInstances(count, extraEnv) {
     rssMb: () => processes.map((p) => round((readRss(p.child.pid)?.rssKb ?? 0) / 1024, 1)),
     cli,
     async stop() {
-      await Promise.all(processes.map((p) => (p.child.exitCode !== null ? undefined : new Promise((r) => (p.child.once('exit', r), p.child.kill('SIGTERM'))))));
+      await Promise.all(
+        processes.map((p) =>
+          p.child.exitCode !== null
+            ? undefined
+            : new Promise((r) => (p.child.once('exit', r), p.child.kill('SIGTERM'))),
+        ),
+      );
       await onPostgres(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     },
   };
@@ -131,9 +174,16 @@ async function measure({ name, count, env }) {
   let window = {};
   const worker = startWorker((phase) => {
     if (phase === 'measure') ((cpuAtStart = instances.cpuMs()), (sampling = true), (peakRss = []));
-    if (phase === 'done') ((window = { cpuMs: instances.cpuMs() - cpuAtStart, peakRssMb: peakRss }), (sampling = false));
+    if (phase === 'done')
+      ((window = { cpuMs: instances.cpuMs() - cpuAtStart, peakRssMb: peakRss }), (sampling = false));
   });
-  const withCpu = (r) => ({ ...r, cpuMs: window.cpuMs, cpuMsPerOp: r.count ? round(window.cpuMs / r.count, 3) : null, coresUsed: round(window.cpuMs / r.elapsedMs, 2), peakRssMb: window.peakRssMb });
+  const withCpu = (r) => ({
+    ...r,
+    cpuMs: window.cpuMs,
+    cpuMsPerOp: r.count ? round(window.cpuMs / r.count, 3) : null,
+    coresUsed: round(window.cpuMs / r.elapsedMs, 2),
+    peakRssMb: window.peakRssMb,
+  });
   try {
     const invites = [];
     for (let i = 0; i < settings.users; i++) {
@@ -142,13 +192,32 @@ async function measure({ name, count, env }) {
     }
     const account = await instances.cli('service-account', 'create', '--name', 'bench');
     const enrolled = await worker.ask({ cmd: 'enroll', port: instances.ports[0], invites });
-    log(`${name}: enrolled ${enrolled.users} users; (a) sign-in ceremonies, ${settings.concurrency} in flight${count > 1 ? ', options and verify on different instances' : ''}`);
-    const load = { ports: instances.ports, concurrency: settings.concurrency, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds };
+    log(
+      `${name}: enrolled ${enrolled.users} users; (a) sign-in ceremonies, ${settings.concurrency} in flight${count > 1 ? ', options and verify on different instances' : ''}`,
+    );
+    const load = {
+      ports: instances.ports,
+      concurrency: settings.concurrency,
+      seconds: settings.seconds,
+      warmupSeconds: settings.warmupSeconds,
+    };
     const ceremonies = withCpu(await worker.ask({ cmd: 'ceremonies', ...load }));
     log(`${name}: (b) client_credentials grants, ${settings.concurrency} in flight, round-robin over the instances`);
-    const grants = withCpu(await worker.ask({ cmd: 'tokens', ...load, clientId: account.clientId, clientSecret: account.clientSecret }));
-    const verify = await instances.cli('audit', 'verify').catch((error) => ({ ok: false, error: String(error.stderr ?? error.message).slice(0, 300) }));
-    return { name, instances: count, startupMs: instances.startupMs, ceremonies, grants, auditChainIntact: verify.ok === true, auditVerify: verify };
+    const grants = withCpu(
+      await worker.ask({ cmd: 'tokens', ...load, clientId: account.clientId, clientSecret: account.clientSecret }),
+    );
+    const verify = await instances
+      .cli('audit', 'verify')
+      .catch((error) => ({ ok: false, error: String(error.stderr ?? error.message).slice(0, 300) }));
+    return {
+      name,
+      instances: count,
+      startupMs: instances.startupMs,
+      ceremonies,
+      grants,
+      auditChainIntact: verify.ok === true,
+      auditVerify: verify,
+    };
   } finally {
     clearInterval(sampler);
     worker.stop();
@@ -159,7 +228,15 @@ async function measure({ name, count, env }) {
 const configurations = [
   { name: '1 instance (baseline)', count: 1, env: {} },
   { name: '2 instances', count: 2, env: {} },
-  ...(REDIS_URL ? [{ name: '2 instances, limits in Redis', count: 2, env: { REDIS_URL, REDIS_KEY_PREFIX: `awa-bench:${randomBytes(4).toString('hex')}:` } }] : []),
+  ...(REDIS_URL
+    ? [
+        {
+          name: '2 instances, limits in Redis',
+          count: 2,
+          env: { REDIS_URL, REDIS_KEY_PREFIX: `awa-bench:${randomBytes(4).toString('hex')}:` },
+        },
+      ]
+    : []),
 ];
 
 const loadBefore = loadavg().map((x) => round(x, 2));
@@ -183,16 +260,27 @@ if (REDIS_URL) {
 
 const problems = [];
 for (const r of rows) {
-  for (const [what, m] of [['(a)', r.ceremonies], ['(b)', r.grants]]) {
+  for (const [what, m] of [
+    ['(a)', r.ceremonies],
+    ['(b)', r.grants],
+  ]) {
     if (m.count === 0) problems.push(`${r.name} ${what}: no successful operation`);
-    else if (m.errors / (m.count + m.errors) > MAX_ERROR_RATE) problems.push(`${r.name} ${what}: ${m.errors} errors (${m.errorSamples?.[0] ?? ''})`);
+    else if (m.errors / (m.count + m.errors) > MAX_ERROR_RATE)
+      problems.push(`${r.name} ${what}: ${m.errors} errors (${m.errorSamples?.[0] ?? ''})`);
   }
-  if (!r.auditChainIntact) problems.push(`${r.name}: audit verify failed: ${JSON.stringify(r.auditVerify).slice(0, 200)}`);
+  if (!r.auditChainIntact)
+    problems.push(`${r.name}: audit verify failed: ${JSON.stringify(r.auditVerify).slice(0, 200)}`);
 }
 
 const results = {
   when: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadavg().map((x) => round(x, 2)) },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    loadavgBefore: loadBefore,
+    loadavgAfter: loadavg().map((x) => round(x, 2)),
+  },
   settings: { ...settings, rounds: ROUNDS, database: 'postgres', nodeFlags },
   rows,
   problems,
@@ -206,29 +294,47 @@ const f = (x, d = 1) => (x === null || x === undefined || Number.isNaN(x) ? '-' 
 const W = 64;
 const line = (label, m, unit) =>
   `${pad(label, W)}${lpad(f(m.perSecond), 8)} ${pad(unit, 6)}${lpad(f(m.p50Ms, 2), 8)}${lpad(f(m.p99Ms, 2), 9)}${lpad(m.count, 7)}${lpad(m.errors, 5)}${lpad(f(m.cpuMsPerOp, 2), 10)}${lpad(f(m.coresUsed, 2), 7)}  ${m.peakRssMb.map((x) => f(x)).join(' + ')} MB`;
-const out = ['', `One instance vs two on PostgreSQL — ${results.machine.cpus} CPU (${results.machine.cpuModel}), Node ${process.version}, load average ${loadBefore[0]} -> ${results.machine.loadavgAfter[0]}`];
-out.push(`concurrency ${settings.concurrency} in total, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per row, ${settings.users} users, ${ROUNDS} interleaved round(s), limits on (counted in the shared store)`);
+const out = [
+  '',
+  `One instance vs two on PostgreSQL — ${results.machine.cpus} CPU (${results.machine.cpuModel}), Node ${process.version}, load average ${loadBefore[0]} -> ${results.machine.loadavgAfter[0]}`,
+];
+out.push(
+  `concurrency ${settings.concurrency} in total, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s measured per row, ${settings.users} users, ${ROUNDS} interleaved round(s), limits on (counted in the shared store)`,
+);
 out.push('');
-out.push(`${pad('', W)}${lpad('throughput', 14)}${lpad('p50 ms', 8)}${lpad('p99 ms', 9)}${lpad('ok', 7)}${lpad('err', 5)}${lpad('CPU ms/op', 10)}${lpad('cores', 7)}  peak RSS per instance`);
+out.push(
+  `${pad('', W)}${lpad('throughput', 14)}${lpad('p50 ms', 8)}${lpad('p99 ms', 9)}${lpad('ok', 7)}${lpad('err', 5)}${lpad('CPU ms/op', 10)}${lpad('cores', 7)}  peak RSS per instance`,
+);
 out.push('-'.repeat(W + 80));
 /** A configuration's rounds together: operations over measured time, CPU over operations. */
 const total = (name, key) => {
   const mine = rows.filter((r) => r.name === name).map((r) => r[key]);
   const count = mine.reduce((n, m) => n + m.count, 0);
-  return { perSecond: (count / mine.reduce((t, m) => t + m.elapsedMs, 0)) * 1000, cpuMsPerOp: mine.reduce((t, m) => t + m.cpuMs, 0) / count };
+  return {
+    perSecond: (count / mine.reduce((t, m) => t + m.elapsedMs, 0)) * 1000,
+    cpuMsPerOp: mine.reduce((t, m) => t + m.cpuMs, 0) / count,
+  };
 };
 const label = (r) => (ROUNDS > 1 ? `${r.name}, round ${r.round}` : r.name);
-for (const [what, key, unit] of [['(a) sign-in', 'ceremonies', 'cer/s'], ['(b) client_credentials', 'grants', 'req/s']]) {
+for (const [what, key, unit] of [
+  ['(a) sign-in', 'ceremonies', 'cer/s'],
+  ['(b) client_credentials', 'grants', 'req/s'],
+]) {
   for (const r of rows) out.push(line(`${what}: ${label(r)}`, r[key], unit));
   const base = total(configurations[0].name, key);
   for (const c of configurations.slice(1)) {
     const mine = total(c.name, key);
-    out.push(`${pad(`    ${c.name} / 1 instance${ROUNDS > 1 ? ' (all rounds)' : ''}`, W)}throughput ${f((mine.perSecond / base.perSecond) * 100)} %, CPU per operation ${f((mine.cpuMsPerOp / base.cpuMsPerOp) * 100)} %`);
+    out.push(
+      `${pad(`    ${c.name} / 1 instance${ROUNDS > 1 ? ' (all rounds)' : ''}`, W)}throughput ${f((mine.perSecond / base.perSecond) * 100)} %, CPU per operation ${f((mine.cpuMsPerOp / base.cpuMsPerOp) * 100)} %`,
+    );
   }
 }
 out.push('');
-out.push(`audit chain intact after every configuration and round: ${rows.every((r) => r.auditChainIntact) ? 'yes' : 'NO'}`);
+out.push(
+  `audit chain intact after every configuration and round: ${rows.every((r) => r.auditChainIntact) ? 'yes' : 'NO'}`,
+);
 process.stdout.write(out.join('\n') + '\n');
-if (problems.length) process.stdout.write(`\nPROBLEMS (figures not trustworthy):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+if (problems.length)
+  process.stdout.write(`\nPROBLEMS (figures not trustworthy):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
 process.stdout.write('\nJSON: bench/results/instances.json\n');
 if (problems.length) process.exit(1);

@@ -31,11 +31,17 @@ const ITERATIONS = envInt('BENCH_ITERATIONS', 5000, 100);
 const pgBase = process.env.BENCH_DATABASE_URL;
 const schema = `bench_${randomBytes(4).toString('hex')}`;
 const dir = pgBase ? undefined : mkdtempSync(join(tmpdir(), 'principal-bench-'));
-const databaseUrl = pgBase ? `${pgBase}${pgBase.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}` : join(dir, 'auth.sqlite');
+const databaseUrl = pgBase
+  ? `${pgBase}${pgBase.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`
+  : join(dir, 'auth.sqlite');
 
 async function onPostgres(sql) {
   const ds = await new DataSource({ type: 'postgres', url: pgBase }).initialize();
-  try { await ds.query(sql); } finally { await ds.destroy(); }
+  try {
+    await ds.query(sql);
+  } finally {
+    await ds.destroy();
+  }
 }
 
 async function measure(name, fn) {
@@ -45,13 +51,22 @@ async function measure(name, fn) {
   for (let i = 0; i < ITERATIONS; i += 1) await fn();
   const wallUs = ((performance.now() - t0) * 1000) / ITERATIONS;
   const cpu = process.cpuUsage(cpu0);
-  return { name, wallUs: Math.round(wallUs * 10) / 10, cpuUs: Math.round(((cpu.user + cpu.system) / ITERATIONS) * 10) / 10 };
+  return {
+    name,
+    wallUs: Math.round(wallUs * 10) / 10,
+    cpuUs: Math.round(((cpu.user + cpu.system) / ITERATIONS) * 10) / 10,
+  };
 }
 
 if (pgBase) await onPostgres(`CREATE SCHEMA "${schema}"`);
 const config = loadAppConfig({
-  NODE_ENV: 'test', DATABASE_URL: databaseUrl, KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'), WEBAUTHN_RP_ID: 'localhost',
-  WEBAUTHN_ORIGINS: 'http://localhost:8080', RATE_LIMIT_PER_MINUTE: '0', LOG_LEVEL: 'error',
+  NODE_ENV: 'test',
+  DATABASE_URL: databaseUrl,
+  KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  WEBAUTHN_RP_ID: 'localhost',
+  WEBAUTHN_ORIGINS: 'http://localhost:8080',
+  RATE_LIMIT_PER_MINUTE: '0',
+  LOG_LEVEL: 'error',
 });
 const app = await createApp(config, false);
 await app.init();
@@ -60,15 +75,61 @@ try {
   const now = new Date();
   const userId = randomUUID();
   const passkeyId = randomUUID();
-  await ds.getRepository('User').insert({ id: userId, username: 'bench', displayName: 'bench', groups: ['airflow-admins'], webauthnUserId: randomBytes(32).toString('base64url'), createdAt: now, updatedAt: now, disabledAt: null, lastLoginAt: null });
+  await ds.getRepository('User').insert({
+    id: userId,
+    username: 'bench',
+    displayName: 'bench',
+    groups: ['airflow-admins'],
+    webauthnUserId: randomBytes(32).toString('base64url'),
+    createdAt: now,
+    updatedAt: now,
+    disabledAt: null,
+    lastLoginAt: null,
+  });
   await ds.getRepository('Passkey').insert({
-    id: passkeyId, userId, credentialId: randomBytes(16).toString('base64url'), publicKey: 'unused', algorithm: -8, counter: 0, transports: [], aaguid: '00000000-0000-0000-0000-000000000000',
-    deviceType: 'singleDevice', backupEligible: false, backedUp: false, attestationFormat: 'none', label: 'bench', createdAt: now, lastUsedAt: null, revokedAt: null, flaggedAt: null, flagReason: null,
+    id: passkeyId,
+    userId,
+    credentialId: randomBytes(16).toString('base64url'),
+    publicKey: 'unused',
+    algorithm: -8,
+    counter: 0,
+    transports: [],
+    aaguid: '00000000-0000-0000-0000-000000000000',
+    deviceType: 'singleDevice',
+    backupEligible: false,
+    backedUp: false,
+    attestationFormat: 'none',
+    label: 'bench',
+    createdAt: now,
+    lastUsedAt: null,
+    revokedAt: null,
+    flaggedAt: null,
+    flagReason: null,
   });
   const issuer = app.get(TokenIssuerService);
-  const userToken = (await issuer.issueUserToken({ userId, username: 'bench', displayName: 'bench', groups: [], passkeyId, authTime: now, amr: ['hwk', 'user', 'mfa'] })).access_token;
-  const account = await app.get(ServiceAccountsService).create({ actorType: 'cli', actorId: 'bench' }, { name: 'bench', groups: [], scopes: ['sessions:read'] });
-  const serviceToken = (await issuer.issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: [], scopes: account.scopes })).access_token;
+  const userToken = (
+    await issuer.issueUserToken({
+      userId,
+      username: 'bench',
+      displayName: 'bench',
+      groups: [],
+      passkeyId,
+      authTime: now,
+      amr: ['hwk', 'user', 'mfa'],
+    })
+  ).access_token;
+  const account = await app
+    .get(ServiceAccountsService)
+    .create({ actorType: 'cli', actorId: 'bench' }, { name: 'bench', groups: [], scopes: ['sessions:read'] });
+  const serviceToken = (
+    await issuer.issueServiceToken({
+      accountId: account.id,
+      name: account.name,
+      clientId: account.clientId,
+      groups: [],
+      scopes: account.scopes,
+    })
+  ).access_token;
 
   const verifier = app.get(TokenVerifierService);
   const principals = app.get(PrincipalService);
@@ -78,10 +139,15 @@ try {
     await measure('service account re-read', () => principals.authenticate(serviceToken)),
   ];
   const floor = rows[0];
-  console.log(`database: ${pgBase ? 'postgres' : 'sqlite'}; ${ITERATIONS} sequential calls each; node ${process.version}`);
+  console.log(
+    `database: ${pgBase ? 'postgres' : 'sqlite'}; ${ITERATIONS} sequential calls each; node ${process.version}`,
+  );
   console.log('call                              wall µs   CPU µs   re-read adds (wall / CPU µs)');
   for (const r of rows) {
-    const extra = r === floor ? '' : `${Math.round((r.wallUs - floor.wallUs) * 10) / 10} / ${Math.round((r.cpuUs - floor.cpuUs) * 10) / 10}`;
+    const extra =
+      r === floor
+        ? ''
+        : `${Math.round((r.wallUs - floor.wallUs) * 10) / 10} / ${Math.round((r.cpuUs - floor.cpuUs) * 10) / 10}`;
     console.log(`${r.name.padEnd(34)}${String(r.wallUs).padStart(7)}  ${String(r.cpuUs).padStart(7)}   ${extra}`);
   }
 } finally {

@@ -12,11 +12,34 @@
 // it), on a throw-away SQLite file, bound to 127.0.0.1. Prints a table; writes bench/results/latest.json.
 import { fork, spawn, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, createWriteStream, readFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  createWriteStream,
+  readFileSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BENCH_DIR, REPO_DIR, ORIGIN, RP_ID, benchSettings, compileSoftAuthenticator, freePort, readCpuMs, readRss, round, sleep, startScriptNodeFlags } from './lib/common.mjs';
+import {
+  BENCH_DIR,
+  REPO_DIR,
+  ORIGIN,
+  RP_ID,
+  benchSettings,
+  compileSoftAuthenticator,
+  freePort,
+  readCpuMs,
+  readRss,
+  round,
+  sleep,
+  startScriptNodeFlags,
+} from './lib/common.mjs';
 
 const execFileP = promisify(execFile);
 let CLOCK_TICKS = 100;
@@ -45,7 +68,12 @@ function withCpu(result) {
   const cpuMs = cpuWatch.start !== undefined && cpuWatch.end !== undefined ? cpuWatch.end - cpuWatch.start : undefined;
   cpuWatch.pid = undefined;
   if (cpuMs === undefined) return result;
-  return { ...result, cpuMs, cpuMsPerOp: result.count ? round(cpuMs / result.count, 3) : null, coresUsed: round(cpuMs / result.elapsedMs, 2) };
+  return {
+    ...result,
+    cpuMs,
+    cpuMsPerOp: result.count ? round(cpuMs / result.count, 3) : null,
+    coresUsed: round(cpuMs / result.elapsedMs, 2),
+  };
 }
 const TARGETS = { ceremonyRatio: 0.5, tokenRatio: 0.4, rssMb: 200 };
 const MAX_ERROR_RATE = 0.01;
@@ -95,7 +123,11 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /** Forks a bench/lib script with IPC and returns helpers to send a command and await its typed reply. */
 function forkChild(script, env = {}, execArgv = process.execArgv) {
-  const child = fork(join(BENCH_DIR, 'lib', script), [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(BENCH_DIR, 'lib', script), [], {
+    env: { ...process.env, ...env },
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const waiters = [];
   const listeners = [];
   child.on('message', (msg) => {
@@ -114,7 +146,10 @@ function forkChild(script, env = {}, execArgv = process.execArgv) {
     /** Resolves with the first message of one of `types`; rejects on {type:'error'} or after `timeoutMs`. */
     ask(cmd, types, timeoutMs) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${script}: no answer to ${cmd?.cmd ?? 'start'} within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${script}: no answer to ${cmd?.cmd ?? 'start'} within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiters.push({
           types,
           resolve: (msg) => {
@@ -177,7 +212,9 @@ function startRssSampler(pid) {
 async function main() {
   const loadBefore = loadavg().map((x) => round(x, 2));
   if (settings.users < settings.concurrency) {
-    log(`BENCH_USERS=${settings.users} < BENCH_CONCURRENCY=${settings.concurrency}: using ${settings.concurrency} users (a passkey is never used by two in-flight ceremonies)`);
+    log(
+      `BENCH_USERS=${settings.users} < BENCH_CONCURRENCY=${settings.concurrency}: using ${settings.concurrency} users (a passkey is never used by two in-flight ceremonies)`,
+    );
     settings.users = settings.concurrency;
   }
   const work = mkdtempSync(join(tmpdir(), 'awbench-'));
@@ -218,12 +255,27 @@ async function main() {
   const profDir = join(BENCH_DIR, 'results', 'profiles');
   // The node flags `npm start` gives the service (package.json scripts.start, e.g. its heap cap), so the service is
   // measured as it is run; then extra flags for this run only (BENCH_SERVICE_NODE_ARGS="--max-old-space-size=96").
-  const extraNodeArgs = [...startScriptNodeFlags(), ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
-  const nodeArgs = profile ? [...extraNodeArgs, '--cpu-prof', `--cpu-prof-dir=${profDir}`, '-r', join(BENCH_DIR, 'lib', 'service-exit-hook.cjs')] : extraNodeArgs;
+  const extraNodeArgs = [
+    ...startScriptNodeFlags(),
+    ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+  ];
+  const nodeArgs = profile
+    ? [
+        ...extraNodeArgs,
+        '--cpu-prof',
+        `--cpu-prof-dir=${profDir}`,
+        '-r',
+        join(BENCH_DIR, 'lib', 'service-exit-hook.cjs'),
+      ]
+    : extraNodeArgs;
   if (profile) mkdirSync(profDir, { recursive: true });
   const serviceLog = join(work, 'service.log');
   const logStream = createWriteStream(serviceLog);
-  const service = spawn(process.execPath, [...nodeArgs, join(snap, MAIN_REL)], { cwd: work, env: serviceEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const service = spawn(process.execPath, [...nodeArgs, join(snap, MAIN_REL)], {
+    cwd: work,
+    env: serviceEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   service.stdout.pipe(logStream);
   service.stderr.pipe(logStream);
   let serviceExited = false;
@@ -242,8 +294,12 @@ async function main() {
   const base = `http://127.0.0.1:${port}`;
   const startedAt = Date.now();
   for (;;) {
-    if (serviceExited) throw new Error(`the service exited during start-up:\n${readFileSync(serviceLog, 'utf8').slice(-2000)}`);
-    if (Date.now() - startedAt > 60_000) throw new Error(`the service did not answer /healthz within 60 s:\n${readFileSync(serviceLog, 'utf8').slice(-2000)}`);
+    if (serviceExited)
+      throw new Error(`the service exited during start-up:\n${readFileSync(serviceLog, 'utf8').slice(-2000)}`);
+    if (Date.now() - startedAt > 60_000)
+      throw new Error(
+        `the service did not answer /healthz within 60 s:\n${readFileSync(serviceLog, 'utf8').slice(-2000)}`,
+      );
     try {
       const res = await fetch(`${base}/healthz`);
       if (res.ok) break;
@@ -264,7 +320,11 @@ async function main() {
   const setupStart = Date.now();
   if (haveCli) {
     const cli = async (...args) => {
-      const { stdout } = await execFileP(process.execPath, [join(snap, CLI_REL), ...args, '--json'], { cwd: work, env: serviceEnv, timeout: 60_000 });
+      const { stdout } = await execFileP(process.execPath, [join(snap, CLI_REL), ...args, '--json'], {
+        cwd: work,
+        env: serviceEnv,
+        timeout: 60_000,
+      });
       try {
         return JSON.parse(stdout);
       } catch {
@@ -277,13 +337,15 @@ async function main() {
       while (next < usernames.length) {
         const username = usernames[next++];
         const out = await cli('invite', 'create', '--username', username);
-        if (typeof out.token !== 'string') throw new Error(`cli invite create printed no token: ${JSON.stringify(out).slice(0, 200)}`);
+        if (typeof out.token !== 'string')
+          throw new Error(`cli invite create printed no token: ${JSON.stringify(out).slice(0, 200)}`);
         invites.push({ username, token: out.token });
       }
     };
     await Promise.all([lane(), lane()]);
     serviceAccount = await cli('service-account', 'create', '--name', 'bench');
-    if (!serviceAccount.clientId || !serviceAccount.clientSecret) throw new Error(`cli service-account create printed ${JSON.stringify(serviceAccount).slice(0, 200)}`);
+    if (!serviceAccount.clientId || !serviceAccount.clientSecret)
+      throw new Error(`cli service-account create printed ${JSON.stringify(serviceAccount).slice(0, 200)}`);
     log(`created ${invites.length} invites and a service account with the CLI in ${Date.now() - setupStart} ms`);
   } else {
     throw new Error(`dist/${CLI_REL} not found: run npm run build first`);
@@ -296,17 +358,28 @@ async function main() {
     if (msg.type === 'phase') rss.setPhase(`${currentPhasePrefix}${msg.phase}`);
   });
   const enrolled = await worker.ask({ cmd: 'enroll', port, invites }, ['enrolled'], 120_000);
-  log(`enrolled ${enrolled.users} users over HTTP in ${enrolled.ms} ms (credential algorithms: ${enrolled.algs.join(', ')})`);
+  log(
+    `enrolled ${enrolled.users} users over HTTP in ${enrolled.ms} ms (credential algorithms: ${enrolled.algs.join(', ')})`,
+  );
 
-  const loadCmd = { port, concurrency: settings.concurrency, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds };
+  const loadCmd = {
+    port,
+    concurrency: settings.concurrency,
+    seconds: settings.seconds,
+    warmupSeconds: settings.warmupSeconds,
+  };
   currentPhasePrefix = 'a-';
-  log(`(a) service sign-in ceremonies: ${settings.concurrency} in flight, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
+  log(
+    `(a) service sign-in ceremonies: ${settings.concurrency} in flight, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`,
+  );
   watchCpu(service.pid);
   const aService = withCpu(await worker.ask({ cmd: 'ceremonies', ...loadCmd }, ['result'], phaseTimeoutMs()));
 
   // ---- (b) client_credentials against the service ----
   // One request first: a sanity check, and the real response body the bare baseline will send back (same size).
-  const basic = Buffer.from(`${encodeURIComponent(serviceAccount.clientId)}:${encodeURIComponent(serviceAccount.clientSecret)}`).toString('base64');
+  const basic = Buffer.from(
+    `${encodeURIComponent(serviceAccount.clientId)}:${encodeURIComponent(serviceAccount.clientSecret)}`,
+  ).toString('base64');
   const probe = await fetch(`${base}/v1/oauth/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
@@ -315,13 +388,25 @@ async function main() {
   const probeText = await probe.text();
   if (probe.status !== 200) throw new Error(`token endpoint answered ${probe.status}: ${probeText.slice(0, 300)}`);
   // A real options response, for the framework-floor reference (it answers the same with a fresh challenge).
-  const optionsProbe = await fetch(`${base}/v1/authentication/options`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: usernames[0] }) });
+  const optionsProbe = await fetch(`${base}/v1/authentication/options`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: usernames[0] }),
+  });
   const optionsProbeText = await optionsProbe.text();
   currentPhasePrefix = 'b-';
   rss.setPhase('between');
-  log(`(b) service client_credentials: ${settings.concurrency} in flight, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`);
+  log(
+    `(b) service client_credentials: ${settings.concurrency} in flight, ${settings.warmupSeconds} s warm-up + ${settings.seconds} s`,
+  );
   watchCpu(service.pid);
-  const bService = withCpu(await worker.ask({ cmd: 'tokens', ...loadCmd, clientId: serviceAccount.clientId, clientSecret: serviceAccount.clientSecret }, ['result'], phaseTimeoutMs()));
+  const bService = withCpu(
+    await worker.ask(
+      { cmd: 'tokens', ...loadCmd, clientId: serviceAccount.clientId, clientSecret: serviceAccount.clientSecret },
+      ['result'],
+      phaseTimeoutMs(),
+    ),
+  );
   rss.setPhase('after');
   await sleep(300);
 
@@ -337,20 +422,37 @@ async function main() {
   log(`(a) baseline: raw in-process ceremony, ${settings.concurrency} in flight`);
   const raw = forkChild('raw-ceremony.mjs');
   watchCpu(raw.child.pid);
-  const aRaw = withCpu(await raw.ask({ cmd: 'run', ...loadCmd, users: settings.users }, ['result'], phaseTimeoutMs() + 30_000));
+  const aRaw = withCpu(
+    await raw.ask({ cmd: 'run', ...loadCmd, users: settings.users }, ['result'], phaseTimeoutMs() + 30_000),
+  );
   await raw.stop();
 
   const barePort = await freePort();
   const bare = forkChild('bare-token-server.mjs', {
     BARE_PORT: String(barePort),
     BARE_CLIENT_ID: serviceAccount.clientId,
-    BARE_SECRET_HASH: (await import('node:crypto')).createHash('sha256').update(serviceAccount.clientSecret, 'utf8').digest('hex'),
+    BARE_SECRET_HASH: (await import('node:crypto'))
+      .createHash('sha256')
+      .update(serviceAccount.clientSecret, 'utf8')
+      .digest('hex'),
     BARE_RESPONSE: probeText,
   });
   await bare.ask(null, ['ready'], 10_000);
   log(`(b) baseline: bare node:http token server, ${settings.concurrency} in flight`);
   watchCpu(bare.child.pid);
-  const bBare = withCpu(await worker.ask({ cmd: 'tokens', ...loadCmd, port: barePort, clientId: serviceAccount.clientId, clientSecret: serviceAccount.clientSecret }, ['result'], phaseTimeoutMs()));
+  const bBare = withCpu(
+    await worker.ask(
+      {
+        cmd: 'tokens',
+        ...loadCmd,
+        port: barePort,
+        clientId: serviceAccount.clientId,
+        clientSecret: serviceAccount.clientSecret,
+      },
+      ['result'],
+      phaseTimeoutMs(),
+    ),
+  );
   await bare.stop();
 
   // ---- reference: the service's HTTP pipeline with do-nothing handlers (the framework's floor) ----
@@ -360,25 +462,48 @@ async function main() {
   if (process.env.BENCH_FLOOR !== '0') {
     const floorPort = await freePort();
     const floorDb = mkdtempSync(join(work, 'floor-'));
-    const floor = forkChild('framework-floor-server.cjs', {
-      ...serviceEnv,
-      DATABASE_URL: join(floorDb, 'auth.sqlite'),
-      PORT: String(floorPort),
-      FLOOR_DIST: snap,
-      FLOOR_PORT: String(floorPort),
-      BARE_RESPONSE: probeText,
-      FLOOR_OPTIONS: optionsProbeText,
-    }, profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-name=floor.cpuprofile'] : process.execArgv);
+    const floor = forkChild(
+      'framework-floor-server.cjs',
+      {
+        ...serviceEnv,
+        DATABASE_URL: join(floorDb, 'auth.sqlite'),
+        PORT: String(floorPort),
+        FLOOR_DIST: snap,
+        FLOOR_PORT: String(floorPort),
+        BARE_RESPONSE: probeText,
+        FLOOR_OPTIONS: optionsProbeText,
+      },
+      profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-name=floor.cpuprofile'] : process.execArgv,
+    );
     await floor.ask(null, ['ready'], 60_000);
     const floorIdleMb = round(readRss(floor.child.pid).rssKb / 1024, 1);
     let floorPeakKb = 0;
-    const floorSampler = setInterval(() => (floorPeakKb = Math.max(floorPeakKb, readRss(floor.child.pid)?.rssKb ?? 0)), 100);
-    log(`(a) reference: the service's own HTTP pipeline, do-nothing options/verify handlers, ${settings.concurrency} in flight`);
+    const floorSampler = setInterval(
+      () => (floorPeakKb = Math.max(floorPeakKb, readRss(floor.child.pid)?.rssKb ?? 0)),
+      100,
+    );
+    log(
+      `(a) reference: the service's own HTTP pipeline, do-nothing options/verify handlers, ${settings.concurrency} in flight`,
+    );
     watchCpu(floor.child.pid);
-    aFloor = withCpu(await worker.ask({ cmd: 'ceremonies', ...loadCmd, port: floorPort }, ['result'], phaseTimeoutMs()));
+    aFloor = withCpu(
+      await worker.ask({ cmd: 'ceremonies', ...loadCmd, port: floorPort }, ['result'], phaseTimeoutMs()),
+    );
     log(`(b) reference: the service's own HTTP pipeline, do-nothing token handler, ${settings.concurrency} in flight`);
     watchCpu(floor.child.pid);
-    bFloor = withCpu(await worker.ask({ cmd: 'tokens', ...loadCmd, port: floorPort, clientId: serviceAccount.clientId, clientSecret: serviceAccount.clientSecret }, ['result'], phaseTimeoutMs()));
+    bFloor = withCpu(
+      await worker.ask(
+        {
+          cmd: 'tokens',
+          ...loadCmd,
+          port: floorPort,
+          clientId: serviceAccount.clientId,
+          clientSecret: serviceAccount.clientSecret,
+        },
+        ['result'],
+        phaseTimeoutMs(),
+      ),
+    );
     clearInterval(floorSampler);
     floorRss = { idleMb: floorIdleMb, peakMb: round(floorPeakKb / 1024, 1) };
     await floor.stop();
@@ -392,9 +517,22 @@ async function main() {
   const peakLoad = Math.max(peakA ?? 0, peakB ?? 0);
   const results = {
     when: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memMb: Math.round(totalmem() / 2 ** 20), node: process.version, platform: process.platform, loadavgBefore: loadBefore, loadavgAfter: loadavg().map((x) => round(x, 2)) },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memMb: Math.round(totalmem() / 2 ** 20),
+      node: process.version,
+      platform: process.platform,
+      loadavgBefore: loadBefore,
+      loadavgAfter: loadavg().map((x) => round(x, 2)),
+    },
     settings: { ...settings, profile, serviceNodeArgs: extraNodeArgs },
-    setup: { serviceStartupMs: startupMs, accountsVia: 'the admin CLI', enrollment: enrolled, database: dbDir ? `sqlite in ${dbDir}` : 'sqlite in the temp dir (root disk)' },
+    setup: {
+      serviceStartupMs: startupMs,
+      accountsVia: 'the admin CLI',
+      enrollment: enrolled,
+      database: dbDir ? `sqlite in ${dbDir}` : 'sqlite in the temp dir (root disk)',
+    },
     servicePhaseTimeline: rss.timeline,
     ceremony: {
       service: aService,
@@ -417,21 +555,39 @@ async function main() {
       frameworkFloorRss: floorRss,
     },
     memory: {
-      rssTimeline: rss.samples.filter((x, i) => i % 5 === 0).map((x) => [round(x.t / 1000, 1), x.phase, round(x.rssKb / 1024, 1)]),
-      idleRssMb, peakRssDuringCeremoniesMb: peakA, peakRssDuringTokensMb: peakB, peakRssUnderLoadMb: peakLoad, vmHwmMb: hwmMb, finalRssMb, targetMb: TARGETS.rssMb },
+      rssTimeline: rss.samples
+        .filter((x, i) => i % 5 === 0)
+        .map((x) => [round(x.t / 1000, 1), x.phase, round(x.rssKb / 1024, 1)]),
+      idleRssMb,
+      peakRssDuringCeremoniesMb: peakA,
+      peakRssDuringTokensMb: peakB,
+      peakRssUnderLoadMb: peakLoad,
+      vmHwmMb: hwmMb,
+      finalRssMb,
+      targetMb: TARGETS.rssMb,
+    },
     serviceLogTail,
   };
 
   // Sanity: something measured, almost nothing failed.
   const problems = [];
-  for (const [name, r] of [['(a) service', aService], ['(a) raw', aRaw], ['(b) service', bService], ['(b) bare', bBare], ...(aFloor ? [['(a) framework floor', aFloor]] : []), ...(bFloor ? [['(b) framework floor', bFloor]] : [])]) {
+  for (const [name, r] of [
+    ['(a) service', aService],
+    ['(a) raw', aRaw],
+    ['(b) service', bService],
+    ['(b) bare', bBare],
+    ...(aFloor ? [['(a) framework floor', aFloor]] : []),
+    ...(bFloor ? [['(b) framework floor', bFloor]] : []),
+  ]) {
     if (r.count === 0) problems.push(`${name}: no successful operation`);
-    else if (r.errors / (r.count + r.errors) > MAX_ERROR_RATE) problems.push(`${name}: ${r.errors} errors for ${r.count} successes (${r.errorSamples?.[0] ?? ''})`);
+    else if (r.errors / (r.count + r.errors) > MAX_ERROR_RATE)
+      problems.push(`${name}: ${r.errors} errors for ${r.count} successes (${r.errorSamples?.[0] ?? ''})`);
   }
   results.problems = problems;
   const verdicts = {
     ceremony: results.ceremony.ratio !== null && results.ceremony.ratio >= TARGETS.ceremonyRatio,
-    clientCredentials: results.clientCredentials.ratio !== null && results.clientCredentials.ratio >= TARGETS.tokenRatio,
+    clientCredentials:
+      results.clientCredentials.ratio !== null && results.clientCredentials.ratio >= TARGETS.tokenRatio,
     memory: peakLoad > 0 && peakLoad < TARGETS.rssMb,
   };
   results.targetsMet = verdicts;
@@ -442,7 +598,10 @@ async function main() {
   if (problems.length) {
     process.stdout.write(`\nPROBLEMS (figures not trustworthy):\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
   }
-  if (profile) process.stdout.write(`\nCPU profile of the service written to ${join(BENCH_DIR, 'results', 'profiles')} (open in Chrome DevTools / speedscope)\n`);
+  if (profile)
+    process.stdout.write(
+      `\nCPU profile of the service written to ${join(BENCH_DIR, 'results', 'profiles')} (open in Chrome DevTools / speedscope)\n`,
+    );
   process.stdout.write(`\nJSON: bench/results/latest.json\n`);
   await runCleanup();
   if (problems.length) process.exit(1);
@@ -461,33 +620,55 @@ function printTable(r, verdicts) {
   const s = r.settings;
   const out = [];
   out.push('');
-  out.push(`Airflow WebAuthn auth service benchmark — ${r.machine.cpus} CPU (${r.machine.cpuModel}), Node ${r.machine.node}, load average ${r.machine.loadavgBefore[0]} -> ${r.machine.loadavgAfter[0]}`);
-  out.push(`concurrency ${s.concurrency}, ${s.warmupSeconds} s warm-up + ${s.seconds} s measured per row, ${s.users} users, accounts via ${r.setup.accountsVia}, ${r.setup.database}${s.serviceNodeArgs.length ? `, service node flags: ${s.serviceNodeArgs.join(' ')}` : ''}`);
+  out.push(
+    `Airflow WebAuthn auth service benchmark — ${r.machine.cpus} CPU (${r.machine.cpuModel}), Node ${r.machine.node}, load average ${r.machine.loadavgBefore[0]} -> ${r.machine.loadavgAfter[0]}`,
+  );
+  out.push(
+    `concurrency ${s.concurrency}, ${s.warmupSeconds} s warm-up + ${s.seconds} s measured per row, ${s.users} users, accounts via ${r.setup.accountsVia}, ${r.setup.database}${s.serviceNodeArgs.length ? `, service node flags: ${s.serviceNodeArgs.join(' ')}` : ''}`,
+  );
   out.push('');
-  out.push(`${pad('', W)}${lpad('throughput', 15)}${lpad('p50 ms', 8)}${lpad('p99 ms', 9)}${lpad('ok', 8)}${lpad('err', 6)}${lpad('CPU ms/op', 10)}${lpad('cores', 7)}`);
+  out.push(
+    `${pad('', W)}${lpad('throughput', 15)}${lpad('p50 ms', 8)}${lpad('p99 ms', 9)}${lpad('ok', 8)}${lpad('err', 6)}${lpad('CPU ms/op', 10)}${lpad('cores', 7)}`,
+  );
   out.push('-'.repeat(W + 63));
   out.push(row('(a) service: passkey sign-in over HTTP', r.ceremony.service, 'cer/s'));
   out.push(row('(a) baseline: raw options+verify+JWT, 1 proc', r.ceremony.rawBaseline, 'cer/s'));
-  out.push(`${pad('    service / baseline throughput', W)}${lpad(pct(r.ceremony.ratio), 9)}       target >= ${r.ceremony.target * 100} %   ${verdict(verdicts.ceremony)}   (CPU-time ratio ${pct(r.ceremony.cpuEfficiencyRatio)})`);
+  out.push(
+    `${pad('    service / baseline throughput', W)}${lpad(pct(r.ceremony.ratio), 9)}       target >= ${r.ceremony.target * 100} %   ${verdict(verdicts.ceremony)}   (CPU-time ratio ${pct(r.ceremony.cpuEfficiencyRatio)})`,
+  );
   const st = r.ceremony.service.steps;
-  out.push(`${pad('    service steps, p50/p99 ms', W)}options ${f(st.options.p50Ms, 2)}/${f(st.options.p99Ms, 2)}, client signing ${f(st.sign.p50Ms, 2)}/${f(st.sign.p99Ms, 2)}, verify+JWT ${f(st.verify.p50Ms, 2)}/${f(st.verify.p99Ms, 2)}`);
+  out.push(
+    `${pad('    service steps, p50/p99 ms', W)}options ${f(st.options.p50Ms, 2)}/${f(st.options.p99Ms, 2)}, client signing ${f(st.sign.p50Ms, 2)}/${f(st.sign.p99Ms, 2)}, verify+JWT ${f(st.verify.p50Ms, 2)}/${f(st.verify.p99Ms, 2)}`,
+  );
   const af = r.ceremony.frameworkFloor;
   if (af) {
     out.push(row('(a) reference: same app, do-nothing handlers', af, 'cer/s'));
-    out.push(`${pad('    framework floor / baseline throughput', W)}${lpad(pct(r.ceremony.frameworkFloorRatio), 9)}       (no verification, DB, signing or audit: 2 requests through the pipeline)`);
+    out.push(
+      `${pad('    framework floor / baseline throughput', W)}${lpad(pct(r.ceremony.frameworkFloorRatio), 9)}       (no verification, DB, signing or audit: 2 requests through the pipeline)`,
+    );
   }
-  out.push(`${pad('    assertion signing (excluded both sides)', W)}${f(r.ceremony.rawBaseline.assertionSignUs, 1)} µs per assertion (${r.ceremony.rawBaseline.credentialAlgs.join(', ')})`);
+  out.push(
+    `${pad('    assertion signing (excluded both sides)', W)}${f(r.ceremony.rawBaseline.assertionSignUs, 1)} µs per assertion (${r.ceremony.rawBaseline.credentialAlgs.join(', ')})`,
+  );
   out.push(row('(b) service: client_credentials token', r.clientCredentials.service, 'req/s'));
   out.push(row('(b) baseline: bare node:http, no signing', r.clientCredentials.bareBaseline, 'req/s'));
-  out.push(`${pad('    service / baseline throughput', W)}${lpad(pct(r.clientCredentials.ratio), 9)}       target >= ${r.clientCredentials.target * 100} %   ${verdict(verdicts.clientCredentials)}   (CPU-time ratio ${pct(r.clientCredentials.cpuEfficiencyRatio)})`);
+  out.push(
+    `${pad('    service / baseline throughput', W)}${lpad(pct(r.clientCredentials.ratio), 9)}       target >= ${r.clientCredentials.target * 100} %   ${verdict(verdicts.clientCredentials)}   (CPU-time ratio ${pct(r.clientCredentials.cpuEfficiencyRatio)})`,
+  );
   const fl = r.clientCredentials.frameworkFloor;
   if (fl) {
     out.push(row('(b) reference: same app, do-nothing handler', fl, 'req/s'));
-    out.push(`${pad('    framework floor / baseline throughput', W)}${lpad(pct(r.clientCredentials.frameworkFloorRatio), 9)}       (RSS idle / peak ${f(r.clientCredentials.frameworkFloorRss?.idleMb)} / ${f(r.clientCredentials.frameworkFloorRss?.peakMb)} MB)`);
+    out.push(
+      `${pad('    framework floor / baseline throughput', W)}${lpad(pct(r.clientCredentials.frameworkFloorRatio), 9)}       (RSS idle / peak ${f(r.clientCredentials.frameworkFloorRss?.idleMb)} / ${f(r.clientCredentials.frameworkFloorRss?.peakMb)} MB)`,
+    );
   }
   const m = r.memory;
-  out.push(`${pad('(c) service RSS peak under load', W)}${lpad(f(m.peakRssUnderLoadMb) + ' MB', 9)}       target < ${m.targetMb} MB    ${verdict(verdicts.memory)}`);
-  out.push(`${pad('    idle / during (a) / during (b) / VmHWM', W)}${f(m.idleRssMb)} / ${f(m.peakRssDuringCeremoniesMb)} / ${f(m.peakRssDuringTokensMb)} / ${f(m.vmHwmMb)} MB`);
+  out.push(
+    `${pad('(c) service RSS peak under load', W)}${lpad(f(m.peakRssUnderLoadMb) + ' MB', 9)}       target < ${m.targetMb} MB    ${verdict(verdicts.memory)}`,
+  );
+  out.push(
+    `${pad('    idle / during (a) / during (b) / VmHWM', W)}${f(m.idleRssMb)} / ${f(m.peakRssDuringCeremoniesMb)} / ${f(m.peakRssDuringTokensMb)} / ${f(m.vmHwmMb)} MB`,
+  );
   process.stdout.write(out.join('\n') + '\n');
 }
 

@@ -357,6 +357,9 @@ class FakeAuthService:
             "lastLoginAt": None,
             "idp": None,
             "lastIdpLoginAt": None,
+            "sessionGeneration": 0,
+            "sessionsEndedReason": None,
+            "sessionsEndedAt": None,
             "passkeys": [{"id": "pk-1", "label": "laptop", "revokedAt": None, "flaggedAt": None}],
         }
         user.update(fields)
@@ -384,6 +387,9 @@ def service_account_record(
         "createdAt": "2025-01-01T00:00:00.000Z",
         "secretRotatedAt": None,
         "disabledAt": "2025-02-01T00:00:00.000Z" if disabled else None,
+        "sessionGeneration": 0,
+        "sessionsEndedReason": None,
+        "sessionsEndedAt": None,
     }
 
 

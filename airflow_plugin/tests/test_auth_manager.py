@@ -8,7 +8,7 @@ import jwt
 import pytest
 from airflow.api_fastapi.auth.managers.exceptions import AuthManagerRefreshTokenExpiredException
 
-from airflow_webauthn.auth_manager import WebAuthnAuthManager
+from airflow_webauthn.auth_manager import SessionEndedError, WebAuthnAuthManager
 from airflow_webauthn.user import WebAuthnUser
 
 from support import (
@@ -54,8 +54,8 @@ async def test_service_account_token_is_marked_as_service_account(
 async def test_disabled_service_account_token_is_refused(
     fake_service: FakeAuthService, no_revocations: None
 ) -> None:
-    """A still-valid token of a service account disabled on the service is refused with an
-    InvalidTokenError (Airflow answers 403), not accepted until it expires."""
+    """A still-valid token of a service account disabled on the service is refused with a 401 saying
+    why, not accepted until it expires."""
     transport = fake_service.transport()
     manager = WebAuthnAuthManager(
         settings=make_settings(recheck_interval_seconds="0"),  # re-checked on every request
@@ -64,8 +64,9 @@ async def test_disabled_service_account_token_is_refused(
     token = mint(fake_service.keys[0], service_account_claims())
     await manager.get_user_from_token(token)
     fake_service.service_accounts[SERVICE_ACCOUNT_ID]["disabled"] = True
-    with pytest.raises(jwt.InvalidTokenError, match="disabled"):
+    with pytest.raises(SessionEndedError, match="the service account is disabled") as ended:
         await manager.get_user_from_token(token)
+    assert ended.value.status_code == 401
 
 
 async def test_person_tokens_do_not_list_service_accounts(
@@ -144,8 +145,9 @@ async def test_airflow_cookie_token_round_trips(
 async def test_session_past_its_absolute_lifetime_is_expired(manager: WebAuthnAuthManager) -> None:
     """session_ttl_seconds is absolute: a re-minted cookie cannot extend it (401, back to login)."""
     token = manager.generate_jwt(airflow_user(session_expires_at=int(time.time()) - 1))
-    with pytest.raises(jwt.ExpiredSignatureError):
+    with pytest.raises(SessionEndedError, match="maximum length") as ended:
         await manager.get_user_from_token(token)
+    assert (ended.value.status_code, ended.value.code) == (401, "lifetime")
 
 
 async def test_forged_role_in_cookie_is_refused(manager: WebAuthnAuthManager) -> None:
@@ -174,8 +176,11 @@ async def test_refresh_rejection_ends_the_session_on_the_same_request(
     token = manager.generate_jwt(user)
     with pytest.raises(AuthManagerRefreshTokenExpiredException):
         manager.refresh_user(user=user)
-    with pytest.raises(jwt.ExpiredSignatureError, match="disabled"):
+    with pytest.raises(SessionEndedError, match="Your session ended: the account is disabled") as ended:
         await manager.get_user_from_token(token)
+    # 401 with the reason in words (not Airflow's "Token Expired"), and the login page's reason cookie.
+    assert ended.value.status_code == 401
+    assert (ended.value.headers or {})["Set-Cookie"].startswith("webauthn_session_ended=account_disabled;")
 
 
 async def test_refresh_returns_updated_user_when_role_changed(
@@ -327,8 +332,9 @@ async def test_a_persons_service_jwt_as_bearer_is_rechecked(
     user = await manager.get_user_from_token(token)
     assert user.role == "VIEWER"  # not the ADMIN its claims still say
     fake_service.users[user_claims()["sub"]]["disabled"] = True
-    with pytest.raises(jwt.ExpiredSignatureError, match="disabled"):
+    with pytest.raises(SessionEndedError, match="disabled") as ended:
         await manager.get_user_from_token(token)
+    assert "Set-Cookie" not in (ended.value.headers or {})  # a script's token: no login page to tell
 
 
 async def test_a_persons_bearer_token_is_refused_when_unconfirmed(
@@ -339,7 +345,7 @@ async def test_a_persons_bearer_token_is_refused_when_unconfirmed(
     token = mint(fake_service.keys[0], user_claims())
     await manager.token_verifier.verify(token)  # keys cached first: only the status read fails
     fake_service.up = False
-    with pytest.raises(jwt.ExpiredSignatureError, match="cannot reach"):
+    with pytest.raises(SessionEndedError, match="cannot reach"):
         await manager.get_user_from_token(token)
 
 

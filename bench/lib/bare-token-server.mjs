@@ -13,11 +13,19 @@ const port = Number(process.env.BARE_PORT);
 const clientId = process.env.BARE_CLIENT_ID;
 const secretHash = Buffer.from(process.env.BARE_SECRET_HASH, 'hex');
 const okBody = process.env.BARE_RESPONSE;
-const okHeaders = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache', 'content-length': Buffer.byteLength(okBody) };
+const okHeaders = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'content-length': Buffer.byteLength(okBody),
+};
 
 function fail(res, status, error, description) {
   const body = JSON.stringify({ error, error_description: description });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -26,9 +34,11 @@ const server = createServer((req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded')) return fail(res, 400, 'invalid_request', 'form body expected');
+    if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded'))
+      return fail(res, 400, 'invalid_request', 'form body expected');
     const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-    if (form.get('grant_type') !== 'client_credentials') return fail(res, 400, 'unsupported_grant_type', 'client_credentials only');
+    if (form.get('grant_type') !== 'client_credentials')
+      return fail(res, 400, 'unsupported_grant_type', 'client_credentials only');
     const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(req.headers.authorization ?? '');
     const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
@@ -36,7 +46,8 @@ const server = createServer((req, res) => {
     const id = decodeURIComponent(decoded.slice(0, colon));
     const secret = decodeURIComponent(decoded.slice(colon + 1));
     const actual = createHash('sha256').update(secret, 'utf8').digest();
-    if (id !== clientId || !timingSafeEqual(actual, secretHash)) return fail(res, 401, 'invalid_client', 'client authentication failed');
+    if (id !== clientId || !timingSafeEqual(actual, secretHash))
+      return fail(res, 401, 'invalid_client', 'client authentication failed');
     res.writeHead(200, okHeaders);
     res.end(okBody);
   });

@@ -19,7 +19,8 @@ export const RP_ID = 'localhost';
 export function startScriptNodeFlags() {
   const start = String(JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')).scripts?.start ?? '').trim();
   const match = /^node((?:\s+--\S+)*)\s+dist\/apps\/auth-service\/src\/main\.js$/.exec(start);
-  if (!match) throw new Error(`package.json's start script is not "node [--flags] dist/apps/auth-service/src/main.js": ${start}`);
+  if (!match)
+    throw new Error(`package.json's start script is not "node [--flags] dist/apps/auth-service/src/main.js": ${start}`);
   return match[1].split(/\s+/).filter(Boolean);
 }
 
@@ -44,7 +45,8 @@ export function benchSettings() {
 /** Percentiles over a list of latencies in milliseconds (nearest-rank). */
 export function summarize(latenciesMs, elapsedMs, errors = 0) {
   const sorted = Float64Array.from(latenciesMs).sort();
-  const pct = (p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN);
+  const pct = (p) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : NaN;
   const sum = sorted.reduce((a, b) => a + b, 0);
   return {
     count: sorted.length,
@@ -175,4 +177,3 @@ export async function drive({ concurrency, seconds, warmupSeconds }, op) {
   process.send?.({ type: 'phase', phase: 'done' });
   return { ...summarize(latencies, lastEnd - measureStart, errors), errorSamples };
 }
-

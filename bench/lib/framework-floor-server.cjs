@@ -23,7 +23,9 @@ async function main() {
   const { createApp, createLogger } = require(join(dist, 'apps/auth-service/src/bootstrap.js'));
   const { OAuthController } = require(join(dist, 'apps/auth-service/src/public/oauth.controller.js'));
   const { AuthenticationController } = require(join(dist, 'apps/auth-service/src/public/authentication.controller.js'));
-  const { AuthenticationOptionsRequest, AuthenticationVerifyRequest } = require(join(dist, 'apps/auth-service/src/public/webauthn.dto.js'));
+  const { AuthenticationOptionsRequest, AuthenticationVerifyRequest } = require(
+    join(dist, 'apps/auth-service/src/public/webauthn.dto.js'),
+  );
   const { OAuthErrorFilter } = require(join(dist, 'apps/auth-service/src/public/oauth-error.js'));
   const { Audit } = require(join(dist, 'apps/auth-service/src/http/audit-context.decorator.js'));
   const { loadAppConfig } = require(join(dist, 'libs/config/src/index.js'));
@@ -40,7 +42,8 @@ async function main() {
   Body()(proto, 'token', 1);
   Audit()(proto, 'token', 2);
   const descriptor = Object.getOwnPropertyDescriptor(proto, 'token');
-  for (const d of [Post('token'), HttpCode(200), Header('Cache-Control', 'no-store'), Header('Pragma', 'no-cache')]) d(proto, 'token', descriptor);
+  for (const d of [Post('token'), HttpCode(200), Header('Cache-Control', 'no-store'), Header('Pragma', 'no-cache')])
+    d(proto, 'token', descriptor);
   UseFilters(OAuthErrorFilter)(FloorOAuthController);
   Controller('v1/oauth')(FloorOAuthController);
 
@@ -63,7 +66,8 @@ async function main() {
   Body()(auth, 'verify', 0);
   Audit()(auth, 'verify', 1);
   const verifyDescriptor = Object.getOwnPropertyDescriptor(auth, 'verify');
-  for (const d of [Post('verify'), HttpCode(200), Header('Cache-Control', 'no-store')]) d(auth, 'verify', verifyDescriptor);
+  for (const d of [Post('verify'), HttpCode(200), Header('Cache-Control', 'no-store')])
+    d(auth, 'verify', verifyDescriptor);
   Controller('v1/authentication')(FloorAuthenticationController);
 
   const swap = new Map([

@@ -24,19 +24,37 @@ function send(msg) {
 /** One HTTP request over the given keep-alive agent; resolves with status and body text (never rejects on status). */
 function request(agent, port, method, path, headers, body) {
   return new Promise((ok, fail) => {
-    const req = httpRequest({ host: HOST, port, method, path, agent, headers: { ...headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => ok({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', fail);
-    });
+    const req = httpRequest(
+      {
+        host: HOST,
+        port,
+        method,
+        path,
+        agent,
+        headers: { ...headers, ...(body ? { 'content-length': Buffer.byteLength(body) } : {}) },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => ok({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', fail);
+      },
+    );
     req.on('error', fail);
     if (body) req.write(body);
     req.end();
   });
 }
 
-const json = (agent, port, path, payload) => request(agent, port, 'POST', path, { 'content-type': 'application/json', accept: 'application/json' }, JSON.stringify(payload));
+const json = (agent, port, path, payload) =>
+  request(
+    agent,
+    port,
+    'POST',
+    path,
+    { 'content-type': 'application/json', accept: 'application/json' },
+    JSON.stringify(payload),
+  );
 
 class HttpError extends Error {
   constructor(step, status, text) {
@@ -64,7 +82,12 @@ async function enroll({ port, invites }) {
   await Promise.all([lane(), lane(), lane(), lane()]);
   agent.destroy();
   enrolled.sort((a, b) => a.username.localeCompare(b.username));
-  return { type: 'enrolled', users: enrolled.length, algs: [...new Set(enrolled.map((e) => e.alg))], ms: Math.round(performance.now() - started) };
+  return {
+    type: 'enrolled',
+    users: enrolled.length,
+    algs: [...new Set(enrolled.map((e) => e.alg))],
+    ms: Math.round(performance.now() - started),
+  };
 }
 
 /** The instances to load: `ports`, or the one `port`. */
@@ -73,7 +96,10 @@ const portsOf = (cmd) => cmd.ports ?? [cmd.port];
 async function ceremonies(cmd) {
   const { concurrency } = cmd;
   const ports = portsOf(cmd);
-  if (enrolled.length < concurrency) throw new Error(`need at least ${concurrency} enrolled users (one per in-flight ceremony), have ${enrolled.length}`);
+  if (enrolled.length < concurrency)
+    throw new Error(
+      `need at least ${concurrency} enrolled users (one per in-flight ceremony), have ${enrolled.length}`,
+    );
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   // Lane k uses users k, k+C, k+2C, ...: a passkey is never in two ceremonies at once (its counter is compare-and-set).
   const laneUsers = Array.from({ length: concurrency }, (_, k) => enrolled.filter((_, i) => i % concurrency === k));
@@ -91,7 +117,8 @@ async function ceremonies(cmd) {
     const verify = await json(agent, verifyPort, '/v1/authentication/verify', { response });
     if (verify.status !== 200) throw new HttpError('authentication verify', verify.status, verify.text);
     const token = JSON.parse(verify.text).access_token;
-    if (typeof token !== 'string' || token.split('.').length !== 3) throw new Error(`verify answered without a JWT: ${verify.text.slice(0, 200)}`);
+    if (typeof token !== 'string' || token.split('.').length !== 3)
+      throw new Error(`verify answered without a JWT: ${verify.text.slice(0, 200)}`);
     const d = performance.now();
     if (measured) {
       steps.options.push(b - a);
@@ -100,7 +127,12 @@ async function ceremonies(cmd) {
     }
   });
   agent.destroy();
-  const stepSummary = Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, (({ p50Ms, p99Ms, meanMs }) => ({ p50Ms, p99Ms, meanMs }))(summarize(v, 1))]));
+  const stepSummary = Object.fromEntries(
+    Object.entries(steps).map(([k, v]) => [
+      k,
+      (({ p50Ms, p99Ms, meanMs }) => ({ p50Ms, p99Ms, meanMs }))(summarize(v, 1)),
+    ]),
+  );
   return { type: 'result', ...result, steps: stepSummary };
 }
 
@@ -110,14 +142,19 @@ async function tokens(cmd) {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   // RFC 6749 §2.3.1: client id and secret are form-urlencoded before they are joined and base64-encoded.
   const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64');
-  const headers = { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  const headers = {
+    authorization: `Basic ${basic}`,
+    'content-type': 'application/x-www-form-urlencoded',
+    accept: 'application/json',
+  };
   const body = 'grant_type=client_credentials';
   let sampleToken;
   const result = await drive(cmd, async (k, i) => {
     const res = await request(agent, ports[(k + i) % ports.length], 'POST', '/v1/oauth/token', headers, body);
     if (res.status !== 200) throw new HttpError('token', res.status, res.text);
     const token = JSON.parse(res.text).access_token;
-    if (typeof token !== 'string' || !token) throw new Error(`token endpoint answered without access_token: ${res.text.slice(0, 200)}`);
+    if (typeof token !== 'string' || !token)
+      throw new Error(`token endpoint answered without access_token: ${res.text.slice(0, 200)}`);
     sampleToken ??= res.text;
   });
   agent.destroy();

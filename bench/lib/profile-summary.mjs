@@ -10,7 +10,9 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const file = args.find((a) => !a.startsWith('--'));
 if (!file) {
-  process.stderr.write('usage: node bench/lib/profile-summary.mjs <file.cpuprofile> [--top=25] [--phase=a-measure] [--results=bench/results/latest.json]\n');
+  process.stderr.write(
+    'usage: node bench/lib/profile-summary.mjs <file.cpuprofile> [--top=25] [--phase=a-measure] [--results=bench/results/latest.json]\n',
+  );
   process.exit(2);
 }
 const top = Number(opt('top', 25));
@@ -41,7 +43,12 @@ function area(url) {
   if (!url) return '(native / V8)';
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1];
-  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?/, 'node:').split('/').slice(0, 2).join('/');
+  if (url.startsWith('node:'))
+    return url
+      .replace(/^node:(internal\/)?/, 'node:')
+      .split('/')
+      .slice(0, 2)
+      .join('/');
   const app = /\/dist\/((?:libs|apps)\/[^/]+)/.exec(url);
   if (app) return `app:${app[1]}`;
   return url;
@@ -65,7 +72,9 @@ for (const [id, t] of self) {
 const show = (title, m) => {
   process.stdout.write(`\n${title}\n`);
   for (const [k, t] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    process.stdout.write(`${((t / total) * 100).toFixed(1).padStart(6)} %  ${(t / 1000).toFixed(0).padStart(7)} ms  ${k}\n`);
+    process.stdout.write(
+      `${((t / total) * 100).toFixed(1).padStart(6)} %  ${(t / 1000).toFixed(0).padStart(7)} ms  ${k}\n`,
+    );
   }
 };
 process.stdout.write(`${file}: ${(total / 1e6).toFixed(2)} s sampled${phase ? ` during ${phase}` : ''}\n`);

@@ -37,7 +37,14 @@ async function run({ concurrency, seconds, warmupSeconds, users }) {
       },
       { origin: ORIGIN },
     );
-    creds.push({ authenticator, id: reg.id, publicKey: authenticator.publicKeyCose(reg.id), userId: randomUUID(), username: `raw-${u}`, alg: authenticator.credentials[0].alg });
+    creds.push({
+      authenticator,
+      id: reg.id,
+      publicKey: authenticator.publicKeyCose(reg.id),
+      userId: randomUUID(),
+      username: `raw-${u}`,
+      alg: authenticator.credentials[0].alg,
+    });
   }
 
   // Pre-signed assertions over known challenges (excluded from the timed loop; timed here for reference).
@@ -47,7 +54,12 @@ async function run({ concurrency, seconds, warmupSeconds, users }) {
     const cred = creds[j % creds.length];
     const challenge = randomBytes(32);
     const assertion = cred.authenticator.getAssertion(
-      { challenge: b64(challenge), rpId: RP_ID, allowCredentials: [{ id: cred.id, type: 'public-key' }], userVerification: 'required' },
+      {
+        challenge: b64(challenge),
+        rpId: RP_ID,
+        allowCredentials: [{ id: cred.id, type: 'public-key' }],
+        userVerification: 'required',
+      },
       { origin: ORIGIN },
     );
     pool.push({ cred, challenge, assertion });
@@ -98,7 +110,12 @@ async function run({ concurrency, seconds, warmupSeconds, users }) {
       .sign(privateKey);
     if (token.split('.').length !== 3) throw new Error('no JWT');
   });
-  return { type: 'result', ...result, assertionSignUs: Math.round(assertionSignUs * 10) / 10, credentialAlgs: [...new Set(creds.map((c) => c.alg))] };
+  return {
+    type: 'result',
+    ...result,
+    assertionSignUs: Math.round(assertionSignUs * 10) / 10,
+    credentialAlgs: [...new Set(creds.map((c) => c.alg))],
+  };
 }
 
 process.on('message', async (cmd) => {

@@ -150,7 +150,8 @@ describe('the administration page in a real browser', () => {
       await inviteeDevice.page.getByRole('button', { name: 'Sign in with a passkey' }).click();
       await inviteeDevice.page
         .getByRole('status')
-        .filter({ hasText: /not accepted/ })
+        // Said as it is: the passkey was fine, the account is disabled.
+        .filter({ hasText: /This account is disabled\. Ask an administrator/ })
         .waitFor();
       expect(await inviteeDevice.sessionCookie()).toBeUndefined();
 

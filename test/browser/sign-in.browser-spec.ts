@@ -4,7 +4,15 @@
  * usernameless, autofill), what the browser is allowed to see afterwards, and logout.
  */
 import { Request } from 'playwright-core';
-import { browserTest, enroll, expectButtonCeremonyOnly, onLoginPage, openLoginPage, signInWithButton, useBrowser } from './support/browser';
+import {
+  browserTest,
+  enroll,
+  expectButtonCeremonyOnly,
+  onLoginPage,
+  openLoginPage,
+  signInWithButton,
+  useBrowser,
+} from './support/browser';
 import { admin, enrolledPerson, jwtClaims, signedInPerson } from './support/people';
 import { GROUPS, stack, uniqueName } from './support/stack';
 
@@ -23,34 +31,39 @@ function recordCeremonyRequests(requests: Array<{ path: string; body: unknown }>
 describe('passkey sign-in in a real browser', () => {
   useBrowser();
 
-  browserTest('an invite link enrolls a passkey: the authenticator holds it and the service lists it', async (session) => {
-    const username = uniqueName('enrollee');
-    const invite = await admin.createInvite(username, [GROUPS.user], { displayName: 'Enid Rollee' });
-    expect(invite.url).toBe(`${stack().airflowUrl}/auth/enroll?invite=${encodeURIComponent(invite.token)}`);
-    const device = await session.device();
+  browserTest(
+    'an invite link enrolls a passkey: the authenticator holds it and the service lists it',
+    async (session) => {
+      const username = uniqueName('enrollee');
+      const invite = await admin.createInvite(username, [GROUPS.user], { displayName: 'Enid Rollee' });
+      expect(invite.url).toBe(`${stack().airflowUrl}/auth/enroll?invite=${encodeURIComponent(invite.token)}`);
+      const device = await session.device();
 
-    await device.page.goto(invite.url);
-    await device.page.getByRole('heading', { name: 'Set up your passkey' }).waitFor();
-    // The invite (a bearer secret) leaves the address bar, and so the history, once the page holds it.
-    await device.page.waitForFunction("!window.location.search.includes('invite')");
-    expect(device.page.url()).toBe(`${stack().airflowUrl}/auth/enroll`);
-    await device.screenshot('enroll-page');
-    const credential = await enroll(device, invite, 'Work laptop');
-    await device.screenshot('enroll-done');
+      await device.page.goto(invite.url);
+      await device.page.getByRole('heading', { name: 'Set up your passkey' }).waitFor();
+      // The invite (a bearer secret) leaves the address bar, and so the history, once the page holds it.
+      await device.page.waitForFunction("!window.location.search.includes('invite')");
+      expect(device.page.url()).toBe(`${stack().airflowUrl}/auth/enroll`);
+      await device.screenshot('enroll-page');
+      const credential = await enroll(device, invite, 'Work laptop');
+      await device.screenshot('enroll-done');
 
-    // The browser side: one discoverable credential for this RP and this user, and a way on to sign in.
-    expect(await device.credentials()).toHaveLength(1);
-    expect(credential).toMatchObject({ rpId: 'localhost', isResidentCredential: true, userName: username });
-    await expect(device.page.getByRole('link', { name: 'Sign in with your passkey' }).isVisible()).resolves.toBe(true);
-    // The service side: the user exists with the invite's groups and exactly that passkey; the invite is spent.
-    const user = await admin.user(username);
-    expect(user).toMatchObject({ username, displayName: 'Enid Rollee', groups: [GROUPS.user], disabled: false });
-    expect(user.passkeys).toHaveLength(1);
-    expect(user.passkeys[0]).toMatchObject({ label: 'Work laptop', revokedAt: null, lastUsedAt: null });
-    const spent = (await admin.invites()).find((i) => i.id === invite.id);
-    expect(spent).toMatchObject({ state: 'used' });
-    expect(await device.sessionCookie()).toBeUndefined(); // enrolling is not signing in
-  });
+      // The browser side: one discoverable credential for this RP and this user, and a way on to sign in.
+      expect(await device.credentials()).toHaveLength(1);
+      expect(credential).toMatchObject({ rpId: 'localhost', isResidentCredential: true, userName: username });
+      await expect(device.page.getByRole('link', { name: 'Sign in with your passkey' }).isVisible()).resolves.toBe(
+        true,
+      );
+      // The service side: the user exists with the invite's groups and exactly that passkey; the invite is spent.
+      const user = await admin.user(username);
+      expect(user).toMatchObject({ username, displayName: 'Enid Rollee', groups: [GROUPS.user], disabled: false });
+      expect(user.passkeys).toHaveLength(1);
+      expect(user.passkeys[0]).toMatchObject({ label: 'Work laptop', revokedAt: null, lastUsedAt: null });
+      const spent = (await admin.invites()).find((i) => i.id === invite.id);
+      expect(spent).toMatchObject({ state: 'used' });
+      expect(await device.sessionCookie()).toBeUndefined(); // enrolling is not signing in
+    },
+  );
 
   browserTest('signing in with a username opens Airflow, whose DAG list shows the example DAG', async (session) => {
     const { device, username } = await enrolledPerson(session, { prefix: 'dagviewer' });
@@ -61,7 +74,11 @@ describe('passkey sign-in in a real browser', () => {
     await device.screenshot('login-page');
     await signInWithButton(device, username);
 
-    expect(requests.map((r) => r.path)).toEqual(['authentication/options', 'authentication/options', 'authentication/verify']);
+    expect(requests.map((r) => r.path)).toEqual([
+      'authentication/options',
+      'authentication/options',
+      'authentication/verify',
+    ]);
     expect(requests[0]!.body).toEqual({}); // the page's autofill request, parked
     expect(requests[1]!.body).toEqual({ username }); // the button's request, for this user's passkeys
     expectButtonCeremonyOnly(device.webauthnCalls());
@@ -134,50 +151,63 @@ describe('passkey sign-in in a real browser', () => {
     const verify = seen.find((r) => r.url.endsWith('/auth/webauthn/authentication/verify'));
     expect(verify && JSON.parse(verify.body)).toEqual({ redirect: expect.any(String) });
     expect(seen.filter((r) => r.contentType.includes('json')).length).toBeGreaterThan(5); // not a vacuous check
-    const serviceTokens = seen.flatMap((r) => (`${JSON.stringify(r.headers)}\n${r.body}`.match(JWT) ?? []).filter((t) => jwtClaims(t).iss === issuer).map(() => r.url));
+    const serviceTokens = seen.flatMap((r) =>
+      (`${JSON.stringify(r.headers)}\n${r.body}`.match(JWT) ?? [])
+        .filter((t) => jwtClaims(t).iss === issuer)
+        .map(() => r.url),
+    );
     expect(serviceTokens).toEqual([]);
   });
 
-  browserTest("logging out from Airflow's menu ends the session: login page, API 401, old token revoked", async (session) => {
-    const { device } = await signedInPerson(session, { prefix: 'leaver' });
-    const cookie = (await device.sessionCookie())!;
-    const api = `${stack().airflowUrl}/api/v2/dags`;
-    expect((await device.context.request.get(api)).status()).toBe(200);
+  browserTest(
+    "logging out from Airflow's menu ends the session: login page, API 401, old token revoked",
+    async (session) => {
+      const { device } = await signedInPerson(session, { prefix: 'leaver' });
+      const cookie = (await device.sessionCookie())!;
+      const api = `${stack().airflowUrl}/api/v2/dags`;
+      expect((await device.context.request.get(api)).status()).toBe(200);
 
-    // The login page that logout ends on arms passkey autofill; with presence simulated it would sign the person
-    // straight back in (a race with the checks below), so park it as openLoginPage does.
-    await device.setPresence(false);
-    await device.page.getByRole('button', { name: 'User' }).click();
-    await device.page.getByRole('menuitem', { name: 'Logout' }).click();
-    await device.page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
-    await device.page.waitForURL((url) => url.pathname.endsWith('/auth/login'));
-    await device.page.getByRole('heading', { name: 'Sign in to Airflow' }).waitFor();
-    expect(onLoginPage(device.page)).toBe(true);
+      // The login page that logout ends on arms passkey autofill; with presence simulated it would sign the person
+      // straight back in (a race with the checks below), so park it as openLoginPage does.
+      await device.setPresence(false);
+      await device.page.getByRole('button', { name: 'User' }).click();
+      await device.page.getByRole('menuitem', { name: 'Logout' }).click();
+      await device.page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
+      await device.page.waitForURL((url) => url.pathname.endsWith('/auth/login'));
+      await device.page.getByRole('heading', { name: 'Sign in to Airflow' }).waitFor();
+      expect(onLoginPage(device.page)).toBe(true);
 
-    expect(await device.sessionCookie()).toBeUndefined();
-    expect((await device.context.request.get(api)).status()).toBe(401);
-    // The old token was revoked, not only forgotten by this browser (a revoked token is an invalid one to Airflow,
-    // which answers 403 "Invalid JWT token" for those; the same cookie got 200 above).
-    const replay = await fetch(api, { headers: { Cookie: `_token=${cookie.value}` } });
-    expect({ status: replay.status, body: await replay.json() }).toEqual({ status: 403, body: { detail: 'Invalid JWT token' } });
-  });
+      expect(await device.sessionCookie()).toBeUndefined();
+      expect((await device.context.request.get(api)).status()).toBe(401);
+      // The old token was revoked, not only forgotten by this browser (a revoked token is an invalid one to Airflow,
+      // which answers 403 "Invalid JWT token" for those; the same cookie got 200 above).
+      const replay = await fetch(api, { headers: { Cookie: `_token=${cookie.value}` } });
+      expect({ status: replay.status, body: await replay.json() }).toEqual({
+        status: 403,
+        body: { detail: 'Invalid JWT token' },
+      });
+    },
+  );
 
-  browserTest('the login page works with the keyboard alone (Tab to the field and the button, Enter)', async (session) => {
-    const { device, username } = await enrolledPerson(session, { prefix: 'keyboard' });
-    const { page } = device;
-    await openLoginPage(device);
+  browserTest(
+    'the login page works with the keyboard alone (Tab to the field and the button, Enter)',
+    async (session) => {
+      const { device, username } = await enrolledPerson(session, { prefix: 'keyboard' });
+      const { page } = device;
+      await openLoginPage(device);
 
-    await page.keyboard.press('Tab');
-    expect(await page.evaluate('document.activeElement.id')).toBe('username');
-    await page.keyboard.type(username);
-    await page.keyboard.press('Tab');
-    expect(await page.evaluate('document.activeElement.id')).toBe('sign-in');
-    await device.screenshot('login-keyboard-focus');
-    await device.setPresence(true); // openLoginPage parked the autofill request with presence off
-    await page.keyboard.press('Enter');
-    await page.waitForURL((url) => !url.pathname.endsWith('/auth/login'));
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement.id')).toBe('username');
+      await page.keyboard.type(username);
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement.id')).toBe('sign-in');
+      await device.screenshot('login-keyboard-focus');
+      await device.setPresence(true); // openLoginPage parked the autofill request with presence off
+      await page.keyboard.press('Enter');
+      await page.waitForURL((url) => !url.pathname.endsWith('/auth/login'));
 
-    expectButtonCeremonyOnly(device.webauthnCalls());
-    expect(await device.sessionCookie()).toBeDefined();
-  });
+      expectButtonCeremonyOnly(device.webauthnCalls());
+      expect(await device.sessionCookie()).toBeDefined();
+    },
+  );
 });

@@ -56,6 +56,8 @@ INVITES = {
     "frank": ["it-users"],  # stays signed in through the flood; lives through outages
     "gina": ["it-users"],  # uses her own service JWT as Bearer on the REST API
     "hana": ["it-users"],  # her passkey gets flagged as possibly cloned mid-session
+    "ivan": ["it-users"],  # disabled, then enabled: his old session stays ended
+    "judy": ["it-users"],  # her passkey flagged, then unflagged: her old session stays ended
 }
 
 

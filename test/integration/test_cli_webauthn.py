@@ -92,9 +92,9 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         service.stop()
 
 
-def enroll(cli: Cli, username: str) -> None:
+def enroll(cli: Cli, username: str, groups: str = "it-users") -> None:
     """An invite from `airflow webauthn invite create`, redeemed on the service by a software passkey."""
-    invite = cli.json("invite", "create", "--username", username, "--groups", "it-users")
+    invite = cli.json("invite", "create", "--username", username, "--groups", groups)
     origin = cli.service.env["WEBAUTHN_ORIGINS"]
     with httpx.Client(base_url=cli.service.url, timeout=30) as http:
         options = http.post("/v1/registration/options", json={"inviteToken": invite["token"]})
@@ -145,6 +145,29 @@ def test_users_and_passkeys(cli: Cli) -> None:
 
     assert "user ivy: disabled" in cli.ok("users", "disable", "ivy")
     assert cli.json("users", "enable", "ivy")["disabled"] is False
+
+
+def test_the_last_administrator_cannot_be_demoted_disabled_or_lose_their_passkey(cli: Cli) -> None:
+    """No ``airflow webauthn`` command may leave the deployment without an enabled administrator who
+    can sign in: each is refused with one line saying so (there is no --force here: that is the
+    service CLI's break-glass), and nothing changes."""
+    enroll(cli, "root", groups="airflow-admins")
+    [passkey] = cli.json("users", "show", "root")["passkeys"]
+    for args in (
+        ("users", "set-groups", "root", "it-ops"),
+        ("users", "disable", "root"),
+        ("passkeys", "revoke", passkey["id"]),
+    ):
+        result = cli.run(*args)
+        assert result.returncode == 1, (args, result.stdout)
+        assert "leave no enabled person in airflow-admins with an active passkey" in result.stderr, args
+        assert "(409 last_admin)" in result.stderr
+    detail = cli.json("users", "show", "root")
+    assert (detail["groups"], detail["disabled"], detail["passkeys"][0]["revokedAt"]) == (
+        ["airflow-admins"],
+        False,
+        None,
+    )
 
 
 def test_service_accounts_and_keys(cli: Cli) -> None:

@@ -284,7 +284,8 @@ def test_a_persons_own_service_jwt_as_bearer_is_rechecked(
     airflow: httpx.Client, stack: Stack, people: dict[str, SoftAuthenticator]
 ) -> None:
     """gina calls the REST API with her own service JWT (not a cookie): disabling her refuses that still
-    unexpired token within the re-check interval, not at its exp; enabling her lets it work again."""
+    unexpired token within the re-check interval, not at its exp; enabling her lets her sign in again,
+    while that token stays refused for good, saying why."""
     bearer: dict[str, Any] = {"Authorization": f"Bearer {_service_jwt(stack, people['gina'], 'gina')}"}
     assert airflow.get("/api/v2/dags", headers=bearer).status_code == 200
     stack.service.cli("users", "disable", "gina")
@@ -297,12 +298,18 @@ def test_a_persons_own_service_jwt_as_bearer_is_rechecked(
         assert status in {401, 403}, f"gina's token still {status} {waited:.1f}s after the disable"
     finally:
         stack.service.cli("users", "enable", "gina")
-    status, _ = wait_for(
-        lambda: airflow.get("/api/v2/dags", headers=bearer).status_code,
-        {200},
-        within=15,
-    )
+    fresh = {"Authorization": f"Bearer {_service_jwt(stack, people['gina'], 'gina')}"}
+    status, _ = wait_for(lambda: airflow.get("/api/v2/dags", headers=fresh).status_code, {200}, within=15)
     assert status == 200
+    # Refused on every request; once Airflow re-asked after the enable, the detail names the ending.
+    deadline = time.monotonic() + RECHECK_INTERVAL_SECONDS + SLACK_SECONDS
+    while True:
+        stale = airflow.get("/api/v2/dags", headers=bearer)
+        assert stale.status_code == 401, stale.text
+        if "which ended it for good" in stale.json()["detail"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert "the account was disabled, which ended it for good" in stale.json()["detail"]
 
 
 def test_flagging_the_passkey_ends_the_sessions_signed_in_with_it(

@@ -5,7 +5,10 @@
  */
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { DataSource } from 'typeorm';
-import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/server';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import { TEST_ORIGIN } from '../support/test-app';
 import { cli, cliJson, Cluster, eventually, get, Instance, post, startCluster } from './support/instances';
@@ -28,7 +31,7 @@ afterAll(async () => {
 async function onDatabase<T>(sql: string): Promise<T> {
   const ds = await new DataSource({ type: 'postgres', url: cluster.database.url }).initialize();
   try {
-    return (await ds.query(sql));
+    return await ds.query(sql);
   } finally {
     await ds.destroy();
   }
@@ -41,7 +44,8 @@ async function grant(instance: Instance, clientId: string, clientSecret: string)
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
   });
   const body = (await res.json()) as { access_token?: string };
-  if (res.status !== 200 || !body.access_token) throw new Error(`token endpoint on ${instance.url} answered ${res.status}: ${JSON.stringify(body)}`);
+  if (res.status !== 200 || !body.access_token)
+    throw new Error(`token endpoint on ${instance.url} answered ${res.status}: ${JSON.stringify(body)}`);
   return body.access_token;
 }
 
@@ -55,14 +59,20 @@ describe('instances started at the same moment on an empty database', () => {
     const duplicated = await onDatabase<unknown[]>('SELECT name FROM migrations GROUP BY name HAVING count(*) > 1');
     expect(duplicated).toEqual([]);
     // Safely, not by luck: no instance failed a migration and had to retry its start.
-    for (const instance of cluster.instances) expect(instance.output()).not.toMatch(/Unable to connect to the database|Retrying|already exists/i);
+    for (const instance of cluster.instances)
+      expect(instance.output()).not.toMatch(/Unable to connect to the database|Retrying|already exists/i);
     const keys = await cliJson<Array<{ kid: string; state: string }>>(cluster, ['keys', 'list']);
     expect(keys.filter((k) => k.state === 'active')).toHaveLength(1);
     expect(keys.filter((k) => k.state === 'next').length).toBeGreaterThanOrEqual(1);
   });
 
-  it('publish the same keys, and a token signed by any instance verifies against every instance\'s JWKS', async () => {
-    const account = await cliJson<{ clientId: string; clientSecret: string }>(cluster, ['service-account', 'create', '--name', 'multi-ci']);
+  it("publish the same keys, and a token signed by any instance verifies against every instance's JWKS", async () => {
+    const account = await cliJson<{ clientId: string; clientSecret: string }>(cluster, [
+      'service-account',
+      'create',
+      '--name',
+      'multi-ci',
+    ]);
     for (const signer of cluster.instances) {
       const token = await grant(signer, account.clientId, account.clientSecret);
       for (const verifier of cluster.instances) {
@@ -82,7 +92,9 @@ describe('ceremonies across instances', () => {
     const invite = await cliJson<{ token: string }>(cluster, ['invite', 'create', '--username', username]);
     const options = await post(a, '/v1/registration/options', { inviteToken: invite.token });
     expect(options.status).toBe(200);
-    const response = authenticator.createCredential(options.body as PublicKeyCredentialCreationOptionsJSON, { origin: TEST_ORIGIN });
+    const response = authenticator.createCredential(options.body as PublicKeyCredentialCreationOptionsJSON, {
+      origin: TEST_ORIGIN,
+    });
     const verified = await post(b, '/v1/registration/verify', { response });
     expect(verified.status).toBe(201);
   });
@@ -90,7 +102,9 @@ describe('ceremonies across instances', () => {
   it('a sign-in begun on one instance finishes on another, and its token verifies on a third', async () => {
     const options = await post(b, '/v1/authentication/options', { username });
     expect(options.status).toBe(200);
-    const response = authenticator.getAssertion(options.body as PublicKeyCredentialRequestOptionsJSON, { origin: TEST_ORIGIN });
+    const response = authenticator.getAssertion(options.body as PublicKeyCredentialRequestOptionsJSON, {
+      origin: TEST_ORIGIN,
+    });
     const verified = await post(c, '/v1/authentication/verify', { response });
     expect(verified.status).toBe(200);
     const jwks = createRemoteJWKSet(new URL(`${a.url}/.well-known/jwks.json`));
@@ -100,7 +114,9 @@ describe('ceremonies across instances', () => {
 
   it('one assertion sent to every instance at once is accepted exactly once', async () => {
     const options = await post(a, '/v1/authentication/options', { username });
-    const response = authenticator.getAssertion(options.body as PublicKeyCredentialRequestOptionsJSON, { origin: TEST_ORIGIN });
+    const response = authenticator.getAssertion(options.body as PublicKeyCredentialRequestOptionsJSON, {
+      origin: TEST_ORIGIN,
+    });
     const answers = await Promise.all(cluster.instances.map((i) => post(i, '/v1/authentication/verify', { response })));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses[0]).toBe(200);
@@ -112,12 +128,26 @@ describe('ceremonies across instances', () => {
 
 describe('key rotation', () => {
   it('a rotation made with the CLI is published and used by every instance within the key cache time', async () => {
-    const account = await cliJson<{ clientId: string; clientSecret: string }>(cluster, ['service-account', 'create', '--name', 'multi-rotation']);
-    const rotated = await cliJson<{ activeKid: string; nextKid: string; retiredKid: string }>(cluster, ['keys', 'rotate']);
+    const account = await cliJson<{ clientId: string; clientSecret: string }>(cluster, [
+      'service-account',
+      'create',
+      '--name',
+      'multi-rotation',
+    ]);
+    const rotated = await cliJson<{ activeKid: string; nextKid: string; retiredKid: string }>(cluster, [
+      'keys',
+      'rotate',
+    ]);
     for (const instance of cluster.instances) {
-      await eventually(async () => (await publishedKids(instance)).includes(rotated.nextKid), 45_000, `${instance.url} publishes the new next key`);
       await eventually(
-        async () => decodeProtectedHeader(await grant(instance, account.clientId, account.clientSecret)).kid === rotated.activeKid,
+        async () => (await publishedKids(instance)).includes(rotated.nextKid),
+        45_000,
+        `${instance.url} publishes the new next key`,
+      );
+      await eventually(
+        async () =>
+          decodeProtectedHeader(await grant(instance, account.clientId, account.clientSecret)).kid ===
+          rotated.activeKid,
         45_000,
         `${instance.url} signs with the newly active key`,
       );
@@ -130,7 +160,9 @@ describe('key rotation', () => {
 describe('scheduled jobs', () => {
   it('run once across instances: of three instances starting together, one ran each start-up job', async () => {
     // Key maintenance and audit pruning run at start-up and then on their intervals, each behind a lease.
-    const leases = await onDatabase<Array<{ name: string; runs: number }>>("SELECT name, runs FROM job_leases WHERE name IN ('keys.maintain', 'audit.prune') ORDER BY name");
+    const leases = await onDatabase<Array<{ name: string; runs: number }>>(
+      "SELECT name, runs FROM job_leases WHERE name IN ('keys.maintain', 'audit.prune') ORDER BY name",
+    );
     expect(leases).toEqual([
       { name: 'audit.prune', runs: 1 },
       { name: 'keys.maintain', runs: 1 },
@@ -140,12 +172,19 @@ describe('scheduled jobs', () => {
 
 describe('the audit chain', () => {
   it('stays one intact chain while every instance appends at once', async () => {
-    const account = await cliJson<{ clientId: string; clientSecret: string }>(cluster, ['service-account', 'create', '--name', 'multi-audit']);
+    const account = await cliJson<{ clientId: string; clientSecret: string }>(cluster, [
+      'service-account',
+      'create',
+      '--name',
+      'multi-audit',
+    ]);
     await Promise.all(
       Array.from({ length: 30 }, (_, i) => {
         const instance = cluster.instances[i % cluster.instances.length]!;
         // Refused secrets too: anonymous failures take the aggregation path, which appends to the same chain.
-        return i % 3 === 0 ? grant(instance, account.clientId, 'wrong-secret').catch(() => undefined) : grant(instance, account.clientId, account.clientSecret);
+        return i % 3 === 0
+          ? grant(instance, account.clientId, 'wrong-secret').catch(() => undefined)
+          : grant(instance, account.clientId, account.clientSecret);
       }),
     );
     const verified = await cli(cluster, ['audit', 'verify', '--json']);

@@ -168,9 +168,30 @@ describe('users and passkeys', () => {
     const res = await t.http.get('/v1/admin/users').set(bearer(admin.token));
     expect(res.status).toBe(200);
     const row = res.body.find((u: { username: string }) => u.username === 'alice');
-    expect(Object.keys(row).sort()).toEqual(['createdAt', 'disabled', 'displayName', 'groups', 'id', 'idp', 'lastIdpLoginAt', 'lastLoginAt', 'lastLoginMethod', 'username']);
+    expect(Object.keys(row).sort()).toEqual([
+      'createdAt',
+      'disabled',
+      'displayName',
+      'groups',
+      'id',
+      'idp',
+      'lastIdpLoginAt',
+      'lastLoginAt',
+      'lastLoginMethod',
+      'sessionGeneration',
+      'sessionsEndedAt',
+      'sessionsEndedReason',
+      'username',
+    ]);
     // A local (invited) person: no identity provider, never signed in through one.
-    expect(row).toMatchObject({ displayName: 'Alice A.', groups: ['data-team'], disabled: false, idp: null, lastIdpLoginAt: null, lastLoginMethod: 'passkey' });
+    expect(row).toMatchObject({
+      displayName: 'Alice A.',
+      groups: ['data-team'],
+      disabled: false,
+      idp: null,
+      lastIdpLoginAt: null,
+      lastLoginMethod: 'passkey',
+    });
     expect(new Date(row.lastLoginAt).toISOString()).toBe(row.lastLoginAt);
     aliceId = row.id;
   });
@@ -215,7 +236,7 @@ describe('users and passkeys', () => {
     ).toBe(400);
   });
 
-  it('disabling a user stops their sign-in and their current token at once; enabling restores both', async () => {
+  it('disabling a user stops their sign-in and their current token at once; enabling restores sign-in, not the token', async () => {
     const token = await signIn(t, alice);
     expect((await t.http.post('/v1/admin/users/alice/disable').set(bearer(admin.token))).body).toMatchObject({
       disabled: true,
@@ -227,7 +248,8 @@ describe('users and passkeys', () => {
       disabled: false,
     });
     await expectAudited('user.enabled', aliceId);
-    expect((await t.http.get('/v1/me').set(bearer(token))).status).toBe(200);
+    expect((await t.http.get('/v1/me').set(bearer(token))).body.code).toBe('session_ended');
+    expect((await t.http.get('/v1/me').set(bearer(await signIn(t, alice)))).status).toBe(200);
   });
 
   it('renames and revokes a passkey; a revoked passkey no longer signs in', async () => {
@@ -339,7 +361,7 @@ describe('service accounts', () => {
     await clientToken(t, clientId, rotated.body.clientSecret);
   });
 
-  it('a disabled account gets no token and its current token stops working', async () => {
+  it('a disabled account gets no token and its current token stops working, for good', async () => {
     const sa = await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin']);
     expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).status).toBe(200);
     expect(
@@ -350,7 +372,10 @@ describe('service accounts', () => {
     expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).status).toBe(401);
     await t.http.post(`/v1/admin/service-accounts/${sa.id}/enable`).set(bearer(admin.token)).expect(200);
     await expectAudited('service_account.enabled', sa.id);
-    expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).status).toBe(200);
+    expect((await t.http.get('/v1/admin/keys').set(bearer(sa.token))).body.code).toBe('session_ended');
+    expect(
+      (await t.http.get('/v1/admin/keys').set(bearer(await clientToken(t, sa.clientId, sa.clientSecret)))).status,
+    ).toBe(200);
   });
 });
 

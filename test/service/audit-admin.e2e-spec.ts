@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { ServiceAccount } from '@app/accounts';
 import { runServiceCli } from '../support/service-cli';
-import { ADMIN_GROUP, requestClientToken, serviceAccountToken, signedInPerson, SignedInPerson, startTestApp, TestApp } from '../support/test-app';
+import {
+  ADMIN_GROUP,
+  requestClientToken,
+  serviceAccountToken,
+  signedInPerson,
+  SignedInPerson,
+  startTestApp,
+  TestApp,
+} from '../support/test-app';
 
 jest.setTimeout(120_000);
 
@@ -24,21 +32,35 @@ const bearer = () => ({ Authorization: `Bearer ${admin.token}` });
 const sql = (text: string) => t.app.get(DataSource).query(text);
 
 async function events(query: Record<string, string | number>): Promise<Event[]> {
-  const res = await t.http.get('/v1/admin/audit').query({ limit: 500, ...query }).set(bearer());
+  const res = await t.http
+    .get('/v1/admin/audit')
+    .query({ limit: 500, ...query })
+    .set(bearer());
   expect(res.status).toBe(200);
   return res.body.items as Event[];
 }
 
 /** supertest buffers only text and JSON bodies: collect the NDJSON stream by hand. */
 async function exportLines(query: Record<string, string> = {}): Promise<{ text: string; events: Event[] }> {
-  const res = await t.http.get('/v1/admin/audit/export').query(query).set(bearer()).buffer(true).parse((r, cb) => {
-    let text = '';
-    r.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    r.on('end', () => cb(null, text));
-  });
+  const res = await t.http
+    .get('/v1/admin/audit/export')
+    .query(query)
+    .set(bearer())
+    .buffer(true)
+    .parse((r, cb) => {
+      let text = '';
+      r.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      r.on('end', () => cb(null, text));
+    });
   expect(res.status).toBe(200);
   const text = res.body as string;
-  return { text, events: text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Event) };
+  return {
+    text,
+    events: text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Event),
+  };
 }
 
 const verify = () => t.http.get('/v1/admin/audit/verify').set(bearer());
@@ -58,13 +80,20 @@ describe('names in the audit trail', () => {
   it('names actors and subjects that are accounts, keeps every id, and names nothing else', async () => {
     const all = await events({});
     const issued = all.find((e) => e.type === 'token.issued' && e.outcome === 'success' && e.actorId === robot.id);
-    expect(issued).toMatchObject({ actorType: 'service_account', actorId: robot.id, actorName: 'nightly-loader', subjectId: robot.id, subjectName: 'nightly-loader' });
+    expect(issued).toMatchObject({
+      actorType: 'service_account',
+      actorId: robot.id,
+      actorName: 'nightly-loader',
+      subjectId: robot.id,
+      subjectName: 'nightly-loader',
+    });
     const login = all.find((e) => e.type === 'login' && e.subjectId === admin.id);
     expect(login).toMatchObject({ subjectType: 'user', subjectName: admin.username });
     const [read] = await events({ type: 'audit.read', limit: 1 });
     expect(read).toMatchObject({ actorType: 'user', actorId: admin.id, actorName: admin.username });
     // A key, an invite or an anonymous caller has no account name: the id (or nothing) is what the reader gets.
-    for (const event of all.filter((e) => e.subjectType === 'signing_key' || e.subjectType === 'invite')) expect(event.subjectName).toBeNull();
+    for (const event of all.filter((e) => e.subjectType === 'signing_key' || e.subjectType === 'invite'))
+      expect(event.subjectName).toBeNull();
     for (const event of all.filter((e) => e.actorType === 'anonymous')) expect(event.actorName).toBeNull();
   });
 
@@ -86,11 +115,16 @@ describe('names in the audit trail', () => {
   it('exports names too, and the export still verifies offline (names are not part of the chain)', async () => {
     const { text, events: lines } = await exportLines();
     expect(lines.find((e) => e.actorId === robot.id)).toMatchObject({ actorName: 'nightly-loader' });
-    expect((await exportLines({ actor: 'nightly-loader' })).events.map((e) => e.id)).toEqual(lines.filter((e) => e.actorId === robot.id).map((e) => e.id));
+    expect((await exportLines({ actor: 'nightly-loader' })).events.map((e) => e.id)).toEqual(
+      lines.filter((e) => e.actorId === robot.id).map((e) => e.id),
+    );
     const dir = mkdtempSync(join(tmpdir(), 'audit-admin-'));
     try {
       writeFileSync(join(dir, 'trail.jsonl'), text);
-      const result = await runServiceCli(['audit', 'verify', '--file', join(dir, 'trail.jsonl')], { env: t.env, cwd: dir });
+      const result = await runServiceCli(['audit', 'verify', '--file', join(dir, 'trail.jsonl')], {
+        env: t.env,
+        cwd: dir,
+      });
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -109,18 +143,36 @@ describe('GET /v1/admin/audit/verify', () => {
   it('answers ok on the trail the service wrote, and records who checked it', async () => {
     const res = await verify();
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: true, events: expect.any(Number), broken: null, last: { seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(res.body).toEqual({
+      ok: true,
+      events: expect.any(Number),
+      broken: null,
+      last: { seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
     expect(res.body.events).toBeGreaterThanOrEqual(5);
     const [record] = await events({ type: 'audit.verified', limit: 1 });
-    expect(record).toMatchObject({ outcome: 'success', actorId: admin.id, actorName: admin.username, details: { events: res.body.events } });
+    expect(record).toMatchObject({
+      outcome: 'success',
+      actorId: admin.id,
+      actorName: admin.username,
+      details: { events: res.body.events },
+    });
   });
 
   it('names the first bad event when a row was edited in the table', async () => {
-    const [victim] = (await sql('SELECT id, seq FROM audit_events WHERE seq = 3')) as Array<{ id: string; seq: string | number }>;
+    const [victim] = (await sql('SELECT id, seq FROM audit_events WHERE seq = 3')) as Array<{
+      id: string;
+      seq: string | number;
+    }>;
     await sql(`UPDATE audit_events SET actor_id = 'mallory' WHERE id = '${victim!.id}'`);
     const res = await verify();
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ ok: false, events: expect.any(Number), broken: { eventId: victim!.id, seq: 3, problem: expect.stringMatching(/altered/) }, last: null });
+    expect(res.body).toEqual({
+      ok: false,
+      events: expect.any(Number),
+      broken: { eventId: victim!.id, seq: 3, problem: expect.stringMatching(/altered/) },
+      last: null,
+    });
     const [record] = await events({ type: 'audit.verified', limit: 1 });
     expect(record).toMatchObject({ outcome: 'failure', reason: 'chain_broken', details: { brokenSeq: 3 } });
   });
@@ -128,6 +180,8 @@ describe('GET /v1/admin/audit/verify', () => {
   it('is for admins only', async () => {
     const outsider = await serviceAccountToken(t, ['data-team']);
     expect((await t.http.get('/v1/admin/audit/verify')).status).toBe(401);
-    expect((await t.http.get('/v1/admin/audit/verify').set({ Authorization: `Bearer ${outsider.token}` })).status).toBe(403);
+    expect((await t.http.get('/v1/admin/audit/verify').set({ Authorization: `Bearer ${outsider.token}` })).status).toBe(
+      403,
+    );
   });
 });

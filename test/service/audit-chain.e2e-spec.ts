@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { chainHash } from '@app/audit';
 import { runServiceCli } from '../support/service-cli';
-import { adminToken, clientToken, createServiceAccount, requestClientToken, serviceAccountToken, startTestApp, TestApp } from '../support/test-app';
+import {
+  adminToken,
+  clientToken,
+  createServiceAccount,
+  requestClientToken,
+  serviceAccountToken,
+  startTestApp,
+  TestApp,
+} from '../support/test-app';
 
 jest.setTimeout(120_000);
 
@@ -35,7 +43,11 @@ const sql = (text: string) => t.app.get(DataSource).query(text);
 const verify = (...args: string[]) => runServiceCli(['audit', 'verify', ...args], { env: t.env, cwd });
 
 async function eventAt(seq: number): Promise<{ id: string; hash: string; seq: number }> {
-  const [row] = (await sql(`SELECT id, hash, seq FROM audit_events WHERE seq = ${seq}`)) as Array<{ id: string; hash: string; seq: string | number }>;
+  const [row] = (await sql(`SELECT id, hash, seq FROM audit_events WHERE seq = ${seq}`)) as Array<{
+    id: string;
+    hash: string;
+    seq: string | number;
+  }>;
   if (!row) throw new Error(`no event at ${seq}`);
   return { id: row.id, hash: row.hash, seq: Number(row.seq) };
 }
@@ -50,13 +62,23 @@ describe('audit verify on the database', () => {
     const result = await verify('--json');
     expect(result.code).toBe(0);
     const verdict = JSON.parse(result.stdout);
-    expect(verdict).toMatchObject({ ok: true, first: 1, last: { seq: await headSeq(), hash: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(verdict).toMatchObject({
+      ok: true,
+      first: 1,
+      last: { seq: await headSeq(), hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
     expect(verdict.events).toBeGreaterThanOrEqual(9);
   });
 
   it('stays intact under concurrent appends (positions are gap-free and each follows its predecessor)', async () => {
     const account = await createServiceAccount(t);
-    await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? clientToken(t, account.clientId, account.clientSecret) : requestClientToken(t, account.clientId, 'nope'))));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        i % 2
+          ? clientToken(t, account.clientId, account.clientSecret)
+          : requestClientToken(t, account.clientId, 'nope'),
+      ),
+    );
     expect((await verify()).code).toBe(0);
   });
 
@@ -91,12 +113,29 @@ describe('audit verify on the database', () => {
     );
     const result = await verify();
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('event 00000000-0000-4000-8000-000000000001 at position ? has no place in the chain');
+    expect(result.stderr).toContain(
+      'event 00000000-0000-4000-8000-000000000001 at position ? has no place in the chain',
+    );
   });
 
   it('fails naming a row appended with a correctly computed hash, as the service did not write it', async () => {
     const head = await eventAt(await headSeq());
-    const forged = { seq: head.seq + 1, prevHash: head.hash, id: '00000000-0000-4000-8000-000000000002', occurredAt: Date.now(), type: 'login', outcome: 'success', reason: null, actorType: 'user', actorId: 'mallory', subjectType: null, subjectId: null, clientIp: null, userAgent: null, details: {} };
+    const forged = {
+      seq: head.seq + 1,
+      prevHash: head.hash,
+      id: '00000000-0000-4000-8000-000000000002',
+      occurredAt: Date.now(),
+      type: 'login',
+      outcome: 'success',
+      reason: null,
+      actorType: 'user',
+      actorId: 'mallory',
+      subjectType: null,
+      subjectId: null,
+      clientIp: null,
+      userAgent: null,
+      details: {},
+    };
     await sql(
       `INSERT INTO audit_events (id, occurred_at, type, outcome, actor_type, actor_id, details, seq, prev_hash, hash) VALUES ('${forged.id}', ${forged.occurredAt}, 'login', 'success', 'user', 'mallory', '{}', ${forged.seq}, '${forged.prevHash}', '${chainHash(forged)}')`,
     );
@@ -108,8 +147,25 @@ describe('audit verify on the database', () => {
   it('fails naming an event re-chained after its predecessor was edited', async () => {
     // Editing event 3 and recomputing its own hash still breaks event 4, which was chained to the original.
     const victim = await eventAt(3);
-    const [row] = (await sql(`SELECT * FROM audit_events WHERE seq = 3`)) as Array<Record<string, string | number | null>>;
-    const link = { seq: 3, prevHash: String(row!.prev_hash), id: victim.id, occurredAt: Number(row!.occurred_at), type: String(row!.type), outcome: String(row!.outcome), reason: row!.reason as string | null, actorType: String(row!.actor_type), actorId: 'mallory', subjectType: row!.subject_type as string | null, subjectId: row!.subject_id as string | null, clientIp: row!.client_ip as string | null, userAgent: row!.user_agent as string | null, details: JSON.parse(String(row!.details)) };
+    const [row] = (await sql(`SELECT * FROM audit_events WHERE seq = 3`)) as Array<
+      Record<string, string | number | null>
+    >;
+    const link = {
+      seq: 3,
+      prevHash: String(row!.prev_hash),
+      id: victim.id,
+      occurredAt: Number(row!.occurred_at),
+      type: String(row!.type),
+      outcome: String(row!.outcome),
+      reason: row!.reason as string | null,
+      actorType: String(row!.actor_type),
+      actorId: 'mallory',
+      subjectType: row!.subject_type as string | null,
+      subjectId: row!.subject_id as string | null,
+      clientIp: row!.client_ip as string | null,
+      userAgent: row!.user_agent as string | null,
+      details: JSON.parse(String(row!.details)),
+    };
     await sql(`UPDATE audit_events SET actor_id = 'mallory', hash = '${chainHash(link)}' WHERE id = '${victim.id}'`);
     const next = await eventAt(4);
     const result = await verify();
@@ -129,15 +185,24 @@ describe('the export carries the chain, verifiable offline', () => {
 
   it('verifies an unfiltered export without the database', async () => {
     const file = await exportFile();
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toMatchObject({ seq: 1, prevHash: '0'.repeat(64), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     const offline = await runServiceCli(['audit', 'verify', '--file', file], { env: { PATH: process.env.PATH }, cwd });
-    expect(offline).toMatchObject({ code: 0, stdout: expect.stringContaining(`audit trail intact: ${lines.length} events`) });
+    expect(offline).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining(`audit trail intact: ${lines.length} events`),
+    });
   });
 
   it('fails naming the event edited in the exported file', async () => {
     const file = await exportFile();
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     lines[2].details = { ...lines[2].details, note: 'added later' };
     writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
     const offline = await runServiceCli(['audit', 'verify', '--file', file], { env: { PATH: process.env.PATH }, cwd });
@@ -161,7 +226,10 @@ describe('reading the trail is audited', () => {
     const token = await adminToken(t);
     const res = await t.http.get('/v1/admin/audit?limit=5').set('Authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
-    const [row] = (await sql(`SELECT actor_type, details FROM audit_events WHERE type = 'audit.read'`)) as Array<{ actor_type: string; details: string }>;
+    const [row] = (await sql(`SELECT actor_type, details FROM audit_events WHERE type = 'audit.read'`)) as Array<{
+      actor_type: string;
+      details: string;
+    }>;
     expect(row).toMatchObject({ actor_type: 'service_account' });
     expect(JSON.parse(row!.details)).toMatchObject({ events: 5 });
     expect((await verify()).code).toBe(0);
@@ -170,10 +238,14 @@ describe('reading the trail is audited', () => {
 
 describe('refused admin API calls are audited', () => {
   /** The denial is recorded as the response finishes: wait for it (generously: the machine may be busy). */
-  async function deniedEvents(expected: number): Promise<Array<{ actor_type: string; actor_id: string | null; reason: string; details: string }>> {
+  async function deniedEvents(
+    expected: number,
+  ): Promise<Array<{ actor_type: string; actor_id: string | null; reason: string; details: string }>> {
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const rows = (await sql(`SELECT actor_type, actor_id, reason, details FROM audit_events WHERE type = 'admin.denied' ORDER BY seq`)) as Array<{ actor_type: string; actor_id: string | null; reason: string; details: string }>;
+      const rows = (await sql(
+        `SELECT actor_type, actor_id, reason, details FROM audit_events WHERE type = 'admin.denied' ORDER BY seq`,
+      )) as Array<{ actor_type: string; actor_id: string | null; reason: string; details: string }>;
       if (rows.length >= expected || Date.now() > deadline) return rows;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -82,7 +82,11 @@ async function rewriteCheckpoint(details: Record<string, unknown>): Promise<void
       details: JSON.parse(String(row.details)),
     };
     const hash = chainHash(link);
-    await sql(`UPDATE audit_events SET prev_hash = ${p(1)}, hash = ${p(2)} WHERE id = ${p(3)}`, [prevHash, hash, link.id]);
+    await sql(`UPDATE audit_events SET prev_hash = ${p(1)}, hash = ${p(2)} WHERE id = ${p(3)}`, [
+      prevHash,
+      hash,
+      link.id,
+    ]);
     prevHash = hash;
     last = { seq: link.seq, hash };
   }
@@ -109,11 +113,16 @@ async function expectBroken(problem: string): Promise<void> {
   const { id } = await checkpointRow();
   const result = await cli('audit', 'verify');
   expect(result.code).toBe(1);
-  expect(result.stderr).toContain(`event ${id} at position ${checkpointSeq} is the retention checkpoint the chain starts from, and it ${problem}`);
+  expect(result.stderr).toContain(
+    `event ${id} at position ${checkpointSeq} is the retention checkpoint the chain starts from, and it ${problem}`,
+  );
   // The admin API (what `airflow webauthn audit verify` calls) goes through the same verifier.
   const res = await t.http.get('/v1/admin/audit/verify').set('Authorization', `Bearer ${await adminToken(t)}`);
   expect(res.status).toBe(200);
-  expect(res.body).toMatchObject({ ok: false, broken: { eventId: id, seq: checkpointSeq, problem: expect.stringContaining(problem) } });
+  expect(res.body).toMatchObject({
+    ok: false,
+    broken: { eventId: id, seq: checkpointSeq, problem: expect.stringContaining(problem) },
+  });
 }
 
 describe('a pruned trail with a signed checkpoint', () => {
@@ -125,18 +134,31 @@ describe('a pruned trail with a signed checkpoint', () => {
     const before = Number((await sql('SELECT COUNT(*) AS n FROM audit_events'))[0].n);
     await expect(t.app.get(AuditService).prune(400, noKey, Date.now())).resolves.toBeNull();
     expect(Number((await sql('SELECT COUNT(*) AS n FROM audit_events'))[0].n)).toBe(before);
-    await expect(t.app.get(AuditService).prune(400, noKey, Date.now() + 801 * DAY)).rejects.toThrow('no signing key was needed');
+    await expect(t.app.get(AuditService).prune(400, noKey, Date.now() + 801 * DAY)).rejects.toThrow(
+      'no signing key was needed',
+    );
   });
 
   it('verifies online (CLI and admin API) and offline from an export, naming the key relied on', async () => {
     const { details } = await checkpointRow();
     const activeKid = (await t.app.get(KeyStoreService).signingKey()).kid;
-    expect(details).toMatchObject({ throughSeq: prunedThrough, signature: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/) });
-    expect(JSON.parse(Buffer.from(String(details.signature).split('.')[0]!, 'base64url').toString())).toMatchObject({ alg: 'EdDSA', typ: 'audit-checkpoint+jws', kid: activeKid });
+    expect(details).toMatchObject({
+      throughSeq: prunedThrough,
+      signature: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/),
+    });
+    expect(JSON.parse(Buffer.from(String(details.signature).split('.')[0]!, 'base64url').toString())).toMatchObject({
+      alg: 'EdDSA',
+      typ: 'audit-checkpoint+jws',
+      kid: activeKid,
+    });
 
     const online = await cli('audit', 'verify', '--json');
     expect(online.code).toBe(0);
-    expect(JSON.parse(online.stdout)).toMatchObject({ ok: true, first: prunedThrough + 1, checkpoint: { seq: checkpointSeq, kid: activeKid } });
+    expect(JSON.parse(online.stdout)).toMatchObject({
+      ok: true,
+      first: prunedThrough + 1,
+      checkpoint: { seq: checkpointSeq, kid: activeKid },
+    });
     const res = await t.http.get('/v1/admin/audit/verify').set('Authorization', `Bearer ${await adminToken(t)}`);
     expect(res.body).toMatchObject({ ok: true });
 
@@ -149,7 +171,9 @@ describe('a pruned trail with a signed checkpoint', () => {
     expect(pinned.stdout).toContain(`signed by key ${activeKid} (carried in the export, pinned by --trusted-kids)`);
     const otherPin = await offline('audit', 'verify', '--file', file, '--trusted-kids', 'someone-else');
     expect(otherPin.code).toBe(1);
-    expect(otherPin.stderr).toContain(`at position ${checkpointSeq} is the retention checkpoint the chain starts from, and it is signed by key ${activeKid}, which is not a key trusted here`);
+    expect(otherPin.stderr).toContain(
+      `at position ${checkpointSeq} is the retention checkpoint the chain starts from, and it is signed by key ${activeKid}, which is not a key trusted here`,
+    );
   });
 
   it('still verifies after its signing key was rotated out and erased (the public part is kept)', async () => {
@@ -159,7 +183,9 @@ describe('a pruned trail with a signed checkpoint', () => {
     await keyStore.rotate(CLI_CONTEXT);
     // Long after every token it signed has expired: maintenance erases the retired keys' private parts.
     await keyStore.maintain(CLI_CONTEXT, new Date(Date.now() + 30 * DAY));
-    const [row] = (await sql(`SELECT state, encrypted_private_key, public_jwk FROM signing_keys WHERE kid = ${p(1)}`, [signer])) as Row[];
+    const [row] = (await sql(`SELECT state, encrypted_private_key, public_jwk FROM signing_keys WHERE kid = ${p(1)}`, [
+      signer,
+    ])) as Row[];
     expect(row).toMatchObject({ state: 'expired' });
     expect(String(row!.encrypted_private_key)).not.toContain('PRIVATE KEY');
     expect(jwkThumbprint(JSON.parse(String(row!.public_jwk)))).toBe(signer);
@@ -218,6 +244,8 @@ describe('a forged checkpoint fails verification, naming the checkpoint event', 
     await rewriteCheckpoint({ ...details, before: new Date(0).toISOString() });
     const result = await offline('audit', 'verify', '--file', await exportFile());
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`at position ${checkpointSeq} is the retention checkpoint the chain starts from, and it was changed after it was signed`);
+    expect(result.stderr).toContain(
+      `at position ${checkpointSeq} is the retention checkpoint the chain starts from, and it was changed after it was signed`,
+    );
   });
 });

@@ -78,6 +78,7 @@ describe('creating a code', () => {
       displayName: p.username,
       groups: user.groups,
       passkeyId: p.passkeyId,
+      sessionGeneration: user.sessionGeneration,
       authTime: new Date(Date.now() - 3600_000),
       amr: ['hwk', 'user', 'mfa'],
     });
@@ -294,6 +295,7 @@ describe("an admin signing a person's command line out", () => {
       displayName: admin.username,
       groups: user.groups,
       passkeyId: admin.passkeyId,
+      sessionGeneration: user.sessionGeneration,
       authTime: new Date(Date.now() - 3600_000),
       amr: ['hwk', 'user', 'mfa'],
     });

@@ -168,13 +168,33 @@ describe('admin CLI', () => {
     });
   });
 
+  it('the last administrator stays: demoting or disabling them is refused, unless --force, which is audited', async () => {
+    const refused = await cli(['users', 'set-groups', 'alice', 'ops']);
+    expect(refused).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(/leave no enabled person in airflow-admins.*--force/),
+    });
+    expect((await cli(['users', 'disable', 'alice'])).stderr).toMatch(/leave no enabled person/);
+    expect(await cliJson(['users', 'set-groups', 'alice', 'ops', '--force'])).toMatchObject({ groups: ['ops'] });
+    const events = (await cli(['audit', 'export', '--type', 'user.updated'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.at(-1)).toMatchObject({
+      actorType: 'cli',
+      actorId: OPERATOR,
+      details: expect.objectContaining({ lastAdminOverride: true }),
+    });
+  });
+
   it('users list / set-groups / disable / enable', async () => {
     const users = await cliJson<Array<Record<string, unknown>>>(['users', 'list']);
     expect(users).toEqual([
       expect.objectContaining({ username: 'alice', disabled: false, lastLoginAt: expect.any(String) }),
     ]);
     expect(Object.keys(users[0]!)).not.toContain('webauthnUserId');
-    expect(await cliJson(['users', 'set-groups', 'alice', 'ops,viewers'])).toMatchObject({
+    expect(await cliJson(['users', 'set-groups', 'alice', 'ops,viewers', '--force'])).toMatchObject({
       groups: ['ops', 'viewers'],
     });
     expect(await cliJson(['users', 'disable', 'alice'])).toMatchObject({ disabled: true });

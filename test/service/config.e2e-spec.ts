@@ -22,7 +22,9 @@ function freshShellCli(args: string[], cwd: string, env: Record<string, string> 
 beforeAll(async () => {
   service = await startTestApp();
   home = mkdtempSync(join(tmpdir(), 'airflow-webauthn-home-'));
-  const envFile = Object.entries(service.env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n');
+  const envFile = Object.entries(service.env)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join('\n');
   mkdirSync(join(home, 'checkout/data'), { recursive: true });
   writeFileSync(join(home, 'checkout/data/service.env'), `${envFile}\n`);
   writeFileSync(join(home, 'prod.env'), `${envFile}\n`);
@@ -35,16 +37,24 @@ afterAll(async () => {
 
 describe('the CLI in a new terminal', () => {
   it('finds data/service.env in the checkout and works on the service database', async () => {
-    const created = await freshShellCli(['invite', 'create', '--username', 'from-default-file', '--json'], join(home, 'checkout'));
+    const created = await freshShellCli(
+      ['invite', 'create', '--username', 'from-default-file', '--json'],
+      join(home, 'checkout'),
+    );
     expect({ code: created.code, stderr: created.stderr }).toEqual({ code: 0, stderr: '' });
     const users = await service.http.get('/v1/admin/invites');
     expect(users.status).toBe(401); // the service is the same one: its admin API still wants a token
     const listed = await freshShellCli(['invite', 'list', '--json'], join(home, 'checkout'));
-    expect(JSON.parse(listed.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ username: 'from-default-file' })]));
+    expect(JSON.parse(listed.stdout)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ username: 'from-default-file' })]),
+    );
   });
 
   it('takes --env-file from anywhere, before or after the command', async () => {
-    for (const args of [['--env-file', join(home, 'prod.env'), 'keys', 'list', '--json'], ['keys', 'list', '--json', '--env-file', join(home, 'prod.env')]]) {
+    for (const args of [
+      ['--env-file', join(home, 'prod.env'), 'keys', 'list', '--json'],
+      ['keys', 'list', '--json', '--env-file', join(home, 'prod.env')],
+    ]) {
       const result = await freshShellCli(args, join(home, 'elsewhere'));
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
       expect(JSON.parse(result.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ state: 'active' })]));
@@ -52,7 +62,10 @@ describe('the CLI in a new terminal', () => {
   });
 
   it('lets the environment beat the file', async () => {
-    const result = await freshShellCli(['keys', 'list', '--json'], join(home, 'checkout'), { DATABASE_URL: join(home, 'elsewhere/other.sqlite'), NODE_ENV: 'test' });
+    const result = await freshShellCli(['keys', 'list', '--json'], join(home, 'checkout'), {
+      DATABASE_URL: join(home, 'elsewhere/other.sqlite'),
+      NODE_ENV: 'test',
+    });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual([]); // a different, empty database: the file's DATABASE_URL lost
   });
@@ -66,6 +79,8 @@ describe('the CLI in a new terminal', () => {
     const missing = await freshShellCli(['users', 'list', '--env-file', 'nope.env'], join(home, 'elsewhere'));
     // Node 20 itself reads a script's --env-file argument and stops first when the file is missing (exit 9).
     expect(missing.code).not.toBe(0);
-    expect(missing.stderr).toMatch(/^[^\n]*nope\.env[^\n]*not found\n$|^Invalid configuration:\n {2}- --env-file nope\.env: no such file\n$/);
+    expect(missing.stderr).toMatch(
+      /^[^\n]*nope\.env[^\n]*not found\n$|^Invalid configuration:\n {2}- --env-file nope\.env: no such file\n$/,
+    );
   });
 });

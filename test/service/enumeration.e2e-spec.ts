@@ -29,16 +29,48 @@ beforeAll(async () => {
   const ds = t.app.get(DataSource);
   const now = Date.now();
   for (let i = 0; i < PEOPLE; i++) {
-    const user: User = { id: randomUUID(), username: `person-${i}`, displayName: `Person ${i}`, groups: [], webauthnUserId: randomBytes(16).toString('base64url'), createdAt: new Date(now + i), updatedAt: new Date(now + i), disabledAt: null, lastLoginAt: null, lastLoginMethod: null, idpIssuer: null, idpSubject: null, lastIdpLoginAt: null };
+    const user: User = {
+      id: randomUUID(),
+      username: `person-${i}`,
+      displayName: `Person ${i}`,
+      groups: [],
+      webauthnUserId: randomBytes(16).toString('base64url'),
+      createdAt: new Date(now + i),
+      updatedAt: new Date(now + i),
+      disabledAt: null,
+      lastLoginAt: null,
+      lastLoginMethod: null,
+      idpIssuer: null,
+      idpSubject: null,
+      lastIdpLoginAt: null,
+      sessionGeneration: 0,
+      sessionsEndedReason: null,
+      sessionsEndedAt: null,
+    };
     await ds.getRepository(User).insert(user);
     // One to three passkeys each, of kinds skewed towards platform authenticators.
     const count = 1 + (i % 7 === 0 ? 2 : i % 3 === 0 ? 1 : 0);
     for (let k = 0; k < count; k++) {
       const kind = KINDS[(i * 7 + k * 3) % KINDS.length]!;
       await ds.getRepository(Passkey).insert({
-        id: randomUUID(), userId: user.id, credentialId: randomBytes(kind.idBytes).toString('base64url'), publicKey: 'x', algorithm: -7, counter: 0, transports: kind.transports,
-        aaguid: '00000000-0000-0000-0000-000000000000', deviceType: 'singleDevice', backupEligible: false, backedUp: false, attestationFormat: 'none', label: 'k',
-        createdAt: new Date(now + i * 10 + k), lastUsedAt: null, revokedAt: null, flaggedAt: null, flagReason: null,
+        id: randomUUID(),
+        userId: user.id,
+        credentialId: randomBytes(kind.idBytes).toString('base64url'),
+        publicKey: 'x',
+        algorithm: -7,
+        counter: 0,
+        transports: kind.transports,
+        aaguid: '00000000-0000-0000-0000-000000000000',
+        deviceType: 'singleDevice',
+        backupEligible: false,
+        backedUp: false,
+        attestationFormat: 'none',
+        label: 'k',
+        createdAt: new Date(now + i * 10 + k),
+        lastUsedAt: null,
+        revokedAt: null,
+        flaggedAt: null,
+        flagReason: null,
       });
     }
     realNames.push(user.username);
@@ -81,14 +113,16 @@ function distance(a: Map<string, number>, b: Map<string, number>): number {
 }
 
 describe('options for unknown usernames', () => {
-  it('are distributed like real people\'s: counts, id lengths and transports', async () => {
+  it("are distributed like real people's: counts, id lengths and transports", async () => {
     const real: Allowed[] = [];
     for (const name of realNames) real.push((await options(name)).allow);
     const unknown: Allowed[] = [];
-    for (let i = 0; i < PEOPLE; i++) unknown.push((await options(`nobody-${i}-${randomBytes(3).toString('hex')}`)).allow);
+    for (let i = 0; i < PEOPLE; i++)
+      unknown.push((await options(`nobody-${i}-${randomBytes(3).toString('hex')}`)).allow);
     const [hr, hu] = [histogram(real), histogram(unknown)];
     // Every shape an unknown name shows is one real people show.
-    for (const key of hu.keys()) expect({ key, seenForRealPeople: hr.has(key) }).toEqual({ key, seenForRealPeople: true });
+    for (const key of hu.keys())
+      expect({ key, seenForRealPeople: hr.has(key) }).toEqual({ key, seenForRealPeople: true });
     // And in about the same proportions (sampling noise over 200 draws stays well under 0.2).
     expect(distance(hr, hu)).toBeLessThan(0.2);
     // The old tell is gone: not one fixed 16-byte id with ["internal","hybrid"] for every unknown name.
@@ -103,7 +137,7 @@ describe('options for unknown usernames', () => {
     expect(other.allow.map((c) => c.id)).not.toEqual(first.allow.map((c) => c.id));
   });
 
-  it('take about as long as a real person\'s', async () => {
+  it("take about as long as a real person's", async () => {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const real: number[] = [];
     const unknown: number[] = [];

@@ -37,7 +37,9 @@ describe('hot paths: sign-in and token grants', () => {
         occurred_at: string | number;
         details: string;
       }[]
-    >(`SELECT type, outcome, reason, actor_type, actor_id, occurred_at, details FROM audit_events WHERE subject_id = '${subjectId}' AND type IN ('login', 'token.issued') ORDER BY occurred_at, type`);
+    >(
+      `SELECT type, outcome, reason, actor_type, actor_id, occurred_at, details FROM audit_events WHERE subject_id = '${subjectId}' AND type IN ('login', 'token.issued') ORDER BY occurred_at, type`,
+    );
 
   it('commits the counter, last use, last login, the login event and the token event of one sign-in together', async () => {
     const { username, authenticator, userId } = await newUser({ initialCounter: 7 });
@@ -73,8 +75,15 @@ describe('hot paths: sign-in and token grants', () => {
     const results = await Promise.all([verify(first), verify(second)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
     const events = await eventsFor(userId);
-    expect(events.filter((e) => e.outcome === 'success').map((e) => e.type).sort()).toEqual(['login', 'token.issued']);
-    expect(events.filter((e) => e.outcome === 'failure').map((e) => e.reason)).toEqual([expect.stringMatching(/^(concurrent_use|counter_stale)$/)]);
+    expect(
+      events
+        .filter((e) => e.outcome === 'success')
+        .map((e) => e.type)
+        .sort(),
+    ).toEqual(['login', 'token.issued']);
+    expect(events.filter((e) => e.outcome === 'failure').map((e) => e.reason)).toEqual([
+      expect.stringMatching(/^(concurrent_use|counter_stale)$/),
+    ]);
     const [passkey] = await db().query(`SELECT counter, flagged_at FROM passkeys WHERE user_id = '${userId}'`);
     expect(Number(passkey.counter)).toBe(5);
     expect(passkey.flagged_at).toBeNull();
@@ -90,7 +99,10 @@ describe('hot paths: sign-in and token grants', () => {
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200]);
     for (const [i, u] of users.entries()) {
       expect(decodeJwt(results[i]!.body.access_token).sub).toBe(u.userId);
-      expect((await eventsFor(u.userId)).map((e) => `${e.type}:${e.outcome}`)).toEqual(['login:success', 'token.issued:success']);
+      expect((await eventsFor(u.userId)).map((e) => `${e.type}:${e.outcome}`)).toEqual([
+        'login:success',
+        'token.issued:success',
+      ]);
     }
   });
 
@@ -99,18 +111,26 @@ describe('hot paths: sign-in and token grants', () => {
     const response = await assertion(t, authenticator, { username });
     const results = await Promise.all(Array.from({ length: 6 }, () => verify(response)));
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
-    expect(results.filter((r) => r.status === 400).every((r) => /unknown or was already used/.test(r.body.message))).toBe(true);
+    expect(
+      results.filter((r) => r.status === 400).every((r) => /unknown or was already used/.test(r.body.message)),
+    ).toBe(true);
     expect((await eventsFor(userId)).filter((e) => e.type === 'token.issued')).toHaveLength(1);
-    const [{ n }] = await db().query(`SELECT COUNT(*) AS n FROM challenges WHERE challenge = '${JSON.parse(Buffer.from(response.response.clientDataJSON, 'base64url').toString()).challenge}'`);
+    const [{ n }] = await db().query(
+      `SELECT COUNT(*) AS n FROM challenges WHERE challenge = '${JSON.parse(Buffer.from(response.response.clientDataJSON, 'base64url').toString()).challenge}'`,
+    );
     expect(Number(n)).toBe(0);
   });
 
   it('accounts for every concurrent client-credentials grant: the first in full, the rest in the window summary', async () => {
     const account = await createServiceAccount(t, { groups: ['ci'] });
-    const tokens = await Promise.all(Array.from({ length: 8 }, () => clientToken(t, account.clientId, account.clientSecret)));
+    const tokens = await Promise.all(
+      Array.from({ length: 8 }, () => clientToken(t, account.clientId, account.clientSecret)),
+    );
     expect(new Set(tokens.map((x) => decodeJwt(x).jti)).size).toBe(8);
     await t.app.get(AuditService).flushEndedWindows(Date.now() + AGGREGATION_WINDOW_MS + 1);
-    const rows = await db().query<Array<{ details: string }>>(`SELECT details FROM audit_events WHERE type = 'token.issued' AND outcome = 'success' AND subject_id = '${account.id}'`);
+    const rows = await db().query<Array<{ details: string }>>(
+      `SELECT details FROM audit_events WHERE type = 'token.issued' AND outcome = 'success' AND subject_id = '${account.id}'`,
+    );
     expect(rows.reduce((sum, row) => sum + ((JSON.parse(row.details) as { count?: number }).count ?? 1), 0)).toBe(8);
   });
 });
@@ -126,10 +146,20 @@ describe('audit export', () => {
     // 1,201 events over 400 distinct instants: more than two export pages (500), with ties at page boundaries.
     // Appended through the service (the chain gives each its place), in order.
     const audit = t.app.get(AuditService);
-    const rows = Array.from({ length: 1201 }, (_, i) => ({ i, occurredAt: new Date(1_700_000_000_000 + Math.floor(i / 3) * 1000) }));
-    for (const row of rows) await audit.record(SYSTEM_CONTEXT, { type: 'export.test', outcome: 'success', details: { i: row.i } }, undefined, row.occurredAt);
+    const rows = Array.from({ length: 1201 }, (_, i) => ({
+      i,
+      occurredAt: new Date(1_700_000_000_000 + Math.floor(i / 3) * 1000),
+    }));
+    for (const row of rows)
+      await audit.record(
+        SYSTEM_CONTEXT,
+        { type: 'export.test', outcome: 'success', details: { i: row.i } },
+        undefined,
+        row.occurredAt,
+      );
     const seen: number[] = [];
-    for await (const event of t.app.get(AuditService).export({ type: 'export.test' })) seen.push((event.details as { i: number }).i);
+    for await (const event of t.app.get(AuditService).export({ type: 'export.test' }))
+      seen.push((event.details as { i: number }).i);
     expect(seen).toEqual(rows.map((_, i) => i));
   }, 60_000);
 });

@@ -22,7 +22,12 @@ it('names the account and the expiry without using the link: enrollment still wo
   for (let i = 0; i < 2; i++) {
     const res = await lookup(token);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ username: 'peeked', displayName: 'Pia Peek', expiresAt: expect.any(String), existingAccount: false });
+    expect(res.body).toEqual({
+      username: 'peeked',
+      displayName: 'Pia Peek',
+      expiresAt: expect.any(String),
+      existingAccount: false,
+    });
   }
   await enrollPasskey(t, new SoftAuthenticator(), { inviteToken: token });
 });
@@ -39,7 +44,10 @@ it('refuses a used, revoked or unknown link with the same 400, and bad input wit
     bodies.push({ code: res.body.code, message: res.body.message });
   }
   expect(new Set(bodies.map((b) => JSON.stringify(b))).size).toBe(1);
-  expect(bodies[0]).toEqual({ code: 'invalid_invite', message: expect.stringContaining('ask an administrator for a new one') });
+  expect(bodies[0]).toEqual({
+    code: 'invalid_invite',
+    message: expect.stringContaining('ask an administrator for a new one'),
+  });
   for (const bad of [null, 42, '', 'not base64url!', 'a'.repeat(200)]) expect((await lookup(bad)).status).toBe(400);
 });
 

@@ -13,7 +13,16 @@ import { SigningKey } from '@app/tokens';
 import { createApp } from '../../apps/auth-service/src/bootstrap';
 import { CliResult, runServiceCli } from '../support/service-cli';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { assertion, clientToken, createServiceAccount, enrollUser, requestClientToken, signIn, startTestApp, TestApp } from '../support/test-app';
+import {
+  assertion,
+  clientToken,
+  createServiceAccount,
+  enrollUser,
+  requestClientToken,
+  signIn,
+  startTestApp,
+  TestApp,
+} from '../support/test-app';
 
 jest.setTimeout(120_000);
 
@@ -83,7 +92,9 @@ describe('a wrong KEY_ENCRYPTION_KEY', () => {
     for (const args of commands) {
       const result = await cli([...args, '--json'], wrong);
       expect({ args, code: result.code, stdout: result.stdout }).toEqual({ args, code: 1, stdout: '' });
-      expect(result.stderr).toMatch(/^error: KEY_ENCRYPTION_KEY does not decrypt the stored signing keys \(active key [\w-]+, next key [\w-]+\).*nothing was changed\n$/);
+      expect(result.stderr).toMatch(
+        /^error: KEY_ENCRYPTION_KEY does not decrypt the stored signing keys \(active key [\w-]+, next key [\w-]+\).*nothing was changed\n$/,
+      );
     }
 
     expect(await snapshot(service)).toEqual(before);
@@ -100,13 +111,17 @@ describe('a wrong KEY_ENCRYPTION_KEY', () => {
 });
 
 describe('key rotation and unreadable keys on a running service', () => {
-  it('a rotation made by the CLI signs the running service\'s next token within seconds', async () => {
+  it("a rotation made by the CLI signs the running service's next token within seconds", async () => {
     const account = await createServiceAccount(service, { name: 'rotation-watcher' });
     const result = await cli(['keys', 'rotate', '--json'], service.env);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
     const { activeKid } = JSON.parse(result.stdout) as { activeKid: string };
     const started = Date.now();
-    await eventually(async () => (kidOf(await clientToken(service, account.clientId, account.clientSecret)) === activeKid ? true : undefined), 'the new key to sign');
+    await eventually(
+      async () =>
+        kidOf(await clientToken(service, account.clientId, account.clientSecret)) === activeKid ? true : undefined,
+      'the new key to sign',
+    );
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
@@ -115,15 +130,26 @@ describe('key rotation and unreadable keys on a running service', () => {
     const keys = service.app.get(DataSource).getRepository(SigningKey);
     const next = await keys.findOneByOrFail({ state: 'next' });
     // What a CLI run with the wrong key used to leave behind: a key sealed under another KEY_ENCRYPTION_KEY.
-    await keys.update({ id: next.id }, { encryptedPrivateKey: `v1.${randomBytes(12).toString('base64url')}.${randomBytes(16).toString('base64url')}.${randomBytes(64).toString('base64url')}` });
+    await keys.update(
+      { id: next.id },
+      {
+        encryptedPrivateKey: `v1.${randomBytes(12).toString('base64url')}.${randomBytes(16).toString('base64url')}.${randomBytes(64).toString('base64url')}`,
+      },
+    );
 
     const ready = await service.http.get('/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body.error.signingKeys).toEqual({ status: 'down', reason: expect.stringContaining(`next key ${next.kid}`) });
+    expect(ready.body.error.signingKeys).toEqual({
+      status: 'down',
+      reason: expect.stringContaining(`next key ${next.kid}`),
+    });
     expect((await requestClientToken(service, account.clientId, account.clientSecret)).status).toBe(200);
 
     const active = await keys.findOneByOrFail({ state: 'active' });
-    await keys.update({ id: active.id }, { state: 'retired', retiredAt: new Date(), publishUntil: new Date(Date.now() + 3600_000) });
+    await keys.update(
+      { id: active.id },
+      { state: 'retired', retiredAt: new Date(), publishUntil: new Date(Date.now() + 3600_000) },
+    );
     await keys.update({ id: next.id }, { state: 'active', activatedAt: new Date() });
     const refused = await eventually(async () => {
       const res = await requestClientToken(service, account.clientId, account.clientSecret);
@@ -131,13 +157,18 @@ describe('key rotation and unreadable keys on a running service', () => {
       return res.status === 200 ? undefined : res;
     }, 'the unreadable key to become the signing key');
     expect(refused.status).toBe(503);
-    expect(refused.body).toMatchObject({ code: 'signing_key_unavailable', message: expect.stringContaining('KEY_ENCRYPTION_KEY') });
+    expect(refused.body).toMatchObject({
+      code: 'signing_key_unavailable',
+      message: expect.stringContaining('KEY_ENCRYPTION_KEY'),
+    });
     expect((await service.http.get('/readyz')).body.error.signingKeys.reason).toContain(`active key ${next.kid}`);
 
     // A person's sign-in meets the same refusal, not a 500.
     const authenticator = new SoftAuthenticator();
     await enrollUser(service, authenticator, { username: 'during-outage' });
-    const signInRes = await service.http.post('/v1/authentication/verify').send({ response: await assertion(service, authenticator) });
+    const signInRes = await service.http
+      .post('/v1/authentication/verify')
+      .send({ response: await assertion(service, authenticator) });
     expect(signInRes.status).toBe(503);
     expect(signInRes.body).toMatchObject({ code: 'signing_key_unavailable' });
   });

@@ -9,7 +9,13 @@ import Redis from 'ioredis';
 import { DataSource } from 'typeorm';
 import { freePort } from '../support/free-port';
 import { startTcpRelay, TcpRelay } from '../support/tcp-relay';
-import { createServiceAccount, requestClientToken, ServiceAccountCredentials, startTestApp, TestApp } from '../support/test-app';
+import {
+  createServiceAccount,
+  requestClientToken,
+  ServiceAccountCredentials,
+  startTestApp,
+  TestApp,
+} from '../support/test-app';
 
 jest.setTimeout(120_000);
 
@@ -43,7 +49,9 @@ function guess(t: TestApp, address: string, account: ServiceAccountCredentials, 
 }
 
 async function rateLimitRows(t: TestApp): Promise<number> {
-  const [row] = await t.app.get(DataSource).query<Array<{ n: number | string }>>('SELECT count(*) AS n FROM rate_limits');
+  const [row] = await t.app
+    .get(DataSource)
+    .query<Array<{ n: number | string }>>('SELECT count(*) AS n FROM rate_limits');
   return Number(row!.n);
 }
 
@@ -148,7 +156,8 @@ describe('with Redis lost in the middle of a flood and back again', () => {
 
     await relay.restore();
     const deadline = Date.now() + 15_000;
-    while ((await limitsHealth(t)).store !== 'redis' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while ((await limitsHealth(t)).store !== 'redis' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     expect(await limitsHealth(t)).toEqual({ status: 'up', store: 'redis' });
     // Back in Redis, the window counted before the cut still holds two failures: one more, then 429.
     expect(await guessUntilRefused(t, account, 10)).toEqual([401, 429]);

@@ -57,7 +57,11 @@ describe('limits keyed by what is attacked', () => {
     for (let i = 0; i < 3; i++) expect((await tokenFrom(t, ATTACKER, a.clientId, `wrong-${i}`)).status).toBe(401);
     const limited = await tokenFrom(t, ATTACKER, a.clientId, 'wrong-again');
     expect(limited.status).toBe(429);
-    expect(limited.body).toEqual({ error: 'slow_down', error_description: expect.stringMatching(/too many failed authentications for this client.*try again in \d+ s/), code: 'rate_limited' });
+    expect(limited.body).toEqual({
+      error: 'slow_down',
+      error_description: expect.stringMatching(/too many failed authentications for this client.*try again in \d+ s/),
+      code: 'rate_limited',
+    });
     expectRetryAfter(limited, 900);
     // From the guessing address even the right secret waits: that is what stops the guess.
     expect((await tokenFrom(t, ATTACKER, a.clientId, a.clientSecret)).status).toBe(429);
@@ -90,14 +94,23 @@ describe('limits keyed by what is attacked', () => {
       const path = i % 2 ? '/v1/authentication/options' : '/V1/Authentication/Options/';
       expect((await t.http.post(path).set('X-Forwarded-For', address).send({})).status).toBe(200);
     }
-    const limited = await t.http.post('/v1/registration/options').set('X-Forwarded-For', address).send({ inviteToken: 'guess' });
+    const limited = await t.http
+      .post('/v1/registration/options')
+      .set('X-Forwarded-For', address)
+      .send({ inviteToken: 'guess' });
     expect(limited.status).toBe(429);
-    expect(limited.body).toMatchObject({ statusCode: 429, code: 'rate_limited', message: expect.stringContaining('too many sign-in attempts from your address') });
+    expect(limited.body).toMatchObject({
+      statusCode: 429,
+      code: 'rate_limited',
+      message: expect.stringContaining('too many sign-in attempts from your address'),
+    });
     expectRetryAfter(limited, 60);
     // Starting a flow at the identity provider creates server-side state too: it shares the bucket.
     expect((await t.http.post('/v1/oidc/start').set('X-Forwarded-For', address).send({})).status).toBe(429);
     expect((await t.http.post('/v1/oidc/passkey/options').set('X-Forwarded-For', address).send({})).status).toBe(429);
-    expect((await t.http.post('/v1/authentication/options').set('X-Forwarded-For', '192.0.2.21').send({})).status).toBe(200);
+    expect((await t.http.post('/v1/authentication/options').set('X-Forwarded-For', '192.0.2.21').send({})).status).toBe(
+      200,
+    );
   });
 
   it('failed sign-ins with one passkey are limited per address; the person still signs in from their own address', async () => {
@@ -105,15 +118,27 @@ describe('limits keyed by what is attacked', () => {
     await enrollUser(t, authenticator, { username: 'target' });
     for (let i = 0; i < 3; i++) {
       const forged = await assertion(t, authenticator, { overrides: { tamperSignature: true } });
-      expect((await t.http.post('/v1/authentication/verify').set('X-Forwarded-For', ATTACKER).send({ response: forged })).status).toBe(401);
+      expect(
+        (await t.http.post('/v1/authentication/verify').set('X-Forwarded-For', ATTACKER).send({ response: forged }))
+          .status,
+      ).toBe(401);
     }
     const forged = await assertion(t, authenticator, { overrides: { tamperSignature: true } });
-    const limited = await t.http.post('/v1/authentication/verify').set('X-Forwarded-For', ATTACKER).send({ response: forged });
+    const limited = await t.http
+      .post('/v1/authentication/verify')
+      .set('X-Forwarded-For', ATTACKER)
+      .send({ response: forged });
     expect(limited.status).toBe(429);
-    expect(limited.body).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('too many failed sign-ins with this passkey') });
+    expect(limited.body).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringContaining('too many failed sign-ins with this passkey'),
+    });
 
     const genuine = await assertion(t, authenticator);
-    expect((await t.http.post('/v1/authentication/verify').set('X-Forwarded-For', PERSON).send({ response: genuine })).status).toBe(200);
+    expect(
+      (await t.http.post('/v1/authentication/verify').set('X-Forwarded-For', PERSON).send({ response: genuine }))
+        .status,
+    ).toBe(200);
     expect(await signIn(t, authenticator)).toEqual(expect.any(String));
   });
 });
@@ -131,22 +156,31 @@ describe('the global ceilings', () => {
     // Airflow's own credential: its token is obtained before the flood, from Airflow's address (loopback).
     const airflow = await serviceAccountToken(t, [], 'airflow');
     let status = 0;
-    for (let i = 0; i < 16 && status !== 429; i++) status = (await t.http.get('/.well-known/jwks.json').set('X-Forwarded-For', ATTACKER)).status;
+    for (let i = 0; i < 16 && status !== 429; i++)
+      status = (await t.http.get('/.well-known/jwks.json').set('X-Forwarded-For', ATTACKER)).status;
     expect(status).toBe(429);
     const limited = await t.http.get('/.well-known/openid-configuration').set('X-Forwarded-For', ATTACKER);
     expect(limited.status).toBe(429);
-    expect(limited.body).toMatchObject({ code: 'rate_limited', message: expect.stringContaining('too many requests from your address') });
+    expect(limited.body).toMatchObject({
+      code: 'rate_limited',
+      message: expect.stringContaining('too many requests from your address'),
+    });
 
     expect((await t.http.get('/.well-known/jwks.json').set('X-Forwarded-For', PERSON)).status).toBe(200);
     // A valid Bearer is counted by client id, even when it arrives from the flooded address.
-    expect((await t.http.get('/v1/me').set('X-Forwarded-For', ATTACKER).set('Authorization', `Bearer ${airflow.token}`)).status).not.toBe(429);
+    expect(
+      (await t.http.get('/v1/me').set('X-Forwarded-For', ATTACKER).set('Authorization', `Bearer ${airflow.token}`))
+        .status,
+    ).not.toBe(429);
     // A forged or expired one is just another request from that address.
-    expect((await t.http.get('/v1/me').set('X-Forwarded-For', ATTACKER).set('Authorization', 'Bearer not.a.token')).status).toBe(429);
+    expect(
+      (await t.http.get('/v1/me').set('X-Forwarded-For', ATTACKER).set('Authorization', 'Bearer not.a.token')).status,
+    ).toBe(429);
     // Health checks are never limited.
     expect((await t.http.get('/readyz').set('X-Forwarded-For', ATTACKER)).status).toBe(200);
   });
 
-  it("a client whose credentials are right gets its token from a flooded address (its grants count by client id); a wrong secret there is refused", async () => {
+  it('a client whose credentials are right gets its token from a flooded address (its grants count by client id); a wrong secret there is refused', async () => {
     const airflow = await createServiceAccount(t, { name: 'airflow-regrant' });
     const FLOODED = '192.0.2.80';
     // The flood: bogus token requests (unknown clients, so no secret bucket fills) from the address Airflow shares.
@@ -155,12 +189,25 @@ describe('the global ceilings', () => {
     expect(flood).toContain(429);
     expect((await t.http.get('/.well-known/jwks.json').set('X-Forwarded-For', FLOODED)).status).toBe(429);
     // Airflow's re-grant from that address, by Basic and by the form body: counted by client id, not refused.
-    const basic = await t.http.post('/v1/oauth/token').type('form').set('X-Forwarded-For', FLOODED).auth(airflow.clientId, airflow.clientSecret).send({ grant_type: 'client_credentials' });
+    const basic = await t.http
+      .post('/v1/oauth/token')
+      .type('form')
+      .set('X-Forwarded-For', FLOODED)
+      .auth(airflow.clientId, airflow.clientSecret)
+      .send({ grant_type: 'client_credentials' });
     expect(basic.status).toBe(200);
     expect((await tokenFrom(t, FLOODED, airflow.clientId, airflow.clientSecret)).status).toBe(200);
     // A guessed-but-wrong secret, the right id with no secret, or a disabled client do not get the client's bucket.
     expect((await tokenFrom(t, FLOODED, airflow.clientId, 'guess')).status).toBe(429);
-    expect((await t.http.post('/v1/oauth/token').type('form').set('X-Forwarded-For', FLOODED).send({ grant_type: 'client_credentials', client_id: airflow.clientId })).status).toBe(429);
+    expect(
+      (
+        await t.http
+          .post('/v1/oauth/token')
+          .type('form')
+          .set('X-Forwarded-For', FLOODED)
+          .send({ grant_type: 'client_credentials', client_id: airflow.clientId })
+      ).status,
+    ).toBe(429);
     await t.app.get(ServiceAccountsService).setDisabled(TEST_CONTEXT, airflow.id, true);
     expect((await tokenFrom(t, FLOODED, airflow.clientId, airflow.clientSecret)).status).toBe(429);
     // Its grants count in its own ceiling (25 a minute here), as its Bearer calls do.
@@ -175,7 +222,8 @@ describe('the global ceilings', () => {
     const robot = await serviceAccountToken(t, [], 'busy-robot');
     // Its grant was the first of its 25 this minute (a grant that authenticates counts by client id too).
     const statuses: number[] = [];
-    for (let i = 0; i < 25; i++) statuses.push((await t.http.get('/v1/me').set('Authorization', `Bearer ${robot.token}`)).status);
+    for (let i = 0; i < 25; i++)
+      statuses.push((await t.http.get('/v1/me').set('Authorization', `Bearer ${robot.token}`)).status);
     expect(statuses.slice(0, 24)).not.toContain(429);
     expect(statuses[24]).toBe(429);
     const other = await serviceAccountToken(t, [], 'quiet-robot');
@@ -188,7 +236,11 @@ describe('limits shared by instances', () => {
   let second: TestApp;
   beforeAll(async () => {
     first = await startTestApp(LIMITS);
-    second = await startTestApp({ ...LIMITS, DATABASE_URL: first.database.url, KEY_ENCRYPTION_KEY: first.env.KEY_ENCRYPTION_KEY });
+    second = await startTestApp({
+      ...LIMITS,
+      DATABASE_URL: first.database.url,
+      KEY_ENCRYPTION_KEY: first.env.KEY_ENCRYPTION_KEY,
+    });
   });
   afterAll(async () => {
     await second?.close();
@@ -206,7 +258,9 @@ describe('limits shared by instances', () => {
 
   it('concurrent failures are all counted (atomic upserts): no more than the limit get through', async () => {
     const a = await createServiceAccount(first, { name: 'shared-b' });
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => tokenFrom(i % 2 ? first : second, '192.0.2.99', a.clientId, `wrong-${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => tokenFrom(i % 2 ? first : second, '192.0.2.99', a.clientId, `wrong-${i}`)),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(3);
     expect(statuses.filter((s) => s === 429)).toHaveLength(9);
@@ -218,7 +272,8 @@ describe('what an attacker cannot force', () => {
     const t = await startTestApp({ ...LIMITS, TRUST_PROXY: 'false' });
     try {
       const a = await createServiceAccount(t, { name: 'untrusted-forwarding' });
-      for (let i = 0; i < 3; i++) expect((await tokenFrom(t, `192.0.2.${100 + i}`, a.clientId, 'wrong')).status).toBe(401);
+      for (let i = 0; i < 3; i++)
+        expect((await tokenFrom(t, `192.0.2.${100 + i}`, a.clientId, 'wrong')).status).toBe(401);
       // Every "address" above was the test client's own: the fourth guess is refused whatever it claims.
       expect((await tokenFrom(t, '192.0.2.200', a.clientId, 'wrong')).status).toBe(429);
     } finally {

@@ -35,14 +35,28 @@ interface Running {
 }
 
 /** Starts dist/main.js in a fresh directory: settings from the environment, or (viaEnvFile) only from `--env-file`. */
-async function startService(database: TestDatabase, overrides: Record<string, string | undefined>, viaEnvFile = false): Promise<Running> {
+async function startService(
+  database: TestDatabase,
+  overrides: Record<string, string | undefined>,
+  viaEnvFile = false,
+): Promise<Running> {
   const port = await freePort();
-  const env = testEnvironment(database.url, { KEY_ENCRYPTION_KEY: KEY, LOG_LEVEL: 'log', PORT: String(port), ...overrides });
+  const env = testEnvironment(database.url, {
+    KEY_ENCRYPTION_KEY: KEY,
+    LOG_LEVEL: 'log',
+    PORT: String(port),
+    ...overrides,
+  });
   const cwd = mkdtempSync(join(tmpdir(), 'airflow-webauthn-logs-'));
   let args: string[] = [];
   let childEnv: Record<string, string> = { PATH: process.env.PATH ?? '', ...env };
   if (viaEnvFile) {
-    writeFileSync(join(cwd, 'service.env'), Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}\n`).join(''));
+    writeFileSync(
+      join(cwd, 'service.env'),
+      Object.entries(env)
+        .map(([k, v]) => `${k}=${JSON.stringify(v)}\n`)
+        .join(''),
+    );
     args = ['--env-file', 'service.env'];
     childEnv = { PATH: process.env.PATH ?? '' };
   }
@@ -76,12 +90,18 @@ async function stop(running: Running): Promise<void> {
 async function requestLines(running: Running, match: RegExp): Promise<string[]> {
   await fetch(`${running.url}/v1/oauth/token?client_secret=${SECRET}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`robot:${SECRET}`).toString('base64')}` },
-    body: "grant_type=client_credentials",
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`robot:${SECRET}`).toString('base64')}`,
+    },
+    body: 'grant_type=client_credentials',
   });
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const lines = running.output().split('\n').filter((l) => match.test(l));
+    const lines = running
+      .output()
+      .split('\n')
+      .filter((l) => match.test(l));
     if (lines.length > 0) return lines;
     if (Date.now() > deadline) throw new Error(`no request line in:\n${running.output()}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -108,7 +128,8 @@ describe('request logs', () => {
       expect(running.output()).not.toMatch(/Object\(\d+\)/);
       // Nest's per-module and per-route start-up lines stay out of the normal log; every line carries an ISO instant.
       expect(running.output()).not.toMatch(/InstanceLoader|RouterExplorer/);
-      for (const l of running.output().split('\n').filter(Boolean)) expect(l).toMatch(/^\[auth-service\] \d+ {2}- \d{4}-\d\d-\d\dT[\d:.]+Z /);
+      for (const l of running.output().split('\n').filter(Boolean))
+        expect(l).toMatch(/^\[auth-service\] \d+ {2}- \d{4}-\d\d-\d\dT[\d:.]+Z /);
     } finally {
       await stop(running);
     }
@@ -118,7 +139,11 @@ describe('request logs', () => {
     const running = await startService(database, { LOG_FORMAT: undefined });
     try {
       const [line] = await requestLines(running, /"context":"HTTP"/);
-      expect(JSON.parse(line!)).toMatchObject({ level: 'log', context: 'HTTP', message: { method: 'POST', path: '/v1/oauth/token', status: 401, ip: '127.0.0.1' } });
+      expect(JSON.parse(line!)).toMatchObject({
+        level: 'log',
+        context: 'HTTP',
+        message: { method: 'POST', path: '/v1/oauth/token', status: 401, ip: '127.0.0.1' },
+      });
       for (const l of running.output().split('\n').filter(Boolean)) expect(() => JSON.parse(l)).not.toThrow();
       expect(running.output()).not.toContain(SECRET);
     } finally {

@@ -10,27 +10,54 @@ describe('service accounts: OAuth 2.0 client credentials (RFC 6749 §4.4)', () =
   });
   afterAll(async () => t?.close());
 
-  const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+  const basic = (id: string, secret: string) =>
+    `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
   it('issues a token to a client authenticated with HTTP Basic', async () => {
     const account = await createServiceAccount(t, { groups: ['ci'] });
-    const res = await t.http.post('/v1/oauth/token').set('Authorization', basic(account.clientId, account.clientSecret)).type('form').send({ grant_type: 'client_credentials' });
+    const res = await t.http
+      .post('/v1/oauth/token')
+      .set('Authorization', basic(account.clientId, account.clientSecret))
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
     // scope: what the token carries (none here), so a client such as Airflow can check what it holds.
     expect(res.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 900, scope: '' });
     const jwks = (await t.http.get('/.well-known/jwks.json')).body;
-    const { payload } = await jwtVerify(res.body.access_token, createLocalJWKSet(jwks), { issuer: t.config.jwt.issuer, audience: 'airflow', typ: 'at+jwt' });
-    expect(payload).toMatchObject({ sub: account.id, client_id: account.clientId, groups: ['ci'], preferred_username: account.name });
+    const { payload } = await jwtVerify(res.body.access_token, createLocalJWKSet(jwks), {
+      issuer: t.config.jwt.issuer,
+      audience: 'airflow',
+      typ: 'at+jwt',
+    });
+    expect(payload).toMatchObject({
+      sub: account.id,
+      client_id: account.clientId,
+      groups: ['ci'],
+      preferred_username: account.name,
+    });
     expect(payload.amr).toBeUndefined();
   });
 
   it('issues a token to a client authenticated in the body', async () => {
     const account = await createServiceAccount(t);
-    const res = await t.http.post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: account.clientSecret });
+    const res = await t.http
+      .post('/v1/oauth/token')
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: account.clientSecret });
     expect(res.status).toBe(200);
     expect(decodeProtectedHeader(res.body.access_token)).toMatchObject({ typ: 'at+jwt', alg: 'EdDSA' });
-    expect(decodeJwt(res.body.access_token).jti).not.toBe(decodeJwt((await t.http.post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: account.clientSecret })).body.access_token).jti);
+    expect(decodeJwt(res.body.access_token).jti).not.toBe(
+      decodeJwt(
+        (
+          await t.http.post('/v1/oauth/token').type('form').send({
+            grant_type: 'client_credentials',
+            client_id: account.clientId,
+            client_secret: account.clientSecret,
+          })
+        ).body.access_token,
+      ).jti,
+    );
   });
 
   it.each([
@@ -47,14 +74,21 @@ describe('service accounts: OAuth 2.0 client credentials (RFC 6749 §4.4)', () =
 
   it('answers HTTP Basic with a wrong secret with 401 and a Basic challenge', async () => {
     const account = await createServiceAccount(t);
-    const res = await t.http.post('/v1/oauth/token').set('Authorization', basic(account.clientId, 'nope')).type('form').send({ grant_type: 'client_credentials' });
+    const res = await t.http
+      .post('/v1/oauth/token')
+      .set('Authorization', basic(account.clientId, 'nope'))
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toMatch(/^Basic/);
   });
 
   it('refuses another grant type with unsupported_grant_type', async () => {
     const account = await createServiceAccount(t);
-    const res = await t.http.post('/v1/oauth/token').type('form').send({ grant_type: 'password', client_id: account.clientId, client_secret: account.clientSecret });
+    const res = await t.http
+      .post('/v1/oauth/token')
+      .type('form')
+      .send({ grant_type: 'password', client_id: account.clientId, client_secret: account.clientSecret });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('unsupported_grant_type');
   });
@@ -70,21 +104,32 @@ describe('service accounts: OAuth 2.0 client credentials (RFC 6749 §4.4)', () =
 
   it('refuses two client authentication methods at once', async () => {
     const account = await createServiceAccount(t);
-    const res = await t.http.post('/v1/oauth/token').set('Authorization', basic(account.clientId, account.clientSecret)).type('form').send({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: account.clientSecret });
+    const res = await t.http
+      .post('/v1/oauth/token')
+      .set('Authorization', basic(account.clientId, account.clientSecret))
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: account.clientSecret });
     expect(res.body.error).toBe('invalid_request');
   });
 
   it('refuses a JSON body: the token endpoint is form-encoded', async () => {
     const account = await createServiceAccount(t);
-    const res = await t.http.post('/v1/oauth/token').send({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: account.clientSecret });
+    const res = await t.http
+      .post('/v1/oauth/token')
+      .send({ grant_type: 'client_credentials', client_id: account.clientId, client_secret: account.clientSecret });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_request');
   });
 
   it('audits issued and refused tokens without recording the secret', async () => {
     const { clientId, clientSecret } = await serviceAccountToken(t, ['ci']);
-    await t.http.post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'bad' });
-    const events = await t.app.get(DataSource).query(`SELECT outcome, reason, details FROM audit_events WHERE type = 'token.issued' ORDER BY occurred_at`);
+    await t.http
+      .post('/v1/oauth/token')
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'bad' });
+    const events = await t.app
+      .get(DataSource)
+      .query(`SELECT outcome, reason, details FROM audit_events WHERE type = 'token.issued' ORDER BY occurred_at`);
     expect(events.some((e: { outcome: string }) => e.outcome === 'success')).toBe(true);
     expect(events.some((e: { reason: string }) => e.reason === 'bad_secret')).toBe(true);
     expect(JSON.stringify(events)).not.toContain(clientSecret);
@@ -129,7 +174,9 @@ describe('discovery, health and hardening', () => {
   it('serves the OpenAPI document', async () => {
     const res = await t.http.get('/docs/openapi.json');
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/registration/options', '/v1/authentication/verify', '/v1/oauth/token']));
+    expect(Object.keys(res.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/registration/options', '/v1/authentication/verify', '/v1/oauth/token']),
+    );
   });
 
   it('sends security headers and hides the framework', async () => {
@@ -156,6 +203,10 @@ describe('start-up configuration check', () => {
     });
     expect(result.status).toBe(2);
     const lines = result.stderr.split('\n').filter((l) => l.startsWith('  - '));
-    expect(lines.map((l) => l.slice(4).split(/[ :]/)[0]).sort()).toEqual(['KEY_ENCRYPTION_KEY', 'PORT', 'WEBAUTHN_RP_ID']);
+    expect(lines.map((l) => l.slice(4).split(/[ :]/)[0]).sort()).toEqual([
+      'KEY_ENCRYPTION_KEY',
+      'PORT',
+      'WEBAUTHN_RP_ID',
+    ]);
   });
 });

@@ -29,22 +29,27 @@ afterAll(async () => {
 
 const logout = (logoutToken: string) => t.http.post('/v1/oidc/backchannel-logout').send({ logout_token: logoutToken });
 
-it.each(['bad-signature', 'wrong-events', 'with-nonce', 'wrong-audience', 'hs256-public-key', 'no-sub-no-sid', 'stale'])(
-  'refuses a logout token with %s: 400, the person keeps their groups',
-  async (mode) => {
-    await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
-    const res = await logout(await op.logoutToken('bob', mode));
-    expect(res.status).toBe(400);
-    expect(res.body.message).toMatch(/logout token is not valid/);
-    expect((await t.app.get(UsersService).findByUsername('bob'))!.groups).toEqual(['idp-viewers']);
-  },
-);
+it.each([
+  'bad-signature',
+  'wrong-events',
+  'with-nonce',
+  'wrong-audience',
+  'hs256-public-key',
+  'no-sub-no-sid',
+  'stale',
+])('refuses a logout token with %s: 400, the person keeps their groups', async (mode) => {
+  await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
+  const res = await logout(await op.logoutToken('bob', mode));
+  expect(res.status).toBe(400);
+  expect(res.body.message).toMatch(/logout token is not valid/);
+  expect((await t.app.get(UsersService).findByUsername('bob'))!.groups).toEqual(['idp-viewers']);
+});
 
 it('refuses a token that is no JWT at all', async () => {
   await logout('not-a-jwt').expect(400);
 });
 
-it('a valid logout token ends the person\'s sessions; their next provider sign-in brings the groups back', async () => {
+it("a valid logout token ends the person's sessions; their next provider sign-in brings the groups back", async () => {
   const token = (await signInAt(t, 'bob')).body.access_token;
   const users = t.app.get(UsersService);
   const before = await users.findByUsername('bob');
@@ -66,23 +71,33 @@ it('a valid logout token for someone unknown here changes nothing and answers 20
 const groupsOf = async (username: string) => (await t.app.get(UsersService).findByUsername(username))!.groups;
 const recordedSids = async (username: string) => {
   const user = (await t.app.get(UsersService).findByUsername(username))!;
-  return t.app.get(UnitOfWork).run(async (tx) => (await tx.query<{ sid: string }>('SELECT sid FROM idp_sessions WHERE user_id = ?', [user.id])).rows.map((r) => r.sid));
+  return t.app
+    .get(UnitOfWork)
+    .run(async (tx) =>
+      (await tx.query<{ sid: string }>('SELECT sid FROM idp_sessions WHERE user_id = ?', [user.id])).rows.map(
+        (r) => r.sid,
+      ),
+    );
 };
 
 describe('by provider session (sid)', () => {
-  it('records the ID token\'s sid at sign-in, against the person', async () => {
+  it("records the ID token's sid at sign-in, against the person", async () => {
     const token = (await signInAt(t, 'bob-sid-record')).body.access_token as string;
     expect(token).toBeTruthy();
     const sids = await recordedSids('bob-sid-record');
     expect(sids).toHaveLength(1);
     expect(sids[0]).toMatch(/\S{8,}/);
     // Kept as long as an Airflow session from this sign-in may last: the passkey step's 10 minutes + OIDC_SID_RETENTION_SECONDS.
-    const { rows } = await t.app.get(UnitOfWork).run((tx) => tx.query<{ expires_at: string | number }>('SELECT expires_at FROM idp_sessions WHERE sid = ?', [sids[0]]));
+    const { rows } = await t.app
+      .get(UnitOfWork)
+      .run((tx) =>
+        tx.query<{ expires_at: string | number }>('SELECT expires_at FROM idp_sessions WHERE sid = ?', [sids[0]]),
+      );
     expect(Number(rows[0]!.expires_at) - Date.now()).toBeGreaterThan((600 + 86400 - 60) * 1000);
     expect(Number(rows[0]!.expires_at) - Date.now()).toBeLessThanOrEqual((600 + 86400) * 1000);
   });
 
-  it('a token with only the sid ends the sessions of the person that sid signed in, and no one else\'s', async () => {
+  it("a token with only the sid ends the sessions of the person that sid signed in, and no one else's", async () => {
     await signInAt(t, 'bob-sid-only').then((res) => expect(res.status).toBe(200));
     await signInAt(t, 'bob-bystander').then((res) => expect(res.status).toBe(200));
     const token = await op.logoutToken('bob-sid-only', 'sid-only');
@@ -135,7 +150,7 @@ describe('by provider session (sid)', () => {
 });
 
 describe('each logout token is acted on once (jti)', () => {
-  it('refuses the same token a second time: 400, and the person\'s new session survives it', async () => {
+  it("refuses the same token a second time: 400, and the person's new session survives it", async () => {
     await signInAt(t, 'bob-replay').then((res) => expect(res.status).toBe(200));
     const token = await op.logoutToken('bob-replay', 'sid-only');
     await logout(token).expect(200);

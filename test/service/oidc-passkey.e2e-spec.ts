@@ -5,7 +5,10 @@
  * pending sign-in, enrolling when a passkey exists, the wrong ceremony.
  */
 import { decodeJwt } from 'jose';
-import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/server';
 import { UsersService } from '@app/accounts';
 import { RunningProvider, providerEnv, signInAt, startProvider } from '../support/oidc-provider-control';
 import { SoftAuthenticator } from '../support/soft-authenticator';
@@ -34,14 +37,18 @@ async function pendingFor(loginHint: string): Promise<{ action: string; pending:
 async function enroll(pending: string, authenticator: SoftAuthenticator) {
   const options = await t.http.post('/v1/oidc/passkey/options').send({ pending }).expect(200);
   expect(options.body.action).toBe('enroll');
-  const response = authenticator.createCredential(options.body.options as PublicKeyCredentialCreationOptionsJSON, { origin: TEST_ORIGIN });
+  const response = authenticator.createCredential(options.body.options as PublicKeyCredentialCreationOptionsJSON, {
+    origin: TEST_ORIGIN,
+  });
   return t.http.post('/v1/oidc/passkey/enroll').send({ pending, response });
 }
 
 async function confirm(pending: string, authenticator: SoftAuthenticator) {
   const options = await t.http.post('/v1/oidc/passkey/options').send({ pending }).expect(200);
   expect(options.body.action).toBe('confirm');
-  const response = authenticator.getAssertion(options.body.options as PublicKeyCredentialRequestOptionsJSON, { origin: TEST_ORIGIN });
+  const response = authenticator.getAssertion(options.body.options as PublicKeyCredentialRequestOptionsJSON, {
+    origin: TEST_ORIGIN,
+  });
   return t.http.post('/v1/oidc/passkey/confirm').send({ pending, response });
 }
 
@@ -56,7 +63,11 @@ describe('passkey as the second factor after the provider', () => {
     const claims = decodeJwt(res.body.access_token);
     expect(claims.amr).toEqual(expect.arrayContaining(['fed', 'user', 'mfa']));
     expect((claims.amr as string[]).some((m) => m === 'hwk' || m === 'swk')).toBe(true);
-    expect(claims).toMatchObject({ idp: op.issuer, preferred_username: 'alice', groups: ['idp-admins', 'idp-engineers'] });
+    expect(claims).toMatchObject({
+      idp: op.issuer,
+      preferred_username: 'alice',
+      groups: ['idp-admins', 'idp-engineers'],
+    });
     expect(typeof claims.passkey_id).toBe('string');
     // The token is a full passkey sign-in for the service: it names a live passkey of this person.
     await t.http.get('/v1/me').set('authorization', `Bearer ${res.body.access_token}`).expect(200);
@@ -68,7 +79,9 @@ describe('passkey as the second factor after the provider', () => {
     expect(action).toBe('confirm');
     const options = await t.http.post('/v1/oidc/passkey/options').send({ pending }).expect(200);
     const alice = await t.app.get(UsersService).findByUsername('alice');
-    expect(options.body.options.allowCredentials.map((c: { id: string }) => c.id)).toEqual(alicesKey.credentials.map((c) => c.id));
+    expect(options.body.options.allowCredentials.map((c: { id: string }) => c.id)).toEqual(
+      alicesKey.credentials.map((c) => c.id),
+    );
     const res = await confirm(pending, alicesKey);
     expect(res.status).toBe(200);
     const claims = decodeJwt(res.body.access_token);
@@ -87,16 +100,22 @@ describe('passkey as the second factor after the provider', () => {
   });
 
   it('refuses a forged pending value', async () => {
-    await t.http.post('/v1/oidc/passkey/options').send({ pending: 'A'.repeat(43) }).expect(400);
+    await t.http
+      .post('/v1/oidc/passkey/options')
+      .send({ pending: 'A'.repeat(43) })
+      .expect(400);
     await t.http.post('/v1/oidc/passkey/options').send({ pending: 'short' }).expect(400);
   });
 
-  it('refuses someone else\'s passkey, and that attempt is spent (no second try without the provider)', async () => {
+  it("refuses someone else's passkey, and that attempt is spent (no second try without the provider)", async () => {
     const other = await signedInPerson(t);
     const { pending } = await pendingFor('alice');
     const options = await t.http.post('/v1/oidc/passkey/options').send({ pending }).expect(200);
     // The other person's authenticator answers a discoverable-style challenge with its own credential.
-    const forged = other.authenticator.getAssertion({ ...options.body.options, allowCredentials: [] }, { origin: TEST_ORIGIN });
+    const forged = other.authenticator.getAssertion(
+      { ...options.body.options, allowCredentials: [] },
+      { origin: TEST_ORIGIN },
+    );
     const res = await t.http.post('/v1/oidc/passkey/confirm').send({ pending, response: forged });
     expect(res.status).toBe(401);
     expect(res.body.access_token).toBeUndefined();
@@ -109,12 +128,19 @@ describe('passkey as the second factor after the provider', () => {
     const intruder = new SoftAuthenticator();
     const creation = await t.http.post('/v1/registration/options').send({});
     expect(creation.status).toBe(401);
-    const fakeOptions = { challenge: 'AAAA', rp: { id: 'localhost', name: 'x' }, user: { id: 'AAAA', name: 'alice', displayName: 'a' }, pubKeyCredParams: [{ type: 'public-key', alg: -7 }] };
-    const response = intruder.createCredential(fakeOptions as PublicKeyCredentialCreationOptionsJSON, { origin: TEST_ORIGIN });
+    const fakeOptions = {
+      challenge: 'AAAA',
+      rp: { id: 'localhost', name: 'x' },
+      user: { id: 'AAAA', name: 'alice', displayName: 'a' },
+      pubKeyCredParams: [{ type: 'public-key', alg: -7 }],
+    };
+    const response = intruder.createCredential(fakeOptions as PublicKeyCredentialCreationOptionsJSON, {
+      origin: TEST_ORIGIN,
+    });
     const res = await t.http.post('/v1/oidc/passkey/enroll').send({ pending, response });
     expect(res.status).toBe(400);
     expect(res.body.message).toMatch(/waits for the passkey step "confirm"/);
-    expect((await t.app.get(UsersService).findByUsername('alice'))).toBeTruthy();
+    expect(await t.app.get(UsersService).findByUsername('alice')).toBeTruthy();
   });
 
   it('people outside FEDERATION_PASSKEY_REQUIRED_GROUPS sign in with the provider alone: amr ["fed"]', async () => {

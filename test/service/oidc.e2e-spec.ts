@@ -119,10 +119,14 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     // Several new people, each signing in twice at the same moment (two tabs, a double click): the callbacks pass
     // the provider together and race to create the account. Ids "bob-<n>" are bob's claims under a new username.
     const people = Array.from({ length: 4 }, (_, i) => `bob-race${i}-${Date.now().toString(36)}`);
-    const queries = await Promise.all(people.flatMap((id) => [0, 1].map(async () => {
-      const flow = await start(t);
-      return { id, flow, query: await atProvider(flow.authorizationUrl, id) };
-    })));
+    const queries = await Promise.all(
+      people.flatMap((id) =>
+        [0, 1].map(async () => {
+          const flow = await start(t);
+          return { id, flow, query: await atProvider(flow.authorizationUrl, id) };
+        }),
+      ),
+    );
     const answers = await Promise.all(queries.map(({ flow, query }) => callback(t, flow, query)));
     expect(answers.map((a) => a.status)).toEqual(queries.map(() => 200));
     const users = t.app.get(UsersService);
@@ -205,7 +209,12 @@ describe('OIDC sign-in with a real OpenID provider', () => {
   it('a refusal carrying a long error from the browser is a clean 401 (the audit reason is a fixed code)', async () => {
     const flow = await start(t);
     const state = new URL(flow.authorizationUrl).searchParams.get('state')!;
-    const query = new URLSearchParams({ error: 'x'.repeat(300), error_description: 'y'.repeat(1000), state, iss: op.issuer }).toString();
+    const query = new URLSearchParams({
+      error: 'x'.repeat(300),
+      error_description: 'y'.repeat(1000),
+      state,
+      iss: op.issuer,
+    }).toString();
     const res = await callback(t, flow, query).expect(401);
     expect(res.body.message).toMatch(/did not sign you in/);
   });

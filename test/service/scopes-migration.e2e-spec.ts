@@ -23,8 +23,21 @@ it('gives existing admin-group accounts admin sessions:read and every other acco
   const before = await open(MIGRATIONS.slice(0, 1));
   await before.runMigrations();
   const row = (id: string, groups: string[]) =>
-    before.createQueryBuilder().insert().into('service_accounts')
-      .values({ id, name: id, client_id: `sa_${id}`, secret_hash: 'x', groups: JSON.stringify(groups), created_by: 'old', created_at: 1, secret_rotated_at: 1, disabled_at: null })
+    before
+      .createQueryBuilder()
+      .insert()
+      .into('service_accounts')
+      .values({
+        id,
+        name: id,
+        client_id: `sa_${id}`,
+        secret_hash: 'x',
+        groups: JSON.stringify(groups),
+        created_by: 'old',
+        created_at: 1,
+        secret_rotated_at: 1,
+        disabled_at: null,
+      })
       .execute();
   await row('airflow', ['airflow-admins']);
   await row('platform', ['ops', 'platform-admins']);
@@ -38,7 +51,9 @@ it('gives existing admin-group accounts admin sessions:read and every other acco
   const after = await open(upToScopes);
   try {
     expect(await after.runMigrations()).toHaveLength(upToScopes.length - 1);
-    const rows: Array<{ id: string; scopes: string }> = await after.query('SELECT id, scopes FROM service_accounts ORDER BY id');
+    const rows: Array<{ id: string; scopes: string }> = await after.query(
+      'SELECT id, scopes FROM service_accounts ORDER BY id',
+    );
     expect(Object.fromEntries(rows.map((r) => [r.id, JSON.parse(r.scopes)]))).toEqual({
       airflow: ['admin', 'sessions:read'],
       platform: ['admin', 'sessions:read'],
@@ -46,8 +61,20 @@ it('gives existing admin-group accounts admin sessions:read and every other acco
       nobody: [],
     });
     // New rows without an explicit value get the column default: no scopes.
-    await after.createQueryBuilder().insert().into('service_accounts')
-      .values({ id: 'later', name: 'later', client_id: 'sa_later', secret_hash: 'x', groups: '[]', created_by: 'x', created_at: 1, secret_rotated_at: 1 })
+    await after
+      .createQueryBuilder()
+      .insert()
+      .into('service_accounts')
+      .values({
+        id: 'later',
+        name: 'later',
+        client_id: 'sa_later',
+        secret_hash: 'x',
+        groups: '[]',
+        created_by: 'x',
+        created_at: 1,
+        secret_rotated_at: 1,
+      })
       .execute();
     expect(await after.query("SELECT scopes FROM service_accounts WHERE id = 'later'")).toEqual([{ scopes: '[]' }]);
     await after.undoLastMigration();

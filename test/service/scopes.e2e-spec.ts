@@ -9,7 +9,15 @@ import { ServiceAccountsService } from '@app/accounts';
 import { TokenIssuerService } from '@app/tokens';
 import { ADMIN_ROUTES, AdminRoute, routePath } from '../support/admin-routes';
 import { SoftAuthenticator } from '../support/soft-authenticator';
-import { ADMIN_GROUP, createInvite, enrollUser, serviceAccountToken, signIn, startTestApp, TestApp } from '../support/test-app';
+import {
+  ADMIN_GROUP,
+  createInvite,
+  enrollUser,
+  serviceAccountToken,
+  signIn,
+  startTestApp,
+  TestApp,
+} from '../support/test-app';
 
 let t: TestApp;
 let admin: string;
@@ -19,8 +27,13 @@ const ids = { user: '', passkey: '', invite: '', account: '' };
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 function pathFor(route: AdminRoute): string {
-  const id = route.pattern.startsWith('/v1/admin/users') ? ids.user : route.pattern.startsWith('/v1/admin/passkeys') ? ids.passkey
-    : route.pattern.startsWith('/v1/admin/invites') ? ids.invite : ids.account;
+  const id = route.pattern.startsWith('/v1/admin/users')
+    ? ids.user
+    : route.pattern.startsWith('/v1/admin/passkeys')
+      ? ids.passkey
+      : route.pattern.startsWith('/v1/admin/invites')
+        ? ids.invite
+        : ids.account;
   return routePath(route, id);
 }
 
@@ -29,7 +42,8 @@ function bodyFor(route: AdminRoute): object {
   if (route.method === 'patch' && route.pattern.startsWith('/v1/admin/users')) return { groups: [ADMIN_GROUP] };
   if (route.method === 'patch') return { label: 'taken over' };
   if (route.pattern === '/v1/admin/invites') return { username: 'intruder' };
-  if (route.pattern === '/v1/admin/service-accounts') return { name: 'intruder', groups: [ADMIN_GROUP], scopes: ['admin'] };
+  if (route.pattern === '/v1/admin/service-accounts')
+    return { name: 'intruder', groups: [ADMIN_GROUP], scopes: ['admin'] };
   return {};
 }
 
@@ -60,11 +74,19 @@ describe('sessions:read (the credential Airflow needs)', () => {
     const user = await t.http.get(`/v1/admin/users/${ids.user}`).set(bearer(reader));
     expect(user.status).toBe(200);
     expect(user.body).toMatchObject({ id: ids.user, username: 'alice', disabled: false, groups: ['ops'] });
-    expect(user.body.passkeys[0]).toMatchObject({ id: ids.passkey, revokedAt: null, flaggedAt: null, flagReason: null });
+    expect(user.body.passkeys[0]).toMatchObject({
+      id: ids.passkey,
+      revokedAt: null,
+      flaggedAt: null,
+      flagReason: null,
+    });
     expect((await t.http.get('/v1/admin/users/alice').set(bearer(reader))).status).toBe(200);
     const accounts = await t.http.get('/v1/admin/service-accounts').set(bearer(reader));
     expect(accounts.status).toBe(200);
-    expect(accounts.body.find((a: { id: string }) => a.id === ids.account)).toMatchObject({ disabled: false, clientId: expect.any(String) });
+    expect(accounts.body.find((a: { id: string }) => a.id === ids.account)).toMatchObject({
+      disabled: false,
+      clientId: expect.any(String),
+    });
   });
 
   it('answers 403 insufficient_scope to EVERY admin mutation and every other admin read, and changes nothing', async () => {
@@ -72,14 +94,30 @@ describe('sessions:read (the credential Airflow needs)', () => {
     expect(refused.filter((r) => r.kind === 'mutation').length).toBeGreaterThanOrEqual(12);
     for (const route of refused) {
       const res = await t.http[route.method](pathFor(route)).set(bearer(reader)).send(bodyFor(route));
-      expect({ route: `${route.method} ${route.pattern}`, status: res.status, code: res.body.code }).toEqual({ route: `${route.method} ${route.pattern}`, status: 403, code: 'insufficient_scope' });
+      expect({ route: `${route.method} ${route.pattern}`, status: res.status, code: res.body.code }).toEqual({
+        route: `${route.method} ${route.pattern}`,
+        status: 403,
+        code: 'insufficient_scope',
+      });
     }
     const alice = (await t.http.get(`/v1/admin/users/${ids.user}`).set(bearer(admin))).body;
-    expect(alice).toMatchObject({ groups: ['ops'], disabled: false, passkeys: [expect.objectContaining({ revokedAt: null, label: expect.not.stringMatching(/taken over/) })] });
-    const invites = (await t.http.get('/v1/admin/invites').set(bearer(admin))).body as Array<{ id: string; state: string; username: string }>;
+    expect(alice).toMatchObject({
+      groups: ['ops'],
+      disabled: false,
+      passkeys: [expect.objectContaining({ revokedAt: null, label: expect.not.stringMatching(/taken over/) })],
+    });
+    const invites = (await t.http.get('/v1/admin/invites').set(bearer(admin))).body as Array<{
+      id: string;
+      state: string;
+      username: string;
+    }>;
     expect(invites.find((i) => i.id === ids.invite)!.state).toBe('pending');
     expect(invites.map((i) => i.username)).not.toContain('intruder');
-    const accounts = (await t.http.get('/v1/admin/service-accounts').set(bearer(admin))).body as Array<{ id: string; name: string; disabled: boolean }>;
+    const accounts = (await t.http.get('/v1/admin/service-accounts').set(bearer(admin))).body as Array<{
+      id: string;
+      name: string;
+      disabled: boolean;
+    }>;
     expect(accounts.map((a) => a.name)).not.toContain('intruder');
     expect(accounts.find((a) => a.id === ids.account)!.disabled).toBe(false);
   });
@@ -104,7 +142,11 @@ describe('admin scope, no scope', () => {
     const plain = (await serviceAccountToken(t, [ADMIN_GROUP])).token;
     for (const route of ADMIN_ROUTES) {
       const res = await t.http[route.method](pathFor(route)).set(bearer(plain)).send(bodyFor(route));
-      expect({ route: route.pattern, status: res.status, code: res.body.code }).toEqual({ route: route.pattern, status: 403, code: 'insufficient_scope' });
+      expect({ route: route.pattern, status: res.status, code: res.body.code }).toEqual({
+        route: route.pattern,
+        status: 403,
+        code: 'insufficient_scope',
+      });
     }
   });
 
@@ -119,12 +161,28 @@ describe('admin scope, no scope', () => {
 
 describe('tokens carry scope (RFC 9068)', () => {
   it('a token issued with fewer scopes than the account holds never gains the others', async () => {
-    const account = await t.app.get(ServiceAccountsService).resolve((await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin', 'sessions:read'])).id);
-    const narrow = await t.app.get(TokenIssuerService).issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups, scopes: ['sessions:read'] });
+    const account = await t.app
+      .get(ServiceAccountsService)
+      .resolve((await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['admin', 'sessions:read'])).id);
+    const narrow = await t.app.get(TokenIssuerService).issueServiceToken({
+      accountId: account.id,
+      name: account.name,
+      clientId: account.clientId,
+      groups: account.groups,
+      scopes: ['sessions:read'],
+      sessionGeneration: 0,
+    });
     expect(decodeJwt(narrow.access_token).scope).toBe('sessions:read');
     expect((await t.http.get(`/v1/admin/users/${ids.user}`).set(bearer(narrow.access_token))).status).toBe(200);
     expect((await t.http.get('/v1/admin/keys').set(bearer(narrow.access_token))).status).toBe(403);
-    const full = await t.app.get(TokenIssuerService).issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups, scopes: account.scopes });
+    const full = await t.app.get(TokenIssuerService).issueServiceToken({
+      accountId: account.id,
+      name: account.name,
+      clientId: account.clientId,
+      groups: account.groups,
+      scopes: account.scopes,
+      sessionGeneration: 0,
+    });
     expect(decodeJwt(full.access_token).scope).toBe('admin sessions:read');
     expect((await t.http.get('/v1/admin/keys').set(bearer(full.access_token))).status).toBe(200);
   });
@@ -132,11 +190,21 @@ describe('tokens carry scope (RFC 9068)', () => {
 
 describe('the token endpoint grants scopes (RFC 6749 §3.3)', () => {
   const grant = (clientId: string, clientSecret: string, scope?: string) =>
-    t.http.post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, ...(scope === undefined ? {} : { scope }) });
+    t.http
+      .post('/v1/oauth/token')
+      .type('form')
+      .send({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+        ...(scope === undefined ? {} : { scope }),
+      });
 
   it("without a scope request the token carries all of the account's scopes, and an account without scopes gets an empty scope", async () => {
     const both = await serviceAccountToken(t, [], 'grant-both', ['admin', 'sessions:read']);
-    expect(decodeJwt((await grant(both.clientId, both.clientSecret)).body.access_token).scope).toBe('admin sessions:read');
+    expect(decodeJwt((await grant(both.clientId, both.clientSecret)).body.access_token).scope).toBe(
+      'admin sessions:read',
+    );
     const none = await serviceAccountToken(t, ['ops'], 'grant-none');
     expect(decodeJwt((await grant(none.clientId, none.clientSecret)).body.access_token).scope).toBe('');
   });
@@ -151,11 +219,16 @@ describe('the token endpoint grants scopes (RFC 6749 §3.3)', () => {
     expect((await t.http.get('/v1/admin/keys').set(bearer(res.body.access_token))).status).toBe(403);
   });
 
-  it("refuses with invalid_scope a scope the account does not hold, or a malformed one, and issues nothing", async () => {
+  it('refuses with invalid_scope a scope the account does not hold, or a malformed one, and issues nothing', async () => {
     const account = await serviceAccountToken(t, [ADMIN_GROUP], 'grant-beyond', ['sessions:read']);
     for (const scope of ['admin', 'sessions:read admin', 'sessions:read "x"']) {
       const res = await grant(account.clientId, account.clientSecret, scope);
-      expect({ scope, status: res.status, error: res.body.error, token: res.body.access_token }).toEqual({ scope, status: 400, error: 'invalid_scope', token: undefined });
+      expect({ scope, status: res.status, error: res.body.error, token: res.body.access_token }).toEqual({
+        scope,
+        status: 400,
+        error: 'invalid_scope',
+        token: undefined,
+      });
     }
   });
 
@@ -168,17 +241,29 @@ describe('the token endpoint grants scopes (RFC 6749 §3.3)', () => {
 
 describe('creating accounts with scopes', () => {
   it('the admin API takes scopes, shows them, and refuses unknown ones with 400', async () => {
-    const created = await t.http.post('/v1/admin/service-accounts').set(bearer(admin)).send({ name: 'airflow-status', scopes: ['sessions:read'] });
+    const created = await t.http
+      .post('/v1/admin/service-accounts')
+      .set(bearer(admin))
+      .send({ name: 'airflow-status', scopes: ['sessions:read'] });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'airflow-status', groups: [], scopes: ['sessions:read'] });
-    const listed = (await t.http.get('/v1/admin/service-accounts').set(bearer(admin))).body.find((a: { name: string }) => a.name === 'airflow-status');
+    const listed = (await t.http.get('/v1/admin/service-accounts').set(bearer(admin))).body.find(
+      (a: { name: string }) => a.name === 'airflow-status',
+    );
     expect(listed.scopes).toEqual(['sessions:read']);
-    const [event] = (await t.http.get('/v1/admin/audit').query({ type: 'service_account.created', limit: 1 }).set(bearer(admin))).body.items;
+    const [event] = (
+      await t.http.get('/v1/admin/audit').query({ type: 'service_account.created', limit: 1 }).set(bearer(admin))
+    ).body.items;
     expect(event.details).toMatchObject({ scopes: ['sessions:read'] });
     for (const scopes of [['sessions:write'], ['admin', 'root'], 'admin', [42]]) {
-      const res = await t.http.post('/v1/admin/service-accounts').set(bearer(admin)).send({ name: 'bad-scope', scopes });
+      const res = await t.http
+        .post('/v1/admin/service-accounts')
+        .set(bearer(admin))
+        .send({ name: 'bad-scope', scopes });
       expect({ scopes, status: res.status }).toEqual({ scopes, status: 400 });
     }
-    expect((await t.http.get('/v1/admin/service-accounts').set(bearer(admin))).body.map((a: { name: string }) => a.name)).not.toContain('bad-scope');
+    expect(
+      (await t.http.get('/v1/admin/service-accounts').set(bearer(admin))).body.map((a: { name: string }) => a.name),
+    ).not.toContain('bad-scope');
   });
 });

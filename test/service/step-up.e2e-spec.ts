@@ -22,7 +22,14 @@ async function tokenFrom(username: string, ageSeconds: number, amr: string[]): P
   const user = await t.app.get(UsersService).resolve(username);
   const [passkey] = await t.app.get(PasskeysService).listForUser(user.id);
   const issued = await t.app.get(TokenIssuerService).issueUserToken({
-    userId: user.id, username, displayName: username, groups: user.groups, passkeyId: passkey!.id, authTime: new Date(Date.now() - ageSeconds * 1000), amr,
+    userId: user.id,
+    username,
+    displayName: username,
+    groups: user.groups,
+    passkeyId: passkey!.id,
+    sessionGeneration: user.sessionGeneration,
+    authTime: new Date(Date.now() - ageSeconds * 1000),
+    amr,
   });
   return issued.access_token;
 }
@@ -38,9 +45,15 @@ describe('with WEBAUTHN_USER_VERIFICATION=preferred', () => {
   it('a sign-in without user verification may read the admin API but not change anything or add a passkey', async () => {
     const admin = await adminPerson(false);
     expect((await t.http.get('/v1/admin/users').set(bearer(admin.token))).status).toBe(200);
-    const invite = await t.http.post('/v1/admin/invites').set(bearer(admin.token)).send({ username: `x${randomUUID().slice(0, 8)}` });
+    const invite = await t.http
+      .post('/v1/admin/invites')
+      .set(bearer(admin.token))
+      .send({ username: `x${randomUUID().slice(0, 8)}` });
     expect(invite.status).toBe(401);
-    expect(invite.body).toMatchObject({ code: 'step_up_required', message: expect.stringMatching(/PIN or biometrics/) });
+    expect(invite.body).toMatchObject({
+      code: 'step_up_required',
+      message: expect.stringMatching(/PIN or biometrics/),
+    });
     const add = await t.http.post('/v1/registration/options').set(bearer(admin.token)).send({});
     expect(add.status).toBe(401);
     expect(add.body.code).toBe('step_up_required');
@@ -52,23 +65,41 @@ describe('with WEBAUTHN_USER_VERIFICATION=preferred', () => {
     expect((await t.http.get('/v1/admin/users').set(bearer(stale))).status).toBe(200);
     for (const route of ADMIN_ROUTES.filter((r) => r.kind === 'mutation')) {
       const res = await t.http[route.method](routePath(route, randomUUID())).set(bearer(stale)).send({});
-      expect({ route: route.pattern, method: route.method, status: res.status, code: res.body.code }).toEqual({ route: route.pattern, method: route.method, status: 401, code: 'step_up_required' });
+      expect({ route: route.pattern, method: route.method, status: res.status, code: res.body.code }).toEqual({
+        route: route.pattern,
+        method: route.method,
+        status: 401,
+        code: 'step_up_required',
+      });
     }
-    await expect(enrollPasskey(t, new SoftAuthenticator(), { bearer: stale })).rejects.toThrow(/answered 401.*step_up_required/);
+    await expect(enrollPasskey(t, new SoftAuthenticator(), { bearer: stale })).rejects.toThrow(
+      /answered 401.*step_up_required/,
+    );
   });
 
   it('a fresh user-verified sign-in may make admin changes and add a passkey', async () => {
     const admin = await adminPerson();
     const fresh = await tokenFrom(admin.username, 110, ['hwk', 'user', 'mfa']);
-    expect((await t.http.post('/v1/admin/invites').set(bearer(fresh)).send({ username: `y${randomUUID().slice(0, 8)}` })).status).toBe(201);
-    expect(await enrollPasskey(t, new SoftAuthenticator(), { bearer: admin.token }, { label: 'second' })).toMatchObject({ label: 'second' });
+    expect(
+      (
+        await t.http
+          .post('/v1/admin/invites')
+          .set(bearer(fresh))
+          .send({ username: `y${randomUUID().slice(0, 8)}` })
+      ).status,
+    ).toBe(201);
+    expect(await enrollPasskey(t, new SoftAuthenticator(), { bearer: admin.token }, { label: 'second' })).toMatchObject(
+      { label: 'second' },
+    );
   });
 });
 
 describe('a step-up ceremony (options asked with userVerification: "required")', () => {
   /** Assertion options for the person; `stepUp` asks for them as the plugin's step-up does. */
   async function options(username: string, stepUp: boolean) {
-    const res = await t.http.post('/v1/authentication/options').send(stepUp ? { username, userVerification: 'required' } : { username });
+    const res = await t.http
+      .post('/v1/authentication/options')
+      .send(stepUp ? { username, userVerification: 'required' } : { username });
     expect(res.status).toBe(200);
     return res.body as PublicKeyCredentialRequestOptionsJSON;
   }
@@ -82,17 +113,24 @@ describe('a step-up ceremony (options asked with userVerification: "required")',
 
   it('refuses an assertion without user verification on a step-up challenge (the demand is stored with the challenge)', async () => {
     const person = await adminPerson(false);
-    const refused = await verify(person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }));
+    const refused = await verify(
+      person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }),
+    );
     expect(refused.status).toBe(401);
     expect(refused.body.access_token).toBeUndefined();
     expect(refused.body.message).toMatch(/user verification|could not be verified/i);
     // The same authenticator still signs in on an everyday challenge: only the step-up demanded UV.
-    expect((await verify(person.authenticator.getAssertion(await options(person.username, false), { origin: TEST_ORIGIN }))).status).toBe(200);
+    expect(
+      (await verify(person.authenticator.getAssertion(await options(person.username, false), { origin: TEST_ORIGIN })))
+        .status,
+    ).toBe(200);
   });
 
   it('accepts a user-verified assertion on a step-up challenge, and its token carries mfa', async () => {
     const person = await adminPerson();
-    const res = await verify(person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }));
+    const res = await verify(
+      person.authenticator.getAssertion(await options(person.username, true), { origin: TEST_ORIGIN }),
+    );
     expect(res.status).toBe(200);
     const claims = JSON.parse(Buffer.from((res.body.access_token as string).split('.')[1]!, 'base64url').toString());
     expect(claims.amr).toContain('mfa');

@@ -38,16 +38,23 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
   const verify = (response: unknown) => t.http.post('/v1/authentication/verify').send({ response });
 
   async function lastAudit(type: string) {
-    const rows = await t.app.get(DataSource).query(`SELECT type, outcome, reason FROM audit_events WHERE type = '${type}' ORDER BY occurred_at DESC, id DESC LIMIT 1`);
+    const rows = await t.app
+      .get(DataSource)
+      .query(
+        `SELECT type, outcome, reason FROM audit_events WHERE type = '${type}' ORDER BY occurred_at DESC, id DESC LIMIT 1`,
+      );
     return rows[0] as { type: string; outcome: string; reason: string | null };
   }
 
   describe('enrollment', () => {
-    it.each(['EdDSA', 'ES256', 'RS256'] as const)('enrolls a %s passkey from an invite and signs in with it', async (alg) => {
-      const { username, authenticator, enrolled } = await newUser({ alg });
-      expect(enrolled).toMatchObject({ username, label: 'Security key', deviceType: 'singleDevice' });
-      expect(await signIn(t, authenticator, { username })).toEqual(expect.any(String));
-    });
+    it.each(['EdDSA', 'ES256', 'RS256'] as const)(
+      'enrolls a %s passkey from an invite and signs in with it',
+      async (alg) => {
+        const { username, authenticator, enrolled } = await newUser({ alg });
+        expect(enrolled).toMatchObject({ username, label: 'Security key', deviceType: 'singleDevice' });
+        expect(await signIn(t, authenticator, { username })).toEqual(expect.any(String));
+      },
+    );
 
     it('accepts packed self-attestation', async () => {
       const { enrolled } = await newUser({ attestation: 'packed' });
@@ -84,6 +91,7 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
           groups: user.groups,
           // The service re-reads the passkey a token names: it must be one the user really holds.
           passkeyId: (await t.app.get(PasskeysService).listForUser(user.id))[0]!.id,
+          sessionGeneration: user.sessionGeneration,
           authTime: new Date(Date.now() - authAgeSeconds * 1000),
           amr,
         });
@@ -92,7 +100,10 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
 
       it('accepts a login token from a user-verified sign-in a moment ago', async () => {
         const { username } = await newUser();
-        const res = await t.http.post('/v1/registration/options').set('Authorization', `Bearer ${await tokenFor(username, 5, ['hwk', 'user', 'mfa'])}`).send({});
+        const res = await t.http
+          .post('/v1/registration/options')
+          .set('Authorization', `Bearer ${await tokenFor(username, 5, ['hwk', 'user', 'mfa'])}`)
+          .send({});
         expect(res.status).toBe(200);
       });
 
@@ -101,12 +112,21 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
         const stale = await tokenFor(username, 301, ['hwk', 'user', 'mfa']);
         const started = await t.http.post('/v1/registration/options').set('Authorization', `Bearer ${stale}`).send({});
         expect(started.status).toBe(401);
-        expect(started.body).toMatchObject({ code: 'step_up_required', message: expect.stringMatching(/confirm with your passkey/) });
+        expect(started.body).toMatchObject({
+          code: 'step_up_required',
+          message: expect.stringMatching(/confirm with your passkey/),
+        });
 
         // Started while fresh, finished with a stale token: refused, and nothing stored.
-        const options = await t.http.post('/v1/registration/options').set('Authorization', `Bearer ${await tokenFor(username, 5, ['hwk', 'user', 'mfa'])}`).send({});
+        const options = await t.http
+          .post('/v1/registration/options')
+          .set('Authorization', `Bearer ${await tokenFor(username, 5, ['hwk', 'user', 'mfa'])}`)
+          .send({});
         const response = new SoftAuthenticator().createCredential(options.body, { origin: TEST_ORIGIN });
-        const finished = await t.http.post('/v1/registration/verify').set('Authorization', `Bearer ${stale}`).send({ response });
+        const finished = await t.http
+          .post('/v1/registration/verify')
+          .set('Authorization', `Bearer ${stale}`)
+          .send({ response });
         expect(finished.status).toBe(401);
         expect(finished.body.code).toBe('step_up_required');
         const user = await t.app.get(UsersService).resolve(username);
@@ -115,7 +135,10 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
 
       it('refuses a login token from a sign-in without user verification', async () => {
         const { username } = await newUser();
-        const res = await t.http.post('/v1/registration/options').set('Authorization', `Bearer ${await tokenFor(username, 5, ['hwk', 'user'])}`).send({});
+        const res = await t.http
+          .post('/v1/registration/options')
+          .set('Authorization', `Bearer ${await tokenFor(username, 5, ['hwk', 'user'])}`)
+          .send({});
         expect(res.status).toBe(401);
         expect(res.body.code).toBe('step_up_required');
       });
@@ -137,12 +160,16 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const db = t.app.get(DataSource);
       await db.query(`UPDATE invites SET expires_at = ${Date.now() - 1000} WHERE username = '${username}'`);
       const authenticator = new SoftAuthenticator();
-      const res = await t.http.post('/v1/registration/verify').send({ response: authenticator.createCredential(options.body, { origin: TEST_ORIGIN }) });
+      const res = await t.http
+        .post('/v1/registration/verify')
+        .send({ response: authenticator.createCredential(options.body, { origin: TEST_ORIGIN }) });
       expect(res.status).toBe(400);
       expect(res.body.message).toMatch(/expired/);
       expect(await lastAudit('passkey.registration')).toMatchObject({ outcome: 'failure', reason: 'invite_expired' });
       expect(await db.query(`SELECT id FROM users WHERE username = '${username}'`)).toEqual([]);
-      expect(await db.query(`SELECT id FROM passkeys WHERE credential_id = '${authenticator.credentials[0]!.id}'`)).toEqual([]);
+      expect(
+        await db.query(`SELECT id FROM passkeys WHERE credential_id = '${authenticator.credentials[0]!.id}'`),
+      ).toEqual([]);
       const [row] = await db.query(`SELECT used_at, user_id FROM invites WHERE username = '${username}'`);
       expect(row).toEqual({ used_at: null, user_id: null });
     });
@@ -151,18 +178,24 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       expect(PASSKEY_LABEL_MAX_LENGTH).toBe(100);
       const tooLong = 'x'.repeat(PASSKEY_LABEL_MAX_LENGTH + 1);
       const invite = await createInvite(t, { username: uniqueName() });
-      await expect(enrollPasskey(t, new SoftAuthenticator(), { inviteToken: invite }, { label: tooLong })).rejects.toThrow(/400/);
+      await expect(
+        enrollPasskey(t, new SoftAuthenticator(), { inviteToken: invite }, { label: tooLong }),
+      ).rejects.toThrow(/400/);
       const { enrolled } = await newUser();
       const passkeys = t.app.get(PasskeysService);
       await expect(passkeys.rename(TEST_CONTEXT, enrolled.id as string, tooLong)).rejects.toThrow(/1-100 characters/);
-      expect((await passkeys.rename(TEST_CONTEXT, enrolled.id as string, 'y'.repeat(PASSKEY_LABEL_MAX_LENGTH))).label).toHaveLength(100);
+      expect(
+        (await passkeys.rename(TEST_CONTEXT, enrolled.id as string, 'y'.repeat(PASSKEY_LABEL_MAX_LENGTH))).label,
+      ).toHaveLength(100);
     });
 
     it('builds invite links on the enrollment page named by ENROLLMENT_URL (served by Airflow, wherever it is mounted)', async () => {
       const mounted = await startTestApp({ ENROLLMENT_URL: 'http://localhost:8080/airflow/auth/enroll' });
       try {
         const created = await mounted.app.get(InvitesService).create(TEST_CONTEXT, { username: 'elsewhere' });
-        expect(created.url).toBe(`http://localhost:8080/airflow/auth/enroll?invite=${encodeURIComponent(created.token)}`);
+        expect(created.url).toBe(
+          `http://localhost:8080/airflow/auth/enroll?invite=${encodeURIComponent(created.token)}`,
+        );
       } finally {
         await mounted.close();
       }
@@ -183,25 +216,40 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
         t.http.post('/v1/registration/options').send({ inviteToken: invite }),
       ]);
       const results = await Promise.all([
-        t.http.post('/v1/registration/verify').send({ response: a.createCredential(optA.body, { origin: TEST_ORIGIN }) }),
-        t.http.post('/v1/registration/verify').send({ response: b.createCredential(optB.body, { origin: TEST_ORIGIN }) }),
+        t.http
+          .post('/v1/registration/verify')
+          .send({ response: a.createCredential(optA.body, { origin: TEST_ORIGIN }) }),
+        t.http
+          .post('/v1/registration/verify')
+          .send({ response: b.createCredential(optB.body, { origin: TEST_ORIGIN }) }),
       ]);
       expect(results.map((r) => r.status).sort()).toEqual([201, 400]);
     });
 
     it('refuses a registration from a foreign origin', async () => {
       const invite = await createInvite(t, { username: uniqueName() });
-      await expect(enrollPasskey(t, new SoftAuthenticator(), { inviteToken: invite }, { overrides: { origin: 'https://evil.example' } })).rejects.toThrow(/400/);
+      await expect(
+        enrollPasskey(
+          t,
+          new SoftAuthenticator(),
+          { inviteToken: invite },
+          { overrides: { origin: 'https://evil.example' } },
+        ),
+      ).rejects.toThrow(/400/);
     });
 
     it('refuses a registration with the wrong RP ID hash', async () => {
       const invite = await createInvite(t, { username: uniqueName() });
-      await expect(enrollPasskey(t, new SoftAuthenticator(), { inviteToken: invite }, { overrides: { rpId: 'evil.example' } })).rejects.toThrow(/400/);
+      await expect(
+        enrollPasskey(t, new SoftAuthenticator(), { inviteToken: invite }, { overrides: { rpId: 'evil.example' } }),
+      ).rejects.toThrow(/400/);
     });
 
     it('refuses a registration without user verification', async () => {
       const invite = await createInvite(t, { username: uniqueName() });
-      await expect(enrollPasskey(t, new SoftAuthenticator({ userVerification: false }), { inviteToken: invite })).rejects.toThrow(/400/);
+      await expect(
+        enrollPasskey(t, new SoftAuthenticator({ userVerification: false }), { inviteToken: invite }),
+      ).rejects.toThrow(/400/);
     });
 
     it('refuses a registration challenge used twice', async () => {
@@ -232,8 +280,17 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const jwks = (await t.http.get('/.well-known/jwks.json')).body;
       const header = decodeProtectedHeader(token);
       expect(header).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt', kid: expect.any(String) });
-      const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: t.config.jwt.issuer, audience: 'airflow', typ: 'at+jwt' });
-      expect(payload).toMatchObject({ preferred_username: username, groups: ['airflow-admins', 'data-team'], amr: ['hwk', 'user', 'mfa'], client_id: 'airflow-webauthn' });
+      const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+        issuer: t.config.jwt.issuer,
+        audience: 'airflow',
+        typ: 'at+jwt',
+      });
+      expect(payload).toMatchObject({
+        preferred_username: username,
+        groups: ['airflow-admins', 'data-team'],
+        amr: ['hwk', 'user', 'mfa'],
+        client_id: 'airflow-webauthn',
+      });
       expect(payload.sub).not.toBe(username);
       expect(payload.exp! - payload.iat!).toBe(600);
       for (const claim of ['jti', 'nbf', 'auth_time', 'passkey_id', 'name']) expect(payload[claim]).toBeDefined();
@@ -303,12 +360,18 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       expect(res.status).toBe(401);
       expect((await lastAudit('login')).outcome).toBe('failure');
       // A refused assertion leaves the stored counter untouched.
-      const [stored] = await t.app.get(DataSource).query(`SELECT counter FROM passkeys WHERE credential_id = '${authenticator.credentials[0]!.id}'`);
+      const [stored] = await t.app
+        .get(DataSource)
+        .query(`SELECT counter FROM passkeys WHERE credential_id = '${authenticator.credentials[0]!.id}'`);
       expect(Number(stored.counter)).toBe(0);
     });
 
     const flagOf = async (credentialId: string) =>
-      (await t.app.get(DataSource).query(`SELECT flagged_at, flag_reason FROM passkeys WHERE credential_id = '${credentialId}'`))[0] as { flagged_at: unknown; flag_reason: string | null };
+      (
+        await t.app
+          .get(DataSource)
+          .query(`SELECT flagged_at, flag_reason FROM passkeys WHERE credential_id = '${credentialId}'`)
+      )[0] as { flagged_at: unknown; flag_reason: string | null };
 
     it('refuses a counter that went backwards and blocks the passkey (strong evidence: not above the counter stored before the challenge was issued)', async () => {
       const { username, authenticator } = await newUser({ initialCounter: 10 });
@@ -349,7 +412,9 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const first = await auth.verify(TEST_CONTEXT, await assertion(t, authenticator, { username }));
       const second = await auth.verify(TEST_CONTEXT, await assertion(t, authenticator, { username }));
       await uow.run((tx) => auth.record(tx, TEST_CONTEXT, second));
-      await expect(uow.run((tx) => auth.record(tx, TEST_CONTEXT, first))).rejects.toMatchObject({ reason: 'concurrent_use' });
+      await expect(uow.run((tx) => auth.record(tx, TEST_CONTEXT, first))).rejects.toMatchObject({
+        reason: 'concurrent_use',
+      });
       expect((await flagOf(authenticator.credentials[0]!.id)).flagged_at).toBeNull();
       expect(await signIn(t, authenticator, { username })).toEqual(expect.any(String));
     });
@@ -359,14 +424,19 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const auth = t.app.get(AuthenticationService);
       const verified = await auth.verify(TEST_CONTEXT, await assertion(t, authenticator, { username }));
       await t.app.get(PasskeysService).revoke(TEST_CONTEXT, enrolled.id as string);
-      await expect(t.app.get(UnitOfWork).run((tx) => auth.record(tx, TEST_CONTEXT, verified))).rejects.toMatchObject({ reason: 'concurrent_use' });
+      await expect(t.app.get(UnitOfWork).run((tx) => auth.record(tx, TEST_CONTEXT, verified))).rejects.toMatchObject({
+        reason: 'concurrent_use',
+      });
     });
 
     it('refuses an assertion for a credential offered to another user', async () => {
       const alice = await newUser();
       const bob = await newUser();
       const options = await t.http.post('/v1/authentication/options').send({ username: alice.username });
-      const response = bob.authenticator.getAssertion({ ...options.body, allowCredentials: [] }, { origin: TEST_ORIGIN });
+      const response = bob.authenticator.getAssertion(
+        { ...options.body, allowCredentials: [] },
+        { origin: TEST_ORIGIN },
+      );
       const res = await verify(response);
       expect(res.status).toBe(401);
       expect(await lastAudit('login')).toMatchObject({ reason: 'credential_not_allowed' });
@@ -376,7 +446,10 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const alice = await newUser();
       const bob = await newUser();
       const bobHandle = bob.authenticator.credentials[0]!.userHandle;
-      const response = await assertion(t, alice.authenticator, { credentialId: alice.authenticator.credentials[0]!.id, overrides: { userHandle: bobHandle } });
+      const response = await assertion(t, alice.authenticator, {
+        credentialId: alice.authenticator.credentials[0]!.id,
+        overrides: { userHandle: bobHandle },
+      });
       const res = await verify(response);
       expect(res.status).toBe(401);
       expect(await lastAudit('login')).toMatchObject({ reason: 'user_handle_mismatch' });
@@ -384,7 +457,10 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
 
     it('refuses a usernameless assertion without a userHandle', async () => {
       const { authenticator } = await newUser();
-      const response = await assertion(t, authenticator, { credentialId: authenticator.credentials[0]!.id, overrides: { userHandle: null } });
+      const response = await assertion(t, authenticator, {
+        credentialId: authenticator.credentials[0]!.id,
+        overrides: { userHandle: null },
+      });
       expect((await verify(response)).status).toBe(401);
       expect(await lastAudit('login')).toMatchObject({ reason: 'user_handle_missing' });
     });
@@ -394,7 +470,15 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const stranger = new SoftAuthenticator();
       const options = await t.http.post('/v1/authentication/options').send({});
       // The stranger holds a credential this service never saw.
-      stranger.createCredential({ rp: { id: 'localhost', name: 'x' }, user: { id: 'AAAA', name: 'x', displayName: 'x' }, challenge: 'AAAAAAAAAAAAAAAAAAAAAA', pubKeyCredParams: [{ type: 'public-key', alg: -8 }] }, { origin: TEST_ORIGIN });
+      stranger.createCredential(
+        {
+          rp: { id: 'localhost', name: 'x' },
+          user: { id: 'AAAA', name: 'x', displayName: 'x' },
+          challenge: 'AAAAAAAAAAAAAAAAAAAAAA',
+          pubKeyCredParams: [{ type: 'public-key', alg: -8 }],
+        },
+        { origin: TEST_ORIGIN },
+      );
       const res = await verify(stranger.getAssertion(options.body, { origin: TEST_ORIGIN }));
       expect(res.status).toBe(401);
       expect(res.body.message).toMatch(/not registered/);
@@ -415,7 +499,9 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       expect(res.body.message).toMatch(/revoked/);
       // A revoked passkey is not offered either.
       const options = await t.http.post('/v1/authentication/options').send({ username });
-      expect(options.body.allowCredentials.map((c: { id: string }) => c.id)).not.toContain(authenticator.credentials[0]!.id);
+      expect(options.body.allowCredentials.map((c: { id: string }) => c.id)).not.toContain(
+        authenticator.credentials[0]!.id,
+      );
     });
 
     it('refuses a disabled user, and lets them in again once enabled', async () => {
@@ -438,7 +524,11 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
     it('records the counter and last use only after a verified assertion', async () => {
       const { username, authenticator } = await newUser({ initialCounter: 3 });
       await signIn(t, authenticator, { username });
-      const [row] = await t.app.get(DataSource).query(`SELECT counter, last_used_at FROM passkeys WHERE credential_id = '${authenticator.credentials[0]!.id}'`);
+      const [row] = await t.app
+        .get(DataSource)
+        .query(
+          `SELECT counter, last_used_at FROM passkeys WHERE credential_id = '${authenticator.credentials[0]!.id}'`,
+        );
       expect(Number(row.counter)).toBe(authenticator.credentials[0]!.counter);
       expect(row.last_used_at).not.toBeNull();
     });
@@ -446,10 +536,51 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
 
   describe('bad input is a clear 4xx and changes nothing', () => {
     it.each([
-      ['malformed base64url', { id: 'not base64!', rawId: 'not base64!', type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON: '@@', authenticatorData: 'AA', signature: 'AA' } }],
-      ['clientDataJSON that is not JSON', { id: 'AAAA', rawId: 'AAAA', type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON: Buffer.from('{oops').toString('base64url'), authenticatorData: 'AA', signature: 'AA' } }],
-      ['a wrong credential type', { id: 'AAAA', rawId: 'AAAA', type: 'password', clientExtensionResults: {}, response: { clientDataJSON: 'AA', authenticatorData: 'AA', signature: 'AA' } }],
-      ['an unexpected field', { id: 'AAAA', rawId: 'AAAA', type: 'public-key', clientExtensionResults: {}, extra: 1, response: { clientDataJSON: 'AA', authenticatorData: 'AA', signature: 'AA' } }],
+      [
+        'malformed base64url',
+        {
+          id: 'not base64!',
+          rawId: 'not base64!',
+          type: 'public-key',
+          clientExtensionResults: {},
+          response: { clientDataJSON: '@@', authenticatorData: 'AA', signature: 'AA' },
+        },
+      ],
+      [
+        'clientDataJSON that is not JSON',
+        {
+          id: 'AAAA',
+          rawId: 'AAAA',
+          type: 'public-key',
+          clientExtensionResults: {},
+          response: {
+            clientDataJSON: Buffer.from('{oops').toString('base64url'),
+            authenticatorData: 'AA',
+            signature: 'AA',
+          },
+        },
+      ],
+      [
+        'a wrong credential type',
+        {
+          id: 'AAAA',
+          rawId: 'AAAA',
+          type: 'password',
+          clientExtensionResults: {},
+          response: { clientDataJSON: 'AA', authenticatorData: 'AA', signature: 'AA' },
+        },
+      ],
+      [
+        'an unexpected field',
+        {
+          id: 'AAAA',
+          rawId: 'AAAA',
+          type: 'public-key',
+          clientExtensionResults: {},
+          extra: 1,
+          response: { clientDataJSON: 'AA', authenticatorData: 'AA', signature: 'AA' },
+        },
+      ],
       ['a missing response', { id: 'AAAA', rawId: 'AAAA', type: 'public-key', clientExtensionResults: {} }],
     ])('refuses %s', async (_label, response) => {
       const res = await verify(response);
@@ -480,19 +611,33 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
       const invite = await createInvite(t, { username: uniqueName() });
       const options = await t.http.post('/v1/registration/options').send({ inviteToken: invite });
       const response = new SoftAuthenticator().createCredential(options.body, { origin: TEST_ORIGIN });
-      const res = await t.http.post('/v1/registration/verify').send({ response: { ...response, response: { ...response.response, attestationObject: Buffer.from([0xa3, 0x63, 0x66]).toString('base64url') } } });
+      const res = await t.http.post('/v1/registration/verify').send({
+        response: {
+          ...response,
+          response: {
+            ...response.response,
+            attestationObject: Buffer.from([0xa3, 0x63, 0x66]).toString('base64url'),
+          },
+        },
+      });
       expect(res.status).toBe(400);
       expect((await t.http.post('/v1/registration/options').send({ inviteToken: invite })).status).toBe(200);
     });
 
     it('refuses a body over 64 KiB with 413', async () => {
-      const res = await t.http.post('/v1/authentication/options').set('content-type', 'application/json').send(JSON.stringify({ username: 'x'.repeat(70 * 1024) }));
+      const res = await t.http
+        .post('/v1/authentication/options')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ username: 'x'.repeat(70 * 1024) }));
       expect(res.status).toBe(413);
       expect(res.body.message).toMatch(/too large/);
     });
 
     it('refuses invalid JSON with 400', async () => {
-      const res = await t.http.post('/v1/authentication/options').set('content-type', 'application/json').send('{"username":');
+      const res = await t.http
+        .post('/v1/authentication/options')
+        .set('content-type', 'application/json')
+        .send('{"username":');
       expect(res.status).toBe(400);
       expect(res.body.message).toMatch(/not valid JSON/);
     });

@@ -28,7 +28,12 @@ export async function startProvider(env: Record<string, string> = {}): Promise<R
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const lines = createInterface({ input: child.stdout });
-  const [first] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => { throw new Error('provider exited'); })])) as [string];
+  const [first] = (await Promise.race([
+    once(lines, 'line'),
+    once(child, 'exit').then(() => {
+      throw new Error('provider exited');
+    }),
+  ])) as [string];
   const info = JSON.parse(first) as { issuer: string; clientId: string; clientSecret: string };
   return {
     ...info,
@@ -38,7 +43,10 @@ export async function startProvider(env: Record<string, string> = {}): Promise<R
       if (res.status !== 204) throw new Error(`tamper answered ${res.status}`);
     },
     async logoutToken(sub, mode = '', sidOf = '') {
-      const res = await fetch(`${info.issuer}/__test/logout-token`, { method: 'POST', body: JSON.stringify({ sub, mode, sidOf }) });
+      const res = await fetch(`${info.issuer}/__test/logout-token`, {
+        method: 'POST',
+        body: JSON.stringify({ sub, mode, sidOf }),
+      });
       return ((await res.json()) as { logout_token: string }).logout_token;
     },
     async stop() {
@@ -50,7 +58,15 @@ export async function startProvider(env: Record<string, string> = {}): Promise<R
 }
 
 export function providerEnv(op: RunningProvider, extra: Record<string, string> = {}): Record<string, string> {
-  return { OIDC_ISSUER: op.issuer, OIDC_CLIENT_ID: op.clientId, OIDC_CLIENT_SECRET: op.clientSecret, OIDC_ALLOW_HTTP: 'true', OIDC_SCOPES: 'openid profile email', FEDERATION_PASSKEY_REQUIRED_GROUPS: 'idp-admins', ...extra };
+  return {
+    OIDC_ISSUER: op.issuer,
+    OIDC_CLIENT_ID: op.clientId,
+    OIDC_CLIENT_SECRET: op.clientSecret,
+    OIDC_ALLOW_HTTP: 'true',
+    OIDC_SCOPES: 'openid profile email',
+    FEDERATION_PASSKEY_REQUIRED_GROUPS: 'idp-admins',
+    ...extra,
+  };
 }
 
 /** Plays the browser at the provider: follows its redirects (with its cookies) until it sends us back to the callback. */
@@ -58,7 +74,10 @@ export async function atProvider(authorizationUrl: string, loginHint: string): P
   const jar = new Map<string, string>();
   let url = `${authorizationUrl}&login_hint=${encodeURIComponent(loginHint)}`;
   for (let hop = 0; hop < 10; hop += 1) {
-    const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } });
+    const res = await fetch(url, {
+      redirect: 'manual',
+      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
     for (const cookie of res.headers.getSetCookie()) {
       const pair = cookie.split(';')[0]!;
       const at = pair.indexOf('=');

@@ -40,7 +40,11 @@ async function regOptions(
 async function register(
   auth: SoftAuthenticator,
   extra: Partial<Parameters<typeof generateRegistrationOptions>[0]> = {},
-): Promise<{ options: PublicKeyCredentialCreationOptionsJSON; response: RegistrationResponseJSON; credential: WebAuthnCredential }> {
+): Promise<{
+  options: PublicKeyCredentialCreationOptionsJSON;
+  response: RegistrationResponseJSON;
+  credential: WebAuthnCredential;
+}> {
   const options = await regOptions(extra);
   const response = auth.createCredential(options, { origin: ORIGIN });
   const result = await verifyRegistrationResponse({
@@ -142,15 +146,26 @@ describe('SoftAuthenticator registration is verified by verifyRegistrationRespon
     expect(Buffer.from(authData.slice(33, 37)).readUInt32BE(0)).toBe(7);
     const parsed = parseAuthenticatorData(authData);
     expect(isoBase64URL.fromBuffer(parsed.credentialID as Uint8Array<ArrayBuffer>)).toBe(response.id);
-    const clientData = JSON.parse(Buffer.from(response.response.clientDataJSON, 'base64url').toString('utf8')) as unknown;
-    expect(clientData).toEqual({ type: 'webauthn.create', challenge: options.challenge, origin: ORIGIN, crossOrigin: false });
+    const clientData = JSON.parse(
+      Buffer.from(response.response.clientDataJSON, 'base64url').toString('utf8'),
+    ) as unknown;
+    expect(clientData).toEqual({
+      type: 'webauthn.create',
+      challenge: options.challenge,
+      origin: ORIGIN,
+      crossOrigin: false,
+    });
   });
 
   it('picks the first algorithm of pubKeyCredParams that it supports', async () => {
     const any = new SoftAuthenticator();
-    expect((await register(any, { supportedAlgorithmIDs: [-257, -7] })).response.response.publicKeyAlgorithm).toBe(-257);
+    expect((await register(any, { supportedAlgorithmIDs: [-257, -7] })).response.response.publicKeyAlgorithm).toBe(
+      -257,
+    );
     const esOnly = new SoftAuthenticator({ alg: 'ES256' });
-    expect((await register(esOnly, { supportedAlgorithmIDs: [-8, -257, -7] })).response.response.publicKeyAlgorithm).toBe(-7);
+    expect(
+      (await register(esOnly, { supportedAlgorithmIDs: [-8, -257, -7] })).response.response.publicKeyAlgorithm,
+    ).toBe(-7);
   });
 
   it('throws NotSupportedError when the RP offers none of its algorithms', async () => {

@@ -16,7 +16,11 @@ import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/server';
 import { InvitesService, ServiceAccountsService, UsersService } from '@app/accounts';
 import type { AuditContext } from '@app/audit';
 import { AppConfig, loadAppConfig } from '@app/config';
@@ -88,7 +92,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 /** The environment of a test service: valid, quiet, unthrottled. `undefined` in overrides removes a variable. */
-export function testEnvironment(databaseUrl: string, overrides: Record<string, string | undefined> = {}): Record<string, string> {
+export function testEnvironment(
+  databaseUrl: string,
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string> {
   const env: Record<string, string | undefined> = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
@@ -109,7 +116,10 @@ export function testEnvironment(databaseUrl: string, overrides: Record<string, s
  * release wrote them, not through today's model (the migration suites).
  */
 export function openWithMigrations(database: TestDatabase, migrations: typeof MIGRATIONS): Promise<DataSource> {
-  return new DataSource({ ...dataSourceOptions(loadAppConfig(testEnvironment(database.url)), []), migrations }).initialize();
+  return new DataSource({
+    ...dataSourceOptions(loadAppConfig(testEnvironment(database.url)), []),
+    migrations,
+  }).initialize();
 }
 
 /** The position of the migration named `name` in MIGRATIONS; throws when there is none (a renamed migration). */
@@ -158,14 +168,22 @@ export interface ServiceAccountCredentials {
   scopes: string[];
 }
 
-export async function createServiceAccount(t: TestApp, opts: { name?: string; groups?: string[]; scopes?: string[] } = {}): Promise<ServiceAccountCredentials> {
+export async function createServiceAccount(
+  t: TestApp,
+  opts: { name?: string; groups?: string[]; scopes?: string[] } = {},
+): Promise<ServiceAccountCredentials> {
   const name = opts.name ?? `sa-${randomBytes(4).toString('hex')}`;
-  return t.app.get(ServiceAccountsService).create(TEST_CONTEXT, { name, groups: opts.groups ?? [], scopes: opts.scopes ?? [] });
+  return t.app
+    .get(ServiceAccountsService)
+    .create(TEST_CONTEXT, { name, groups: opts.groups ?? [], scopes: opts.scopes ?? [] });
 }
 
 /** The raw token-endpoint response (client_secret_post), for tests that look at failures. */
 export function requestClientToken(t: TestApp, clientId: string, clientSecret: string) {
-  return t.http.post('/v1/oauth/token').type('form').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
+  return t.http
+    .post('/v1/oauth/token')
+    .type('form')
+    .send({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
 }
 
 export async function clientToken(t: TestApp, clientId: string, clientSecret: string): Promise<string> {
@@ -175,7 +193,12 @@ export async function clientToken(t: TestApp, clientId: string, clientSecret: st
 }
 
 /** A service account in the given groups (with the given OAuth scopes, none by default) and a fresh access token for it. */
-export async function serviceAccountToken(t: TestApp, groups: string[] = [], name?: string, scopes: string[] = []): Promise<ServiceAccountCredentials & { token: string }> {
+export async function serviceAccountToken(
+  t: TestApp,
+  groups: string[] = [],
+  name?: string,
+  scopes: string[] = [],
+): Promise<ServiceAccountCredentials & { token: string }> {
   const account = await createServiceAccount(t, { name, groups, scopes });
   return { ...account, token: await clientToken(t, account.clientId, account.clientSecret) };
 }
@@ -210,16 +233,32 @@ export async function enrollPasskey(
   opts: { label?: string; overrides?: RegistrationOverrides } = {},
 ): Promise<Record<string, unknown>> {
   const auth = 'bearer' in via ? { Authorization: `Bearer ${via.bearer}` } : {};
-  const optionsRes = await t.http.post('/v1/registration/options').set(auth).send('inviteToken' in via ? { inviteToken: via.inviteToken } : {});
-  if (optionsRes.status !== 200) throw new Error(`registration options answered ${optionsRes.status}: ${JSON.stringify(optionsRes.body)}`);
-  const response = authenticator.createCredential(optionsRes.body as PublicKeyCredentialCreationOptionsJSON, { origin: TEST_ORIGIN }, opts.overrides);
-  const verifyRes = await t.http.post('/v1/registration/verify').set(auth).send(opts.label === undefined ? { response } : { response, label: opts.label });
-  if (verifyRes.status !== 201) throw new Error(`registration verify answered ${verifyRes.status}: ${JSON.stringify(verifyRes.body)}`);
+  const optionsRes = await t.http
+    .post('/v1/registration/options')
+    .set(auth)
+    .send('inviteToken' in via ? { inviteToken: via.inviteToken } : {});
+  if (optionsRes.status !== 200)
+    throw new Error(`registration options answered ${optionsRes.status}: ${JSON.stringify(optionsRes.body)}`);
+  const response = authenticator.createCredential(
+    optionsRes.body as PublicKeyCredentialCreationOptionsJSON,
+    { origin: TEST_ORIGIN },
+    opts.overrides,
+  );
+  const verifyRes = await t.http
+    .post('/v1/registration/verify')
+    .set(auth)
+    .send(opts.label === undefined ? { response } : { response, label: opts.label });
+  if (verifyRes.status !== 201)
+    throw new Error(`registration verify answered ${verifyRes.status}: ${JSON.stringify(verifyRes.body)}`);
   return verifyRes.body as Record<string, unknown>;
 }
 
 /** Invite + enrollment in one go: a new user with one passkey. */
-export async function enrollUser(t: TestApp, authenticator: SoftAuthenticator, input: InviteInput): Promise<Record<string, unknown>> {
+export async function enrollUser(
+  t: TestApp,
+  authenticator: SoftAuthenticator,
+  input: InviteInput,
+): Promise<Record<string, unknown>> {
   return enrollPasskey(t, authenticator, { inviteToken: await createInvite(t, input) });
 }
 
@@ -229,8 +268,11 @@ export async function assertion(
   authenticator: SoftAuthenticator,
   opts: { username?: string; credentialId?: string; overrides?: AssertionOverrides } = {},
 ): Promise<AuthenticationResponseJSON> {
-  const optionsRes = await t.http.post('/v1/authentication/options').send(opts.username ? { username: opts.username } : {});
-  if (optionsRes.status !== 200) throw new Error(`authentication options answered ${optionsRes.status}: ${JSON.stringify(optionsRes.body)}`);
+  const optionsRes = await t.http
+    .post('/v1/authentication/options')
+    .send(opts.username ? { username: opts.username } : {});
+  if (optionsRes.status !== 200)
+    throw new Error(`authentication options answered ${optionsRes.status}: ${JSON.stringify(optionsRes.body)}`);
   return authenticator.getAssertion(
     optionsRes.body as PublicKeyCredentialRequestOptionsJSON,
     { origin: TEST_ORIGIN, credentialId: opts.credentialId },
@@ -239,7 +281,11 @@ export async function assertion(
 }
 
 /** Signs in with the authenticator and returns the user's access token. */
-export async function signIn(t: TestApp, authenticator: SoftAuthenticator, opts: { username?: string; credentialId?: string } = {}): Promise<string> {
+export async function signIn(
+  t: TestApp,
+  authenticator: SoftAuthenticator,
+  opts: { username?: string; credentialId?: string } = {},
+): Promise<string> {
   const response = await assertion(t, authenticator, opts);
   const res = await t.http.post('/v1/authentication/verify').send({ response });
   if (res.status !== 200) throw new Error(`authentication verify answered ${res.status}: ${JSON.stringify(res.body)}`);
@@ -257,7 +303,10 @@ export interface SignedInPerson {
 }
 
 /** A new person (unique username) with one passkey, signed in. `userVerification: false` never verifies the user. */
-export async function signedInPerson(t: TestApp, opts: { groups?: string[]; userVerification?: boolean } = {}): Promise<SignedInPerson> {
+export async function signedInPerson(
+  t: TestApp,
+  opts: { groups?: string[]; userVerification?: boolean } = {},
+): Promise<SignedInPerson> {
   const username = `p-${randomBytes(5).toString('hex')}`;
   const authenticator = new SoftAuthenticator({ userVerification: opts.userVerification ?? true });
   await enrollUser(t, authenticator, { username, groups: opts.groups });

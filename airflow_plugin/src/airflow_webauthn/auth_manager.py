@@ -18,7 +18,9 @@ from airflow.api_fastapi.auth.managers.exceptions import AuthManagerRefreshToken
 
 from airflow_webauthn.paths import ADMIN_PATH, LOGIN_PATH, PASSKEYS_PATH
 from airflow_webauthn.services.authorization import AuthorizationMixin
+from airflow_webauthn.services.service_account_check import ServiceAccountRefusedError
 from airflow_webauthn.services.session_check import SessionRejectedError
+from airflow_webauthn.services.session_end import SessionEndedError
 from airflow_webauthn.user import WebAuthnUser, is_admin
 
 if TYPE_CHECKING:
@@ -49,11 +51,19 @@ __all__ = [
 ]
 
 
-class SessionEndedError(jwt.ExpiredSignatureError):
-    """The browser session was ended (absolute lifetime reached, or ended by the auth service).
+def _browser_cookie_path() -> str:
+    from airflow.api_fastapi.app import get_cookie_path
 
-    An ``ExpiredSignatureError`` so Airflow answers 401 and its UI sends the user back to the login page.
-    """
+    return get_cookie_path()
+
+
+def _ended(prefix: str, err: SessionRejectedError, *, browser: bool) -> SessionEndedError:
+    """401 saying why (``SessionEndedError``); for a browser session also the login page's reason cookie."""
+    return SessionEndedError(
+        f"{prefix}: {err}. Sign in again.",
+        code=err.code,
+        cookie_path=_browser_cookie_path() if browser else None,
+    )
 
 
 class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
@@ -224,7 +234,8 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         """Service tokens (recognised by issuer) are checked against the service JWKS; others by Airflow.
 
         Every session is re-checked with the service (fail closed, see ``services.session_check``).
-        Raises only ``jwt.InvalidTokenError`` subclasses, which Airflow maps to 401/403.
+        Raises ``jwt.InvalidTokenError`` subclasses, which Airflow maps to 401/403, and
+        ``SessionEndedError`` (a 401 ``HTTPException`` saying why) for a session or token that ended.
         """
         if self.token_verifier.is_ours(token):
             return await self._user_from_service_token(token)
@@ -232,17 +243,27 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         if not isinstance(user, WebAuthnUser):
             raise jwt.InvalidTokenError("token does not describe a WebAuthn user")
         if user.session_expires_at is not None and time.time() >= user.session_expires_at:
-            raise SessionEndedError("the session has reached its maximum lifetime; sign in again")
+            raise SessionEndedError(
+                "Your session has reached its maximum length. Sign in again.",
+                code="lifetime",
+                cookie_path=_browser_cookie_path(),
+            )
         if user.is_service_account:
             # A service account's command-line token (POST /auth/token/cli): refused once the account is
-            # disabled or deleted, like its service tokens.
-            await self.service_accounts.check({"sub": user.user_id})
+            # disabled or deleted, or its tokens were ended for good (disable, rotate-secret), like its
+            # service tokens.
+            try:
+                await self.service_accounts.check(
+                    {"sub": user.user_id, "session_gen": user.session_generation}
+                )
+            except ServiceAccountRefusedError as err:
+                raise SessionEndedError(f"This token is refused: {err}.", code="service_account") from err
             return user
         try:
             # The cookie keeps the user as minted; refresh_user re-mints it when the role changed.
             await self.sessions.check(user)
         except SessionRejectedError as err:
-            raise SessionEndedError(f"the session was ended: {err}") from err
+            raise _ended("Your session ended", err, browser=True) from err
         return user
 
     async def _user_from_service_token(self, token: str) -> WebAuthnUser:
@@ -255,15 +276,19 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             raise jwt.InvalidTokenError("token has been revoked")
         user = user_from_service_claims(claims, role_mapping=self.settings.role_mapping)
         if user.is_service_account:
-            # Disabled or deleted on the service: refused within recheck_interval_seconds, not at exp.
-            await self.service_accounts.check(claims)
+            # Disabled, deleted, or its tokens ended for good on the service (disabled once, secret
+            # rotated): refused within recheck_interval_seconds, not at exp, with the reason in the 401.
+            try:
+                await self.service_accounts.check(claims)
+            except ServiceAccountRefusedError as err:
+                raise SessionEndedError(f"This token is refused: {err}.", code="service_account") from err
             return user
         # A person's own service JWT used as Bearer: re-checked like their browser session, and the
         # service's current groups (not the token's) decide the role.
         try:
             return await self.sessions.check(user)
         except SessionRejectedError as err:
-            raise SessionEndedError(f"the token's session was ended: {err}") from err
+            raise _ended("This token's session ended", err, browser=False) from err
 
     def revoke_token(self, token: str) -> None:
         """Logout: revoke Airflow's own tokens as usual; a service token's jti is revoked locally too."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 
 from airflow_webauthn.services.roles import Role, parse_role
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,6 +25,8 @@ class WebAuthnUser(BaseUser):
     :param session_id: random id of one passkey sign-in (binds the step-up cookie to it)
     :param session_expires_at: epoch seconds after which the browser session ends, whatever Airflow's
         own token lifetime is (Airflow re-mints its cookie when the user changes)
+    :param session_generation: the account's session generation when this session or token began
+        (``session_gen``); once the service's is higher, the session has ended for good
     :param cli_sign_in_id: the command line this token signs in (a one-time CLI code's row on the
         service); revoking it there ends the token on its next re-check
     """
@@ -35,6 +40,7 @@ class WebAuthnUser(BaseUser):
     passkey_id: str | None = None
     session_expires_at: int | None = None
     session_id: str | None = None
+    session_generation: int = 0
     cli_sign_in_id: str | None = None
 
     def get_id(self) -> str:
@@ -61,6 +67,7 @@ class WebAuthnUser(BaseUser):
             "passkey_id": self.passkey_id,
             "session_expires_at": self.session_expires_at,
             "sid": self.session_id,
+            "session_gen": self.session_generation,
             "cli_sign_in": self.cli_sign_in_id,
         }
 
@@ -82,8 +89,19 @@ class WebAuthnUser(BaseUser):
             passkey_id=claims.get("passkey_id") or None,
             session_expires_at=int(expires) if expires is not None else None,
             session_id=str(claims["sid"]) if claims.get("sid") else None,
+            session_generation=session_generation(claims),
             cli_sign_in_id=str(claims["cli_sign_in"]) if claims.get("cli_sign_in") else None,
         )
+
+
+def session_generation(claims: Mapping[str, Any]) -> int:
+    """The ``session_gen`` claim: 0 when absent (tokens and cookies from before the claim existed)."""
+    if "session_gen" not in claims:
+        return 0
+    value = claims["session_gen"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("session_gen must be a non-negative integer")
+    return value
 
 
 def is_admin(user: WebAuthnUser) -> bool:

@@ -9,7 +9,7 @@ from airflow.configuration import conf
 from fastapi.testclient import TestClient
 
 from airflow_webauthn.auth_manager import WebAuthnAuthManager
-from airflow_webauthn.services.service_account_check import ServiceAccountRefusedError
+from airflow_webauthn.services.session_end import SessionEndedError
 
 from support import GOOD_CLI_CODE, SERVICE_ACCOUNT_ID, FakeAuthService
 
@@ -79,8 +79,9 @@ async def test_a_service_account_signs_in_with_its_secret_and_is_refused_once_di
     assert (user.username, user.is_service_account) == ("ci-bot", True)
     fake_service.service_accounts[SERVICE_ACCOUNT_ID]["disabled"] = True
     fresh = WebAuthnAuthManager(settings=manager.settings, service_transport=fake_service.transport())
-    with pytest.raises(ServiceAccountRefusedError, match="disabled"):
+    with pytest.raises(SessionEndedError, match="the service account is disabled") as ended:
         await fresh.get_user_from_token(token)
+    assert ended.value.status_code == 401
 
 
 def test_a_wrong_secret_is_a_401(client: TestClient) -> None:

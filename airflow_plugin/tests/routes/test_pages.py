@@ -31,6 +31,25 @@ def test_login_page(client: TestClient) -> None:
     assert "static/vendor/simplewebauthn-browser.umd.min.js" in html
 
 
+def test_login_page_says_why_the_session_ended_once(client: TestClient) -> None:
+    """After Airflow ended a session (its 401 set the reason cookie), the login page says why in
+    words, and deletes the cookie so the next visit is not greeted with it."""
+    client.cookies.set("webauthn_session_ended", "ended_account_disabled")
+    response = client.get("/auth/login")
+    assert "Your session ended because your account was disabled. Sign in again." in response.text
+    assert 'webauthn_session_ended=""' in response.headers["set-cookie"]
+    assert "Max-Age=0" in response.headers["set-cookie"]
+
+
+@pytest.mark.parametrize("code", ["<script>alert(1)</script>", "constructor", "nope"])
+def test_login_page_ignores_reason_codes_it_does_not_know(client: TestClient, code: str) -> None:
+    """The cookie only selects one of the fixed sentences: anything else shows nothing."""
+    client.cookies.set("webauthn_session_ended", code)
+    html = client.get("/auth/login").text
+    assert "Your session" not in html
+    assert code not in html
+
+
 def test_pages_cannot_be_framed_or_run_inline_script(client: TestClient) -> None:
     """Clickjacking and injected inline script are blocked by headers."""
     for path in ("/auth/login", "/auth/enroll?invite=x"):

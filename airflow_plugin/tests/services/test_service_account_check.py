@@ -134,6 +134,32 @@ async def test_disable_takes_effect_at_the_next_fetch_and_enable_too() -> None:
     assert service.count(LIST_PATH) == 3
 
 
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [("account_disabled", "account was disabled"), ("secret_rotated", "secret was rotated")],
+)
+async def test_a_token_from_before_a_disable_or_rotation_stays_refused(reason: str, words: str) -> None:
+    """Disable-then-enable or rotate-secret raise the account's generation: its older tokens stay
+    refused, saying why, while a token issued since (carrying the new generation) is accepted."""
+    service, clock = FakeAuthService(), Clock()
+    service.service_accounts[SERVICE_ACCOUNT_ID].update(sessionGeneration=1, sessionsEndedReason=reason)
+    accounts = checker(service, clock)
+    with pytest.raises(
+        ServiceAccountRefusedError, match=f"{words}, which ended the tokens issued before; get a new token"
+    ):
+        await accounts.check(token(clock))  # issued before the claim existed: generation 0
+    with pytest.raises(ServiceAccountRefusedError, match=words):
+        await accounts.check(token(clock, session_gen=0))
+    await accounts.check(token(clock, session_gen=1))
+
+
+@pytest.mark.parametrize("claim", ["1", -1, True, None])
+async def test_a_malformed_generation_claim_is_refused(claim: object) -> None:
+    service, clock = FakeAuthService(), Clock()
+    with pytest.raises(ServiceAccountRefusedError):
+        await checker(service, clock).check(token(clock, session_gen=claim))
+
+
 async def test_unknown_account_gets_one_more_fetch_then_is_refused() -> None:
     """An account missing from the list may be newer than it: one fetch, then refused if still missing."""
     service, clock = FakeAuthService(), Clock()

@@ -107,6 +107,53 @@ async def test_session_ends_when_service_says_so(fields: dict[str, object], reas
         sessions.refresh(USER)
 
 
+async def test_a_session_from_before_an_ended_generation_stays_ended_after_enable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Disable then enable (or unflag, or a provider sign-out) raises the account's generation: the
+    session from before stays refused, saying why, while a session of the new generation is honoured.
+    The log names the person by username."""
+    service, clock = FakeAuthService(), Clock()
+    service.add_user("u-1", username="ada", sessionGeneration=1, sessionsEndedReason="account_disabled")
+    sessions = checker(service, clock)
+    with (
+        caplog.at_level(logging.INFO),
+        pytest.raises(SessionRejectedError, match="account was disabled") as ended,
+    ):
+        await sessions.check(USER)
+    assert ended.value.code == "ended_account_disabled"
+    assert (
+        "Ending sessions of ada (user id u-1): the account was disabled, which ended it for good"
+        in caplog.text
+    )
+    renewed = replace(USER, session_generation=1)
+    assert await sessions.check(renewed) == renewed
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("passkey_flagged", "blocked after a security check"),
+        ("idp_logout", "identity provider"),
+        (None, "administrator"),
+    ],
+)
+async def test_an_ended_session_says_why(reason: str | None, words: str) -> None:
+    service, clock = FakeAuthService(), Clock()
+    service.add_user("u-1", sessionGeneration=2, sessionsEndedReason=reason)
+    with pytest.raises(SessionRejectedError, match=words):
+        await checker(service, clock).check(replace(USER, session_generation=1))
+
+
+@pytest.mark.parametrize("generation", [None, "1", True, 1.5])
+async def test_an_unreadable_generation_ends_the_session(generation: object) -> None:
+    """Fail closed: a status answer whose generation cannot be compared is no confirmation."""
+    service, clock = FakeAuthService(), Clock()
+    service.add_user("u-1", sessionGeneration=generation)
+    with pytest.raises(SessionRejectedError):
+        await checker(service, clock).check(USER)
+
+
 async def test_a_command_line_lives_only_while_the_service_lists_it() -> None:
     """A command line's session (airflowctl, signed in with a one-time code) ends once the person
     signs it out: the record no longer lists it. The person's browser session is judged apart and

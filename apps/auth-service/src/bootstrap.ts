@@ -38,7 +38,10 @@ export function createLogger(config: Pick<AppConfig, 'logLevel' | 'logFormat'>):
 }
 
 /** Builds the HTTP application with every cross-cutting concern applied; used by main.ts and the e2e tests alike. */
-export async function createApp(config: AppConfig, logger: ConsoleLogger | false = createLogger(config)): Promise<INestApplication> {
+export async function createApp(
+  config: AppConfig,
+  logger: ConsoleLogger | false = createLogger(config),
+): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: logger === false ? false : logger,
     bodyParser: false,

@@ -21,9 +21,15 @@ describe('entities match the migrated schema', () => {
 
   it.each(ALL_ENTITIES.map((entity) => [entity.name, entity]))('%s', async (_name, entity) => {
     const metadata = ds.getMetadata(entity);
-    const table = await ds.query<{ name: string; notnull: number; pk: number }[]>(`PRAGMA table_info("${metadata.tableName}")`);
-    const fromTable = table.map((c) => ({ name: c.name, nullable: c.notnull === 0 && c.pk === 0, primary: c.pk > 0 })).sort((a, b) => a.name.localeCompare(b.name));
-    const fromEntity = metadata.columns.map((c) => ({ name: c.databaseName, nullable: c.isNullable, primary: c.isPrimary })).sort((a, b) => a.name.localeCompare(b.name));
+    const table = await ds.query<{ name: string; notnull: number; pk: number }[]>(
+      `PRAGMA table_info("${metadata.tableName}")`,
+    );
+    const fromTable = table
+      .map((c) => ({ name: c.name, nullable: c.notnull === 0 && c.pk === 0, primary: c.pk > 0 }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const fromEntity = metadata.columns
+      .map((c) => ({ name: c.databaseName, nullable: c.isNullable, primary: c.isPrimary }))
+      .sort((a, b) => a.name.localeCompare(b.name));
     expect(fromEntity).toEqual(fromTable);
   });
 });

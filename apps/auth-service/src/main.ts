@@ -7,7 +7,8 @@ function configuration(): AppConfig {
   try {
     const args = process.argv.slice(2);
     const unknown = args.filter((a, i) => !a.startsWith('--env-file') && args[i - 1] !== '--env-file');
-    if (unknown.length) throw new ConfigValidationError([`unknown argument ${unknown[0]} (the only option is --env-file PATH)`]);
+    if (unknown.length)
+      throw new ConfigValidationError([`unknown argument ${unknown[0]} (the only option is --env-file PATH)`]);
     return loadConfiguration({ envFile: envFileArgument(args) });
   } catch (error) {
     if (error instanceof ConfigValidationError) {
@@ -23,7 +24,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   const app = await createApp(config, logger);
   await app.listen(config.port, config.host);
-  logger.log(`listening on http://${config.host}:${config.port} (issuer ${config.jwt.issuer}, RP ID ${config.webauthn.rpId}, database ${config.database.type})`, 'Bootstrap');
+  logger.log(
+    `listening on http://${config.host}:${config.port} (issuer ${config.jwt.issuer}, RP ID ${config.webauthn.rpId}, database ${config.database.type})`,
+    'Bootstrap',
+  );
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,7 @@ import { AuditModule } from '@app/audit';
 import { Invite } from './invite.entity';
 import { InviteRepository } from './invite.repository';
 import { InvitesService } from './invites.service';
+import { LastAdminGuard } from './last-admin.guard';
 import { ServiceAccount } from './service-account.entity';
 import { ServiceAccountRepository } from './service-account.repository';
 import { ServiceAccountsService } from './service-accounts.service';
@@ -15,7 +16,15 @@ export const ACCOUNTS_ENTITIES = [User, Invite, ServiceAccount];
 
 @Module({
   imports: [TypeOrmModule.forFeature(ACCOUNTS_ENTITIES), AuditModule],
-  providers: [InviteRepository, ServiceAccountRepository, UserRepository, UsersService, InvitesService, ServiceAccountsService],
-  exports: [UserRepository, UsersService, InvitesService, ServiceAccountsService],
+  providers: [
+    InviteRepository,
+    ServiceAccountRepository,
+    UserRepository,
+    UsersService,
+    InvitesService,
+    ServiceAccountsService,
+    LastAdminGuard,
+  ],
+  exports: [UserRepository, UsersService, InvitesService, ServiceAccountsService, LastAdminGuard],
 })
 export class AccountsModule {}

@@ -1,10 +1,23 @@
 export { User, SignInMethod, SIGN_IN_METHODS } from './user.entity';
 export { Invite } from './invite.entity';
 export { ServiceAccount } from './service-account.entity';
-export { UsersService, NewUser, FederatedIdentity } from './users.service';
+export { UsersService, NewUser, FederatedIdentity, AdminChangeOptions } from './users.service';
+export { LastAdminGuard, AdminGuardOutcome } from './last-admin.guard';
+export {
+  SessionsEndedReason,
+  SESSION_GENERATION_CLAIM,
+  tokenGeneration,
+  sessionsEndedWords,
+} from './session-generation';
 export { UserRepository } from './user.repository';
 export { InvitesService, CreatedInvite, InviteState, inviteState, enrollmentLink } from './invites.service';
 export { ServiceAccountsService, IssuedClientSecret } from './service-accounts.service';
 export { normalizeUsername, normalizeGroups, groupsFromProvider } from './names';
-export { SERVICE_ACCOUNT_SCOPES, ServiceAccountScope, SCOPE_ADMIN, SCOPE_SESSIONS_READ, normalizeScopes } from './scopes';
+export {
+  SERVICE_ACCOUNT_SCOPES,
+  ServiceAccountScope,
+  SCOPE_ADMIN,
+  SCOPE_SESSIONS_READ,
+  normalizeScopes,
+} from './scopes';
 export { AccountsModule, ACCOUNTS_ENTITIES } from './accounts.module';

@@ -8,7 +8,8 @@ import { Invite } from './invite.entity';
  * (or was revoked) since the ceremony began changes nothing. Expiry is decided here, at commit, not only when the
  * ceremony's options were handed out.
  */
-const MARK_USED = 'UPDATE invites SET used_at = ?, user_id = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?';
+const MARK_USED =
+  'UPDATE invites SET used_at = ?, user_id = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?';
 
 /** The invite aggregate's SQL. */
 @Injectable()
@@ -16,7 +17,12 @@ export class InviteRepository {
   /** True when the invite was pending at `now` and is now used by `userId`. */
   async markUsed(tx: Tx, inviteId: string, userId: string, now: Date): Promise<boolean> {
     const rows = tx.rows(Invite);
-    const { affected } = await tx.query(MARK_USED, [rows.param('usedAt', now), userId, inviteId, rows.param('expiresAt', now)]);
+    const { affected } = await tx.query(MARK_USED, [
+      rows.param('usedAt', now),
+      userId,
+      inviteId,
+      rows.param('expiresAt', now),
+    ]);
     return affected === 1;
   }
 

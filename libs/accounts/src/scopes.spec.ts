@@ -7,7 +7,10 @@ describe('normalizeScopes', () => {
     expect(normalizeScopes([''])).toEqual([]);
   });
 
-  it.each([['session:read'], ['ADMIN'], ['admin sessions:read'], ['*']])('refuses the unknown scope %j instead of dropping it', (scope) => {
-    expect(() => normalizeScopes(['admin', scope])).toThrow(/unknown scope/);
-  });
+  it.each([['session:read'], ['ADMIN'], ['admin sessions:read'], ['*']])(
+    'refuses the unknown scope %j instead of dropping it',
+    (scope) => {
+      expect(() => normalizeScopes(['admin', scope])).toThrow(/unknown scope/);
+    },
+  );
 });

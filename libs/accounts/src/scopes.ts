@@ -17,6 +17,10 @@ export const SCOPE_SESSIONS_READ: ServiceAccountScope = 'sessions:read';
 export function normalizeScopes(raw: readonly string[] | undefined): ServiceAccountScope[] {
   const scopes = [...new Set((raw ?? []).map((s) => s.trim()).filter(Boolean))];
   const unknown = scopes.find((s) => !(SERVICE_ACCOUNT_SCOPES as readonly string[]).includes(s));
-  if (unknown !== undefined) throw new AppError(ErrorCode.InvalidRequest, `unknown scope "${unknown.slice(0, 40)}": use ${SERVICE_ACCOUNT_SCOPES.join(' or ')}`);
+  if (unknown !== undefined)
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      `unknown scope "${unknown.slice(0, 40)}": use ${SERVICE_ACCOUNT_SCOPES.join(' or ')}`,
+    );
   return (scopes as ServiceAccountScope[]).sort();
 }

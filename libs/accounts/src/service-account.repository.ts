@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
 import { Tx } from '@app/persistence';
+import { SessionsEndedReason } from './session-generation';
 import { ServiceAccount } from './service-account.entity';
 
 /**
@@ -8,6 +9,10 @@ import { ServiceAccount } from './service-account.entity';
  * entity's own column transforms.
  */
 const BY_CLIENT_ID = 'SELECT * FROM service_accounts WHERE client_id = ?';
+/** An increment in SQL, not read-modify-write: two concurrent endings both count. */
+const END_TOKENS =
+  'UPDATE service_accounts SET session_generation = session_generation + 1, sessions_ended_reason = ?, ' +
+  'sessions_ended_at = ? WHERE id = ?';
 
 /** The service-account aggregate's SQL: the token grant's read is one constant, prepared statement. */
 @Injectable()
@@ -25,6 +30,11 @@ export class ServiceAccountRepository {
       (await repo.findOneBy({ clientId: idOrNameOrClientId })) ??
       (await repo.findOneBy({ name: idOrNameOrClientId }))
     );
+  }
+
+  /** Every token this account holds now is refused from here on (see session-generation.ts). */
+  async endTokens(tx: Tx, accountId: string, reason: SessionsEndedReason, at: Date): Promise<void> {
+    await tx.query(END_TOKENS, [reason, tx.rows(ServiceAccount).param('sessionsEndedAt', at), accountId]);
   }
 
   /** id → name for the given ids that are service accounts (others are left out). */

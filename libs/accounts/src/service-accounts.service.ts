@@ -6,6 +6,7 @@ import { Tx, UnitOfWork } from '@app/persistence';
 import { normalizeGroups } from './names';
 import { normalizeScopes } from './scopes';
 import { hashSecret, newSecret, secretMatches } from './secrets';
+import { SessionsEndedReason } from './session-generation';
 import { ServiceAccount } from './service-account.entity';
 import { ServiceAccountRepository } from './service-account.repository';
 
@@ -29,9 +30,13 @@ export class ServiceAccountsService {
     private readonly audit: AuditService,
   ) {}
 
-  async create(context: AuditContext, input: { name: string; groups?: string[]; scopes?: string[] }): Promise<IssuedClientSecret> {
+  async create(
+    context: AuditContext,
+    input: { name: string; groups?: string[]; scopes?: string[] },
+  ): Promise<IssuedClientSecret> {
     const name = input.name.trim();
-    if (!NAME.test(name)) throw new AppError(ErrorCode.InvalidRequest, 'name must be 1-128 characters: letters, digits and . _ -');
+    if (!NAME.test(name))
+      throw new AppError(ErrorCode.InvalidRequest, 'name must be 1-128 characters: letters, digits and . _ -');
     const secret = newSecret();
     const now = new Date();
     const account = Object.assign(new ServiceAccount(), {
@@ -45,13 +50,34 @@ export class ServiceAccountsService {
       createdAt: now,
       secretRotatedAt: now,
       disabledAt: null,
+      sessionGeneration: 0,
+      sessionsEndedReason: null,
+      sessionsEndedAt: null,
     });
     await this.uow.run(async (tx) => {
-      if (await tx.manager.existsBy(ServiceAccount, { name })) throw new AppError(ErrorCode.Conflict, `a service account named ${name} exists`);
+      if (await tx.manager.existsBy(ServiceAccount, { name }))
+        throw new AppError(ErrorCode.Conflict, `a service account named ${name} exists`);
       await tx.manager.insert(ServiceAccount, account);
-      await this.audit.record(context, { type: 'service_account.created', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name, clientId: account.clientId, groups: account.groups, scopes: account.scopes } }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: 'service_account.created',
+          outcome: 'success',
+          subjectType: 'service_account',
+          subjectId: account.id,
+          details: { name, clientId: account.clientId, groups: account.groups, scopes: account.scopes },
+        },
+        tx,
+      );
     });
-    return { id: account.id, name, clientId: account.clientId, clientSecret: secret, groups: account.groups, scopes: account.scopes };
+    return {
+      id: account.id,
+      name,
+      clientId: account.clientId,
+      clientSecret: secret,
+      groups: account.groups,
+      scopes: account.scopes,
+    };
   }
 
   list(): Promise<ServiceAccount[]> {
@@ -77,8 +103,10 @@ export class ServiceAccountsService {
   async authenticate(tx: Tx, clientId: string, clientSecret: string): Promise<ServiceAccount> {
     const account = await this.accounts.findByClientId(tx, clientId);
     if (!account) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'unknown_client');
-    if (!secretMatches(clientSecret, account.secretHash)) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'bad_secret');
-    if (account.disabledAt) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_disabled');
+    if (!secretMatches(clientSecret, account.secretHash))
+      throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'bad_secret');
+    if (account.disabledAt)
+      throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_disabled');
     return account;
   }
 
@@ -94,23 +122,62 @@ export class ServiceAccountsService {
     });
   }
 
+  /**
+   * The old secret and every token issued with it stop working: the tokens at once here, in Airflow at its next
+   * confirmation (within recheck_interval_seconds).
+   */
   async rotateSecret(context: AuditContext, idOrName: string): Promise<IssuedClientSecret> {
     const account = await this.resolve(idOrName);
     const secret = newSecret();
     await this.uow.run(async (tx) => {
-      await tx.manager.update(ServiceAccount, { id: account.id }, { secretHash: hashSecret(secret), secretRotatedAt: new Date() });
-      await this.audit.record(context, { type: 'service_account.secret_rotated', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, tx);
+      const at = new Date();
+      await tx.manager.update(
+        ServiceAccount,
+        { id: account.id },
+        { secretHash: hashSecret(secret), secretRotatedAt: at },
+      );
+      await this.accounts.endTokens(tx, account.id, SessionsEndedReason.SecretRotated, at);
+      await this.audit.record(
+        context,
+        {
+          type: 'service_account.secret_rotated',
+          outcome: 'success',
+          subjectType: 'service_account',
+          subjectId: account.id,
+          details: { name: account.name },
+        },
+        tx,
+      );
     });
-    return { id: account.id, name: account.name, clientId: account.clientId, clientSecret: secret, groups: account.groups, scopes: account.scopes };
+    return {
+      id: account.id,
+      name: account.name,
+      clientId: account.clientId,
+      clientSecret: secret,
+      groups: account.groups,
+      scopes: account.scopes,
+    };
   }
 
+  /** Disabling ends the account's tokens for good: once enabled again, the client asks for new ones. */
   async setDisabled(context: AuditContext, idOrName: string, disabled: boolean): Promise<ServiceAccount> {
     const account = await this.resolve(idOrName);
-    account.disabledAt = disabled ? new Date() : null;
     await this.uow.run(async (tx) => {
-      await tx.manager.update(ServiceAccount, { id: account.id }, { disabledAt: account.disabledAt });
-      await this.audit.record(context, { type: disabled ? 'service_account.disabled' : 'service_account.enabled', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { name: account.name } }, tx);
+      const at = new Date();
+      await tx.manager.update(ServiceAccount, { id: account.id }, { disabledAt: disabled ? at : null });
+      if (disabled) await this.accounts.endTokens(tx, account.id, SessionsEndedReason.AccountDisabled, at);
+      await this.audit.record(
+        context,
+        {
+          type: disabled ? 'service_account.disabled' : 'service_account.enabled',
+          outcome: 'success',
+          subjectType: 'service_account',
+          subjectId: account.id,
+          details: { name: account.name },
+        },
+        tx,
+      );
     });
-    return account;
+    return (await this.findById(account.id)) ?? account;
   }
 }

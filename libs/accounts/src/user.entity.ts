@@ -1,4 +1,4 @@
-import { Entity } from 'typeorm';
+import { Column, Entity } from 'typeorm';
 import { IdColumn, VarcharColumn, InstantColumn, JsonTextColumn } from '@app/persistence';
 
 /**
@@ -35,6 +35,17 @@ export class User {
 
   @InstantColumn({ nullable: true })
   disabledAt: Date | null;
+
+  /** Raised whenever this account's sessions or tokens end for good (see session-generation.ts). */
+  @Column({ type: 'integer', default: 0 })
+  sessionGeneration: number;
+
+  /** Why the generation was last raised (`SessionsEndedReason`), for the words of a refusal. */
+  @VarcharColumn(32, { nullable: true })
+  sessionsEndedReason: string | null;
+
+  @InstantColumn({ nullable: true })
+  sessionsEndedAt: Date | null;
 
   @InstantColumn({ nullable: true })
   lastLoginAt: Date | null;

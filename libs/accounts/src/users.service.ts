@@ -4,8 +4,11 @@ import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { InviteRepository } from './invite.repository';
+import { LastAdminGuard } from './last-admin.guard';
 import { normalizeGroups, normalizeUsername } from './names';
+import { SessionsEndedReason } from './session-generation';
 import { User } from './user.entity';
+import { UserRepository } from './user.repository';
 
 /** A person as an OpenID provider vouched for them in a verified ID token. */
 export interface FederatedIdentity {
@@ -15,6 +18,11 @@ export interface FederatedIdentity {
   displayName?: string | null;
   /** In canonical form (groupsFromProvider): the list every sign-in decision used. */
   groups: string[];
+}
+
+/** `force`: the service CLI's break-glass override of the last-admin rule (audited). */
+export interface AdminChangeOptions {
+  force?: boolean;
 }
 
 export interface NewUser {
@@ -29,6 +37,8 @@ export class UsersService {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly audit: AuditService,
+    private readonly repository: UserRepository,
+    private readonly lastAdmin: LastAdminGuard,
     private readonly invites: InviteRepository,
   ) {}
 
@@ -71,6 +81,9 @@ export class UsersService {
       displayName: input.displayName?.trim() || username,
       groups: normalizeGroups(input.groups),
       webauthnUserId: input.webauthnUserId,
+      sessionGeneration: 0,
+      sessionsEndedReason: null,
+      sessionsEndedAt: null,
       createdAt: now,
       updatedAt: now,
       disabledAt: null,
@@ -95,13 +108,22 @@ export class UsersService {
     const linked = await tx.manager.findOneBy(User, { idpIssuer: identity.issuer, idpSubject: identity.subject });
     const groups = normalizeGroups(identity.groups);
     if (linked) {
-      const changes = { displayName: identity.displayName?.trim() || linked.displayName, groups, updatedAt: at, lastIdpLoginAt: at };
+      const changes = {
+        displayName: identity.displayName?.trim() || linked.displayName,
+        groups,
+        updatedAt: at,
+        lastIdpLoginAt: at,
+      };
       await tx.manager.update(User, { id: linked.id }, changes);
       return { user: Object.assign(linked, changes), created: false };
     }
     const username = normalizeUsername(identity.username);
     if (await tx.manager.findOneBy(User, { username })) {
-      throw new AppError(ErrorCode.Conflict, `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`, 'username_taken');
+      throw new AppError(
+        ErrorCode.Conflict,
+        `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`,
+        'username_taken',
+      );
     }
     // A pending invite reserves its name for the person it was sent to: refused like a taken name (the message does
     // not say an invite exists), never renamed, so the invited person and the provider account stay two people.
@@ -109,57 +131,109 @@ export class UsersService {
       const message = `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`;
       throw new AppError(ErrorCode.Conflict, message, 'username_reserved_by_invite');
     }
-    const user = await this.create(tx, { username, displayName: identity.displayName, groups, webauthnUserId: UsersService.newWebAuthnUserId() });
+    const user = await this.create(tx, {
+      username,
+      displayName: identity.displayName,
+      groups,
+      webauthnUserId: UsersService.newWebAuthnUserId(),
+    });
     const link = { idpIssuer: identity.issuer, idpSubject: identity.subject, lastIdpLoginAt: at };
     await tx.manager.update(User, { id: user.id }, link);
     return { user: Object.assign(user, link), created: true };
   }
 
   /**
-   * The provider ended this person's session there (back-channel logout): their groups are emptied, so every Airflow
-   * session and token of theirs stops being honoured at its next confirmation (no group, no role), while their next
-   * provider sign-in works again and brings the provider's groups back. Returns false for an unknown person.
+   * The provider ended this person's session there (back-channel logout): every Airflow session and token of theirs
+   * is refused from its next confirmation on, for good (a new generation, see session-generation.ts), so an admin
+   * re-adding groups brings none of them back. Their groups are emptied too, until their next provider sign-in
+   * brings the provider's groups (and a new session) back. Returns false for an unknown person.
    */
   async endFederatedSessions(context: AuditContext, issuer: string, subject: string): Promise<boolean> {
     return this.uow.run(async (tx) => {
       const user = await tx.manager.findOneBy(User, { idpIssuer: issuer, idpSubject: subject });
       if (!user) return false;
-      await tx.manager.update(User, { id: user.id }, { groups: [], updatedAt: new Date() });
+      const at = new Date();
+      await tx.manager.update(User, { id: user.id }, { groups: [], updatedAt: at });
+      await this.repository.endSessions(tx, user.id, SessionsEndedReason.ProviderLogout, at);
       await this.audit.record(
         context,
-        { type: 'user.sessions_ended', outcome: 'success', reason: 'idp_backchannel_logout', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: issuer, groupsBefore: user.groups } },
+        {
+          type: 'user.sessions_ended',
+          outcome: 'success',
+          reason: 'idp_backchannel_logout',
+          subjectType: 'user',
+          subjectId: user.id,
+          details: { username: user.username, idp: issuer, groupsBefore: user.groups },
+        },
         tx,
       );
       return true;
     });
   }
 
-  async setDisabled(context: AuditContext, idOrUsername: string, disabled: boolean): Promise<User> {
+  /**
+   * Disabling ends every session and token of the person for good: enabling them again lets them sign in again,
+   * it does not bring back what they held before. Refused when it would disable the last administrator.
+   */
+  async setDisabled(
+    context: AuditContext,
+    idOrUsername: string,
+    disabled: boolean,
+    options: AdminChangeOptions = {},
+  ): Promise<User> {
     const user = await this.resolve(idOrUsername);
     await this.uow.run(async (tx) => {
-      user.disabledAt = disabled ? new Date() : null;
-      user.updatedAt = new Date();
-      await tx.manager.update(User, { id: user.id }, { disabledAt: user.disabledAt, updatedAt: user.updatedAt });
+      const at = new Date();
+      const { overridden } = await this.lastAdmin.keepAnAdmin(tx, disabled && !!options.force, async () => {
+        await tx.manager.update(User, { id: user.id }, { disabledAt: disabled ? at : null, updatedAt: at });
+        if (disabled) await this.repository.endSessions(tx, user.id, SessionsEndedReason.AccountDisabled, at);
+      });
+      const details = { username: user.username, ...(overridden ? { lastAdminOverride: true } : {}) };
       await this.audit.record(
         context,
-        { type: disabled ? 'user.disabled' : 'user.enabled', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username } },
+        {
+          type: disabled ? 'user.disabled' : 'user.enabled',
+          outcome: 'success',
+          subjectType: 'user',
+          subjectId: user.id,
+          details,
+        },
         tx,
       );
     });
-    return user;
+    return this.getById(user.id);
   }
 
-  async update(context: AuditContext, idOrUsername: string, changes: { displayName?: string; groups?: string[] }): Promise<User> {
+  /** Refused when new groups would take the last administrator out of every admin group. */
+  async update(
+    context: AuditContext,
+    idOrUsername: string,
+    changes: { displayName?: string; groups?: string[] },
+    options: AdminChangeOptions = {},
+  ): Promise<User> {
     const user = await this.resolve(idOrUsername);
     const before = { displayName: user.displayName, groups: user.groups };
     if (changes.displayName !== undefined) user.displayName = changes.displayName.trim() || user.username;
     if (changes.groups !== undefined) user.groups = normalizeGroups(changes.groups);
     user.updatedAt = new Date();
     await this.uow.run(async (tx) => {
-      await tx.manager.update(User, { id: user.id }, { displayName: user.displayName, groups: user.groups, updatedAt: user.updatedAt });
+      const { overridden } = await this.lastAdmin.keepAnAdmin(tx, !!options.force, async () => {
+        await tx.manager.update(
+          User,
+          { id: user.id },
+          { displayName: user.displayName, groups: user.groups, updatedAt: user.updatedAt },
+        );
+      });
+      const after = { displayName: user.displayName, groups: user.groups };
       await this.audit.record(
         context,
-        { type: 'user.updated', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { before, after: { displayName: user.displayName, groups: user.groups } } },
+        {
+          type: 'user.updated',
+          outcome: 'success',
+          subjectType: 'user',
+          subjectId: user.id,
+          details: { before, after, ...(overridden ? { lastAdminOverride: true } : {}) },
+        },
         tx,
       );
     });

@@ -47,19 +47,48 @@ export function aggregationOf(context: AuditContext, record: AuditRecord): Aggre
     return { bucket: bounded(`${ip}|${record.type}|${record.reason ?? '-'}`), summaryOf: null };
   }
   if (!CREDENTIALS.has(context.actorType) || !context.actorId) return null;
-  const actor = { actorType: context.actorType, actorId: context.actorId, clientIp: context.clientIp?.slice(0, 64) ?? null };
+  const actor = {
+    actorType: context.actorType,
+    actorId: context.actorId,
+    clientIp: context.clientIp?.slice(0, 64) ?? null,
+  };
   if (record.outcome === 'failure') {
     const route = routeOf(record);
     return {
-      bucket: bounded(`actor:${context.actorType}:${context.actorId}|${ip}|${record.type}|${record.reason ?? '-'}|${route ?? '-'}`),
-      summaryOf: { context: actor, record: { type: record.type, outcome: 'failure', reason: record.reason ?? null, subjectType: record.subjectType, subjectId: record.subjectId, details: route ? { route } : {} } },
+      bucket: bounded(
+        `actor:${context.actorType}:${context.actorId}|${ip}|${record.type}|${record.reason ?? '-'}|${route ?? '-'}`,
+      ),
+      summaryOf: {
+        context: actor,
+        record: {
+          type: record.type,
+          outcome: 'failure',
+          reason: record.reason ?? null,
+          subjectType: record.subjectType,
+          subjectId: record.subjectId,
+          details: route ? { route } : {},
+        },
+      },
     };
   }
   const grant = (record.details ?? {}) as { grant?: unknown; clientId?: unknown };
-  if (record.type === 'token.issued' && context.actorType === 'service_account' && grant.grant === 'client_credentials') {
+  if (
+    record.type === 'token.issued' &&
+    context.actorType === 'service_account' &&
+    grant.grant === 'client_credentials'
+  ) {
     return {
       bucket: bounded(`grant:${context.actorId}|${ip}`),
-      summaryOf: { context: actor, record: { type: record.type, outcome: 'success', subjectType: record.subjectType, subjectId: record.subjectId, details: { grant: 'client_credentials', clientId: grant.clientId } } },
+      summaryOf: {
+        context: actor,
+        record: {
+          type: record.type,
+          outcome: 'success',
+          subjectType: record.subjectType,
+          subjectId: record.subjectId,
+          details: { grant: 'client_credentials', clientId: grant.clientId },
+        },
+      },
     };
   }
   return null;
@@ -91,11 +120,23 @@ export interface WindowSummary {
 function summaryOf(row: WindowRow): WindowSummary | null {
   const hits = Number(row.hits);
   if (hits === 0) return null;
-  const counted = { aggregated: true, count: hits, from: new Date(Number(row.first_at)).toISOString(), to: new Date(Number(row.last_at)).toISOString() };
+  const counted = {
+    aggregated: true,
+    count: hits,
+    from: new Date(Number(row.first_at)).toISOString(),
+    to: new Date(Number(row.last_at)).toISOString(),
+  };
   const template: SummaryOf = row.summary_of
     ? (JSON.parse(row.summary_of) as SummaryOf)
-    : { context: { actorType: 'anonymous', clientIp: row.client_ip }, record: { type: row.type, outcome: 'failure', reason: row.reason } };
-  return { context: template.context, record: { ...template.record, details: { ...template.record.details, ...counted } }, occurredAt: new Date(Number(row.last_at)) };
+    : {
+        context: { actorType: 'anonymous', clientIp: row.client_ip },
+        record: { type: row.type, outcome: 'failure', reason: row.reason },
+      };
+  return {
+    context: template.context,
+    record: { ...template.record, details: { ...template.record.details, ...counted } },
+    occurredAt: new Date(Number(row.last_at)),
+  };
 }
 
 /**
@@ -103,7 +144,13 @@ function summaryOf(row: WindowRow): WindowSummary | null {
  * when it is the first of its window (after the summary of this bucket's previous window, if that one had more), or
  * nothing.
  */
-export async function countAggregated(tx: Tx, aggregation: Aggregation, context: AuditContext, record: AuditRecord, now: number): Promise<WindowSummary[]> {
+export async function countAggregated(
+  tx: Tx,
+  aggregation: Aggregation,
+  context: AuditContext,
+  record: AuditRecord,
+  now: number,
+): Promise<WindowSummary[]> {
   const { bucket } = aggregation;
   const write: WindowSummary[] = [];
   // An ended window of this bucket is summarised before a new one starts (the periodic flush does the rest).
@@ -113,7 +160,16 @@ export async function countAggregated(tx: Tx, aggregation: Aggregation, context:
     if (summary) write.push(summary);
   }
   const summary = aggregation.summaryOf ? JSON.stringify(aggregation.summaryOf) : null;
-  const counted = await tx.query<{ hits: string | number }>(COUNT, [bucket, context.clientIp?.slice(0, 64) ?? null, record.type.slice(0, 64), record.reason?.slice(0, 64) ?? null, summary, now + AGGREGATION_WINDOW_MS, now, now]);
+  const counted = await tx.query<{ hits: string | number }>(COUNT, [
+    bucket,
+    context.clientIp?.slice(0, 64) ?? null,
+    record.type.slice(0, 64),
+    record.reason?.slice(0, 64) ?? null,
+    summary,
+    now + AGGREGATION_WINDOW_MS,
+    now,
+    now,
+  ]);
   // hits 0: this request opened the window, so it is written in full.
   if (Number(counted.rows[0]?.hits ?? 0) === 0) write.push({ context, record, occurredAt: new Date(now) });
   return write;

@@ -8,7 +8,8 @@ import { CheckpointKeys, serviceKeysTrust } from './audit-checkpoint';
 import { ChainAnchor, readSignedHead, SignedHead, signHead } from './audit-head';
 
 const PAGE = 500;
-const HEAD_WITH_TIME = 'SELECT h.seq, h.hash, e.occurred_at FROM audit_chain_head h LEFT JOIN audit_events e ON e.seq = h.seq WHERE h.id = 1';
+const HEAD_WITH_TIME =
+  'SELECT h.seq, h.hash, e.occurred_at FROM audit_chain_head h LEFT JOIN audit_events e ON e.seq = h.seq WHERE h.id = 1';
 
 /** An event as the chain covers it (the stored instant as epoch ms). */
 export function storedLink(event: AuditEvent): StoredLink {
@@ -35,13 +36,25 @@ export class AuditChainService {
     }
     const checker = new ChainChecker(trust, anchor);
     // Rows without a position were never appended by the service: the oldest of them is the first bad one.
-    const stray = await this.events((q) => q.where('e.seq IS NULL OR e.hash IS NULL OR e.prev_hash IS NULL').orderBy('e.occurred_at', 'ASC').addOrderBy('e.id', 'ASC').getOne());
+    const stray = await this.events((q) =>
+      q
+        .where('e.seq IS NULL OR e.hash IS NULL OR e.prev_hash IS NULL')
+        .orderBy('e.occurred_at', 'ASC')
+        .addOrderBy('e.id', 'ASC')
+        .getOne(),
+    );
     if (stray) checker.add(storedLink(stray));
     // The chain up to the head as it is now; events appended while this runs are checked by the next run.
     const head = await this.head();
     let after = 0;
     while (!stray) {
-      const page = await this.events((q) => q.where('e.seq > :after AND e.seq <= :to', { after, to: head.seq }).orderBy('e.seq', 'ASC').take(PAGE).getMany());
+      const page = await this.events((q) =>
+        q
+          .where('e.seq > :after AND e.seq <= :to', { after, to: head.seq })
+          .orderBy('e.seq', 'ASC')
+          .take(PAGE)
+          .getMany(),
+      );
       if (!page.every((event) => checker.add(storedLink(event)))) break;
       const last = page[page.length - 1];
       if (page.length < PAGE || !last) break;
@@ -51,8 +64,19 @@ export class AuditChainService {
     if (verdict.ok) {
       // A row placed past the head was not appended by the service (the head moves with every append).
       const now = await this.head();
-      const beyond = await this.events((q) => q.where('e.seq > :seq', { seq: now.seq }).orderBy('e.seq', 'ASC').getOne());
-      if (beyond) return { ok: false, events: verdict.events + 1, broken: { eventId: beyond.id, seq: beyond.seq, problem: 'was not written by the service (it lies past the chain head)' } };
+      const beyond = await this.events((q) =>
+        q.where('e.seq > :seq', { seq: now.seq }).orderBy('e.seq', 'ASC').getOne(),
+      );
+      if (beyond)
+        return {
+          ok: false,
+          events: verdict.events + 1,
+          broken: {
+            eventId: beyond.id,
+            seq: beyond.seq,
+            problem: 'was not written by the service (it lies past the chain head)',
+          },
+        };
       return verdict;
     }
     if (verdict.broken.eventId === null && verdict.broken.seq !== null) {
@@ -72,16 +96,23 @@ export class AuditChainService {
     // Fetched before the unit (a key read must not run inside it on SQLite's one connection).
     const sign = await keys.checkpointSigner();
     const { head, occurredAt } = await this.uow.run(async (tx) => {
-      const row = (await tx.query<{ seq: string | number; hash: string; occurred_at: string | number | null }>(HEAD_WITH_TIME)).rows[0];
+      const row = (
+        await tx.query<{ seq: string | number; hash: string; occurred_at: string | number | null }>(HEAD_WITH_TIME)
+      ).rows[0];
       if (!row) throw new Error('the audit chain head is missing: the audit_chain_head row was deleted');
-      return { head: { seq: Number(row.seq), hash: row.hash }, occurredAt: row.occurred_at == null ? null : new Date(Number(row.occurred_at)) };
+      return {
+        head: { seq: Number(row.seq), hash: row.hash },
+        occurredAt: row.occurred_at == null ? null : new Date(Number(row.occurred_at)),
+      };
     });
     return signHead(head, occurredAt, sign, now);
   }
 
   /** The position and hash of the last event the service appended. */
   async head(): Promise<{ seq: number; hash: string }> {
-    const rows = await this.uow.run((tx) => tx.query<{ seq: string | number; hash: string }>('SELECT seq, hash FROM audit_chain_head WHERE id = 1'));
+    const rows = await this.uow.run((tx) =>
+      tx.query<{ seq: string | number; hash: string }>('SELECT seq, hash FROM audit_chain_head WHERE id = 1'),
+    );
     const row = rows.rows[0];
     if (!row) throw new Error('the audit chain head is missing: the audit_chain_head row was deleted');
     return { seq: Number(row.seq), hash: row.hash };

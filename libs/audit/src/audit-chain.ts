@@ -95,7 +95,14 @@ export interface AnchorFound extends ChainAnchor {
 }
 
 export type ChainVerdict =
-  | { ok: true; events: number; first: number | null; last: { seq: number; hash: string } | null; checkpoint: StartCheckpoint | null; anchor?: AnchorFound }
+  | {
+      ok: true;
+      events: number;
+      first: number | null;
+      last: { seq: number; hash: string } | null;
+      checkpoint: StartCheckpoint | null;
+      anchor?: AnchorFound;
+    }
   | { ok: false; events: number; broken: ChainBreak };
 
 /** A pruned prefix: events up to `throughSeq` were deleted on purpose, the last of them hashed to `throughHash`. */
@@ -142,25 +149,40 @@ export class ChainChecker {
       this.broken = { eventId: event.id, seq: event.seq, problem };
       return false;
     };
-    if (event.seq === null || event.prevHash === null || event.hash === null) return fail('has no place in the chain (written outside the service)');
+    if (event.seq === null || event.prevHash === null || event.hash === null)
+      return fail('has no place in the chain (written outside the service)');
     if (this.previous === null) {
-      if (event.seq !== 1 || event.prevHash !== GENESIS_HASH) this.start = { throughSeq: event.seq - 1, throughHash: event.prevHash };
+      if (event.seq !== 1 || event.prevHash !== GENESIS_HASH)
+        this.start = { throughSeq: event.seq - 1, throughHash: event.prevHash };
     } else {
       if (event.seq !== this.previous.seq + 1) {
-        this.broken = { eventId: event.id, seq: this.previous.seq + 1, problem: `is missing (the chain jumps from ${this.previous.seq} to ${event.seq})` };
+        this.broken = {
+          eventId: event.id,
+          seq: this.previous.seq + 1,
+          problem: `is missing (the chain jumps from ${this.previous.seq} to ${event.seq})`,
+        };
         return false;
       }
       if (event.prevHash !== this.previous.hash) return fail('does not follow its predecessor (prevHash differs)');
     }
-    if (chainHash({ ...event, seq: event.seq, prevHash: event.prevHash }) !== event.hash) return fail('was altered (its hash does not match its fields)');
+    if (chainHash({ ...event, seq: event.seq, prevHash: event.prevHash }) !== event.hash)
+      return fail('was altered (its hash does not match its fields)');
     if (this.anchor && event.seq === this.anchor.seq) {
       // The chain was rewritten from here or before it (and rehashed): the trail no longer holds the signed head.
-      if (event.hash !== this.anchor.hash) return fail(`differs from the signed head kept outside (head ${this.anchor.seq} had hash ${this.anchor.hash})`);
+      if (event.hash !== this.anchor.hash)
+        return fail(`differs from the signed head kept outside (head ${this.anchor.seq} had hash ${this.anchor.hash})`);
       this.anchorSeen = true;
     }
     if (event.type === PRUNED_EVENT) {
       const d = event.details as (Partial<Checkpoint> & Record<string, unknown>) | null;
-      if (d && typeof d.throughSeq === 'number' && typeof d.throughHash === 'string') this.checkpoints.push({ throughSeq: d.throughSeq, throughHash: d.throughHash, eventId: event.id, seq: event.seq, details: d });
+      if (d && typeof d.throughSeq === 'number' && typeof d.throughHash === 'string')
+        this.checkpoints.push({
+          throughSeq: d.throughSeq,
+          throughHash: d.throughHash,
+          eventId: event.id,
+          seq: event.seq,
+          details: d,
+        });
     }
     this.previous = { seq: event.seq, hash: event.hash };
     return true;
@@ -172,22 +194,76 @@ export class ChainChecker {
     let checkpoint: StartCheckpoint | null = null;
     if (this.start) {
       const start = this.start;
-      const recorded = this.checkpoints.find((c) => c.throughSeq === start.throughSeq && c.throughHash === start.throughHash);
-      if (!recorded) return { ok: false, events: this.count, broken: { eventId: null, seq: start.throughSeq, problem: `is missing (the chain starts at ${start.throughSeq + 1} and no retention checkpoint covers the events before it)` } };
+      const recorded = this.checkpoints.find(
+        (c) => c.throughSeq === start.throughSeq && c.throughHash === start.throughHash,
+      );
+      if (!recorded)
+        return {
+          ok: false,
+          events: this.count,
+          broken: {
+            eventId: null,
+            seq: start.throughSeq,
+            problem: `is missing (the chain starts at ${start.throughSeq + 1} and no retention checkpoint covers the events before it)`,
+          },
+        };
       // Only the checkpoint the chain starts from is relied on, so only its signature decides.
       const signed = checkCheckpoint(recorded.details, this.trust);
-      if (!signed.ok) return { ok: false, events: this.count, broken: { eventId: recorded.eventId, seq: recorded.seq, problem: `is the retention checkpoint the chain starts from, and it ${signed.problem}` } };
+      if (!signed.ok)
+        return {
+          ok: false,
+          events: this.count,
+          broken: {
+            eventId: recorded.eventId,
+            seq: recorded.seq,
+            problem: `is the retention checkpoint the chain starts from, and it ${signed.problem}`,
+          },
+        };
       checkpoint = { eventId: recorded.eventId, seq: recorded.seq, kid: signed.kid };
     }
     const anchor = this.anchor ? this.findAnchor(this.anchor) : undefined;
     if (anchor && 'broken' in anchor) return { ok: false, events: this.count, broken: anchor.broken };
     if (head && head.seq > 0) {
       const last = this.previous;
-      if (!last || last.seq < head.seq) return { ok: false, events: this.count, broken: { eventId: null, seq: (last?.seq ?? 0) + 1, problem: `is missing (the chain ends at ${last?.seq ?? 0}, the service wrote up to ${head.seq})` } };
-      if (last.seq > head.seq) return { ok: false, events: this.count, broken: { eventId: null, seq: head.seq + 1, problem: `was not written by the service (the service wrote up to ${head.seq})` } };
-      if (last.hash !== head.hash) return { ok: false, events: this.count, broken: { eventId: null, seq: last.seq, problem: 'differs from what the service wrote (the chain head differs)' } };
+      if (!last || last.seq < head.seq)
+        return {
+          ok: false,
+          events: this.count,
+          broken: {
+            eventId: null,
+            seq: (last?.seq ?? 0) + 1,
+            problem: `is missing (the chain ends at ${last?.seq ?? 0}, the service wrote up to ${head.seq})`,
+          },
+        };
+      if (last.seq > head.seq)
+        return {
+          ok: false,
+          events: this.count,
+          broken: {
+            eventId: null,
+            seq: head.seq + 1,
+            problem: `was not written by the service (the service wrote up to ${head.seq})`,
+          },
+        };
+      if (last.hash !== head.hash)
+        return {
+          ok: false,
+          events: this.count,
+          broken: {
+            eventId: null,
+            seq: last.seq,
+            problem: 'differs from what the service wrote (the chain head differs)',
+          },
+        };
     }
-    return { ok: true, events: this.count, first: this.start ? this.start.throughSeq + 1 : this.previous ? 1 : null, last: this.previous, checkpoint, ...(anchor ? { anchor } : {}) };
+    return {
+      ok: true,
+      events: this.count,
+      first: this.start ? this.start.throughSeq + 1 : this.previous ? 1 : null,
+      last: this.previous,
+      checkpoint,
+      ...(anchor ? { anchor } : {}),
+    };
   }
 
   /** Where the signed head is: seen in the chain, at or before the checkpoint the chain starts from, or missing. */
@@ -197,10 +273,22 @@ export class ChainChecker {
     if (start && anchor.seq <= start.throughSeq) {
       // Pruned by the service (the checkpoint's signature was checked above): the start itself must match.
       if (anchor.seq < start.throughSeq || anchor.hash === start.throughHash) return { ...anchor, pruned: true };
-      return { broken: { eventId: null, seq: anchor.seq, problem: `differs from the signed head kept outside (the retention checkpoint records another hash at ${anchor.seq})` } };
+      return {
+        broken: {
+          eventId: null,
+          seq: anchor.seq,
+          problem: `differs from the signed head kept outside (the retention checkpoint records another hash at ${anchor.seq})`,
+        },
+      };
     }
     const last = this.previous?.seq ?? 0;
     const missing = anchor.seq === last + 1 ? `${anchor.seq}` : `${last + 1} to ${anchor.seq}`;
-    return { broken: { eventId: null, seq: last + 1, problem: `is missing: the trail ends at ${last}, but a signed head shows it reached ${anchor.seq} (events ${missing} were deleted)` } };
+    return {
+      broken: {
+        eventId: null,
+        seq: last + 1,
+        problem: `is missing: the trail ends at ${last}, but a signed head shows it reached ${anchor.seq} (events ${missing} were deleted)`,
+      },
+    };
   }
 }

@@ -58,7 +58,8 @@ export function signedFields(details: Record<string, unknown>): Record<string, u
 
 /** RFC 7638 JWK thumbprint (SHA-256) of an OKP or EC public key: the service's kid. */
 export function jwkThumbprint(jwk: JsonWebKey): string {
-  const members = jwk.kty === 'OKP' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
+  const members =
+    jwk.kty === 'OKP' ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x } : { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y };
   const json = `{${Object.entries(members)
     .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`)
     .join(',')}}`;
@@ -82,10 +83,17 @@ export function checkCheckpoint(details: Record<string, unknown>, trust: Checkpo
   } catch {
     return { ok: false, problem: 'carries a signature that is not a compact JWS' };
   }
-  if (header.typ !== CHECKPOINT_TYP) return { ok: false, problem: `carries a signature of type ${String(header.typ)}, not ${CHECKPOINT_TYP}` };
-  if (header.alg !== 'EdDSA' && header.alg !== 'ES256') return { ok: false, problem: `carries a signature with algorithm ${String(header.alg)}, which is not allowed` };
+  if (header.typ !== CHECKPOINT_TYP)
+    return { ok: false, problem: `carries a signature of type ${String(header.typ)}, not ${CHECKPOINT_TYP}` };
+  if (header.alg !== 'EdDSA' && header.alg !== 'ES256')
+    return { ok: false, problem: `carries a signature with algorithm ${String(header.alg)}, which is not allowed` };
   const carried = header.jwk as JsonWebKey | undefined;
-  if (typeof header.kid !== 'string' || !carried || typeof carried !== 'object' || jwkThumbprint(carried) !== header.kid) {
+  if (
+    typeof header.kid !== 'string' ||
+    !carried ||
+    typeof carried !== 'object' ||
+    jwkThumbprint(carried) !== header.kid
+  ) {
     return { ok: false, problem: "carries a signature whose kid is not its key's thumbprint" };
   }
   const kid = header.kid;
@@ -96,11 +104,15 @@ export function checkCheckpoint(details: Record<string, unknown>, trust: Checkpo
     const key = createPublicKey({ key: jwk, format: 'jwk' });
     const data = Buffer.from(`${encodedHeader}.${encodedPayload}`);
     const signature = Buffer.from(encodedSignature, 'base64url');
-    valid = header.alg === 'EdDSA' ? key.asymmetricKeyType === 'ed25519' && verify(null, data, key, signature) : key.asymmetricKeyType === 'ec' && verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+    valid =
+      header.alg === 'EdDSA'
+        ? key.asymmetricKeyType === 'ed25519' && verify(null, data, key, signature)
+        : key.asymmetricKeyType === 'ec' && verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
   } catch {
     valid = false;
   }
   if (!valid) return { ok: false, problem: `carries a signature that does not verify with key ${kid}` };
-  if (canonicalJson(payload) !== canonicalJson(signedFields(details))) return { ok: false, problem: `was changed after it was signed (its fields differ from those key ${kid} signed)` };
+  if (canonicalJson(payload) !== canonicalJson(signedFields(details)))
+    return { ok: false, problem: `was changed after it was signed (its fields differ from those key ${kid} signed)` };
   return { ok: true, kid };
 }

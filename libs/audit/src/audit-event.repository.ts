@@ -7,7 +7,23 @@ import { AuditContext, AuditRecord } from './audit.types';
 
 const INSERT =
   'INSERT INTO audit_events (id, occurred_at, type, outcome, reason, actor_type, actor_id, subject_type, subject_id, client_ip, user_agent, details, seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
-const COLUMNS: (keyof AuditEvent)[] = ['id', 'occurredAt', 'type', 'outcome', 'reason', 'actorType', 'actorId', 'subjectType', 'subjectId', 'clientIp', 'userAgent', 'details', 'seq', 'prevHash', 'hash'];
+const COLUMNS: (keyof AuditEvent)[] = [
+  'id',
+  'occurredAt',
+  'type',
+  'outcome',
+  'reason',
+  'actorType',
+  'actorId',
+  'subjectType',
+  'subjectId',
+  'clientIp',
+  'userAgent',
+  'details',
+  'seq',
+  'prevHash',
+  'hash',
+];
 /*
  * Takes the next position and the previous hash in one statement. On PostgreSQL the UPDATE locks the head row until
  * the transaction ends, so appends from every instance take turns and positions stay gap-free (a rollback returns

@@ -42,7 +42,10 @@ export class AuditMaintenanceScheduler implements OnApplicationBootstrap {
     try {
       await this.leases.runOnce('audit.prune', PRUNE_INTERVAL_MS, async () => {
         const pruned = await this.audit.prune(this.config.auditRetentionDays, this.keys);
-        if (pruned) this.logger.log(`pruned ${pruned.deleted} audit events older than ${pruned.before} (through position ${pruned.throughSeq})`);
+        if (pruned)
+          this.logger.log(
+            `pruned ${pruned.deleted} audit events older than ${pruned.before} (through position ${pruned.throughSeq})`,
+          );
       });
     } catch (error) {
       this.logger.error(`pruning the audit trail failed: ${(error as Error).message}`);

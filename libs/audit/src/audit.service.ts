@@ -45,7 +45,13 @@ export class AuditService {
     const sign = await keys.checkpointSigner();
     return this.uow.run(async (tx) => {
       const pruned = await prunePrefix(tx, retentionDays, now);
-      if (pruned) await this.writer.append(tx, SYSTEM_CONTEXT, { type: PRUNED_EVENT, outcome: 'success', details: { ...pruned, [SIGNATURE_FIELD]: sign({ ...pruned }) } }, new Date(now));
+      if (pruned)
+        await this.writer.append(
+          tx,
+          SYSTEM_CONTEXT,
+          { type: PRUNED_EVENT, outcome: 'success', details: { ...pruned, [SIGNATURE_FIELD]: sign({ ...pruned }) } },
+          new Date(now),
+        );
       return pruned;
     });
   }
@@ -65,7 +71,10 @@ export class AuditService {
     const rows = await this.uow.run((tx) => {
       const qb = this.filtered(tx, query);
       if (query.cursor) qb.andWhere('e.seq < :before', { before: decodeCursor(query.cursor) });
-      return qb.orderBy('e.seq', 'DESC').take(limit + 1).getMany();
+      return qb
+        .orderBy('e.seq', 'DESC')
+        .take(limit + 1)
+        .getMany();
     });
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
@@ -81,7 +90,9 @@ export class AuditService {
     let after = 0;
     for (;;) {
       const from = after;
-      const page = await this.uow.run((tx) => this.filtered(tx, query).andWhere('e.seq > :from', { from }).orderBy('e.seq', 'ASC').take(MAX_PAGE).getMany());
+      const page = await this.uow.run((tx) =>
+        this.filtered(tx, query).andWhere('e.seq > :from', { from }).orderBy('e.seq', 'ASC').take(MAX_PAGE).getMany(),
+      );
       for (const event of page) yield event;
       const last = page[page.length - 1];
       if (page.length < MAX_PAGE || !last) return;

@@ -4,9 +4,7 @@ import { Environment } from './environment';
 import { OidcConfig, parseOidcConfig } from './oidc-config';
 import { parseGroupList } from './group-name';
 
-export type DatabaseConfig =
-  | { type: 'better-sqlite3'; database: string }
-  | { type: 'postgres'; url: string };
+export type DatabaseConfig = { type: 'better-sqlite3'; database: string } | { type: 'postgres'; url: string };
 
 /** The validated, typed configuration every module reads. Built once at start-up. */
 export interface AppConfig {
@@ -82,7 +80,11 @@ function describe(error: ValidationError, raw: Record<string, string | undefined
   const constraint = Object.values(error.constraints ?? {}).reverse()[0] ?? 'is invalid';
   const given = raw[error.property];
   // Never echo a secret back, even a malformed one: it may be a real key pasted in the wrong place.
-  const shown = SENSITIVE.has(error.property) ? '' : given === undefined ? ' (not set)' : ` (got ${JSON.stringify(given)})`;
+  const shown = SENSITIVE.has(error.property)
+    ? ''
+    : given === undefined
+      ? ' (not set)'
+      : ` (got ${JSON.stringify(given)})`;
   return constraint.startsWith(error.property) ? `${constraint}${shown}` : `${error.property}: ${constraint}${shown}`;
 }
 
@@ -207,7 +209,10 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
 }
 
 /** The log format in effect: LOG_FORMAT, with `auto` decided by whether the output is a terminal. */
-export function effectiveLogFormat(config: Pick<AppConfig, 'logFormat'>, output: { isTTY?: boolean } = process.stdout): 'json' | 'text' {
+export function effectiveLogFormat(
+  config: Pick<AppConfig, 'logFormat'>,
+  output: { isTTY?: boolean } = process.stdout,
+): 'json' | 'text' {
   if (config.logFormat !== 'auto') return config.logFormat;
   return output.isTTY ? 'text' : 'json';
 }

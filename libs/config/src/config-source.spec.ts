@@ -19,7 +19,10 @@ function writeEnv(path: string, body: string): void {
 
 describe('configuration source', () => {
   it('reads data/service.env by default, and an explicitly set variable beats the file', () => {
-    writeEnv('data/service.env', `WEBAUTHN_RP_ID=localhost\nWEBAUTHN_ORIGINS=http://localhost:8080\nKEY_ENCRYPTION_KEY=${KEY}\nPORT=3100\n`);
+    writeEnv(
+      'data/service.env',
+      `WEBAUTHN_RP_ID=localhost\nWEBAUTHN_ORIGINS=http://localhost:8080\nKEY_ENCRYPTION_KEY=${KEY}\nPORT=3100\n`,
+    );
     const config = loadConfiguration({ cwd: dir, env: { PORT: '3200', HOST: '' } });
     expect(config).toMatchObject({ port: 3200, host: '127.0.0.1', webauthn: { rpId: 'localhost' } });
     expect(resolveEnvironment({ cwd: dir, env: {} }).file).toBe(join(dir, 'data/service.env'));
@@ -29,7 +32,9 @@ describe('configuration source', () => {
     writeEnv('data/service.env', 'WEBAUTHN_RP_ID=default.example\n');
     writeEnv('prod.env', 'WEBAUTHN_RP_ID=prod.example\n');
     expect(resolveEnvironment({ cwd: dir, env: {}, envFile: 'prod.env' }).env.WEBAUTHN_RP_ID).toBe('prod.example');
-    expect(() => resolveEnvironment({ cwd: dir, env: {}, envFile: 'missing.env' })).toThrow(/--env-file missing.env: no such file/);
+    expect(() => resolveEnvironment({ cwd: dir, env: {}, envFile: 'missing.env' })).toThrow(
+      /--env-file missing.env: no such file/,
+    );
   });
 
   it('says where it looked when settings are missing', () => {

@@ -40,7 +40,9 @@ export function resolveEnvironment(options: ConfigSourceOptions = {}): ResolvedE
   try {
     fromFile = parseEnv(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new ConfigValidationError([`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`]);
+    throw new ConfigValidationError([
+      `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    ]);
   }
   const explicit = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   return { env: { ...fromFile, ...explicit }, file };

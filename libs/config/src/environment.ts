@@ -1,22 +1,17 @@
 import { Transform } from 'class-transformer';
-import {
-  IsBase64,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-} from 'class-validator';
+import { IsBase64, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 
 /**
  * A whole-number setting: the variable's text read as a number, then checked to be an integer from `min` to `max`.
  * The decorators are applied bottom-up, as a written stack is, so a bad value is reported exactly as before.
  */
 function IntSetting(min: number, max?: number): PropertyDecorator {
-  const stack = [Transform(({ value }) => (value === undefined ? undefined : Number(value))), IsInt(), Min(min), ...(max === undefined ? [] : [Max(max)])];
+  const stack = [
+    Transform(({ value }) => (value === undefined ? undefined : Number(value))),
+    IsInt(),
+    Min(min),
+    ...(max === undefined ? [] : [Max(max)]),
+  ];
   const bottomUp = stack.reverse();
   return (target, property) => bottomUp.forEach((decorate) => decorate(target, property));
 }
@@ -37,7 +32,9 @@ export class Environment {
   HOST = '127.0.0.1';
 
   @IsOptional()
-  @Matches(/^https?:\/\/[^/\s]+$/, { message: 'PUBLIC_URL must be an origin like https://auth.internal:3000 (no path)' })
+  @Matches(/^https?:\/\/[^/\s]+$/, {
+    message: 'PUBLIC_URL must be an origin like https://auth.internal:3000 (no path)',
+  })
   PUBLIC_URL?: string;
 
   @IsString()
@@ -46,7 +43,8 @@ export class Environment {
 
   @IsString()
   @Matches(/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, {
-    message: 'WEBAUTHN_RP_ID must be Airflow\'s host name (e.g. airflow.example.com or localhost); IP addresses and ports are not allowed',
+    message:
+      "WEBAUTHN_RP_ID must be Airflow's host name (e.g. airflow.example.com or localhost); IP addresses and ports are not allowed",
   })
   WEBAUTHN_RP_ID: string;
 
@@ -55,7 +53,9 @@ export class Environment {
   WEBAUTHN_RP_NAME = 'Apache Airflow';
 
   @IsString()
-  @IsNotEmpty({ message: 'WEBAUTHN_ORIGINS must list the origin(s) people use for Airflow, e.g. https://airflow.example.com' })
+  @IsNotEmpty({
+    message: 'WEBAUTHN_ORIGINS must list the origin(s) people use for Airflow, e.g. https://airflow.example.com',
+  })
   WEBAUTHN_ORIGINS: string;
 
   /**
@@ -99,7 +99,8 @@ export class Environment {
 
   // The hint must not send an operator of an existing database off to make a new key (it cannot open the stored ones).
   @IsBase64(undefined, {
-    message: 'KEY_ENCRYPTION_KEY must be the base64 key the signing keys were stored with; only for a new installation, make one with: openssl rand -base64 32',
+    message:
+      'KEY_ENCRYPTION_KEY must be the base64 key the signing keys were stored with; only for a new installation, make one with: openssl rand -base64 32',
   })
   KEY_ENCRYPTION_KEY: string;
 
@@ -153,7 +154,9 @@ export class Environment {
   REDIS_URL?: string;
 
   /** Namespace of the limit keys in Redis, so several deployments (or test runs) can share one Redis. */
-  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'REDIS_KEY_PREFIX must be 1-64 characters of letters, digits, ":", "_", "." or "-"' })
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, {
+    message: 'REDIS_KEY_PREFIX must be 1-64 characters of letters, digits, ":", "_", "." or "-"',
+  })
   REDIS_KEY_PREFIX = 'awa:limits:';
 
   /** Sign-in through the organisation's OpenID provider (see oidc-config.ts): off unless OIDC_ISSUER is set. */

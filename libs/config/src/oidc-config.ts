@@ -32,7 +32,6 @@ export interface OidcConfig {
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 const FLOW_TTL_SECONDS = 600;
 
-
 function parseIssuer(raw: string, allowHttp: boolean, problems: string[]): void {
   let url: URL;
   try {
@@ -46,7 +45,9 @@ function parseIssuer(raw: string, allowHttp: boolean, problems: string[]): void 
   if (url.protocol !== 'http:') problems.push(`OIDC_ISSUER must be an https URL (got ${JSON.stringify(raw)})`);
   // Plain http lets anyone on the path forge the provider's answers: only a provider on this machine (tests).
   else if (!allowHttp || !LOOPBACK.has(url.hostname)) {
-    problems.push(`OIDC_ISSUER must use https; http is allowed only for a loopback issuer with OIDC_ALLOW_HTTP=true (got ${JSON.stringify(raw)})`);
+    problems.push(
+      `OIDC_ISSUER must use https; http is allowed only for a loopback issuer with OIDC_ALLOW_HTTP=true (got ${JSON.stringify(raw)})`,
+    );
   }
 }
 
@@ -56,7 +57,9 @@ function parseRedirectUri(raw: string | undefined, origins: string[], problems: 
   try {
     const url = new URL(raw);
     if (url.search || url.hash || !origins.includes(url.origin)) {
-      problems.push('OIDC_REDIRECT_URI must be a page on one of WEBAUTHN_ORIGINS (Airflow relays it), without a query or fragment');
+      problems.push(
+        'OIDC_REDIRECT_URI must be a page on one of WEBAUTHN_ORIGINS (Airflow relays it), without a query or fragment',
+      );
     }
     return url.href;
   } catch {
@@ -69,14 +72,17 @@ function parseRedirectUri(raw: string | undefined, origins: string[], problems: 
 export function parseOidcConfig(env: Environment, origins: string[], problems: string[]): OidcConfig | undefined {
   if (!env.OIDC_ISSUER) {
     for (const name of ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_ALLOWED_GROUPS', 'OIDC_REDIRECT_URI'] as const) {
-      if (env[name]) problems.push(`${name} is set but OIDC_ISSUER is not: set OIDC_ISSUER to sign in through an OpenID provider`);
+      if (env[name])
+        problems.push(`${name} is set but OIDC_ISSUER is not: set OIDC_ISSUER to sign in through an OpenID provider`);
     }
     return undefined;
   }
   const allowHttp = env.OIDC_ALLOW_HTTP === 'true';
   parseIssuer(env.OIDC_ISSUER, allowHttp, problems);
-  if (!env.OIDC_CLIENT_ID) problems.push('OIDC_CLIENT_ID must be set with OIDC_ISSUER (the client id registered at the provider)');
-  if (!env.OIDC_CLIENT_SECRET) problems.push('OIDC_CLIENT_SECRET must be set with OIDC_ISSUER (the client secret registered at the provider)');
+  if (!env.OIDC_CLIENT_ID)
+    problems.push('OIDC_CLIENT_ID must be set with OIDC_ISSUER (the client id registered at the provider)');
+  if (!env.OIDC_CLIENT_SECRET)
+    problems.push('OIDC_CLIENT_SECRET must be set with OIDC_ISSUER (the client secret registered at the provider)');
   const scopes = env.OIDC_SCOPES.split(/[\s,]+/).filter(Boolean);
   if (!scopes.includes('openid')) problems.push('OIDC_SCOPES must include openid');
   const allowed = parseGroupList('OIDC_ALLOWED_GROUPS', env.OIDC_ALLOWED_GROUPS, problems);

@@ -14,6 +14,13 @@ export enum ErrorCode {
   PasskeyRevoked = 'passkey_revoked',
   /** A person's token whose passkey was flagged (possible clone) since; an admin can review and unflag it. */
   PasskeyFlagged = 'passkey_flagged',
+  /**
+   * A token issued before its account's sessions were ended for good (disabled, passkey flagged, signed out at the
+   * provider, secret rotated): refused even once the account is back; sign in again.
+   */
+  SessionEnded = 'session_ended',
+  /** The change would leave no enabled person in an admin group with an active passkey. */
+  LastAdmin = 'last_admin',
   /** The caller is signed in, but this action needs a fresh, user-verified passkey assertion. */
   StepUpRequired = 'step_up_required',
   Forbidden = 'forbidden',
@@ -42,12 +49,14 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.AccountUnknown]: 401,
   [ErrorCode.PasskeyRevoked]: 401,
   [ErrorCode.PasskeyFlagged]: 401,
+  [ErrorCode.SessionEnded]: 401,
   [ErrorCode.StepUpRequired]: 401,
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.NoAirflowRole]: 403,
   [ErrorCode.InsufficientScope]: 403,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
+  [ErrorCode.LastAdmin]: 409,
   [ErrorCode.RateLimited]: 429,
   [ErrorCode.SigningUnavailable]: 503,
   [ErrorCode.IdpUnavailable]: 503,

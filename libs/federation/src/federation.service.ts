@@ -85,7 +85,9 @@ export class FederationService {
 
   /** What the login page may show; nothing secret. */
   describe(): { enabled: boolean; displayName?: string } {
-    return this.relyingParty.configured ? { enabled: true, displayName: this.relyingParty.settings.displayName } : { enabled: false };
+    return this.relyingParty.configured
+      ? { enabled: true, displayName: this.relyingParty.settings.displayName }
+      : { enabled: false };
   }
 
   async start(): Promise<StartedFlow> {
@@ -113,20 +115,40 @@ export class FederationService {
   async finish(callbackQuery: string, binding: string): Promise<VerifiedFederation> {
     const settings = this.relyingParty.settings;
     const query = callbackQuery.replace(/^\?/, '');
-    if (query.length > MAX_QUERY_LENGTH) throw new AppError(ErrorCode.InvalidRequest, 'the callback query is too long', 'callback_too_long');
+    if (query.length > MAX_QUERY_LENGTH)
+      throw new AppError(ErrorCode.InvalidRequest, 'the callback query is too long', 'callback_too_long');
     const state = new URLSearchParams(query).get('state');
-    if (!state) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt is unknown or was already used; start again', 'state_missing');
+    if (!state)
+      throw new AppError(
+        ErrorCode.InvalidChallenge,
+        'this sign-in attempt is unknown or was already used; start again',
+        'state_missing',
+      );
     const flow = await this.uow.run((tx) => this.flows.take(tx, state));
-    if (!flow) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt is unknown or was already used; start again', 'state_unknown');
-    if (flow.expiresAt.getTime() <= Date.now()) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt expired; start again', 'state_expired');
+    if (!flow)
+      throw new AppError(
+        ErrorCode.InvalidChallenge,
+        'this sign-in attempt is unknown or was already used; start again',
+        'state_unknown',
+      );
+    if (flow.expiresAt.getTime() <= Date.now())
+      throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt expired; start again', 'state_expired');
     if (!sameHash(flow.bindingHash, sha256Hex(binding))) {
-      throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in was started in another browser; start again', 'flow_binding_mismatch');
+      throw new AppError(
+        ErrorCode.InvalidChallenge,
+        'this sign-in was started in another browser; start again',
+        'flow_binding_mismatch',
+      );
     }
     const claims = await this.relyingParty.exchange(query, flow);
     const { identity, ignoredGroups } = this.identityFrom(claims);
     const { allowed, passkeyRequired } = decideSignIn(settings, identity.groups);
     if (!allowed) {
-      throw new AppError(ErrorCode.Forbidden, 'your identity provider account is not in a group allowed to sign in to Airflow', 'group_not_allowed');
+      throw new AppError(
+        ErrorCode.Forbidden,
+        'your identity provider account is not in a group allowed to sign in to Airflow',
+        'group_not_allowed',
+      );
     }
     const sid = claimString(claims, 'sid');
     return {
@@ -207,11 +229,20 @@ export class FederationService {
       expiresAt: new Date(now.getTime() + USED_JTI_RETENTION_MS),
     });
     if (!(await this.usedLogoutTokens.claim(tx, used))) {
-      throw new AppError(ErrorCode.InvalidRequest, 'the logout token is not valid: it was already used', 'logout_token_replayed');
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        'the logout token is not valid: it was already used',
+        'logout_token_replayed',
+      );
     }
-    const bySid = token.sid === undefined ? null : await this.providerSessions.subjectOf(tx, token.issuer, token.sid, now);
+    const bySid =
+      token.sid === undefined ? null : await this.providerSessions.subjectOf(tx, token.issuer, token.sid, now);
     if (bySid !== null && token.subject !== undefined && bySid !== token.subject) {
-      throw new AppError(ErrorCode.InvalidRequest, 'the logout token is not valid: its sub and sid name different people', 'logout_token_mismatch');
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        'the logout token is not valid: its sub and sid name different people',
+        'logout_token_mismatch',
+      );
     }
     const subject = bySid ?? token.subject;
     if (subject === undefined) return null;
@@ -220,12 +251,23 @@ export class FederationService {
   }
 
   async purgeExpired(tx: Tx, now = new Date()): Promise<number> {
-    return (await this.flows.purgeExpired(tx, now)) + (await this.pendingLogins.purgeExpired(tx, now)) + (await this.providerSessions.purgeExpired(tx, now)) + (await this.usedLogoutTokens.purgeExpired(tx, now));
+    return (
+      (await this.flows.purgeExpired(tx, now)) +
+      (await this.pendingLogins.purgeExpired(tx, now)) +
+      (await this.providerSessions.purgeExpired(tx, now)) +
+      (await this.usedLogoutTokens.purgeExpired(tx, now))
+    );
   }
 
   private usablePending(login: FederatedLogin | null): FederatedLogin {
-    if (!login) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in is unknown or was already finished; sign in again', 'federated_login_unknown');
-    if (login.expiresAt.getTime() <= Date.now()) throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in expired; sign in again', 'federated_login_expired');
+    if (!login)
+      throw new AppError(
+        ErrorCode.InvalidChallenge,
+        'this sign-in is unknown or was already finished; sign in again',
+        'federated_login_unknown',
+      );
+    if (login.expiresAt.getTime() <= Date.now())
+      throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in expired; sign in again', 'federated_login_expired');
     return login;
   }
 
@@ -234,7 +276,11 @@ export class FederationService {
     const settings = this.relyingParty.settings;
     const username = claimString(claims, settings.usernameClaim);
     if (!username) {
-      throw new AppError(ErrorCode.AuthenticationFailed, `the identity provider did not say who you are (no ${settings.usernameClaim} claim)`, 'username_claim_missing');
+      throw new AppError(
+        ErrorCode.AuthenticationFailed,
+        `the identity provider did not say who you are (no ${settings.usernameClaim} claim)`,
+        'username_claim_missing',
+      );
     }
     const { groups, ignored } = groupsFromProvider(claims[settings.groupsClaim]);
     // The display name is shown, never trusted: cut to what the column holds rather than refuse the person.

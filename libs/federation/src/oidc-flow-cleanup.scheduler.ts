@@ -20,7 +20,8 @@ export class OidcFlowCleanupScheduler {
   async purge(): Promise<void> {
     try {
       const removed = await this.uow.run((tx) => this.federation.purgeExpired(tx));
-      if (removed) this.logger.debug(`removed ${removed} expired provider sign-ins, provider sessions and used logout tokens`);
+      if (removed)
+        this.logger.debug(`removed ${removed} expired provider sign-ins, provider sessions and used logout tokens`);
     } catch (error) {
       this.logger.error(`provider sign-in cleanup failed: ${(error as Error).message}`);
     }

@@ -6,13 +6,15 @@ import { ProviderSession } from './provider-session.entity';
  * A second sign-in in the same provider session refreshes the row (and, should the provider ever reuse a sid for
  * someone else, the newest sign-in owns it: never two people behind one sid). Appended to the entity's INSERT.
  */
-const ON_SID_CONFLICT = ' ON CONFLICT (idp_issuer, sid) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at, expires_at = excluded.expires_at';
+const ON_SID_CONFLICT =
+  ' ON CONFLICT (idp_issuer, sid) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at, expires_at = excluded.expires_at';
 const PRUNE_PERSON = 'DELETE FROM idp_sessions WHERE user_id = ? AND expires_at < ?';
 /** The provider's subject of the person a live sid belongs to (the link users.idp_issuer/idp_subject is theirs). */
 const FIND_SUBJECT =
   'SELECT u.idp_subject AS subject FROM idp_sessions s JOIN users u ON u.id = s.user_id ' +
   'WHERE s.idp_issuer = ? AND s.sid = ? AND s.expires_at >= ? AND u.idp_issuer = s.idp_issuer';
-const FORGET_PERSON = 'DELETE FROM idp_sessions WHERE user_id IN (SELECT id FROM users WHERE idp_issuer = ? AND idp_subject = ?)';
+const FORGET_PERSON =
+  'DELETE FROM idp_sessions WHERE user_id IN (SELECT id FROM users WHERE idp_issuer = ? AND idp_subject = ?)';
 
 /** Provider sessions (sid → person), recorded at sign-in and read by back-channel logout. */
 @Injectable()
@@ -29,7 +31,11 @@ export class ProviderSessionRepository extends ExpiringRows<ProviderSession> {
   }
 
   async subjectOf(tx: Tx, issuer: string, sid: string, now: Date): Promise<string | null> {
-    const { rows } = await tx.query<{ subject: string | null }>(FIND_SUBJECT, [issuer, sid, tx.rows(ProviderSession).param('expiresAt', now)]);
+    const { rows } = await tx.query<{ subject: string | null }>(FIND_SUBJECT, [
+      issuer,
+      sid,
+      tx.rows(ProviderSession).param('expiresAt', now),
+    ]);
     return rows[0]?.subject ?? null;
   }
 

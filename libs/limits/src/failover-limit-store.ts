@@ -81,7 +81,8 @@ export class FailoverLimitStore implements LimitStore, OnModuleInit, OnApplicati
       const timer = setTimeout(done, 3_000);
       this.redis.once('ready', done).once('error', done);
     });
-    if ((this.redis.status as string) !== 'ready') this.fellBack(new Error(`no connection at start-up (${this.redis.status})`));
+    if ((this.redis.status as string) !== 'ready')
+      this.fellBack(new Error(`no connection at start-up (${this.redis.status})`));
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -130,7 +131,9 @@ export class FailoverLimitStore implements LimitStore, OnModuleInit, OnApplicati
    * the service log; the page only says that the database is counting.
    */
   health(): LimitStoreHealth {
-    return this.unavailable === undefined ? { store: 'redis' } : { store: 'database', redisUnavailable: REDIS_UNAVAILABLE };
+    return this.unavailable === undefined
+      ? { store: 'redis' }
+      : { store: 'database', redisUnavailable: REDIS_UNAVAILABLE };
   }
 
   private redisUsable(): boolean {
@@ -142,7 +145,8 @@ export class FailoverLimitStore implements LimitStore, OnModuleInit, OnApplicati
     if (this.unavailable !== undefined) return;
     this.unavailable = redacted(error, this.url);
     this.logger.warn({
-      message: 'Redis does not answer: rate limits are counted in the database until it does (still enforced and shared)',
+      message:
+        'Redis does not answer: rate limits are counted in the database until it does (still enforced and shared)',
       event: 'limits.redis_unavailable',
       store: 'database',
       reason: this.unavailable,
@@ -153,6 +157,10 @@ export class FailoverLimitStore implements LimitStore, OnModuleInit, OnApplicati
     this.retryRedisAt = 0;
     if (this.unavailable === undefined) return;
     this.unavailable = undefined;
-    this.logger.log({ message: 'Redis answers again: rate limits are counted in Redis', event: 'limits.redis_available', store: 'redis' });
+    this.logger.log({
+      message: 'Redis answers again: rate limits are counted in Redis',
+      event: 'limits.redis_available',
+      store: 'redis',
+    });
   }
 }

@@ -15,16 +15,27 @@ const buckets = (...args: Parameters<typeof rulesFor>) => rulesFor(...args).map(
 describe('rate-limit rules', () => {
   it('counts a request without a valid token by address, and one with a valid token by principal only', () => {
     expect(buckets({ method: 'GET', path: '/v1/me', address: '10.0.0.1' }, settings)).toEqual(['address:10.0.0.1']);
-    expect(buckets({ method: 'GET', path: '/v1/me', address: '10.0.0.1', principal: 'client:airflow' }, settings)).toEqual(['principal:client:airflow']);
+    expect(
+      buckets({ method: 'GET', path: '/v1/me', address: '10.0.0.1', principal: 'client:airflow' }, settings),
+    ).toEqual(['principal:client:airflow']);
   });
 
   it('keys failed client authentications by claimed client id and address, counting only 401 answers', () => {
-    const rules = rulesFor({ method: 'POST', path: '/v1/oauth/token', address: '10.0.0.1', claimedClientId: 'abc' }, settings);
+    const rules = rulesFor(
+      { method: 'POST', path: '/v1/oauth/token', address: '10.0.0.1', claimedClientId: 'abc' },
+      settings,
+    );
     expect(rules[1]).toMatchObject({ bucket: 'secret:abc|10.0.0.1', limit: 10, windowMs: 900_000, countsStatus: 401 });
   });
 
   it('counts a token request whose client authenticated by client id only, still under its failed-secret limit', () => {
-    const facts = { method: 'POST', path: '/v1/oauth/token', address: '10.0.0.1', claimedClientId: 'airflow', principal: 'client:airflow' };
+    const facts = {
+      method: 'POST',
+      path: '/v1/oauth/token',
+      address: '10.0.0.1',
+      claimedClientId: 'airflow',
+      principal: 'client:airflow',
+    };
     expect(buckets(facts, settings)).toEqual(['principal:client:airflow', 'secret:airflow|10.0.0.1']);
   });
 
@@ -42,28 +53,44 @@ describe('rate-limit rules', () => {
 
   it('cannot be dodged by the spelling of a path', () => {
     for (const path of ['/V1/OAuth/Token', '/v1/oauth/token/', '/v1/oauth/token//']) {
-      expect(buckets({ method: 'POST', path, address: 'a', claimedClientId: 'abc' }, settings)).toContain('secret:abc|a');
+      expect(buckets({ method: 'POST', path, address: 'a', claimedClientId: 'abc' }, settings)).toContain(
+        'secret:abc|a',
+      );
     }
-    expect(buckets({ method: 'POST', path: '/v1/Authentication/Options/', address: 'a' }, settings)).toContain('ceremony:a');
+    expect(buckets({ method: 'POST', path: '/v1/Authentication/Options/', address: 'a' }, settings)).toContain(
+      'ceremony:a',
+    );
   });
 
   it('counts an invite lookup as a ceremony start of its address', () => {
-    expect(buckets({ method: 'POST', path: '/v1/registration/invite', address: 'a' }, settings)).toContain('ceremony:a');
+    expect(buckets({ method: 'POST', path: '/v1/registration/invite', address: 'a' }, settings)).toContain(
+      'ceremony:a',
+    );
   });
 
   it('does not count ceremony starts of a signed-in person adding a passkey against their address', () => {
-    expect(buckets({ method: 'POST', path: '/v1/registration/options', address: 'a', principal: 'user:u1' }, settings)).toEqual(['principal:user:u1']);
+    expect(
+      buckets({ method: 'POST', path: '/v1/registration/options', address: 'a', principal: 'user:u1' }, settings),
+    ).toEqual(['principal:user:u1']);
   });
 
   it('keeps bucket names bounded whatever an attacker sends', () => {
-    const [, secret] = buckets({ method: 'POST', path: '/v1/oauth/token', address: 'a', claimedClientId: 'x'.repeat(5000) }, settings);
+    const [, secret] = buckets(
+      { method: 'POST', path: '/v1/oauth/token', address: 'a', claimedClientId: 'x'.repeat(5000) },
+      settings,
+    );
     expect(secret!.length).toBeLessThanOrEqual(200);
     expect(secret).toMatch(/^secret:#/);
   });
 
   it('never limits health checks, and RATE_LIMIT_PER_MINUTE=0 turns every limit off', () => {
     expect(rulesFor({ method: 'GET', path: '/readyz', address: 'a' }, settings)).toEqual([]);
-    expect(rulesFor({ method: 'POST', path: '/v1/oauth/token', address: 'a', claimedClientId: 'c' }, { ...settings, enabled: false })).toEqual([]);
+    expect(
+      rulesFor(
+        { method: 'POST', path: '/v1/oauth/token', address: 'a', claimedClientId: 'c' },
+        { ...settings, enabled: false },
+      ),
+    ).toEqual([]);
   });
 
   it('counts an IPv6 client by its /64, so rotating addresses inside it gives no fresh buckets', () => {
@@ -73,6 +100,8 @@ describe('rate-limit rules', () => {
     expect(addressKey('::1')).toBe('0:0:0:0::/64');
     expect(addressKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
     expect(addressKey('192.0.2.1')).toBe('192.0.2.1');
-    expect(buckets({ method: 'GET', path: '/v1/me', address: '2001:db8:1:2::99' }, settings)).toEqual(['address:2001:db8:1:2::/64']);
+    expect(buckets({ method: 'GET', path: '/v1/me', address: '2001:db8:1:2::99' }, settings)).toEqual([
+      'address:2001:db8:1:2::/64',
+    ]);
   });
 });

@@ -41,7 +41,13 @@ const CLI_CODE_SIGN_IN = '/v1/cli/token';
  * Unauthenticated requests that create server-side state or probe a secret (a challenge, a pending provider flow,
  * an invite lookup): same callers, same cost to guess.
  */
-const CEREMONY_STARTS = new Set(['/v1/authentication/options', '/v1/registration/options', '/v1/registration/invite', '/v1/oidc/start', '/v1/oidc/passkey/options']);
+const CEREMONY_STARTS = new Set([
+  '/v1/authentication/options',
+  '/v1/registration/options',
+  '/v1/registration/invite',
+  '/v1/oidc/start',
+  '/v1/oidc/passkey/options',
+]);
 /** Probes from load balancers and orchestrators: never limited, never written. */
 export const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
 
@@ -61,8 +67,12 @@ export function addressKey(address: string): string {
   const [head, tail] = address.toLowerCase().split('::') as [string, string | undefined];
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const groups =
+    tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** A bounded, stable bucket name: parts an attacker chooses (ids, addresses) are hashed when long. */
@@ -89,13 +99,28 @@ export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRul
   const address = addressKey(facts.address);
   const failureWindowMs = settings.failureWindowSeconds * 1000;
   if (facts.principal) {
-    rules.push({ bucket: bucket('principal', facts.principal), limit: settings.clientPerMinute, windowMs: MINUTE, message: 'too many requests for this client' });
+    rules.push({
+      bucket: bucket('principal', facts.principal),
+      limit: settings.clientPerMinute,
+      windowMs: MINUTE,
+      message: 'too many requests for this client',
+    });
   } else {
-    rules.push({ bucket: bucket('address', address), limit: settings.addressPerMinute, windowMs: MINUTE, message: 'too many requests from your address' });
+    rules.push({
+      bucket: bucket('address', address),
+      limit: settings.addressPerMinute,
+      windowMs: MINUTE,
+      message: 'too many requests from your address',
+    });
   }
   if (facts.method !== 'POST') return rules;
   if (!facts.principal && CEREMONY_STARTS.has(route)) {
-    rules.push({ bucket: bucket('ceremony', address), limit: settings.ceremonyStartsPerMinute, windowMs: MINUTE, message: 'too many sign-in attempts from your address' });
+    rules.push({
+      bucket: bucket('ceremony', address),
+      limit: settings.ceremonyStartsPerMinute,
+      windowMs: MINUTE,
+      message: 'too many sign-in attempts from your address',
+    });
   }
   if (route === TOKEN && facts.claimedClientId) {
     rules.push({

@@ -18,8 +18,14 @@ export class LimitsSweepScheduler implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    const where = this.config.limits.redisUrl ? 'in Redis (REDIS_URL; in the database while Redis does not answer)' : 'in the database';
-    this.logger.log(this.config.limits.enabled ? `rate limits shared by every instance, counted ${where}` : 'rate limits are OFF (RATE_LIMIT_PER_MINUTE=0)');
+    const where = this.config.limits.redisUrl
+      ? 'in Redis (REDIS_URL; in the database while Redis does not answer)'
+      : 'in the database';
+    this.logger.log(
+      this.config.limits.enabled
+        ? `rate limits shared by every instance, counted ${where}`
+        : 'rate limits are OFF (RATE_LIMIT_PER_MINUTE=0)',
+    );
   }
 
   @Interval(SWEEP_INTERVAL_MS)

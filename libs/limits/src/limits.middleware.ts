@@ -79,7 +79,12 @@ export class LimitsMiddleware implements NestMiddleware {
     } catch (error) {
       // Fail closed: without its counters the service cannot tell a guess from a person.
       this.logger.error(`rate limits unavailable: ${(error as Error).message}`);
-      res.status(503).set('Retry-After', '5').json({ statusCode: 503, error: 'Service Unavailable', message: 'the service cannot check its rate limits right now; try again shortly', code: 'limits_unavailable' });
+      res.status(503).set('Retry-After', '5').json({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: 'the service cannot check its rate limits right now; try again shortly',
+        code: 'limits_unavailable',
+      });
       return;
     }
     const counted = rules.map((rule, i) => ({ rule, count: counts[i]! }));
@@ -131,7 +136,9 @@ export class LimitsMiddleware implements NestMiddleware {
   private async authenticatedClient(client: ClaimedClient): Promise<string | undefined> {
     if (!client.secret) return undefined;
     try {
-      return (await this.clients.authenticates(client.clientId, client.secret)) ? `client:${client.clientId}` : undefined;
+      return (await this.clients.authenticates(client.clientId, client.secret))
+        ? `client:${client.clientId}`
+        : undefined;
     } catch {
       return undefined;
     }
@@ -166,7 +173,8 @@ export class LimitsMiddleware implements NestMiddleware {
     const message = `${exceeded[0]!.rule.message}; try again in ${retryAfter} s`;
     res.status(429).set({ 'Retry-After': String(retryAfter), 'Cache-Control': 'no-store' });
     // The token endpoint speaks RFC 6749 §5.2; `slow_down` is the registered OAuth error for "too fast" (RFC 8628).
-    if (isTokenEndpoint(pathOf(req))) res.json({ error: 'slow_down', error_description: message, code: ErrorCode.RateLimited });
+    if (isTokenEndpoint(pathOf(req)))
+      res.json({ error: 'slow_down', error_description: message, code: ErrorCode.RateLimited });
     else res.json({ statusCode: 429, error: 'Too Many Requests', message, code: ErrorCode.RateLimited });
   }
 }

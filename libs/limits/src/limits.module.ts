@@ -22,7 +22,9 @@ import { SqlLimitStore } from './sql-limit-store';
       useFactory: (config: AppConfig, database: SqlLimitStore): LimitStore => {
         const { enabled, redisUrl, redisKeyPrefix } = config.limits;
         // Nest runs the returned store's lifecycle hooks (connect at start-up, close the client on shutdown).
-        return enabled && redisUrl ? new FailoverLimitStore(connectRedis(redisUrl), redisUrl, redisKeyPrefix, database) : database;
+        return enabled && redisUrl
+          ? new FailoverLimitStore(connectRedis(redisUrl), redisUrl, redisKeyPrefix, database)
+          : database;
       },
     },
     LimitsMiddleware,

@@ -29,7 +29,9 @@ const store = () => stores[0]!;
 describe('RedisLimitStore', () => {
   it('never loses or repeats a count when four connections hit one bucket 400 times at once', async () => {
     const now = Date.now();
-    const counts = await Promise.all(Array.from({ length: 400 }, (_, i) => stores[i % 4]!.hit([{ bucket: 'race', windowMs: 60_000 }], now)));
+    const counts = await Promise.all(
+      Array.from({ length: 400 }, (_, i) => stores[i % 4]!.hit([{ bucket: 'race', windowMs: 60_000 }], now)),
+    );
     const hits = counts.map((c) => c[0]!.hits).sort((a, b) => a - b);
     expect(hits).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
     // One window for all of them: the first hit fixed its end, the others read it.
@@ -86,6 +88,8 @@ describe('RedisLimitStore', () => {
     const [count] = await store().hit([{ bucket: 'exact', windowMs: 1 }], now);
     expect(count!.windowEndsAt).toBe(1_800_000_000_000);
     const [again] = await store().hit([{ bucket: 'exact-2', windowMs: 60_000 }], now - 123);
-    expect((await store().hit([{ bucket: 'exact-2', windowMs: 60_000 }], now))[0]!.windowEndsAt).toBe(again!.windowEndsAt);
+    expect((await store().hit([{ bucket: 'exact-2', windowMs: 60_000 }], now))[0]!.windowEndsAt).toBe(
+      again!.windowEndsAt,
+    );
   });
 });

@@ -51,7 +51,12 @@ export class RedisLimitStore implements LimitStore {
     // One script per bucket, sent together (the client pipelines commands issued in the same tick).
     return Promise.all(
       counters.map(async (c) => {
-        const [hits, endsAt] = await this.redis.limitHit(this.key(c.bucket), String(now), String(c.windowMs), String(now + c.windowMs));
+        const [hits, endsAt] = await this.redis.limitHit(
+          this.key(c.bucket),
+          String(now),
+          String(c.windowMs),
+          String(now + c.windowMs),
+        );
         return { bucket: c.bucket, hits: Number(hits), windowEndsAt: Number(endsAt) };
       }),
     );

@@ -24,7 +24,12 @@ export class SqlLimitStore implements LimitStore {
     return this.uow.run(async (tx) => {
       const counts: LimitCount[] = [];
       for (const c of counters) {
-        const { rows } = await tx.query<{ hits: number | string; window_ends_at: number | string }>(HIT, [c.bucket, now + c.windowMs, now, now]);
+        const { rows } = await tx.query<{ hits: number | string; window_ends_at: number | string }>(HIT, [
+          c.bucket,
+          now + c.windowMs,
+          now,
+          now,
+        ]);
         // PostgreSQL returns bigint columns as strings.
         counts.push({ bucket: c.bucket, hits: Number(rows[0]!.hits), windowEndsAt: Number(rows[0]!.window_ends_at) });
       }

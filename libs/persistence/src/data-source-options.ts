@@ -10,7 +10,14 @@ export type EntityList = MixedList<Function | string | EntitySchema>;
 
 /** Options for the service's DataSource: migrations always, `synchronize` never. */
 export function dataSourceOptions(config: AppConfig, entities: EntityList): DataSourceOptions {
-  const common = { entities, namingStrategy: new SnakeCaseColumns(), migrations: MIGRATIONS, migrationsRun: false, synchronize: false, logging: false } as const;
+  const common = {
+    entities,
+    namingStrategy: new SnakeCaseColumns(),
+    migrations: MIGRATIONS,
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+  } as const;
   if (config.database.type === 'postgres') {
     return { ...common, type: 'postgres', url: config.database.url, extra: { max: 10 } };
   }

@@ -24,20 +24,37 @@ describe('EntityRows (row <-> entity through the column metadata)', () => {
   let ds: DataSource;
   let rows: EntityRows<Thing>;
   beforeAll(async () => {
-    ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:', entities: [Thing], namingStrategy: new SnakeCaseColumns(), synchronize: true }).initialize();
+    ds = await new DataSource({
+      type: 'better-sqlite3',
+      database: ':memory:',
+      entities: [Thing],
+      namingStrategy: new SnakeCaseColumns(),
+      synchronize: true,
+    }).initialize();
     rows = new EntityRows(ds, Thing);
   });
   afterAll(async () => ds.destroy());
 
   it('binds values the way the columns store them (epoch ms, JSON text, 0/1)', () => {
     const at = new Date(1_764_300_000_123);
-    expect(rows.params({ id: 'a', seenAt: at, counter: 7, tags: ['x'], isOn: true }, ['id', 'seenAt', 'counter', 'tags', 'isOn'])).toEqual(['a', 1_764_300_000_123, 7, '["x"]', 1]);
+    expect(
+      rows.params({ id: 'a', seenAt: at, counter: 7, tags: ['x'], isOn: true }, [
+        'id',
+        'seenAt',
+        'counter',
+        'tags',
+        'isOn',
+      ]),
+    ).toEqual(['a', 1_764_300_000_123, 7, '["x"]', 1]);
     expect(rows.param('seenAt', null)).toBeNull();
   });
 
   it('reads a row written with those parameters back into the same entity, including through a column prefix', async () => {
     const thing = { id: 'b', seenAt: new Date(1_764_300_000_456), counter: 2 ** 40, tags: ['a', 'b'], isOn: false };
-    await ds.query('INSERT INTO things (id, seen_at, counter, tags, is_on) VALUES (?, ?, ?, ?, ?)', rows.params(thing, ['id', 'seenAt', 'counter', 'tags', 'isOn']));
+    await ds.query(
+      'INSERT INTO things (id, seen_at, counter, tags, is_on) VALUES (?, ?, ?, ?, ?)',
+      rows.params(thing, ['id', 'seenAt', 'counter', 'tags', 'isOn']),
+    );
     const [row] = await ds.query('SELECT * FROM things WHERE id = ?', ['b']);
     const read = rows.fromRow(row);
     expect(read).toBeInstanceOf(Thing);

@@ -26,7 +26,12 @@ export class EntityRows<T extends ObjectLiteral> {
 
   /** The statement inserting `entity` as one row, every column of the entity bound: `tx.query(...rows.insert(e))`. */
   insert(entity: Partial<T>): [sql: string, params: unknown[]] {
-    return [this.insertSql, this.columns.map((c): unknown => this.dataSource.driver.preparePersistentValue(entity[c.propertyName] ?? null, c))];
+    return [
+      this.insertSql,
+      this.columns.map((c): unknown =>
+        this.dataSource.driver.preparePersistentValue(entity[c.propertyName] ?? null, c),
+      ),
+    ];
   }
 
   /**
@@ -37,7 +42,11 @@ export class EntityRows<T extends ObjectLiteral> {
     const entity = this.metadata.create() as T;
     for (const column of this.columns) {
       const key = prefix + column.databaseName;
-      if (key in row) (entity as Record<string, unknown>)[column.propertyName] = this.dataSource.driver.prepareHydratedValue(row[key], column);
+      if (key in row)
+        (entity as Record<string, unknown>)[column.propertyName] = this.dataSource.driver.prepareHydratedValue(
+          row[key],
+          column,
+        );
     }
     return entity;
   }

@@ -1,4 +1,12 @@
-export { IdColumn, IdRefColumn, VarcharColumn, InstantColumn, BigCounterColumn, JsonTextColumn, SnakeCaseColumns } from './columns';
+export {
+  IdColumn,
+  IdRefColumn,
+  VarcharColumn,
+  InstantColumn,
+  BigCounterColumn,
+  JsonTextColumn,
+  SnakeCaseColumns,
+} from './columns';
 export { dataSourceOptions, EntityList } from './data-source-options';
 export { PersistenceModule } from './persistence.module';
 export { MIGRATIONS } from './migrations';

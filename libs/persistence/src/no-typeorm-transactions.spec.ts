@@ -7,7 +7,8 @@ import { join, relative } from 'node:path';
  * rest of the unit would run without one); outside a unit they would share SQLite's one connection with the units.
  */
 const root = join(__dirname, '..', '..', '..');
-const FORBIDDEN = /\.(transaction|startTransaction|commitTransaction|rollbackTransaction|save|remove|softRemove|recover)\(/;
+const FORBIDDEN =
+  /\.(transaction|startTransaction|commitTransaction|rollbackTransaction|save|remove|softRemove|recover)\(/;
 const ALLOWED = new Set(['libs/persistence/src/unit-of-work.ts']);
 
 function sources(dir: string): string[] {
@@ -19,7 +20,7 @@ function sources(dir: string): string[] {
 }
 
 describe('transactions', () => {
-  it("are opened only by the unit of work (no TypeORM transaction, save() or remove() in apps/ and libs/)", () => {
+  it('are opened only by the unit of work (no TypeORM transaction, save() or remove() in apps/ and libs/)', () => {
     const offenders = [...sources(join(root, 'apps')), ...sources(join(root, 'libs'))]
       .map((file) => relative(root, file))
       .filter((file) => !ALLOWED.has(file))

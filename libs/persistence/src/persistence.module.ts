@@ -19,7 +19,11 @@ export class PersistenceModule {
       imports: [
         TypeOrmModule.forRootAsync({
           inject: [APP_CONFIG],
-          useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config, entities), retryAttempts, retryDelay: 3000 }),
+          useFactory: (config: AppConfig) => ({
+            ...dataSourceOptions(config, entities),
+            retryAttempts,
+            retryDelay: 3000,
+          }),
           dataSourceFactory: async (options) => {
             const dataSource = await new DataSource(options!).initialize();
             await runMigrationsExclusively(dataSource);
@@ -28,7 +32,11 @@ export class PersistenceModule {
         }),
       ],
       providers: [
-        { provide: UnitOfWork, inject: [DataSource], useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource) },
+        {
+          provide: UnitOfWork,
+          inject: [DataSource],
+          useFactory: (dataSource: DataSource) => new UnitOfWork(dataSource),
+        },
         { provide: JobLeases, inject: [UnitOfWork], useFactory: (uow: UnitOfWork) => new JobLeases(uow) },
       ],
       exports: [UnitOfWork, JobLeases],

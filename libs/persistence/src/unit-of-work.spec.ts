@@ -16,7 +16,9 @@ interface Db {
 
 async function sqlite(): Promise<Db> {
   const ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:' }).initialize();
-  await ds.query('CREATE TABLE items (id varchar PRIMARY KEY, owner varchar NOT NULL, n bigint NOT NULL, flag boolean NOT NULL)');
+  await ds.query(
+    'CREATE TABLE items (id varchar PRIMARY KEY, owner varchar NOT NULL, n bigint NOT NULL, flag boolean NOT NULL)',
+  );
   return { ds, uow: new UnitOfWork(ds), close: () => ds.destroy() };
 }
 
@@ -24,8 +26,13 @@ async function postgres(base: string): Promise<Db> {
   const schema = `uow_${randomBytes(6).toString('hex')}`;
   const admin = await new DataSource({ type: 'postgres', url: base }).initialize();
   await admin.query(`CREATE SCHEMA "${schema}"`);
-  const ds = await new DataSource({ type: 'postgres', url: `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}` }).initialize();
-  await ds.query('CREATE TABLE items (id varchar PRIMARY KEY, owner varchar NOT NULL, n bigint NOT NULL, flag boolean NOT NULL)');
+  const ds = await new DataSource({
+    type: 'postgres',
+    url: `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+  }).initialize();
+  await ds.query(
+    'CREATE TABLE items (id varchar PRIMARY KEY, owner varchar NOT NULL, n bigint NOT NULL, flag boolean NOT NULL)',
+  );
   return {
     ds,
     uow: new UnitOfWork(ds),
@@ -51,7 +58,10 @@ describe.each(dialects)('UnitOfWork on %s', (_name, open) => {
   });
   afterEach(async () => db.close());
 
-  const owners = async () => (await db.uow.run((tx) => tx.query<{ owner: string }>('SELECT owner FROM items ORDER BY owner, id'))).rows.map((r) => r.owner);
+  const owners = async () =>
+    (await db.uow.run((tx) => tx.query<{ owner: string }>('SELECT owner FROM items ORDER BY owner, id'))).rows.map(
+      (r) => r.owner,
+    );
   const count = async (owner: string) => (await owners()).filter((o) => o === owner).length;
 
   /** Two statements with an event-loop turn in between; throws at the end when `fail`. */
@@ -66,7 +76,9 @@ describe.each(dialects)('UnitOfWork on %s', (_name, open) => {
 
   it('binds numbers and booleans as parameters and reads rows back', async () => {
     await db.uow.run((tx) => tx.query(INSERT, ['a', 'a', 1_764_300_000_123, true]));
-    const { rows } = await db.uow.run((tx) => tx.query<{ n: unknown; flag: unknown }>('SELECT n, flag FROM items WHERE id = ?', ['a']));
+    const { rows } = await db.uow.run((tx) =>
+      tx.query<{ n: unknown; flag: unknown }>('SELECT n, flag FROM items WHERE id = ?', ['a']),
+    );
     expect(Number(rows[0]!.n)).toBe(1_764_300_000_123);
     expect([1, true]).toContain(rows[0]!.flag);
   });
@@ -93,7 +105,11 @@ describe.each(dialects)('UnitOfWork on %s', (_name, open) => {
 
   it('lets exactly one of several concurrent DELETE ... RETURNING of one row have it', async () => {
     await db.uow.run((tx) => tx.query(INSERT, ['once', 'once', 0, false]));
-    const takes = await Promise.all(Array.from({ length: 5 }, () => db.uow.run((tx) => tx.query('DELETE FROM items WHERE id = ? RETURNING id', ['once']))));
+    const takes = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        db.uow.run((tx) => tx.query('DELETE FROM items WHERE id = ? RETURNING id', ['once'])),
+      ),
+    );
     expect(takes.map((r) => r.rows.length).sort()).toEqual([0, 0, 0, 0, 1]);
   });
 
@@ -175,14 +191,20 @@ describe.each(dialects)('UnitOfWork on %s', (_name, open) => {
 
   // PostgreSQL only: on SQLite TypeORM's own transactions cannot work inside a unit and are kept out of the code by
   // no-typeorm-transactions.spec.ts.
-  (_name === 'PostgreSQL' ? it : it.skip)("never lets TypeORM's own transaction call inside a unit commit the unit early", async () => {
-    const sql = (d: string) => (d === 'postgres' ? 'INSERT INTO items (id, owner, n, flag) VALUES ($1, $2, $3, $4)' : INSERT);
-    await failsKeepingNothing(async (tx) => {
-      await insert(tx, 'outer');
-      // A savepoint of the unit's transaction, not a BEGIN (ignored) and a COMMIT (of the unit's work so far).
-      await tx.manager.transaction((m) => m.query(sql(tx.dialect), ['typeorm-1', 'typeorm', 0, false])).catch(() => undefined);
-    });
-  });
+  (_name === 'PostgreSQL' ? it : it.skip)(
+    "never lets TypeORM's own transaction call inside a unit commit the unit early",
+    async () => {
+      const sql = (d: string) =>
+        d === 'postgres' ? 'INSERT INTO items (id, owner, n, flag) VALUES ($1, $2, $3, $4)' : INSERT;
+      await failsKeepingNothing(async (tx) => {
+        await insert(tx, 'outer');
+        // A savepoint of the unit's transaction, not a BEGIN (ignored) and a COMMIT (of the unit's work so far).
+        await tx.manager
+          .transaction((m) => m.query(sql(tx.dialect), ['typeorm-1', 'typeorm', 0, false]))
+          .catch(() => undefined);
+      });
+    },
+  );
 
   it('keeps units apart while one waits on something else mid-way (no half-done state is seen or committed)', async () => {
     let release!: () => void;
@@ -209,7 +231,9 @@ describe.each(dialects)('UnitOfWork on %s', (_name, open) => {
 describe('UnitOfWork on SQLite: group commit', () => {
   it('commits the units queued in one turn of the event loop with one COMMIT', async () => {
     const ds = await new DataSource({ type: 'better-sqlite3', database: ':memory:' }).initialize();
-    await ds.query('CREATE TABLE items (id varchar PRIMARY KEY, owner varchar NOT NULL, n bigint NOT NULL, flag boolean NOT NULL)');
+    await ds.query(
+      'CREATE TABLE items (id varchar PRIMARY KEY, owner varchar NOT NULL, n bigint NOT NULL, flag boolean NOT NULL)',
+    );
     const uow = new UnitOfWork(ds);
     const statements: string[] = [];
     const runner = ds.createQueryRunner();

@@ -92,7 +92,11 @@ class OpenTx implements Tx {
 
   async query<Row>(sql: string, params: readonly unknown[] = []): Promise<SqlResult<Row>> {
     const text = this.dialect === 'postgres' ? this.pgText(sql) : sql;
-    const result = await this.runner.query(text, params.map((p) => (p === undefined ? null : p)), true);
+    const result = await this.runner.query(
+      text,
+      params.map((p) => (p === undefined ? null : p)),
+      true,
+    );
     const rows = (result.records ?? []) as Row[];
     return { rows, affected: result.affected ?? rows.length };
   }
@@ -213,7 +217,9 @@ export class UnitOfWork {
         for (const item of group) item.reject(error);
         continue;
       }
-      outcomes.forEach((outcome, i) => ('error' in outcome ? group[i]!.reject(outcome.error) : group[i]!.resolve(outcome.value)));
+      outcomes.forEach((outcome, i) =>
+        'error' in outcome ? group[i]!.reject(outcome.error) : group[i]!.resolve(outcome.value),
+      );
     }
     this.draining = false;
   }

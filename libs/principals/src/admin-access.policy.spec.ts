@@ -5,11 +5,19 @@ import { AdminAccess, AdminAccessPolicy } from './admin-access.policy';
 import type { Principal } from './principal';
 import { StepUpPolicy } from './step-up.policy';
 
-const config = { adminGroups: ['airflow-admins', 'platform'], webauthn: { stepUpMaxAgeSeconds: 300 } } as unknown as AppConfig;
+const config = {
+  adminGroups: ['airflow-admins', 'platform'],
+  webauthn: { stepUpMaxAgeSeconds: 300 },
+} as unknown as AppConfig;
 const policy = new AdminAccessPolicy(config, new StepUpPolicy(config));
 const now = () => Math.floor(Date.now() / 1000);
 
-function principal(kind: Principal['kind'], groups: string[], scopes: string[], token: Partial<VerifiedAccessToken> = {}): Principal {
+function principal(
+  kind: Principal['kind'],
+  groups: string[],
+  scopes: string[],
+  token: Partial<VerifiedAccessToken> = {},
+): Principal {
   return { kind, id: 'id', name: 'n', groups, scopes, token: { sub: 'id', groups: [], client_id: 'c', ...token } };
 }
 
@@ -29,21 +37,86 @@ describe('AdminAccessPolicy', () => {
   it.each([
     // person: current groups decide; mutations need a fresh, user-verified sign-in
     ['person in an admin group reads', 'read', 'allowed', principal('user', ['platform'], [], fresh)],
-    ['person in an admin group changes with a fresh UV sign-in', 'mutation', 'allowed', principal('user', ['airflow-admins'], [], fresh)],
-    ['person in an admin group, stale sign-in, changes', 'mutation', 'step_up_required', principal('user', ['airflow-admins'], [], { ...fresh, auth_time: now() - 301 })],
-    ['person in an admin group, sign-in without UV, changes', 'mutation', 'step_up_required', principal('user', ['airflow-admins'], [], { ...fresh, amr: ['hwk', 'user'] })],
-    ['person outside admin groups with a fresh sign-in', 'status-read', 'forbidden', principal('user', ['ops'], [], fresh)],
-    ['person outside admin groups, stale: forbidden before step-up', 'mutation', 'forbidden', principal('user', ['ops'], [], {})],
-    ['person whose scopes somehow say admin gets nothing from them', 'read', 'forbidden', principal('user', ['ops'], ['admin'], fresh)],
+    [
+      'person in an admin group changes with a fresh UV sign-in',
+      'mutation',
+      'allowed',
+      principal('user', ['airflow-admins'], [], fresh),
+    ],
+    [
+      'person in an admin group, stale sign-in, changes',
+      'mutation',
+      'step_up_required',
+      principal('user', ['airflow-admins'], [], { ...fresh, auth_time: now() - 301 }),
+    ],
+    [
+      'person in an admin group, sign-in without UV, changes',
+      'mutation',
+      'step_up_required',
+      principal('user', ['airflow-admins'], [], { ...fresh, amr: ['hwk', 'user'] }),
+    ],
+    [
+      'person outside admin groups with a fresh sign-in',
+      'status-read',
+      'forbidden',
+      principal('user', ['ops'], [], fresh),
+    ],
+    [
+      'person outside admin groups, stale: forbidden before step-up',
+      'mutation',
+      'forbidden',
+      principal('user', ['ops'], [], {}),
+    ],
+    [
+      'person whose scopes somehow say admin gets nothing from them',
+      'read',
+      'forbidden',
+      principal('user', ['ops'], ['admin'], fresh),
+    ],
     // service account: scopes decide, admin also needs the group; no step-up
     ['sessions:read reads status', 'status-read', 'allowed', principal('service_account', [], ['sessions:read'])],
-    ['sessions:read reads anything else', 'read', 'insufficient_scope', principal('service_account', ['airflow-admins'], ['sessions:read'])],
-    ['sessions:read changes', 'mutation', 'insufficient_scope', principal('service_account', ['airflow-admins'], ['sessions:read'])],
-    ['admin in an admin group changes', 'mutation', 'allowed', principal('service_account', ['airflow-admins'], ['admin'])],
-    ['admin in an admin group reads status', 'status-read', 'allowed', principal('service_account', ['platform'], ['admin'])],
-    ['admin outside admin groups', 'mutation', 'forbidden', principal('service_account', ['ops'], ['admin', 'sessions:read'])],
-    ['no scope in an admin group', 'status-read', 'insufficient_scope', principal('service_account', ['airflow-admins'], [])],
-    ['no scope in an admin group changes', 'mutation', 'insufficient_scope', principal('service_account', ['airflow-admins'], [])],
+    [
+      'sessions:read reads anything else',
+      'read',
+      'insufficient_scope',
+      principal('service_account', ['airflow-admins'], ['sessions:read']),
+    ],
+    [
+      'sessions:read changes',
+      'mutation',
+      'insufficient_scope',
+      principal('service_account', ['airflow-admins'], ['sessions:read']),
+    ],
+    [
+      'admin in an admin group changes',
+      'mutation',
+      'allowed',
+      principal('service_account', ['airflow-admins'], ['admin']),
+    ],
+    [
+      'admin in an admin group reads status',
+      'status-read',
+      'allowed',
+      principal('service_account', ['platform'], ['admin']),
+    ],
+    [
+      'admin outside admin groups',
+      'mutation',
+      'forbidden',
+      principal('service_account', ['ops'], ['admin', 'sessions:read']),
+    ],
+    [
+      'no scope in an admin group',
+      'status-read',
+      'insufficient_scope',
+      principal('service_account', ['airflow-admins'], []),
+    ],
+    [
+      'no scope in an admin group changes',
+      'mutation',
+      'insufficient_scope',
+      principal('service_account', ['airflow-admins'], []),
+    ],
   ] as const)('%s (%s) → %s', (_name, access, expected, p) => {
     expect(outcome(p, access)).toBe(expected);
   });
@@ -51,7 +124,10 @@ describe('AdminAccessPolicy', () => {
 
 describe('StepUpPolicy', () => {
   const stepUp = new StepUpPolicy(config);
-  const check = (token: Partial<VerifiedAccessToken>, kind: Principal['kind'] = 'user') => () => stepUp.requireFreshVerifiedSignIn(principal(kind, [], [], token), 'this');
+  const check =
+    (token: Partial<VerifiedAccessToken>, kind: Principal['kind'] = 'user') =>
+    () =>
+      stepUp.requireFreshVerifiedSignIn(principal(kind, [], [], token), 'this');
 
   it('accepts a user-verified sign-in within the window, up to its edge', () => {
     expect(check({ auth_time: now() - 299, amr: ['mfa'] })).not.toThrow();

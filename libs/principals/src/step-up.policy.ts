@@ -18,16 +18,25 @@ export class StepUpPolicy {
 
   /** @param action what the person is doing, for the message ("adding a passkey"). */
   requireFreshVerifiedSignIn(principal: Principal, action: string): void {
-    if (principal.kind !== 'user') throw new AppError(ErrorCode.Forbidden, `only a person can confirm ${action} with a passkey`);
+    if (principal.kind !== 'user')
+      throw new AppError(ErrorCode.Forbidden, `only a person can confirm ${action} with a passkey`);
     const maxAge = this.config.webauthn.stepUpMaxAgeSeconds;
     const authTime = principal.token.auth_time;
     const age = typeof authTime === 'number' ? Date.now() / 1000 - authTime : Infinity;
     if (!(age <= maxAge)) {
-      throw new AppError(ErrorCode.StepUpRequired, `confirm with your passkey first: ${action} needs a sign-in from the last ${maxAge} seconds`, 'step_up_stale');
+      throw new AppError(
+        ErrorCode.StepUpRequired,
+        `confirm with your passkey first: ${action} needs a sign-in from the last ${maxAge} seconds`,
+        'step_up_stale',
+      );
     }
     const amr = Array.isArray(principal.token.amr) ? principal.token.amr : [];
     if (!amr.includes(USER_VERIFIED_AMR)) {
-      throw new AppError(ErrorCode.StepUpRequired, `confirm with your passkey first: ${action} needs a sign-in verified with your PIN or biometrics`, 'step_up_unverified');
+      throw new AppError(
+        ErrorCode.StepUpRequired,
+        `confirm with your passkey first: ${action} needs a sign-in verified with your PIN or biometrics`,
+        'step_up_unverified',
+      );
     }
   }
 }

@@ -21,7 +21,9 @@ export function signCompactJws(header: JwsHeader, payload: Record<string, unknow
   let encodedHeader = headerCache.get(headerKey);
   if (encodedHeader === undefined) {
     // A kid is its key's thumbprint, so the kid alone tells whether the cached header carries the same jwk.
-    encodedHeader = Buffer.from(JSON.stringify({ alg: header.alg, typ: header.typ, kid: header.kid, ...(header.jwk ? { jwk: header.jwk } : {}) })).toString('base64url');
+    encodedHeader = Buffer.from(
+      JSON.stringify({ alg: header.alg, typ: header.typ, kid: header.kid, ...(header.jwk ? { jwk: header.jwk } : {}) }),
+    ).toString('base64url');
     if (headerCache.size > 16) headerCache.clear();
     headerCache.set(headerKey, encodedHeader);
   }
@@ -34,7 +36,8 @@ export function signCompactJws(header: JwsHeader, payload: Record<string, unknow
       signature = sign(null, data, privateKey);
       break;
     case 'ES256':
-      if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('ES256 needs a P-256 private key');
+      if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+        throw new Error('ES256 needs a P-256 private key');
       // JWS wants the raw r||s form (RFC 7518 §3.4), not DER.
       signature = sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
       break;

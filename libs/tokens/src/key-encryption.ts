@@ -11,12 +11,18 @@ export function encryptPrivateKey(kek: Buffer, kid: string, pkcs8Pem: string): s
   const cipher = createCipheriv('aes-256-gcm', kek, iv);
   cipher.setAAD(Buffer.from(kid, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(pkcs8Pem, 'utf8'), cipher.final()]);
-  return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+  return [
+    VERSION,
+    iv.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+    ciphertext.toString('base64url'),
+  ].join('.');
 }
 
 export function decryptPrivateKey(kek: Buffer, kid: string, sealed: string): string {
   const [version, iv, tag, ciphertext] = sealed.split('.');
-  if (version !== VERSION || !iv || !tag || !ciphertext) throw new Error(`signing key ${kid}: unknown encryption format`);
+  if (version !== VERSION || !iv || !tag || !ciphertext)
+    throw new Error(`signing key ${kid}: unknown encryption format`);
   const decipher = createDecipheriv('aes-256-gcm', kek, Buffer.from(iv, 'base64url'));
   decipher.setAAD(Buffer.from(kid, 'utf8'));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));

@@ -75,7 +75,17 @@ export class KeyStoreService implements CheckpointKeys {
     const material = await this.newKeyMaterial();
     await this.uow.run(async (tx) => {
       const key = await this.insertKey(tx.manager, state, material);
-      await this.audit.record(context, { type: 'key.created', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid, details: { state, alg: key.alg } }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: 'key.created',
+          outcome: 'success',
+          subjectType: 'signing_key',
+          subjectId: key.kid,
+          details: { state, alg: key.alg },
+        },
+        tx,
+      );
     });
     return true;
   }
@@ -92,11 +102,25 @@ export class KeyStoreService implements CheckpointKeys {
       const active = await repo.findOneByOrFail({ state: 'active' });
       const next = await repo.findOneByOrFail({ state: 'next' });
       const now = new Date();
-      const retired = await repo.update({ id: active.id, state: 'active' }, { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) });
+      const retired = await repo.update(
+        { id: active.id, state: 'active' },
+        { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) },
+      );
       const promoted = await repo.update({ id: next.id, state: 'next' }, { state: 'active', activatedAt: now });
-      if (retired.affected !== 1 || promoted.affected !== 1) throw new AppError(ErrorCode.Conflict, 'another key rotation is in progress; try again');
+      if (retired.affected !== 1 || promoted.affected !== 1)
+        throw new AppError(ErrorCode.Conflict, 'another key rotation is in progress; try again');
       const fresh = await this.insertKey(tx.manager, 'next', material);
-      await this.audit.record(context, { type: 'key.rotated', outcome: 'success', subjectType: 'signing_key', subjectId: next.kid, details: { retired: active.kid, active: next.kid, next: fresh.kid } }, tx);
+      await this.audit.record(
+        context,
+        {
+          type: 'key.rotated',
+          outcome: 'success',
+          subjectType: 'signing_key',
+          subjectId: next.kid,
+          details: { retired: active.kid, active: next.kid, next: fresh.kid },
+        },
+        tx,
+      );
       return { activeKid: next.kid, nextKid: fresh.kid, retiredKid: active.kid };
     });
     this.invalidate();
@@ -118,7 +142,11 @@ export class KeyStoreService implements CheckpointKeys {
    */
   async trustedCheckpointKeys(): Promise<Map<string, JsonWebKey>> {
     const rows = await this.keys.find();
-    const trusted = rows.filter((row) => jwkThumbprint(row.publicJwk as JsonWebKey) === row.kid && sealedWith(this.config.keyEncryptionKey, row.kid, row.encryptedPrivateKey));
+    const trusted = rows.filter(
+      (row) =>
+        jwkThumbprint(row.publicJwk as JsonWebKey) === row.kid &&
+        sealedWith(this.config.keyEncryptionKey, row.kid, row.encryptedPrivateKey),
+    );
     return new Map(trusted.map((row) => [row.kid, row.publicJwk as JsonWebKey]));
   }
 
@@ -134,8 +162,17 @@ export class KeyStoreService implements CheckpointKeys {
     const stale = await this.keys.findBy({ state: 'retired', publishUntil: LessThan(now) });
     for (const key of stale) {
       await this.uow.run(async (tx) => {
-        await tx.manager.getRepository(SigningKey).update({ id: key.id }, { state: 'expired', encryptedPrivateKey: sealErasedKey(this.config.keyEncryptionKey, key.kid) });
-        await this.audit.record(context, { type: 'key.expired', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid }, tx);
+        await tx.manager
+          .getRepository(SigningKey)
+          .update(
+            { id: key.id },
+            { state: 'expired', encryptedPrivateKey: sealErasedKey(this.config.keyEncryptionKey, key.kid) },
+          );
+        await this.audit.record(
+          context,
+          { type: 'key.expired', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid },
+          tx,
+        );
       });
     }
     if (stale.length) this.invalidate();
@@ -148,11 +185,22 @@ export class KeyStoreService implements CheckpointKeys {
   async signingKey(): Promise<ActiveSigningKey> {
     if (this.active && Date.now() - this.active.loadedAt < CACHE_MS) return this.active.key;
     const row = await this.keys.findOneBy({ state: 'active' });
-    if (!row) throw new AppError(ErrorCode.SigningUnavailable, 'the service has no active signing key yet; try again shortly', 'no_active_key');
+    if (!row)
+      throw new AppError(
+        ErrorCode.SigningUnavailable,
+        'the service has no active signing key yet; try again shortly',
+        'no_active_key',
+      );
     const privateKey = this.decrypt(row);
     if (!privateKey) {
-      this.logger.error(`active signing key ${row.kid} cannot be decrypted with this KEY_ENCRYPTION_KEY; no token can be issued`);
-      throw new AppError(ErrorCode.SigningUnavailable, 'the sign-in service cannot sign tokens right now (its signing key is unreadable); an operator must fix KEY_ENCRYPTION_KEY', 'signing_key_unreadable');
+      this.logger.error(
+        `active signing key ${row.kid} cannot be decrypted with this KEY_ENCRYPTION_KEY; no token can be issued`,
+      );
+      throw new AppError(
+        ErrorCode.SigningUnavailable,
+        'the sign-in service cannot sign tokens right now (its signing key is unreadable); an operator must fix KEY_ENCRYPTION_KEY',
+        'signing_key_unreadable',
+      );
     }
     const key: ActiveSigningKey = { kid: row.kid, alg: row.alg, privateKey };
     this.active = { key, loadedAt: Date.now() };
@@ -191,7 +239,10 @@ export class KeyStoreService implements CheckpointKeys {
   /** The keys verifiers must know: next, active and retired-but-still-valid. */
   async publishedKeys(): Promise<SigningKey[]> {
     if (this.published && Date.now() - this.published.loadedAt < CACHE_MS) return this.published.keys;
-    const rows = await this.keys.find({ where: { state: In(['next', 'active', 'retired']) }, order: { createdAt: 'ASC' } });
+    const rows = await this.keys.find({
+      where: { state: In(['next', 'active', 'retired']) },
+      order: { createdAt: 'ASC' },
+    });
     const now = Date.now();
     const keys = rows.filter((k) => k.state !== 'retired' || (k.publishUntil?.getTime() ?? 0) > now);
     this.published = { keys, loadedAt: now };
@@ -222,13 +273,25 @@ export class KeyStoreService implements CheckpointKeys {
    */
   private async newKeyMaterial(): Promise<KeyMaterial> {
     const alg = this.config.jwt.signingAlg;
-    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+    const { publicKey, privateKey } = await generateKeyPair(alg, {
+      extractable: true,
+      ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}),
+    });
     const publicJwk = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-    return { alg, kid, publicJwk, encryptedPrivateKey: encryptPrivateKey(this.config.keyEncryptionKey, kid, await exportPKCS8(privateKey)) };
+    return {
+      alg,
+      kid,
+      publicJwk,
+      encryptedPrivateKey: encryptPrivateKey(this.config.keyEncryptionKey, kid, await exportPKCS8(privateKey)),
+    };
   }
 
-  private async insertKey(manager: EntityManager, state: 'active' | 'next', material: KeyMaterial): Promise<SigningKey> {
+  private async insertKey(
+    manager: EntityManager,
+    state: 'active' | 'next',
+    material: KeyMaterial,
+  ): Promise<SigningKey> {
     const now = new Date();
     const key = manager.getRepository(SigningKey).create({
       id: randomUUID(),
@@ -248,7 +311,10 @@ export class KeyStoreService implements CheckpointKeys {
     const actives = await this.keys.find({ where: { state: 'active' }, order: { createdAt: 'ASC', id: 'ASC' } });
     const now = new Date();
     for (const extra of actives.slice(1)) {
-      await this.keys.update({ id: extra.id, state: 'active' }, { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) });
+      await this.keys.update(
+        { id: extra.id, state: 'active' },
+        { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) },
+      );
     }
   }
 }

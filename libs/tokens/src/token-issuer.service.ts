@@ -24,6 +24,8 @@ export interface UserTokenSubject {
   amr: string[];
   /** The OpenID provider (its issuer identifier) that vouched for this person, for a provider sign-in. */
   idp?: string;
+  /** The person's session generation at sign-in (`session_gen`): a later one refuses this token for good. */
+  sessionGeneration: number;
   /** The command line this token signs in (a one-time CLI code's row): Airflow re-checks that it is not revoked. */
   cliSignInId?: string;
 }
@@ -38,6 +40,8 @@ export interface ServiceTokenSubject {
    * so that a scope the account gains later never widens a token issued before.
    */
   scopes: readonly string[];
+  /** The account's session generation at issue (`session_gen`): disabling or rotating the secret raises it. */
+  sessionGeneration: number;
 }
 
 /** client_id of tokens obtained by a person through a passkey ceremony (RFC 9068 requires the claim). */
@@ -62,6 +66,7 @@ export class TokenIssuerService {
         amr: subject.amr,
         ...(subject.passkeyId ? { passkey_id: subject.passkeyId } : {}),
         ...(subject.idp ? { idp: subject.idp } : {}),
+        session_gen: subject.sessionGeneration,
         ...(subject.cliSignInId ? { cli_sign_in: subject.cliSignInId } : {}),
       },
       subject.userId,
@@ -77,6 +82,7 @@ export class TokenIssuerService {
         name: subject.name,
         groups: subject.groups,
         scope: subject.scopes.join(' '),
+        session_gen: subject.sessionGeneration,
       },
       subject.accountId,
       this.config.jwt.serviceTokenTtlSeconds,

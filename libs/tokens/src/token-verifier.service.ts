@@ -10,6 +10,8 @@ export interface VerifiedAccessToken extends JWTPayload {
   client_id: string;
   preferred_username?: string;
   passkey_id?: string;
+  /** The account's session generation when the token was issued; absent on tokens from before the claim (0). */
+  session_gen?: number;
   /** Space-separated OAuth scopes of a service account's token (RFC 9068 §2.2.3). */
   scope?: string;
 }
@@ -41,12 +43,22 @@ export class TokenVerifierService {
       if (!Array.isArray(payload.groups) || payload.groups.some((g) => typeof g !== 'string')) {
         throw new AppError(ErrorCode.Unauthenticated, 'access token is invalid', 'token_bad_groups');
       }
-      if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new AppError(ErrorCode.Unauthenticated, 'access token is invalid', 'token_bad_scope');
+      if (payload.scope !== undefined && typeof payload.scope !== 'string')
+        throw new AppError(ErrorCode.Unauthenticated, 'access token is invalid', 'token_bad_scope');
       return payload as VerifiedAccessToken;
     } catch (error) {
       if (error instanceof AppError) throw error;
-      const reason = error instanceof errors.JWTExpired ? 'token_expired' : error instanceof errors.JOSEError ? error.code : 'token_invalid';
-      throw new AppError(ErrorCode.Unauthenticated, error instanceof errors.JWTExpired ? 'access token has expired' : 'access token is invalid', reason);
+      const reason =
+        error instanceof errors.JWTExpired
+          ? 'token_expired'
+          : error instanceof errors.JOSEError
+            ? error.code
+            : 'token_invalid';
+      throw new AppError(
+        ErrorCode.Unauthenticated,
+        error instanceof errors.JWTExpired ? 'access token has expired' : 'access token is invalid',
+        reason,
+      );
     }
   }
 

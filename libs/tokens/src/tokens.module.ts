@@ -11,7 +11,12 @@ export const TOKENS_ENTITIES = [SigningKey];
 @Module({
   imports: [TypeOrmModule.forFeature(TOKENS_ENTITIES), AuditModule],
   // The key store is also what signs and verifies audit retention checkpoints (libs/audit cannot import it).
-  providers: [KeyStoreService, TokenIssuerService, TokenVerifierService, { provide: CheckpointKeys, useExisting: KeyStoreService }],
+  providers: [
+    KeyStoreService,
+    TokenIssuerService,
+    TokenVerifierService,
+    { provide: CheckpointKeys, useExisting: KeyStoreService },
+  ],
   exports: [KeyStoreService, TokenIssuerService, TokenVerifierService, CheckpointKeys],
 })
 export class TokensModule {}

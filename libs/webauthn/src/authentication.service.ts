@@ -20,7 +20,8 @@ import { Passkey } from './passkey.entity';
 import { PasskeyRepository } from './passkey.repository';
 
 /** An administrator whose only passkey is blocked cannot sign in to unblock it: the way out is the service's CLI. */
-const BREAK_GLASS = " (an administrator locked out this way unblocks it on the auth service's host: npm run -s cli -- passkeys list <username>, then passkeys unflag <id>)";
+const BREAK_GLASS =
+  " (an administrator locked out this way unblocks it on the auth service's host: npm run -s cli -- passkeys list <username>, then passkeys unflag <id>)";
 
 const GENERIC = 'sign-in failed: this passkey was not accepted';
 
@@ -30,8 +31,9 @@ export class AssertionRefused extends AppError {
     message: string,
     reason: string,
     readonly subject: { userId?: string; passkeyId?: string } = {},
+    code: ErrorCode = ErrorCode.AuthenticationFailed,
   ) {
-    super(ErrorCode.AuthenticationFailed, message, reason);
+    super(code, message, reason);
   }
 }
 
@@ -58,7 +60,9 @@ export class AuthenticationService {
     private readonly challenges: ChallengeStoreService,
     private readonly audit: AuditService,
   ) {
-    this.decoys = new DecoyCredentials(Buffer.from(hkdfSync('sha256', config.keyEncryptionKey, 'airflow-webauthn', 'decoy-credential-ids', 32)));
+    this.decoys = new DecoyCredentials(
+      Buffer.from(hkdfSync('sha256', config.keyEncryptionKey, 'airflow-webauthn', 'decoy-credential-ids', 32)),
+    );
   }
 
   /**
@@ -87,7 +91,13 @@ export class AuthenticationService {
         userVerification: requireUserVerification ? 'required' : this.config.webauthn.userVerification,
         timeout: this.config.webauthn.challengeTtlSeconds * 1000,
       });
-      await this.challenges.store(tx, { challenge: options.challenge, ceremony: 'authentication', userId, allowCredentialIds: allow.map((p) => p.credentialId), requireUserVerification });
+      await this.challenges.store(tx, {
+        challenge: options.challenge,
+        ceremony: 'authentication',
+        userId,
+        allowCredentialIds: allow.map((p) => p.credentialId),
+        requireUserVerification,
+      });
       return options;
     });
   }
@@ -100,7 +110,11 @@ export class AuthenticationService {
   async verify(context: AuditContext, response: AuthenticationResponseJSON): Promise<VerifiedAssertion> {
     // §7.2 step 5/6 preconditions: a well-formed credential id that is the same in id and rawId.
     if (!isBase64Url(response?.id, 1400) || response.id !== response.rawId) {
-      throw new AppError(ErrorCode.InvalidRequest, 'response.id and response.rawId must be the same base64url credential id', 'malformed_response');
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        'response.id and response.rawId must be the same base64url credential id',
+        'malformed_response',
+      );
     }
     const clientData = readClientData(response.response?.clientDataJSON);
     // One unit: take the challenge (consumed whatever happens next) and read the credential with its owner.
@@ -109,7 +123,11 @@ export class AuthenticationService {
       return [challenge, challenge ? await this.passkeys.findWithOwner(tx, response.id) : null] as const;
     });
     const pending = this.challenges.usable(taken);
-    if (clientData.crossOrigin) throw new AssertionRefused('sign-in failed: the passkey was used from inside another site\'s frame', 'cross_origin');
+    if (clientData.crossOrigin)
+      throw new AssertionRefused(
+        "sign-in failed: the passkey was used from inside another site's frame",
+        'cross_origin',
+      );
 
     // Step 5: when allowCredentials was sent, the credential used must be one of them.
     if (pending.allowCredentialIds.length > 0 && !pending.allowCredentialIds.includes(response.id)) {
@@ -126,10 +144,29 @@ export class AuthenticationService {
     const info = verification.authenticationInfo;
 
     // Only now, with the signature verified, do state checks whose answers are worth telling the holder.
-    if (passkey.revokedAt) throw refuse('sign-in failed: this passkey was revoked; ask an administrator for a new invite', 'passkey_revoked');
-    if (passkey.flaggedAt) throw refuse(`sign-in failed: this passkey was blocked after a security check; ask an administrator to review it${BREAK_GLASS}`, 'passkey_flagged');
-    if (user.disabledAt) throw refuse('sign-in failed: this account is disabled', 'user_disabled');
-    if ((info.credentialDeviceType === 'multiDevice') !== passkey.backupEligible) throw refuse(GENERIC, 'backup_eligibility_changed');
+    // Told with their own codes, so the login page names the cause instead of blaming the passkey in general.
+    const refuseAs = (code: ErrorCode, message: string, reason: string) =>
+      new AssertionRefused(message, reason, subject, code);
+    if (passkey.revokedAt)
+      throw refuseAs(
+        ErrorCode.PasskeyRevoked,
+        'sign-in failed: this passkey was revoked; ask an administrator for a new invite',
+        'passkey_revoked',
+      );
+    if (passkey.flaggedAt)
+      throw refuseAs(
+        ErrorCode.PasskeyFlagged,
+        `sign-in failed: this passkey was blocked after a security check; ask an administrator to review it${BREAK_GLASS}`,
+        'passkey_flagged',
+      );
+    if (user.disabledAt)
+      throw refuseAs(
+        ErrorCode.AccountDisabled,
+        'sign-in failed: this account is disabled; ask an administrator',
+        'user_disabled',
+      );
+    if ((info.credentialDeviceType === 'multiDevice') !== passkey.backupEligible)
+      throw refuse(GENERIC, 'backup_eligibility_changed');
     await this.checkCounter(context, pending, passkey, info.newCounter, refuse);
 
     return {
@@ -141,6 +178,7 @@ export class AuthenticationService {
         passkeyId: passkey.id,
         amr: [passkey.deviceType === 'singleDevice' ? 'hwk' : 'swk', 'user', ...(info.userVerified ? ['mfa'] : [])],
         authTime: new Date(),
+        sessionGeneration: user.sessionGeneration,
       },
       passkey,
       newCounter: info.newCounter,
@@ -162,10 +200,26 @@ export class AuthenticationService {
   ): Promise<void> {
     const { login, passkey } = assertion;
     const at = login.authTime;
-    const advanced = await this.passkeys.advanceCounter(tx, passkey, passkey.counter, { counter: assertion.newCounter, backedUp: assertion.backedUp, at });
-    if (!advanced) throw new AssertionRefused(GENERIC, 'concurrent_use', { userId: login.userId, passkeyId: passkey.id });
+    const advanced = await this.passkeys.advanceCounter(tx, passkey, passkey.counter, {
+      counter: assertion.newCounter,
+      backedUp: assertion.backedUp,
+      at,
+    });
+    if (!advanced)
+      throw new AssertionRefused(GENERIC, 'concurrent_use', { userId: login.userId, passkeyId: passkey.id });
     await this.users.recordLogin(tx, login.userId, at, method);
-    await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: login.userId, details: { passkeyId: passkey.id, username: login.username, userVerified: assertion.userVerified } }, tx, at);
+    await this.audit.record(
+      context,
+      {
+        type: 'login',
+        outcome: 'success',
+        subjectType: 'user',
+        subjectId: login.userId,
+        details: { passkeyId: passkey.id, username: login.username, userVerified: assertion.userVerified },
+      },
+      tx,
+      at,
+    );
   }
 
   /**
@@ -183,7 +237,13 @@ export class AuthenticationService {
    * from the service clock (instances must keep their clocks in sync). A lost compare-and-set in `record` means
    * another sign-in committed after this one was read, which is the race, never evidence.
    */
-  private async checkCounter(context: AuditContext, pending: Challenge, passkey: Passkey, asserted: number, refuse: (m: string, r: string) => AssertionRefused): Promise<void> {
+  private async checkCounter(
+    context: AuditContext,
+    pending: Challenge,
+    passkey: Passkey,
+    asserted: number,
+    refuse: (m: string, r: string) => AssertionRefused,
+  ): Promise<void> {
     if (asserted > passkey.counter || (asserted === 0 && passkey.counter === 0)) return;
     const counterSetAt = (passkey.lastUsedAt ?? passkey.createdAt).getTime();
     if (counterSetAt >= pending.createdAt.getTime()) {
@@ -191,14 +251,33 @@ export class AuthenticationService {
     }
     await this.uow.run(async (tx) => {
       if (await this.passkeys.flag(tx, passkey.id, 'counter_regression', new Date())) {
-        await this.audit.record(context, { type: 'passkey.flagged', outcome: 'success', subjectType: 'user', subjectId: passkey.userId, reason: 'counter_regression', details: { passkeyId: passkey.id, storedCounter: passkey.counter, assertedCounter: asserted } }, tx);
+        await this.audit.record(
+          context,
+          {
+            type: 'passkey.flagged',
+            outcome: 'success',
+            subjectType: 'user',
+            subjectId: passkey.userId,
+            reason: 'counter_regression',
+            details: { passkeyId: passkey.id, storedCounter: passkey.counter, assertedCounter: asserted },
+          },
+          tx,
+        );
       }
     });
-    throw refuse(`sign-in failed: this passkey looks cloned and was blocked; ask an administrator to review it${BREAK_GLASS}`, 'counter_regression');
+    throw refuse(
+      `sign-in failed: this passkey looks cloned and was blocked; ask an administrator to review it${BREAK_GLASS}`,
+      'counter_regression',
+    );
   }
 
   /** §7.2 step 6: the user handle, when present, must be the credential owner's; a discoverable login must send it. */
-  private checkUserHandle(pending: Challenge, response: AuthenticationResponseJSON, user: User, refuse: (m: string, r: string) => AssertionRefused): void {
+  private checkUserHandle(
+    pending: Challenge,
+    response: AuthenticationResponseJSON,
+    user: User,
+    refuse: (m: string, r: string) => AssertionRefused,
+  ): void {
     const handle = response.response?.userHandle;
     if (handle !== undefined && handle !== null && handle !== '') {
       if (handle !== user.webauthnUserId) throw refuse(GENERIC, 'user_handle_mismatch');
@@ -223,9 +302,15 @@ export class AuthenticationService {
         expectedRPID: this.config.webauthn.rpId,
         // The counter rule is applied by us after the signature is known to be good (see checkCounter), so a
         // forged assertion cannot get a genuine passkey flagged.
-        credential: { id: passkey.credentialId, publicKey: Buffer.from(passkey.publicKey, 'base64url'), counter: 0, transports: passkey.transports },
+        credential: {
+          id: passkey.credentialId,
+          publicKey: Buffer.from(passkey.publicKey, 'base64url'),
+          counter: 0,
+          transports: passkey.transports,
+        },
         // Decided from the stored challenge (a step-up demands UV), never from the request being verified.
-        requireUserVerification: this.config.webauthn.userVerification === 'required' || pending.requireUserVerification,
+        requireUserVerification:
+          this.config.webauthn.userVerification === 'required' || pending.requireUserVerification,
       });
     } catch (error) {
       throw refuse(`sign-in failed: ${(error as Error).message}`, 'assertion_invalid');

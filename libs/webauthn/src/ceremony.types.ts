@@ -23,6 +23,8 @@ export interface VerifiedLogin {
   passkeyId: string;
   amr: string[];
   authTime: Date;
+  /** The person's session generation when they signed in (see @app/accounts session-generation.ts). */
+  sessionGeneration: number;
 }
 
 export type { AuthenticationResponseJSON, RegistrationResponseJSON };

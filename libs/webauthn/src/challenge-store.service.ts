@@ -6,7 +6,8 @@ import { Tx } from '@app/persistence';
 import { Ceremony, Challenge } from './challenge.entity';
 import { ChallengeRepository } from './challenge.repository';
 
-type NewChallenge = Pick<Challenge, 'challenge' | 'ceremony'> & Partial<Pick<Challenge, 'userId' | 'inviteId' | 'webauthnUserId' | 'allowCredentialIds' | 'requireUserVerification'>>;
+type NewChallenge = Pick<Challenge, 'challenge' | 'ceremony'> &
+  Partial<Pick<Challenge, 'userId' | 'inviteId' | 'webauthnUserId' | 'allowCredentialIds' | 'requireUserVerification'>>;
 
 @Injectable()
 export class ChallengeStoreService {
@@ -45,7 +46,11 @@ export class ChallengeStoreService {
   /** The taken challenge if this request may proceed with it; refuses an unknown, already used or expired one. */
   usable(taken: Challenge | null): Challenge {
     if (!taken) {
-      throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt is unknown or was already used; start again', 'challenge_unknown');
+      throw new AppError(
+        ErrorCode.InvalidChallenge,
+        'this sign-in attempt is unknown or was already used; start again',
+        'challenge_unknown',
+      );
     }
     if (taken.expiresAt.getTime() <= Date.now()) {
       throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt expired; start again', 'challenge_expired');

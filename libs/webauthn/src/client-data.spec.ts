@@ -5,7 +5,10 @@ const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('
 
 describe('readClientData', () => {
   it('reads the challenge a browser signed', () => {
-    expect(readClientData(encode({ type: 'webauthn.get', challenge: 'abcdefghijklmnopqrstuv' }))).toEqual({ challenge: 'abcdefghijklmnopqrstuv', crossOrigin: false });
+    expect(readClientData(encode({ type: 'webauthn.get', challenge: 'abcdefghijklmnopqrstuv' }))).toEqual({
+      challenge: 'abcdefghijklmnopqrstuv',
+      crossOrigin: false,
+    });
   });
 
   it.each([

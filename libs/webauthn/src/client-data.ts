@@ -20,7 +20,11 @@ export function readClientData(clientDataJSON: unknown): { challenge: string; cr
   }
   const { challenge, crossOrigin } = (parsed ?? {}) as { challenge?: unknown; crossOrigin?: unknown };
   if (typeof challenge !== 'string' || !B64URL.test(challenge) || challenge.length < 16 || challenge.length > 128) {
-    throw new AppError(ErrorCode.InvalidRequest, 'response.clientDataJSON carries no valid challenge', 'malformed_client_data');
+    throw new AppError(
+      ErrorCode.InvalidRequest,
+      'response.clientDataJSON carries no valid challenge',
+      'malformed_client_data',
+    );
   }
   return { challenge, crossOrigin: crossOrigin === true };
 }

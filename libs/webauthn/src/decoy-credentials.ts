@@ -40,7 +40,10 @@ export class DecoyCredentials {
     const byUser = new Map<string, CredentialShape[]>();
     for (const row of rows) {
       const list = byUser.get(row.user_id) ?? [];
-      list.push({ idBytes: Buffer.from(row.credential_id, 'base64url').length, transports: JSON.parse(row.transports) as string[] });
+      list.push({
+        idBytes: Buffer.from(row.credential_id, 'base64url').length,
+        transports: JSON.parse(row.transports) as string[],
+      });
       byUser.set(row.user_id, list);
     }
     this.shapes = [...byUser.values()];
@@ -53,7 +56,9 @@ export class DecoyCredentials {
     const seed = createHmac('sha256', this.key).update(`shape|${name}`).digest().readBigUInt64BE(0);
     const shape = this.shapes.length ? this.shapes[jumpHash(seed, this.shapes.length)]! : NOBODY_YET;
     return shape.map((credential, i) => ({
-      credentialId: Buffer.from(hkdfSync('sha256', this.key, name, `decoy-credential-${i}`, credential.idBytes)).toString('base64url'),
+      credentialId: Buffer.from(
+        hkdfSync('sha256', this.key, name, `decoy-credential-${i}`, credential.idBytes),
+      ).toString('base64url'),
       transports: [...credential.transports],
     }));
   }

@@ -1,5 +1,12 @@
 import { Column, Entity } from 'typeorm';
-import { IdColumn, IdRefColumn, VarcharColumn, InstantColumn, JsonTextColumn, BigCounterColumn } from '@app/persistence';
+import {
+  IdColumn,
+  IdRefColumn,
+  VarcharColumn,
+  InstantColumn,
+  JsonTextColumn,
+  BigCounterColumn,
+} from '@app/persistence';
 
 @Entity('passkeys')
 export class Passkey {

@@ -9,7 +9,8 @@ const ALLOWED_CREDENTIALS =
 /** The credential and its owner in one read; the owner's columns carry a `u_` prefix. */
 const CREDENTIAL_WITH_OWNER =
   'SELECT p.*, u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name, u.groups AS u_groups, u.webauthn_user_id AS u_webauthn_user_id, ' +
-  'u.disabled_at AS u_disabled_at FROM passkeys p LEFT JOIN users u ON u.id = p.user_id WHERE p.credential_id = ?';
+  'u.disabled_at AS u_disabled_at, u.session_generation AS u_session_generation ' +
+  'FROM passkeys p LEFT JOIN users u ON u.id = p.user_id WHERE p.credential_id = ?';
 /**
  * Compare-and-set on the counter: if another sign-in with this passkey committed first, or the passkey was revoked or
  * flagged since it was read, this one changes nothing.
@@ -38,13 +39,27 @@ export class PasskeyRepository {
     const { rows } = await tx.query(CREDENTIAL_WITH_OWNER, [credentialId]);
     const row = rows[0];
     if (!row) return null;
-    return { passkey: tx.rows(Passkey).fromRow(row), owner: row.u_id == null ? null : tx.rows(User).fromRow(row, 'u_') };
+    return {
+      passkey: tx.rows(Passkey).fromRow(row),
+      owner: row.u_id == null ? null : tx.rows(User).fromRow(row, 'u_'),
+    };
   }
 
   /** True when the stored counter was still `expected` and now is `next`; false when another sign-in got there first. */
-  async advanceCounter(tx: Tx, passkey: Pick<Passkey, 'id'>, expected: number, next: { counter: number; backedUp: boolean; at: Date }): Promise<boolean> {
+  async advanceCounter(
+    tx: Tx,
+    passkey: Pick<Passkey, 'id'>,
+    expected: number,
+    next: { counter: number; backedUp: boolean; at: Date },
+  ): Promise<boolean> {
     const p = tx.rows(Passkey);
-    const { affected } = await tx.query(ADVANCE_COUNTER, [p.param('counter', next.counter), p.param('lastUsedAt', next.at), p.param('backedUp', next.backedUp), passkey.id, p.param('counter', expected)]);
+    const { affected } = await tx.query(ADVANCE_COUNTER, [
+      p.param('counter', next.counter),
+      p.param('lastUsedAt', next.at),
+      p.param('backedUp', next.backedUp),
+      passkey.id,
+      p.param('counter', expected),
+    ]);
     return affected === 1;
   }
 

@@ -38,7 +38,11 @@ export class RegistrationService {
     private readonly audit: AuditService,
   ) {}
 
-  async options(context: AuditContext, requester: RegistrationRequester, displayNameHint?: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  async options(
+    context: AuditContext,
+    requester: RegistrationRequester,
+    displayNameHint?: string,
+  ): Promise<PublicKeyCredentialCreationOptionsJSON> {
     let username: string;
     let displayName: string;
     let webauthnUserId: string;
@@ -56,14 +60,17 @@ export class RegistrationService {
       webauthnUserId = existing?.webauthnUserId ?? UsersService.newWebAuthnUserId();
     } else {
       existing = await this.users.findById(requester.userId);
-      if (!existing || existing.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
+      if (!existing || existing.disabledAt)
+        throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
       username = existing.username;
       displayName = existing.displayName;
       webauthnUserId = existing.webauthnUserId;
     }
     if (existing?.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account is disabled', 'user_disabled');
 
-    const current = existing ? await this.uow.run((tx) => tx.manager.findBy(Passkey, { userId: existing.id, revokedAt: IsNull() })) : [];
+    const current = existing
+      ? await this.uow.run((tx) => tx.manager.findBy(Passkey, { userId: existing.id, revokedAt: IsNull() }))
+      : [];
     const options = await generateRegistrationOptions({
       rpName: this.config.webauthn.rpName,
       rpID: this.config.webauthn.rpId,
@@ -92,30 +99,64 @@ export class RegistrationService {
    * @param signedInUserId the Bearer user, when there is one: a challenge issued to a signed-in user can only be
    * finished by that same user.
    */
-  async verify(context: AuditContext, response: RegistrationResponseJSON, label: string | undefined, signedInUserId?: string): Promise<RegisteredPasskey> {
+  async verify(
+    context: AuditContext,
+    response: RegistrationResponseJSON,
+    label: string | undefined,
+    signedInUserId?: string,
+  ): Promise<RegisteredPasskey> {
     try {
       return await this.verifyOrThrow(context, response, label, signedInUserId);
     } catch (error) {
       if (error instanceof AppError) {
-        await this.audit.record(context, { type: 'passkey.registration', outcome: 'failure', reason: error.reason, details: { credentialId: typeof response?.id === 'string' ? response.id.slice(0, 64) : undefined } });
+        await this.audit.record(context, {
+          type: 'passkey.registration',
+          outcome: 'failure',
+          reason: error.reason,
+          details: { credentialId: typeof response?.id === 'string' ? response.id.slice(0, 64) : undefined },
+        });
       }
       throw error;
     }
   }
 
-  private async verifyOrThrow(context: AuditContext, response: RegistrationResponseJSON, label: string | undefined, signedInUserId?: string): Promise<RegisteredPasskey> {
+  private async verifyOrThrow(
+    context: AuditContext,
+    response: RegistrationResponseJSON,
+    label: string | undefined,
+    signedInUserId?: string,
+  ): Promise<RegisteredPasskey> {
     if (!isBase64Url(response?.id, 1400) || response.id !== response.rawId) {
-      throw new AppError(ErrorCode.InvalidRequest, 'response.id and response.rawId must be the same base64url credential id', 'malformed_response');
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        'response.id and response.rawId must be the same base64url credential id',
+        'malformed_response',
+      );
     }
     const cleanLabel = label?.trim();
     if (cleanLabel && cleanLabel.length > PASSKEY_LABEL_MAX_LENGTH) {
-      throw new AppError(ErrorCode.InvalidRequest, `label must be at most ${PASSKEY_LABEL_MAX_LENGTH} characters`, 'label_too_long');
+      throw new AppError(
+        ErrorCode.InvalidRequest,
+        `label must be at most ${PASSKEY_LABEL_MAX_LENGTH} characters`,
+        'label_too_long',
+      );
     }
     const clientData = readClientData(response.response?.clientDataJSON);
-    const pending = this.challenges.usable(await this.uow.run((tx) => this.challenges.take(tx, clientData.challenge, 'registration')));
-    if (clientData.crossOrigin) throw new AppError(ErrorCode.RegistrationFailed, 'the passkey was created inside another site\'s frame', 'cross_origin');
+    const pending = this.challenges.usable(
+      await this.uow.run((tx) => this.challenges.take(tx, clientData.challenge, 'registration')),
+    );
+    if (clientData.crossOrigin)
+      throw new AppError(
+        ErrorCode.RegistrationFailed,
+        "the passkey was created inside another site's frame",
+        'cross_origin',
+      );
     if (!pending.inviteId && pending.userId !== signedInUserId) {
-      throw new AppError(ErrorCode.Forbidden, 'this registration was started by another user', 'registration_user_mismatch');
+      throw new AppError(
+        ErrorCode.Forbidden,
+        'this registration was started by another user',
+        'registration_user_mismatch',
+      );
     }
 
     let verification: VerifiedRegistrationResponse;
@@ -129,14 +170,28 @@ export class RegistrationService {
         supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
       });
     } catch (error) {
-      throw new AppError(ErrorCode.RegistrationFailed, `the passkey could not be verified: ${(error as Error).message}`, 'registration_invalid');
+      throw new AppError(
+        ErrorCode.RegistrationFailed,
+        `the passkey could not be verified: ${(error as Error).message}`,
+        'registration_invalid',
+      );
     }
     const info = verification.registrationInfo;
-    if (!verification.verified || !info) throw new AppError(ErrorCode.RegistrationFailed, 'the passkey could not be verified', 'registration_unverified');
+    if (!verification.verified || !info)
+      throw new AppError(ErrorCode.RegistrationFailed, 'the passkey could not be verified', 'registration_unverified');
     if (!ACCEPTED_ATTESTATION_FORMATS.has(info.fmt)) {
-      throw new AppError(ErrorCode.RegistrationFailed, `attestation format "${info.fmt}" is not accepted (only none and packed)`, 'attestation_format');
+      throw new AppError(
+        ErrorCode.RegistrationFailed,
+        `attestation format "${info.fmt}" is not accepted (only none and packed)`,
+        'attestation_format',
+      );
     }
-    if (info.credential.id !== response.id) throw new AppError(ErrorCode.RegistrationFailed, 'credential id in the attestation does not match the response', 'credential_id_mismatch');
+    if (info.credential.id !== response.id)
+      throw new AppError(
+        ErrorCode.RegistrationFailed,
+        'credential id in the attestation does not match the response',
+        'credential_id_mismatch',
+      );
     if (await this.uow.run((tx) => tx.manager.existsBy(Passkey, { credentialId: info.credential.id }))) {
       throw new AppError(ErrorCode.Conflict, 'this authenticator is already registered', 'credential_exists');
     }
@@ -191,12 +246,31 @@ export class RegistrationService {
           owner = await this.inviteOwner(tx, invite, pending);
           await this.invites.markUsed(tx, invite, owner.id);
         }
-        if (!owner || owner.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
-        if (owner.webauthnUserId !== pending.webauthnUserId) throw new AppError(ErrorCode.Conflict, 'the account changed during enrollment; start again', 'user_handle_changed');
+        if (!owner || owner.disabledAt)
+          throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
+        if (owner.webauthnUserId !== pending.webauthnUserId)
+          throw new AppError(
+            ErrorCode.Conflict,
+            'the account changed during enrollment; start again',
+            'user_handle_changed',
+          );
         await m.insert(Passkey, { ...passkey, userId: owner.id });
         await this.audit.record(
           context,
-          { type: 'passkey.registration', outcome: 'success', subjectType: 'user', subjectId: owner.id, details: { passkeyId: passkey.id, username: owner.username, aaguid: passkey.aaguid, fmt: passkey.attestationFormat, deviceType: passkey.deviceType, viaInvite: pending.inviteId ?? undefined } },
+          {
+            type: 'passkey.registration',
+            outcome: 'success',
+            subjectType: 'user',
+            subjectId: owner.id,
+            details: {
+              passkeyId: passkey.id,
+              username: owner.username,
+              aaguid: passkey.aaguid,
+              fmt: passkey.attestationFormat,
+              deviceType: passkey.deviceType,
+              viaInvite: pending.inviteId ?? undefined,
+            },
+          },
           tx,
         );
         return owner;
@@ -205,7 +279,8 @@ export class RegistrationService {
       // Two enrollments racing on one invite (or one authenticator) both pass the reads; the database's unique
       // constraints decide, and the loser gets the same answer it would have got a moment later.
       if (!isUniqueViolation(error)) throw error;
-      if (pending.inviteId) throw new AppError(ErrorCode.InvalidInvite, 'this invite link was already used', 'invite_used');
+      if (pending.inviteId)
+        throw new AppError(ErrorCode.InvalidInvite, 'this invite link was already used', 'invite_used');
       throw new AppError(ErrorCode.Conflict, 'this authenticator is already registered', 'credential_exists');
     }
   }
@@ -236,7 +311,8 @@ export class RegistrationService {
     try {
       return await this.invites.findRedeemable(token);
     } catch (error) {
-      if (error instanceof AppError) await this.audit.record(context, { type: 'invite.redeem', outcome: 'failure', reason: error.reason });
+      if (error instanceof AppError)
+        await this.audit.record(context, { type: 'invite.redeem', outcome: 'failure', reason: error.reason });
       throw error;
     }
   }

@@ -15,7 +15,14 @@ export const WEBAUTHN_ENTITIES = [Passkey, Challenge];
 
 @Module({
   imports: [TypeOrmModule.forFeature(WEBAUTHN_ENTITIES), AccountsModule, AuditModule],
-  providers: [ChallengeRepository, PasskeyRepository, ChallengeStoreService, RegistrationService, AuthenticationService, PasskeysService],
+  providers: [
+    ChallengeRepository,
+    PasskeyRepository,
+    ChallengeStoreService,
+    RegistrationService,
+    AuthenticationService,
+    PasskeysService,
+  ],
   exports: [ChallengeStoreService, RegistrationService, AuthenticationService, PasskeysService],
 })
 export class WebAuthnModule {}

@@ -18,10 +18,21 @@ import { Invite, stack, stackLogTails } from './stack';
 
 export const SCREENSHOTS = join(__dirname, '..', 'screenshots');
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
 }
 
 export interface AuthenticatorOptions {
@@ -98,7 +109,8 @@ export class Device {
     private readonly calls: Map<string, WebAuthnCall>,
   ) {
     page.on('response', (response) => {
-      if (response.request().method() === 'POST' && response.url().endsWith('/webauthn/authentication/verify')) this.verifyAnswers += 1;
+      if (response.request().method() === 'POST' && response.url().endsWith('/webauthn/authentication/verify'))
+        this.verifyAnswers += 1;
     });
   }
 
@@ -155,7 +167,10 @@ export class Device {
   }
 
   /** Make the authenticator misbehave: UV/UP flags cleared in its answers, or a signature that does not verify. */
-  async overrideResponses(bits: { isBadUV?: boolean; isBadUP?: boolean; isBogusSignature?: boolean }, authenticatorId = this.authenticatorId): Promise<void> {
+  async overrideResponses(
+    bits: { isBadUV?: boolean; isBadUP?: boolean; isBogusSignature?: boolean },
+    authenticatorId = this.authenticatorId,
+  ): Promise<void> {
     await this.cdp.send('WebAuthn.setResponseOverrideBits', { authenticatorId, ...bits });
   }
 
@@ -168,7 +183,8 @@ export class Device {
   async waitForCall(predicate: (call: WebAuthnCall) => boolean, { since = 0, timeoutMs = 10_000 } = {}): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.webauthnCalls().slice(since).some(predicate)) {
-      if (Date.now() > deadline) throw new Error(`no matching WebAuthn call; calls so far: ${JSON.stringify(this.webauthnCalls())}`);
+      if (Date.now() > deadline)
+        throw new Error(`no matching WebAuthn call; calls so far: ${JSON.stringify(this.webauthnCalls())}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -194,7 +210,13 @@ export class Device {
         } catch {
           // redirects have no body
         }
-        captured.push({ url: event.request.url, status: event.responseStatusCode ?? 0, contentType: headers['content-type'] ?? '', headers, body });
+        captured.push({
+          url: event.request.url,
+          status: event.responseStatusCode ?? 0,
+          contentType: headers['content-type'] ?? '',
+          headers,
+          body,
+        });
         await fetchSession.send('Fetch.continueRequest', { requestId: event.requestId }).catch(() => undefined);
       })();
     });
@@ -240,7 +262,9 @@ export async function openLoginPage(device: Device, query = ''): Promise<void> {
   await device.setPresence(false);
   const since = device.webauthnCalls().length;
   await device.page.goto(`${stack().airflowUrl}/auth/login${query}`);
-  await device.waitForCall((c) => c.kind === 'get' && c.mediation === 'conditional' && c.outcome === 'pending', { since });
+  await device.waitForCall((c) => c.kind === 'get' && c.mediation === 'conditional' && c.outcome === 'pending', {
+    since,
+  });
   // The page has made the call; give the browser process a moment to hand it to the authenticator.
   await device.page.waitForTimeout(250);
 }
@@ -269,11 +293,19 @@ export async function afterFailedAttempt(device: Device): Promise<void> {
     const lastButton = gets.map((c) => c.mediation).lastIndexOf('default');
     const rearmed = gets.slice(lastButton + 1).filter((c) => c.mediation === 'conditional');
     const assertions = gets.filter((c) => c.outcome === 'resolved').length;
-    return lastButton >= 0 && rearmed.length > 0 && rearmed.every((c) => c.outcome !== 'pending') && device.verifyAnswers === assertions;
+    return (
+      lastButton >= 0 &&
+      rearmed.length > 0 &&
+      rearmed.every((c) => c.outcome !== 'pending') &&
+      device.verifyAnswers === assertions
+    );
   };
   const deadline = Date.now() + 10_000;
   while (!settled()) {
-    if (Date.now() > deadline) throw new Error(`the login page did not settle: ${JSON.stringify(device.webauthnCalls())}, ${device.verifyAnswers} verify answers`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `the login page did not settle: ${JSON.stringify(device.webauthnCalls())}, ${device.verifyAnswers} verify answers`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -19,26 +19,34 @@ export default async function globalSetup(): Promise<void> {
   if (given && existsSync(given)) return;
 
   const python = join(ROOT, '.venv/bin/python');
-  if (!existsSync(python)) throw new Error('browser suite: .venv/bin/python is missing (set up the Airflow plugin first)');
+  if (!existsSync(python))
+    throw new Error('browser suite: .venv/bin/python is missing (set up the Airflow plugin first)');
   const dir = mkdtempSync(join(tmpdir(), 'webauthn-browser-'));
   const out = join(dir, 'stack.json');
   const launcherLog = join(dir, 'serve-stack.log');
   const log = openSync(launcherLog, 'a');
   const started = Date.now();
-  const child = spawn(python, [join(ROOT, 'test/integration/support/serve_stack.py'), '--out', out, '--workdir', join(dir, 'stack')], {
-    cwd: ROOT,
-    stdio: ['ignore', log, log],
-  });
+  const child = spawn(
+    python,
+    [join(ROOT, 'test/integration/support/serve_stack.py'), '--out', out, '--workdir', join(dir, 'stack')],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', log, log],
+    },
+  );
   (globalThis as Record<string, unknown>).__browserStackProcess = child;
   // Set by the exit handler (a closure, so the type has to be spelled: TypeScript would narrow it to null).
   let exited = null as number | null;
   child.on('exit', (code) => (exited = code ?? -1));
 
   while (!existsSync(out)) {
-    if (exited !== null) throw new Error(`browser suite: the stack launcher exited with ${exited}\n${tailOf(launcherLog, 80)}`);
+    if (exited !== null)
+      throw new Error(`browser suite: the stack launcher exited with ${exited}\n${tailOf(launcherLog, 80)}`);
     if (Date.now() - started > START_TIMEOUT_MS) {
       child.kill('SIGTERM');
-      throw new Error(`browser suite: the stack did not start in ${START_TIMEOUT_MS / 1000}s\n${tailOf(launcherLog, 80)}`);
+      throw new Error(
+        `browser suite: the stack did not start in ${START_TIMEOUT_MS / 1000}s\n${tailOf(launcherLog, 80)}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -1,5 +1,13 @@
 /** Test people: invited through the admin API, enrolled through the real enrollment page, signed in for real. */
-import { AuthenticatorOptions, Device, enroll, openLoginPage, Session, signInWithButton, VirtualCredential } from './browser';
+import {
+  AuthenticatorOptions,
+  Device,
+  enroll,
+  openLoginPage,
+  Session,
+  signInWithButton,
+  VirtualCredential,
+} from './browser';
 import { AdminApi, GROUPS, Invite, uniqueName } from './stack';
 
 export const admin = new AdminApi();
@@ -14,7 +22,12 @@ export interface Person {
 /** A new user in `groups` with one passkey, on a fresh device (not signed in). */
 export async function enrolledPerson(
   session: Session,
-  { groups = [GROUPS.user], prefix = 'user', label = 'Test laptop', authenticator = {} }: { groups?: string[]; prefix?: string; label?: string; authenticator?: AuthenticatorOptions } = {},
+  {
+    groups = [GROUPS.user],
+    prefix = 'user',
+    label = 'Test laptop',
+    authenticator = {},
+  }: { groups?: string[]; prefix?: string; label?: string; authenticator?: AuthenticatorOptions } = {},
 ): Promise<Person> {
   const username = uniqueName(prefix);
   const invite = await admin.createInvite(username, groups, { displayName: `Test ${prefix}` });
@@ -24,7 +37,10 @@ export async function enrolledPerson(
 }
 
 /** A new user, enrolled and signed in with their username (the button flow); the page is in Airflow's UI. */
-export async function signedInPerson(session: Session, options: Parameters<typeof enrolledPerson>[1] = {}): Promise<Person> {
+export async function signedInPerson(
+  session: Session,
+  options: Parameters<typeof enrolledPerson>[1] = {},
+): Promise<Person> {
   const person = await enrolledPerson(session, options);
   await openLoginPage(person.device);
   await signInWithButton(person.device, person.username);

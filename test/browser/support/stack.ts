@@ -29,7 +29,10 @@ let cached: StackInfo | undefined;
 export function stack(): StackInfo {
   if (!cached) {
     const file = process.env.BROWSER_STACK_FILE;
-    if (!file) throw new Error('BROWSER_STACK_FILE is not set: run the browser suite through jest (its globalSetup starts the stack)');
+    if (!file)
+      throw new Error(
+        'BROWSER_STACK_FILE is not set: run the browser suite through jest (its globalSetup starts the stack)',
+      );
     cached = JSON.parse(readFileSync(file, 'utf8')) as StackInfo;
   }
   return cached;
@@ -104,7 +107,10 @@ export class AdminApi {
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${stack().serviceUrl}/v1/admin${path}`, {
       method,
-      headers: { Authorization: `Bearer ${await this.bearer()}`, ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      headers: {
+        Authorization: `Bearer ${await this.bearer()}`,
+        ...(body ? { 'Content-Type': 'application/json' } : {}),
+      },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
@@ -112,7 +118,11 @@ export class AdminApi {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  createInvite(username: string, groups: string[], extra: { displayName?: string; ttlSeconds?: number } = {}): Promise<Invite> {
+  createInvite(
+    username: string,
+    groups: string[],
+    extra: { displayName?: string; ttlSeconds?: number } = {},
+  ): Promise<Invite> {
     return this.call<Invite>('POST', '/invites', { username, groups, ...extra });
   }
 
@@ -130,7 +140,10 @@ export class AdminApi {
 
   /** Why the service refused this user's sign-ins, newest first (the `reason` of its failed `login` audit events). */
   async loginFailureReasons(userId: string): Promise<string[]> {
-    const page = await this.call<{ items: Array<{ reason: string | null }> }>('GET', `/audit?type=login&outcome=failure&subject=${encodeURIComponent(userId)}`);
+    const page = await this.call<{ items: Array<{ reason: string | null }> }>(
+      'GET',
+      `/audit?type=login&outcome=failure&subject=${encodeURIComponent(userId)}`,
+    );
     return page.items.map((e) => e.reason ?? '');
   }
 
@@ -151,7 +164,9 @@ export class AdminApi {
   flagPasskey(id: string, reason = 'counter_regression'): void {
     const db = new Database(stack().serviceDatabase, { timeout: 5000 });
     try {
-      const changed = db.prepare('UPDATE passkeys SET flagged_at = ?, flag_reason = ? WHERE id = ?').run(Date.now(), reason, id).changes;
+      const changed = db
+        .prepare('UPDATE passkeys SET flagged_at = ?, flag_reason = ? WHERE id = ?')
+        .run(Date.now(), reason, id).changes;
       if (changed !== 1) throw new Error(`passkey ${id} not found in ${stack().serviceDatabase}`);
     } finally {
       db.close();

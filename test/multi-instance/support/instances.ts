@@ -30,7 +30,10 @@ export interface Cluster {
 
 function requirePostgres(): string {
   const url = process.env.E2E_DATABASE_URL;
-  if (!url?.startsWith('postgres')) throw new Error('the multi-instance suite needs E2E_DATABASE_URL=postgres://... (several instances need PostgreSQL)');
+  if (!url?.startsWith('postgres'))
+    throw new Error(
+      'the multi-instance suite needs E2E_DATABASE_URL=postgres://... (several instances need PostgreSQL)',
+    );
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first`);
   return url;
 }
@@ -39,7 +42,8 @@ async function waitReady(instance: Instance, deadlineMs: number): Promise<void> 
   const until = Date.now() + deadlineMs;
   let last = 'no answer';
   while (Date.now() < until) {
-    if (instance.process.exitCode !== null) throw new Error(`instance ${instance.url} exited with ${instance.process.exitCode}:\n${instance.output()}`);
+    if (instance.process.exitCode !== null)
+      throw new Error(`instance ${instance.url} exited with ${instance.process.exitCode}:\n${instance.output()}`);
     try {
       const res = await fetch(`${instance.url}/readyz`);
       if (res.status === 200) return;
@@ -53,7 +57,10 @@ async function waitReady(instance: Instance, deadlineMs: number): Promise<void> 
 }
 
 /** Starts `count` instances at the same moment on a fresh, empty schema and waits until every one is ready. */
-export async function startCluster(count: number, overrides: Record<string, string | undefined> = {}): Promise<Cluster> {
+export async function startCluster(
+  count: number,
+  overrides: Record<string, string | undefined> = {},
+): Promise<Cluster> {
   requirePostgres();
   const database = await createTestDatabase();
   const env = testEnvironment(database.url, { LOG_LEVEL: 'warn', ...overrides });
@@ -112,13 +119,26 @@ export async function cliJson<T>(cluster: Cluster, args: string[]): Promise<T> {
 type JsonResponse = { status: number; body: any };
 
 /** JSON POST to one instance; returns status and parsed body. */
-export async function post(instance: Instance, path: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse> {
-  const res = await fetch(`${instance.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export async function post(
+  instance: Instance,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse> {
+  const res = await fetch(`${instance.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
 
-export async function get(instance: Instance, path: string, headers: Record<string, string> = {}): Promise<JsonResponse> {
+export async function get(
+  instance: Instance,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<JsonResponse> {
   const res = await fetch(`${instance.url}${path}`, { headers });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };

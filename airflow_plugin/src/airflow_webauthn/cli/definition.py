@@ -99,9 +99,17 @@ USER_COMMANDS = (
         (ARG_USER, ARG_GROUPS_POSITIONAL, ARG_JSON),
     ),
     _command(
-        "disable", "Disable a user (no sign-in; their sessions end)", "users_disable", (ARG_USER, ARG_JSON)
+        "disable",
+        "Disable a user (no sign-in; their sessions end for good; refused for the last admin)",
+        "users_disable",
+        (ARG_USER, ARG_JSON),
     ),
-    _command("enable", "Enable a disabled user", "users_enable", (ARG_USER, ARG_JSON)),
+    _command(
+        "enable",
+        "Enable a disabled user (they sign in again; old sessions stay ended)",
+        "users_enable",
+        (ARG_USER, ARG_JSON),
+    ),
 )
 
 PASSKEY_COMMANDS = (
@@ -156,16 +164,19 @@ SERVICE_ACCOUNT_COMMANDS = (
     _command("list", "List service accounts (never their secrets)", "service_account_list", (ARG_JSON,)),
     _command(
         "disable",
-        "Disable a service account (no new tokens; current ones stop working)",
+        "Disable a service account (no new tokens; current ones stop working, for good)",
         "service_account_disable",
         (ARG_ACCOUNT, ARG_JSON),
     ),
     _command(
-        "enable", "Enable a disabled service account", "service_account_enable", (ARG_ACCOUNT, ARG_JSON)
+        "enable",
+        "Enable a disabled service account (new tokens; those from before stay refused)",
+        "service_account_enable",
+        (ARG_ACCOUNT, ARG_JSON),
     ),
     _command(
         "rotate-secret",
-        "Issue a new client secret; the old one stops working at once",
+        "Issue a new client secret; the old one and the tokens issued with it stop working",
         "service_account_rotate_secret",
         (ARG_ACCOUNT, ARG_JSON),
     ),

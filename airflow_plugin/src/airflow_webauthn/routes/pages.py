@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
+from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX, get_cookie_path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -21,6 +21,7 @@ from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE
 from airflow_webauthn.services.errors import ServiceUnavailableError
 from airflow_webauthn.services.group_hints import group_hints
 from airflow_webauthn.services.oidc import login_error_message, provider_button
+from airflow_webauthn.services.session_end import SESSION_ENDED_COOKIE, login_notice
 from airflow_webauthn.services.step_up import STEP_UP_COOKIE
 from airflow_webauthn.user import is_admin
 
@@ -120,12 +121,16 @@ async def login_page(request: Request, components: ComponentsDep, caller: Caller
     """The sign-in page, where Airflow's logout ends: it deletes any step-up cookie (a confirmation
     belongs to the session it was made in), and says so when Airflow cannot get sessions confirmed.
 
-    The notice comes from Airflow's own view of the service (the latest status read failed), never
-    from anything in the request, so nobody can make the page show a message of their choosing. The
-    same holds for a failed provider sign-in: ``oidc_error`` only selects one of a fixed set of messages.
+    The notice comes from Airflow's own view of the service (the latest status read failed), or says
+    why Airflow just ended this browser's session (``SESSION_ENDED_COOKIE``, see
+    ``services.session_end``); a request can only select one of a fixed set of sentences, never put
+    text of its choosing on the page. The same holds for a failed provider sign-in: ``oidc_error``
+    only selects one of a fixed set of messages.
     """
     unreachable = components.service_health.unreachable
-    notice = f"{UNREACHABLE_MESSAGE}. Sign-in may fail until it is back." if unreachable else None
+    # Why the last session ended, when Airflow refused it just now (a fixed sentence chosen by code).
+    ended = login_notice(request.cookies.get(SESSION_ENDED_COOKIE))
+    notice = f"{UNREACHABLE_MESSAGE}. Sign-in may fail until it is back." if unreachable else ended
     provider = await _identity_provider(components, caller)
     context = {
         "notice": notice,
@@ -135,6 +140,8 @@ async def login_page(request: Request, components: ComponentsDep, caller: Caller
     response = _page(request, "login.html", scripts=("login.js",), context=context)
     if STEP_UP_COOKIE in request.cookies:
         clear_step_up_cookie(response)
+    if SESSION_ENDED_COOKIE in request.cookies:  # said once
+        response.delete_cookie(SESSION_ENDED_COOKIE, path=get_cookie_path())
     return response
 
 

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from airflow_webauthn.routes.deps import ComponentsDep
 from airflow_webauthn.routes.responses import ApiRefusalError
+from airflow_webauthn.services.session_end import SessionEndedError
 from airflow_webauthn.user import WebAuthnUser, is_admin
 
 
@@ -38,7 +39,7 @@ async def session_user(request: Request, components: ComponentsDep) -> WebAuthnU
             return None
         try:
             user = await components.get_user_from_token(token)
-        except jwt.InvalidTokenError:
+        except (jwt.InvalidTokenError, SessionEndedError):
             return None
     if not isinstance(user, WebAuthnUser) or user.is_service_account:
         return None

@@ -27,6 +27,9 @@ SERVICE_CODES: dict[str, str] = {
     "account_unknown": "unauthenticated",
     "passkey_revoked": "passkey_revoked",
     "passkey_flagged": "passkey_flagged",
+    # A token from before its account's sessions were ended for good (disabled once, passkey unflagged,
+    # signed out at the provider, secret rotated): sign in again / get a new token.
+    "session_ended": "session_ended",
     "step_up_required": "step_up_required",
     "forbidden": "forbidden",
     # A provider sign-in whose groups map to no Airflow role (refused before any passkey step).
@@ -34,6 +37,8 @@ SERVICE_CODES: dict[str, str] = {
     "insufficient_scope": "forbidden",
     "not_found": "not_found",
     "conflict": "conflict",
+    # The change would leave no enabled administrator with an active passkey (the service says so).
+    "last_admin": "last_admin",
     "rate_limited": "rate_limited",
     # 503s: the gateway turns every 5xx into ServiceUnavailableError first; listed so the table is whole.
     "idp_unavailable": "idp_unavailable",

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import jwt
 
 from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE, Confirmations, UnconfirmedError
+from airflow_webauthn.services.session_check import ENDED_FOR_GOOD, ENDED_UNKNOWN
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -48,6 +49,9 @@ class ServiceAccountRefusedError(jwt.InvalidTokenError):
 class AccountState:
     client_id: str | None
     disabled: bool
+    # Tokens issued under an older generation ended for good (disabled once, secret rotated).
+    generation: int = 0
+    ended_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,9 +67,15 @@ class ServiceAccountSnapshot:
         for record in records:
             if isinstance(record, dict) and isinstance(record.get("id"), str):
                 client_id = record.get("clientId")
+                generation = record.get("sessionGeneration", 0)
+                readable = isinstance(generation, int) and not isinstance(generation, bool)
+                reason = record.get("sessionsEndedReason")
                 accounts[record["id"]] = AccountState(
                     client_id=client_id if isinstance(client_id, str) else None,
                     disabled=bool(record.get("disabled")),
+                    # Unreadable: -1 matches no token, so the account's tokens are refused (fail closed).
+                    generation=generation if readable else -1,
+                    ended_reason=reason if isinstance(reason, str) else None,
                 )
         return cls(started_at=started_at, accounts=accounts)
 
@@ -123,6 +133,9 @@ class ServiceAccountChecker:
             raise ServiceAccountRefusedError("the service account no longer exists")
         if account.disabled:
             raise ServiceAccountRefusedError("the service account is disabled")
+        if _generation(claims) != account.generation:
+            why = ENDED_FOR_GOOD.get(account.ended_reason or "", ENDED_UNKNOWN)
+            raise ServiceAccountRefusedError(f"{why}, which ended the tokens issued before; get a new token")
 
     def _may_predate(self, snapshot: ServiceAccountSnapshot, claims: Mapping[str, Any]) -> bool:
         """Could the snapshot have been taken before the token's account existed?"""
@@ -135,3 +148,9 @@ class ServiceAccountChecker:
         started_at = self._wall_clock()
         records = await self._gateway.service_accounts()
         return ServiceAccountSnapshot.from_records(records, started_at=started_at)
+
+
+def _generation(claims: Mapping[str, Any]) -> int | None:
+    """The token's ``session_gen`` (0 when absent: issued before the claim); None when malformed."""
+    value = claims.get("session_gen", 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

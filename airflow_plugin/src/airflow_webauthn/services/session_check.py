@@ -29,18 +29,44 @@ log = logging.getLogger(__name__)
 
 
 class SessionRejectedError(Exception):
-    """This session must end (user disabled or gone, passkey revoked or flagged, no role)."""
+    """This session must end (user disabled or gone, passkey revoked or flagged, no role, ended for good).
+
+    ``code`` names the reason for the login page (``ENDED_CODES`` of ``auth_manager``).
+    """
+
+    def __init__(self, message: str, code: str = "unconfirmed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class SessionUnconfirmedError(SessionRejectedError):
     """The service has not confirmed this session within recheck + grace (down, refusing Airflow...)."""
 
 
+# Why an account's sessions were ended for good (the service's ``sessionsEndedReason``), in words.
+ENDED_FOR_GOOD: dict[str, str] = {
+    "account_disabled": "the account was disabled",
+    "passkey_flagged": "a passkey of this account was blocked after a security check",
+    "idp_logout": "you signed out at your identity provider",
+    "secret_rotated": "the client secret was rotated",
+}
+# When the service gives no reason (a service older than the reason, or a new one).
+ENDED_UNKNOWN = "an administrator ended it"
+
+
 @dataclass(frozen=True)
 class SessionDecision:
+    """The service's verdict on one session: ``rejected_reason`` (words) and ``code`` (for the login
+    page, one of ``ENDED_CODES``) when it must end; otherwise the role and groups it has now."""
+
     rejected_reason: str | None = None
     role: str | None = None
     groups: tuple[str, ...] = ()
+    code: str | None = None
+
+
+def _rejected(code: str, reason: str) -> SessionDecision:
+    return SessionDecision(rejected_reason=reason, code=code)
 
 
 def decide(
@@ -48,43 +74,54 @@ def decide(
     *,
     passkey_id: str | None,
     role_mapping: Mapping[str, Role],
+    generation: int = 0,
     cli_sign_in_id: str | None = None,
 ) -> SessionDecision:
     """Judge a session from the service's user record (None: the user no longer exists).
 
-    A command line's session (``cli_sign_in_id``) lives only while the record lists it among the
-    person's ``commandLines``: revoked, or a record without the list, ends it.
+    ``generation`` is the session's ``session_gen``: a session from before the account's current
+    generation ended for good (disable, flagged passkey, provider sign-out) whatever the account's
+    state is now. A command line's session (``cli_sign_in_id``) lives only while the record lists it
+    among the person's ``commandLines``: revoked, or a record without the list, ends it.
     """
     if record is None:
-        return SessionDecision("the account no longer exists")
+        return _rejected("account_unknown", "the account no longer exists")
     if record.get("disabled"):
-        return SessionDecision("the account is disabled")
+        return _rejected("account_disabled", "the account is disabled")
+    current = record.get("sessionGeneration", 0)
+    if not isinstance(current, int) or isinstance(current, bool) or current != generation:
+        ended_reason = record.get("sessionsEndedReason")
+        why = ENDED_FOR_GOOD.get(str(ended_reason), ENDED_UNKNOWN)
+        return _rejected(f"ended_{ended_reason or 'unknown'}", f"{why}, which ended it for good")
     passkeys = record.get("passkeys")
     if passkey_id is not None:
         used = None
         if isinstance(passkeys, list):
             used = next((p for p in passkeys if isinstance(p, dict) and p.get("id") == passkey_id), None)
         if used is None or used.get("revokedAt"):
-            return SessionDecision("the passkey used for this session was revoked")
+            return _rejected("passkey_revoked", "the passkey used for this session was revoked")
         if used.get("flaggedAt"):
-            return SessionDecision("the passkey used for this session was flagged as possibly cloned")
+            return _rejected(
+                "passkey_flagged", "the passkey used for this session was flagged as possibly cloned"
+            )
     if cli_sign_in_id is not None:
         lines = record.get("commandLines")
         listed = isinstance(lines, list) and any(
             isinstance(line, dict) and line.get("id") == cli_sign_in_id for line in lines
         )
         if not listed:
-            return SessionDecision("this command line was signed out (its sign-in was revoked)")
+            return _rejected("cli_signed_out", "this command line was signed out (its sign-in was revoked)")
     groups = record.get("groups") or []
     groups = tuple(str(group) for group in groups) if isinstance(groups, list) else ()
     role = resolve_role(groups, role_mapping)
     if role is None:
-        return SessionDecision("the account no longer has an Airflow role")
+        return _rejected("no_role", "the account no longer has an Airflow role")
     return SessionDecision(None, role.name, groups)
 
 
-# (user id, passkey id, command line id): sessions that differ in any of them are judged apart.
-_Key = tuple[str, str | None, str | None]
+# (user id, passkey id, command line id, session generation): sessions that differ in any of them
+# are judged apart.
+_Key = tuple[str, str | None, str | None, int]
 
 
 class SessionChecker:
@@ -125,7 +162,7 @@ class SessionChecker:
             decision = await self._answers.confirmed(_key(user))
         except UnconfirmedError as err:
             self._answers.refused()
-            raise SessionUnconfirmedError(str(err)) from err
+            raise SessionUnconfirmedError(str(err), "unconfirmed") from err
         return _apply(user, decision) or user
 
     def _decision(self, user: WebAuthnUser, read: Any) -> SessionDecision:
@@ -133,27 +170,38 @@ class SessionChecker:
             decision: SessionDecision = read(_key(user))
         except UnconfirmedError as err:
             self._answers.refused()
-            raise SessionUnconfirmedError(str(err)) from err
+            raise SessionUnconfirmedError(str(err), "unconfirmed") from err
         return decision
 
     async def _fetch(self, key: _Key) -> SessionDecision:
-        user_id, passkey_id, cli_sign_in_id = key
+        user_id, passkey_id, cli_sign_in_id, generation = key
         record = await self._gateway.user_status(user_id, command_line=cli_sign_in_id)
         decision = decide(
-            record, passkey_id=passkey_id, role_mapping=self._mapping, cli_sign_in_id=cli_sign_in_id
+            record,
+            passkey_id=passkey_id,
+            role_mapping=self._mapping,
+            generation=generation,
+            cli_sign_in_id=cli_sign_in_id,
         )
         if decision.rejected_reason:
-            log.info("Ending sessions of user %s: %s", user_id, decision.rejected_reason)
+            # Admins read these logs: name the person as they know them (the id stays for correlation).
+            username = record.get("username") if record else None
+            log.info(
+                "Ending sessions of %s (user id %s): %s",
+                username if isinstance(username, str) and username else "a deleted user",
+                user_id,
+                decision.rejected_reason,
+            )
         return decision
 
 
 def _apply(user: WebAuthnUser, decision: SessionDecision) -> WebAuthnUser | None:
     if decision.rejected_reason:
-        raise SessionRejectedError(decision.rejected_reason)
+        raise SessionRejectedError(decision.rejected_reason, decision.code or "ended")
     if decision.role != user.role or decision.groups != user.groups:
         return user.with_role(role=decision.role, groups=decision.groups)
     return None
 
 
 def _key(user: WebAuthnUser) -> _Key:
-    return (user.user_id, user.passkey_id, user.cli_sign_in_id)
+    return (user.user_id, user.passkey_id, user.cli_sign_in_id, user.session_generation)

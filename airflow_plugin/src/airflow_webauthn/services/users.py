@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import jwt
 
 from airflow_webauthn.services.roles import resolve_role
-from airflow_webauthn.user import WebAuthnUser
+from airflow_webauthn.user import WebAuthnUser, session_generation
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -48,6 +48,10 @@ def user_from_service_claims(
     passkey_id = claims.get("passkey_id")
     passkey_id = passkey_id if isinstance(passkey_id, str) and passkey_id else None
     name = claims.get("name")
+    try:
+        generation = session_generation(claims)
+    except ValueError as err:
+        raise jwt.InvalidTokenError(str(err)) from err
     cli_sign_in = claims.get("cli_sign_in")
     return WebAuthnUser(
         user_id=sub,
@@ -59,5 +63,6 @@ def user_from_service_claims(
         passkey_id=passkey_id,
         session_expires_at=session_expires_at,
         session_id=session_id,
+        session_generation=generation,
         cli_sign_in_id=cli_sign_in if isinstance(cli_sign_in, str) and cli_sign_in else None,
     )

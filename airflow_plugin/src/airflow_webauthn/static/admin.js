@@ -187,7 +187,7 @@
     if (disable) {
       var confirmed = await M.confirmAction({
         title: "Disable " + user.username + "?",
-        message: user.username + " cannot sign in any more, and their Airflow session ends within minutes. You can enable them again later.",
+        message: user.username + " cannot sign in any more, and their Airflow sessions and tokens end within minutes, for good: enabling them again later lets them sign in again, it does not bring those sessions back.",
         confirmLabel: "Disable user",
       });
       if (!confirmed) return;
@@ -226,7 +226,7 @@
     var name = button.getAttribute("data-name");
     var confirmed = await M.confirmAction({
       title: "Unblock “" + name + "” of " + (user ? user.username : "this user") + "?",
-      message: "Do this only if you know why it was blocked (for example, " + (user ? user.username : "they") + " restored the device from a backup). It signs in again at once.",
+      message: "Do this only if you know why it was blocked (for example, " + (user ? user.username : "they") + " restored the device from a backup). It signs in again at once; sessions from before it was blocked stay ended.",
       confirmLabel: "Unblock passkey",
     });
     if (!confirmed) return;
@@ -326,7 +326,7 @@
     var texts = {
       "disable-account": { path: "disable", title: "Disable " + account.name + "?", message: "It cannot get new tokens, and its current tokens stop working.", label: "Disable account", done: account.name + " is disabled." },
       "enable-account": { path: "enable", done: account.name + " is enabled again." },
-      "rotate-secret": { path: "rotate-secret", title: "Issue a new secret for " + account.name + "?", message: "The current secret stops working at once; update every client that uses it.", label: "Issue new secret", done: "New secret issued for " + account.name + "." },
+      "rotate-secret": { path: "rotate-secret", title: "Issue a new secret for " + account.name + "?", message: "The current secret and every token issued with it stop working (on the auth service at once, in Airflow within its recheck interval); update every client that uses it.", label: "Issue new secret", done: "New secret issued for " + account.name + "." },
     }[action];
     if (own && action === "disable-account") {
       texts.message = AIRFLOW_CONSEQUENCE + "Disabled, Airflow cannot confirm anyone's session: everyone is signed out within seconds and nobody can sign in until you enable it again.";

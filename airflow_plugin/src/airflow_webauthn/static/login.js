@@ -24,6 +24,17 @@
       }
       return "Sign-in could not start: " + (error.message || "the request was refused") + ".";
     }
+    // The passkey itself was fine (its signature checked out): say what stands in the way instead.
+    if (error.code === "account_disabled") {
+      return "This account is disabled. Ask an administrator to enable it, then sign in again.";
+    }
+    if (error.code === "passkey_revoked") {
+      return "This passkey was revoked. Sign in with another passkey, or ask an administrator for an enrollment invite.";
+    }
+    if (error.code === "passkey_flagged") {
+      return "This passkey was blocked after a security check. Sign in with another passkey, or ask an " +
+        "administrator to review it.";
+    }
     if (error.status >= 400 && error.status < 500) {
       return "That passkey was not accepted (it may be unknown to Airflow or revoked). " +
         (error.message ? "Details: " + error.message : "");

@@ -7,4 +7,10 @@ import { AdminOnly, BearerGuard } from '../http/bearer.guard';
  * One decorator, so a new admin controller cannot be added with the guard forgotten.
  */
 export const AdminController = (path: string) =>
-  applyDecorators(ApiTags('admin'), ApiBearerAuth(), UseGuards(BearerGuard), AdminOnly(), Controller(`v1/admin${path ? `/${path}` : ''}`));
+  applyDecorators(
+    ApiTags('admin'),
+    ApiBearerAuth(),
+    UseGuards(BearerGuard),
+    AdminOnly(),
+    Controller(`v1/admin${path ? `/${path}` : ''}`),
+  );

@@ -19,7 +19,12 @@ export class AdminDenialsAudit implements NestMiddleware {
       if (res.statusCode !== 401 && res.statusCode !== 403) return;
       const reason = res.statusCode === 401 ? 'unauthenticated' : 'forbidden';
       this.audit
-        .record(auditContextOf(req), { type: 'admin.denied', outcome: 'failure', reason, details: { method: req.method, path: req.originalUrl.split('?')[0]!.slice(0, 200) } })
+        .record(auditContextOf(req), {
+          type: 'admin.denied',
+          outcome: 'failure',
+          reason,
+          details: { method: req.method, path: req.originalUrl.split('?')[0]!.slice(0, 200) },
+        })
         .catch((error: Error) => this.logger.error(`recording a refused admin call failed: ${error.message}`));
     });
     next();

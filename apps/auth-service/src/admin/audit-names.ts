@@ -18,7 +18,10 @@ const isAccountKind = (type: string | null): type is AccountKind => type === 'us
 const BATCH = 500;
 
 /** An event as the admin API shows it: the stored fields (ids included) plus the names they stand for now. */
-export type NamedAuditEventView = ReturnType<typeof auditEventView> & { actorName: string | null; subjectName: string | null };
+export type NamedAuditEventView = ReturnType<typeof auditEventView> & {
+  actorName: string | null;
+  subjectName: string | null;
+};
 
 /** Names looked up for one read (a page, or an export): each account is read once however many events name it. */
 export class AuditNameBook {
@@ -30,7 +33,10 @@ export class AuditNameBook {
   async learn(events: readonly AuditEvent[]): Promise<void> {
     const wanted: Record<AccountKind, Set<string>> = { user: new Set(), service_account: new Set() };
     for (const event of events) {
-      for (const [type, id] of [[event.actorType, event.actorId], [event.subjectType, event.subjectId]] as const) {
+      for (const [type, id] of [
+        [event.actorType, event.actorId],
+        [event.subjectType, event.subjectId],
+      ] as const) {
         if (id && isAccountKind(type) && !this.names.has(`${type}:${id}`)) wanted[type].add(id);
       }
     }
@@ -40,14 +46,19 @@ export class AuditNameBook {
         const ids = [...wanted[kind]];
         for (const id of ids) this.names.set(`${kind}:${id}`, null);
         for (let i = 0; i < ids.length; i += BATCH) {
-          for (const account of await accountsById(tx, kind, ids.slice(i, i + BATCH))) this.names.set(`${kind}:${account.id}`, account.name);
+          for (const account of await accountsById(tx, kind, ids.slice(i, i + BATCH)))
+            this.names.set(`${kind}:${account.id}`, account.name);
         }
       }
     });
   }
 
   view(event: AuditEvent): NamedAuditEventView {
-    return { ...auditEventView(event), actorName: this.nameOf(event.actorType, event.actorId), subjectName: this.nameOf(event.subjectType, event.subjectId) };
+    return {
+      ...auditEventView(event),
+      actorName: this.nameOf(event.actorType, event.actorId),
+      subjectName: this.nameOf(event.subjectType, event.subjectId),
+    };
   }
 
   private nameOf(type: string | null, id: string | null): string | null {
@@ -71,8 +82,12 @@ export class AuditNames {
   async idsFor(text: string): Promise<string[]> {
     const ids = new Set([text]);
     await this.uow.run(async (tx) => {
-      const users = await tx.manager.getRepository(User).find({ select: { id: true }, where: { username: text.trim().toLowerCase() } });
-      const accounts = await tx.manager.getRepository(ServiceAccount).find({ select: { id: true }, where: [{ name: text }, { clientId: text }] });
+      const users = await tx.manager
+        .getRepository(User)
+        .find({ select: { id: true }, where: { username: text.trim().toLowerCase() } });
+      const accounts = await tx.manager
+        .getRepository(ServiceAccount)
+        .find({ select: { id: true }, where: [{ name: text }, { clientId: text }] });
       for (const { id } of [...users, ...accounts]) ids.add(id);
     });
     return [...ids];
@@ -82,7 +97,9 @@ export class AuditNames {
 /** The accounts of one kind among `ids`, as id and the name people know them by. */
 async function accountsById(tx: Tx, kind: AccountKind, ids: string[]): Promise<Array<{ id: string; name: string }>> {
   if (kind === 'user') {
-    const users = await tx.manager.getRepository(User).find({ select: { id: true, username: true }, where: { id: In(ids) } });
+    const users = await tx.manager
+      .getRepository(User)
+      .find({ select: { id: true, username: true }, where: { id: In(ids) } });
     return users.map((user) => ({ id: user.id, name: user.username }));
   }
   return tx.manager.getRepository(ServiceAccount).find({ select: { id: true, name: true }, where: { id: In(ids) } });

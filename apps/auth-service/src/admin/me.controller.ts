@@ -14,7 +14,8 @@ import { passkeyView, userDetailView } from './views';
 
 /** A person's id from their own login token; a service account has no profile or passkeys here. */
 function personOf(principal: Principal): string {
-  if (principal.kind !== 'user') throw new AppError(ErrorCode.Forbidden, 'only a signed-in person has a profile and passkeys');
+  if (principal.kind !== 'user')
+    throw new AppError(ErrorCode.Forbidden, 'only a signed-in person has a profile and passkeys');
   return principal.id;
 }
 
@@ -40,7 +41,12 @@ export class MeController {
 
   @Patch('passkeys/:id')
   @ApiOperation({ summary: 'Rename one of my passkeys' })
-  async rename(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Body() body: RenamePasskeyRequest, @Audit() audit: AuditContext) {
+  async rename(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() body: RenamePasskeyRequest,
+    @Audit() audit: AuditContext,
+  ) {
     return passkeyView(await this.passkeys.rename(audit, id, body.label, personOf(principal)));
   }
 
@@ -48,7 +54,11 @@ export class MeController {
   @ApiOperation({ summary: 'Revoke one of my passkeys (not the last one, unless a re-enrollment invite is pending)' })
   async revoke(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Audit() audit: AuditContext) {
     const userId = personOf(principal);
-    const passkey = await this.passkeys.revoke(audit, id, { ownerId: userId, keepOne: true, lastAllowed: await this.invites.hasPendingFor(userId) });
+    const passkey = await this.passkeys.revoke(audit, id, {
+      ownerId: userId,
+      keepOne: true,
+      lastAllowed: await this.invites.hasPendingFor(userId),
+    });
     return passkeyView(passkey);
   }
 }

@@ -30,21 +30,27 @@ export class AdminServiceAccountsController {
   @Post(':id/rotate-secret')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Issue a new client secret; the old one stops working at once' })
+  @ApiOperation({
+    summary: 'Issue a new client secret; the old one and every token issued with it stop working at once',
+  })
   rotateSecret(@Param('id') id: string, @Audit() audit: AuditContext) {
     return this.accounts.rotateSecret(audit, id);
   }
 
   @Post(':id/disable')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Disable: no new tokens, and its current tokens stop working on this service' })
+  @ApiOperation({
+    summary: 'Disable: no new tokens, and its current tokens stop working for good (enabling does not revive them)',
+  })
   async disable(@Param('id') id: string, @Audit() audit: AuditContext) {
     return serviceAccountView(await this.accounts.setDisabled(audit, id, true));
   }
 
   @Post(':id/enable')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Enable a disabled service account' })
+  @ApiOperation({
+    summary: 'Enable a disabled service account: it gets new tokens; those from before the disable stay refused',
+  })
   async enable(@Param('id') id: string, @Audit() audit: AuditContext) {
     return serviceAccountView(await this.accounts.setDisabled(audit, id, false));
   }

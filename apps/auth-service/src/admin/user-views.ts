@@ -12,12 +12,19 @@ export class PasskeyView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) createdAt: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastUsedAt: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) revokedAt: string | null;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'blocked by a security check until an admin unflags it' }) flaggedAt: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'blocked by a security check until an admin unflags it',
+  })
+  flaggedAt: string | null;
   @ApiProperty({ type: String, nullable: true, example: 'counter_regression' }) flagReason: string | null;
   @ApiProperty({ description: 'the authenticator said the credential is backed up (synced)' }) backedUp: boolean;
   @ApiProperty({ enum: ['singleDevice', 'multiDevice'] }) deviceType: string;
   @ApiProperty({ description: 'the authenticator model id (all zeros when it did not say)' }) aaguid: string;
-  @ApiProperty({ type: String, nullable: true, description: 'the authenticator model, when its AAGUID is known' }) authenticator: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'the authenticator model, when its AAGUID is known' })
+  authenticator: string | null;
 }
 
 export class UserView {
@@ -27,7 +34,12 @@ export class UserView {
   @ApiProperty({ type: [String] }) groups: string[];
   @ApiProperty() disabled: boolean;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) createdAt: string | null;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'last completed sign-in (passkey, or identity provider)' })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'last completed sign-in (passkey, or identity provider)',
+  })
   lastLoginAt: string | null;
   @ApiProperty({
     type: String,
@@ -44,8 +56,26 @@ export class UserView {
       "the issuer URL (OIDC_ISSUER) of the identity provider this person signs in through; null for a local person (invited, passkey only). The issuer, not the login page's display name: it is what identifies the provider and stays the same when the label changes",
   })
   idp: string | null;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'last sign-in at the identity provider that reached this service; null when never' })
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'last sign-in at the identity provider that reached this service; null when never',
+  })
   lastIdpLoginAt: string | null;
+  @ApiProperty({
+    description:
+      "raised whenever this person's sessions end for good (disable, a flagged passkey, provider sign-out); a token whose session_gen differs is refused",
+  })
+  sessionGeneration: number;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    enum: ['account_disabled', 'passkey_flagged', 'idp_logout', 'secret_rotated'],
+    description: 'why sessionGeneration last changed',
+  })
+  sessionsEndedReason: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) sessionsEndedAt: string | null;
 }
 
 /** A one-time CLI code (pending) or the command line it signed in; never the code itself (only its hash is stored). */

@@ -44,7 +44,7 @@ export class AdminUsersController {
   }
 
   @Patch('users/:id')
-  @ApiOperation({ summary: 'Change display name and/or groups' })
+  @ApiOperation({ summary: 'Change display name and/or groups; refused when it demotes the last admin' })
   @ApiOkResponse({ type: UserView })
   async update(@Param('id') id: string, @Body() body: UpdateUserRequest, @Audit() audit: AuditContext) {
     return userView(await this.users.update(audit, id, body));
@@ -52,7 +52,9 @@ export class AdminUsersController {
 
   @Post('users/:id/disable')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Disable: no sign-in, and existing tokens stop working on this service at once' })
+  @ApiOperation({
+    summary: 'Disable: no sign-in, and every session and token of theirs ends for good; refused for the last admin',
+  })
   @ApiOkResponse({ type: UserView })
   async disable(@Param('id') id: string, @Audit() audit: AuditContext) {
     return userView(await this.users.setDisabled(audit, id, true));
@@ -60,7 +62,7 @@ export class AdminUsersController {
 
   @Post('users/:id/enable')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Enable a disabled user' })
+  @ApiOperation({ summary: 'Enable a disabled user: they sign in again; sessions ended by the disable stay ended' })
   @ApiOkResponse({ type: UserView })
   async enable(@Param('id') id: string, @Audit() audit: AuditContext) {
     return userView(await this.users.setDisabled(audit, id, false));
@@ -95,7 +97,10 @@ export class AdminUsersController {
   }
 
   @Delete('passkeys/:id')
-  @ApiOperation({ summary: 'Revoke a passkey (an admin may revoke the last one, e.g. for a lost device)' })
+  @ApiOperation({
+    summary:
+      "Revoke a passkey (an admin may revoke a person's last one, e.g. for a lost device, but not the last admin's)",
+  })
   @ApiOkResponse({ type: PasskeyView })
   async revokePasskey(@Param('id') id: string, @Audit() audit: AuditContext) {
     return passkeyView(await this.passkeys.revoke(audit, id));
@@ -104,7 +109,7 @@ export class AdminUsersController {
   @Post('passkeys/:id/unflag')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Unblock a passkey flagged by a security check, after review (audited as passkey.unflagged)',
+    summary: 'Unblock a passkey flagged by a security check, after review (audited); sessions from before stay ended',
   })
   @ApiOkResponse({ type: PasskeyView })
   async unflagPasskey(@Param('id') id: string, @Audit() audit: AuditContext) {

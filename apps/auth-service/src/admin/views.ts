@@ -24,6 +24,16 @@ export function userView(user: User): UserView {
     lastLoginMethod: user.lastLoginMethod,
     idp: user.idpIssuer,
     lastIdpLoginAt: iso(user.lastIdpLoginAt),
+    ...sessionsView(user),
+  };
+}
+
+/** What Airflow's re-check compares a session's or token's `session_gen` with, and why it last changed. */
+function sessionsView(account: User | ServiceAccount) {
+  return {
+    sessionGeneration: account.sessionGeneration,
+    sessionsEndedReason: account.sessionsEndedReason,
+    sessionsEndedAt: iso(account.sessionsEndedAt),
   };
 }
 
@@ -107,6 +117,7 @@ export function serviceAccountView(account: ServiceAccount) {
     createdAt: iso(account.createdAt),
     secretRotatedAt: iso(account.secretRotatedAt),
     disabledAt: iso(account.disabledAt),
+    ...sessionsView(account),
   };
 }
 

@@ -6,7 +6,7 @@ import { PasskeysService } from '@app/webauthn';
 import { inviteView, serviceAccountView, userDetailView, userView } from '../admin/views';
 import { printLines, printTable } from './output';
 import { printCommandLines, printPasskeys } from './passkey-commands';
-import { parseList, parsePositiveInt, runAndReport } from './runtime';
+import { ForceOption, parseList, parsePositiveInt, runAndReport, withForce } from './runtime';
 
 /** `invite create|list|revoke`: enrollment links for new people, or re-enrollment for someone who lost a device. */
 export function inviteCommands(program: Command): void {
@@ -196,26 +196,40 @@ export function userCommands(program: Command): void {
     },
   );
 
-  for (const [verb, disabled] of [
-    ['disable', true],
-    ['enable', false],
-  ] as const) {
-    runAndReport(
+  runAndReport(
+    withForce(
       users
-        .command(`${verb} <user>`)
+        .command('disable <user>')
         .description(
-          `${verb} a user (id or username)${disabled ? ': no sign-in, and their tokens stop working on this service' : ''}`,
+          'disable a user (id or username): no sign-in, and every session and token they hold ends for good',
         ),
-      async (app, _opts, idOrUsername: string) =>
-        userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, disabled)),
-      (view) => printLines(`user ${view.username} ${verb}d`),
-    );
-  }
+    ),
+    async (app, opts: ForceOption, idOrUsername: string) =>
+      userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, true, { force: opts.force })),
+    (view) => printLines(`user ${view.username} disabled`),
+  );
 
   runAndReport(
-    users.command('set-groups <user> <groups>').description('replace a user\'s groups (comma-separated; "" for none)'),
-    async (app, _opts, idOrUsername: string, groups: string) =>
-      userView(await app.get(UsersService).update(CLI_CONTEXT, idOrUsername, { groups: parseList(groups) })),
+    users
+      .command('enable <user>')
+      .description('enable a user (id or username): they sign in again; sessions ended by the disable stay ended'),
+    async (app, _opts, idOrUsername: string) =>
+      userView(await app.get(UsersService).setDisabled(CLI_CONTEXT, idOrUsername, false)),
+    (view) => printLines(`user ${view.username} enabled`),
+  );
+
+  runAndReport(
+    withForce(
+      users
+        .command('set-groups <user> <groups>')
+        .description('replace a user\'s groups (comma-separated; "" for none)'),
+    ),
+    async (app, opts: ForceOption, idOrUsername: string, groups: string) =>
+      userView(
+        await app
+          .get(UsersService)
+          .update(CLI_CONTEXT, idOrUsername, { groups: parseList(groups) }, { force: opts.force }),
+      ),
     (view) => printLines(`user ${view.username} groups: ${view.groups.join(',') || '-'}`),
   );
 }

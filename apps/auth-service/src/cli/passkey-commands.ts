@@ -5,7 +5,7 @@ import { CliCodesService } from '@app/cli-sign-in';
 import { PasskeysService } from '@app/webauthn';
 import { cliSignInView, commandLineViews, passkeyView } from '../admin/views';
 import { printLines, printTable } from './output';
-import { runAndReport } from './runtime';
+import { ForceOption, runAndReport, withForce } from './runtime';
 
 /** One phrase for a passkey's state; a flagged one says why, so the admin can review it before `passkeys unflag`. */
 export function passkeyStatus(p: {
@@ -76,10 +76,13 @@ export function passkeyCommands(program: Command): void {
   );
 
   runAndReport(
-    passkeys
-      .command('revoke <id>')
-      .description('revoke a passkey (e.g. a lost device); an admin may revoke the last one'),
-    async (app, _opts, id: string) => passkeyView(await app.get(PasskeysService).revoke(CLI_CONTEXT, id)),
+    withForce(
+      passkeys
+        .command('revoke <id>')
+        .description("revoke a passkey (e.g. a lost device); an admin may revoke a person's last one"),
+    ),
+    async (app, opts: ForceOption, id: string) =>
+      passkeyView(await app.get(PasskeysService).revoke(CLI_CONTEXT, id, { force: opts.force })),
     (view) => printLines(`passkey ${view.id} (${view.label}) revoked`),
   );
 

@@ -29,7 +29,10 @@ export function useEnvFile(path: string | undefined): void {
 export async function withServices<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
   const config = loadConfiguration({ envFile });
   // logger off: stdout belongs to the command's output; failures are reported once, by exitCodeFor.
-  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: false, abortOnError: false });
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), {
+    logger: false,
+    abortOnError: false,
+  });
   try {
     await app.get(KeyStoreService).assertKeyEncryptionKey();
     return await work(app);
@@ -57,6 +60,18 @@ export function runAndReport<O extends object, A extends string[], R>(
   });
 }
 
+/** `--force`: the break-glass override of the last-admin rule, only on this CLI (audited as lastAdminOverride). */
+export interface ForceOption {
+  force?: boolean;
+}
+
+export function withForce(command: Command): Command {
+  return command.option(
+    '--force',
+    'go ahead even if this leaves no enabled administrator with an active passkey (audited)',
+  );
+}
+
 /** Prints what went wrong to stderr and returns the exit code. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : EXIT_USAGE; // commander already printed it
@@ -77,7 +92,10 @@ export function exitCodeFor(error: unknown): number {
 // Option parsers: commander reports an InvalidArgumentError as bad usage, naming the option.
 
 export function parseList(value: string): string[] {
-  return value.split(',').map((v) => v.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 export function parsePositiveInt(value: string): number {
@@ -87,6 +105,7 @@ export function parsePositiveInt(value: string): number {
 
 export function parseInstant(value: string): Date {
   const date = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be an ISO 8601 date or date-time, e.g. 2025-01-31T00:00:00Z');
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime()))
+    throw new InvalidArgumentError('must be an ISO 8601 date or date-time, e.g. 2025-01-31T00:00:00Z');
   return date;
 }

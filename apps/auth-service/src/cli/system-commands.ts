@@ -28,11 +28,17 @@ export function keyCommands(program: Command): void {
   runAndReport(
     keys.command('list').description('list signing keys and their states (no key material)'),
     async (app) => (await app.get(KeyStoreService).list()).map(signingKeyView),
-    (rows) => printTable(['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATED', 'RETIRED', 'PUBLISH_UNTIL'], rows.map((k) => [k.kid, k.alg, k.state, k.createdAt, k.activatedAt, k.retiredAt, k.publishUntil])),
+    (rows) =>
+      printTable(
+        ['KID', 'ALG', 'STATE', 'CREATED', 'ACTIVATED', 'RETIRED', 'PUBLISH_UNTIL'],
+        rows.map((k) => [k.kid, k.alg, k.state, k.createdAt, k.activatedAt, k.retiredAt, k.publishUntil]),
+      ),
   );
 
   runAndReport(
-    keys.command('rotate').description('rotate now: the published next key starts signing; the active key is retired but stays published'),
+    keys
+      .command('rotate')
+      .description('rotate now: the published next key starts signing; the active key is retired but stays published'),
     async (app) => {
       const keyStore = app.get(KeyStoreService);
       // A database the service never started on has no keys yet: create them, then rotate as asked.
@@ -57,13 +63,21 @@ export function auditCommands(program: Command): void {
   const audit = program.command('audit').description('audit trail');
 
   runAndReport(
-    audit.command('head').description('print the chain head (position, hash, time) signed by the active signing key: keep it outside the database'),
+    audit
+      .command('head')
+      .description(
+        'print the chain head (position, hash, time) signed by the active signing key: keep it outside the database',
+      ),
     async (app) => {
       // A database the service never started on has no signing key yet.
       await app.get(KeyStoreService).ensureKeys(CLI_CONTEXT);
       return app.get(AuditChainService).signedHead(app.get(CheckpointKeys));
     },
-    (head) => printLines(`audit head ${head.seq} ${head.hash} (written ${head.occurredAt ?? 'never'}, signed ${head.signedAt})`, 'keep the JSON of --json; check it later with: audit verify --head FILE'),
+    (head) =>
+      printLines(
+        `audit head ${head.seq} ${head.hash} (written ${head.occurredAt ?? 'never'}, signed ${head.signedAt})`,
+        'keep the JSON of --json; check it later with: audit verify --head FILE',
+      ),
   );
 
   audit
@@ -75,7 +89,9 @@ export function auditCommands(program: Command): void {
     .option('--json', 'accepted for symmetry: the output is always JSON lines')
     .action((opts: { since?: Date; until?: Date; type?: string }) =>
       withServices(async (app) => {
-        for await (const event of app.get(AuditService).export({ since: opts.since, until: opts.until, type: opts.type })) {
+        for await (const event of app
+          .get(AuditService)
+          .export({ since: opts.since, until: opts.until, type: opts.type })) {
           await writeLine(JSON.stringify(auditEventView(event)));
         }
       }),
@@ -85,36 +101,66 @@ export function auditCommands(program: Command): void {
     .command('verify')
     .description('check the hash chain: exit 0 when intact, 1 naming the first bad event')
     .option('--file <path>', 'check an unfiltered export (JSON lines) offline instead of the database')
-    .option('--trusted-kids <kids>', "with --file: rely only on these signing key ids (comma-separated, e.g. from the service's published JWKS) for a retention checkpoint", parseKids)
-    .option('--head <path>', 'a signed head kept outside the database (the JSON of "audit head --json", or a log line carrying it): fail when the trail no longer contains it')
+    .option(
+      '--trusted-kids <kids>',
+      "with --file: rely only on these signing key ids (comma-separated, e.g. from the service's published JWKS) for a retention checkpoint",
+      parseKids,
+    )
+    .option(
+      '--head <path>',
+      'a signed head kept outside the database (the JSON of "audit head --json", or a log line carrying it): fail when the trail no longer contains it',
+    )
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean; file?: string; trustedKids?: Set<string>; head?: string }) => {
-      if (opts.trustedKids && !opts.file) throw new AppError(ErrorCode.InvalidRequest, '--trusted-kids applies to --file; online, only the keys the service holds are trusted');
+      if (opts.trustedKids && !opts.file)
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          '--trusted-kids applies to --file; online, only the keys the service holds are trusted',
+        );
       const head = opts.head === undefined ? undefined : readHeadFile(opts.head);
       const verdict = opts.file
         ? await verifyExportFile(opts.file, opts.trustedKids, head)
         : await withServices((app) => app.get(AuditChainService).verify(app.get(CheckpointKeys), head));
       if (opts.json) printJson(verdict);
       else if (verdict.ok) {
-        printLines(`audit trail intact: ${verdict.events} events${verdict.last ? `, head ${verdict.last.seq} ${verdict.last.hash}` : ''}`);
+        printLines(
+          `audit trail intact: ${verdict.events} events${verdict.last ? `, head ${verdict.last.seq} ${verdict.last.hash}` : ''}`,
+        );
         const cp = verdict.checkpoint;
         if (cp) {
           // Offline, say which key the start of the chain rests on, so the auditor can check it against the service's keys.
-          const source = !opts.file ? "one of the service's own keys" : opts.trustedKids ? 'carried in the export, pinned by --trusted-kids' : "carried in the export, not pinned: compare it with the service's keys or pass --trusted-kids";
-          printLines(`starts at position ${verdict.first} from the retention checkpoint ${cp.eventId} (position ${cp.seq}), signed by key ${cp.kid} (${source})`);
+          const source = !opts.file
+            ? "one of the service's own keys"
+            : opts.trustedKids
+              ? 'carried in the export, pinned by --trusted-kids'
+              : "carried in the export, not pinned: compare it with the service's keys or pass --trusted-kids";
+          printLines(
+            `starts at position ${verdict.first} from the retention checkpoint ${cp.eventId} (position ${cp.seq}), signed by key ${cp.kid} (${source})`,
+          );
         }
         const anchor = verdict.anchor;
-        if (anchor) printLines(anchor.pruned ? `the signed head ${anchor.seq} lies in the prefix that retention pruned (vouched for by its signed checkpoint)` : `contains the signed head ${anchor.seq} ${anchor.hash}`);
+        if (anchor)
+          printLines(
+            anchor.pruned
+              ? `the signed head ${anchor.seq} lies in the prefix that retention pruned (vouched for by its signed checkpoint)`
+              : `contains the signed head ${anchor.seq} ${anchor.hash}`,
+          );
       }
       if (!verdict.ok) {
         const { eventId, seq, problem } = verdict.broken;
-        throw new AppError(ErrorCode.InvalidRequest, `audit trail broken: event ${eventId ?? '(none)'} at position ${seq ?? '?'} ${problem}`);
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          `audit trail broken: event ${eventId ?? '(none)'} at position ${seq ?? '?'} ${problem}`,
+        );
       }
     });
 }
 
 function parseKids(value: string): Set<string> {
-  const kids = value.split(',').map((kid) => kid.trim()).filter(Boolean);
+  const kids = value
+    .split(',')
+    .map((kid) => kid.trim())
+    .filter(Boolean);
   if (kids.length === 0) throw new AppError(ErrorCode.InvalidRequest, '--trusted-kids needs at least one key id');
   return new Set(kids);
 }
@@ -134,7 +180,11 @@ function readHeadFile(path: string): unknown {
  * An export read back line by line (constant memory): each line's chain fields as the service stored them. A
  * retention checkpoint (and a signed head) is checked with the key it carries, or only with a pinned one.
  */
-async function verifyExportFile(path: string, trustedKids?: ReadonlySet<string>, head?: unknown): Promise<ChainVerdict> {
+async function verifyExportFile(
+  path: string,
+  trustedKids?: ReadonlySet<string>,
+  head?: unknown,
+): Promise<ChainVerdict> {
   let anchor: ChainAnchor | undefined;
   if (head !== undefined) {
     const read = readSignedHead(head, carriedKeysTrust(trustedKids));

@@ -15,4 +15,6 @@ export function auditContextOf(req: Request): AuditContext {
 }
 
 /** Injects who is calling and from where, for the audit trail. */
-export const Audit = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuditContext => auditContextOf(ctx.switchToHttp().getRequest<Request>()));
+export const Audit = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuditContext =>
+  auditContextOf(ctx.switchToHttp().getRequest<Request>()),
+);

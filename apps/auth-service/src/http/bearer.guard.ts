@@ -17,7 +17,12 @@ export function bearerOf(req: Request): string | undefined {
   const header = req.get('authorization');
   if (!header) return undefined;
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
-  if (!match) throw new AppError(ErrorCode.Unauthenticated, 'Authorization header must be "Bearer <token>"', 'malformed_authorization');
+  if (!match)
+    throw new AppError(
+      ErrorCode.Unauthenticated,
+      'Authorization header must be "Bearer <token>"',
+      'malformed_authorization',
+    );
   return match[1];
 }
 
@@ -46,7 +51,10 @@ export class BearerGuard implements CanActivate {
     req.principal = await this.principals.authenticate(token);
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(REQUIRE_ADMIN, targets)) {
-      this.adminAccess.authorize(req.principal, adminAccessOf(req, !!this.reflector.getAllAndOverride<boolean>(STATUS_READ, targets)));
+      this.adminAccess.authorize(
+        req.principal,
+        adminAccessOf(req, !!this.reflector.getAllAndOverride<boolean>(STATUS_READ, targets)),
+      );
     }
     return true;
   }

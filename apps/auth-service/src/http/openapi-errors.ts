@@ -7,10 +7,10 @@ const COMMON_ERRORS: Record<string, string> = {
   '429': 'Too many requests; retry after the number of seconds in Retry-After',
 };
 const AUTHENTICATED_ERRORS: Record<string, string> = {
-  '401': 'No valid access token, or the principal behind it is disabled, revoked or no longer allowed',
+  '401': 'No valid access token, or its principal is disabled, revoked, no longer allowed, or its session ended',
   '403': 'The principal may not do this',
   '404': 'No such resource',
-  '409': 'The change conflicts with the current state',
+  '409': 'The change conflicts with the current state (code last_admin: it would leave no administrator)',
 };
 const PUBLIC_ERRORS: Record<string, string> = {
   '401': 'The ceremony or credentials were not accepted',
@@ -42,14 +42,22 @@ const OAUTH_ERROR_BODY = {
  * RFC 6749 error object on the token endpoint. Responses an operation documents itself are kept.
  */
 export function documentErrorResponses(document: OpenAPIObject): OpenAPIObject {
-  document.components = { ...document.components, schemas: { ...document.components?.schemas, ErrorBody: ERROR_BODY, OAuthErrorBody: OAUTH_ERROR_BODY } };
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ErrorBody: ERROR_BODY, OAuthErrorBody: OAUTH_ERROR_BODY },
+  };
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
       const operation = item[method];
       if (!operation) continue;
       const isTokenEndpoint = path === '/v1/oauth/token';
       const body = { $ref: isTokenEndpoint ? '#/components/schemas/OAuthErrorBody' : '#/components/schemas/ErrorBody' };
-      const errors = { ...COMMON_ERRORS, ...(operation.security?.length || path.startsWith('/v1/admin') || path.startsWith('/v1/me') ? AUTHENTICATED_ERRORS : PUBLIC_ERRORS) };
+      const errors = {
+        ...COMMON_ERRORS,
+        ...(operation.security?.length || path.startsWith('/v1/admin') || path.startsWith('/v1/me')
+          ? AUTHENTICATED_ERRORS
+          : PUBLIC_ERRORS),
+      };
       for (const [status, description] of Object.entries(errors)) {
         operation.responses[status] ??= { description, content: { 'application/json': { schema: body } } };
       }

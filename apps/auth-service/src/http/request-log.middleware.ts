@@ -20,7 +20,13 @@ export class RequestLogMiddleware implements NestMiddleware {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 10) / 10;
-      const fields = { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode, ms, ip: req.ip };
+      const fields = {
+        method: req.method,
+        path: req.originalUrl.split('?')[0],
+        status: res.statusCode,
+        ms,
+        ip: req.ip,
+      };
       const line = this.json ? fields : `${fields.method} ${fields.path} ${fields.status} ${ms}ms ${fields.ip ?? '-'}`;
       if (res.statusCode >= 500) this.logger.error(line);
       else if (req.path === '/healthz' || req.path === '/readyz') this.logger.debug(line);

@@ -2,7 +2,8 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/co
 import type { Response } from 'express';
 import { AppErrorFilter } from '../http/app-error.filter';
 
-export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unauthorized_client';
+export type OAuthErrorCode =
+  'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unauthorized_client';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -32,13 +33,18 @@ export class OAuthErrorFilter implements ExceptionFilter {
     if (exception instanceof OAuthError) error = exception;
     else if (exception instanceof HttpException && exception.getStatus() === 400) {
       const body = exception.getResponse() as { message?: unknown };
-      const message = Array.isArray(body?.message) ? body.message.join('; ') : typeof body?.message === 'string' ? body.message : 'bad request';
+      const message = Array.isArray(body?.message)
+        ? body.message.join('; ')
+        : typeof body?.message === 'string'
+          ? body.message
+          : 'bad request';
       error = new OAuthError('invalid_request', message);
     }
     if (!error) return this.fallback.catch(exception, host);
     res.status(STATUS[error.error]).set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     // RFC 6749 §5.2: a failed client authentication through the Authorization header answers with a challenge.
-    if (error.error === 'invalid_client') res.set('WWW-Authenticate', 'Basic realm="airflow-webauthn", charset="UTF-8"');
+    if (error.error === 'invalid_client')
+      res.set('WWW-Authenticate', 'Basic realm="airflow-webauthn", charset="UTF-8"');
     res.json({ error: error.error, error_description: error.description });
   }
 }

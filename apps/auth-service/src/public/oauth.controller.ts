@@ -14,7 +14,8 @@ function requestedScopes(scope: unknown): string[] | undefined {
   if (scope === undefined || scope === '') return undefined;
   if (typeof scope !== 'string') throw new OAuthError('invalid_request', 'scope must be a string');
   const tokens = [...new Set(scope.split(' ').filter(Boolean))];
-  if (!tokens.length || tokens.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) throw new OAuthError('invalid_scope', 'scope must be space-separated scope tokens (RFC 6749 §3.3)');
+  if (!tokens.length || tokens.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s)))
+    throw new OAuthError('invalid_scope', 'scope must be space-separated scope tokens (RFC 6749 §3.3)');
   return tokens;
 }
 
@@ -27,15 +28,27 @@ function clientCredentials(req: Request, form: TokenForm): { clientId: string; c
     const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
     const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
-    if (colon < 0) throw new OAuthError('invalid_client', 'the Authorization header must be HTTP Basic client credentials');
+    if (colon < 0)
+      throw new OAuthError('invalid_client', 'the Authorization header must be HTTP Basic client credentials');
     try {
-      return { clientId: decodeURIComponent(decoded.slice(0, colon)), clientSecret: decodeURIComponent(decoded.slice(colon + 1)) };
+      return {
+        clientId: decodeURIComponent(decoded.slice(0, colon)),
+        clientSecret: decodeURIComponent(decoded.slice(colon + 1)),
+      };
     } catch {
       throw new OAuthError('invalid_client', 'client credentials are not correctly encoded');
     }
   }
-  if (typeof form.client_id !== 'string' || typeof form.client_secret !== 'string' || !form.client_id || !form.client_secret) {
-    throw new OAuthError('invalid_client', 'client authentication is required (HTTP Basic, or client_id and client_secret)');
+  if (
+    typeof form.client_id !== 'string' ||
+    typeof form.client_secret !== 'string' ||
+    !form.client_id ||
+    !form.client_secret
+  ) {
+    throw new OAuthError(
+      'invalid_client',
+      'client authentication is required (HTTP Basic, or client_id and client_secret)',
+    );
   }
   return { clientId: form.client_id, clientSecret: form.client_secret };
 }
@@ -57,7 +70,8 @@ export class OAuthController {
       throw new OAuthError('invalid_request', 'the token request must be application/x-www-form-urlencoded');
     }
     const body = form ?? {};
-    if (Object.values(body).some(Array.isArray)) throw new OAuthError('invalid_request', 'parameters must not be repeated');
+    if (Object.values(body).some(Array.isArray))
+      throw new OAuthError('invalid_request', 'parameters must not be repeated');
     if (body.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
     const { clientId, clientSecret } = clientCredentials(req, body);
     if (body.grant_type !== 'client_credentials') {
@@ -68,8 +82,10 @@ export class OAuthController {
     try {
       return await this.clientCredentials.grant(audit, clientId, clientSecret, requested);
     } catch (error) {
-      if (error instanceof AppError && error.reason === INVALID_SCOPE) throw new OAuthError('invalid_scope', error.message);
-      if (error instanceof AppError && error.code === ErrorCode.Unauthenticated) throw new OAuthError('invalid_client', 'client authentication failed');
+      if (error instanceof AppError && error.reason === INVALID_SCOPE)
+        throw new OAuthError('invalid_scope', error.message);
+      if (error instanceof AppError && error.code === ErrorCode.Unauthenticated)
+        throw new OAuthError('invalid_client', 'client authentication failed');
       // Anything else (e.g. no readable signing key: 503 signing_key_unavailable) is the service's state, not the client's.
       throw error;
     }

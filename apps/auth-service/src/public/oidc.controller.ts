@@ -4,7 +4,13 @@ import { AuditContext } from '@app/audit';
 import { Audit } from '../http/audit-context.decorator';
 import { FederatedPasskeyStep } from '../sign-in/federated-passkey-step';
 import { FederatedSignIn } from '../sign-in/federated-sign-in';
-import { BackchannelLogoutRequest, OidcCallbackRequest, PasskeyConfirmRequest, PasskeyEnrollRequest, PasskeyStepOptionsRequest } from './oidc.dto';
+import {
+  BackchannelLogoutRequest,
+  OidcCallbackRequest,
+  PasskeyConfirmRequest,
+  PasskeyEnrollRequest,
+  PasskeyStepOptionsRequest,
+} from './oidc.dto';
 
 /** Sign-in through the organisation's OpenID provider; the Airflow plugin relays these from Airflow's origin. */
 @ApiTags('oidc')
@@ -24,7 +30,9 @@ export class OidcController {
   @Post('start')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Start a provider sign-in: the authorization URL, and a binding value for an httponly cookie' })
+  @ApiOperation({
+    summary: 'Start a provider sign-in: the authorization URL, and a binding value for an httponly cookie',
+  })
   start() {
     return this.signIn.start();
   }
@@ -39,7 +47,10 @@ export class OidcController {
 
   @Post('passkey/options')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Options for the passkey step: an assertion restricted to the person\'s passkeys, or enrollment of the first one' })
+  @ApiOperation({
+    summary:
+      "Options for the passkey step: an assertion restricted to the person's passkeys, or enrollment of the first one",
+  })
   passkeyOptions(@Body() body: PasskeyStepOptionsRequest, @Audit() audit: AuditContext) {
     return this.passkeyStep.options(audit, body.pending);
   }
@@ -47,7 +58,7 @@ export class OidcController {
   @Post('passkey/confirm')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Finish a provider sign-in with an assertion of one of the person\'s passkeys' })
+  @ApiOperation({ summary: "Finish a provider sign-in with an assertion of one of the person's passkeys" })
   passkeyConfirm(@Body() body: PasskeyConfirmRequest, @Audit() audit: AuditContext) {
     return this.passkeyStep.verify(audit, body.pending, 'confirm', body.response);
   }
@@ -63,7 +74,9 @@ export class OidcController {
   @Post('backchannel-logout')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Back-channel logout: the provider ended a person\'s session; their Airflow sessions end too' })
+  @ApiOperation({
+    summary: "Back-channel logout: the provider ended a person's session; their Airflow sessions end too",
+  })
   async backchannelLogout(@Body() body: BackchannelLogoutRequest, @Audit() audit: AuditContext) {
     await this.signIn.backchannelLogout(audit, body.logout_token);
     return {};

@@ -50,7 +50,9 @@ export class PasskeyEnrollRequest extends RegistrationVerifyRequest {
 }
 
 export class BackchannelLogoutRequest {
-  @ApiProperty({ description: 'The provider\'s logout token (OpenID Connect Back-Channel Logout 1.0), relayed by Airflow' })
+  @ApiProperty({
+    description: "The provider's logout token (OpenID Connect Back-Channel Logout 1.0), relayed by Airflow",
+  })
   @IsString()
   @MaxLength(8192)
   logout_token: string;

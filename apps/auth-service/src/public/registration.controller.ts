@@ -28,7 +28,9 @@ export class RegistrationController {
    */
   @Post('invite')
   @HttpCode(200)
-  @ApiOperation({ summary: 'The account an invite link enrolls (username, display name, expiry), without using the link' })
+  @ApiOperation({
+    summary: 'The account an invite link enrolls (username, display name, expiry), without using the link',
+  })
   async invite(@Body() body: InviteLookupRequest) {
     const invite = await this.invites.findRedeemable(body.inviteToken);
     return {
@@ -44,8 +46,10 @@ export class RegistrationController {
   @ApiOperation({ summary: 'Creation options for an invite holder, or for a signed-in user adding a passkey' })
   async options(@Req() req: Request, @Body() body: RegistrationOptionsRequest, @Audit() audit: AuditContext) {
     const userId = await this.signedInUser(req);
-    if (body.inviteToken) return this.registration.options(audit, { kind: 'invite', inviteToken: body.inviteToken }, body.displayName);
-    if (userId) return this.registration.options({ ...audit, actorType: 'user', actorId: userId }, { kind: 'user', userId });
+    if (body.inviteToken)
+      return this.registration.options(audit, { kind: 'invite', inviteToken: body.inviteToken }, body.displayName);
+    if (userId)
+      return this.registration.options({ ...audit, actorType: 'user', actorId: userId }, { kind: 'user', userId });
     throw new AppError(ErrorCode.Unauthenticated, 'an invite token or a Bearer access token is required');
   }
 
@@ -54,7 +58,12 @@ export class RegistrationController {
   @ApiOperation({ summary: 'Verify the attestation and store the passkey' })
   async verify(@Req() req: Request, @Body() body: RegistrationVerifyRequest, @Audit() audit: AuditContext) {
     const userId = await this.signedInUser(req);
-    const passkey = await this.registration.verify(userId ? { ...audit, actorType: 'user', actorId: userId } : audit, body.response, body.label, userId);
+    const passkey = await this.registration.verify(
+      userId ? { ...audit, actorType: 'user', actorId: userId } : audit,
+      body.response,
+      body.label,
+      userId,
+    );
     return {
       id: passkey.id,
       credentialId: passkey.credentialId,
@@ -74,7 +83,8 @@ export class RegistrationController {
     const token = bearerOf(req);
     if (!token) return undefined;
     const principal = await this.principals.authenticate(token);
-    if (principal.kind !== 'user') throw new AppError(ErrorCode.Forbidden, 'only a signed-in person can add a passkey to their account');
+    if (principal.kind !== 'user')
+      throw new AppError(ErrorCode.Forbidden, 'only a signed-in person can add a passkey to their account');
     this.stepUp.requireFreshVerifiedSignIn(principal, 'adding a passkey');
     return principal.id;
   }

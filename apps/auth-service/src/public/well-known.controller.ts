@@ -26,7 +26,21 @@ export class WellKnownController {
       access_token_signing_alg_values_supported: [this.config.jwt.signingAlg],
       response_types_supported: ['token'],
       subject_types_supported: ['public'],
-      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'preferred_username', 'name', 'groups', 'auth_time', 'amr'],
+      claims_supported: [
+        'iss',
+        'sub',
+        'aud',
+        'exp',
+        'iat',
+        'nbf',
+        'jti',
+        'client_id',
+        'preferred_username',
+        'name',
+        'groups',
+        'auth_time',
+        'amr',
+      ],
     };
   }
 

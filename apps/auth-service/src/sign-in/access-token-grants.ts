@@ -50,10 +50,23 @@ export class AccessTokenGrants {
       return token;
     }
     const { account, scopes } = grantee;
-    const token = await this.tokens.issueServiceToken({ accountId: account.id, name: account.name, clientId: account.clientId, groups: account.groups, scopes });
+    const token = await this.tokens.issueServiceToken({
+      accountId: account.id,
+      name: account.name,
+      clientId: account.clientId,
+      groups: account.groups,
+      scopes,
+      sessionGeneration: account.sessionGeneration,
+    });
     await this.audit.record(
       { ...context, actorType: 'service_account', actorId: account.id },
-      { type: 'token.issued', outcome: 'success', subjectType: 'service_account', subjectId: account.id, details: { grant: 'client_credentials', clientId: account.clientId, scopes, expiresIn: token.expires_in } },
+      {
+        type: 'token.issued',
+        outcome: 'success',
+        subjectType: 'service_account',
+        subjectId: account.id,
+        details: { grant: 'client_credentials', clientId: account.clientId, scopes, expiresIn: token.expires_in },
+      },
       tx,
     );
     return token;
@@ -61,6 +74,12 @@ export class AccessTokenGrants {
 
   /** A client-credentials request refused at client authentication (a refused passkey sign-in is a `login` failure). */
   async refused(context: AuditContext, reason: string, clientId: string): Promise<void> {
-    await this.audit.record(context, { type: 'token.issued', outcome: 'failure', reason, subjectType: 'service_account', details: { clientId: clientId.slice(0, 64), grant: 'client_credentials' } });
+    await this.audit.record(context, {
+      type: 'token.issued',
+      outcome: 'failure',
+      reason,
+      subjectType: 'service_account',
+      details: { clientId: clientId.slice(0, 64), grant: 'client_credentials' },
+    });
   }
 }

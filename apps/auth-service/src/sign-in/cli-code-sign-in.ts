@@ -39,6 +39,8 @@ export class CliCodeSignIn {
           displayName: user.displayName,
           groups: user.groups,
           passkeyId: signIn.passkeyId,
+          // The person's session generation as read with the code: a later ending refuses this token too.
+          sessionGeneration: user.sessionGeneration,
           // When the passkey confirmed the person (the code's creation), not when the code was pasted.
           authTime: signIn.createdAt,
           amr: cliAmr(passkeyDeviceType),

@@ -26,17 +26,32 @@ export class ClientCredentialsGrant {
    * @param requestedScopes the request's `scope` (RFC 6749 §3.3), if any: each must be one of the account's scopes,
    * and the token then carries only those; without it the token carries all of the account's scopes.
    */
-  async grant(context: AuditContext, clientId: string, clientSecret: string, requestedScopes?: readonly string[]): Promise<TokenResponse> {
+  async grant(
+    context: AuditContext,
+    clientId: string,
+    clientSecret: string,
+    requestedScopes?: readonly string[],
+  ): Promise<TokenResponse> {
     try {
       return await this.uow.run(async (tx) => {
         const account = await this.serviceAccounts.authenticate(tx, clientId, clientSecret);
         const beyond = (requestedScopes ?? []).filter((s) => !account.scopes.includes(s));
-        if (beyond.length) throw new AppError(ErrorCode.Forbidden, `this client may not request the scope ${beyond.join(' ')}`, INVALID_SCOPE);
-        return this.grants.issue(tx, context, { grant: 'client_credentials', account, scopes: requestedScopes ?? account.scopes });
+        if (beyond.length)
+          throw new AppError(
+            ErrorCode.Forbidden,
+            `this client may not request the scope ${beyond.join(' ')}`,
+            INVALID_SCOPE,
+          );
+        return this.grants.issue(tx, context, {
+          grant: 'client_credentials',
+          account,
+          scopes: requestedScopes ?? account.scopes,
+        });
       });
     } catch (error) {
       // A refused client or scope is audited as a refused grant; the service's own trouble is not the client's failure.
-      if (error instanceof AppError && (error.code === ErrorCode.Unauthenticated || error.reason === INVALID_SCOPE)) await this.grants.refused(context, error.reason, clientId);
+      if (error instanceof AppError && (error.code === ErrorCode.Unauthenticated || error.reason === INVALID_SCOPE))
+        await this.grants.refused(context, error.reason, clientId);
       throw error;
     }
   }

@@ -1,5 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/server';
 import { UsersService, UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
@@ -7,7 +10,13 @@ import { AppError, ErrorCode } from '@app/errors';
 import { FederatedLogin, FederationService, PasskeyStep } from '@app/federation';
 import { UnitOfWork } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
-import { AssertionRefused, AuthenticationResponseJSON, AuthenticationService, PasskeysService, RegistrationService } from '@app/webauthn';
+import {
+  AssertionRefused,
+  AuthenticationResponseJSON,
+  AuthenticationService,
+  PasskeysService,
+  RegistrationService,
+} from '@app/webauthn';
 import { AccessTokenGrants } from './access-token-grants';
 import { FEDERATED_AMR } from './federated-sign-in';
 
@@ -39,9 +48,16 @@ export class FederatedPasskeyStep {
   async options(context: AuditContext, secret: string): Promise<PasskeyStepOptions> {
     const pending = await this.federation.pendingLogin(secret);
     const user = await this.users.getById(pending.userId);
-    if (pending.action === 'confirm') return { action: 'confirm', options: await this.authentication.options(user.username) };
+    if (pending.action === 'confirm')
+      return { action: 'confirm', options: await this.authentication.options(user.username) };
     await this.requireNoPasskey(pending);
-    return { action: 'enroll', options: await this.registration.options({ ...context, actorType: 'user', actorId: user.id }, { kind: 'user', userId: user.id }) };
+    return {
+      action: 'enroll',
+      options: await this.registration.options(
+        { ...context, actorType: 'user', actorId: user.id },
+        { kind: 'user', userId: user.id },
+      ),
+    };
   }
 
   /** @param action the ceremony the browser ran: must be the one this sign-in waits for. */
@@ -49,25 +65,47 @@ export class FederatedPasskeyStep {
     let pending: FederatedLogin | undefined;
     try {
       pending = await this.federation.takePendingLogin(secret);
-      if (pending.action !== action) throw new AppError(ErrorCode.InvalidRequest, `this sign-in waits for the passkey step "${pending.action}"; sign in again`, 'federated_step_mismatch');
-      return pending.action === 'confirm' ? await this.confirm(context, pending, response as AuthenticationResponseJSON) : await this.enroll(context, pending, response);
+      if (pending.action !== action)
+        throw new AppError(
+          ErrorCode.InvalidRequest,
+          `this sign-in waits for the passkey step "${pending.action}"; sign in again`,
+          'federated_step_mismatch',
+        );
+      return pending.action === 'confirm'
+        ? await this.confirm(context, pending, response as AuthenticationResponseJSON)
+        : await this.enroll(context, pending, response);
     } catch (error) {
       if (error instanceof AppError) {
-        await this.audit.record(context, { type: 'login', outcome: 'failure', reason: error.reason, subjectType: pending ? 'user' : null, subjectId: pending?.userId ?? null, details: { method: 'federated+passkey', step: pending?.action, idp: pending?.idpIssuer } });
+        await this.audit.record(context, {
+          type: 'login',
+          outcome: 'failure',
+          reason: error.reason,
+          subjectType: pending ? 'user' : null,
+          subjectId: pending?.userId ?? null,
+          details: { method: 'federated+passkey', step: pending?.action, idp: pending?.idpIssuer },
+        });
       }
       throw error;
     }
   }
 
-  private async confirm(context: AuditContext, pending: FederatedLogin, response: AuthenticationResponseJSON): Promise<TokenResponse> {
+  private async confirm(
+    context: AuditContext,
+    pending: FederatedLogin,
+    response: AuthenticationResponseJSON,
+  ): Promise<TokenResponse> {
     const assertion = await this.authentication.verify(context, response);
     // The assertion's challenge was issued for this person (AuthenticationService refuses another owner's passkey
     // for it); checked here again because it is the whole point of this step.
-    if (assertion.login.userId !== pending.userId) throw new AssertionRefused('sign-in failed: this passkey belongs to someone else', 'federated_user_mismatch');
+    if (assertion.login.userId !== pending.userId)
+      throw new AssertionRefused('sign-in failed: this passkey belongs to someone else', 'federated_user_mismatch');
     return this.uow.run(async (tx) => {
       await this.authentication.record(tx, context, assertion, 'provider+passkey');
       const { login } = assertion;
-      return this.grants.issue(tx, context, { grant: 'federated', login: { ...login, amr: [FEDERATED_AMR, ...login.amr], idp: pending.idpIssuer } });
+      return this.grants.issue(tx, context, {
+        grant: 'federated',
+        login: { ...login, amr: [FEDERATED_AMR, ...login.amr], idp: pending.idpIssuer },
+      });
     });
   }
 
@@ -78,13 +116,39 @@ export class FederatedPasskeyStep {
     const user = await this.users.getById(pending.userId);
     const at = new Date();
     // The registration verified user presence, and user verification when the service requires it (RFC 8176 mfa).
-    const amr = [FEDERATED_AMR, passkey.deviceType === 'singleDevice' ? 'hwk' : 'swk', 'user', ...(this.config.webauthn.userVerification === 'required' ? ['mfa'] : [])];
+    const amr = [
+      FEDERATED_AMR,
+      passkey.deviceType === 'singleDevice' ? 'hwk' : 'swk',
+      'user',
+      ...(this.config.webauthn.userVerification === 'required' ? ['mfa'] : []),
+    ];
     return this.uow.run(async (tx) => {
       await this.userRepository.recordLogin(tx, user.id, at, 'provider+passkey');
-      await this.audit.record(userContext, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: pending.idpIssuer, passkeyId: passkey.id, amr, enrolled: true } }, tx, at);
+      await this.audit.record(
+        userContext,
+        {
+          type: 'login',
+          outcome: 'success',
+          subjectType: 'user',
+          subjectId: user.id,
+          details: { username: user.username, idp: pending.idpIssuer, passkeyId: passkey.id, amr, enrolled: true },
+        },
+        tx,
+        at,
+      );
       return this.grants.issue(tx, context, {
         grant: 'federated',
-        login: { userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups, passkeyId: passkey.id, authTime: at, amr, idp: pending.idpIssuer },
+        login: {
+          userId: user.id,
+          username: user.username,
+          displayName: user.displayName,
+          groups: user.groups,
+          passkeyId: passkey.id,
+          sessionGeneration: user.sessionGeneration,
+          authTime: at,
+          amr,
+          idp: pending.idpIssuer,
+        },
       });
     });
   }
@@ -92,7 +156,11 @@ export class FederatedPasskeyStep {
   /** Enrolling without an invite is only for someone who has no passkey (see FederatedSignIn.callback). */
   private async requireNoPasskey(pending: FederatedLogin): Promise<void> {
     if ((await this.passkeys.listForUser(pending.userId, false)).length > 0) {
-      throw new AppError(ErrorCode.Forbidden, 'this account already has a passkey: sign in again and confirm with it', 'federated_enroll_has_passkey');
+      throw new AppError(
+        ErrorCode.Forbidden,
+        'this account already has a passkey: sign in again and confirm with it',
+        'federated_enroll_has_passkey',
+      );
     }
   }
 }

@@ -55,10 +55,16 @@ export class FederatedSignIn {
       await this.uow.run(async (tx) => {
         const target = await this.federation.acceptLogoutToken(tx, verified);
         // Joins this unit of work (a nested unit is a savepoint of it): the jti is used only if the logout happened.
-        if (target) await this.users.endFederatedSessions({ ...context, actorType: 'system', actorId: 'idp' }, target.issuer, target.subject);
+        if (target)
+          await this.users.endFederatedSessions(
+            { ...context, actorType: 'system', actorId: 'idp' },
+            target.issuer,
+            target.subject,
+          );
       });
     } catch (error) {
-      if (error instanceof AppError) await this.audit.record(context, { type: 'user.sessions_ended', outcome: 'failure', reason: error.reason });
+      if (error instanceof AppError)
+        await this.audit.record(context, { type: 'user.sessions_ended', outcome: 'failure', reason: error.reason });
       throw error;
     }
   }
@@ -79,37 +85,88 @@ export class FederatedSignIn {
       const { identity, passkeyRequired, sid, ignoredGroups } = await this.federation.finish(callbackQuery, binding);
       subject = { idp: identity.issuer };
       if (!identity.groups.some((g) => roleGroups.includes(g))) {
-        const message = 'your identity provider signed you in, but none of your groups grants an Airflow role; ask an administrator';
+        const message =
+          'your identity provider signed you in, but none of your groups grants an Airflow role; ask an administrator';
         throw new AppError(ErrorCode.NoAirflowRole, message, 'no_airflow_role');
       }
       const provider = { idp: identity.issuer, ...(ignoredGroups > 0 ? { groupsIgnored: ignoredGroups } : {}) };
       const at = new Date();
-      const signIn = () => this.uow.run(async (tx) => {
-        const { user, created } = await this.users.linkFederated(tx, identity, at);
-        subject.userId = user.id;
-        if (user.disabledAt) throw new AppError(ErrorCode.AccountDisabled, 'this account is disabled', 'user_disabled');
-        // Which person this provider session signed in, for a back-channel logout that names only the sid.
-        if (sid) await this.federation.recordProviderSession(tx, { userId: user.id, issuer: identity.issuer, sid, at });
-        if (created) {
-          await this.audit.record(context, { type: 'user.created', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, idp: identity.issuer, groups: user.groups } }, tx, at);
-        }
-        if (passkeyRequired) {
-          // Enrolling without an invite is only for someone with no passkey at all (first sign-in, or every passkey
-          // revoked by an administrator): anyone else must prove the passkey they have, or the provider account
-          // alone could add a new one and the second factor would mean nothing.
-          const action: PasskeyStep = (await this.passkeys.listForUser(user.id, false)).length > 0 ? 'confirm' : 'enroll';
-          const pending = await this.federation.holdForPasskey(tx, { userId: user.id, issuer: identity.issuer, action });
-          await this.audit.record(context, { type: 'login.federated', outcome: 'success', reason: `passkey_${action}_required`, subjectType: 'user', subjectId: user.id, details: { username: user.username, ...provider } }, tx, at);
-          return { status: 'passkey_required', action, pending } as const;
-        }
-        await this.userRepository.recordLogin(tx, user.id, at, 'provider');
-        await this.audit.record(context, { type: 'login', outcome: 'success', subjectType: 'user', subjectId: user.id, details: { username: user.username, ...provider, amr: [FEDERATED_AMR] } }, tx, at);
-        const token = await this.grants.issue(tx, context, {
-          grant: 'federated',
-          login: { userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups, authTime: at, amr: [FEDERATED_AMR], idp: identity.issuer },
+      const signIn = () =>
+        this.uow.run(async (tx) => {
+          const { user, created } = await this.users.linkFederated(tx, identity, at);
+          subject.userId = user.id;
+          if (user.disabledAt)
+            throw new AppError(ErrorCode.AccountDisabled, 'this account is disabled', 'user_disabled');
+          // Which person this provider session signed in, for a back-channel logout that names only the sid.
+          if (sid)
+            await this.federation.recordProviderSession(tx, { userId: user.id, issuer: identity.issuer, sid, at });
+          if (created) {
+            await this.audit.record(
+              context,
+              {
+                type: 'user.created',
+                outcome: 'success',
+                subjectType: 'user',
+                subjectId: user.id,
+                details: { username: user.username, idp: identity.issuer, groups: user.groups },
+              },
+              tx,
+              at,
+            );
+          }
+          if (passkeyRequired) {
+            // Enrolling without an invite is only for someone with no passkey at all (first sign-in, or every passkey
+            // revoked by an administrator): anyone else must prove the passkey they have, or the provider account
+            // alone could add a new one and the second factor would mean nothing.
+            const action: PasskeyStep =
+              (await this.passkeys.listForUser(user.id, false)).length > 0 ? 'confirm' : 'enroll';
+            const pending = await this.federation.holdForPasskey(tx, {
+              userId: user.id,
+              issuer: identity.issuer,
+              action,
+            });
+            await this.audit.record(
+              context,
+              {
+                type: 'login.federated',
+                outcome: 'success',
+                reason: `passkey_${action}_required`,
+                subjectType: 'user',
+                subjectId: user.id,
+                details: { username: user.username, ...provider },
+              },
+              tx,
+              at,
+            );
+            return { status: 'passkey_required', action, pending } as const;
+          }
+          await this.userRepository.recordLogin(tx, user.id, at, 'provider');
+          await this.audit.record(
+            context,
+            {
+              type: 'login',
+              outcome: 'success',
+              subjectType: 'user',
+              subjectId: user.id,
+              details: { username: user.username, ...provider, amr: [FEDERATED_AMR] },
+            },
+            tx,
+            at,
+          );
+          const token = await this.grants.issue(tx, context, {
+            grant: 'federated',
+            login: {
+              ...{ userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups },
+              ...{
+                sessionGeneration: user.sessionGeneration,
+                authTime: at,
+                amr: [FEDERATED_AMR],
+                idp: identity.issuer,
+              },
+            },
+          });
+          return { status: 'signed_in', ...token } as const;
         });
-        return { status: 'signed_in', ...token } as const;
-      });
       return await signIn().catch((error: unknown) => {
         // Two first sign-ins of one new person at once (two tabs, a double click) both find no account and both
         // insert it; the unique (issuer, sub) and username constraints let one win and roll the other back whole.
@@ -119,7 +176,14 @@ export class FederatedSignIn {
       });
     } catch (error) {
       if (error instanceof AppError) {
-        await this.audit.record(context, { type: 'login', outcome: 'failure', reason: error.reason, subjectType: subject.userId ? 'user' : null, subjectId: subject.userId ?? null, details: { method: 'federated', idp: subject.idp } });
+        await this.audit.record(context, {
+          type: 'login',
+          outcome: 'failure',
+          reason: error.reason,
+          subjectType: subject.userId ? 'user' : null,
+          subjectId: subject.userId ?? null,
+          details: { method: 'federated', idp: subject.idp },
+        });
       }
       throw error;
     }

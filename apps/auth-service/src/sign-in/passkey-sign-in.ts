@@ -38,7 +38,11 @@ export class PasskeySignIn {
     }
   }
 
-  private async recordRefusal(context: AuditContext, response: AuthenticationResponseJSON, error: AppError): Promise<void> {
+  private async recordRefusal(
+    context: AuditContext,
+    response: AuthenticationResponseJSON,
+    error: AppError,
+  ): Promise<void> {
     const subject = error instanceof AssertionRefused ? error.subject : {};
     await this.audit.record(context, {
       type: 'login',
@@ -46,7 +50,10 @@ export class PasskeySignIn {
       reason: error.reason,
       subjectType: subject.userId ? 'user' : null,
       subjectId: subject.userId ?? null,
-      details: { passkeyId: subject.passkeyId, credentialId: typeof response?.id === 'string' ? response.id.slice(0, 64) : undefined },
+      details: {
+        passkeyId: subject.passkeyId,
+        credentialId: typeof response?.id === 'string' ? response.id.slice(0, 64) : undefined,
+      },
     });
   }
 }

@@ -7,7 +7,12 @@ import { MigrationInterface, QueryRunner, Table, TableIndex } from 'typeorm';
 const id = { name: 'id', type: 'varchar', length: '36', isPrimary: true } as const;
 const instant = (name: string, isNullable = false) => ({ name, type: 'bigint', isNullable });
 const text = (name: string, isNullable = false) => ({ name, type: 'text', isNullable });
-const varchar = (name: string, length: number, isNullable = false) => ({ name, type: 'varchar', length: String(length), isNullable });
+const varchar = (name: string, length: number, isNullable = false) => ({
+  name,
+  type: 'varchar',
+  length: String(length),
+  isNullable,
+});
 
 export class InitialSchema1764300000000 implements MigrationInterface {
   name = 'InitialSchema1764300000000';
@@ -52,7 +57,14 @@ export class InitialSchema1764300000000 implements MigrationInterface {
           instant('flagged_at', true),
           varchar('flag_reason', 64, true),
         ],
-        foreignKeys: [{ columnNames: ['user_id'], referencedTableName: 'users', referencedColumnNames: ['id'], onDelete: 'CASCADE' }],
+        foreignKeys: [
+          {
+            columnNames: ['user_id'],
+            referencedTableName: 'users',
+            referencedColumnNames: ['id'],
+            onDelete: 'CASCADE',
+          },
+        ],
         indices: [{ columnNames: ['user_id'] }],
       }),
     );
@@ -153,7 +165,15 @@ export class InitialSchema1764300000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['audit_events', 'signing_keys', 'service_accounts', 'challenges', 'invites', 'passkeys', 'users']) {
+    for (const table of [
+      'audit_events',
+      'signing_keys',
+      'service_accounts',
+      'challenges',
+      'invites',
+      'passkeys',
+      'users',
+    ]) {
       await q.dropTable(table);
     }
   }

@@ -19,15 +19,28 @@ export class ServiceAccountScopes1764900000000 implements MigrationInterface {
   name = 'ServiceAccountScopes1764900000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.addColumn('service_accounts', new TableColumn({ name: 'scopes', type: 'text', isNullable: false, default: "'[]'" }));
-    const adminGroups = (process.env.ADMIN_GROUPS ?? 'airflow-admins').split(',').map((g) => g.trim()).filter(Boolean);
+    await q.addColumn(
+      'service_accounts',
+      new TableColumn({ name: 'scopes', type: 'text', isNullable: false, default: "'[]'" }),
+    );
+    const adminGroups = (process.env.ADMIN_GROUPS ?? 'airflow-admins')
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean);
     const rows = (await q.query('SELECT id, groups FROM service_accounts')) as Array<{ id: string; groups: string }>;
-    const admins = rows.filter((row) => (JSON.parse(row.groups) as string[]).some((g) => adminGroups.includes(g))).map((row) => row.id);
+    const admins = rows
+      .filter((row) => (JSON.parse(row.groups) as string[]).some((g) => adminGroups.includes(g)))
+      .map((row) => row.id);
     if (admins.length === 0) return;
     // The value is a constant SQL literal (no entity transformer in between, so it is stored exactly as written);
     // the ids go through the query builder's parameters, which it spells for each driver.
     const literal = `'${JSON.stringify(UPGRADED_ADMIN_SCOPES)}'`;
-    await q.manager.createQueryBuilder().update('service_accounts').set({ scopes: () => literal }).where('id IN (:...ids)', { ids: admins }).execute();
+    await q.manager
+      .createQueryBuilder()
+      .update('service_accounts')
+      .set({ scopes: () => literal })
+      .where('id IN (:...ids)', { ids: admins })
+      .execute();
   }
 
   async down(q: QueryRunner): Promise<void> {

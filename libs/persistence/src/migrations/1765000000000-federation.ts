@@ -23,7 +23,10 @@ export class Federation1765000000000 implements MigrationInterface {
       new TableColumn({ name: 'idp_subject', type: 'varchar', length: '255', isNullable: true }),
       new TableColumn({ name: 'last_idp_login_at', type: 'bigint', isNullable: true }),
     ]);
-    await q.createIndex('users', new TableIndex({ name: 'IDX_users_idp_identity', columnNames: ['idp_issuer', 'idp_subject'], isUnique: true }));
+    await q.createIndex(
+      'users',
+      new TableIndex({ name: 'IDX_users_idp_identity', columnNames: ['idp_issuer', 'idp_subject'], isUnique: true }),
+    );
     await q.createTable(
       new Table({
         name: 'oidc_flows',
@@ -51,7 +54,14 @@ export class Federation1765000000000 implements MigrationInterface {
           { name: 'created_at', type: 'bigint' },
           { name: 'expires_at', type: 'bigint' },
         ],
-        foreignKeys: [{ columnNames: ['user_id'], referencedTableName: 'users', referencedColumnNames: ['id'], onDelete: 'CASCADE' }],
+        foreignKeys: [
+          {
+            columnNames: ['user_id'],
+            referencedTableName: 'users',
+            referencedColumnNames: ['id'],
+            onDelete: 'CASCADE',
+          },
+        ],
         indices: [{ name: 'IDX_federated_logins_expires_at', columnNames: ['expires_at'] }],
       }),
     );

@@ -53,7 +53,10 @@ describe('the audit-chain migration hashes pre-existing rows with a frozen copy 
   it('covers every field: a change to any one of them changes the hash', () => {
     const base = samples[1];
     const changed = (Object.keys(base) as (keyof ChainLinkV1)[]).map((key) =>
-      chainHashV1({ ...base, [key]: key === 'details' ? { other: 1 } : key === 'seq' || key === 'occurredAt' ? 7 : 'x' }),
+      chainHashV1({
+        ...base,
+        [key]: key === 'details' ? { other: 1 } : key === 'seq' || key === 'occurredAt' ? 7 : 'x',
+      }),
     );
     expect(new Set([chainHashV1(base), ...changed]).size).toBe(changed.length + 1);
   });

@@ -84,7 +84,10 @@ export class AuditChain1765100000000 implements MigrationInterface {
       new TableColumn({ name: 'prev_hash', type: 'varchar', length: '64', isNullable: true }),
       new TableColumn({ name: 'hash', type: 'varchar', length: '64', isNullable: true }),
     ]);
-    await q.createIndex('audit_events', new TableIndex({ name: 'UQ_audit_events_seq', columnNames: ['seq'], isUnique: true }));
+    await q.createIndex(
+      'audit_events',
+      new TableIndex({ name: 'UQ_audit_events_seq', columnNames: ['seq'], isUnique: true }),
+    );
     await q.createTable(
       new Table({
         name: 'audit_chain_head',
@@ -131,7 +134,10 @@ export class AuditChain1765100000000 implements MigrationInterface {
     )) as Array<Record<string, string | number | null>>;
     let prevHash = GENESIS_HASH;
     let seq = 0;
-    const update = q.connection.driver.options.type === 'postgres' ? 'UPDATE audit_events SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4' : 'UPDATE audit_events SET seq = ?, prev_hash = ?, hash = ? WHERE id = ?';
+    const update =
+      q.connection.driver.options.type === 'postgres'
+        ? 'UPDATE audit_events SET seq = $1, prev_hash = $2, hash = $3 WHERE id = $4'
+        : 'UPDATE audit_events SET seq = ?, prev_hash = ?, hash = ? WHERE id = ?';
     for (const row of rows) {
       seq += 1;
       const hash = chainHashV1({
@@ -153,7 +159,12 @@ export class AuditChain1765100000000 implements MigrationInterface {
       await q.query(update, [seq, prevHash, hash, row.id]);
       prevHash = hash;
     }
-    await q.query(q.connection.driver.options.type === 'postgres' ? 'INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, $1, $2)' : 'INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, ?, ?)', [seq, prevHash]);
+    await q.query(
+      q.connection.driver.options.type === 'postgres'
+        ? 'INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, $1, $2)'
+        : 'INSERT INTO audit_chain_head (id, seq, hash) VALUES (1, ?, ?)',
+      [seq, prevHash],
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -9,7 +9,10 @@ export class ChallengeUserVerification1765200000000 implements MigrationInterfac
   name = 'ChallengeUserVerification1765200000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.addColumn('challenges', new TableColumn({ name: 'require_user_verification', type: 'boolean', isNullable: false, default: false }));
+    await q.addColumn(
+      'challenges',
+      new TableColumn({ name: 'require_user_verification', type: 'boolean', isNullable: false, default: false }),
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -28,7 +28,14 @@ export class ProviderSessions1765300000000 implements MigrationInterface {
           { name: 'created_at', type: 'bigint' },
           { name: 'expires_at', type: 'bigint' },
         ],
-        foreignKeys: [{ columnNames: ['user_id'], referencedTableName: 'users', referencedColumnNames: ['id'], onDelete: 'CASCADE' }],
+        foreignKeys: [
+          {
+            columnNames: ['user_id'],
+            referencedTableName: 'users',
+            referencedColumnNames: ['id'],
+            onDelete: 'CASCADE',
+          },
+        ],
         indices: [
           { name: 'IDX_idp_sessions_sid', columnNames: ['idp_issuer', 'sid'], isUnique: true },
           { name: 'IDX_idp_sessions_user_id', columnNames: ['user_id'] },

@@ -5,6 +5,7 @@ import { Federation1765000000000 } from './1765000000000-federation';
 import { AuditChain1765100000000 } from './1765100000000-audit-chain';
 import { ChallengeUserVerification1765200000000 } from './1765200000000-challenge-user-verification';
 import { ProviderSessions1765300000000 } from './1765300000000-provider-sessions';
+import { SessionGenerations1766300000000 } from './1766300000000-session-generations';
 import { AuditWindowTemplates1766400000000 } from './1766400000000-audit-window-templates';
 import { CliSignIns1766500000000 } from './1766500000000-cli-sign-ins';
 import { LastLoginMethod1766700000000 } from './1766700000000-last-login-method';
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   AuditChain1765100000000,
   ChallengeUserVerification1765200000000,
   ProviderSessions1765300000000,
+  SessionGenerations1766300000000,
   AuditWindowTemplates1766400000000,
   CliSignIns1766500000000,
   LastLoginMethod1766700000000,

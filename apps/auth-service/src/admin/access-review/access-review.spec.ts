@@ -24,6 +24,9 @@ function user(username: string, fields: Partial<User> = {}): User {
     idpIssuer: null,
     idpSubject: null,
     lastIdpLoginAt: null,
+    sessionGeneration: 0,
+    sessionsEndedReason: null,
+    sessionsEndedAt: null,
     ...fields,
   };
 }
