@@ -9,6 +9,8 @@ TOOLS_VENV=.venv-tools
 export UV_PYTHON_DOWNLOADS=never
 # pip runs only inside our venvs: no root warning, no version check, no cache in HOME.
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+# npm writes a debug log of every run (even `npm run build`) under ~/.npm/_logs: keep those in the checkout too.
+export npm_config_logs_dir="$PWD/.run/npm-logs"
 
 # timed NAME COMMAND...: runs the command and prints how long it took (the cold start's figures by step).
 timed() {

@@ -13,10 +13,11 @@
     A third target, "rules", is the WebAuthn server called by a service account in no role_mapping group
     but in the groups of ``--rules`` dag_access rules (half by tag, half by id glob): every DAG of the list
     is decided by the rules (tags read in one query and cached), the worst case of per-DAG access.
-(b) The validation cost of ONE service JWT in the manager's verifier (``ServiceTokenVerifier.verify``
-    with the JWKS cached, plus the ``is_ours`` routing step) vs. a bare ``cryptography`` Ed25519 verify
-    of the same signature, PyJWT's ``jwt.decode`` with the same key, and Airflow's own ``JWTValidator``
-    on an Airflow token (what SimpleAuthManager pays), all with timeit-style best-of-N loops.
+(b) The validation cost of ONE real service JWT on the manager's path (``verify_if_ours``, JWKS cached),
+    at first sight (the verified-token cache off) and on repeat (the token remembered), vs. a bare
+    ``cryptography`` Ed25519 verify of the same signature, PyJWT's ``jwt.decode`` with the same key, and
+    Airflow's own ``JWTValidator`` on an Airflow token (what SimpleAuthManager pays), all with
+    timeit-style best-of-N loops (wall time; bench_token_check.py measures CPU time, interleaved).
 
 Reuses the integration suite's process helpers (test/integration/support). Everything runs in a temporary
 directory; servers are bound to 127.0.0.1 and stopped at the end. Writes bench/airflow/results/latest.json.
@@ -183,19 +184,24 @@ def measure_validation(service: AuthService, token: str, number: int) -> dict[st
     from support.soft_authenticator import b64url_decode
 
     jwks_url = f"{service.url}/.well-known/jwks.json"
-    http_client = httpx.AsyncClient(timeout=5)
-    verifier = ServiceTokenVerifier(
-        jwks=JwksCache(
-            jwks_url=jwks_url,
-            cache_ttl_seconds=3600,
-            min_refetch_interval_seconds=30,
-            http=lambda: http_client,
-        ),
-        issuer=service.url,
-        audience="airflow",
-        allowed_algorithms=("EdDSA", "ES256"),
-        leeway_seconds=30,
-    )
+
+    def make_verifier(**cache: int) -> ServiceTokenVerifier:
+        http_client = httpx.AsyncClient(timeout=5)  # one per verifier: each runs in its own event loop
+        return ServiceTokenVerifier(
+            jwks=JwksCache(
+                jwks_url=jwks_url,
+                cache_ttl_seconds=3600,
+                min_refetch_interval_seconds=30,
+                http=lambda: http_client,
+            ),
+            issuer=service.url,
+            audience="airflow",
+            allowed_algorithms=("EdDSA", "ES256"),
+            leeway_seconds=30,
+            **cache,
+        )
+
+    first_sight, repeat = make_verifier(cache_size=0), make_verifier()
     header = jwt.get_unverified_header(token)
     jwk = next(k for k in httpx.get(jwks_url).json()["keys"] if k["kid"] == header["kid"])
     public = ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"]))
@@ -203,17 +209,15 @@ def measure_validation(service: AuthService, token: str, number: int) -> dict[st
     signature_bytes, signed = b64url_decode(signature), signing_input.encode()
     pyjwk = jwt.PyJWK(jwk)
 
-    async def verifier_loop(n: int, route: bool) -> float:
+    async def verifier_loop(verifier: ServiceTokenVerifier, n: int) -> float:
         started = time.perf_counter()
         for _ in range(n):
-            if route:
-                assert verifier.is_ours(token)
-            await verifier.verify(token)
+            await verifier.verify_if_ours(token)
         return time.perf_counter() - started
 
-    async def verifier_best(route: bool) -> float:
-        await verifier.verify(token)  # fetch the JWKS once
-        return min([await verifier_loop(number, route) for _ in range(5)]) / number * 1e6
+    async def verifier_best(verifier: ServiceTokenVerifier) -> float:
+        assert await verifier.verify_if_ours(token) is not None  # fetches the JWKS once
+        return min([await verifier_loop(verifier, number) for _ in range(5)]) / number * 1e6
 
     from airflow.api_fastapi.auth.tokens import JWTGenerator, JWTValidator
 
@@ -240,8 +244,8 @@ def measure_validation(service: AuthService, token: str, number: int) -> dict[st
             lambda: jwt.decode(token, pyjwk, algorithms=["EdDSA"], audience="airflow", issuer=service.url),
             number,
         ),
-        "manager_verify_us": asyncio.run(verifier_best(route=False)),
-        "manager_is_ours_plus_verify_us": asyncio.run(verifier_best(route=True)),
+        "manager_first_sight_us": asyncio.run(verifier_best(first_sight)),
+        "manager_repeat_us": asyncio.run(verifier_best(repeat)),
         "airflow_jwtvalidator_hs512_us": asyncio.run(airflow_best()),
     }
 
@@ -384,8 +388,8 @@ def report(http: dict[str, Any], validation: dict[str, float], args: argparse.Na
     labels = {
         "bare_ed25519_verify_us": "cryptography Ed25519 verify (bare)",
         "pyjwt_decode_ed25519_us": "PyJWT jwt.decode, EdDSA + aud/iss",
-        "manager_verify_us": "ServiceTokenVerifier.verify (JWKS cached)",
-        "manager_is_ours_plus_verify_us": "is_ours + verify (manager's path)",
+        "manager_first_sight_us": "manager's path, first sight (uncached)",
+        "manager_repeat_us": "manager's path, repeat (token remembered)",
         "airflow_jwtvalidator_hs512_us": "Airflow JWTValidator, HS512 (Simple)",
     }
     print(f"{'':44}{'µs':>10}{'x bare':>10}")

@@ -237,8 +237,11 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
         Raises ``jwt.InvalidTokenError`` subclasses, which Airflow maps to 401/403, and
         ``SessionEndedError`` (a 401 ``HTTPException`` saying why) for a session or token that ended.
         """
-        if self.token_verifier.is_ours(token):
-            return await self._user_from_service_token(token)
+        # One read of the token routes it and, when it is the service's, verifies it (a token seen before
+        # costs a hash and a lookup); the current-state checks below run for every request regardless.
+        claims = await self.token_verifier.verify_if_ours(token)
+        if claims is not None:
+            return await self._user_from_service_token(claims)
         user = await super().get_user_from_token(token)
         if not isinstance(user, WebAuthnUser):
             raise jwt.InvalidTokenError("token does not describe a WebAuthn user")
@@ -266,12 +269,11 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             raise _ended("Your session ended", err, browser=True) from err
         return user
 
-    async def _user_from_service_token(self, token: str) -> WebAuthnUser:
+    async def _user_from_service_token(self, claims: dict[str, Any]) -> WebAuthnUser:
         from airflow.models.revoked_token import RevokedToken
 
         from airflow_webauthn.services.users import user_from_service_claims
 
-        claims = await self.token_verifier.verify(token)
         if RevokedToken.is_revoked(claims["jti"]):
             raise jwt.InvalidTokenError("token has been revoked")
         user = user_from_service_claims(claims, role_mapping=self.settings.role_mapping)

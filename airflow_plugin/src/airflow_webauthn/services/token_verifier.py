@@ -3,19 +3,29 @@
 Every failure is a ``jwt.InvalidTokenError`` (or ``jwt.ExpiredSignatureError``), because that is what
 Airflow turns into 403/401; anything else would surface as a 500. That includes the JWKS being
 unreachable: a token we cannot check is a token we do not accept.
+
+A token that verified is remembered (``VerifiedTokenCache``) so that the same Bearer token on the next
+request costs a hash and a lookup instead of a signature check. Only the signature and claims checks are
+remembered: what decides current state (revocation, the session and service-account re-checks) runs for
+every request in the auth manager, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import jwt
+
+from airflow_webauthn.services.verified_token_cache import VerifiedToken, VerifiedTokenCache
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -31,6 +41,11 @@ ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "ES384", "ES512", "RS256", 
 # A hard ceiling on JWKS fetch attempts per minute, whatever their cause and whatever the configured
 # refetch interval (0 is allowed): the auth service never sees more than this from one api-server.
 MAX_FETCHES_PER_MINUTE = 12
+
+# Verified tokens remembered at most (least recently used first out). An entry is the token's SHA-256,
+# its kid, the key object that verified it, exp and the payload bytes: about 1 KB, so 4096 entries stay
+# around 4 MB. Only tokens the service signed get in, so a flood of forged tokens evicts nothing.
+VERIFIED_TOKEN_CACHE_SIZE = 4096
 
 
 class JwksUnavailableError(jwt.InvalidTokenError):
@@ -66,7 +81,10 @@ class JwksCache:
         self._min_refetch = min_refetch_interval_seconds
         self._http = http
         self._clock = clock
+        # The key objects are replaced only when the published document changes: a verified token is
+        # remembered with the very object that verified it (see VerifiedTokenCache).
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._document: Any = None
         self._fetched_at: float | None = None
         self._last_failure: float | None = None
         self._last_unknown_kid_fetch: float | None = None
@@ -134,7 +152,8 @@ class JwksCache:
         try:
             response = await self._http().get(self._jwks_url, headers={"Accept": "application/json"})
             response.raise_for_status()
-            keys = _parse_jwks(response.json())
+            document = response.json()
+            keys = self._keys if document == self._document else _parse_jwks(document)
         except (httpx.HTTPError, ValueError) as err:
             # Keep serving the keys we have (availability during a service blip); tokens signed with
             # keys we never saw are rejected until a later refetch succeeds.
@@ -147,6 +166,7 @@ class JwksCache:
             self._finished += 1
             self.fetch_count += 1
             self._keys = keys
+            self._document = document
             self._fetched_at = now
             self._last_failure = None
 
@@ -169,7 +189,12 @@ def _parse_jwks(document: Any) -> dict[str, jwt.PyJWK]:
 
 
 class ServiceTokenVerifier:
-    """Checks a service-issued access token: header, signature, issuer, audience and lifetime claims."""
+    """Checks a service-issued access token: header, signature, issuer, audience and lifetime claims.
+
+    A token that passed is remembered until its ``exp`` (see ``VerifiedTokenCache``); a remembered token
+    is only served while the service still publishes, under its ``kid``, the very key that verified it.
+    So a key rotated out or retired early stops its tokens at the next JWKS refresh, as without the cache.
+    """
 
     def __init__(
         self,
@@ -179,25 +204,66 @@ class ServiceTokenVerifier:
         audience: str,
         allowed_algorithms: Sequence[str],
         leeway_seconds: int,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = VERIFIED_TOKEN_CACHE_SIZE,
     ) -> None:
+        """``clock`` is wall-clock time, the scale of ``exp``; ``cache_size=0`` verifies every sight."""
         self._jwks = jwks
         self._issuer = issuer
         self._audience = audience
         # Never symmetric, never "none", whatever the configuration says.
         self._algorithms = tuple(alg for alg in allowed_algorithms if alg in ASYMMETRIC_ALGORITHMS)
         self._leeway = leeway_seconds
+        self._clock = clock
+        self._verified = VerifiedTokenCache(max_entries=cache_size, clock=clock)
 
     def is_ours(self, token: str) -> bool:
         """Whether the token claims to come from the auth service (unverified; routing only)."""
         try:
-            claims = jwt.decode(token, options={"verify_signature": False})
+            return _read_unverified(token).claims.get("iss") == self._issuer
         except jwt.InvalidTokenError:
             return False
-        return claims.get("iss") == self._issuer
+
+    async def verify_if_ours(self, token: str) -> dict[str, Any] | None:
+        """None for a token that does not claim to come from the service (Airflow's own, or garbage, which
+        Airflow's validator then refuses); otherwise what ``verify`` answers. One read of the token."""
+        digest = self._verified.digest(token)
+        claims = await self._remembered(digest)
+        if claims is not None:
+            return claims
+        try:
+            unverified = _read_unverified(token)
+        except jwt.InvalidTokenError:
+            return None
+        if unverified.claims.get("iss") != self._issuer:
+            return None
+        return await self._verify(token, unverified, digest)
 
     async def verify(self, token: str) -> dict[str, Any]:
         """Return the token's claims if every check passes; raise ``jwt.InvalidTokenError`` otherwise."""
-        header = jwt.get_unverified_header(token)
+        digest = self._verified.digest(token)
+        claims = await self._remembered(digest)
+        if claims is not None:
+            return claims
+        return await self._verify(token, _read_unverified(token), digest)
+
+    async def _remembered(self, digest: bytes) -> dict[str, Any] | None:
+        entry = self._verified.get(digest)
+        if entry is None:
+            return None
+        try:
+            key: jwt.PyJWK | None = await self._jwks.get_key(entry.kid)  # refetches a stale JWKS
+        except jwt.InvalidTokenError:
+            key = None
+        if key is not entry.key:
+            # The JWKS changed since: forget the token; a full verification decides again (and refuses
+            # it if its key is no longer published).
+            self._verified.discard(digest)
+            return None
+        return entry.claims()
+
+    async def _verify(self, token: str, unverified: _UnverifiedToken, digest: bytes) -> dict[str, Any]:
+        header = unverified.header
         alg = header.get("alg")
         if alg not in self._algorithms:
             raise jwt.InvalidAlgorithmError(f"algorithm {alg!r} is not accepted")
@@ -209,19 +275,72 @@ class ServiceTokenVerifier:
 
         key = await self._jwks.get_key(kid)
         _check_key_matches_algorithm(key, alg)
+        # PyJWT checks the signature (re-reading the token strictly), issuer, audience and presence of
+        # the required claims; the lifetime is checked below against our clock, the one the cache uses.
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=[alg],
             audience=self._audience,
             issuer=self._issuer,
-            leeway=self._leeway,
-            options={"require": list(REQUIRED_CLAIMS), "strict_aud": False},
+            options={
+                "require": list(REQUIRED_CLAIMS),
+                "strict_aud": False,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
         )
         for name in ("sub", "jti"):
             if not isinstance(claims.get(name), str) or not claims[name]:
                 raise jwt.InvalidTokenError(f"claim {name!r} must be a non-empty string")
+        _check_lifetime(claims, now=self._clock(), leeway=self._leeway)
+        self._verified.put(
+            digest,
+            VerifiedToken(kid=kid, key=key, expires_at=claims["exp"], payload=json.dumps(claims).encode()),
+        )
         return claims
+
+
+@dataclass(frozen=True, slots=True)
+class _UnverifiedToken:
+    """A token's header and claims as it states them: nothing about them is trusted yet."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+
+
+def _read_unverified(token: str) -> _UnverifiedToken:
+    """Routing and key lookup only; ``jwt.decode`` reads the token again, strictly, when verifying."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise jwt.DecodeError("not a JWT: expected three dot-separated parts")
+    try:
+        header = json.loads(_base64url(parts[0]))
+        claims = json.loads(_base64url(parts[1]))
+    except (ValueError, RecursionError) as err:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        raise jwt.DecodeError(f"not a JWT: {err}") from err
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise jwt.DecodeError("not a JWT: header and payload must be JSON objects")
+    return _UnverifiedToken(header=header, claims=claims)
+
+
+def _base64url(segment: str) -> bytes:
+    return base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True)
+
+
+def _check_lifetime(claims: dict[str, Any], *, now: float, leeway: float) -> None:
+    """exp, nbf and iat (all required, see REQUIRED_CLAIMS) as PyJWT checks them, on our clock."""
+    for name in ("exp", "nbf", "iat"):
+        value = claims[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise jwt.DecodeError(f"claim {name!r} must be a number of seconds (NumericDate)")
+    if claims["exp"] <= now - leeway:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    if claims["nbf"] > now + leeway:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
+    if claims["iat"] > now + leeway:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
 
 
 def _check_key_matches_algorithm(key: jwt.PyJWK, alg: str) -> None:
