@@ -235,6 +235,7 @@ def test_cli_commands_are_offered() -> None:
     assert names == {
         "users",
         "passkeys",
+        "command-lines",
         "invite",
         "invites",
         "service-account",

@@ -236,3 +236,83 @@ describe('signing a command line in with a code', () => {
     expect((await t.http.post('/v1/cli/token').send({ username: 'x', code: 'y'.repeat(500) })).status).toBe(400);
   });
 });
+
+describe("an admin signing a person's command line out", () => {
+  const revokeAs = (token: string, userId: string, line: string) =>
+    t.http.delete(`/v1/admin/users/${userId}/command-lines/${line}`).set(bearer(token)).send({});
+
+  async function signedInCommandLine() {
+    const p = await person();
+    const { id, code } = await createCode(p);
+    expect((await redeem(p.username, code)).status).toBe(200);
+    return { p, id };
+  }
+  const commandLinesOf = async (userId: string) =>
+    (await t.http.get(`/v1/admin/users/${userId}`).set(bearer(await adminToken(t)))).body.commandLines as {
+      id: string;
+    }[];
+
+  it('ends it in the record Airflow re-checks, audited with the admin as actor and the person as subject', async () => {
+    const { p, id } = await signedInCommandLine();
+    const admin = await signedInPerson(t, { groups: [ADMIN_GROUP] });
+    const res = await revokeAs(admin.token, p.username, id);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id, state: 'revoked', usedFrom: '198.51.100.7' });
+    expect(await commandLinesOf(p.id)).toEqual([]);
+    const events = await t.http
+      .get('/v1/admin/audit')
+      .query({ type: 'cli_session.revoked', subject: p.id })
+      .set(bearer(await adminToken(t)));
+    expect(events.body.items).toEqual([
+      expect.objectContaining({ actorType: 'user', actorId: admin.id, subjectId: p.id, details: { cliSignInId: id } }),
+    ]);
+    // Once is enough: a second revoke finds nothing left to end.
+    expect((await revokeAs(admin.token, p.id, id)).status).toBe(404);
+  });
+
+  it("is refused under another person's id (404), and leaves the command line signed in", async () => {
+    const { p, id } = await signedInCommandLine();
+    const other = await person();
+    const admin = await signedInPerson(t, { groups: [ADMIN_GROUP] });
+    const res = await revokeAs(admin.token, other.id, id);
+    expect(res.status).toBe(404);
+    expect((await revokeAs(admin.token, p.id, '00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await revokeAs(admin.token, 'nobody-here', id)).status).toBe(404);
+    expect((await commandLinesOf(p.id)).map((line) => line.id)).toEqual([id]);
+  });
+
+  it('is refused to a person outside the admin groups, to a stale admin sign-in and to a sessions:read credential', async () => {
+    const { p, id } = await signedInCommandLine();
+    const notAdmin = await person();
+    expect((await revokeAs(notAdmin.token, p.id, id)).status).toBe(403);
+    // The person themselves may sign it out on their page, not through the admin API.
+    expect((await revokeAs(p.token, p.id, id)).status).toBe(403);
+    const admin = await signedInPerson(t, { groups: [ADMIN_GROUP] });
+    const user = await t.app.get(UsersService).resolve(admin.username);
+    const stale = await t.app.get(TokenIssuerService).issueUserToken({
+      userId: user.id,
+      username: admin.username,
+      displayName: admin.username,
+      groups: user.groups,
+      passkeyId: admin.passkeyId,
+      sessionGeneration: user.sessionGeneration,
+      authTime: new Date(Date.now() - 3600_000),
+      amr: ['hwk', 'user', 'mfa'],
+    });
+    const staleAnswer = await revokeAs(stale.access_token, p.id, id);
+    expect(staleAnswer.status).toBe(401);
+    expect(staleAnswer.body.code).toBe('step_up_required');
+    const airflow = await serviceAccountToken(t, [ADMIN_GROUP], undefined, ['sessions:read']);
+    const readOnly = await revokeAs(airflow.token, p.id, id);
+    expect(readOnly.status).toBe(403);
+    expect(readOnly.body.code).toBe('insufficient_scope');
+    expect((await commandLinesOf(p.id)).map((line) => line.id)).toEqual([id]);
+  });
+
+  it('an admin service account (admin scope and group) may sign one out, as `airflow webauthn` does', async () => {
+    const { p, id } = await signedInCommandLine();
+    const res = await revokeAs(await adminToken(t), p.id, id);
+    expect(res.status).toBe(200);
+    expect(await commandLinesOf(p.id)).toEqual([]);
+  });
+});

@@ -14,6 +14,7 @@ import {
   clientToken,
   createTestDatabase,
   enrollPasskey,
+  signedInPerson,
   signIn,
   startTestApp,
   TestApp,
@@ -341,5 +342,49 @@ describe('admin CLI', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr.split('\n').some((line) => line.includes('KEY_ENCRYPTION_KEY'))).toBe(true);
+  });
+});
+
+describe('command lines on the admin CLI', () => {
+  /** A person and a command line signed in with their one-time code, as airflowctl does through Airflow. */
+  async function signedInCommandLine() {
+    const p = await signedInPerson(service, { groups: ['airflow-users'] });
+    const bearer = { Authorization: `Bearer ${p.token}` };
+    const created = await service.http.post('/v1/me/cli-codes').set(bearer).send({});
+    const used = await service.http
+      .post('/v1/cli/token')
+      .set('X-Forwarded-For', '198.51.100.20')
+      .set('User-Agent', 'airflowctl/0.1.5')
+      .send({ username: p.username, code: created.body.code });
+    expect(used.status).toBe(200);
+    return { p, id: created.body.id as string };
+  }
+
+  it('command-lines list and users show name each command line; revoke signs it out, audited with the operator', async () => {
+    const { p, id } = await signedInCommandLine();
+    const listed = await cliJson<Array<{ id: string; usedFrom: string; client: string }>>([
+      'command-lines',
+      'list',
+      p.username,
+    ]);
+    expect(listed).toEqual([expect.objectContaining({ id, usedFrom: '198.51.100.20', client: 'airflowctl/0.1.5' })]);
+    expect((await cli(['users', 'show', p.username])).stdout).toMatch(
+      new RegExp(`command lines signed in:\\n.*\\n${id}\\s.*198\\.51\\.100\\.20\\s+airflowctl/0\\.1\\.5`),
+    );
+
+    const other = await signedInPerson(service, { groups: ['airflow-users'] });
+    const refused = await cli(['command-lines', 'revoke', other.username, id]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('no such code or command line');
+
+    expect(await cliJson(['command-lines', 'revoke', p.username, id])).toMatchObject({ id, state: 'revoked' });
+    expect(await cliJson(['command-lines', 'list', p.username])).toEqual([]);
+    const events = (await cli(['audit', 'export', '--type', 'cli_session.revoked'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events).toEqual([
+      expect.objectContaining({ actorType: 'cli', actorId: OPERATOR, subjectId: p.id, details: { cliSignInId: id } }),
+    ]);
   });
 });

@@ -19,6 +19,7 @@ export const ADMIN_ROUTES: AdminRoute[] = [
   { method: 'post', pattern: '/v1/admin/users/:id/disable', kind: 'mutation' },
   { method: 'post', pattern: '/v1/admin/users/:id/enable', kind: 'mutation' },
   { method: 'get', pattern: '/v1/admin/users/:id/passkeys', kind: 'read' },
+  { method: 'delete', pattern: '/v1/admin/users/:id/command-lines/:line', kind: 'mutation' },
   { method: 'patch', pattern: '/v1/admin/passkeys/:id', kind: 'mutation' },
   { method: 'delete', pattern: '/v1/admin/passkeys/:id', kind: 'mutation' },
   { method: 'post', pattern: '/v1/admin/passkeys/:id/unflag', kind: 'mutation' },

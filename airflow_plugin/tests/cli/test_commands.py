@@ -309,3 +309,52 @@ def test_help_lists_each_command_once_without_old_names(capsys: pytest.CaptureFi
     listed = [line.split()[0] for line in out.splitlines() if line.startswith("    ") and line.split()]
     assert "invites" not in listed
     assert "service-accounts" not in listed
+
+
+LINE = {
+    "id": "0b6f1c1e-4a57-4f0e-9d7e-1f2a3b4c5d6e",
+    "state": "signed_in",
+    "usedAt": "2026-01-01T00:01:00.000Z",
+    "lastUsedAt": "2026-01-02T00:00:00.000Z",
+    "usedFrom": "198.51.100.8",
+    "client": "airflowctl/0.1.5",
+}
+
+
+def test_users_show_and_command_lines_list_name_each_command_line(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An admin sees where and with what each command line signed in, and when it was last used."""
+    service.users["u-2"]["commandLines"] = [LINE]
+    run("webauthn", "users", "show", "bob")
+    out = capsys.readouterr().out
+    assert "command lines signed in:" in out
+    row = next(line for line in out.splitlines() if line.startswith(LINE["id"]))
+    assert row.split() == [LINE["id"], LINE["usedAt"], LINE["lastUsedAt"], "198.51.100.8", "airflowctl/0.1.5"]
+    run("webauthn", "command-lines", "list", "bob", "--json")
+    assert json.loads(capsys.readouterr().out) == [LINE]
+    run("webauthn", "command-lines", "list", "ada")
+    assert capsys.readouterr().out.splitlines() == ["(none)"]
+
+
+def test_command_lines_revoke_signs_the_persons_command_line_out(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The person is resolved by name; the service's admin route gets their id and the command line's."""
+    path = f"/v1/admin/users/u-2/command-lines/{LINE['id']}"
+    service.reply("DELETE", path, 200, {**LINE, "state": "revoked"})
+    run("webauthn", "command-lines", "revoke", "bob", LINE["id"])
+    assert len(service.sent_to("DELETE", path)) == 1
+    assert "signed out (from 198.51.100.8, airflowctl/0.1.5)" in capsys.readouterr().out
+
+
+def test_command_lines_revoke_of_someone_elses_is_a_clear_error(
+    service: FakeAuthService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The service's 404 (not this person's) ends the command with status 1 and its reason."""
+    refusal = {"statusCode": 404, "error": "Not Found", "message": "no such code or command line"}
+    service.reply("DELETE", f"/v1/admin/users/u-1/command-lines/{LINE['id']}", 404, refusal)
+    with pytest.raises(SystemExit) as info:
+        run("webauthn", "command-lines", "revoke", "ada", LINE["id"])
+    assert info.value.code == 1
+    assert "no such code or command line" in capsys.readouterr().err

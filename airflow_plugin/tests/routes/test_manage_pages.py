@@ -263,7 +263,8 @@ def test_pages_share_the_base_template(mounted: TestClient, sign_in: Callable[..
 
 
 @pytest.mark.parametrize(
-    "asset", ["manage.js", "passkeys.js", "admin.js", "admin-tables.js", "admin-system.js"]
+    "asset",
+    ["manage.js", "passkeys.js", "admin.js", "admin-tables.js", "admin-system.js", "admin-command-lines.js"],
 )
 def test_manage_assets_are_served(mounted: TestClient, asset: str) -> None:
     """The new pages' scripts ship inside the package."""

@@ -190,13 +190,25 @@ def _passkey_table(passkeys: Iterable[dict[str, Any]]) -> list[str]:
     return _table(("PASSKEY_ID", "LABEL", "AUTHENTICATOR", "CREATED", "LAST_USED", "STATUS"), rows)
 
 
+def command_line_table(lines: Iterable[dict[str, Any]]) -> list[str]:
+    """The command lines signed in as a person (airflowctl with a one-time code): where from, which client."""
+    rows = [
+        (c.get("id"), c.get("usedAt"), c.get("lastUsedAt") or c.get("usedAt"), c.get("usedFrom"),
+         c.get("client"))
+        for c in lines
+    ]  # fmt: skip
+    return _table(("COMMAND_LINE_ID", "SIGNED_IN", "LAST_USED", "FROM", "CLIENT"), rows)
+
+
 def users_show(args: argparse.Namespace) -> None:
     user = _admin("GET", _path("users", _user_id(args.user)))
     summary = (
         f"{user.get('username')} ({user.get('displayName') or '-'}) {_status(user.get('disabled'))}; "
         f"groups: {_cell(user.get('groups') or [])}; last login: {user.get('lastLoginAt') or 'never'}"
     )
-    _output(args, user, [summary, identity_provider_line(user), *_passkey_table(user.get("passkeys") or [])])
+    lines = [summary, identity_provider_line(user), *_passkey_table(user.get("passkeys") or [])]
+    lines += ["command lines signed in:", *command_line_table(user.get("commandLines") or [])]
+    _output(args, user, lines)
 
 
 def _set_user_state(args: argparse.Namespace, action: str) -> None:

@@ -22,6 +22,7 @@ ARG_GROUPS_POSITIONAL = Arg(
     ("groups",), help='Comma-separated groups, replacing the current ones ("" for none)'
 )
 ARG_PASSKEY_ID = Arg(("id",), help="Passkey id (from users show or passkeys list)")
+ARG_COMMAND_LINE_ID = Arg(("id",), help="Command line id (from command-lines list or users show)")
 ARG_INVITE_ID = Arg(("id",), help="Invite id (from invite list)")
 ARG_USERNAME = Arg(
     ("--username",), help="The account to create, or an existing account to re-enroll", required=True
@@ -88,7 +89,9 @@ def _command(
 
 USER_COMMANDS = (
     _command("list", "List users", "users_list", (ARG_JSON,)),
-    _command("show", "One user with their passkeys", "users_show", (ARG_USER, ARG_JSON)),
+    _command(
+        "show", "One user with their passkeys and command lines signed in", "users_show", (ARG_USER, ARG_JSON)
+    ),
     _command(
         "set-groups",
         "Replace a user's groups",
@@ -119,6 +122,24 @@ PASSKEY_COMMANDS = (
         "Unblock a passkey a security check flagged, after review",
         "passkeys_unflag",
         (ARG_PASSKEY_ID, ARG_JSON),
+    ),
+)
+
+_COMMAND_LINES = "airflow_webauthn.cli.command_lines"
+COMMAND_LINE_COMMANDS = (
+    _command(
+        "list",
+        "The command lines (airflowctl) signed in as a person with a one-time code",
+        "command_lines_list",
+        (ARG_USER, ARG_JSON),
+        module=_COMMAND_LINES,
+    ),
+    _command(
+        "revoke",
+        "Sign a person's command line out (Airflow refuses it at its next re-check)",
+        "command_lines_revoke",
+        (ARG_USER, ARG_COMMAND_LINE_ID, ARG_JSON),
+        module=_COMMAND_LINES,
     ),
 )
 
@@ -171,6 +192,11 @@ SERVICE_ACCOUNT_COMMANDS = (
 WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
     GroupCommand(name="users", help="People who sign in with passkeys", subcommands=USER_COMMANDS),
     GroupCommand(name="passkeys", help="People's passkeys", subcommands=PASSKEY_COMMANDS),
+    GroupCommand(
+        name="command-lines",
+        help="People's command lines signed in with a one-time code (airflowctl)",
+        subcommands=COMMAND_LINE_COMMANDS,
+    ),
     GroupCommand(name="invite", help="Enrollment invites", subcommands=INVITE_COMMANDS),
     GroupCommand(
         name="service-account",

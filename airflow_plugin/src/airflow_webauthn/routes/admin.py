@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from airflow_webauthn.datamodels.command_lines import command_line_view, command_line_views
 from airflow_webauthn.datamodels.manage import (
     CreateInviteBody,
     CreateServiceAccountBody,
@@ -69,6 +70,31 @@ async def set_user_groups(
     return relay(
         await gateway.call_as_person("PATCH", path, token=token, caller=caller, json=body.forwarded())
     )
+
+
+@admin_router.get("/users/{user_id}/command-lines")
+async def list_user_command_lines(
+    user_id: str, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
+) -> JSONResponse:
+    """The command lines signed in as this person (airflowctl with a one-time code): page fields only."""
+    path = f"{ADMIN}/users/{path_id(user_id, 'user id')}"
+    reply = await gateway.call_as_person("GET", path, token=token, caller=caller)
+    if reply.status_code >= 400:
+        return relay(reply)
+    record = reply.body if isinstance(reply.body, dict) else {}
+    return JSONResponse(command_line_views(record.get("commandLines"), "signed_in"), headers=NO_STORE)
+
+
+@admin_router.delete("/users/{user_id}/command-lines/{line_id}", dependencies=[SameOriginJson])
+async def revoke_user_command_line(
+    user_id: str, line_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
+) -> JSONResponse:
+    """Sign a person's command line out: Airflow refuses it at its next re-check."""
+    path = f"{ADMIN}/users/{path_id(user_id, 'user id')}/command-lines/{path_id(line_id, 'command line id')}"
+    reply = await gateway.call_as_person("DELETE", path, token=token, caller=caller)
+    if reply.status_code >= 400:
+        return relay(reply)
+    return JSONResponse(command_line_view(reply.body) or {}, headers=NO_STORE)
 
 
 @admin_router.post("/passkeys/{passkey_id}/unflag", dependencies=[SameOriginJson])

@@ -15,6 +15,7 @@ from airflow.configuration import conf
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from airflow_webauthn.datamodels.command_lines import command_line_view, command_line_views
 from airflow_webauthn.datamodels.manage import EmptyBody
 from airflow_webauthn.routes.csrf import SameOriginJson, request_origin
 from airflow_webauthn.routes.deps import CallerDep, GatewayDep
@@ -25,28 +26,6 @@ from airflow_webauthn.routes.step_up_auth import STEP_UP_DETAIL, SealerDep, Step
 from airflow_webauthn.services.gateway import CredentialsMissingError
 
 command_lines_router = APIRouter(prefix="/api/me/cli-codes", tags=["WebAuthnSelfService"])
-
-# Only these fields of a code or command line reach the page (never a hash; the code only once).
-_FIELDS = (
-    "id",
-    "state",
-    "createdAt",
-    "expiresAt",
-    "usedAt",
-    "lastUsedAt",
-    "createdFrom",
-    "usedFrom",
-    "client",
-)
-
-
-def _view(row: Any) -> dict[str, Any] | None:
-    return {name: row.get(name) for name in _FIELDS} if isinstance(row, dict) else None
-
-
-def _views(rows: Any, state: str) -> list[dict[str, Any]]:
-    views = [_view(row) for row in rows] if isinstance(rows, list) else []
-    return [view for view in views if view is not None and view["state"] == state]
 
 
 def api_url(request: Request) -> str:
@@ -66,14 +45,14 @@ async def my_command_lines(
         reply = await gateway.call_as_person("GET", "/v1/me/cli-codes", token=token, caller=caller)
         own = reply.body if reply.status_code < 400 else None
     if own is not None:
-        lines = _views(own, "signed_in")
+        lines = command_line_views(own, "signed_in")
     else:
         try:
             record = await gateway.user_status(user.user_id)
         except CredentialsMissingError as err:
             raise ApiRefusalError(401, "step_up_required", STEP_UP_DETAIL) from err
-        lines = _views((record or {}).get("commandLines"), "signed_in")
-    pending = _views(own, "pending") if own is not None else None
+        lines = command_line_views((record or {}).get("commandLines"), "signed_in")
+    pending = command_line_views(own, "pending") if own is not None else None
     return JSONResponse({"commandLines": lines, "pending": pending}, headers=NO_STORE)
 
 
@@ -113,4 +92,4 @@ async def revoke_cli_sign_in(
     reply = await gateway.call_as_person("DELETE", path, token=token, caller=caller)
     if reply.status_code >= 400:
         return relay(reply)
-    return JSONResponse(_view(reply.body) or {}, headers=NO_STORE)
+    return JSONResponse(command_line_view(reply.body) or {}, headers=NO_STORE)

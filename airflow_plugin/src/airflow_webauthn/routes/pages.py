@@ -230,7 +230,7 @@ async def admin_page(request: Request, user: SessionUserOrNone, components: Comp
     return _page(
         request,
         "admin.html",
-        scripts=("manage.js", "admin-tables.js", "admin-system.js", "admin.js"),
+        scripts=("manage.js", "admin-tables.js", "admin-system.js", "admin-command-lines.js", "admin.js"),
         # Airflow's own service account (service_credentials) is marked on the page: disabling it or
         # rotating its secret cuts this Airflow off from the service. Its client id is not a secret.
         context={

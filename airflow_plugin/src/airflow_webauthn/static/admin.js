@@ -8,6 +8,7 @@
   var $ = M.byId;
   var T = window.WebAuthnAdminTables;
   var S = window.WebAuthnAdminSystem;
+  var C = window.WebAuthnAdminCommandLines;
 
   var users = [];
   var openPasskeys = {}; // user id -> true while that user's passkeys are shown
@@ -120,14 +121,14 @@
       // The provider's issuer URL (what OIDC_ISSUER says) for a federated person; a local one was invited.
       user.idp || "Local (passkey only)",
       user.idp ? M.formatDate(user.lastIdpLoginAt, "Never") : "—",
-      el("span", { class: "row-actions" }, [toggle, groups, show]),
+      el("span", { class: "row-actions" }, [toggle, groups, show, C.button(user)]),
     ]))];
     var panel = el("tr", { class: "sub-row", id: panelId, hidden: !openPasskeys[user.id] }, [
       el("td", { colspan: USER_COLUMNS }, [el("ul", { class: "items compact", "data-passkeys-of": user.id }, [
         el("li", { class: "empty", text: "Loading passkeys…" }),
       ])]),
     ]);
-    rows.push(panel);
+    rows.push(panel, C.panel(user, USER_COLUMNS));
     return rows;
   }
 
@@ -140,7 +141,7 @@
     var rows = [];
     users.forEach(function (user) { rows = rows.concat(userRows(user)); });
     T.fill("users-table", rows, "No users yet. Invite someone above.", USER_COLUMNS);
-    await Promise.all(users.filter(function (u) { return openPasskeys[u.id]; }).map(loadUserPasskeys));
+    await Promise.all(users.filter(function (u) { return openPasskeys[u.id]; }).map(loadUserPasskeys).concat(C.reload(users)));
   }
 
   async function loadUserPasskeys(user) {

@@ -8,8 +8,8 @@ import { Audit } from '../http/audit-context.decorator';
 import { StatusRead } from '../http/bearer.guard';
 import { AdminController } from './admin-controller.decorator';
 import { RenamePasskeyRequest, UpdateUserRequest } from './admin.dto';
-import { PasskeyView, UserDetailView, UserView } from './user-views';
-import { passkeyView, userDetailView, userView } from './views';
+import { CliSignInView, PasskeyView, UserDetailView, UserView } from './user-views';
+import { cliSignInView, passkeyView, userDetailView, userView } from './views';
 
 /** People and their passkeys. `:id` accepts a user id or a username, as admins type either. */
 @AdminController('')
@@ -66,6 +66,19 @@ export class AdminUsersController {
   @ApiOkResponse({ type: UserView })
   async enable(@Param('id') id: string, @Audit() audit: AuditContext) {
     return userView(await this.users.setDisabled(audit, id, false));
+  }
+
+  @Delete('users/:id/command-lines/:line')
+  @ApiOperation({
+    summary:
+      "Sign a person's command line out (or revoke their unused code): Airflow refuses it at its next re-check. " +
+      "Audited as cli_session.revoked (cli_code.revoked) with the admin as actor; 404 when it is not this person's",
+  })
+  @ApiOkResponse({ type: CliSignInView })
+  async revokeCommandLine(@Param('id') id: string, @Param('line') line: string, @Audit() audit: AuditContext) {
+    // The person first: a command line of anyone else (or an id the person never had) is a 404, never revoked.
+    const user = await this.users.resolve(id);
+    return cliSignInView(await this.cliSignIns.revoke(audit, user.id, line));
   }
 
   @Get('users/:id/passkeys')

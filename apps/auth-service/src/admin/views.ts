@@ -60,8 +60,12 @@ export function userDetailView(
   cliSignIns: CliSignIn[],
   now = new Date(),
 ): UserDetailView {
-  const commandLines = cliSignIns.map((row) => cliSignInView(row, now)).filter((view) => view.state === 'signed_in');
-  return { ...userView(user), passkeys: passkeys.map(passkeyView), commandLines };
+  return { ...userView(user), passkeys: passkeys.map(passkeyView), commandLines: commandLineViews(cliSignIns, now) };
+}
+
+/** The command lines signed in, of a person's live rows (what admins and Airflow see; pending codes are left out). */
+export function commandLineViews(cliSignIns: CliSignIn[], now = new Date()): CliSignInView[] {
+  return cliSignIns.map((row) => cliSignInView(row, now)).filter((view) => view.state === 'signed_in');
 }
 
 export function cliSignInView(row: CliSignIn, now = new Date()): CliSignInView {

@@ -5,7 +5,7 @@ import { CliCodesService } from '@app/cli-sign-in';
 import { PasskeysService } from '@app/webauthn';
 import { inviteView, serviceAccountView, userDetailView, userView } from '../admin/views';
 import { printLines, printTable } from './output';
-import { printPasskeys } from './passkey-commands';
+import { printCommandLines, printPasskeys } from './passkey-commands';
 import { ForceOption, parseList, parsePositiveInt, runAndReport, withForce } from './runtime';
 
 /** `invite create|list|revoke`: enrollment links for new people, or re-enrollment for someone who lost a device. */
@@ -177,7 +177,7 @@ export function userCommands(program: Command): void {
   );
 
   runAndReport(
-    users.command('show <user>').description('one user (id or username) with their passkeys'),
+    users.command('show <user>').description('one user (id or username) with their passkeys and command lines'),
     async (app, _opts, idOrUsername: string) => {
       const user = await app.get(UsersService).resolve(idOrUsername);
       const passkeys = await app.get(PasskeysService).listForUser(user.id);
@@ -191,6 +191,8 @@ export function userCommands(program: Command): void {
           : 'identity provider: none (local person, passkey only)',
       );
       printPasskeys(view.passkeys);
+      printLines('command lines signed in:');
+      printCommandLines(view.commandLines);
     },
   );
 

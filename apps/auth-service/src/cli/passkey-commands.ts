@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import { UsersService } from '@app/accounts';
 import { CLI_CONTEXT } from '@app/audit';
+import { CliCodesService } from '@app/cli-sign-in';
 import { PasskeysService } from '@app/webauthn';
-import { passkeyView } from '../admin/views';
+import { cliSignInView, commandLineViews, passkeyView } from '../admin/views';
 import { printLines, printTable } from './output';
 import { ForceOption, runAndReport, withForce } from './runtime';
 
@@ -22,6 +23,42 @@ export function printPasskeys(rows: ReturnType<typeof passkeyView>[]): void {
   printTable(
     ['PASSKEY_ID', 'LABEL', 'AUTHENTICATOR', 'CREATED', 'LAST_USED', 'STATUS'],
     rows.map((p) => [p.id, p.label, p.authenticator, p.createdAt, p.lastUsedAt, passkeyStatus(p)]),
+  );
+}
+
+/** A table of the command lines signed in with a one-time code, for `command-lines list` and `users show`. */
+export function printCommandLines(rows: ReturnType<typeof cliSignInView>[]): void {
+  printTable(
+    ['COMMAND_LINE_ID', 'SIGNED_IN', 'LAST_USED', 'FROM', 'CLIENT'],
+    rows.map((c) => [c.id, c.usedAt, c.lastUsedAt ?? c.usedAt, c.usedFrom, c.client]),
+  );
+}
+
+/**
+ * `command-lines list|revoke`: the command lines (airflowctl) signed in as a person with a one-time code; signed out,
+ * Airflow refuses one at its next re-check, as when the person does it on their Passkeys page.
+ */
+export function commandLineCommands(program: Command): void {
+  const lines = program.command('command-lines').description("people's command lines signed in with a one-time code");
+
+  runAndReport(
+    lines.command('list <user>').description('the command lines signed in as a user (id or username)'),
+    async (app, _opts, idOrUsername: string) => {
+      const user = await app.get(UsersService).resolve(idOrUsername);
+      return commandLineViews(await app.get(CliCodesService).list(user.id));
+    },
+    printCommandLines,
+  );
+
+  runAndReport(
+    lines
+      .command('revoke <user> <id>')
+      .description("sign a user's command line out (its id from command-lines list); audited as cli_session.revoked"),
+    async (app, _opts, idOrUsername: string, id: string) => {
+      const user = await app.get(UsersService).resolve(idOrUsername);
+      return cliSignInView(await app.get(CliCodesService).revoke(CLI_CONTEXT, user.id, id));
+    },
+    (view) => printLines(`command line ${view.id} signed out: Airflow refuses it at its next re-check`),
   );
 }
 

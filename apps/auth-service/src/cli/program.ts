@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { DEFAULT_ENV_FILE } from '@app/config';
 import { inviteCommands, serviceAccountCommands, userCommands } from './account-commands';
-import { passkeyCommands } from './passkey-commands';
+import { commandLineCommands, passkeyCommands } from './passkey-commands';
 import { exitCodeFor, useEnvFile } from './runtime';
 import { auditCommands, keyCommands, migrateCommand } from './system-commands';
 
@@ -22,6 +22,7 @@ export function buildProgram(): Command {
   serviceAccountCommands(program);
   userCommands(program);
   passkeyCommands(program);
+  commandLineCommands(program);
   keyCommands(program);
   auditCommands(program);
   migrateCommand(program);
