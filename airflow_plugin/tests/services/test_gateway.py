@@ -3,6 +3,7 @@ named as the caller (a relay forwards the caller's address; Airflow's own calls 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import httpx
@@ -106,6 +107,18 @@ async def test_airflow_token_is_cached_until_shortly_before_expiry() -> None:
     clock.now += 900 - 29  # within the 30 s renewal margin
     await g.user_status("u-1")
     assert service.admin_tokens_issued == 2
+
+
+@pytest.mark.parametrize(("scopes", "logged"), [("", True), ("dag:read:tag=etl", True), ("admin", False)])
+async def test_a_grant_that_cannot_read_status_is_logged_as_an_error(
+    scopes: str, logged: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A credential granted neither sessions:read nor admin makes every session check fail closed: an error
+    line says so. An admin credential (the `airflow webauthn` CLI's) reads status too: no error line for it."""
+    g = gateway(FakeAuthService(airflow_scopes=scopes))
+    with caplog.at_level(logging.ERROR, logger="airflow_webauthn"):
+        assert await g.airflow_scopes() == frozenset(scopes.split())
+    assert ("was granted no sessions:read scope" in caplog.text) is logged
 
 
 async def test_status_reads_need_credentials() -> None:

@@ -287,8 +287,9 @@ class ServiceGateway:
         self._token = (token, now + max(lifetime - TOKEN_RENEW_MARGIN_SECONDS, 0.0))
         scope = reply.body.get("scope") if isinstance(reply.body, dict) else None
         scopes = frozenset(scope.split()) if isinstance(scope, str) else None
-        if scopes is not None and "sessions:read" not in scopes:
+        if scopes is not None and not scopes & {"sessions:read", "admin"}:
             # Every status read will be refused (sessions fail closed): say why where operators look.
+            # An `admin` credential (the `airflow webauthn` CLI's) reads status too: not this mistake.
             log.error(
                 "[webauthn_auth_manager] %s: client %r was granted no sessions:read scope; every session "
                 "check is refused until it holds it",
