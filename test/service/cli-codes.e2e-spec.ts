@@ -134,6 +134,8 @@ describe('signing a command line in with a code', () => {
       expect.objectContaining({ id, state: 'signed_in', usedFrom: '198.51.100.7', client: 'airflowctl-test/0.1.5' }),
     ]);
     expect(status.body.commandLines[0].lastUsedAt).toBe(status.body.commandLines[0].usedAt);
+    // The person's last sign-in says how: a command line (what `airflow users list` and the access review show).
+    expect(status.body).toMatchObject({ lastLoginMethod: 'cli' });
   });
 
   it("records a command line's last use when Airflow re-checks it in use, and only for its own person", async () => {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { CliCodesService } from '@app/cli-sign-in';
 import { AppError, ErrorCode } from '@app/errors';
@@ -17,7 +18,7 @@ export function cliAmr(passkeyDeviceType: string): string[] {
 
 /**
  * A person's command line signs in with their username and a one-time CLI code: in ONE unit of work the code is
- * used up (`cli_code.used`) and the token issued (`token.issued`). A refused code is audited here, once
+ * used up (`cli_code.used`), the last sign-in recorded (method `cli`) and the token issued (`token.issued`). A refused code is audited here, once
  * (`cli_code.refused`), with the reason the caller is not told.
  */
 @Injectable()
@@ -27,6 +28,7 @@ export class CliCodeSignIn {
     private readonly codes: CliCodesService,
     private readonly grants: AccessTokenGrants,
     private readonly audit: AuditService,
+    private readonly users: UserRepository,
   ) {}
 
   async signIn(context: AuditContext, username: string, code: string): Promise<TokenResponse> {
@@ -46,6 +48,8 @@ export class CliCodeSignIn {
           amr: cliAmr(passkeyDeviceType),
           cliSignInId: signIn.id,
         };
+        // Last sign-in, and how (`airflow users list`, the access review): a command line signing in is one.
+        await this.users.recordLogin(tx, user.id, new Date(), 'cli');
         return this.grants.issue(tx, context, { grant: 'cli_code', login });
       });
     } catch (error) {
