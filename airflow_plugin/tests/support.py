@@ -480,3 +480,21 @@ def gated_transport(service: FakeAuthService, path: str) -> tuple[httpx.MockTran
         return service.handle(request)
 
     return httpx.MockTransport(handle), fetching, release
+
+
+def service_command_line(**overrides: Any) -> dict[str, Any]:
+    """A command line as the service lists it, with a field (``codeHash``) that must never reach a page."""
+    line: dict[str, Any] = {
+        "id": "cli-1",
+        "state": "signed_in",
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "expiresAt": "2026-01-01T00:05:00.000Z",
+        "usedAt": "2026-01-01T00:01:00.000Z",
+        "lastUsedAt": "2026-01-02T00:00:00.000Z",
+        "revokedAt": None,
+        "createdFrom": "198.51.100.7",
+        "usedFrom": "198.51.100.8",
+        "client": "airflowctl/0.1.5",
+        "codeHash": "must-not-reach-the-page",
+    }
+    return {**line, **overrides}

@@ -7,26 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService
+from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, service_command_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fastapi.testclient import TestClient
 
-LINE = {
-    "id": "0b6f1c1e-4a57-4f0e-9d7e-1f2a3b4c5d6e",
-    "state": "signed_in",
-    "createdAt": "2026-01-01T00:00:00.000Z",
-    "expiresAt": "2026-01-01T00:05:00.000Z",
-    "usedAt": "2026-01-01T00:01:00.000Z",
-    "lastUsedAt": "2026-01-02T00:00:00.000Z",
-    "revokedAt": None,
-    "createdFrom": "198.51.100.7",
-    "usedFrom": "198.51.100.8",
-    "client": "airflowctl/0.1.5",
-    "codeHash": "must-not-reach-the-page",
-}
+LINE = service_command_line(id="0b6f1c1e-4a57-4f0e-9d7e-1f2a3b4c5d6e")
 LIST = ("GET", "/auth/api/admin/users/u-1/command-lines", None)
 REVOKE = ("DELETE", f"/auth/api/admin/users/u-1/command-lines/{LINE['id']}", {})
 SERVICE_REVOKE = f"/v1/admin/users/u-1/command-lines/{LINE['id']}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, user_claims
+from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, service_command_line, user_claims
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -14,19 +14,7 @@ if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
 SUB = user_claims()["sub"]
-LINE = {
-    "id": "cli-1",
-    "state": "signed_in",
-    "createdAt": "2026-01-01T00:00:00.000Z",
-    "expiresAt": "2026-01-01T00:05:00.000Z",
-    "usedAt": "2026-01-01T00:01:00.000Z",
-    "lastUsedAt": "2026-01-02T00:00:00.000Z",
-    "revokedAt": None,
-    "createdFrom": "198.51.100.7",
-    "usedFrom": "198.51.100.8",
-    "client": "airflowctl/0.1.5",
-    "codeHash": "must-not-reach-the-page",
-}
+LINE = service_command_line(id="cli-1")
 PENDING = {**LINE, "id": "cli-2", "state": "pending", "usedAt": None, "lastUsedAt": None}
 
 
