@@ -224,6 +224,9 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
           .send({ response: b.createCredential(optB.body, { origin: TEST_ORIGIN }) }),
       ]);
       expect(results.map((r) => r.status).sort()).toEqual([201, 400]);
+      // The loser hears why, whichever database decided the race (PostgreSQL's read committed sees the winner's new
+      // account before the winner's used invite unless the invite is read again).
+      expect(await lastAudit('passkey.registration')).toMatchObject({ outcome: 'failure', reason: 'invite_used' });
     });
 
     it('refuses a registration from a foreign origin', async () => {

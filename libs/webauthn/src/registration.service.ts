@@ -300,7 +300,11 @@ export class RegistrationService {
       if (!owner) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
       return owner;
     }
-    if (pending.userId || (await tx.manager.existsBy(User, { username: invite.username }))) {
+    if (pending.userId) throw inviteNameTaken(invite.username);
+    if (await tx.manager.existsBy(User, { username: invite.username })) {
+      // The name may be taken by a racing enrollment on this same invite that committed after our first read (read
+      // committed, PostgreSQL): read the invite again so that loser hears "already used", as it would a moment later.
+      this.invites.requirePending(await this.invites.findById(tx, invite.id));
       throw inviteNameTaken(invite.username);
     }
     const { username, displayName, groups } = invite;
