@@ -131,6 +131,9 @@ class FakeAuthService:
     # What the service grants Airflow's own credential (the real one lists the scopes in its token response).
     airflow_scopes: str | None = "sessions:read"
     cli_code_used: bool = False
+    # The device-code grant's answers, one per poll: an RFC 8628 error code, or "approved" (a token for
+    # ada's new command line "cli-device"); like the real service, an unknown device code is invalid_grant.
+    device_answers: list[str] = field(default_factory=list)
     service_accounts: dict[str, dict[str, Any]] = field(
         default_factory=lambda: {
             account["id"]: account
@@ -239,6 +242,15 @@ class FakeAuthService:
 
     def _token(self, request: httpx.Request) -> httpx.Response:
         form = {key: values[0] for key, values in parse_qs(request.content.decode()).items()}
+        if form.get("grant_type") == "urn:ietf:params:oauth:grant-type:device_code":
+            answer = self.device_answers.pop(0) if self.device_answers else "invalid_grant"
+            if answer != "approved":
+                return httpx.Response(400, json={"error": answer, "error_description": f"{answer}."})
+            claims = user_claims(amr=["hwk", "user"], cli_sign_in="cli-device")
+            token = mint(self.keys[0], claims)
+            return httpx.Response(
+                200, json={"access_token": token, "token_type": "Bearer", "expires_in": 600}
+            )
         if form.get("grant_type") != "client_credentials":
             return httpx.Response(400, json={"error": "unsupported_grant_type", "error_description": "nope"})
         if (form.get("client_id"), form.get("client_secret")) == (ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET):

@@ -8,6 +8,8 @@ LOGIN_PATH = "/login"
 PASSKEYS_PATH = "/passkeys"
 ADMIN_PATH = "/admin"
 ENROLL_PATH = "/enroll"
+# RFC 8628's verification_uri: where a person approves a command line (the service builds the link).
+DEVICE_PATH = "/device"
 
 
 def enroll_url(token: str, *, fallback_origin: str = "") -> str:

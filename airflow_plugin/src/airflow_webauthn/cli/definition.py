@@ -71,6 +71,12 @@ ARG_REPORT_FORMAT = Arg(
     default="html",
 )
 ARG_OUT = Arg(("--out",), help="Write the report to this file (default: standard output)")
+ARG_API_URL = Arg(("--api-url",), help="Airflow's URL, e.g. https://airflow.example.com", required=True)
+ARG_ENV = Arg(
+    ("--env",),
+    help="airflowctl environment to store the sign-in in (airflowctl's --env; default production)",
+    default="production",
+)
 
 
 def _command(
@@ -256,6 +262,14 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
                 module="airflow_webauthn.cli.report",
             ),
         ),
+    ),
+    _command(
+        "login",
+        "Sign this terminal in with a passkey (device flow, approved in the browser) and store the token "
+        "where airflowctl reads it",
+        "webauthn_login",
+        (ARG_API_URL, ARG_ENV),
+        module="airflow_webauthn.cli.device_login",
     ),
     # Old names, kept working and out of --help (cli/old_names.py).
     *(

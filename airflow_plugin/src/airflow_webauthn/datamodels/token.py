@@ -49,7 +49,8 @@ def token_body_from_json(data: object) -> TokenBody:
         ) from err
 
 
-def token_body_from_form(form: bytes, authorization: str | None) -> TokenBody:
+def read_form(form: bytes) -> dict[str, str]:
+    """An OAuth form body as a dict; a parameter sent twice is refused (RFC 6749 §3.1)."""
     try:
         fields = parse_qs(form.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(form))
     except (UnicodeDecodeError, ValueError) as err:
@@ -57,7 +58,11 @@ def token_body_from_form(form: bytes, authorization: str | None) -> TokenBody:
     repeated = sorted(name for name, values in fields.items() if len(values) > 1)
     if repeated:
         raise OAuthRequestError("invalid_request", f"Parameters sent more than once: {', '.join(repeated)}.")
-    values = {name: value[0] for name, value in fields.items()}
+    return {name: value[0] for name, value in fields.items()}
+
+
+def token_body_from_form(form: bytes, authorization: str | None) -> TokenBody:
+    values = read_form(form)
     grant_type = values.pop("grant_type", None)
     if grant_type is None:
         raise OAuthRequestError("invalid_request", "grant_type=client_credentials is required.")

@@ -28,6 +28,8 @@ def create_app(components: WebAuthnComponents) -> FastAPI:
     from airflow_webauthn.routes.cli_token import cli_token_router
     from airflow_webauthn.routes.command_lines import command_lines_router
     from airflow_webauthn.routes.csrf import BodyLimitMiddleware
+    from airflow_webauthn.routes.device import device_router
+    from airflow_webauthn.routes.device_requests import device_requests_router
     from airflow_webauthn.routes.error_handlers import install_error_handlers
     from airflow_webauthn.routes.oidc import oidc_router
     from airflow_webauthn.routes.pages import pages_router
@@ -58,6 +60,8 @@ def create_app(components: WebAuthnComponents) -> FastAPI:
         token_router,
         cli_token_router,
         command_lines_router,
+        device_router,
+        device_requests_router,
         step_up_router,
         self_service_router,
         admin_router,

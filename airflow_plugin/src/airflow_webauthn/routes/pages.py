@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from airflow_webauthn.datamodels import PASSKEY_LABEL_MAX
-from airflow_webauthn.paths import ADMIN_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
+from airflow_webauthn.paths import ADMIN_PATH, DEVICE_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
 from airflow_webauthn.routes.csrf import configured_origin
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep
 from airflow_webauthn.routes.session import SessionUserOrNone
@@ -21,6 +21,7 @@ from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE
 from airflow_webauthn.services.errors import ServiceUnavailableError
 from airflow_webauthn.services.group_hints import group_hints
 from airflow_webauthn.services.oidc import login_error_message, provider_button
+from airflow_webauthn.services.roles import parse_role
 from airflow_webauthn.services.session_end import SESSION_ENDED_COOKIE, login_notice
 from airflow_webauthn.services.step_up import STEP_UP_COOKIE
 from airflow_webauthn.user import is_admin
@@ -210,6 +211,32 @@ async def passkeys_page(request: Request, user: SessionUserOrNone) -> Response:
             "label_max": PASSKEY_LABEL_MAX,
         },
         headers=MANAGE_PAGE_HEADERS,
+    )
+
+
+@pages_router.get(DEVICE_PATH, response_class=HTMLResponse)
+async def device_page(request: Request, user: SessionUserOrNone, user_code: str | None = None) -> Response:
+    """Approve or deny a command line's sign-in (RFC 8628's ``verification_uri``); sign in first.
+
+    ``user_code`` only pre-fills the field (``verification_uri_complete``): the person still sees the
+    request and must press Approve, with a passkey confirmation.
+    """
+    if user is None:
+        target = DEVICE_PATH + (f"?user_code={quote(user_code, safe='')}" if user_code else "")
+        return _to_login(target)
+    prefill = user_code.strip()[:9] if user_code else ""
+    return _page(
+        request,
+        "device.html",
+        scripts=("manage.js", "device.js"),
+        context={
+            "username": user.username,
+            "user_code": prefill,
+            "no_role": parse_role(user.role) is None,
+            "wide": True,
+        },
+        # Never framed, not even by Airflow: an approval is what a clickjacker would want.
+        headers=PAGE_HEADERS,
     )
 
 

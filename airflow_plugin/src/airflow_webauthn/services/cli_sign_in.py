@@ -68,6 +68,33 @@ async def sign_in_command_line(
             if err.status_code == 401:
                 raise ServiceRefusedError(401, "invalid_client", REFUSED_CLIENT) from err
             raise
+    return await command_line_token(
+        body,
+        gateway=gateway,
+        settings=settings,
+        sessions=sessions,
+        lifetime_seconds=lifetime_seconds,
+        mint=mint,
+        names_command_line=is_cli_code(password),
+    )
+
+
+async def command_line_token(
+    body: object,
+    *,
+    gateway: ServiceGateway,
+    settings: WebAuthnSettings,
+    sessions: SessionChecker,
+    lifetime_seconds: int,
+    mint: Callable[[WebAuthnUser, int], str],
+    names_command_line: bool,
+) -> str:
+    """Airflow's token for the service's token answer ``body`` (a person's command line or a service
+    account): verified, mapped to a role, and minted with the CLI's lifetime. The one path for every
+    kind of command-line sign-in (one-time code, client secret, device authorization).
+
+    ``names_command_line``: the token is a person's command line, so it must name it (``cli_sign_in``).
+    """
     verified = await gateway.verify_service_token(body)
     try:
         user = user_from_service_claims(
@@ -79,7 +106,7 @@ async def sign_in_command_line(
         raise ServiceRefusedError(
             403, "no_role", f"{err.username} is not in any group that grants an Airflow role."
         ) from err
-    if is_cli_code(password) and user.cli_sign_in_id is None:
+    if names_command_line and user.cli_sign_in_id is None:
         # Only a token naming its command line can be signed out from the Passkeys page.
         raise ServiceRefusedError(
             502, "invalid_service_token", "The sign-in service did not name the command line."

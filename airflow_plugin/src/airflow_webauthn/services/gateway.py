@@ -141,6 +141,19 @@ class ServiceGateway:
         """GET one of the service's public read endpoints (e.g. ``/v1/oidc``); 4xx replies as they are."""
         return await self._send("GET", path, headers=caller.headers())
 
+    async def relay_form(
+        self, path: str, form: Mapping[str, str], *, caller: Caller, authorization: str | None = None
+    ) -> ServiceReply:
+        """POST an OAuth form (the device flow's two endpoints) for a caller; 4xx replies as they are.
+
+        ``authorization``: a confidential client's own HTTP Basic credentials, passed through untouched
+        (the service authenticates the client; Airflow never reads the secret).
+        """
+        headers = caller.headers()
+        if authorization:
+            headers["Authorization"] = authorization
+        return await self._send("POST", path, data=form, headers=headers)
+
     async def call_as_person(
         self,
         method: str,
