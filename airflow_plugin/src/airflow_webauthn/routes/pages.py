@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from airflow_webauthn.datamodels import PASSKEY_LABEL_MAX
 from airflow_webauthn.paths import ADMIN_PATH, DEVICE_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
+from airflow_webauthn.routes.command_lines import api_url
 from airflow_webauthn.routes.csrf import configured_origin
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep
 from airflow_webauthn.routes.session import SessionUserOrNone
@@ -207,6 +208,7 @@ async def passkeys_page(request: Request, user: SessionUserOrNone) -> Response:
         context={
             "username": user.username,
             "is_admin": is_admin(user),
+            "api_url": api_url(request),
             "wide": True,
             "label_max": PASSKEY_LABEL_MAX,
         },
