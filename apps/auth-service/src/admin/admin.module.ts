@@ -13,6 +13,7 @@ import { AdminInvitesController } from './invites.controller';
 import { AdminKeysController } from './keys.controller';
 import { MeController } from './me.controller';
 import { MyCommandLinesController } from './my-command-lines.controller';
+import { MyDeviceRequestsController } from './my-device-requests.controller';
 import { AdminServiceAccountsController } from './service-accounts.controller';
 import { AdminUsersController } from './users.controller';
 import { AdminReportsController } from './access-review/access-review.controller';
@@ -31,6 +32,7 @@ import { AccessReviewService } from './access-review/access-review.service';
     AdminReportsController,
     MeController,
     MyCommandLinesController,
+    MyDeviceRequestsController,
   ],
   providers: [BearerGuard, AdminDenialsAudit, AuditNames, AccessReviewRepository, AccessReviewService],
 })

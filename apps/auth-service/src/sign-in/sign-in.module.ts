@@ -8,21 +8,32 @@ import { WebAuthnModule } from '@app/webauthn';
 import { AccessTokenGrants } from './access-token-grants';
 import { ClientCredentialsGrant } from './client-credentials-grant';
 import { CliCodeSignIn } from './cli-code-sign-in';
+import { CommandLineSignIn } from './command-line-sign-in';
+import { DeviceCodeGrant } from './device-code-grant';
 import { FederatedPasskeyStep } from './federated-passkey-step';
 import { FederatedSignIn } from './federated-sign-in';
 import { PasskeySignIn } from './passkey-sign-in';
 
-/** The two ways to get an access token (a passkey sign-in, the client-credentials grant), for the public controllers. */
+/** The ways to get an access token (passkey, provider, CLI code, device code, client credentials), for the public controllers. */
 @Module({
   imports: [CliSignInModule, AccountsModule, AuditModule, TokensModule, WebAuthnModule, FederationModule],
   providers: [
     AccessTokenGrants,
     PasskeySignIn,
+    CommandLineSignIn,
     CliCodeSignIn,
+    DeviceCodeGrant,
     ClientCredentialsGrant,
     FederatedSignIn,
     FederatedPasskeyStep,
   ],
-  exports: [PasskeySignIn, CliCodeSignIn, ClientCredentialsGrant, FederatedSignIn, FederatedPasskeyStep],
+  exports: [
+    PasskeySignIn,
+    CliCodeSignIn,
+    DeviceCodeGrant,
+    ClientCredentialsGrant,
+    FederatedSignIn,
+    FederatedPasskeyStep,
+  ],
 })
 export class SignInModule {}
