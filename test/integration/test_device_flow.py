@@ -152,6 +152,8 @@ def test_airflow_webauthn_login_then_airflowctl_lists_dags_until_the_person_is_d
     process = login_process(stack, tmp_path)
     try:
         code = printed_code(process)
+        view = browser.get(f"/auth/device/requests/{code}")
+        assert view.json()["userAgent"] == "airflow webauthn login", view.text
         approved = browser.post(f"/auth/device/requests/{code}/approve", json={})
         assert approved.status_code == 200, approved.text
         out, err = process.communicate(timeout=120)

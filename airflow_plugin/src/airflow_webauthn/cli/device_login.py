@@ -28,6 +28,7 @@ DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL_SECONDS = 5
 SLOW_DOWN_STEP_SECONDS = 5  # RFC 8628 §3.5
 HTTP_TIMEOUT_SECONDS = 30.0
+USER_AGENT = "airflow webauthn login"
 
 DENIED = "The sign-in was denied on the approval page. Nothing was stored."
 EXPIRED = "The code expired before it was approved. Run airflow webauthn login again."
@@ -134,7 +135,9 @@ def webauthn_login(args: argparse.Namespace) -> None:
     credentials_class = _credentials_class()  # before the person approves anything
     from airflowctl.api.client import ClientKind
 
-    with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS) as client:
+    # The approval page shows the person this name next to the address: it should say what asks.
+    headers = {"User-Agent": USER_AGENT}
+    with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, headers=headers) as client:
         try:
             token = DeviceLogin(client=client, api_url=api_url).run()
         except httpx.HTTPError as err:
