@@ -5,10 +5,12 @@
  * Time moves through the injected DEVICE_CLOCK, never by waiting.
  */
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { decodeJwt } from 'jose';
 import { DataSource } from 'typeorm';
 import { UsersService } from '@app/accounts';
 import { DEVICE_CLOCK, DeviceClock } from '@app/cli-sign-in';
+import { runServiceCli } from '../support/service-cli';
 import {
   adminToken,
   createServiceAccount,
@@ -207,6 +209,27 @@ describe('a person signs a command line in with the device flow', () => {
     expect((await t.http.delete(`/v1/me/cli-codes/${line}`).set(bearer(p.token))).body.state).toBe('revoked');
     const after = await t.http.get(`/v1/admin/users/${p.id}`).query({ commandLine: line }).set(admin);
     expect(after.body.commandLines).toEqual([]);
+  });
+
+  it("the service CLI's command-lines list shows a device-approved command line with the client that asked", async () => {
+    const p = await person();
+    const started = await start();
+    expect((await decide(p, started.user_code, 'approve')).status).toBe(200);
+    advance(5);
+    const line = decodeJwt((await poll(started.device_code)).body.access_token).cli_sign_in;
+    const listed = await runServiceCli(['command-lines', 'list', p.username, '--json'], {
+      env: { USER: 'e2e-operator', ...t.env },
+      cwd: tmpdir(),
+    });
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({
+        id: line,
+        state: 'signed_in',
+        usedFrom: CLI_ADDRESS,
+        client: `airflow-cli ${USER_AGENT}`,
+      }),
+    ]);
   });
 
   it("a command line's token cannot approve a request: it never passes as a passkey confirmation", async () => {

@@ -150,7 +150,6 @@ export class DeviceAuthorizationsService {
             {
               type: 'device.requested',
               outcome: 'success',
-              subjectType: client.kind === 'agent' ? 'service_account' : null,
               details: {
                 deviceAuthorizationId: row.id,
                 clientId: client.clientId,
