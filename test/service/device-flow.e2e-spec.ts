@@ -230,7 +230,7 @@ describe('a person signs a command line in with the device flow', () => {
         client: `airflow-cli ${USER_AGENT}`,
       }),
     ]);
-  });
+  }, 30_000); // a fresh CLI process
 
   it("a command line's token cannot approve a request: it never passes as a passkey confirmation", async () => {
     const p = await person();
@@ -256,6 +256,17 @@ describe('polling', () => {
     expect((await poll(started.device_code)).body.error).toBe('slow_down');
     advance(15);
     expect((await poll(started.device_code)).body.error).toBe('authorization_pending');
+  });
+
+  it('three polls at once after the approval: exactly one gets a token', async () => {
+    const p = await person();
+    const started = await start();
+    expect((await decide(p, started.user_code, 'approve')).status).toBe(200);
+    advance(5);
+    const answers = await Promise.all([1, 2, 3].map(() => poll(started.device_code)));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    for (const refused of answers.filter((a) => a.status !== 200))
+      expect(['slow_down', 'invalid_grant']).toContain(refused.body.error);
   });
 
   it('after 10 minutes: expired_token, and the request can no longer be approved', async () => {
@@ -395,6 +406,16 @@ describe('approving and denying', () => {
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/approved/);
     expect((await decide(p, started.user_code, 'deny')).status).toBe(409);
+  });
+
+  it('two approvals at once: one wins, the other is 409', async () => {
+    const [p, q] = [await person(), await person()];
+    const started = await start();
+    const answers = await Promise.all([
+      decide(p, started.user_code, 'approve'),
+      decide(q, started.user_code, 'approve'),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
   });
 
   it('a disabled person cannot approve', async () => {
