@@ -5,10 +5,12 @@
  * Time moves through the injected DEVICE_CLOCK, never by waiting.
  */
 import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { decodeJwt } from 'jose';
 import { DataSource } from 'typeorm';
 import { UsersService } from '@app/accounts';
 import { DEVICE_CLOCK, DeviceClock } from '@app/cli-sign-in';
+import { runServiceCli } from '../support/service-cli';
 import {
   adminToken,
   createServiceAccount,
@@ -209,6 +211,27 @@ describe('a person signs a command line in with the device flow', () => {
     expect(after.body.commandLines).toEqual([]);
   });
 
+  it("the service CLI's command-lines list shows a device-approved command line with the client that asked", async () => {
+    const p = await person();
+    const started = await start();
+    expect((await decide(p, started.user_code, 'approve')).status).toBe(200);
+    advance(5);
+    const line = decodeJwt((await poll(started.device_code)).body.access_token).cli_sign_in;
+    const listed = await runServiceCli(['command-lines', 'list', p.username, '--json'], {
+      env: { USER: 'e2e-operator', ...t.env },
+      cwd: tmpdir(),
+    });
+    expect({ code: listed.code, stderr: listed.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({
+        id: line,
+        state: 'signed_in',
+        usedFrom: CLI_ADDRESS,
+        client: `airflow-cli ${USER_AGENT}`,
+      }),
+    ]);
+  }, 30_000); // a fresh CLI process
+
   it("a command line's token cannot approve a request: it never passes as a passkey confirmation", async () => {
     const p = await person();
     const first = await start();
@@ -233,6 +256,17 @@ describe('polling', () => {
     expect((await poll(started.device_code)).body.error).toBe('slow_down');
     advance(15);
     expect((await poll(started.device_code)).body.error).toBe('authorization_pending');
+  });
+
+  it('three polls at once after the approval: exactly one gets a token', async () => {
+    const p = await person();
+    const started = await start();
+    expect((await decide(p, started.user_code, 'approve')).status).toBe(200);
+    advance(5);
+    const answers = await Promise.all([1, 2, 3].map(() => poll(started.device_code)));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    for (const refused of answers.filter((a) => a.status !== 200))
+      expect(['slow_down', 'invalid_grant']).toContain(refused.body.error);
   });
 
   it('after 10 minutes: expired_token, and the request can no longer be approved', async () => {
@@ -372,6 +406,16 @@ describe('approving and denying', () => {
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/approved/);
     expect((await decide(p, started.user_code, 'deny')).status).toBe(409);
+  });
+
+  it('two approvals at once: one wins, the other is 409', async () => {
+    const [p, q] = [await person(), await person()];
+    const started = await start();
+    const answers = await Promise.all([
+      decide(p, started.user_code, 'approve'),
+      decide(q, started.user_code, 'approve'),
+    ]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
   });
 
   it('a disabled person cannot approve', async () => {

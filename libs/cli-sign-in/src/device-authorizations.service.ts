@@ -14,7 +14,7 @@ import { DeviceAuthorizationRepository } from './device-authorization.repository
 export const DEVICE_CODE_TTL_SECONDS = 600;
 /** RFC 8628 §3.2's default polling interval. */
 export const DEVICE_POLL_INTERVAL_SECONDS = 5;
-/** Consonants only (RFC 8628 §6.1): no vowels to spell words, no 0/O or 1/I/L look-alikes beyond L, no digits. */
+/** RFC 8628 §6.1's base-20 set: consonants only (no words spelt by chance), no digits to mistake for letters. */
 export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 const USER_CODE_LENGTH = 8;
 /** 256 random bits: unguessable whatever the limits, so one SHA-256 is enough to store it. */
@@ -150,7 +150,6 @@ export class DeviceAuthorizationsService {
             {
               type: 'device.requested',
               outcome: 'success',
-              subjectType: client.kind === 'agent' ? 'service_account' : null,
               details: {
                 deviceAuthorizationId: row.id,
                 clientId: client.clientId,

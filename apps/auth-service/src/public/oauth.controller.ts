@@ -1,5 +1,5 @@
 import { Body, Controller, Header, HttpCode, Post, Req, UseFilters } from '@nestjs/common';
-import { ApiConsumes, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AuditContext } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
@@ -9,6 +9,18 @@ import { DEVICE_CODE_GRANT_TYPE, DEVICE_GRANT_REFUSED, DeviceCodeGrant } from '.
 import { OAuthError, OAuthErrorFilter } from './oauth-error';
 
 type TokenForm = Record<string, unknown>;
+
+/** RFC 8628 §3.2. */
+export class DeviceAuthorizationResponse {
+  @ApiProperty({ description: 'the secret the client polls the token endpoint with' }) device_code: string;
+  @ApiProperty({ example: 'BCDF-GHJK', description: 'what the person types on the verification page' })
+  user_code: string;
+  @ApiProperty({ example: 'https://airflow.example.com/auth/device' }) verification_uri: string;
+  @ApiProperty({ example: 'https://airflow.example.com/auth/device?user_code=BCDF-GHJK' })
+  verification_uri_complete: string;
+  @ApiProperty({ example: 600 }) expires_in: number;
+  @ApiProperty({ example: 5, description: 'seconds between polls' }) interval: number;
+}
 
 /** The request's `scope` (RFC 6749 §3.3): space-separated tokens of printable ASCII without `"` and `\\`; none when absent or empty. */
 function requestedScopes(scope: unknown): string[] | undefined {
@@ -131,7 +143,12 @@ export class OAuthController {
     summary:
       "Device authorization request (RFC 8628 §3.1): the public client airflow-cli (client_id only) or a confidential client; a person approves the user code on Airflow's /auth/device",
   })
-  async deviceAuthorization(@Req() req: Request, @Body() form: TokenForm, @Audit() audit: AuditContext) {
+  @ApiOkResponse({ type: DeviceAuthorizationResponse })
+  async deviceAuthorization(
+    @Req() req: Request,
+    @Body() form: TokenForm,
+    @Audit() audit: AuditContext,
+  ): Promise<DeviceAuthorizationResponse> {
     const body = formOf(req, form);
     const { clientId, clientSecret } = clientCredentials(req, body, true);
     const scopes = requestedScopes(body.scope) ?? [];
