@@ -166,7 +166,18 @@ async def adminpage(request: Request, user: SessionUserOrNone, components: Compo
     return page(
         request,
         "admin.html",
-        scripts=("manage.js", "admin-tables.js", "admin-system.js", "admin-command-lines.js", "admin.js"),
+        # One script per panel (admin.js loads them all after the step-up); tables and command lines first,
+        # since the users panel builds on them.
+        scripts=(
+            "manage.js",
+            "admin-tables.js",
+            "admin-system.js",
+            "admin-command-lines.js",
+            "admin-invites.js",
+            "admin-users.js",
+            "admin-service-accounts.js",
+            "admin.js",
+        ),
         # Airflow's own service account (service_credentials) is marked on the page: disabling it or
         # rotating its secret cuts this Airflow off from the service. Its client id is not a secret.
         context={
