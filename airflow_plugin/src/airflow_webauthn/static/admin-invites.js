@@ -26,15 +26,8 @@
 
   async function createInvite(event) {
     event.preventDefault();
-    var usernameInput = $("invite-username");
-    var username = usernameInput.value.trim();
-    if (!username) {
-      usernameInput.setAttribute("aria-invalid", "true");
-      page.setStatus("Enter the username of the person to invite.", "error");
-      usernameInput.focus();
-      return;
-    }
-    usernameInput.removeAttribute("aria-invalid");
+    var username = M.requiredValue($("invite-username"), "Enter the username of the person to invite.");
+    if (!username) return;
     var body = { username: username, ttlSeconds: Number($("invite-ttl").value) };
     var displayName = $("invite-display-name").value.trim();
     var groups = M.splitList($("invite-groups").value);

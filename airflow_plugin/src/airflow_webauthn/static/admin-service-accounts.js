@@ -47,15 +47,8 @@
 
   async function createServiceAccount(event) {
     event.preventDefault();
-    var nameInput = $("sa-name");
-    var name = nameInput.value.trim();
-    if (!name) {
-      nameInput.setAttribute("aria-invalid", "true");
-      page.setStatus("Enter a name for the service account.", "error");
-      nameInput.focus();
-      return;
-    }
-    nameInput.removeAttribute("aria-invalid");
+    var name = M.requiredValue($("sa-name"), "Enter a name for the service account.");
+    if (!name) return;
     var body = { name: name };
     var groups = M.splitList($("sa-groups").value);
     if (groups.length) body.groups = groups;
