@@ -17,12 +17,11 @@ from airflow_webauthn.datamodels.ceremony import (
     RegistrationOptionsBody,
     RegistrationVerifyBody,
 )
-from airflow_webauthn.routes.cookies import set_session_cookie
+from airflow_webauthn.routes.browser_session import open_browser_session
 from airflow_webauthn.routes.csrf import SameOriginJson
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep, GatewayDep
 from airflow_webauthn.routes.responses import NO_STORE, relay
 from airflow_webauthn.services.gateway import Caller, ServiceGateway
-from airflow_webauthn.services.login import complete_sign_in
 from airflow_webauthn.services.safe_redirect import safe_next_url
 
 ceremony_router = APIRouter(prefix="/webauthn", tags=["WebAuthnCeremony"], dependencies=[SameOriginJson])
@@ -61,22 +60,13 @@ async def authentication_verify(
     body: AuthenticationVerifyBody, request: Request, components: ComponentsDep, caller: CallerDep
 ) -> JSONResponse:
     """Finish the login: on success set Airflow's session cookie and answer ``{"redirect": next}``."""
-    gateway = components.gateway
-    reply = await gateway.relay("/v1/authentication/verify", body.forwarded(), caller=caller)
+    reply = await components.gateway.relay("/v1/authentication/verify", body.forwarded(), caller=caller)
     if reply.status_code >= 400:
         return relay(reply, as_person=False)
-    signed_in = await complete_sign_in(
-        reply.body,
-        kind="passkey",
-        gateway=gateway,
-        settings=components.settings,
-        sessions=components.sessions,
-    )
-    token = components.generate_jwt(signed_in.user, expiration_time_in_seconds=signed_in.lifetime_seconds)
     fallback = conf.get("api", "base_url", fallback="") or "/"
     origin = f"{request.url.scheme}://{request.url.netloc}"
     response = JSONResponse(
         {"redirect": safe_next_url(body.next, request_origin=origin, fallback=fallback)}, headers=NO_STORE
     )
-    set_session_cookie(response, request, token)
+    await open_browser_session(response, request, components, reply.body, "passkey")
     return response

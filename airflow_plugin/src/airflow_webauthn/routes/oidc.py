@@ -18,13 +18,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict
 
 from airflow_webauthn.paths import LOGIN_PATH
-from airflow_webauthn.routes.cookies import secure_cookie, set_session_cookie
+from airflow_webauthn.routes.browser_session import open_browser_session
+from airflow_webauthn.routes.cookies import secure_cookie
 from airflow_webauthn.routes.csrf import SameOriginJson
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep, GatewayDep
 from airflow_webauthn.routes.responses import NO_STORE, ApiRefusalError, relay
 from airflow_webauthn.routes.templates import page
 from airflow_webauthn.services.errors import ServiceRefusedError, ServiceUnavailableError, refusal_from
-from airflow_webauthn.services.login import SignInKind, complete_sign_in
 from airflow_webauthn.services.oidc import (
     FLOW_COOKIE,
     FLOW_COOKIE_SECONDS,
@@ -36,6 +36,7 @@ from airflow_webauthn.services.safe_redirect import safe_next_url
 
 if TYPE_CHECKING:
     from airflow_webauthn.routes.deps import WebAuthnComponents
+    from airflow_webauthn.services.login import SignInKind
 
 oidc_router = APIRouter(prefix="/oidc", tags=["OpenIDConnect"], include_in_schema=False)
 
@@ -86,15 +87,7 @@ async def _signed_in(
     response: _AnswerT, request: Request, components: WebAuthnComponents, body: Any, kind: SignInKind
 ) -> _AnswerT:
     """The service signed the person in: Airflow's session cookie on ``response``; the flow's cookies go."""
-    signed_in = await complete_sign_in(
-        body,
-        kind=kind,
-        gateway=components.gateway,
-        settings=components.settings,
-        sessions=components.sessions,
-    )
-    token = components.generate_jwt(signed_in.user, expiration_time_in_seconds=signed_in.lifetime_seconds)
-    set_session_cookie(response, request, token)
+    await open_browser_session(response, request, components, body, kind)
     _clear_flow(response)
     return response
 
