@@ -7,6 +7,7 @@ import importlib.util
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 ROUTES_PACKAGE = "airflow_webauthn.routes"
 
@@ -26,9 +27,33 @@ def _route_modules() -> list[str]:
 def test_the_route_modules_are_discovered() -> None:
     """The discovery finds the modules that exist today, among them the ones a hand-written list once forgot."""
     modules = _route_modules()
-    for name in ("admin", "ceremony", "error_handlers", "oidc", "path_ids", "session", "token"):
+    for name in (
+        "admin",
+        "ceremony",
+        "cookies",
+        "error_handlers",
+        "oidc",
+        "path_ids",
+        "session",
+        "templates",
+        "token",
+    ):
         assert f"{ROUTES_PACKAGE}.{name}" in modules
     assert len(modules) == len(set(modules))
+
+
+def test_every_file_of_the_routes_folder_is_checked() -> None:
+    """Counted another way (the ``.py`` files in the folder): none is missing from the checks below."""
+    spec = importlib.util.find_spec(ROUTES_PACKAGE)
+    assert spec is not None
+    assert spec.submodule_search_locations
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    on_disk = {
+        ROUTES_PACKAGE if path.stem == "__init__" else f"{ROUTES_PACKAGE}.{path.stem}"
+        for path in folder.glob("*.py")
+    }
+    assert len(on_disk) > 10
+    assert on_disk <= set(_route_modules())
 
 
 def _fresh_python(code: str) -> subprocess.CompletedProcess[str]:

@@ -17,15 +17,36 @@ from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
 from airflow.api_fastapi.auth.managers.exceptions import AuthManagerRefreshTokenExpiredException
 
 from airflow_webauthn.paths import ADMIN_PATH, LOGIN_PATH, PASSKEYS_PATH
-from airflow_webauthn.services.authorization import AuthorizationMixin
+from airflow_webauthn.services.authorization import RoleAuthorization
 from airflow_webauthn.services.service_account_check import ServiceAccountRefusedError
 from airflow_webauthn.services.session_check import SessionRejectedError
 from airflow_webauthn.services.session_end import SessionEndedError
 from airflow_webauthn.user import WebAuthnUser, is_admin
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import httpx
-    from airflow.api_fastapi.common.types import ExtraMenuItem
+    from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
+    from airflow.api_fastapi.auth.managers.models.batch_apis import (
+        IsAuthorizedConnectionRequest,
+        IsAuthorizedDagRequest,
+        IsAuthorizedPoolRequest,
+        IsAuthorizedVariableRequest,
+    )
+    from airflow.api_fastapi.auth.managers.models.resource_details import (
+        AccessView,
+        AssetAliasDetails,
+        AssetDetails,
+        ConfigurationDetails,
+        ConnectionDetails,
+        DagAccessEntity,
+        DagDetails,
+        PoolDetails,
+        TeamDetails,
+        VariableDetails,
+    )
+    from airflow.api_fastapi.common.types import ExtraMenuItem, MenuItem
     from airflow.cli.cli_config import CLICommand
     from fastapi import FastAPI
 
@@ -66,7 +87,7 @@ def _ended(prefix: str, err: SessionRejectedError, *, browser: bool) -> SessionE
     )
 
 
-class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
+class WebAuthnAuthManager(BaseAuthManager[WebAuthnUser]):
     """Auth manager whose users sign in with passkeys held by the airflow-webauthn auth service."""
 
     def __init__(
@@ -131,6 +152,11 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
     @property
     def team_roles(self) -> TeamRoles:
         return self.settings.team_roles
+
+    @cached_property
+    def authorization(self) -> RoleAuthorization:
+        """Every authorization decision (``services.authorization``); it reads the rules above live."""
+        return RoleAuthorization(self)
 
     def _get_teams(self) -> set[str]:
         """Teams named in role_mapping; Airflow's init() refuses to start when one is not in its database."""
@@ -323,6 +349,148 @@ class WebAuthnAuthManager(AuthorizationMixin, BaseAuthManager[WebAuthnUser]):
             # Airflow's refresh middleware clears the cookie on this exception; get_user_from_token
             # refuses the same token for the same reason.
             raise AuthManagerRefreshTokenExpiredException(str(err)) from err
+
+    # ---- authorization: BaseAuthManager's interface, each call decided by RoleAuthorization ----
+
+    def is_authorized_configuration(
+        self, *, method: ResourceMethod, user: WebAuthnUser, details: ConfigurationDetails | None = None
+    ) -> bool:
+        return self.authorization.is_authorized_configuration(method=method, user=user, details=details)
+
+    def is_authorized_connection(
+        self, *, method: ResourceMethod, user: WebAuthnUser, details: ConnectionDetails | None = None
+    ) -> bool:
+        return self.authorization.is_authorized_connection(method=method, user=user, details=details)
+
+    def is_authorized_dag(
+        self,
+        *,
+        method: ResourceMethod,
+        user: WebAuthnUser,
+        access_entity: DagAccessEntity | None = None,
+        details: DagDetails | None = None,
+    ) -> bool:
+        return self.authorization.is_authorized_dag(
+            method=method, user=user, access_entity=access_entity, details=details
+        )
+
+    def is_authorized_asset(
+        self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetDetails | None = None
+    ) -> bool:
+        return self.authorization.is_authorized_asset(method=method, user=user, details=details)
+
+    def is_authorized_asset_alias(
+        self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetAliasDetails | None = None
+    ) -> bool:
+        return self.authorization.is_authorized_asset_alias(method=method, user=user, details=details)
+
+    def is_authorized_pool(
+        self, *, method: ResourceMethod, user: WebAuthnUser, details: PoolDetails | None = None
+    ) -> bool:
+        return self.authorization.is_authorized_pool(method=method, user=user, details=details)
+
+    def is_authorized_variable(
+        self, *, method: ResourceMethod, user: WebAuthnUser, details: VariableDetails | None = None
+    ) -> bool:
+        return self.authorization.is_authorized_variable(method=method, user=user, details=details)
+
+    def is_authorized_team(
+        self, *, method: ResourceMethod, user: WebAuthnUser, details: TeamDetails | None = None
+    ) -> bool:
+        return self.authorization.is_authorized_team(method=method, user=user, details=details)
+
+    def filter_authorized_teams(
+        self, *, teams_names: set[str], user: WebAuthnUser, method: ResourceMethod = "GET"
+    ) -> set[str]:
+        return self.authorization.filter_authorized_teams(teams_names=teams_names, user=user, method=method)
+
+    def is_authorized_view(self, *, access_view: AccessView, user: WebAuthnUser) -> bool:
+        return self.authorization.is_authorized_view(access_view=access_view, user=user)
+
+    def is_authorized_custom_view(
+        self, *, method: ResourceMethod | str, resource_name: str, user: WebAuthnUser
+    ) -> bool:
+        return self.authorization.is_authorized_custom_view(
+            method=method, resource_name=resource_name, user=user
+        )
+
+    def is_authorized_hitl_task(self, *, assigned_users: set[str], user: WebAuthnUser) -> bool:
+        # Dag authors name assignees by username; the user's id is the service's UUID. Accept both.
+        return self.authorization.is_authorized_hitl_task(assigned_users=assigned_users, user=user)
+
+    def filter_authorized_menu_items(
+        self, menu_items: list[MenuItem], *, user: WebAuthnUser
+    ) -> list[MenuItem]:
+        return self.authorization.filter_authorized_menu_items(menu_items, user=user)
+
+    def batch_is_authorized_connection(
+        self, requests: Sequence[IsAuthorizedConnectionRequest], *, user: WebAuthnUser
+    ) -> bool:
+        return self.authorization.batch_is_authorized_connection(requests, user=user)
+
+    def batch_is_authorized_dag(
+        self, requests: Sequence[IsAuthorizedDagRequest], *, user: WebAuthnUser
+    ) -> bool:
+        # Grouped by method so each group is one pass of the rules (one tag lookup at most).
+        return self.authorization.batch_is_authorized_dag(requests, user=user)
+
+    def batch_is_authorized_pool(
+        self, requests: Sequence[IsAuthorizedPoolRequest], *, user: WebAuthnUser
+    ) -> bool:
+        return self.authorization.batch_is_authorized_pool(requests, user=user)
+
+    def batch_is_authorized_variable(
+        self, requests: Sequence[IsAuthorizedVariableRequest], *, user: WebAuthnUser
+    ) -> bool:
+        return self.authorization.batch_is_authorized_variable(requests, user=user)
+
+    def filter_authorized_dag_ids(
+        self,
+        *,
+        dag_ids: set[str],
+        user: WebAuthnUser,
+        method: ResourceMethod = "GET",
+        team_name: str | None = None,
+    ) -> set[str]:
+        return self.authorization.filter_authorized_dag_ids(
+            dag_ids=dag_ids, user=user, method=method, team_name=team_name
+        )
+
+    def filter_authorized_connections(
+        self,
+        *,
+        conn_ids: set[str],
+        user: WebAuthnUser,
+        method: ResourceMethod = "GET",
+        team_name: str | None = None,
+    ) -> set[str]:
+        return self.authorization.filter_authorized_connections(
+            conn_ids=conn_ids, user=user, method=method, team_name=team_name
+        )
+
+    def filter_authorized_pools(
+        self,
+        *,
+        pool_names: set[str],
+        user: WebAuthnUser,
+        method: ResourceMethod = "GET",
+        team_name: str | None = None,
+    ) -> set[str]:
+        return self.authorization.filter_authorized_pools(
+            pool_names=pool_names, user=user, method=method, team_name=team_name
+        )
+
+    def filter_authorized_variables(
+        self,
+        *,
+        variable_keys: set[str],
+        user: WebAuthnUser,
+        method: ResourceMethod = "GET",
+        team_name: str | None = None,
+    ) -> set[str]:
+        return self.authorization.filter_authorized_variables(
+            variable_keys=variable_keys, user=user, method=method, team_name=team_name
+        )
 
     # ---- URLs, sub-application, CLI ----
 

@@ -264,7 +264,17 @@ def test_pages_share_the_base_template(mounted: TestClient, sign_in: Callable[..
 
 @pytest.mark.parametrize(
     "asset",
-    ["manage.js", "passkeys.js", "admin.js", "admin-tables.js", "admin-system.js", "admin-command-lines.js"],
+    [
+        "manage.js",
+        "passkeys.js",
+        "admin.js",
+        "admin-tables.js",
+        "admin-system.js",
+        "admin-command-lines.js",
+        "admin-invites.js",
+        "admin-users.js",
+        "admin-service-accounts.js",
+    ],
 )
 def test_manage_assets_are_served(mounted: TestClient, asset: str) -> None:
     """The new pages' scripts ship inside the package."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
+from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
 from airflow.api_fastapi.auth.managers.models.resource_details import (
     AccessView,
     ConnectionDetails,
@@ -16,6 +18,7 @@ from airflow.api_fastapi.auth.managers.models.resource_details import (
 from airflow.api_fastapi.common.types import MenuItem
 
 from airflow_webauthn.auth_manager import WebAuthnAuthManager
+from airflow_webauthn.services.authorization import RoleAuthorization
 from airflow_webauthn.user import WebAuthnUser
 
 ROLES = ["VIEWER", "USER", "OP", "ADMIN"]
@@ -145,3 +148,38 @@ def test_hitl_assignment_by_id_or_username(am: WebAuthnAuthManager) -> None:
 def test_every_abstract_method_is_implemented() -> None:
     """The manager implements the whole abstract interface of the installed BaseAuthManager."""
     assert not getattr(WebAuthnAuthManager, "__abstractmethods__", set())
+
+
+AUTHORIZATION_INTERFACE = sorted(
+    name
+    for name in dir(BaseAuthManager)
+    if name.startswith(("is_authorized_", "batch_is_authorized_", "filter_authorized_"))
+)
+
+
+@pytest.mark.parametrize("name", AUTHORIZATION_INTERFACE)
+def test_manager_delegates_each_decision_to_role_authorization(name: str) -> None:
+    """Every authorization method of the installed BaseAuthManager is the manager's own one-line
+    delegation to RoleAuthorization: none falls back to Airflow's default (which would decide by
+    another rule, or item by item), and the manager holds no rule of its own."""
+    assert name in vars(WebAuthnAuthManager), f"{name} falls back to BaseAuthManager's default"
+    assert hasattr(RoleAuthorization, name), f"RoleAuthorization does not decide {name}"
+    am = WebAuthnAuthManager()
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    class Recorder:
+        def __getattr__(self, attr: str) -> Any:
+            def decide(*args: Any, **kwargs: Any) -> str:
+                seen.append((attr, {"args": args, **kwargs}))
+                return "decided"
+
+            return decide
+
+    am.__dict__["authorization"] = Recorder()
+    parameters = inspect.signature(getattr(WebAuthnAuthManager, name)).parameters
+    arguments = {p: object() for p in parameters if p != "self"}
+    positional = [
+        arguments.pop(p) for p in list(arguments) if parameters[p].kind is parameters[p].POSITIONAL_OR_KEYWORD
+    ]
+    assert getattr(am, name)(*positional, **arguments) == "decided"
+    assert seen == [(name, {"args": tuple(positional), **arguments})]

@@ -6,8 +6,6 @@ forwarding the browser's address so the service limits and audits the browser, n
 
 from __future__ import annotations
 
-from airflow.api_fastapi.app import get_cookie_path
-from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 from airflow.configuration import conf
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -19,11 +17,11 @@ from airflow_webauthn.datamodels.ceremony import (
     RegistrationOptionsBody,
     RegistrationVerifyBody,
 )
+from airflow_webauthn.routes.browser_session import open_browser_session
 from airflow_webauthn.routes.csrf import SameOriginJson
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep, GatewayDep
 from airflow_webauthn.routes.responses import NO_STORE, relay
 from airflow_webauthn.services.gateway import Caller, ServiceGateway
-from airflow_webauthn.services.login import complete_passkey_login
 from airflow_webauthn.services.safe_redirect import safe_next_url
 
 ceremony_router = APIRouter(prefix="/webauthn", tags=["WebAuthnCeremony"], dependencies=[SameOriginJson])
@@ -62,30 +60,13 @@ async def authentication_verify(
     body: AuthenticationVerifyBody, request: Request, components: ComponentsDep, caller: CallerDep
 ) -> JSONResponse:
     """Finish the login: on success set Airflow's session cookie and answer ``{"redirect": next}``."""
-    gateway = components.gateway
-    reply = await gateway.relay("/v1/authentication/verify", body.forwarded(), caller=caller)
+    reply = await components.gateway.relay("/v1/authentication/verify", body.forwarded(), caller=caller)
     if reply.status_code >= 400:
         return relay(reply, as_person=False)
-    outcome = await complete_passkey_login(
-        reply.body,
-        gateway=gateway,
-        settings=components.settings,
-        sessions=components.sessions,
-        mint=lambda user, ttl: components.generate_jwt(user, expiration_time_in_seconds=ttl),
-    )
     fallback = conf.get("api", "base_url", fallback="") or "/"
     origin = f"{request.url.scheme}://{request.url.netloc}"
     response = JSONResponse(
         {"redirect": safe_next_url(body.next, request_origin=origin, fallback=fallback)}, headers=NO_STORE
     )
-    response.set_cookie(
-        COOKIE_NAME_JWT_TOKEN,
-        outcome.airflow_token,
-        path=get_cookie_path(),
-        # Same rule as Airflow's own login routes (behind a TLS proxy, run the api-server with
-        # --proxy-headers so the scheme is seen as https).
-        secure=request.url.scheme == "https" or bool(conf.get("api", "ssl_cert", fallback="")),
-        httponly=True,
-        samesite="lax",
-    )
+    await open_browser_session(response, request, components, reply.body, "passkey")
     return response

@@ -42,7 +42,7 @@ async def create_cli_token(body: CliLoginBody, components: ComponentsDep, caller
     The caller's address and User-Agent are forwarded: the service limits guesses per username (or
     client id) and address, and lists the command line with them.
     """
-    token = await sign_in_command_line(
+    signed_in = await sign_in_command_line(
         username=body.username,
         password=body.password,
         gateway=components.gateway,
@@ -50,6 +50,6 @@ async def create_cli_token(body: CliLoginBody, components: ComponentsDep, caller
         sessions=components.sessions,
         caller=caller,
         lifetime_seconds=conf.getint("api_auth", "jwt_cli_expiration_time"),
-        mint=lambda user, ttl: components.generate_jwt(user, expiration_time_in_seconds=ttl),
     )
+    token = components.generate_jwt(signed_in.user, expiration_time_in_seconds=signed_in.lifetime_seconds)
     return JSONResponse(status_code=201, content={"access_token": token}, headers=NO_STORE)

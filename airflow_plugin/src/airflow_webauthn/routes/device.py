@@ -4,7 +4,7 @@ Airflow's origin, so a command line needs nothing but Airflow's URL.
 Both relay an OAuth form to the service (a confidential client's HTTP Basic credentials pass through
 untouched; the caller's address and User-Agent are forwarded, so the service limits and records the
 caller). The token endpoint turns the service's token into AIRFLOW's own, exactly like airflowctl's
-one-time-code sign-in (``services.cli_sign_in.command_line_token``): the CLI's lifetime, re-checked like
+one-time-code sign-in (``services.cli_sign_in.command_line_sign_in``): the CLI's lifetime, re-checked like
 a browser session. Neither route reads a cookie, so a cross-site form gains nothing: no same-origin
 rule, like ``/auth/token``. Answers are RFC 8628 / RFC 6749 JSON, never cached.
 """
@@ -21,7 +21,7 @@ from airflow_webauthn.datamodels.token import OAuthRequestError, basic_credentia
 from airflow_webauthn.routes.csrf import content_type
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep
 from airflow_webauthn.routes.token import oauth_error
-from airflow_webauthn.services.cli_sign_in import command_line_token
+from airflow_webauthn.services.cli_sign_in import command_line_sign_in
 from airflow_webauthn.services.errors import (
     SERVICE_UNAVAILABLE_MESSAGE,
     ServiceRefusedError,
@@ -154,15 +154,15 @@ async def device_token(request: Request, components: ComponentsDep, caller: Call
         )
         if reply.status_code >= 400:
             return relayed_oauth_error(reply, used_basic=form.authorization is not None)
-        token = await command_line_token(
+        signed_in = await command_line_sign_in(
             reply.body,
             gateway=components.gateway,
             settings=components.settings,
             sessions=components.sessions,
             lifetime_seconds=lifetime,
-            mint=lambda user, ttl: components.generate_jwt(user, expiration_time_in_seconds=ttl),
             names_command_line=True,
         )
+        token = components.generate_jwt(signed_in.user, expiration_time_in_seconds=lifetime)
     except ServiceUnavailableError:
         return oauth_error(503, "temporarily_unavailable", SERVICE_UNAVAILABLE_MESSAGE)
     except ServiceRefusedError as err:

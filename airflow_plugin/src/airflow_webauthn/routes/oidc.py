@@ -8,23 +8,23 @@ failure goes back to the login page with a fixed message and clears the flow's c
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlencode
 
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX, get_cookie_path
-from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 from airflow.configuration import conf
 from fastapi import APIRouter, Cookie, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from airflow_webauthn.paths import LOGIN_PATH
+from airflow_webauthn.routes.browser_session import open_browser_session
+from airflow_webauthn.routes.cookies import secure_cookie
 from airflow_webauthn.routes.csrf import SameOriginJson
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep, GatewayDep
-from airflow_webauthn.routes.pages import _page
 from airflow_webauthn.routes.responses import NO_STORE, ApiRefusalError, relay
+from airflow_webauthn.routes.templates import page
 from airflow_webauthn.services.errors import ServiceRefusedError, ServiceUnavailableError, refusal_from
-from airflow_webauthn.services.login import LoginOutcome, complete_passkey_login
 from airflow_webauthn.services.oidc import (
     FLOW_COOKIE,
     FLOW_COOKIE_SECONDS,
@@ -34,9 +34,15 @@ from airflow_webauthn.services.oidc import (
 )
 from airflow_webauthn.services.safe_redirect import safe_next_url
 
+if TYPE_CHECKING:
+    from airflow_webauthn.routes.deps import WebAuthnComponents
+    from airflow_webauthn.services.login import SignInKind
+
 oidc_router = APIRouter(prefix="/oidc", tags=["OpenIDConnect"], include_in_schema=False)
 
 _FLOW_COOKIES = (FLOW_COOKIE, NEXT_COOKIE, PENDING_COOKIE)
+
+_AnswerT = TypeVar("_AnswerT", bound=Response)
 
 
 def _origin(request: Request) -> str:
@@ -47,18 +53,13 @@ def _fallback() -> str:
     return conf.get("api", "base_url", fallback="") or "/"
 
 
-def _secure(request: Request) -> bool:
-    # Same rule as the session cookie (ceremony.py): https, or Airflow serving TLS itself.
-    return request.url.scheme == "https" or bool(conf.get("api", "ssl_cert", fallback=""))
-
-
 def _set(response: Response, request: Request, name: str, value: str) -> None:
     response.set_cookie(
         name,
         value,
         max_age=FLOW_COOKIE_SECONDS,
         path=get_cookie_path(),
-        secure=_secure(request),
+        secure=secure_cookie(request),
         httponly=True,
         samesite="lax",
     )
@@ -82,26 +83,13 @@ def _to_login(request: Request, code: str, next_url: str | None) -> RedirectResp
     return response
 
 
-def _signed_in(response: Response, request: Request, outcome: LoginOutcome) -> None:
-    response.set_cookie(
-        COOKIE_NAME_JWT_TOKEN,
-        outcome.airflow_token,
-        path=get_cookie_path(),
-        secure=_secure(request),
-        httponly=True,
-        samesite="lax",
-    )
+async def _signed_in(
+    response: _AnswerT, request: Request, components: WebAuthnComponents, body: Any, kind: SignInKind
+) -> _AnswerT:
+    """The service signed the person in: Airflow's session cookie on ``response``; the flow's cookies go."""
+    await open_browser_session(response, request, components, body, kind)
     _clear_flow(response)
-
-
-async def _session(components: Any, body: Any) -> LoginOutcome:
-    return await complete_passkey_login(
-        body,
-        gateway=components.gateway,
-        settings=components.settings,
-        sessions=components.sessions,
-        mint=lambda user, ttl: components.generate_jwt(user, expiration_time_in_seconds=ttl),
-    )
+    return response
 
 
 @oidc_router.get("/login")
@@ -165,15 +153,13 @@ async def oidc_callback(
             return response
         if body.get("status") != "signed_in":
             return _to_login(request, "failed", next_cookie)
-        outcome = await _session(components, body)
+        target = safe_next_url(next_cookie, request_origin=_origin(request), fallback=_fallback())
+        response = RedirectResponse(target, status_code=303, headers=NO_STORE)
+        return await _signed_in(response, request, components, body, "provider")
     except ServiceUnavailableError:
         return _to_login(request, "idp_unavailable", next_cookie)
     except ServiceRefusedError as err:
         return _to_login(request, login_error_code(err.error), next_cookie)
-    target = safe_next_url(next_cookie, request_origin=_origin(request), fallback=_fallback())
-    response = RedirectResponse(target, status_code=303, headers=NO_STORE)
-    _signed_in(response, request, outcome)
-    return response
 
 
 @oidc_router.get("/passkey", response_class=HTMLResponse)
@@ -183,7 +169,7 @@ def oidc_passkey_page(
     """The passkey step after the provider: "Continue with passkey" or, the first time, "Set up a passkey"."""
     if not pending:
         return _to_login(request, "state_invalid", None)
-    return _page(request, "oidc_passkey.html", scripts=("oidc-passkey.js",), depth=1)
+    return page(request, "oidc_passkey.html", scripts=("oidc-passkey.js",), depth=1)
 
 
 @oidc_router.get("/cancel")
@@ -235,11 +221,9 @@ async def oidc_passkey_verify(
     if reply.status_code >= 400:
         refusal = refusal_from(reply.status_code, reply.body)
         raise ApiRefusalError(refusal.status_code, refusal.error, refusal.message)
-    outcome = await _session(components, reply.body)
     target = safe_next_url(next_cookie, request_origin=_origin(request), fallback=_fallback())
     response = JSONResponse({"redirect": target}, headers=NO_STORE)
-    _signed_in(response, request, outcome)
-    return response
+    return await _signed_in(response, request, components, reply.body, "provider+passkey")
 
 
 @oidc_router.post("/backchannel-logout")

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX, get_cookie_path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from airflow_webauthn.datamodels import PASSKEY_LABEL_MAX
 from airflow_webauthn.paths import ADMIN_PATH, DEVICE_PATH, ENROLL_PATH, LOGIN_PATH, PASSKEYS_PATH
 from airflow_webauthn.routes.command_lines import api_url
-from airflow_webauthn.routes.csrf import configured_origin
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep
 from airflow_webauthn.routes.session import SessionUserOrNone
 from airflow_webauthn.routes.step_up_auth import clear_step_up_cookie
+from airflow_webauthn.routes.templates import MANAGE_PAGE_HEADERS, PAGE_HEADERS, page
 from airflow_webauthn.services.confirmations import UNREACHABLE_MESSAGE
 from airflow_webauthn.services.errors import ServiceUnavailableError
 from airflow_webauthn.services.group_hints import group_hints
@@ -35,68 +33,6 @@ pages_router = APIRouter(include_in_schema=False)
 
 # The service's invite lookup: names the account a link enrolls without using the link.
 REGISTRATION_INVITE = "/v1/registration/invite"
-
-_templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
-
-_COMMON_HEADERS = {
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-}
-
-
-def _csp(frame_ancestors: str) -> str:
-    return (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-        f"base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}"
-    )
-
-
-# Pages only load their own scripts and styles and only call Airflow's origin; they are never cached.
-# The login and enrollment pages may never be framed (clickjacking a passkey prompt).
-PAGE_HEADERS = {
-    "Content-Security-Policy": _csp("'none'"),
-    "X-Frame-Options": "DENY",
-    **_COMMON_HEADERS,
-}
-# Airflow's own UI shows the passkeys and administration pages (its "Security" menu items) in a
-# same-origin iframe, so they may be framed by Airflow's origin only.
-MANAGE_PAGE_HEADERS = {
-    "Content-Security-Policy": _csp("'self'"),
-    "X-Frame-Options": "SAMEORIGIN",
-    **_COMMON_HEADERS,
-}
-
-
-def _page(
-    request: Request,
-    template: str,
-    *,
-    scripts: tuple[str, ...] = (),
-    context: dict[str, Any] | None = None,
-    headers: dict[str, str] = PAGE_HEADERS,
-    status_code: int = 200,
-    depth: int = 0,
-) -> HTMLResponse:
-    # <base href> = the sub-app's root (e.g. "/auth/"), so relative asset and API URLs work wherever
-    # Airflow mounts it ([api] base_url with a path, proxies): the page's directory, less ``depth``
-    # folders for a page routed below the root (/auth/oidc/passkey has depth 1).
-    base_href = request.url.path.rsplit("/", 1 + depth)[0] + "/"
-    response = _templates.TemplateResponse(
-        request,
-        template,
-        {
-            "base_href": base_href,
-            "scripts": scripts,
-            "wide": False,
-            # Where passkeys work, for the page's "cannot be used at this address" message.
-            "passkey_origin": configured_origin() or "",
-            **(context or {}),
-        },
-        status_code=status_code,
-    )
-    response.headers.update(headers)
-    return response
 
 
 def _to_login(page_path: str) -> RedirectResponse:
@@ -119,7 +55,7 @@ async def _identity_provider(components: ComponentsDep, caller: CallerDep) -> st
 
 
 @pages_router.get(LOGIN_PATH, response_class=HTMLResponse)
-async def login_page(request: Request, components: ComponentsDep, caller: CallerDep) -> HTMLResponse:
+async def loginpage(request: Request, components: ComponentsDep, caller: CallerDep) -> HTMLResponse:
     """The sign-in page, where Airflow's logout ends: it deletes any step-up cookie (a confirmation
     belongs to the session it was made in), and says so when Airflow cannot get sessions confirmed.
 
@@ -139,7 +75,7 @@ async def login_page(request: Request, components: ComponentsDep, caller: Caller
         "oidc_provider": provider,
         "oidc_error": login_error_message(request.query_params.get("oidc_error")),
     }
-    response = _page(request, "login.html", scripts=("login.js",), context=context)
+    response = page(request, "login.html", scripts=("login.js",), context=context)
     if STEP_UP_COOKIE in request.cookies:
         clear_step_up_cookie(response)
     if SESSION_ENDED_COOKIE in request.cookies:  # said once
@@ -187,21 +123,21 @@ async def _check_invite(components: WebAuthnComponents, invite: str | None, call
 
 
 @pages_router.get(ENROLL_PATH, response_class=HTMLResponse)
-async def enroll_page(
+async def enrollpage(
     request: Request, components: ComponentsDep, caller: CallerDep, invite: str | None = None
 ) -> HTMLResponse:
     """The enrollment page, checked on opening: it names the account the link enrolls, or says the link
     cannot be used (no form then), without using the link up."""
     check = await _check_invite(components, invite, caller)
-    return _page(request, "enroll.html", scripts=("enroll.js",), context=check)
+    return page(request, "enroll.html", scripts=("enroll.js",), context=check)
 
 
 @pages_router.get(PASSKEYS_PATH, response_class=HTMLResponse)
-async def passkeys_page(request: Request, user: SessionUserOrNone) -> Response:
+async def passkeyspage(request: Request, user: SessionUserOrNone) -> Response:
     """The signed-in person's passkeys; without an Airflow session, sign in first."""
     if user is None:
         return _to_login(PASSKEYS_PATH)
-    return _page(
+    return page(
         request,
         "passkeys.html",
         scripts=("manage.js", "passkeys.js", "command-lines.js"),
@@ -227,7 +163,7 @@ async def device_page(request: Request, user: SessionUserOrNone, user_code: str 
         target = DEVICE_PATH + (f"?user_code={quote(user_code, safe='')}" if user_code else "")
         return _to_login(target)
     prefill = user_code.strip()[:9] if user_code else ""
-    return _page(
+    return page(
         request,
         "device.html",
         scripts=("manage.js", "device.js"),
@@ -243,23 +179,34 @@ async def device_page(request: Request, user: SessionUserOrNone, user_code: str 
 
 
 @pages_router.get(ADMIN_PATH, response_class=HTMLResponse)
-async def admin_page(request: Request, user: SessionUserOrNone, components: ComponentsDep) -> Response:
+async def adminpage(request: Request, user: SessionUserOrNone, components: ComponentsDep) -> Response:
     """Administration, for Airflow admins only (the service also checks its admin group on each call)."""
     if user is None:
         return _to_login(ADMIN_PATH)
     credentials = components.settings.service_credentials
     if not is_admin(user):
-        return _page(
+        return page(
             request,
             "forbidden.html",
             context={"username": user.username},
             headers=MANAGE_PAGE_HEADERS,
             status_code=403,
         )
-    return _page(
+    return page(
         request,
         "admin.html",
-        scripts=("manage.js", "admin-tables.js", "admin-system.js", "admin-command-lines.js", "admin.js"),
+        # One script per panel (admin.js loads them all after the step-up); tables and command lines first,
+        # since the users panel builds on them.
+        scripts=(
+            "manage.js",
+            "admin-tables.js",
+            "admin-system.js",
+            "admin-command-lines.js",
+            "admin-invites.js",
+            "admin-users.js",
+            "admin-service-accounts.js",
+            "admin.js",
+        ),
         # Airflow's own service account (service_credentials) is marked on the page: disabling it or
         # rotating its secret cuts this Airflow off from the service. Its client id is not a secret.
         context={

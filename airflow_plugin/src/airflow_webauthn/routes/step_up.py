@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import time
 
-from airflow.configuration import conf
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from airflow_webauthn.datamodels.manage import EmptyBody, StepUpResult, StepUpVerifyBody
+from airflow_webauthn.routes.cookies import secure_cookie
 from airflow_webauthn.routes.csrf import SameOriginJson
 from airflow_webauthn.routes.deps import CallerDep, ComponentsDep, GatewayDep
 from airflow_webauthn.routes.responses import NO_STORE, ApiRefusalError, relay
@@ -85,7 +85,7 @@ async def step_up_verify(
         ),
         max_age=max_age,
         path=step_up_cookie_path(),
-        secure=request.url.scheme == "https" or bool(conf.get("api", "ssl_cert", fallback="")),
+        secure=secure_cookie(request),
         httponly=True,
         samesite="strict",
     )

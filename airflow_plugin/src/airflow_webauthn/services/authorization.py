@@ -30,7 +30,7 @@ helpers), so a team role opens them; creating an item of no team needs the globa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from airflow_webauthn.services.roles import Role, is_allowed, needed_role, parse_role
 
@@ -88,18 +88,33 @@ def _needed(method: str, rule: tuple[Role, Role]) -> Role:
     return needed_role(method=method, read_role=rule[0], write_role=rule[1])
 
 
-class AuthorizationMixin:
-    """Role-ladder implementation of BaseAuthManager's authorization interface."""
+class AccessRules(Protocol):
+    """Where the rules beyond the global role come from (the auth manager, built from its settings)."""
+
+    @property
+    def dag_access(self) -> DagAccess: ...
+
+    @property
+    def team_roles(self) -> TeamRoles: ...
+
+
+class RoleAuthorization:
+    """Role-ladder implementation of BaseAuthManager's authorization interface; the manager delegates
+    each ``is_authorized_*`` / ``batch_*`` / ``filter_authorized_*`` call here.
+
+    The rules are read from ``rules`` at each decision (never copied), so they are the manager's current ones.
+    """
+
+    def __init__(self, rules: AccessRules) -> None:
+        self._rules = rules
 
     @property
     def dag_access(self) -> DagAccess:
-        """The per-DAG rules; the auth manager provides them."""
-        raise NotImplementedError
+        return self._rules.dag_access
 
     @property
     def team_roles(self) -> TeamRoles:
-        """Roles in teams (multi-team mode); the auth manager provides them."""
-        raise NotImplementedError
+        return self._rules.team_roles
 
     # ---- the three sources of a role: global, team, per-DAG rule ----
 

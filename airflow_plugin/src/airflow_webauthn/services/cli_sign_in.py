@@ -10,19 +10,15 @@ checked against the service's list of accounts, so disabling the account ends it
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from airflow_webauthn.services.errors import ServiceRefusedError, refusal_from
-from airflow_webauthn.services.users import NoRoleError, user_from_service_claims
+from airflow_webauthn.services.login import SignedIn, complete_sign_in
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from airflow_webauthn.config import WebAuthnSettings
     from airflow_webauthn.services.gateway import Caller, ServiceGateway
     from airflow_webauthn.services.session_check import SessionChecker
-    from airflow_webauthn.user import WebAuthnUser
 
 # The service's one-time codes start with this (libs/cli-sign-in CLI_CODE_PREFIX): anything else in the
 # password field is a service account's secret. Both are authenticated by the service either way, so
@@ -51,9 +47,11 @@ async def sign_in_command_line(
     sessions: SessionChecker,
     caller: Caller,
     lifetime_seconds: int,
-    mint: Callable[[WebAuthnUser, int], str],
-) -> str:
-    """An Airflow token for the command line; raises ``ServiceRefusedError`` (401 for wrong credentials)."""
+) -> SignedIn:
+    """Who the command line signs in as (the route mints Airflow's token for ``lifetime_seconds``).
+
+    Raises ``ServiceRefusedError`` (401 for wrong credentials).
+    """
     if is_cli_code(password):
         reply = await gateway.relay("/v1/cli/token", {"username": username, "code": password}, caller=caller)
         if reply.status_code == 401:
@@ -68,49 +66,42 @@ async def sign_in_command_line(
             if err.status_code == 401:
                 raise ServiceRefusedError(401, "invalid_client", REFUSED_CLIENT) from err
             raise
-    return await command_line_token(
+    return await command_line_sign_in(
         body,
         gateway=gateway,
         settings=settings,
         sessions=sessions,
         lifetime_seconds=lifetime_seconds,
-        mint=mint,
         names_command_line=is_cli_code(password),
     )
 
 
-async def command_line_token(
+async def command_line_sign_in(
     body: object,
     *,
     gateway: ServiceGateway,
     settings: WebAuthnSettings,
     sessions: SessionChecker,
     lifetime_seconds: int,
-    mint: Callable[[WebAuthnUser, int], str],
     names_command_line: bool,
-) -> str:
-    """Airflow's token for the service's token answer ``body`` (a person's command line or a service
-    account): verified, mapped to a role, and minted with the CLI's lifetime. The one path for every
-    kind of command-line sign-in (one-time code, client secret, device authorization).
+) -> SignedIn:
+    """Who the service's token answer ``body`` signs in as a command line (a person's or a service
+    account): the one path for every kind of command-line sign-in (one-time code, client secret, device
+    authorization); the route mints Airflow's token for ``lifetime_seconds``.
 
     ``names_command_line``: the token is a person's command line, so it must name it (``cli_sign_in``).
     """
-    verified = await gateway.verify_service_token(body)
-    try:
-        user = user_from_service_claims(
-            verified.claims,
-            role_mapping=settings.role_mapping,
-            session_expires_at=int(time.time()) + lifetime_seconds,
-        )
-    except NoRoleError as err:
-        raise ServiceRefusedError(
-            403, "no_role", f"{err.username} is not in any group that grants an Airflow role."
-        ) from err
-    if names_command_line and user.cli_sign_in_id is None:
+    signed_in = await complete_sign_in(
+        body,
+        kind="cli",
+        gateway=gateway,
+        settings=settings,
+        sessions=sessions,
+        lifetime_seconds=lifetime_seconds,
+    )
+    if names_command_line and signed_in.user.cli_sign_in_id is None:
         # Only a token naming its command line can be signed out from the Passkeys page.
         raise ServiceRefusedError(
             502, "invalid_service_token", "The sign-in service did not name the command line."
         )
-    if not user.is_service_account:
-        sessions.remember_login(user)
-    return mint(user, lifetime_seconds)
+    return signed_in

@@ -28,13 +28,14 @@ def user_from_service_claims(
     *,
     role_mapping: Mapping[str, Role],
     session_expires_at: int | None = None,
-    passkey_login: bool = False,
+    person: bool = False,
     session_id: str | None = None,
 ) -> WebAuthnUser:
     """Turn verified claims into a user; raise ``NoRoleError`` when no group is mapped.
 
     A passkey login carries ``passkey_id``; a client-credentials token carries ``client_id`` but no
     passkey (user tokens also name the Airflow client in ``client_id``, so that alone is not enough).
+    ``person`` says the caller knows a person signed in (a browser sign-in, with or without a passkey).
     """
     groups = claims.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
@@ -59,7 +60,7 @@ def user_from_service_claims(
         display_name=name if isinstance(name, str) and name else None,
         role=role.name,
         groups=tuple(groups),
-        is_service_account=not passkey_login and passkey_id is None and "client_id" in claims,
+        is_service_account=not person and passkey_id is None and "client_id" in claims,
         passkey_id=passkey_id,
         session_expires_at=session_expires_at,
         session_id=session_id,

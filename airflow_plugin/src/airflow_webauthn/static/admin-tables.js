@@ -1,4 +1,4 @@
-/* Table helpers shared by the administration page's scripts (admin.js, admin-system.js). */
+/* Table helpers shared by the administration page's panel scripts (admin-*.js). */
 (function () {
   "use strict";
 
@@ -19,8 +19,8 @@
   }
 
   var T = {
-    users: [], // the last loaded user list (admin.js keeps it current)
-    accounts: [], // the last loaded service accounts (admin.js keeps it current)
+    users: [], // the last loaded user list (admin-users.js keeps it current)
+    accounts: [], // the last loaded service accounts (admin-service-accounts.js keeps it current)
     newest: newest,
     byIdIn: byIdIn,
   };

@@ -54,6 +54,19 @@
       .filter(function (item) { return item.length > 0; });
   }
 
+  /** A required field's trimmed value; empty, it is marked invalid, ``message`` is shown and it gets focus (→ ""). */
+  function requiredValue(input, message) {
+    var value = input.value.trim();
+    if (!value) {
+      input.setAttribute("aria-invalid", "true");
+      page.setStatus(message, "error");
+      input.focus();
+      return "";
+    }
+    input.removeAttribute("aria-invalid");
+    return value;
+  }
+
   function focusLater(node) {
     if (node && typeof node.focus === "function") window.setTimeout(function () { node.focus(); }, 0);
   }
@@ -261,6 +274,7 @@
     formatDate: formatDate,
     flagText: flagText,
     splitList: splitList,
+    requiredValue: requiredValue,
     focusLater: focusLater,
   };
 })();
