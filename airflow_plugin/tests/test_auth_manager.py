@@ -243,6 +243,7 @@ def test_cli_commands_are_offered() -> None:
         "keys",
         "audit",
         "report",
+        "login",
     }
 
 

@@ -149,13 +149,13 @@ def test_a_person_without_a_role_gets_no_token(
 ) -> None:
     """The service approved, but Airflow maps no role: access_denied, no token."""
     fake_service.device_answers.append("approved")
-    from airflow_webauthn.services import cli_sign_in
+    from airflow_webauthn.services import login
     from airflow_webauthn.services.users import NoRoleError
 
     def no_role(*args: object, **kwargs: object) -> None:
         raise NoRoleError("ada")
 
-    monkeypatch.setattr(cli_sign_in, "user_from_service_claims", no_role)
+    monkeypatch.setattr(login, "user_from_service_claims", no_role)
     response = mounted.post("/auth/device/token", data=POLL)
     assert response.status_code == 403
     assert response.json()["error"] == "access_denied"
