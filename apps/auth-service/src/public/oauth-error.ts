@@ -3,11 +3,17 @@ import type { Response } from 'express';
 import { AppErrorFilter } from '../http/app-error.filter';
 
 export type OAuthErrorCode =
-  'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope' | 'unauthorized_client';
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'unauthorized_client';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
   invalid_client: 401,
+  invalid_grant: 400,
   unsupported_grant_type: 400,
   invalid_scope: 400,
   unauthorized_client: 400,

@@ -20,7 +20,7 @@ export class WellKnownController {
       issuer: this.config.jwt.issuer,
       jwks_uri: `${base}/.well-known/jwks.json`,
       token_endpoint: `${base}/v1/oauth/token`,
-      grant_types_supported: ['client_credentials'],
+      grant_types_supported: ['client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
       id_token_signing_alg_values_supported: [this.config.jwt.signingAlg],
       access_token_signing_alg_values_supported: [this.config.jwt.signingAlg],

@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
 import { CliSignInModule } from '@app/cli-sign-in';
+import { DelegationsModule } from '@app/delegations';
 import { TokensModule } from '@app/tokens';
 import { FederationModule } from '@app/federation';
 import { WebAuthnModule } from '@app/webauthn';
 import { AccessTokenGrants } from './access-token-grants';
 import { ClientCredentialsGrant } from './client-credentials-grant';
+import { DelegatedGrants } from './delegated-grants';
 import { CliCodeSignIn } from './cli-code-sign-in';
 import { FederatedPasskeyStep } from './federated-passkey-step';
 import { FederatedSignIn } from './federated-sign-in';
@@ -14,15 +16,31 @@ import { PasskeySignIn } from './passkey-sign-in';
 
 /** The two ways to get an access token (a passkey sign-in, the client-credentials grant), for the public controllers. */
 @Module({
-  imports: [CliSignInModule, AccountsModule, AuditModule, TokensModule, WebAuthnModule, FederationModule],
+  imports: [
+    CliSignInModule,
+    DelegationsModule,
+    AccountsModule,
+    AuditModule,
+    TokensModule,
+    WebAuthnModule,
+    FederationModule,
+  ],
   providers: [
     AccessTokenGrants,
     PasskeySignIn,
     CliCodeSignIn,
     ClientCredentialsGrant,
+    DelegatedGrants,
     FederatedSignIn,
     FederatedPasskeyStep,
   ],
-  exports: [PasskeySignIn, CliCodeSignIn, ClientCredentialsGrant, FederatedSignIn, FederatedPasskeyStep],
+  exports: [
+    PasskeySignIn,
+    CliCodeSignIn,
+    ClientCredentialsGrant,
+    DelegatedGrants,
+    FederatedSignIn,
+    FederatedPasskeyStep,
+  ],
 })
 export class SignInModule {}
