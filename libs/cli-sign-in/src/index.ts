@@ -11,3 +11,17 @@ export {
   Clock,
 } from './cli-codes.service';
 export { CliSignInModule, CLI_SIGN_IN_ENTITIES } from './cli-sign-in.module';
+export { DeviceAuthorization, DeviceClientKind } from './device-authorization.entity';
+export {
+  DeviceAuthorizationsService,
+  DeviceClient,
+  DeviceClock,
+  DevicePoll,
+  DevicePollError,
+  DeviceRequestState,
+  DeviceSignIn,
+  StartedDeviceAuthorization,
+  DEVICE_CLOCK,
+  DEVICE_CODE_TTL_SECONDS,
+  displayUserCode,
+} from './device-authorizations.service';

@@ -51,6 +51,34 @@ describe('rate-limit rules', () => {
     expect(buckets(spelt, settings)).toContain('cli-code:alice|10.0.0.1');
   });
 
+  it('limits device authorization requests per address (a ceremony start) and per client, and their failed secrets', () => {
+    const facts = {
+      method: 'POST',
+      path: '/v1/oauth/device_authorization',
+      address: '10.0.0.1',
+      claimedClientId: 'airflow-cli',
+    };
+    expect(buckets(facts, settings)).toEqual([
+      'address:10.0.0.1',
+      'ceremony:10.0.0.1',
+      'device-client:airflow-cli',
+      'secret:airflow-cli|10.0.0.1',
+    ]);
+  });
+
+  it('counts unknown device user codes per person and per address, on every method, only when the answer is 404', () => {
+    for (const method of ['GET', 'POST']) {
+      const rules = rulesFor(
+        { method, path: '/v1/me/Device-Requests/BCDF-GHJK/approve', address: '10.0.0.1', principal: 'user:u1' },
+        settings,
+      );
+      expect(rules.filter((r) => r.countsStatus === 404)).toEqual([
+        expect.objectContaining({ bucket: 'user-code:user:u1', limit: 10, windowMs: 900_000 }),
+        expect.objectContaining({ bucket: 'user-code:10.0.0.1', limit: 10, windowMs: 900_000 }),
+      ]);
+    }
+  });
+
   it('cannot be dodged by the spelling of a path', () => {
     for (const path of ['/V1/OAuth/Token', '/v1/oauth/token/', '/v1/oauth/token//']) {
       expect(buckets({ method: 'POST', path, address: 'a', claimedClientId: 'abc' }, settings)).toContain(

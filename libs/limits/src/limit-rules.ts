@@ -37,6 +37,10 @@ const MINUTE = 60_000;
 const TOKEN = '/v1/oauth/token';
 const SIGN_IN = '/v1/authentication/verify';
 const CLI_CODE_SIGN_IN = '/v1/cli/token';
+/** RFC 8628 §3.1: anyone may ask for a user code (the public client `airflow-cli` has no secret). */
+const DEVICE_AUTHORIZATION = '/v1/oauth/device_authorization';
+/** A person looking up, approving or denying a device request by its user code (short: guessable without a limit). */
+const DEVICE_REQUESTS = '/v1/me/device-requests/';
 /**
  * Unauthenticated requests that create server-side state or probe a secret (a challenge, a pending provider flow,
  * an invite lookup): same callers, same cost to guess.
@@ -47,6 +51,7 @@ const CEREMONY_STARTS = new Set([
   '/v1/registration/invite',
   '/v1/oidc/start',
   '/v1/oidc/passkey/options',
+  DEVICE_AUTHORIZATION,
 ]);
 /** Probes from load balancers and orchestrators: never limited, never written. */
 export const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
@@ -90,7 +95,8 @@ function bucket(kind: string, ...parts: string[]): string {
  * - failed client authentications, per claimed client id per address (a success is not counted), so guessing one
  *   client's secret from one address stops while the client itself, from its own address, still gets tokens;
  * - failed sign-ins, per credential per address; failed one-time CLI codes, per username per address (the same
- *   limit: a code is a sign-in).
+ *   limit: a code is a sign-in); unknown device user codes, per person and per address (the same limit);
+ * - device authorization requests, per client id (and, unauthenticated, as ceremony starts per address).
  */
 export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRule[] {
   const route = routeOf(facts.path);
@@ -113,6 +119,18 @@ export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRul
       message: 'too many requests from your address',
     });
   }
+  if (route.startsWith(DEVICE_REQUESTS)) {
+    // Every lookup of a user code that names no request counts, per person and per address: 20^8 codes, a handful
+    // of wrong tries per window, and guessing a live one stays hopeless.
+    for (const key of [facts.principal, address].filter(Boolean) as string[])
+      rules.push({
+        bucket: bucket('user-code', key),
+        limit: settings.failedSignIns,
+        windowMs: failureWindowMs,
+        countsStatus: 404,
+        message: 'too many unknown sign-in request codes; check the code your command line shows',
+      });
+  }
   if (facts.method !== 'POST') return rules;
   if (!facts.principal && CEREMONY_STARTS.has(route)) {
     rules.push({
@@ -122,7 +140,16 @@ export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRul
       message: 'too many sign-in attempts from your address',
     });
   }
-  if (route === TOKEN && facts.claimedClientId) {
+  if (route === DEVICE_AUTHORIZATION && facts.claimedClientId) {
+    // Per client, whoever asks: a flood of requests in one client's name (the public airflow-cli one included).
+    rules.push({
+      bucket: bucket('device-client', facts.claimedClientId),
+      limit: settings.clientPerMinute,
+      windowMs: MINUTE,
+      message: 'too many sign-in requests for this client',
+    });
+  }
+  if ((route === TOKEN || route === DEVICE_AUTHORIZATION) && facts.claimedClientId) {
     rules.push({
       bucket: bucket('secret', facts.claimedClientId, address),
       limit: settings.failedSecrets,
@@ -152,6 +179,8 @@ export function rulesFor(facts: RequestFacts, settings: LimitSettings): LimitRul
   return rules;
 }
 
+/** The OAuth endpoints: form requests with client credentials, answered in RFC 6749 §5.2's error format. */
 export function isTokenEndpoint(path: string): boolean {
-  return routeOf(path) === TOKEN;
+  const route = routeOf(path);
+  return route === TOKEN || route === DEVICE_AUTHORIZATION;
 }

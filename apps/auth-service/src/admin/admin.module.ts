@@ -17,6 +17,7 @@ import { MyCommandLinesController } from './my-command-lines.controller';
 import { MyDelegationsController } from './my-delegations.controller';
 import { AdminDelegationsController } from './delegations.controller';
 import { SignInModule } from '../sign-in/sign-in.module';
+import { MyDeviceRequestsController } from './my-device-requests.controller';
 import { AdminServiceAccountsController } from './service-accounts.controller';
 import { AdminUsersController } from './users.controller';
 import { AdminReportsController } from './access-review/access-review.controller';
@@ -46,6 +47,7 @@ import { AccessReviewService } from './access-review/access-review.service';
     MyCommandLinesController,
     MyDelegationsController,
     AdminDelegationsController,
+    MyDeviceRequestsController,
   ],
   providers: [BearerGuard, AdminDenialsAudit, AuditNames, AccessReviewRepository, AccessReviewService],
 })

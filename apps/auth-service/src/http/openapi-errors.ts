@@ -39,7 +39,7 @@ const OAUTH_ERROR_BODY = {
 /**
  * Declares in the OpenAPI document the error answers every operation can give, with their bodies, so that
  * clients (and the schema fuzzer in CI) know them: `{"statusCode","error","message","code"}` everywhere, the
- * RFC 6749 error object on the token endpoint. Responses an operation documents itself are kept.
+ * RFC 6749 error object on the token and device authorization endpoints. Responses an operation documents itself are kept.
  */
 export function documentErrorResponses(document: OpenAPIObject): OpenAPIObject {
   document.components = {
@@ -50,7 +50,7 @@ export function documentErrorResponses(document: OpenAPIObject): OpenAPIObject {
     for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
       const operation = item[method];
       if (!operation) continue;
-      const isTokenEndpoint = path === '/v1/oauth/token';
+      const isTokenEndpoint = path === '/v1/oauth/token' || path === '/v1/oauth/device_authorization';
       const body = { $ref: isTokenEndpoint ? '#/components/schemas/OAuthErrorBody' : '#/components/schemas/ErrorBody' };
       const errors = {
         ...COMMON_ERRORS,

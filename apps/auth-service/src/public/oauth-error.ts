@@ -5,10 +5,15 @@ import { AppErrorFilter } from '../http/app-error.filter';
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
-  | 'invalid_grant'
   | 'unsupported_grant_type'
   | 'invalid_scope'
-  | 'unauthorized_client';
+  | 'unauthorized_client'
+  | 'invalid_grant'
+  // RFC 8628 §3.5: a device code's poll that gets no token (yet).
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | 'access_denied';
 
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -17,6 +22,10 @@ const STATUS: Record<OAuthErrorCode, number> = {
   unsupported_grant_type: 400,
   invalid_scope: 400,
   unauthorized_client: 400,
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
+  access_denied: 400,
 };
 
 export class OAuthError extends Error {

@@ -6,6 +6,7 @@ import { AppError, ErrorCode } from '@app/errors';
 import { Audit } from '../http/audit-context.decorator';
 import { ClientCredentialsGrant, INVALID_SCOPE } from '../sign-in/client-credentials-grant';
 import { DelegatedGrants } from '../sign-in/delegated-grants';
+import { DEVICE_CODE_GRANT_TYPE, DEVICE_GRANT_REFUSED, DeviceCodeGrant } from '../sign-in/device-code-grant';
 import { OAuthError, OAuthErrorFilter } from './oauth-error';
 
 type TokenForm = Record<string, unknown>;
@@ -20,8 +21,15 @@ function requestedScopes(scope: unknown): string[] | undefined {
   return tokens;
 }
 
-/** Client credentials from HTTP Basic (RFC 6749 §2.3.1, form-urlencoded parts) or from the body, never both. */
-function clientCredentials(req: Request, form: TokenForm): { clientId: string; clientSecret: string } {
+/**
+ * Client credentials from HTTP Basic (RFC 6749 §2.3.1, form-urlencoded parts) or from the body, never both.
+ * @param allowPublic a public client (RFC 6749 §2.1) may send its `client_id` alone (no secret): the device grant's.
+ */
+function clientCredentials(
+  req: Request,
+  form: TokenForm,
+  allowPublic = false,
+): { clientId: string; clientSecret: string | undefined } {
   const header = req.get('authorization');
   const inBody = form.client_id !== undefined || form.client_secret !== undefined;
   if (header) {
@@ -40,6 +48,8 @@ function clientCredentials(req: Request, form: TokenForm): { clientId: string; c
       throw new OAuthError('invalid_client', 'client credentials are not correctly encoded');
     }
   }
+  if (allowPublic && typeof form.client_id === 'string' && form.client_id && form.client_secret === undefined)
+    return { clientId: form.client_id, clientSecret: undefined };
   if (
     typeof form.client_id !== 'string' ||
     typeof form.client_secret !== 'string' ||
@@ -56,7 +66,8 @@ function clientCredentials(req: Request, form: TokenForm): { clientId: string; c
 
 /** RFC 8693 §2.1. */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const GRANT_TYPES = ['client_credentials', 'refresh_token', TOKEN_EXCHANGE_GRANT];
+/** The grants of agents acting for a person (libs/delegations); both need the agent's client authentication. */
+const DELEGATED_GRANTS = ['refresh_token', TOKEN_EXCHANGE_GRANT];
 
 function requiredString(form: TokenForm, name: string): string {
   const value = form[name];
@@ -65,13 +76,25 @@ function requiredString(form: TokenForm, name: string): string {
   return value;
 }
 
-/** A refusal from a grant, in RFC 6749 §5.2 words; the service's own trouble (e.g. 503) passes through. */
-function asOAuthError(error: unknown): unknown {
-  if (!(error instanceof AppError)) return error;
-  if (error.reason === INVALID_SCOPE) return new OAuthError('invalid_scope', error.message);
-  if (error.reason === 'invalid_grant') return new OAuthError('invalid_grant', error.message);
-  if (error.code === ErrorCode.Unauthenticated) return new OAuthError('invalid_client', 'client authentication failed');
-  if (error.code === ErrorCode.InvalidRequest) return new OAuthError('invalid_request', error.message);
+/** A form request (RFC 6749 §3.2, RFC 8628 §3.1): form-encoded, each parameter once. */
+function formOf(req: Request, form: TokenForm | undefined): TokenForm {
+  if (!req.is('application/x-www-form-urlencoded'))
+    throw new OAuthError('invalid_request', 'the request must be application/x-www-form-urlencoded');
+  const body = form ?? {};
+  if (Object.values(body).some(Array.isArray))
+    throw new OAuthError('invalid_request', 'parameters must not be repeated');
+  return body;
+}
+
+/** The client failed to authenticate, or asked for a scope it may not have: the OAuth error for it. */
+function clientRefusal(error: unknown): unknown {
+  if (error instanceof AppError && error.reason === INVALID_SCOPE)
+    return new OAuthError('invalid_scope', error.message);
+  if (error instanceof AppError && (error.reason === DEVICE_GRANT_REFUSED || error.reason === 'invalid_grant'))
+    return new OAuthError('invalid_grant', error.message);
+  if (error instanceof AppError && error.code === ErrorCode.Unauthenticated)
+    return new OAuthError('invalid_client', 'client authentication failed');
+  // Anything else (e.g. no readable signing key: 503 signing_key_unavailable) is the service's state, not the client's.
   return error;
 }
 
@@ -81,6 +104,7 @@ function asOAuthError(error: unknown): unknown {
 export class OAuthController {
   constructor(
     private readonly clientCredentials: ClientCredentialsGrant,
+    private readonly deviceCodes: DeviceCodeGrant,
     private readonly delegated: DelegatedGrants,
   ) {}
 
@@ -91,41 +115,96 @@ export class OAuthController {
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiOperation({
     summary:
-      'OAuth 2.0 token endpoint: client credentials for service accounts (RFC 6749 §4.4); for agents acting under a ' +
-      "person's delegation, refresh_token (bound to the agent's client authentication) and token exchange for a " +
-      'narrower sub-agent token (RFC 8693)',
+      'OAuth 2.0 token endpoint: client credentials grant for service accounts (RFC 6749 §4.4) and device code grant ' +
+      "(RFC 8628 §3.4); for agents acting under a person's delegation, refresh_token (bound to the agent's client " +
+      'authentication) and token exchange for a narrower sub-agent token (RFC 8693)',
   })
   async token(@Req() req: Request, @Body() form: TokenForm, @Audit() audit: AuditContext) {
-    if (!req.is('application/x-www-form-urlencoded')) {
-      throw new OAuthError('invalid_request', 'the token request must be application/x-www-form-urlencoded');
-    }
-    const body = form ?? {};
-    if (Object.values(body).some(Array.isArray))
-      throw new OAuthError('invalid_request', 'parameters must not be repeated');
+    const body = formOf(req, form);
     if (body.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
+    if (body.grant_type === DEVICE_CODE_GRANT_TYPE) return this.deviceToken(req, body, audit);
     const { clientId, clientSecret } = clientCredentials(req, body);
-    if (typeof body.grant_type !== 'string' || !GRANT_TYPES.includes(body.grant_type)) {
-      throw new OAuthError('unsupported_grant_type', `grant_type must be one of ${GRANT_TYPES.join(', ')}`);
+    if (typeof body.grant_type === 'string' && DELEGATED_GRANTS.includes(body.grant_type))
+      return this.delegatedToken(body, { clientId, clientSecret: clientSecret! }, audit);
+    if (body.grant_type !== 'client_credentials') {
+      throw new OAuthError(
+        'unsupported_grant_type',
+        `grant_type must be client_credentials, ${DEVICE_CODE_GRANT_TYPE}, ${DELEGATED_GRANTS.join(' or ')}`,
+      );
     }
     const requested = requestedScopes(body.scope);
-    const client = { clientId, clientSecret };
+    try {
+      return await this.clientCredentials.grant(audit, clientId, clientSecret!, requested);
+    } catch (error) {
+      throw clientRefusal(error);
+    }
+  }
 
+  @Post('device_authorization')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @Header('Pragma', 'no-cache')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiOperation({
+    summary:
+      "Device authorization request (RFC 8628 §3.1): the public client airflow-cli (client_id only) or a confidential client; a person approves the user code on Airflow's /auth/device",
+  })
+  async deviceAuthorization(@Req() req: Request, @Body() form: TokenForm, @Audit() audit: AuditContext) {
+    const body = formOf(req, form);
+    const { clientId, clientSecret } = clientCredentials(req, body, true);
+    const scopes = requestedScopes(body.scope) ?? [];
+    try {
+      const started = await this.deviceCodes.start(audit, clientId, clientSecret, scopes);
+      return {
+        device_code: started.deviceCode,
+        user_code: started.userCode,
+        verification_uri: started.verificationUri,
+        verification_uri_complete: started.verificationUriComplete,
+        expires_in: started.expiresIn,
+        interval: started.interval,
+      };
+    } catch (error) {
+      throw clientRefusal(error);
+    }
+  }
+
+  /** An agent renews its token (refresh_token) or hands a narrower one to a sub-agent (token exchange). */
+  private async delegatedToken(
+    body: TokenForm,
+    client: { clientId: string; clientSecret: string },
+    audit: AuditContext,
+  ) {
+    const requested = requestedScopes(body.scope);
     try {
       if (body.grant_type === 'refresh_token')
         return await this.delegated.refresh(audit, client, requiredString(body, 'refresh_token'));
-      if (body.grant_type === TOKEN_EXCHANGE_GRANT) {
-        if (body.actor_token !== undefined)
-          throw new OAuthError('invalid_request', 'actor_token is not supported: the acting client authenticates');
-        const subject = {
-          token: requiredString(body, 'subject_token'),
-          tokenType: requiredString(body, 'subject_token_type'),
-        };
-        return await this.delegated.exchange(audit, client, subject, requested?.join(' '));
-      }
-      return await this.clientCredentials.grant(audit, clientId, clientSecret, requested);
+      if (body.actor_token !== undefined)
+        throw new OAuthError('invalid_request', 'actor_token is not supported: the acting client authenticates');
+      const subject = {
+        token: requiredString(body, 'subject_token'),
+        tokenType: requiredString(body, 'subject_token_type'),
+      };
+      return await this.delegated.exchange(audit, client, subject, requested?.join(' '));
     } catch (error) {
-      // Anything but a refusal (e.g. no readable signing key: 503 signing_key_unavailable) is the service's state.
-      throw asOAuthError(error);
+      if (error instanceof AppError && error.code === ErrorCode.InvalidRequest)
+        throw new OAuthError('invalid_request', error.message);
+      throw clientRefusal(error);
     }
+  }
+
+  /** RFC 8628 §3.4: the client that asked (authenticated again if confidential) polls with its device code. */
+  private async deviceToken(req: Request, body: TokenForm, audit: AuditContext) {
+    const { clientId, clientSecret } = clientCredentials(req, body, true);
+    const deviceCode = body.device_code;
+    if (typeof deviceCode !== 'string' || !deviceCode || deviceCode.length > 128)
+      throw new OAuthError('invalid_request', 'device_code is required (the one the device authorization answered)');
+    let answer;
+    try {
+      answer = await this.deviceCodes.token(audit, clientId, clientSecret, deviceCode);
+    } catch (error) {
+      throw clientRefusal(error);
+    }
+    if ('error' in answer) throw new OAuthError(answer.error, answer.description);
+    return answer;
   }
 }

@@ -2,6 +2,7 @@ import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { KeyStoreService } from '@app/tokens';
+import { DEVICE_CODE_GRANT_TYPE } from '../sign-in/device-code-grant';
 
 @ApiTags('discovery')
 @Controller('.well-known')
@@ -13,15 +14,23 @@ export class WellKnownController {
 
   @Get('openid-configuration')
   @Header('Cache-Control', 'public, max-age=3600')
-  @ApiOperation({ summary: 'Discovery document (issuer, JWKS, token endpoint)' })
+  @ApiOperation({ summary: 'Discovery document (issuer, JWKS, token and device authorization endpoints)' })
   discovery() {
     const base = this.config.publicUrl;
     return {
       issuer: this.config.jwt.issuer,
       jwks_uri: `${base}/.well-known/jwks.json`,
       token_endpoint: `${base}/v1/oauth/token`,
-      grant_types_supported: ['client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      // RFC 8628 §4. Clients reach both through Airflow's relays (/auth/device/code, /auth/device/token).
+      device_authorization_endpoint: `${base}/v1/oauth/device_authorization`,
+      grant_types_supported: [
+        'client_credentials',
+        DEVICE_CODE_GRANT_TYPE,
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+      ],
+      // `none`: the public client airflow-cli of the device grant (RFC 8414 §2).
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       id_token_signing_alg_values_supported: [this.config.jwt.signingAlg],
       access_token_signing_alg_values_supported: [this.config.jwt.signingAlg],
       response_types_supported: ['token'],

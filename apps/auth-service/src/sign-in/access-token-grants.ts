@@ -6,13 +6,16 @@ import { ActorClaim, TokenIssuerService, TokenResponse, UserTokenSubject } from 
 import { DelegationHolders } from '@app/delegations';
 import { VerifiedLogin } from '@app/webauthn';
 
+/** How a person's command line got its token: a one-time CLI code, or a device code they approved (RFC 8628). */
+export type CommandLineGrant = 'cli_code' | 'device_code';
+
 /** Who a token is for: a person after a verified passkey sign-in, or a service account after client authentication. */
 export type Grantee =
   | { grant: 'webauthn'; login: VerifiedLogin }
   /** A person the OpenID provider vouched for (`idp`), with or without a passkey confirming it (`passkeyId`). */
   | { grant: 'federated'; login: UserTokenSubject & { idp: string } }
   /** A person's command line, signed in with a one-time code they created after a passkey confirmation. */
-  | { grant: 'cli_code'; login: UserTokenSubject & { passkeyId: string; cliSignInId: string } }
+  | { grant: CommandLineGrant; login: UserTokenSubject & { passkeyId: string; cliSignInId: string } }
   | { grant: 'client_credentials'; account: ServiceAccount; scopes: readonly string[] }
   /** An agent acting for a person under a live delegation (how it got here: `via`). */
   | { grant: 'delegation'; holders: DelegationHolders; via: DelegatedVia };
@@ -46,7 +49,7 @@ export class AccessTokenGrants {
       const extra =
         grant === 'federated'
           ? { amr: login.amr }
-          : grant === 'cli_code'
+          : grant === 'cli_code' || grant === 'device_code'
             ? { amr: login.amr, cliSignInId: login.cliSignInId }
             : {};
       await this.audit.record(
@@ -129,14 +132,22 @@ export class AccessTokenGrants {
     return token;
   }
 
-  /** A client-credentials request refused at client authentication (a refused passkey sign-in is a `login` failure). */
-  async refused(context: AuditContext, reason: string, clientId: string): Promise<void> {
+  /**
+   * A token request refused at client authentication or at its grant (a refused passkey sign-in is a `login`
+   * failure), recorded outside any unit of work (nothing of the request commits).
+   */
+  async refused(
+    context: AuditContext,
+    reason: string,
+    clientId: string,
+    grant: 'client_credentials' | 'device_code' = 'client_credentials',
+  ): Promise<void> {
     await this.audit.record(context, {
       type: 'token.issued',
       outcome: 'failure',
       reason,
-      subjectType: 'service_account',
-      details: { clientId: clientId.slice(0, 64), grant: 'client_credentials' },
+      subjectType: grant === 'client_credentials' ? 'service_account' : null,
+      details: { clientId: clientId.slice(0, 64), grant },
     });
   }
 }

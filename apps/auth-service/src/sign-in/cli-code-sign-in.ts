@@ -1,20 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { CliCodesService } from '@app/cli-sign-in';
 import { AppError, ErrorCode } from '@app/errors';
 import { UnitOfWork } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
-import { AccessTokenGrants } from './access-token-grants';
-
-/**
- * RFC 8176 values of a command line's token: the passkey kind and presence from the confirmation that created the
- * code, and `otp` for the one-time code it was carried by. Never `mfa`: a command line's token is not a fresh
- * user-verified sign-in, so it can never pass the step-up check.
- */
-export function cliAmr(passkeyDeviceType: string): string[] {
-  return [passkeyDeviceType === 'singleDevice' ? 'hwk' : 'swk', 'user', 'otp'];
-}
+import { CommandLineSignIn } from './command-line-sign-in';
 
 /**
  * A person's command line signs in with their username and a one-time CLI code: in ONE unit of work the code is
@@ -26,31 +16,15 @@ export class CliCodeSignIn {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly codes: CliCodesService,
-    private readonly grants: AccessTokenGrants,
+    private readonly commandLine: CommandLineSignIn,
     private readonly audit: AuditService,
-    private readonly users: UserRepository,
   ) {}
 
   async signIn(context: AuditContext, username: string, code: string): Promise<TokenResponse> {
     try {
       return await this.uow.run(async (tx) => {
-        const { signIn, user, passkeyDeviceType } = await this.codes.redeem(tx, context, username, code);
-        const login = {
-          userId: user.id,
-          username: user.username,
-          displayName: user.displayName,
-          groups: user.groups,
-          passkeyId: signIn.passkeyId,
-          // The person's session generation as read with the code: a later ending refuses this token too.
-          sessionGeneration: user.sessionGeneration,
-          // When the passkey confirmed the person (the code's creation), not when the code was pasted.
-          authTime: signIn.createdAt,
-          amr: cliAmr(passkeyDeviceType),
-          cliSignInId: signIn.id,
-        };
-        // Last sign-in, and how (`airflow users list`, the access review): a command line signing in is one.
-        await this.users.recordLogin(tx, user.id, new Date(), 'cli');
-        return this.grants.issue(tx, context, { grant: 'cli_code', login });
+        const redeemed = await this.codes.redeem(tx, context, username, code);
+        return this.commandLine.complete(tx, context, redeemed, 'cli_code');
       });
     } catch (error) {
       if (error instanceof AppError && error.code === ErrorCode.Unauthenticated) {

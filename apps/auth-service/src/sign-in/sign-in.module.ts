@@ -10,11 +10,13 @@ import { AccessTokenGrants } from './access-token-grants';
 import { ClientCredentialsGrant } from './client-credentials-grant';
 import { DelegatedGrants } from './delegated-grants';
 import { CliCodeSignIn } from './cli-code-sign-in';
+import { CommandLineSignIn } from './command-line-sign-in';
+import { DeviceCodeGrant } from './device-code-grant';
 import { FederatedPasskeyStep } from './federated-passkey-step';
 import { FederatedSignIn } from './federated-sign-in';
 import { PasskeySignIn } from './passkey-sign-in';
 
-/** The two ways to get an access token (a passkey sign-in, the client-credentials grant), for the public controllers. */
+/** The ways to get an access token (passkey, provider, CLI code, device code, client credentials), for the public controllers. */
 @Module({
   imports: [
     CliSignInModule,
@@ -28,7 +30,9 @@ import { PasskeySignIn } from './passkey-sign-in';
   providers: [
     AccessTokenGrants,
     PasskeySignIn,
+    CommandLineSignIn,
     CliCodeSignIn,
+    DeviceCodeGrant,
     ClientCredentialsGrant,
     DelegatedGrants,
     FederatedSignIn,
@@ -37,6 +41,7 @@ import { PasskeySignIn } from './passkey-sign-in';
   exports: [
     PasskeySignIn,
     CliCodeSignIn,
+    DeviceCodeGrant,
     ClientCredentialsGrant,
     DelegatedGrants,
     FederatedSignIn,

@@ -9,6 +9,7 @@ import { SessionGenerations1766300000000 } from './1766300000000-session-generat
 import { AuditWindowTemplates1766400000000 } from './1766400000000-audit-window-templates';
 import { CliSignIns1766500000000 } from './1766500000000-cli-sign-ins';
 import { LastLoginMethod1766700000000 } from './1766700000000-last-login-method';
+import { DeviceAuthorizations1766800000000 } from './1766800000000-device-authorizations';
 import { AgentsAndDelegations1766815000000 } from './1766815000000-agents-and-delegations';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
@@ -24,5 +25,6 @@ export const MIGRATIONS = [
   AuditWindowTemplates1766400000000,
   CliSignIns1766500000000,
   LastLoginMethod1766700000000,
+  DeviceAuthorizations1766800000000,
   AgentsAndDelegations1766815000000,
 ];

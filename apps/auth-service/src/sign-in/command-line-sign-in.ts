@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { User, UserRepository } from '@app/accounts';
+import { AuditContext } from '@app/audit';
+import { CliSignIn } from '@app/cli-sign-in';
+import { Tx } from '@app/persistence';
+import { TokenResponse } from '@app/tokens';
+import { AccessTokenGrants, CommandLineGrant } from './access-token-grants';
+
+/**
+ * RFC 8176 values of a command line's token: the passkey kind and presence from the confirmation that created the
+ * code, and `otp` for the one-time code it was carried by. Never `mfa`: a command line's token is not a fresh
+ * user-verified sign-in, so it can never pass the step-up check.
+ */
+export function cliAmr(passkeyDeviceType: string): string[] {
+  return [passkeyDeviceType === 'singleDevice' ? 'hwk' : 'swk', 'user', 'otp'];
+}
+
+/** A command line that was just signed in (its `cli_sign_ins` row), its person and confirming passkey, as they are now. */
+export interface SignedInCommandLine {
+  signIn: CliSignIn;
+  user: User;
+  passkeyDeviceType: string;
+}
+
+/**
+ * The one writer of "a person's command line signed in", for every way it happens (a one-time CLI code, an approved
+ * device code): inside the caller's unit of work, records the person's last sign-in (method `cli`) and issues the
+ * token naming the command line (`token.issued`).
+ */
+@Injectable()
+export class CommandLineSignIn {
+  constructor(
+    private readonly grants: AccessTokenGrants,
+    private readonly users: UserRepository,
+  ) {}
+
+  async complete(
+    tx: Tx,
+    context: AuditContext,
+    { signIn, user, passkeyDeviceType }: SignedInCommandLine,
+    grant: CommandLineGrant,
+  ): Promise<TokenResponse> {
+    const login = {
+      userId: user.id,
+      username: user.username,
+      displayName: user.displayName,
+      groups: user.groups,
+      passkeyId: signIn.passkeyId,
+      // The person's session generation as read now: a later ending refuses this token too.
+      sessionGeneration: user.sessionGeneration,
+      // When the passkey confirmed the person (the code's creation, the device approval), not when it was used.
+      authTime: signIn.createdAt,
+      amr: cliAmr(passkeyDeviceType),
+      cliSignInId: signIn.id,
+    };
+    // Last sign-in, and how (`airflow users list`, the access review): a command line signing in is one.
+    await this.users.recordLogin(tx, user.id, new Date(), 'cli');
+    return this.grants.issue(tx, context, { grant, login });
+  }
+}

@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { ServiceAccountsService } from '@app/accounts';
+import { AuditContext, AuditService } from '@app/audit';
+import {
+  DeviceAuthorizationsService,
+  DeviceClient,
+  DevicePollError,
+  StartedDeviceAuthorization,
+} from '@app/cli-sign-in';
+import { AppError, ErrorCode } from '@app/errors';
+import { Tx, UnitOfWork } from '@app/persistence';
+import { TokenResponse } from '@app/tokens';
+import { AccessTokenGrants } from './access-token-grants';
+import { INVALID_SCOPE } from './client-credentials-grant';
+import { CommandLineSignIn } from './command-line-sign-in';
+
+/** The public client of people's command lines (`airflow webauthn login`, scripts): no secret, a person approves. */
+export const AIRFLOW_CLI_CLIENT_ID = 'airflow-cli';
+/** RFC 8628 §3.4's grant type. */
+export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
+/** The audit reason (and the OAuth error) when a device code cannot be exchanged although it was approved. */
+export const DEVICE_GRANT_REFUSED = 'invalid_grant';
+
+/** A poll that gets no token: RFC 8628 §3.5's error and what to tell the client. */
+export interface DevicePollRefusal {
+  error: DevicePollError;
+  description: string;
+}
+
+/**
+ * The device authorization grant (RFC 8628) behind the token endpoint: a client asks for a user code, a person
+ * approves it (DeviceAuthorizationsService), and the client's poll with its device code then signs the command line
+ * in as that person, once, through the same CommandLineSignIn as a one-time CLI code.
+ */
+@Injectable()
+export class DeviceCodeGrant {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly serviceAccounts: ServiceAccountsService,
+    private readonly devices: DeviceAuthorizationsService,
+    private readonly commandLine: CommandLineSignIn,
+    private readonly grants: AccessTokenGrants,
+    private readonly audit: AuditService,
+  ) {}
+
+  /**
+   * RFC 8628 §3.1: authenticates the client (`airflow-cli` without a secret, any other as the token endpoint does)
+   * and starts a request. Scopes: a person's command line asks for none; the agents' `dag:` scopes will be allowed
+   * here, so every scope is `invalid_scope` until then.
+   */
+  async start(
+    context: AuditContext,
+    clientId: string,
+    clientSecret: string | undefined,
+    scopes: readonly string[] = [],
+  ): Promise<StartedDeviceAuthorization> {
+    let client: DeviceClient;
+    try {
+      client = await this.uow.run((tx) => this.client(tx, clientId, clientSecret));
+      if (scopes.length) throw new AppError(ErrorCode.Forbidden, `unknown scope ${scopes.join(' ')}`, INVALID_SCOPE);
+    } catch (error) {
+      if (error instanceof AppError && (error.code === ErrorCode.Unauthenticated || error.reason === INVALID_SCOPE))
+        await this.audit.record(context, {
+          type: 'device.requested',
+          outcome: 'failure',
+          reason: error.reason,
+          details: { clientId: clientId.slice(0, 64) },
+        });
+      throw error;
+    }
+    return this.devices.start(context, client, scopes);
+  }
+
+  /**
+   * RFC 8628 §3.4: a poll. Answers the token once the request is approved, else the §3.5 error (committed: the
+   * poll's time paces the next). Throws `Unauthenticated` for a client that does not authenticate (invalid_client),
+   * and for an approved code that cannot be exchanged (reason `invalid_grant`: used meanwhile, or the approving
+   * person or passkey can no longer sign in).
+   */
+  async token(
+    context: AuditContext,
+    clientId: string,
+    clientSecret: string | undefined,
+    deviceCode: string,
+  ): Promise<TokenResponse | DevicePollRefusal> {
+    try {
+      return await this.uow.run(async (tx) => {
+        const client = await this.client(tx, clientId, clientSecret);
+        const poll = await this.devices.poll(tx, client.clientId, deviceCode);
+        if ('error' in poll) return poll;
+        const signedIn = await this.devices.exchange(tx, context, poll.approved);
+        return this.commandLine.complete(tx, context, signedIn, 'device_code');
+      });
+    } catch (error) {
+      if (error instanceof AppError && error.code === ErrorCode.Unauthenticated) {
+        await this.grants.refused(context, error.reason, clientId, 'device_code');
+        // The exchange's refusals (reasons `device_…`) are the grant's, not the client's: invalid_grant.
+        if (error.reason.startsWith('device_'))
+          throw new AppError(ErrorCode.Unauthenticated, error.message, DEVICE_GRANT_REFUSED);
+      }
+      throw error;
+    }
+  }
+
+  /** Who is asking: the public command-line client, or a confidential client authenticated by its secret. */
+  private async client(tx: Tx, clientId: string, clientSecret: string | undefined): Promise<DeviceClient> {
+    if (clientId === AIRFLOW_CLI_CLIENT_ID) {
+      // A public client has no secret (RFC 6749 §2.1); one sent anyway is a client confused about who it is.
+      if (clientSecret !== undefined)
+        throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'public_client_secret');
+      return { clientId, clientName: 'Airflow command line', kind: 'command_line' };
+    }
+    if (!clientSecret)
+      throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_secret_missing');
+    const account = await this.serviceAccounts.authenticate(tx, clientId, clientSecret);
+    return { clientId: account.clientId, clientName: account.name, kind: 'agent' };
+  }
+}
