@@ -391,3 +391,92 @@ describe('ending a delegation (what Airflow re-checks)', () => {
     expect((await refresh(a, refreshToken)).body.error).toBe('invalid_grant');
   });
 });
+
+describe('an agent asks through the device flow (RFC 8628)', () => {
+  const ask = (a: ServiceAccountCredentials, scope?: string) =>
+    t.http
+      .post('/v1/oauth/device_authorization')
+      .type('form')
+      .set('Authorization', basic(a))
+      .send(scope === undefined ? {} : { scope });
+  const poll = (a: ServiceAccountCredentials, deviceCode: string) =>
+    t.http
+      .post('/v1/oauth/token')
+      .type('form')
+      .set('Authorization', basic(a))
+      .send({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: deviceCode });
+
+  it('the person sees the exact access asked, approves with a passkey, and the agent gets a delegated token', async () => {
+    const p = await person();
+    const a = await agent('copilot-device');
+    const started = await ask(a, 'dag:read:tag=finance dag:trigger:id=finance_*');
+    expect(started.status).toBe(200);
+    const shown = await t.http.get(`/v1/me/device-requests/${started.body.user_code}`).set(bearer(p.token));
+    expect(shown.body).toMatchObject({
+      kind: 'agent',
+      clientName: 'copilot-device',
+      scope: 'dag:read:tag=finance dag:trigger:id=finance_*',
+      state: 'pending',
+    });
+    expect((await poll(a, started.body.device_code)).body.error).toBe('authorization_pending');
+    // The poll above set the pace: the next one must wait the interval, so move the last poll back.
+    await t.app
+      .get(DataSource)
+      .query(
+        `UPDATE device_authorizations SET last_polled_at = ${Date.now() - 60_000} WHERE user_code = '${started.body.user_code.replace('-', '')}'`,
+      );
+    const approvedRes = await t.http
+      .post(`/v1/me/device-requests/${started.body.user_code}/approve`)
+      .set(bearer(p.token))
+      .send({});
+    expect(approvedRes.status).toBe(200);
+    const res = await poll(a, started.body.device_code);
+    expect(res.status).toBe(200);
+    expect(res.body.refresh_token).toMatch(/^afdr_/);
+    const claims = decodeJwt(res.body.access_token);
+    expect(claims).toMatchObject({
+      sub: p.id,
+      act: { sub: a.clientId },
+      scope: 'dag:read:tag=finance dag:trigger:id=finance_*',
+      agent_name: 'copilot-device',
+    });
+    expect(await status(claims.delegation_id as string)).toMatchObject({ state: 'live', username: p.username });
+    const [issued] = await auditEvents('delegation.token_issued', claims.delegation_id as string);
+    expect(issued!.details).toMatchObject({ grant: 'device_code', person: p.username });
+    // No command line was signed in: the agent is not the person.
+    expect((await t.http.get('/v1/me/cli-codes').set(bearer(p.token))).body).toEqual([]);
+    // Once only.
+    expect((await poll(a, started.body.device_code)).body.error).toBe('invalid_grant');
+    expect((await refresh(a, res.body.refresh_token)).status).toBe(200);
+  });
+
+  it('refuses an agent asking for nothing or for a bad scope, and a plain service account asking for dag access', async () => {
+    const a = await agent();
+    for (const scope of [undefined, 'dag:write:id=x', 'dag:read:id=a[b]']) {
+      const res = await ask(a, scope);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('invalid_scope');
+    }
+    const plain = await createServiceAccount(t, { groups: ['finance-users'] });
+    const res = await ask(plain, 'dag:read:id=x');
+    expect(res.body.error).toBe('invalid_scope');
+  });
+
+  it('a person with no groups approves in vain: the agent gets invalid_grant, no delegation', async () => {
+    const roleless = await signedInPerson(t, { groups: [] });
+    const a = await agent();
+    const started = await ask(a, 'dag:read:id=x');
+    expect(
+      (
+        await t.http
+          .post(`/v1/me/device-requests/${started.body.user_code}/approve`)
+          .set(bearer(roleless.token))
+          .send({})
+      ).status,
+    ).toBe(200);
+    const res = await poll(a, started.body.device_code);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_grant');
+    expect((await t.http.get('/v1/me/delegations').set(bearer(roleless.token))).body).toEqual([]);
+  });
+});

@@ -53,9 +53,36 @@ export class DelegatedGrants {
     });
   }
 
-  /** The first tokens under a delegation just approved (the device flow's token response). */
-  issueApproved(tx: Tx, context: AuditContext, holders: DelegationHolders): Promise<DelegatedTokenResponse> {
-    return this.tokensFor(tx, context, holders, 'device_code');
+  /**
+   * Inside the device grant's unit of work: the person's approval of an agent's device request (user-verified
+   * passkey, checked when they approved) becomes a delegation for the scope the agent asked, and the agent's first
+   * tokens. A refusal (person disabled or without groups, passkey revoked, agent no longer one) is the grant's:
+   * `Unauthenticated` with a `device_` reason, which the device grant answers as invalid_grant.
+   */
+  async fromDeviceApproval(
+    tx: Tx,
+    context: AuditContext,
+    approved: { userId: string | null; passkeyId: string | null; scope: string | null },
+    agent: ServiceAccount,
+  ): Promise<DelegatedTokenResponse> {
+    const user = approved.userId ? await this.users.findById(approved.userId) : null;
+    if (!user || !approved.passkeyId || !approved.scope)
+      throw new AppError(ErrorCode.Unauthenticated, 'the approving account is gone', 'device_account_disabled');
+    try {
+      const created = await this.delegations.approve(tx, context, {
+        user,
+        passkeyId: approved.passkeyId,
+        agent,
+        scope: approved.scope,
+      });
+      // Decided from current state: the approving passkey may have been revoked since the approval.
+      const holders = await this.delegations.live(tx, created.delegation.id);
+      return await this.tokensFor(tx, context, holders, 'device_code');
+    } catch (error) {
+      if (error instanceof AppError && error.code !== ErrorCode.SigningUnavailable)
+        throw new AppError(ErrorCode.Unauthenticated, error.message, 'device_delegation_refused');
+      throw error;
+    }
   }
 
   /** grant_type=refresh_token: only the client the refresh token was issued to, authenticated, may use it. */
