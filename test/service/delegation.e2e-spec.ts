@@ -252,6 +252,15 @@ describe('refresh tokens', () => {
     expect(anonymous.body.error).toBe('invalid_client');
     const wrongSecret = await refresh({ ...a, clientSecret: 'nope' }, refresh_token);
     expect(wrongSecret.body.error).toBe('invalid_client');
+    const refusedEvents = await t.http
+      .get('/v1/admin/audit')
+      .query({ type: 'token.issued', outcome: 'failure', limit: 50 })
+      .set(bearer(admin));
+    expect(refusedEvents.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ reason: 'bad_secret', details: { clientId: a.clientId, grant: 'refresh_token' } }),
+      ]),
+    );
     expect((await refresh(a, refresh_token)).status).toBe(200);
   });
 

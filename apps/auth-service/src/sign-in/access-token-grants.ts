@@ -140,13 +140,13 @@ export class AccessTokenGrants {
     context: AuditContext,
     reason: string,
     clientId: string,
-    grant: 'client_credentials' | 'device_code' = 'client_credentials',
+    grant: 'client_credentials' | 'device_code' | 'refresh_token' | 'token_exchange' = 'client_credentials',
   ): Promise<void> {
     await this.audit.record(context, {
       type: 'token.issued',
       outcome: 'failure',
       reason,
-      subjectType: grant === 'client_credentials' ? 'service_account' : null,
+      subjectType: grant === 'device_code' ? null : 'service_account',
       details: { clientId: clientId.slice(0, 64), grant },
     });
   }

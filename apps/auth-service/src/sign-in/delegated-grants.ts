@@ -91,13 +91,15 @@ export class DelegatedGrants {
     client: { clientId: string; clientSecret: string },
     refreshToken: string,
   ): Promise<DelegatedTokenResponse> {
-    const outcome = await this.uow.run(
-      async (tx): Promise<{ response: DelegatedTokenResponse } | { refused: string; agent: ServiceAccount }> => {
-        const agent = await this.serviceAccounts.authenticate(tx, client.clientId, client.clientSecret);
-        const redeemed = await this.delegations.redeemRefreshToken(tx, context, refreshToken, agent);
-        if ('refused' in redeemed) return { refused: redeemed.refused, agent };
-        return { response: await this.tokensFor(tx, context, redeemed.holders, 'refresh_token') };
-      },
+    const outcome = await this.authenticated(context, client.clientId, 'refresh_token', () =>
+      this.uow.run(
+        async (tx): Promise<{ response: DelegatedTokenResponse } | { refused: string; agent: ServiceAccount }> => {
+          const agent = await this.serviceAccounts.authenticate(tx, client.clientId, client.clientSecret);
+          const redeemed = await this.delegations.redeemRefreshToken(tx, context, refreshToken, agent);
+          if ('refused' in redeemed) return { refused: redeemed.refused, agent };
+          return { response: await this.tokensFor(tx, context, redeemed.holders, 'refresh_token') };
+        },
+      ),
     );
     if ('response' in outcome) return outcome.response;
     // After the unit committed: a reused token's revocation must stand although the answer is an error.
@@ -123,23 +125,25 @@ export class DelegatedGrants {
       throw new AppError(ErrorCode.InvalidRequest, `subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
     let subAgent: ServiceAccount | undefined;
     try {
-      return await this.uow.run(async (tx) => {
-        subAgent = await this.serviceAccounts.authenticate(tx, client.clientId, client.clientSecret);
-        const claims = await this.verifier.verify(subject.token).catch(() => {
-          throw new AppError(ErrorCode.Forbidden, 'subject_token is not a valid access token', 'invalid_grant');
-        });
-        if (typeof claims.delegation_id !== 'string' || claims.act === undefined)
-          throw new AppError(ErrorCode.Forbidden, 'subject_token is not a delegated token', 'invalid_grant');
-        const child = await this.delegations.exchange(tx, context, {
-          parentId: claims.delegation_id,
-          subAgent,
-          scope,
-        });
-        return {
-          ...(await this.tokensFor(tx, context, child, 'token_exchange')),
-          issued_token_type: ACCESS_TOKEN_TYPE,
-        };
-      });
+      return await this.authenticated(context, client.clientId, 'token_exchange', () =>
+        this.uow.run(async (tx) => {
+          subAgent = await this.serviceAccounts.authenticate(tx, client.clientId, client.clientSecret);
+          const claims = await this.verifier.verify(subject.token).catch(() => {
+            throw new AppError(ErrorCode.Forbidden, 'subject_token is not a valid access token', 'invalid_grant');
+          });
+          if (typeof claims.delegation_id !== 'string' || claims.act === undefined)
+            throw new AppError(ErrorCode.Forbidden, 'subject_token is not a delegated token', 'invalid_grant');
+          const child = await this.delegations.exchange(tx, context, {
+            parentId: claims.delegation_id,
+            subAgent,
+            scope,
+          });
+          return {
+            ...(await this.tokensFor(tx, context, child, 'token_exchange')),
+            issued_token_type: ACCESS_TOKEN_TYPE,
+          };
+        }),
+      );
     } catch (error) {
       if (subAgent && error instanceof AppError && error.code !== ErrorCode.Unauthenticated)
         await this.refused(context, subAgent, 'token_exchange', error.reason ?? error.message);
@@ -156,6 +160,22 @@ export class DelegatedGrants {
     const token = await this.grants.issue(tx, context, { grant: 'delegation', holders, via });
     const refreshToken = await this.delegations.newRefreshToken(tx, holders.delegation, holders.agent.clientId);
     return { ...token, refresh_token: refreshToken };
+  }
+
+  /** Runs a grant; a client that fails to authenticate is audited as a refused token request (then rethrown). */
+  private async authenticated<T>(
+    context: AuditContext,
+    clientId: string,
+    via: 'refresh_token' | 'token_exchange',
+    grant: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await grant();
+    } catch (error) {
+      if (error instanceof AppError && error.code === ErrorCode.Unauthenticated)
+        await this.grants.refused(context, error.reason, clientId, via);
+      throw error;
+    }
   }
 
   private async refused(context: AuditContext, agent: ServiceAccount, via: DelegatedVia, reason: string) {
