@@ -86,6 +86,24 @@ async def test_token_without_mapped_group_is_refused_with_403_error(
         await manager.get_user_from_token(mint(fake_service.keys[0], user_claims(groups=["nobody"])))
 
 
+@pytest.mark.parametrize(
+    "delegated",
+    [
+        {"act": {"sub": "sa_copilot"}, "delegation_id": "d-1", "scope": "dag:read:id=x"},
+        {"act": {"sub": "sa_x"}},
+    ],
+)
+async def test_an_agents_delegated_token_is_not_the_person(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService, delegated: dict[str, object]
+) -> None:
+    """A genuine service token naming the person (sub) but acted on by an agent (act) is refused: read as the
+    person's own token it would give the agent all of the person's access, not the delegation's scope."""
+    fake_service.add_user(user_claims()["sub"], groups=["users"])
+    token = mint(fake_service.keys[0], {**user_claims(groups=["users"]), **delegated})
+    with pytest.raises(jwt.InvalidTokenError, match="delegated"):
+        await manager.get_user_from_token(token)
+
+
 @pytest.mark.parametrize("bad", ["garbage", "", "a.b.c"])
 async def test_garbage_is_an_invalid_token(manager: WebAuthnAuthManager, bad: str) -> None:
     """Anything unparseable falls back to Airflow's validator and raises InvalidTokenError (no 500)."""

@@ -134,6 +134,18 @@ describe('admin CLI', () => {
     expect((await service.http.get('/v1/admin/users').set({ Authorization: `Bearer ${token}` })).status).toBe(401);
   });
 
+  it('service-account create --agent makes an agent (no groups, listed as agent); without the flag it is not one', async () => {
+    const agent = await cliJson(['service-account', 'create', '--name', 'copilot', '--agent']);
+    expect(agent).toMatchObject({ name: 'copilot', agent: true, groups: [], scopes: [] });
+    const list = await cliJson<Array<Record<string, unknown>>>(['service-account', 'list']);
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'copilot', agent: true }),
+        expect.objectContaining({ name: 'airflow', agent: false }),
+      ]),
+    );
+  });
+
   it('service-account create --scopes sessions:read makes a credential that reads status and changes nothing', async () => {
     const sa = await cliJson(['service-account', 'create', '--name', 'airflow-status', '--scopes', 'sessions:read']);
     expect(sa).toMatchObject({ name: 'airflow-status', groups: [], scopes: ['sessions:read'] });
@@ -147,8 +159,9 @@ describe('admin CLI', () => {
     const listed = await cliJson<Array<Record<string, unknown>>>(['service-account', 'list']);
     expect(listed.find((a) => a.name === 'airflow-status')).toMatchObject({ scopes: ['sessions:read'] });
     const human = await cli(['service-account', 'list']);
-    expect(human.stdout).toMatch(/^NAME\s+CLIENT_ID\s+GROUPS\s+SCOPES/);
-    expect(human.stdout).toMatch(/airflow-status\s+sa_\S+\s+-\s+sessions:read/);
+    expect(human.stdout).toMatch(/^NAME\s+CLIENT_ID\s+KIND\s+GROUPS\s+SCOPES/);
+    expect(human.stdout).toMatch(/airflow-status\s+sa_\S+\s+service\s+-\s+sessions:read/);
+    expect(human.stdout).toMatch(/copilot\s+sa_\S+\s+agent\s/);
 
     const unknown = await cli(['service-account', 'create', '--name', 'typo', '--scopes', 'session:read', '--json']);
     expect(unknown).toEqual({ code: 1, stdout: '', stderr: expect.stringContaining('unknown scope "session:read"') });

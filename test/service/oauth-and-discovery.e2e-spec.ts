@@ -149,7 +149,12 @@ describe('discovery, health and hardening', () => {
       issuer: t.config.jwt.issuer,
       jwks_uri: expect.stringMatching(/\/.well-known\/jwks.json$/),
       token_endpoint: expect.stringMatching(/\/v1\/oauth\/token$/),
-      grant_types_supported: ['client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'],
+      grant_types_supported: [
+        'client_credentials',
+        'urn:ietf:params:oauth:grant-type:device_code',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+      ],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       id_token_signing_alg_values_supported: ['EdDSA'],
     });

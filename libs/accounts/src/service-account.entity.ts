@@ -23,6 +23,13 @@ export class ServiceAccount {
   @JsonTextColumn()
   scopes: string[];
 
+  /**
+   * An agent (an AI assistant, an automation) acts for people under delegations they approved (libs/delegations):
+   * on its own it has only its groups, usually none, so by itself it reaches nothing in Airflow.
+   */
+  @Column({ type: 'boolean', default: false })
+  agent: boolean;
+
   @VarcharColumn(128)
   createdBy: string;
 

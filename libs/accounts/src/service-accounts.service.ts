@@ -20,6 +20,7 @@ export interface IssuedClientSecret {
   clientSecret: string;
   groups: string[];
   scopes: string[];
+  agent: boolean;
 }
 
 @Injectable()
@@ -32,7 +33,7 @@ export class ServiceAccountsService {
 
   async create(
     context: AuditContext,
-    input: { name: string; groups?: string[]; scopes?: string[] },
+    input: { name: string; groups?: string[]; scopes?: string[]; agent?: boolean },
   ): Promise<IssuedClientSecret> {
     const name = input.name.trim();
     if (!NAME.test(name))
@@ -46,6 +47,7 @@ export class ServiceAccountsService {
       secretHash: hashSecret(secret),
       groups: normalizeGroups(input.groups),
       scopes: normalizeScopes(input.scopes),
+      agent: input.agent === true,
       createdBy: context.actorId ?? context.actorType,
       createdAt: now,
       secretRotatedAt: now,
@@ -65,7 +67,13 @@ export class ServiceAccountsService {
           outcome: 'success',
           subjectType: 'service_account',
           subjectId: account.id,
-          details: { name, clientId: account.clientId, groups: account.groups, scopes: account.scopes },
+          details: {
+            name,
+            clientId: account.clientId,
+            groups: account.groups,
+            scopes: account.scopes,
+            agent: account.agent,
+          },
         },
         tx,
       );
@@ -77,6 +85,7 @@ export class ServiceAccountsService {
       clientSecret: secret,
       groups: account.groups,
       scopes: account.scopes,
+      agent: account.agent,
     };
   }
 
@@ -156,6 +165,7 @@ export class ServiceAccountsService {
       clientSecret: secret,
       groups: account.groups,
       scopes: account.scopes,
+      agent: account.agent,
     };
   }
 

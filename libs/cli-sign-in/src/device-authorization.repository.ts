@@ -71,7 +71,8 @@ export class DeviceAuthorizationRepository {
   }
 
   /** Marks an approved request exchanged (naming the command line it signs in); null if it was already. */
-  async exchange(tx: Tx, id: string, at: Date, cliSignInId: string): Promise<DeviceAuthorization | null> {
+  /** @param cliSignInId the command line signed in; null for an agent's request (its delegation records it). */
+  async exchange(tx: Tx, id: string, at: Date, cliSignInId: string | null): Promise<DeviceAuthorization | null> {
     const rows = tx.rows(DeviceAuthorization);
     const { rows: changed } = await tx.query(EXCHANGE, [rows.param('exchangedAt', at), cliSignInId, id]);
     return changed[0] ? rows.fromRow(changed[0]) : null;

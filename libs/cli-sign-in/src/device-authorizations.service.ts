@@ -263,6 +263,15 @@ export class DeviceAuthorizationsService {
   }
 
   /**
+   * Inside the grant's unit of work: exchanges an agent's approved request once. It signs no command line in: the
+   * grant turns the approval into a delegation (libs/delegations), which the agent's tokens name.
+   */
+  async exchangeForAgent(tx: Tx, approved: DeviceAuthorization): Promise<void> {
+    if (!(await this.requests.exchange(tx, approved.id, this.clock.now(), null)))
+      throw new AppError(ErrorCode.Unauthenticated, 'this device code was used already', 'device_code_used');
+  }
+
+  /**
    * Inside the grant's unit of work: exchanges an approved request once, signing the command line in as the person
    * who approved it (as they and their passkey are now), and records `device.token_issued`. Throws
    * `Unauthenticated` when the exchange is taken already or the person or passkey can no longer sign in.

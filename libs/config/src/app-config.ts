@@ -34,6 +34,8 @@ export interface AppConfig {
   keyEncryptionKey: Buffer;
   adminGroups: string[];
   inviteTtlSeconds: number;
+  /** DELEGATION_MAX_DAYS: the longest delegation a person may approve for an agent. */
+  delegationMaxDays: number;
   /** Where people enroll: the first WebAuthn origin's enrollment page, served by the Airflow plugin. */
   enrollmentUrl: string;
   trustProxy: string;
@@ -187,6 +189,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     keyEncryptionKey,
     adminGroups,
     inviteTtlSeconds: env.INVITE_TTL_SECONDS,
+    delegationMaxDays: env.DELEGATION_MAX_DAYS,
     enrollmentUrl,
     trustProxy: env.TRUST_PROXY,
     limits: {

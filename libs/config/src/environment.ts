@@ -94,6 +94,10 @@ export class Environment {
   @IntSetting(60, 3600)
   SERVICE_TOKEN_TTL_SECONDS = 900;
 
+  /** The longest a person may let an agent act for them (libs/delegations); the approval may choose less. */
+  @IntSetting(1, 365)
+  DELEGATION_MAX_DAYS = 30;
+
   @IntSetting(0)
   KEY_ROTATION_INTERVAL_HOURS = 720;
 

@@ -23,6 +23,9 @@ export class PrincipalService {
 
   async authenticate(token: string): Promise<Principal> {
     const claims = await this.verifier.verify(token);
+    // An agent's token for a person is for Airflow, within its scope: never the person's own access to this API.
+    if (claims.act !== undefined || claims.delegation_id !== undefined)
+      throw new AppError(ErrorCode.Unauthenticated, 'a delegated token is for Airflow only', 'delegated_token');
     return claims.client_id === LOGIN_CLIENT_ID ? this.person(claims) : this.serviceAccount(claims);
   }
 

@@ -5,6 +5,8 @@ export {
   TokenResponse,
   UserTokenSubject,
   ServiceTokenSubject,
+  DelegatedTokenSubject,
+  ActorClaim,
   LOGIN_CLIENT_ID,
 } from './token-issuer.service';
 export { TokenVerifierService, VerifiedAccessToken } from './token-verifier.service';

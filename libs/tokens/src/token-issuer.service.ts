@@ -44,6 +44,33 @@ export interface ServiceTokenSubject {
   sessionGeneration: number;
 }
 
+/** RFC 8693 §4.1 `act`: the acting party, and for a sub-agent the party it acts under (nested). */
+export interface ActorClaim {
+  sub: string;
+  act?: ActorClaim;
+}
+
+/** A token an agent holds for a person under a delegation: `sub` is the person, `act` the agent(s). */
+export interface DelegatedTokenSubject {
+  userId: string;
+  username: string;
+  displayName: string;
+  /** The person's groups now (Airflow intersects their role with `scope`). */
+  groups: string[];
+  sessionGeneration: number;
+  /** The approving passkey (revoking it ends the delegation). */
+  passkeyId: string;
+  delegationId: string;
+  /** Canonical `dag:` scope of the delegation. */
+  scope: string;
+  /** The agent holding the token (its client id is the token's `client_id`). */
+  clientId: string;
+  agentName: string;
+  act: ActorClaim;
+  /** The token never outlives its delegation. */
+  notAfter: Date;
+}
+
 /** client_id of tokens obtained by a person through a passkey ceremony (RFC 9068 requires the claim). */
 export const LOGIN_CLIENT_ID = 'airflow-webauthn';
 
@@ -88,6 +115,29 @@ export class TokenIssuerService {
       this.config.jwt.serviceTokenTtlSeconds,
     );
     return { ...response, scope: subject.scopes.join(' ') };
+  }
+
+  /** Short-lived (the user token lifetime at most) and never past the delegation's end. */
+  async issueDelegatedToken(subject: DelegatedTokenSubject): Promise<TokenResponse> {
+    const left = Math.floor((subject.notAfter.getTime() - Date.now()) / 1000);
+    const ttl = Math.max(1, Math.min(this.config.jwt.userTokenTtlSeconds, left));
+    const response = await this.sign(
+      {
+        client_id: subject.clientId,
+        preferred_username: subject.username,
+        name: subject.displayName,
+        groups: subject.groups,
+        scope: subject.scope,
+        delegation_id: subject.delegationId,
+        act: subject.act,
+        agent_name: subject.agentName,
+        passkey_id: subject.passkeyId,
+        session_gen: subject.sessionGeneration,
+      },
+      subject.userId,
+      ttl,
+    );
+    return { ...response, scope: subject.scope };
   }
 
   /**

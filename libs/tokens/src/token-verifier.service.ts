@@ -14,6 +14,9 @@ export interface VerifiedAccessToken extends JWTPayload {
   session_gen?: number;
   /** Space-separated OAuth scopes of a service account's token (RFC 9068 §2.2.3). */
   scope?: string;
+  /** RFC 8693 §4.1: present on a delegated token (an agent acting for `sub`). */
+  act?: unknown;
+  delegation_id?: string;
 }
 
 const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'];

@@ -37,6 +37,11 @@ def user_from_service_claims(
     passkey (user tokens also name the Airflow client in ``client_id``, so that alone is not enough).
     ``person`` says the caller knows a person signed in (a browser sign-in, with or without a passkey).
     """
+    if "act" in claims or "delegation_id" in claims:
+        # An agent's token for a person (RFC 8693 ``act``) may be honoured only within the delegation's
+        # scope, which this manager does not enforce yet: read as the person's own token, it would give the
+        # agent all of the person's access.
+        raise jwt.InvalidTokenError("delegated (agent) tokens are not accepted by this Airflow")
     groups = claims.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
         raise jwt.InvalidTokenError("groups claim must be a list of strings")

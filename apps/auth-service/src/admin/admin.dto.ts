@@ -4,6 +4,7 @@ import { SERVICE_ACCOUNT_SCOPES } from '@app/accounts';
 import {
   ArrayMaxSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsISO8601,
@@ -75,6 +76,13 @@ export class CreateServiceAccountRequest {
   @IsString({ each: true })
   @MaxLength(64, { each: true })
   scopes?: string[];
+  @ApiPropertyOptional({
+    description:
+      'An agent: acts for people only under delegations they approved with a passkey; no Airflow access of its own beyond its groups',
+  })
+  @Optional()
+  @IsBoolean()
+  agent?: boolean;
 }
 
 const ISO = { strict: true, strictSeparator: true };

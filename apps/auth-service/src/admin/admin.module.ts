@@ -2,6 +2,7 @@ import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
 import { CliSignInModule } from '@app/cli-sign-in';
+import { DelegationsModule } from '@app/delegations';
 import { PrincipalsModule } from '@app/principals';
 import { TokensModule } from '@app/tokens';
 import { WebAuthnModule } from '@app/webauthn';
@@ -13,6 +14,9 @@ import { AdminInvitesController } from './invites.controller';
 import { AdminKeysController } from './keys.controller';
 import { MeController } from './me.controller';
 import { MyCommandLinesController } from './my-command-lines.controller';
+import { MyDelegationsController } from './my-delegations.controller';
+import { AdminDelegationsController } from './delegations.controller';
+import { SignInModule } from '../sign-in/sign-in.module';
 import { MyDeviceRequestsController } from './my-device-requests.controller';
 import { AdminServiceAccountsController } from './service-accounts.controller';
 import { AdminUsersController } from './users.controller';
@@ -22,7 +26,16 @@ import { AccessReviewService } from './access-review/access-review.service';
 
 /** The /v1/admin API and the self-service /v1/me API. */
 @Module({
-  imports: [CliSignInModule, AccountsModule, AuditModule, PrincipalsModule, TokensModule, WebAuthnModule],
+  imports: [
+    CliSignInModule,
+    DelegationsModule,
+    SignInModule,
+    AccountsModule,
+    AuditModule,
+    PrincipalsModule,
+    TokensModule,
+    WebAuthnModule,
+  ],
   controllers: [
     AdminUsersController,
     AdminInvitesController,
@@ -32,6 +45,8 @@ import { AccessReviewService } from './access-review/access-review.service';
     AdminReportsController,
     MeController,
     MyCommandLinesController,
+    MyDelegationsController,
+    AdminDelegationsController,
     MyDeviceRequestsController,
   ],
   providers: [BearerGuard, AdminDenialsAudit, AuditNames, AccessReviewRepository, AccessReviewService],

@@ -112,6 +112,7 @@ export function serviceAccountView(account: ServiceAccount) {
     clientId: account.clientId,
     groups: account.groups,
     scopes: account.scopes,
+    agent: account.agent,
     disabled: !!account.disabledAt,
     createdBy: account.createdBy,
     createdAt: iso(account.createdAt),

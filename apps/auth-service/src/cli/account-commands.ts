@@ -82,9 +82,10 @@ export function serviceAccountCommands(program: Command): void {
     clientSecret: string;
     groups: string[];
     scopes: string[];
+    agent: boolean;
   }) => {
     printLines(
-      `service account ${out.name} (groups: ${out.groups.join(',') || '-'}; scopes: ${out.scopes.join(',') || '-'})`,
+      `${out.agent ? 'agent' : 'service account'} ${out.name} (groups: ${out.groups.join(',') || '-'}; scopes: ${out.scopes.join(',') || '-'})`,
       `client_id:     ${out.clientId}`,
       `client_secret: ${out.clientSecret}`,
       'The secret is shown only now: store it in a secret manager.',
@@ -101,11 +102,15 @@ export function serviceAccountCommands(program: Command): void {
         '--scopes <s1,s2>',
         `OAuth scopes on this service's API (comma-separated: ${SERVICE_ACCOUNT_SCOPES.join(', ')}); none = no admin API`,
         parseList,
-      ),
-    (app, opts: { name: string; groups?: string[]; scopes?: string[] }) =>
-      app
-        .get(ServiceAccountsService)
-        .create(CLI_CONTEXT, { name: opts.name, groups: opts.groups, scopes: opts.scopes }),
+      )
+      .option('--agent', 'an agent: acts for people only under delegations they approve with a passkey'),
+    (app, opts: { name: string; groups?: string[]; scopes?: string[]; agent?: boolean }) =>
+      app.get(ServiceAccountsService).create(CLI_CONTEXT, {
+        name: opts.name,
+        groups: opts.groups,
+        scopes: opts.scopes,
+        agent: opts.agent === true,
+      }),
     printSecret,
   );
 
@@ -114,10 +119,11 @@ export function serviceAccountCommands(program: Command): void {
     async (app) => (await app.get(ServiceAccountsService).list()).map(serviceAccountView),
     (rows) =>
       printTable(
-        ['NAME', 'CLIENT_ID', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED'],
+        ['NAME', 'CLIENT_ID', 'KIND', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED'],
         rows.map((a) => [
           a.name,
           a.clientId,
+          a.agent ? 'agent' : 'service',
           a.groups,
           a.scopes,
           a.disabled ? 'disabled' : 'enabled',

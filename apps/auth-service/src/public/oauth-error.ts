@@ -18,10 +18,10 @@ export type OAuthErrorCode =
 const STATUS: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
   invalid_client: 401,
+  invalid_grant: 400,
   unsupported_grant_type: 400,
   invalid_scope: 400,
   unauthorized_client: 400,
-  invalid_grant: 400,
   authorization_pending: 400,
   slow_down: 400,
   expired_token: 400,

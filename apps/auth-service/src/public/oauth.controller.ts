@@ -5,6 +5,7 @@ import { AuditContext } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { Audit } from '../http/audit-context.decorator';
 import { ClientCredentialsGrant, INVALID_SCOPE } from '../sign-in/client-credentials-grant';
+import { DelegatedGrants } from '../sign-in/delegated-grants';
 import { DEVICE_CODE_GRANT_TYPE, DEVICE_GRANT_REFUSED, DeviceCodeGrant } from '../sign-in/device-code-grant';
 import { OAuthError, OAuthErrorFilter } from './oauth-error';
 
@@ -75,6 +76,18 @@ function clientCredentials(
   return { clientId: form.client_id, clientSecret: form.client_secret };
 }
 
+/** RFC 8693 §2.1. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** The grants of agents acting for a person (libs/delegations); both need the agent's client authentication. */
+const DELEGATED_GRANTS = ['refresh_token', TOKEN_EXCHANGE_GRANT];
+
+function requiredString(form: TokenForm, name: string): string {
+  const value = form[name];
+  if (typeof value !== 'string' || !value) throw new OAuthError('invalid_request', `${name} is required`);
+  if (value.length > 8192) throw new OAuthError('invalid_request', `${name} is too long`);
+  return value;
+}
+
 /** A form request (RFC 6749 §3.2, RFC 8628 §3.1): form-encoded, each parameter once. */
 function formOf(req: Request, form: TokenForm | undefined): TokenForm {
   if (!req.is('application/x-www-form-urlencoded'))
@@ -89,7 +102,7 @@ function formOf(req: Request, form: TokenForm | undefined): TokenForm {
 function clientRefusal(error: unknown): unknown {
   if (error instanceof AppError && error.reason === INVALID_SCOPE)
     return new OAuthError('invalid_scope', error.message);
-  if (error instanceof AppError && error.reason === DEVICE_GRANT_REFUSED)
+  if (error instanceof AppError && (error.reason === DEVICE_GRANT_REFUSED || error.reason === 'invalid_grant'))
     return new OAuthError('invalid_grant', error.message);
   if (error instanceof AppError && error.code === ErrorCode.Unauthenticated)
     return new OAuthError('invalid_client', 'client authentication failed');
@@ -104,6 +117,7 @@ export class OAuthController {
   constructor(
     private readonly clientCredentials: ClientCredentialsGrant,
     private readonly deviceCodes: DeviceCodeGrant,
+    private readonly delegated: DelegatedGrants,
   ) {}
 
   @Post('token')
@@ -113,17 +127,21 @@ export class OAuthController {
   @ApiConsumes('application/x-www-form-urlencoded')
   @ApiOperation({
     summary:
-      'OAuth 2.0 token endpoint: client credentials grant for service accounts (RFC 6749 §4.4) and device code grant (RFC 8628 §3.4)',
+      'OAuth 2.0 token endpoint: client credentials grant for service accounts (RFC 6749 §4.4) and device code grant ' +
+      "(RFC 8628 §3.4); for agents acting under a person's delegation, refresh_token (bound to the agent's client " +
+      'authentication) and token exchange for a narrower sub-agent token (RFC 8693)',
   })
   async token(@Req() req: Request, @Body() form: TokenForm, @Audit() audit: AuditContext) {
     const body = formOf(req, form);
     if (body.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
     if (body.grant_type === DEVICE_CODE_GRANT_TYPE) return this.deviceToken(req, body, audit);
     const { clientId, clientSecret } = clientCredentials(req, body);
+    if (typeof body.grant_type === 'string' && DELEGATED_GRANTS.includes(body.grant_type))
+      return this.delegatedToken(body, { clientId, clientSecret: clientSecret! }, audit);
     if (body.grant_type !== 'client_credentials') {
       throw new OAuthError(
         'unsupported_grant_type',
-        `only grant_type=client_credentials and ${DEVICE_CODE_GRANT_TYPE} are supported`,
+        `grant_type must be client_credentials, ${DEVICE_CODE_GRANT_TYPE}, ${DELEGATED_GRANTS.join(' or ')}`,
       );
     }
     const requested = requestedScopes(body.scope);
@@ -163,6 +181,30 @@ export class OAuthController {
         interval: started.interval,
       };
     } catch (error) {
+      throw clientRefusal(error);
+    }
+  }
+
+  /** An agent renews its token (refresh_token) or hands a narrower one to a sub-agent (token exchange). */
+  private async delegatedToken(
+    body: TokenForm,
+    client: { clientId: string; clientSecret: string },
+    audit: AuditContext,
+  ) {
+    const requested = requestedScopes(body.scope);
+    try {
+      if (body.grant_type === 'refresh_token')
+        return await this.delegated.refresh(audit, client, requiredString(body, 'refresh_token'));
+      if (body.actor_token !== undefined)
+        throw new OAuthError('invalid_request', 'actor_token is not supported: the acting client authenticates');
+      const subject = {
+        token: requiredString(body, 'subject_token'),
+        tokenType: requiredString(body, 'subject_token_type'),
+      };
+      return await this.delegated.exchange(audit, client, subject, requested?.join(' '));
+    } catch (error) {
+      if (error instanceof AppError && error.code === ErrorCode.InvalidRequest)
+        throw new OAuthError('invalid_request', error.message);
       throw clientRefusal(error);
     }
   }

@@ -23,7 +23,12 @@ export class WellKnownController {
       token_endpoint: `${base}/v1/oauth/token`,
       // RFC 8628 §4. Clients reach both through Airflow's relays (/auth/device/code, /auth/device/token).
       device_authorization_endpoint: `${base}/v1/oauth/device_authorization`,
-      grant_types_supported: ['client_credentials', DEVICE_CODE_GRANT_TYPE],
+      grant_types_supported: [
+        'client_credentials',
+        DEVICE_CODE_GRANT_TYPE,
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+      ],
       // `none`: the public client airflow-cli of the device grant (RFC 8414 §2).
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
       id_token_signing_alg_values_supported: [this.config.jwt.signingAlg],

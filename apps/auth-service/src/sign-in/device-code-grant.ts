@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ServiceAccountsService } from '@app/accounts';
+import { ServiceAccount, ServiceAccountsService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import {
   DeviceAuthorizationsService,
@@ -7,12 +7,14 @@ import {
   DevicePollError,
   StartedDeviceAuthorization,
 } from '@app/cli-sign-in';
+import { canonicalDagScope, DagScopeError } from '@app/delegations';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
 import { AccessTokenGrants } from './access-token-grants';
 import { INVALID_SCOPE } from './client-credentials-grant';
 import { CommandLineSignIn } from './command-line-sign-in';
+import { DelegatedGrants } from './delegated-grants';
 
 /** The public client of people's command lines (`airflow webauthn login`, scripts): no secret, a person approves. */
 export const AIRFLOW_CLI_CLIENT_ID = 'airflow-cli';
@@ -41,12 +43,13 @@ export class DeviceCodeGrant {
     private readonly commandLine: CommandLineSignIn,
     private readonly grants: AccessTokenGrants,
     private readonly audit: AuditService,
+    private readonly delegated: DelegatedGrants,
   ) {}
 
   /**
    * RFC 8628 §3.1: authenticates the client (`airflow-cli` without a secret, any other as the token endpoint does)
-   * and starts a request. Scopes: a person's command line asks for none; the agents' `dag:` scopes will be allowed
-   * here, so every scope is `invalid_scope` until then.
+   * and starts a request. Scopes: a person's command line asks for none; an agent asks for the `dag:` access it
+   * wants (canonicalised here, so the approval page shows exactly what its tokens will carry).
    */
   async start(
     context: AuditContext,
@@ -55,9 +58,11 @@ export class DeviceCodeGrant {
     scopes: readonly string[] = [],
   ): Promise<StartedDeviceAuthorization> {
     let client: DeviceClient;
+    let scope: string[];
     try {
-      client = await this.uow.run((tx) => this.client(tx, clientId, clientSecret));
-      if (scopes.length) throw new AppError(ErrorCode.Forbidden, `unknown scope ${scopes.join(' ')}`, INVALID_SCOPE);
+      const asking = await this.uow.run((tx) => this.client(tx, clientId, clientSecret));
+      client = asking.client;
+      scope = allowedScope(asking.account, scopes);
     } catch (error) {
       if (error instanceof AppError && (error.code === ErrorCode.Unauthenticated || error.reason === INVALID_SCOPE))
         await this.audit.record(context, {
@@ -68,7 +73,7 @@ export class DeviceCodeGrant {
         });
       throw error;
     }
-    return this.devices.start(context, client, scopes);
+    return this.devices.start(context, client, scope);
   }
 
   /**
@@ -85,9 +90,14 @@ export class DeviceCodeGrant {
   ): Promise<TokenResponse | DevicePollRefusal> {
     try {
       return await this.uow.run(async (tx) => {
-        const client = await this.client(tx, clientId, clientSecret);
+        const { client, account } = await this.client(tx, clientId, clientSecret);
         const poll = await this.devices.poll(tx, client.clientId, deviceCode);
         if ('error' in poll) return poll;
+        // An agent's approved request becomes a delegation: its tokens are the person's, acted on by the agent.
+        if (account?.agent && poll.approved.scope) {
+          await this.devices.exchangeForAgent(tx, poll.approved);
+          return this.delegated.fromDeviceApproval(tx, context, poll.approved, account);
+        }
         const signedIn = await this.devices.exchange(tx, context, poll.approved);
         return this.commandLine.complete(tx, context, signedIn, 'device_code');
       });
@@ -103,16 +113,45 @@ export class DeviceCodeGrant {
   }
 
   /** Who is asking: the public command-line client, or a confidential client authenticated by its secret. */
-  private async client(tx: Tx, clientId: string, clientSecret: string | undefined): Promise<DeviceClient> {
+  private async client(
+    tx: Tx,
+    clientId: string,
+    clientSecret: string | undefined,
+  ): Promise<{ client: DeviceClient; account?: ServiceAccount }> {
     if (clientId === AIRFLOW_CLI_CLIENT_ID) {
       // A public client has no secret (RFC 6749 §2.1); one sent anyway is a client confused about who it is.
       if (clientSecret !== undefined)
         throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'public_client_secret');
-      return { clientId, clientName: 'Airflow command line', kind: 'command_line' };
+      return { client: { clientId, clientName: 'Airflow command line', kind: 'command_line' } };
     }
     if (!clientSecret)
       throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_secret_missing');
     const account = await this.serviceAccounts.authenticate(tx, clientId, clientSecret);
-    return { clientId: account.clientId, clientName: account.name, kind: 'agent' };
+    return { client: { clientId: account.clientId, clientName: account.name, kind: 'agent' }, account };
+  }
+}
+
+/** Device requests keep at most this much scope text (their column); a delegation's own limit is larger. */
+const DEVICE_SCOPE_MAX = 1024;
+
+/**
+ * What a client may ask for: an agent, the `dag:` access it wants (required: an agent has nothing else to ask for);
+ * anyone else, nothing (a person's command line is the person).
+ */
+function allowedScope(account: ServiceAccount | undefined, scopes: readonly string[]): string[] {
+  const refuse = (message: string) => new AppError(ErrorCode.Forbidden, message, INVALID_SCOPE);
+  if (!account?.agent) {
+    if (scopes.length) throw refuse(`unknown scope ${scopes.join(' ').slice(0, 80)}`);
+    return [];
+  }
+  if (!scopes.length)
+    throw refuse('an agent asks for the access it needs: scope=dag:<read|trigger|clear>:<id=GLOB|tag=TAG>');
+  try {
+    const scope = canonicalDagScope(scopes.join(' '));
+    if (scope.length > DEVICE_SCOPE_MAX) throw refuse(`scope is longer than ${DEVICE_SCOPE_MAX} characters`);
+    return [scope];
+  } catch (error) {
+    if (error instanceof DagScopeError) throw refuse(error.message);
+    throw error;
   }
 }

@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import { AccountsModule } from '@app/accounts';
 import { AuditModule } from '@app/audit';
 import { CliSignInModule } from '@app/cli-sign-in';
+import { DelegationsModule } from '@app/delegations';
 import { TokensModule } from '@app/tokens';
 import { FederationModule } from '@app/federation';
 import { WebAuthnModule } from '@app/webauthn';
 import { AccessTokenGrants } from './access-token-grants';
 import { ClientCredentialsGrant } from './client-credentials-grant';
+import { DelegatedGrants } from './delegated-grants';
 import { CliCodeSignIn } from './cli-code-sign-in';
 import { CommandLineSignIn } from './command-line-sign-in';
 import { DeviceCodeGrant } from './device-code-grant';
@@ -16,7 +18,15 @@ import { PasskeySignIn } from './passkey-sign-in';
 
 /** The ways to get an access token (passkey, provider, CLI code, device code, client credentials), for the public controllers. */
 @Module({
-  imports: [CliSignInModule, AccountsModule, AuditModule, TokensModule, WebAuthnModule, FederationModule],
+  imports: [
+    CliSignInModule,
+    DelegationsModule,
+    AccountsModule,
+    AuditModule,
+    TokensModule,
+    WebAuthnModule,
+    FederationModule,
+  ],
   providers: [
     AccessTokenGrants,
     PasskeySignIn,
@@ -24,6 +34,7 @@ import { PasskeySignIn } from './passkey-sign-in';
     CliCodeSignIn,
     DeviceCodeGrant,
     ClientCredentialsGrant,
+    DelegatedGrants,
     FederatedSignIn,
     FederatedPasskeyStep,
   ],
@@ -32,6 +43,7 @@ import { PasskeySignIn } from './passkey-sign-in';
     CliCodeSignIn,
     DeviceCodeGrant,
     ClientCredentialsGrant,
+    DelegatedGrants,
     FederatedSignIn,
     FederatedPasskeyStep,
   ],
