@@ -1,5 +1,5 @@
 """An auth service of its own for a module that drives the ``airflow`` CLI (no api-server needed): the CLI
-talks to the service's admin API with an admin service account, ``airflow-cli``, from an empty AIRFLOW_HOME."""
+talks to the service's admin API as an admin service account, ``airflow-cli``, from an empty AIRFLOW_HOME."""
 
 from __future__ import annotations
 
