@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from support.processes import free_port
+from support.cli_service import cli_service
 from support.soft_authenticator import SoftAuthenticator
 from support.stack import AuthService, _base_env, airflow_bin
 
@@ -112,28 +112,9 @@ def _sign_in(
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    workdir = tmp_path_factory.mktemp("review")
-    service = AuthService(
-        workdir=workdir,
-        airflow_origin=f"http://localhost:{free_port()}",
-        name="auth-service-review",
-    )
-    service.start()
-    try:
-        service.wait_ready()
-        admin = service.cli(
-            "service-account",
-            "create",
-            "--name",
-            "airflow-cli",
-            "--groups",
-            "airflow-admins",
-            "--scopes",
-            "admin",
-        )
-        home = workdir / "airflow-home"
-        home.mkdir()
-        d = Deployment(service, home, f"{admin['clientId']}:{admin['clientSecret']}")
+    with cli_service(tmp_path_factory.mktemp("review"), "auth-service-review") as deployed:
+        service = deployed.service
+        d = Deployment(service, deployed.home, deployed.credentials)
         ada = _enroll(service, "ada", "airflow-admins", aaguid="fbfc3007-154e-4ecc-8c0b-6e020557d7bd",
                       synced=True)  # fmt: skip
         _sign_in(service, ada, "ada")
@@ -154,14 +135,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 "/v1/oauth/token",
                 data={
                     "grant_type": "client_credentials",
-                    "client_id": admin["clientId"],
+                    "client_id": deployed.client_id,
                     "client_secret": "x",
                 },
             )
             assert refused.status_code == 401
         yield d
-    finally:
-        service.stop()
 
 
 def test_users_list_table_shows_airflow_roles_and_passkeys(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from support.processes import free_port
+from support.cli_service import cli_service
 from support.soft_authenticator import SoftAuthenticator
 from support.stack import AuthService, _base_env, airflow_bin
 
@@ -62,34 +62,8 @@ class Cli:
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    workdir = tmp_path_factory.mktemp("cli")
-    service = AuthService(
-        workdir=workdir,
-        airflow_origin=f"http://localhost:{free_port()}",
-        name="auth-service-cli",
-    )
-    service.start()
-    try:
-        service.wait_ready()
-        admin = service.cli(
-            "service-account",
-            "create",
-            "--name",
-            "airflow-cli",
-            "--groups",
-            "airflow-admins",
-            "--scopes",
-            "admin",
-        )
-        home = workdir / "airflow-home"
-        home.mkdir()
-        yield Cli(
-            service=service,
-            home=home,
-            credentials=f"{admin['clientId']}:{admin['clientSecret']}",
-        )
-    finally:
-        service.stop()
+    with cli_service(tmp_path_factory.mktemp("cli"), "auth-service-cli") as deployed:
+        yield Cli(service=deployed.service, home=deployed.home, credentials=deployed.credentials)
 
 
 def enroll(cli: Cli, username: str, groups: str = "it-users") -> None:

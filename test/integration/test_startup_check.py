@@ -3,18 +3,20 @@
 ``service_credentials`` must hold ``sessions:read``: without it every session check is refused and every
 session fails closed, so the api-server does not start and its log gives the one-line reason. With
 ``admin`` it starts, and warns loudly. Each case starts a second api-server on the suite's metadata
-database (no migration), with a service account made for it.
+database (no migration), with a service account made for it; both cases' api-servers start at once (booting
+one is most of a minute of waiting on a loaded runner), and each test reads its own server's outcome.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 
 from support.processes import free_port
 from support.stack import AirflowServer
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from support.stack import Stack
 
 START_TIMEOUT_SECONDS = 180
+NO_SCOPE_REASON = "lacks the scope sessions:read (it holds: none)"
 
 
 @dataclass
@@ -79,36 +82,57 @@ def _outcome(server: SecondAirflow, refusal: str) -> tuple[str, str]:
     return "timeout", server.log.read_text(errors="replace")
 
 
-@contextmanager
-def _running(server: SecondAirflow) -> Iterator[SecondAirflow]:
-    server.start()
+@dataclass
+class Startup:
+    server: SecondAirflow
+    outcome: str  # what _outcome saw first
+    log: str
+
+
+@pytest.fixture(scope="module")
+def startups(stack: Stack) -> Iterator[dict[str, Startup]]:
+    """Both cases' api-servers, started together; each one's outcome once it answered, exited or refused.
+    They run until the module ends (a test may still ask the refused one whether it serves)."""
+    cases = {
+        "no-scope": (_airflow_with(stack, "startup-no-scope"), NO_SCOPE_REASON),
+        "admin": (
+            _airflow_with(stack, "startup-admin", "--scopes", "sessions:read,admin"),
+            "lacks the scope",
+        ),
+    }
     try:
-        yield server
+        for server, _refusal in cases.values():
+            server.start()
+        with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+            waiting = {name: pool.submit(_outcome, srv, refusal) for name, (srv, refusal) in cases.items()}
+            yield {name: Startup(cases[name][0], *done.result()) for name, done in waiting.items()}
     finally:
-        server.stop()
+        for server, _refusal in cases.values():
+            server.stop()
 
 
-def test_the_api_server_refuses_to_start_with_a_credential_without_sessions_read(stack: Stack) -> None:
+def test_the_api_server_refuses_to_start_with_a_credential_without_sessions_read(
+    startups: dict[str, Startup],
+) -> None:
     """A credential without sessions:read: the api-server never answers, and its log says why in one line."""
-    reason = "lacks the scope sessions:read (it holds: none)"
-    with _running(_airflow_with(stack, "startup-no-scope")) as server:
-        outcome, log = _outcome(server, reason)
-        assert outcome == "refused", f"{outcome}; log tail:\n{log[-3000:]}"
-        line = next(line for line in log.splitlines() if reason in line)
-        assert "[webauthn_auth_manager] service_credentials: client 'sa_" in line
-        assert "create Airflow's account with --scopes sessions:read" in line
-        # It never served a request.
-        with httpx.Client(timeout=2) as client:
-            try:
-                health = client.get(f"http://127.0.0.1:{server.port}/api/v2/monitor/health").status_code
-            except httpx.HTTPError:
-                health = None
-        assert health != 200
+    server, outcome, log = startups["no-scope"].server, startups["no-scope"].outcome, startups["no-scope"].log
+    assert outcome == "refused", f"{outcome}; log tail:\n{log[-3000:]}"
+    line = next(line for line in log.splitlines() if NO_SCOPE_REASON in line)
+    assert "[webauthn_auth_manager] service_credentials: client 'sa_" in line
+    assert "create Airflow's account with --scopes sessions:read" in line
+    # It never served a request.
+    with httpx.Client(timeout=2) as client:
+        try:
+            health = client.get(f"http://127.0.0.1:{server.port}/api/v2/monitor/health").status_code
+        except httpx.HTTPError:
+            health = None
+    assert health != 200
 
 
-def test_the_api_server_starts_with_an_admin_credential_and_warns_loudly(stack: Stack) -> None:
+def test_the_api_server_starts_with_an_admin_credential_and_warns_loudly(
+    startups: dict[str, Startup],
+) -> None:
     """sessions:read and admin: it starts (sessions work), and its log warns that admin is too much."""
-    with _running(_airflow_with(stack, "startup-admin", "--scopes", "sessions:read,admin")) as server:
-        outcome, log = _outcome(server, "lacks the scope")
-        assert outcome == "ready", f"{outcome}; log tail:\n{log[-3000:]}"
-        assert "HOLDS THE SCOPE admin, FAR MORE THAN AIRFLOW NEEDS" in log
+    outcome, log = startups["admin"].outcome, startups["admin"].log
+    assert outcome == "ready", f"{outcome}; log tail:\n{log[-3000:]}"
+    assert "HOLDS THE SCOPE admin, FAR MORE THAN AIRFLOW NEEDS" in log

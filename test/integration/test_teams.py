@@ -9,6 +9,7 @@ nor items of no team (apache/airflow#71277); a global ADMIN sees everything.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import httpx
@@ -58,12 +59,32 @@ class TeamAirflow(AirflowServer):
         )
         return env
 
-    def migrate(self) -> None:
+    def migrate_database(self) -> None:
+        """Its own metadata database and the teams (before the api-server starts: role_mapping names them)."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.run_cli("db", "migrate", log_name="airflow-teams-db-migrate")
         for team in TEAMS:
             self.run_cli("teams", "create", team, log_name="airflow-teams-create")
+
+    def serialize_suite_dags(self) -> None:
+        """The teams' bundles' DAGs (the bundles are configured, nothing to copy)."""
         self.run_cli("dags", "reserialize", log_name="airflow-teams-reserialize")
+
+
+def _team_tokens(stack: Stack) -> dict[str, str]:
+    """A token for the suite's admin and for one OP service account per team (on the shared service)."""
+    tokens = {"admin": client_credentials_token(stack.service.url, stack.accounts["admin"])}
+    for team in TEAMS:
+        account = stack.service.cli(
+            "service-account",
+            "create",
+            "--name",
+            f"it-{team}-op",
+            "--groups",
+            f"it-team-{team}",
+        )
+        tokens[team] = client_credentials_token(stack.service.url, account)
+    return tokens
 
 
 @pytest.fixture(scope="module")
@@ -77,21 +98,16 @@ def teams(stack: Stack) -> Iterator[dict[str, str]]:
         service=stack.service,
         service_credentials=stack.airflow.service_credentials,
     )
-    server.migrate()
+    server.migrate_database()
+    # The DAGs and the tokens while the api-server boots (neither needs it; it needs neither to start).
+    pool = ThreadPoolExecutor(max_workers=2)
+    serializing = pool.submit(server.serialize_suite_dags)
+    issuing = pool.submit(_team_tokens, stack)
     server.start()
     try:
         server.wait_ready()
-        tokens = {"admin": client_credentials_token(stack.service.url, stack.accounts["admin"])}
-        for team in TEAMS:
-            account = stack.service.cli(
-                "service-account",
-                "create",
-                "--name",
-                f"it-{team}-op",
-                "--groups",
-                f"it-team-{team}",
-            )
-            tokens[team] = client_credentials_token(stack.service.url, account)
+        serializing.result()
+        tokens = issuing.result()
         admin = _auth(tokens["admin"])
         with httpx.Client(base_url=server.url, timeout=30) as client:
             for team in (*TEAMS, None):
@@ -109,6 +125,7 @@ def teams(stack: Stack) -> Iterator[dict[str, str]]:
                     assert created.status_code == 201, created.text
         yield {"url": server.url, **tokens}
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         server.stop()
 
 

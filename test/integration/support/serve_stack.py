@@ -12,7 +12,8 @@ the suite's role_mapping; FEDERATION_PASSKEY_REQUIRED_GROUPS leaves viewers out.
 
 Start-up (overlapped where nothing depends on it):
   OpenID provider ─► auth service ─► CLI: Airflow's service account + the tests' admin account ─► airflow api-server ─► health
-  airflow db migrate ─► airflow dags reserialize ───────────────────────────┘
+  airflow db migrate ───────────────────────────────────────────────────────────────┘
+  airflow dags reserialize (the example DAG and the integration suite's, once; while the api-server boots)
 """
 
 from __future__ import annotations
@@ -76,12 +77,12 @@ IDP_SETTINGS = {
 }
 
 
-def _reserialize(airflow: AirflowServer) -> None:
-    """Put the example DAG in the dags folder and have it serialized into Airflow's database."""
+def _add_example_dag(airflow: AirflowServer) -> None:
+    """Put the example DAG in the dags folder, where ``serialize_suite_dags`` stores it with the suite's
+    (one ``airflow dags reserialize``: each one costs an Airflow start-up)."""
     dags = airflow.workdir / "dags"
     dags.mkdir(parents=True, exist_ok=True)
     (dags / f"{EXAMPLE_DAG_ID}.py").write_text(EXAMPLE_DAG)
-    airflow.reserialize_dags()
 
 
 def _write_atomically(path: Path, data: dict[str, Any]) -> None:
@@ -133,7 +134,8 @@ def main() -> int:
     parent = os.getppid()
     try:
         service.start()
-        migrated = pool.submit(airflow.migrate)
+        _add_example_dag(airflow)
+        migrated = pool.submit(airflow.migrate_database)
         timings["service_ready"] = service.wait_ready()
         airflow_account = pool.submit(
             service.cli, "service-account", "create", "--name", "airflow", "--scopes", "sessions:read"
@@ -153,7 +155,7 @@ def main() -> int:
         airflow.service_credentials = f"{creds['clientId']}:{creds['clientSecret']}"
         migrated.result()
         timings["migrated"] = time.monotonic() - started
-        serialized = pool.submit(_reserialize, airflow)
+        serialized = pool.submit(airflow.serialize_suite_dags)
         airflow.start()
         timings["airflow_ready"] = airflow.wait_ready()
         serialized.result()

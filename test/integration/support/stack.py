@@ -209,8 +209,17 @@ class AirflowServer:
 
     def migrate(self) -> None:
         """Create the metadata database and store the suite's DAGs in it."""
+        self.migrate_database()
+        self.serialize_suite_dags()
+
+    def migrate_database(self) -> None:
+        """Create the metadata database (all the api-server needs to start)."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.run_cli("db", "migrate", log_name="airflow-db-migrate")
+
+    def serialize_suite_dags(self) -> None:
+        """Copy the suite's DAGs into the dags folder and store them serialized (while the api-server starts:
+        it reads them per request, not at start-up)."""
         for source in DAGS_SOURCE.glob("*.py"):
             shutil.copy(source, self.workdir / "dags" / source.name)
         self.reserialize_dags()
