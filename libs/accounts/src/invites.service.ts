@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { IsNull } from 'typeorm';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
@@ -11,7 +10,6 @@ import { ServiceAccountRepository } from './service-account.repository';
 import { UserRepository } from './user.repository';
 import { normalizeGroups, normalizeUsername } from './names';
 import { hashSecret, newSecret } from './secrets';
-import { User } from './user.entity';
 
 export interface CreatedInvite {
   id: string;
@@ -57,7 +55,7 @@ export class InvitesService {
   ): Promise<CreatedInvite> {
     const username = normalizeUsername(input.username);
     const groups = normalizeGroups(input.groups);
-    const existing = await this.uow.run((tx) => tx.manager.findOneBy(User, { username }));
+    const existing = await this.uow.run((tx) => this.users.findByUsername(tx, username));
     if (existing && input.groups !== undefined && groups.join() !== existing.groups.join()) {
       throw new AppError(
         ErrorCode.Conflict,
@@ -84,7 +82,7 @@ export class InvitesService {
       userId: existing?.id ?? null,
     });
     await this.uow.run(async (tx) => {
-      await tx.manager.insert(Invite, invite);
+      await this.invites.insert(tx, invite);
       await this.audit.record(
         context,
         {
@@ -113,7 +111,7 @@ export class InvitesService {
 
   /** The invite a token stands for, if it can still be used. Every failure reads the same to the caller. */
   async findRedeemable(token: string): Promise<Invite> {
-    const invite = await this.uow.run((tx) => tx.manager.findOneBy(Invite, { tokenHash: hashSecret(token) }));
+    const invite = await this.uow.run((tx) => this.invites.findByTokenHash(tx, hashSecret(token)));
     if (!invite || inviteState(invite) !== 'pending') {
       throw new AppError(
         ErrorCode.InvalidInvite,
@@ -125,7 +123,7 @@ export class InvitesService {
   }
 
   async findById(tx: Tx, id: string): Promise<Invite> {
-    const invite = await tx.manager.findOneBy(Invite, { id });
+    const invite = await this.invites.findById(tx, id);
     if (!invite) throw new AppError(ErrorCode.InvalidInvite, 'this invite link was revoked', 'invite_unknown');
     return invite;
   }
@@ -136,7 +134,7 @@ export class InvitesService {
    */
   async markUsed(tx: Tx, invite: Invite, userId: string, now = new Date()): Promise<void> {
     if (await this.invites.markUsed(tx, invite.id, userId, now)) return;
-    throw notPending(inviteState((await tx.manager.findOneBy(Invite, { id: invite.id })) ?? invite, now));
+    throw notPending(inviteState((await this.invites.findById(tx, invite.id)) ?? invite, now));
   }
 
   /** Before deciding whose account an enrollment is for: a used, revoked or expired invite gets its own answer. */
@@ -146,13 +144,13 @@ export class InvitesService {
   }
 
   async get(id: string): Promise<Invite> {
-    const invite = await this.uow.run((tx) => tx.manager.findOneBy(Invite, { id }));
+    const invite = await this.uow.run((tx) => this.invites.findById(tx, id));
     if (!invite) throw new AppError(ErrorCode.NotFound, 'no such invite');
     return invite;
   }
 
   list(): Promise<Invite[]> {
-    return this.uow.run((tx) => tx.manager.find(Invite, { order: { createdAt: 'DESC' }, take: 1000 }));
+    return this.uow.run((tx) => this.invites.listNewest(tx, 1000));
   }
 
   /**
@@ -170,9 +168,7 @@ export class InvitesService {
 
   /** Pending invites for one user: the passkeys page uses this to allow removing a last passkey. */
   async hasPendingFor(userId: string): Promise<boolean> {
-    const invites = await this.uow.run((tx) =>
-      tx.manager.findBy(Invite, { userId, usedAt: IsNull(), revokedAt: IsNull() }),
-    );
+    const invites = await this.uow.run((tx) => this.invites.openFor(tx, userId));
     return invites.some((i) => inviteState(i) === 'pending');
   }
 
@@ -181,7 +177,7 @@ export class InvitesService {
     if (inviteState(invite) !== 'pending')
       throw new AppError(ErrorCode.Conflict, `invite is already ${inviteState(invite)}`);
     await this.uow.run(async (tx) => {
-      await tx.manager.update(Invite, { id }, { revokedAt: new Date() });
+      await this.invites.markRevoked(tx, id, new Date());
       await this.audit.record(
         context,
         {
