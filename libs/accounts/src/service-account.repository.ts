@@ -67,4 +67,13 @@ export class ServiceAccountRepository {
     });
     return new Map(accounts.map((account) => [account.id, account.name]));
   }
+
+  /** The ids of accounts whose name or client id is `text`. */
+  async idsByNameOrClientId(tx: Tx, text: string): Promise<string[]> {
+    const accounts = await tx.manager.find(ServiceAccount, {
+      select: { id: true },
+      where: [{ name: text }, { clientId: text }],
+    });
+    return accounts.map((account) => account.id);
+  }
 }

@@ -56,4 +56,10 @@ export class UserRepository {
     const users = await tx.manager.find(User, { select: { id: true, username: true }, where: { id: In(ids) } });
     return new Map(users.map((user) => [user.id, user.username]));
   }
+
+  /** The ids of users called `username` (as stored: normalised). */
+  async idsByUsername(tx: Tx, username: string): Promise<string[]> {
+    const users = await tx.manager.find(User, { select: { id: true }, where: { username } });
+    return users.map((user) => user.id);
+  }
 }
