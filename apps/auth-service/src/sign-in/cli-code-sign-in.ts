@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { CliCodesService } from '@app/cli-sign-in';
 import { AppError, ErrorCode } from '@app/errors';
 import { UnitOfWork } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
-import { AccessTokenGrants } from './access-token-grants';
+import { SignedInRecorder } from './signed-in-recorder';
 
 /**
  * RFC 8176 values of a command line's token: the passkey kind and presence from the confirmation that created the
@@ -26,9 +25,8 @@ export class CliCodeSignIn {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly codes: CliCodesService,
-    private readonly grants: AccessTokenGrants,
+    private readonly recorder: SignedInRecorder,
     private readonly audit: AuditService,
-    private readonly users: UserRepository,
   ) {}
 
   async signIn(context: AuditContext, username: string, code: string): Promise<TokenResponse> {
@@ -49,8 +47,9 @@ export class CliCodeSignIn {
           cliSignInId: signIn.id,
         };
         // Last sign-in, and how (`airflow users list`, the access review): a command line signing in is one.
-        await this.users.recordLogin(tx, user.id, new Date(), 'cli');
-        return this.grants.issue(tx, context, { grant: 'cli_code', login });
+        // No `login` event: the code's redemption is audited as cli_code.* by the CLI sign-in library.
+        const grantee = { grant: 'cli_code', login } as const;
+        return this.recorder.record(tx, context, { method: 'cli', at: new Date(), grantee, loginEvent: null });
       });
     } catch (error) {
       if (error instanceof AppError && error.code === ErrorCode.Unauthenticated) {
