@@ -158,13 +158,13 @@ export class FederatedSignIn {
           });
           return { status: 'signed_in', ...token } as const;
         });
-      return await signIn().catch((error: unknown) => {
-        // Two first sign-ins of one new person at once (two tabs, a double click) both find no account and both
-        // insert it; the unique (issuer, sub) and username constraints let one win and roll the other back whole.
-        // Run again, that one finds the account by (issuer, sub): one person, and a clean answer to both.
-        if (!isUniqueViolation(error)) throw error;
-        return signIn();
-      });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await signIn();
+        } catch (error) {
+          if (!triesFirstSignInAgain(attempt, error)) throw error;
+        }
+      }
     } catch (error) {
       if (error instanceof AppError) {
         await this.audit.record(context, {
@@ -179,4 +179,14 @@ export class FederatedSignIn {
       throw error;
     }
   }
+}
+
+/**
+ * Whether a provider sign-in that failed on its `attempt`-th try runs again. Two first sign-ins of one new person at
+ * once (two tabs, a double click) both find no account and both insert it; the unique (issuer, sub) and username
+ * constraints let one win and roll the other back whole. Run again (once), that one finds the account by
+ * (issuer, sub): one person, and a clean answer to both.
+ */
+export function triesFirstSignInAgain(attempt: number, error: unknown): boolean {
+  return attempt < 2 && isUniqueViolation(error);
 }
