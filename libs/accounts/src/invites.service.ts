@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditContext, AuditService } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { Invite } from './invite.entity';
@@ -43,6 +43,7 @@ export class InvitesService {
     private readonly serviceAccounts: ServiceAccountRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /**
@@ -67,7 +68,7 @@ export class InvitesService {
       throw new AppError(ErrorCode.InvalidRequest, 'ttlSeconds must be between 60 and 2592000');
     }
     const token = newSecret();
-    const now = new Date();
+    const now = this.clock();
     const invite = Object.assign(new Invite(), {
       id: randomUUID(),
       tokenHash: hashSecret(token),
@@ -112,11 +113,11 @@ export class InvitesService {
   /** The invite a token stands for, if it can still be used. Every failure reads the same to the caller. */
   async findRedeemable(token: string): Promise<Invite> {
     const invite = await this.uow.run((tx) => this.invites.findByTokenHash(tx, hashSecret(token)));
-    if (!invite || inviteState(invite) !== 'pending') {
+    if (!invite || inviteState(invite, this.clock()) !== 'pending') {
       throw new AppError(
         ErrorCode.InvalidInvite,
         'this invite link is invalid, expired or already used; ask an administrator for a new one',
-        invite ? `invite_${inviteState(invite)}` : 'invite_unknown',
+        invite ? `invite_${inviteState(invite, this.clock())}` : 'invite_unknown',
       );
     }
     return invite;
@@ -132,13 +133,13 @@ export class InvitesService {
    * Inside the enrollment's committing unit of work: the invite must still be pending NOW (not used, not revoked,
    * not expired since the ceremony began). Of two enrollments racing on one invite, exactly one commits.
    */
-  async markUsed(tx: Tx, invite: Invite, userId: string, now = new Date()): Promise<void> {
+  async markUsed(tx: Tx, invite: Invite, userId: string, now = this.clock()): Promise<void> {
     if (await this.invites.markUsed(tx, invite.id, userId, now)) return;
     throw notPending(inviteState((await this.invites.findById(tx, invite.id)) ?? invite, now));
   }
 
   /** Before deciding whose account an enrollment is for: a used, revoked or expired invite gets its own answer. */
-  requirePending(invite: Invite, now = new Date()): void {
+  requirePending(invite: Invite, now = this.clock()): void {
     const state = inviteState(invite, now);
     if (state !== 'pending') throw notPending(state);
   }
@@ -169,15 +170,15 @@ export class InvitesService {
   /** Pending invites for one user: the passkeys page uses this to allow removing a last passkey. */
   async hasPendingFor(userId: string): Promise<boolean> {
     const invites = await this.uow.run((tx) => this.invites.openFor(tx, userId));
-    return invites.some((i) => inviteState(i) === 'pending');
+    return invites.some((i) => inviteState(i, this.clock()) === 'pending');
   }
 
   async revoke(context: AuditContext, id: string): Promise<void> {
     const invite = await this.get(id);
-    if (inviteState(invite) !== 'pending')
-      throw new AppError(ErrorCode.Conflict, `invite is already ${inviteState(invite)}`);
+    const state = inviteState(invite, this.clock());
+    if (state !== 'pending') throw new AppError(ErrorCode.Conflict, `invite is already ${state}`);
     await this.uow.run(async (tx) => {
-      await this.invites.markRevoked(tx, id, new Date());
+      await this.invites.markRevoked(tx, id, this.clock());
       await this.audit.record(
         context,
         {

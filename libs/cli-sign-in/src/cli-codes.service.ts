@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { normalizeUsername, User } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
+import { CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { CliSignIn } from './cli-sign-in.entity';
@@ -20,10 +21,6 @@ export const CLI_CODE_PATTERN = new RegExp(`^${CLI_CODE_PREFIX}[A-Za-z0-9_-]{${M
 /** One message for every refused code, so a guesser learns nothing about names, codes or states. */
 export const REFUSED_CODE_MESSAGE =
   'this username and one-time code do not sign in: the code may be wrong, used, expired or revoked. Create a new code on your Passkeys page';
-
-/** The clock the codes' expiry is decided with; tests replace it to move time instead of waiting. */
-export const CLI_CODE_CLOCK = Symbol('CLI_CODE_CLOCK');
-export type Clock = () => Date;
 
 export interface CreatedCliCode {
   id: string;
@@ -63,7 +60,7 @@ export class CliCodesService {
     private readonly uow: UnitOfWork,
     private readonly repository: CliSignInRepository,
     private readonly audit: AuditService,
-    @Inject(CLI_CODE_CLOCK) private readonly clock: Clock,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** @param owner the person and the passkey of their fresh, user-verified confirmation (the caller checked it). */

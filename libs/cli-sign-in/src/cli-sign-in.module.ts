@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule } from '@app/audit';
-import { CLI_CODE_CLOCK, CliCodesService } from './cli-codes.service';
+import { CliCodesService } from './cli-codes.service';
 import { CliSignIn } from './cli-sign-in.entity';
 import { CliSignInRepository } from './cli-sign-in.repository';
 
@@ -9,7 +9,7 @@ export const CLI_SIGN_IN_ENTITIES = [CliSignIn];
 
 @Module({
   imports: [TypeOrmModule.forFeature(CLI_SIGN_IN_ENTITIES), AuditModule],
-  providers: [CliSignInRepository, CliCodesService, { provide: CLI_CODE_CLOCK, useValue: () => new Date() }],
+  providers: [CliSignInRepository, CliCodesService],
   exports: [CliCodesService],
 })
 export class CliSignInModule {}

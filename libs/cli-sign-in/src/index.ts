@@ -7,7 +7,5 @@ export {
   cliSignInState,
   CLI_CODE_TTL_SECONDS,
   CLI_CODE_PREFIX,
-  CLI_CODE_CLOCK,
-  Clock,
 } from './cli-codes.service';
 export { CliSignInModule, CLI_SIGN_IN_ENTITIES } from './cli-sign-in.module';
