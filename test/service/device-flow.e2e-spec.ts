@@ -2,14 +2,14 @@
  * Device authorization (RFC 8628): a command line asks (airflow-cli, public; or a confidential client), the person
  * approves its user code with a fresh passkey confirmation or denies it, and the command line's poll then gets a
  * token naming a command line (cli_sign_ins) that is listed, re-checked and revocable like a one-time CLI code's.
- * Time moves through the injected DEVICE_CLOCK, never by waiting.
+ * Time moves through the service's injected CLOCK, never by waiting.
  */
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { decodeJwt } from 'jose';
 import { DataSource } from 'typeorm';
 import { UsersService } from '@app/accounts';
-import { DEVICE_CLOCK, DeviceClock } from '@app/cli-sign-in';
+import { CLOCK, Clock } from '@app/config';
 import { runServiceCli } from '../support/service-cli';
 import {
   adminToken,
@@ -106,7 +106,7 @@ beforeAll(async () => {
     // Everyday sign-in only prefers user verification, so an unverified session exists to be refused.
     WEBAUTHN_USER_VERIFICATION: 'preferred',
   });
-  const clock = t.app.get<DeviceClock>(DEVICE_CLOCK);
+  const clock = t.app.get<Clock>(CLOCK);
   jest.spyOn(clock, 'now').mockImplementation(() => new Date(Date.now() + offsetMs));
 });
 afterAll(async () => {

@@ -25,6 +25,13 @@ export const ACCOUNTS_ENTITIES = [User, Invite, ServiceAccount];
     ServiceAccountsService,
     LastAdminGuard,
   ],
-  exports: [UserRepository, UsersService, InvitesService, ServiceAccountsService, LastAdminGuard],
+  exports: [
+    UserRepository,
+    ServiceAccountRepository,
+    UsersService,
+    InvitesService,
+    ServiceAccountsService,
+    LastAdminGuard,
+  ],
 })
 export class AccountsModule {}

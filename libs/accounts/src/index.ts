@@ -10,6 +10,7 @@ export {
   sessionsEndedWords,
 } from './session-generation';
 export { UserRepository } from './user.repository';
+export { ServiceAccountRepository } from './service-account.repository';
 export { InvitesService, CreatedInvite, InviteState, inviteState, enrollmentLink } from './invites.service';
 export { ServiceAccountsService, IssuedClientSecret } from './service-accounts.service';
 export { normalizeUsername, normalizeGroups, groupsFromProvider } from './names';

@@ -11,9 +11,35 @@ import { Invite } from './invite.entity';
 const MARK_USED =
   'UPDATE invites SET used_at = ?, user_id = ? WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?';
 
-/** The invite aggregate's SQL. */
+/** The invite aggregate's queries. */
 @Injectable()
 export class InviteRepository {
+  findById(tx: Tx, id: string): Promise<Invite | null> {
+    return tx.manager.findOneBy(Invite, { id });
+  }
+
+  findByTokenHash(tx: Tx, tokenHash: string): Promise<Invite | null> {
+    return tx.manager.findOneBy(Invite, { tokenHash });
+  }
+
+  /** The newest invites first, at most `limit`. */
+  listNewest(tx: Tx, limit: number): Promise<Invite[]> {
+    return tx.manager.find(Invite, { order: { createdAt: 'DESC' }, take: limit });
+  }
+
+  /** One user's invites that are neither used nor revoked (expiry is the caller's rule, decided at its own now). */
+  openFor(tx: Tx, userId: string): Promise<Invite[]> {
+    return tx.manager.findBy(Invite, { userId, usedAt: IsNull(), revokedAt: IsNull() });
+  }
+
+  async insert(tx: Tx, invite: Invite): Promise<void> {
+    await tx.manager.insert(Invite, invite);
+  }
+
+  async markRevoked(tx: Tx, inviteId: string, at: Date): Promise<void> {
+    await tx.manager.update(Invite, { id: inviteId }, { revokedAt: at });
+  }
+
   /** True when the invite was pending at `now` and is now used by `userId`. */
   async markUsed(tx: Tx, inviteId: string, userId: string, now: Date): Promise<boolean> {
     const rows = tx.rows(Invite);

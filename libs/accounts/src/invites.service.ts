@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { IsNull } from 'typeorm';
 import { AuditContext, AuditService } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { Invite } from './invite.entity';
@@ -11,7 +10,6 @@ import { ServiceAccountRepository } from './service-account.repository';
 import { UserRepository } from './user.repository';
 import { normalizeGroups, normalizeUsername } from './names';
 import { hashSecret, newSecret } from './secrets';
-import { User } from './user.entity';
 
 export interface CreatedInvite {
   id: string;
@@ -45,6 +43,7 @@ export class InvitesService {
     private readonly serviceAccounts: ServiceAccountRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /**
@@ -57,7 +56,7 @@ export class InvitesService {
   ): Promise<CreatedInvite> {
     const username = normalizeUsername(input.username);
     const groups = normalizeGroups(input.groups);
-    const existing = await this.uow.run((tx) => tx.manager.findOneBy(User, { username }));
+    const existing = await this.uow.run((tx) => this.users.findByUsername(tx, username));
     if (existing && input.groups !== undefined && groups.join() !== existing.groups.join()) {
       throw new AppError(
         ErrorCode.Conflict,
@@ -69,7 +68,7 @@ export class InvitesService {
       throw new AppError(ErrorCode.InvalidRequest, 'ttlSeconds must be between 60 and 2592000');
     }
     const token = newSecret();
-    const now = new Date();
+    const now = this.clock.now();
     const invite = Object.assign(new Invite(), {
       id: randomUUID(),
       tokenHash: hashSecret(token),
@@ -84,7 +83,7 @@ export class InvitesService {
       userId: existing?.id ?? null,
     });
     await this.uow.run(async (tx) => {
-      await tx.manager.insert(Invite, invite);
+      await this.invites.insert(tx, invite);
       await this.audit.record(
         context,
         {
@@ -113,19 +112,19 @@ export class InvitesService {
 
   /** The invite a token stands for, if it can still be used. Every failure reads the same to the caller. */
   async findRedeemable(token: string): Promise<Invite> {
-    const invite = await this.uow.run((tx) => tx.manager.findOneBy(Invite, { tokenHash: hashSecret(token) }));
-    if (!invite || inviteState(invite) !== 'pending') {
+    const invite = await this.uow.run((tx) => this.invites.findByTokenHash(tx, hashSecret(token)));
+    if (!invite || inviteState(invite, this.clock.now()) !== 'pending') {
       throw new AppError(
         ErrorCode.InvalidInvite,
         'this invite link is invalid, expired or already used; ask an administrator for a new one',
-        invite ? `invite_${inviteState(invite)}` : 'invite_unknown',
+        invite ? `invite_${inviteState(invite, this.clock.now())}` : 'invite_unknown',
       );
     }
     return invite;
   }
 
   async findById(tx: Tx, id: string): Promise<Invite> {
-    const invite = await tx.manager.findOneBy(Invite, { id });
+    const invite = await this.invites.findById(tx, id);
     if (!invite) throw new AppError(ErrorCode.InvalidInvite, 'this invite link was revoked', 'invite_unknown');
     return invite;
   }
@@ -134,25 +133,25 @@ export class InvitesService {
    * Inside the enrollment's committing unit of work: the invite must still be pending NOW (not used, not revoked,
    * not expired since the ceremony began). Of two enrollments racing on one invite, exactly one commits.
    */
-  async markUsed(tx: Tx, invite: Invite, userId: string, now = new Date()): Promise<void> {
+  async markUsed(tx: Tx, invite: Invite, userId: string, now = this.clock.now()): Promise<void> {
     if (await this.invites.markUsed(tx, invite.id, userId, now)) return;
-    throw notPending(inviteState((await tx.manager.findOneBy(Invite, { id: invite.id })) ?? invite, now));
+    throw notPending(inviteState((await this.invites.findById(tx, invite.id)) ?? invite, now));
   }
 
   /** Before deciding whose account an enrollment is for: a used, revoked or expired invite gets its own answer. */
-  requirePending(invite: Invite, now = new Date()): void {
+  requirePending(invite: Invite, now = this.clock.now()): void {
     const state = inviteState(invite, now);
     if (state !== 'pending') throw notPending(state);
   }
 
   async get(id: string): Promise<Invite> {
-    const invite = await this.uow.run((tx) => tx.manager.findOneBy(Invite, { id }));
+    const invite = await this.uow.run((tx) => this.invites.findById(tx, id));
     if (!invite) throw new AppError(ErrorCode.NotFound, 'no such invite');
     return invite;
   }
 
   list(): Promise<Invite[]> {
-    return this.uow.run((tx) => tx.manager.find(Invite, { order: { createdAt: 'DESC' }, take: 1000 }));
+    return this.uow.run((tx) => this.invites.listNewest(tx, 1000));
   }
 
   /**
@@ -170,18 +169,16 @@ export class InvitesService {
 
   /** Pending invites for one user: the passkeys page uses this to allow removing a last passkey. */
   async hasPendingFor(userId: string): Promise<boolean> {
-    const invites = await this.uow.run((tx) =>
-      tx.manager.findBy(Invite, { userId, usedAt: IsNull(), revokedAt: IsNull() }),
-    );
-    return invites.some((i) => inviteState(i) === 'pending');
+    const invites = await this.uow.run((tx) => this.invites.openFor(tx, userId));
+    return invites.some((i) => inviteState(i, this.clock.now()) === 'pending');
   }
 
   async revoke(context: AuditContext, id: string): Promise<void> {
     const invite = await this.get(id);
-    if (inviteState(invite) !== 'pending')
-      throw new AppError(ErrorCode.Conflict, `invite is already ${inviteState(invite)}`);
+    const state = inviteState(invite, this.clock.now());
+    if (state !== 'pending') throw new AppError(ErrorCode.Conflict, `invite is already ${state}`);
     await this.uow.run(async (tx) => {
-      await tx.manager.update(Invite, { id }, { revokedAt: new Date() });
+      await this.invites.markRevoked(tx, id, this.clock.now());
       await this.audit.record(
         context,
         {

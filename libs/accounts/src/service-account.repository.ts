@@ -14,9 +14,30 @@ const END_TOKENS =
   'UPDATE service_accounts SET session_generation = session_generation + 1, sessions_ended_reason = ?, ' +
   'sessions_ended_at = ? WHERE id = ?';
 
-/** The service-account aggregate's SQL: the token grant's read is one constant, prepared statement. */
+/** The service-account aggregate's queries: the token grant's read is one constant, prepared statement. */
 @Injectable()
 export class ServiceAccountRepository {
+  findById(tx: Tx, id: string): Promise<ServiceAccount | null> {
+    return tx.manager.findOneBy(ServiceAccount, { id });
+  }
+
+  existsByName(tx: Tx, name: string): Promise<boolean> {
+    return tx.manager.existsBy(ServiceAccount, { name });
+  }
+
+  /** Every account, by name. */
+  list(tx: Tx): Promise<ServiceAccount[]> {
+    return tx.manager.find(ServiceAccount, { order: { name: 'ASC' } });
+  }
+
+  async insert(tx: Tx, account: ServiceAccount): Promise<void> {
+    await tx.manager.insert(ServiceAccount, account);
+  }
+
+  async update(tx: Tx, accountId: string, changes: Partial<ServiceAccount>): Promise<void> {
+    await tx.manager.update(ServiceAccount, { id: accountId }, changes);
+  }
+
   async findByClientId(tx: Tx, clientId: string): Promise<ServiceAccount | null> {
     const { rows } = await tx.query(BY_CLIENT_ID, [clientId]);
     return rows[0] ? tx.rows(ServiceAccount).fromRow(rows[0]) : null;
@@ -45,5 +66,14 @@ export class ServiceAccountRepository {
       where: { id: In(ids) },
     });
     return new Map(accounts.map((account) => [account.id, account.name]));
+  }
+
+  /** The ids of accounts whose name or client id is `text`. */
+  async idsByNameOrClientId(tx: Tx, text: string): Promise<string[]> {
+    const accounts = await tx.manager.find(ServiceAccount, {
+      select: { id: true },
+      where: [{ name: text }, { clientId: text }],
+    });
+    return accounts.map((account) => account.id);
   }
 }

@@ -57,9 +57,9 @@ export class ServiceAccountsService {
       sessionsEndedAt: null,
     });
     await this.uow.run(async (tx) => {
-      if (await tx.manager.existsBy(ServiceAccount, { name }))
+      if (await this.accounts.existsByName(tx, name))
         throw new AppError(ErrorCode.Conflict, `a service account named ${name} exists`);
-      await tx.manager.insert(ServiceAccount, account);
+      await this.accounts.insert(tx, account);
       await this.audit.record(
         context,
         {
@@ -90,12 +90,12 @@ export class ServiceAccountsService {
   }
 
   list(): Promise<ServiceAccount[]> {
-    return this.uow.run((tx) => tx.manager.find(ServiceAccount, { order: { name: 'ASC' } }));
+    return this.uow.run((tx) => this.accounts.list(tx));
   }
 
   /** By id only: a token's subject must name exactly this account, never one that happens to be called that. */
   findById(id: string): Promise<ServiceAccount | null> {
-    return this.uow.run((tx) => tx.manager.findOneBy(ServiceAccount, { id }));
+    return this.uow.run((tx) => this.accounts.findById(tx, id));
   }
 
   async resolve(idOrNameOrClientId: string): Promise<ServiceAccount> {
@@ -140,11 +140,7 @@ export class ServiceAccountsService {
     const secret = newSecret();
     await this.uow.run(async (tx) => {
       const at = new Date();
-      await tx.manager.update(
-        ServiceAccount,
-        { id: account.id },
-        { secretHash: hashSecret(secret), secretRotatedAt: at },
-      );
+      await this.accounts.update(tx, account.id, { secretHash: hashSecret(secret), secretRotatedAt: at });
       await this.accounts.endTokens(tx, account.id, SessionsEndedReason.SecretRotated, at);
       await this.audit.record(
         context,
@@ -174,7 +170,7 @@ export class ServiceAccountsService {
     const account = await this.resolve(idOrName);
     await this.uow.run(async (tx) => {
       const at = new Date();
-      await tx.manager.update(ServiceAccount, { id: account.id }, { disabledAt: disabled ? at : null });
+      await this.accounts.update(tx, account.id, { disabledAt: disabled ? at : null });
       if (disabled) await this.accounts.endTokens(tx, account.id, SessionsEndedReason.AccountDisabled, at);
       await this.audit.record(
         context,

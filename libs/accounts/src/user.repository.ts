@@ -10,9 +10,36 @@ const END_SESSIONS =
   'UPDATE users SET session_generation = session_generation + 1, sessions_ended_reason = ?, sessions_ended_at = ? ' +
   'WHERE id = ?';
 
-/** The user aggregate's hand-written SQL (the sign-in path); everything else uses the repository API. */
+/** The user aggregate's queries: hand-written SQL on the sign-in path, TypeORM's repository API elsewhere. */
 @Injectable()
 export class UserRepository {
+  findById(tx: Tx, id: string): Promise<User | null> {
+    return tx.manager.findOneBy(User, { id });
+  }
+
+  /** `username` as stored (normalised). */
+  findByUsername(tx: Tx, username: string): Promise<User | null> {
+    return tx.manager.findOneBy(User, { username });
+  }
+
+  /** The account linked to this provider identity, if any. */
+  findByIdentity(tx: Tx, issuer: string, subject: string): Promise<User | null> {
+    return tx.manager.findOneBy(User, { idpIssuer: issuer, idpSubject: subject });
+  }
+
+  /** Everyone, by username. */
+  list(tx: Tx): Promise<User[]> {
+    return tx.manager.find(User, { order: { username: 'ASC' } });
+  }
+
+  async insert(tx: Tx, user: User): Promise<void> {
+    await tx.manager.insert(User, user);
+  }
+
+  async update(tx: Tx, userId: string, changes: Partial<User>): Promise<void> {
+    await tx.manager.update(User, { id: userId }, changes);
+  }
+
   /** When and how the person last signed in; every kind of sign-in calls this in its unit of work. */
   async recordLogin(tx: Tx, userId: string, at: Date, method: SignInMethod): Promise<void> {
     await tx.query(RECORD_LOGIN, [tx.rows(User).param('lastLoginAt', at), method, userId]);
@@ -28,5 +55,11 @@ export class UserRepository {
     if (ids.length === 0) return new Map();
     const users = await tx.manager.find(User, { select: { id: true, username: true }, where: { id: In(ids) } });
     return new Map(users.map((user) => [user.id, user.username]));
+  }
+
+  /** The ids of users called `username` (as stored: normalised). */
+  async idsByUsername(tx: Tx, username: string): Promise<string[]> {
+    const users = await tx.manager.find(User, { select: { id: true }, where: { username } });
+    return users.map((user) => user.id);
   }
 }

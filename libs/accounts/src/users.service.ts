@@ -47,15 +47,15 @@ export class UsersService {
   }
 
   findById(id: string): Promise<User | null> {
-    return this.uow.run((tx) => tx.manager.findOneBy(User, { id }));
+    return this.uow.run((tx) => this.repository.findById(tx, id));
   }
 
   findByUsername(username: string): Promise<User | null> {
-    return this.uow.run((tx) => tx.manager.findOneBy(User, { username: username.trim().toLowerCase() }));
+    return this.uow.run((tx) => this.repository.findByUsername(tx, username.trim().toLowerCase()));
   }
 
   list(): Promise<User[]> {
-    return this.uow.run((tx) => tx.manager.find(User, { order: { username: 'ASC' } }));
+    return this.uow.run((tx) => this.repository.list(tx));
   }
 
   async getById(id: string): Promise<User> {
@@ -93,7 +93,7 @@ export class UsersService {
       idpSubject: null,
       lastIdpLoginAt: null,
     });
-    await tx.manager.insert(User, user);
+    await this.repository.insert(tx, user);
     return user;
   }
 
@@ -105,7 +105,7 @@ export class UsersService {
    * another provider's) is refused: a provider account never takes over an account it is not linked to.
    */
   async linkFederated(tx: Tx, identity: FederatedIdentity, at: Date): Promise<{ user: User; created: boolean }> {
-    const linked = await tx.manager.findOneBy(User, { idpIssuer: identity.issuer, idpSubject: identity.subject });
+    const linked = await this.repository.findByIdentity(tx, identity.issuer, identity.subject);
     const groups = normalizeGroups(identity.groups);
     if (linked) {
       const changes = {
@@ -114,11 +114,11 @@ export class UsersService {
         updatedAt: at,
         lastIdpLoginAt: at,
       };
-      await tx.manager.update(User, { id: linked.id }, changes);
+      await this.repository.update(tx, linked.id, changes);
       return { user: Object.assign(linked, changes), created: false };
     }
     const username = normalizeUsername(identity.username);
-    if (await tx.manager.findOneBy(User, { username })) {
+    if (await this.repository.findByUsername(tx, username)) {
       throw new AppError(
         ErrorCode.Conflict,
         `an account named "${username}" already exists here and is not linked to your identity provider account; ask an administrator`,
@@ -138,7 +138,7 @@ export class UsersService {
       webauthnUserId: UsersService.newWebAuthnUserId(),
     });
     const link = { idpIssuer: identity.issuer, idpSubject: identity.subject, lastIdpLoginAt: at };
-    await tx.manager.update(User, { id: user.id }, link);
+    await this.repository.update(tx, user.id, link);
     return { user: Object.assign(user, link), created: true };
   }
 
@@ -150,10 +150,10 @@ export class UsersService {
    */
   async endFederatedSessions(context: AuditContext, issuer: string, subject: string): Promise<boolean> {
     return this.uow.run(async (tx) => {
-      const user = await tx.manager.findOneBy(User, { idpIssuer: issuer, idpSubject: subject });
+      const user = await this.repository.findByIdentity(tx, issuer, subject);
       if (!user) return false;
       const at = new Date();
-      await tx.manager.update(User, { id: user.id }, { groups: [], updatedAt: at });
+      await this.repository.update(tx, user.id, { groups: [], updatedAt: at });
       await this.repository.endSessions(tx, user.id, SessionsEndedReason.ProviderLogout, at);
       await this.audit.record(
         context,
@@ -185,7 +185,7 @@ export class UsersService {
     await this.uow.run(async (tx) => {
       const at = new Date();
       const { overridden } = await this.lastAdmin.keepAnAdmin(tx, disabled && !!options.force, async () => {
-        await tx.manager.update(User, { id: user.id }, { disabledAt: disabled ? at : null, updatedAt: at });
+        await this.repository.update(tx, user.id, { disabledAt: disabled ? at : null, updatedAt: at });
         if (disabled) await this.repository.endSessions(tx, user.id, SessionsEndedReason.AccountDisabled, at);
       });
       const details = { username: user.username, ...(overridden ? { lastAdminOverride: true } : {}) };
@@ -218,11 +218,8 @@ export class UsersService {
     user.updatedAt = new Date();
     await this.uow.run(async (tx) => {
       const { overridden } = await this.lastAdmin.keepAnAdmin(tx, !!options.force, async () => {
-        await tx.manager.update(
-          User,
-          { id: user.id },
-          { displayName: user.displayName, groups: user.groups, updatedAt: user.updatedAt },
-        );
+        const { displayName, groups, updatedAt } = user;
+        await this.repository.update(tx, user.id, { displayName, groups, updatedAt });
       });
       const after = { displayName: user.displayName, groups: user.groups };
       await this.audit.record(

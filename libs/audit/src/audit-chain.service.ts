@@ -1,15 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { SelectQueryBuilder } from 'typeorm';
 import { AppError, ErrorCode } from '@app/errors';
 import { UnitOfWork } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
+import { AuditEventRepository } from './audit-event.repository';
 import { ChainChecker, ChainVerdict, StoredLink } from './audit-chain';
 import { CheckpointKeys, serviceKeysTrust } from './audit-checkpoint';
 import { ChainAnchor, readSignedHead, SignedHead, signHead } from './audit-head';
 
 const PAGE = 500;
-const HEAD_WITH_TIME =
-  'SELECT h.seq, h.hash, e.occurred_at FROM audit_chain_head h LEFT JOIN audit_events e ON e.seq = h.seq WHERE h.id = 1';
 
 /** An event as the chain covers it (the stored instant as epoch ms). */
 export function storedLink(event: AuditEvent): StoredLink {
@@ -19,7 +17,10 @@ export function storedLink(event: AuditEvent): StoredLink {
 /** Checks the stored trail against its hash chain and the chain head the service keeps. */
 @Injectable()
 export class AuditChainService {
-  constructor(private readonly uow: UnitOfWork) {}
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly events: AuditEventRepository,
+  ) {}
 
   /**
    * `keys`: the service's own keys, the only ones a retention checkpoint's (or a head's) signature may rely on here.
@@ -36,25 +37,14 @@ export class AuditChainService {
     }
     const checker = new ChainChecker(trust, anchor);
     // Rows without a position were never appended by the service: the oldest of them is the first bad one.
-    const stray = await this.events((q) =>
-      q
-        .where('e.seq IS NULL OR e.hash IS NULL OR e.prev_hash IS NULL')
-        .orderBy('e.occurred_at', 'ASC')
-        .addOrderBy('e.id', 'ASC')
-        .getOne(),
-    );
+    const stray = await this.uow.run((tx) => this.events.firstUnchained(tx));
     if (stray) checker.add(storedLink(stray));
     // The chain up to the head as it is now; events appended while this runs are checked by the next run.
     const head = await this.head();
     let after = 0;
     while (!stray) {
-      const page = await this.events((q) =>
-        q
-          .where('e.seq > :after AND e.seq <= :to', { after, to: head.seq })
-          .orderBy('e.seq', 'ASC')
-          .take(PAGE)
-          .getMany(),
-      );
+      const from = after;
+      const page = await this.uow.run((tx) => this.events.chainPage(tx, from, head.seq, PAGE));
       if (!page.every((event) => checker.add(storedLink(event)))) break;
       const last = page[page.length - 1];
       if (page.length < PAGE || !last) break;
@@ -64,9 +54,7 @@ export class AuditChainService {
     if (verdict.ok) {
       // A row placed past the head was not appended by the service (the head moves with every append).
       const now = await this.head();
-      const beyond = await this.events((q) =>
-        q.where('e.seq > :seq', { seq: now.seq }).orderBy('e.seq', 'ASC').getOne(),
-      );
+      const beyond = await this.uow.run((tx) => this.events.firstAfter(tx, now.seq));
       if (beyond)
         return {
           ok: false,
@@ -81,40 +69,23 @@ export class AuditChainService {
     }
     if (verdict.broken.eventId === null && verdict.broken.seq !== null) {
       // Name the event standing where the chain breaks, when there is one.
-      const at = await this.events((q) => q.where('e.seq = :seq', { seq: verdict.broken.seq }).getOne());
+      const seq = verdict.broken.seq;
+      const at = await this.uow.run((tx) => this.events.atSeq(tx, seq));
       if (at) verdict.broken.eventId = at.id;
     }
     return verdict;
-  }
-
-  private events<T>(query: (qb: SelectQueryBuilder<AuditEvent>) => Promise<T>): Promise<T> {
-    return this.uow.run((tx) => query(tx.manager.getRepository(AuditEvent).createQueryBuilder('e')));
   }
 
   /** The chain's head now, signed by the active signing key, to be kept outside the database. */
   async signedHead(keys: CheckpointKeys, now = new Date()): Promise<SignedHead> {
     // Fetched before the unit (a key read must not run inside it on SQLite's one connection).
     const sign = await keys.checkpointSigner();
-    const { head, occurredAt } = await this.uow.run(async (tx) => {
-      const row = (
-        await tx.query<{ seq: string | number; hash: string; occurred_at: string | number | null }>(HEAD_WITH_TIME)
-      ).rows[0];
-      if (!row) throw new Error('the audit chain head is missing: the audit_chain_head row was deleted');
-      return {
-        head: { seq: Number(row.seq), hash: row.hash },
-        occurredAt: row.occurred_at == null ? null : new Date(Number(row.occurred_at)),
-      };
-    });
+    const { head, occurredAt } = await this.uow.run((tx) => this.events.headWithTime(tx));
     return signHead(head, occurredAt, sign, now);
   }
 
   /** The position and hash of the last event the service appended. */
   async head(): Promise<{ seq: number; hash: string }> {
-    const rows = await this.uow.run((tx) =>
-      tx.query<{ seq: string | number; hash: string }>('SELECT seq, hash FROM audit_chain_head WHERE id = 1'),
-    );
-    const row = rows.rows[0];
-    if (!row) throw new Error('the audit chain head is missing: the audit_chain_head row was deleted');
-    return { seq: Number(row.seq), hash: row.hash };
+    return this.uow.run((tx) => this.events.head(tx));
   }
 }

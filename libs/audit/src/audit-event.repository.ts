@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { SelectQueryBuilder } from 'typeorm';
 import { Tx } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
 import { chainHash, storedDetails } from './audit-chain';
-import { AuditContext, AuditRecord } from './audit.types';
+import { AuditContext, AuditQuery, AuditRecord } from './audit.types';
+
+/** What an admin's audit search filters on (the paging is the repository's). */
+export type AuditFilter = Omit<AuditQuery, 'cursor' | 'limit'>;
 
 const INSERT =
   'INSERT INTO audit_events (id, occurred_at, type, outcome, reason, actor_type, actor_id, subject_type, subject_id, client_ip, user_agent, details, seq, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
@@ -31,15 +35,22 @@ const COLUMNS: (keyof AuditEvent)[] = [
  */
 const ADVANCE_HEAD = 'UPDATE audit_chain_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash';
 const SET_HEAD_HASH = 'UPDATE audit_chain_head SET hash = ? WHERE id = 1';
+const HEAD = 'SELECT seq, hash FROM audit_chain_head WHERE id = 1';
+const HEAD_WITH_TIME =
+  'SELECT h.seq, h.hash, e.occurred_at FROM audit_chain_head h LEFT JOIN audit_events e ON e.seq = h.seq WHERE h.id = 1';
+const HEAD_MISSING = 'the audit chain head is missing: the audit_chain_head row was deleted';
 
-/** The audit trail's writer: appends one event inside the caller's unit of work (so it commits with its change). */
+/**
+ * The audit trail's queries: appends one event inside the caller's unit of work (so it commits with its change),
+ * reads the chain for verification and pages of events for admins.
+ */
 @Injectable()
 export class AuditEventRepository {
   /** `at` defaults to the moment the event takes its place, so that chain order is time order. */
   async append(tx: Tx, context: AuditContext, record: AuditRecord, at?: Date): Promise<void> {
     const head = await tx.query<{ seq: string | number; hash: string }>(ADVANCE_HEAD);
     const row = head.rows[0];
-    if (!row) throw new Error('the audit chain head is missing: the audit_chain_head row was deleted');
+    if (!row) throw new Error(HEAD_MISSING);
     const occurredAt = at ?? new Date();
     const event: AuditEvent = {
       id: randomUUID(),
@@ -61,5 +72,81 @@ export class AuditEventRepository {
     event.hash = chainHash({ ...event, occurredAt: occurredAt.getTime(), seq: event.seq!, prevHash: row.hash });
     await tx.query(INSERT, tx.rows(AuditEvent).params(event, COLUMNS));
     await tx.query(SET_HEAD_HASH, [event.hash]);
+  }
+
+  /** The position and hash of the last event appended. */
+  async head(tx: Tx): Promise<{ seq: number; hash: string }> {
+    const row = (await tx.query<{ seq: string | number; hash: string }>(HEAD)).rows[0];
+    if (!row) throw new Error(HEAD_MISSING);
+    return { seq: Number(row.seq), hash: row.hash };
+  }
+
+  /** The head with the time of the event it stands on (null for an empty chain). */
+  async headWithTime(tx: Tx): Promise<{ head: { seq: number; hash: string }; occurredAt: Date | null }> {
+    type Row = { seq: string | number; hash: string; occurred_at: string | number | null };
+    const row = (await tx.query<Row>(HEAD_WITH_TIME)).rows[0];
+    if (!row) throw new Error(HEAD_MISSING);
+    return {
+      head: { seq: Number(row.seq), hash: row.hash },
+      occurredAt: row.occurred_at == null ? null : new Date(Number(row.occurred_at)),
+    };
+  }
+
+  /** The oldest row without a chain position (never appended by the service), if any. */
+  firstUnchained(tx: Tx): Promise<AuditEvent | null> {
+    return this.events(tx)
+      .where('e.seq IS NULL OR e.hash IS NULL OR e.prev_hash IS NULL')
+      .orderBy('e.occurred_at', 'ASC')
+      .addOrderBy('e.id', 'ASC')
+      .getOne();
+  }
+
+  /** Chain positions in (after, to], in order, at most `limit`. */
+  chainPage(tx: Tx, after: number, to: number, limit: number): Promise<AuditEvent[]> {
+    return this.events(tx)
+      .where('e.seq > :after AND e.seq <= :to', { after, to })
+      .orderBy('e.seq', 'ASC')
+      .take(limit)
+      .getMany();
+  }
+
+  /** The first event past position `seq`, if any. */
+  firstAfter(tx: Tx, seq: number): Promise<AuditEvent | null> {
+    return this.events(tx).where('e.seq > :seq', { seq }).orderBy('e.seq', 'ASC').getOne();
+  }
+
+  atSeq(tx: Tx, seq: number): Promise<AuditEvent | null> {
+    return this.events(tx).where('e.seq = :seq', { seq }).getOne();
+  }
+
+  /** Matching events newest first, before position `before` when given, at most `limit`. */
+  newestFirst(tx: Tx, filter: AuditFilter, before: number | undefined, limit: number): Promise<AuditEvent[]> {
+    const qb = this.filtered(tx, filter);
+    if (before !== undefined) qb.andWhere('e.seq < :before', { before });
+    return qb.orderBy('e.seq', 'DESC').take(limit).getMany();
+  }
+
+  /** Matching events in chain order after position `after`, at most `limit`. */
+  oldestFirst(tx: Tx, filter: AuditFilter, after: number, limit: number): Promise<AuditEvent[]> {
+    return this.filtered(tx, filter)
+      .andWhere('e.seq > :from', { from: after })
+      .orderBy('e.seq', 'ASC')
+      .take(limit)
+      .getMany();
+  }
+
+  private filtered(tx: Tx, query: AuditFilter): SelectQueryBuilder<AuditEvent> {
+    const qb = this.events(tx);
+    if (query.type) qb.andWhere('e.type = :type', { type: query.type });
+    if (query.outcome) qb.andWhere('e.outcome = :outcome', { outcome: query.outcome });
+    if (query.actorIds) qb.andWhere('e.actor_id IN (:...actorIds)', { actorIds: query.actorIds });
+    if (query.subjectIds) qb.andWhere('e.subject_id IN (:...subjectIds)', { subjectIds: query.subjectIds });
+    if (query.since) qb.andWhere('e.occurred_at >= :since', { since: query.since.getTime() });
+    if (query.until) qb.andWhere('e.occurred_at < :until', { until: query.until.getTime() });
+    return qb;
+  }
+
+  private events(tx: Tx): SelectQueryBuilder<AuditEvent> {
+    return tx.manager.getRepository(AuditEvent).createQueryBuilder('e');
   }
 }

@@ -15,7 +15,7 @@ const MAX_PAGE = 500;
 export class AuditService {
   constructor(
     private readonly uow: UnitOfWork,
-    private readonly writer: AuditEventRepository,
+    private readonly events: AuditEventRepository,
   ) {}
 
   /**
@@ -26,9 +26,9 @@ export class AuditService {
   async record(context: AuditContext, record: AuditRecord, tx?: Tx, occurredAt?: Date): Promise<void> {
     const aggregation = aggregationOf(context, record);
     const write = async (unit: Tx) => {
-      if (!aggregation) return this.writer.append(unit, context, record, occurredAt);
+      if (!aggregation) return this.events.append(unit, context, record, occurredAt);
       const events = await countAggregated(unit, aggregation, context, record, (occurredAt ?? new Date()).getTime());
-      for (const event of events) await this.writer.append(unit, event.context, event.record, event.occurredAt);
+      for (const event of events) await this.events.append(unit, event.context, event.record, event.occurredAt);
     };
     if (tx) await write(tx);
     else await this.uow.run(write);
@@ -46,7 +46,7 @@ export class AuditService {
     return this.uow.run(async (tx) => {
       const pruned = await prunePrefix(tx, retentionDays, now);
       if (pruned)
-        await this.writer.append(
+        await this.events.append(
           tx,
           SYSTEM_CONTEXT,
           { type: PRUNED_EVENT, outcome: 'success', details: { ...pruned, [SIGNATURE_FIELD]: sign({ ...pruned }) } },
@@ -60,7 +60,7 @@ export class AuditService {
   async flushEndedWindows(now = Date.now()): Promise<number> {
     return this.uow.run(async (tx) => {
       const summaries = await takeEndedWindows(tx, now);
-      for (const event of summaries) await this.writer.append(tx, event.context, event.record, event.occurredAt);
+      for (const event of summaries) await this.events.append(tx, event.context, event.record, event.occurredAt);
       return summaries.length;
     });
   }
@@ -68,14 +68,8 @@ export class AuditService {
   /** Newest first (chain order, reversed), keyset-paginated on the chain position, so pages stay stable while events keep arriving. */
   async query(query: AuditQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), MAX_PAGE);
-    const rows = await this.uow.run((tx) => {
-      const qb = this.filtered(tx, query);
-      if (query.cursor) qb.andWhere('e.seq < :before', { before: decodeCursor(query.cursor) });
-      return qb
-        .orderBy('e.seq', 'DESC')
-        .take(limit + 1)
-        .getMany();
-    });
+    const before = query.cursor ? decodeCursor(query.cursor) : undefined;
+    const rows = await this.uow.run((tx) => this.events.newestFirst(tx, query, before, limit + 1));
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
@@ -90,25 +84,12 @@ export class AuditService {
     let after = 0;
     for (;;) {
       const from = after;
-      const page = await this.uow.run((tx) =>
-        this.filtered(tx, query).andWhere('e.seq > :from', { from }).orderBy('e.seq', 'ASC').take(MAX_PAGE).getMany(),
-      );
+      const page = await this.uow.run((tx) => this.events.oldestFirst(tx, query, from, MAX_PAGE));
       for (const event of page) yield event;
       const last = page[page.length - 1];
       if (page.length < MAX_PAGE || !last) return;
       after = last.seq!;
     }
-  }
-
-  private filtered(tx: Tx, query: Omit<AuditQuery, 'cursor' | 'limit'>) {
-    const qb = tx.manager.getRepository(AuditEvent).createQueryBuilder('e');
-    if (query.type) qb.andWhere('e.type = :type', { type: query.type });
-    if (query.outcome) qb.andWhere('e.outcome = :outcome', { outcome: query.outcome });
-    if (query.actorIds) qb.andWhere('e.actor_id IN (:...actorIds)', { actorIds: query.actorIds });
-    if (query.subjectIds) qb.andWhere('e.subject_id IN (:...subjectIds)', { subjectIds: query.subjectIds });
-    if (query.since) qb.andWhere('e.occurred_at >= :since', { since: query.since.getTime() });
-    if (query.until) qb.andWhere('e.occurred_at < :until', { until: query.until.getTime() });
-    return qb;
   }
 }
 

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { normalizeUsername, User } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
+import { CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { CliSignIn } from './cli-sign-in.entity';
@@ -20,10 +21,6 @@ export const CLI_CODE_PATTERN = new RegExp(`^${CLI_CODE_PREFIX}[A-Za-z0-9_-]{${M
 /** One message for every refused code, so a guesser learns nothing about names, codes or states. */
 export const REFUSED_CODE_MESSAGE =
   'this username and one-time code do not sign in: the code may be wrong, used, expired or revoked. Create a new code on your Passkeys page';
-
-/** The clock the codes' expiry is decided with; tests replace it to move time instead of waiting. */
-export const CLI_CODE_CLOCK = Symbol('CLI_CODE_CLOCK');
-export type Clock = () => Date;
 
 export interface CreatedCliCode {
   id: string;
@@ -63,13 +60,13 @@ export class CliCodesService {
     private readonly uow: UnitOfWork,
     private readonly repository: CliSignInRepository,
     private readonly audit: AuditService,
-    @Inject(CLI_CODE_CLOCK) private readonly clock: Clock,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** @param owner the person and the passkey of their fresh, user-verified confirmation (the caller checked it). */
   async create(context: AuditContext, owner: { userId: string; passkeyId: string }): Promise<CreatedCliCode> {
     const code = CLI_CODE_PREFIX + randomBytes(CODE_BYTES).toString('base64url');
-    const now = this.clock();
+    const now = this.clock.now();
     const row = Object.assign(new CliSignIn(), {
       id: randomUUID(),
       userId: owner.userId,
@@ -107,7 +104,7 @@ export class CliCodesService {
    */
   list(userId: string, inUse?: string): Promise<CliSignIn[]> {
     return this.uow.run(async (tx) => {
-      const now = this.clock();
+      const now = this.clock.now();
       if (inUse) await this.repository.seen(tx, userId, inUse, now);
       return this.repository.live(tx, userId, now);
     });
@@ -116,7 +113,7 @@ export class CliCodesService {
   /** Revokes a pending code or ends a signed-in command line of the person; 404 for anyone else's. */
   async revoke(context: AuditContext, userId: string, id: string): Promise<CliSignIn> {
     return this.uow.run(async (tx) => {
-      const row = await this.repository.revoke(tx, userId, id, this.clock());
+      const row = await this.repository.revoke(tx, userId, id, this.clock.now());
       if (!row) throw new AppError(ErrorCode.NotFound, 'no such code or command line (or it was revoked already)');
       const type = row.usedAt ? 'cli_session.revoked' : 'cli_code.revoked';
       await this.audit.record(
@@ -135,7 +132,7 @@ export class CliCodesService {
   async redeem(tx: Tx, context: AuditContext, username: string, code: string): Promise<RedeemedCliCode> {
     const name = normalizeUsername(username);
     const codeHash = hashCode(code);
-    const now = this.clock();
+    const now = this.clock.now();
     const use = {
       at: now,
       from: context.clientIp?.slice(0, 64) ?? null,

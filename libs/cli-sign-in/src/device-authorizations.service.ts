@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { User } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { isUniqueViolation, Tx, UnitOfWork } from '@app/persistence';
 import { CliSignIn } from './cli-sign-in.entity';
@@ -19,12 +19,6 @@ export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
 const USER_CODE_LENGTH = 8;
 /** 256 random bits: unguessable whatever the limits, so one SHA-256 is enough to store it. */
 const DEVICE_CODE_BYTES = 32;
-
-/** The clock requests expire and polls are paced by; tests move it instead of waiting. */
-export const DEVICE_CLOCK = Symbol('DEVICE_CLOCK');
-export interface DeviceClock {
-  now(): Date;
-}
 
 export type DeviceRequestState = 'pending' | 'approved' | 'denied' | 'expired';
 
@@ -107,7 +101,7 @@ export class DeviceAuthorizationsService {
     private readonly signIns: CliSignInRepository,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(DEVICE_CLOCK) private readonly clock: DeviceClock,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** @param client the authenticated client (the caller checked it); @param scope what it asks for (already allowed). */

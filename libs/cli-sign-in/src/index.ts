@@ -7,21 +7,17 @@ export {
   cliSignInState,
   CLI_CODE_TTL_SECONDS,
   CLI_CODE_PREFIX,
-  CLI_CODE_CLOCK,
-  Clock,
 } from './cli-codes.service';
 export { CliSignInModule, CLI_SIGN_IN_ENTITIES } from './cli-sign-in.module';
 export { DeviceAuthorization, DeviceClientKind } from './device-authorization.entity';
 export {
   DeviceAuthorizationsService,
   DeviceClient,
-  DeviceClock,
   DevicePoll,
   DevicePollError,
   DeviceRequestState,
   DeviceSignIn,
   StartedDeviceAuthorization,
-  DEVICE_CLOCK,
   DEVICE_CODE_TTL_SECONDS,
   displayUserCode,
 } from './device-authorizations.service';

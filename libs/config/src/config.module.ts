@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig, loadAppConfig } from './app-config';
+import { CLOCK, systemClock } from './clock';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -10,8 +11,11 @@ export class AppConfigModule {
   static forRoot(config?: AppConfig): DynamicModule {
     return {
       module: AppConfigModule,
-      providers: [{ provide: APP_CONFIG, useValue: config ?? loadAppConfig(process.env) }],
-      exports: [APP_CONFIG],
+      providers: [
+        { provide: APP_CONFIG, useValue: config ?? loadAppConfig(process.env) },
+        { provide: CLOCK, useValue: systemClock },
+      ],
+      exports: [APP_CONFIG, CLOCK],
     };
   }
 }

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { ServiceAccount, User } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { canonicalDagScope, dagScopeWithin, DagScopeError, parseDagScope } from './dag-scope';
@@ -10,10 +10,6 @@ import { Delegation } from './delegation.entity';
 import { DelegationRefreshToken } from './delegation-refresh-token.entity';
 import { DelegationHolders, DelegationRepository } from './delegation.repository';
 import { delegationState } from './delegation-state';
-
-/** The time delegations are decided with; tests move it instead of waiting. */
-export const DELEGATION_CLOCK = Symbol('DELEGATION_CLOCK');
-export type DelegationClock = () => Date;
 
 /** Refresh tokens start with this so secret scanners (and people) recognise one. */
 export const REFRESH_TOKEN_PREFIX = 'afdr_';
@@ -64,11 +60,11 @@ export class DelegationsService {
     private readonly repository: DelegationRepository,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(DELEGATION_CLOCK) private readonly clock: DelegationClock,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   now(): Date {
-    return this.clock();
+    return this.clock.now();
   }
 
   /**
@@ -91,7 +87,7 @@ export class DelegationsService {
     const days = input.days ?? maxDays;
     if (!Number.isInteger(days) || days < 1 || days > maxDays)
       throw new AppError(ErrorCode.InvalidRequest, `days must be a whole number from 1 to ${maxDays}`);
-    const now = this.clock();
+    const now = this.clock.now();
     const delegation = Object.assign(new Delegation(), {
       id: randomUUID(),
       userId: user.id,
@@ -149,7 +145,7 @@ export class DelegationsService {
         'the requested scope is not within the delegation it is exchanged from',
         DelegationRefusal.InvalidScope,
       );
-    const now = this.clock();
+    const now = this.clock.now();
     const child = Object.assign(new Delegation(), {
       ...parent.delegation,
       id: randomUUID(),
@@ -182,7 +178,7 @@ export class DelegationsService {
   async live(tx: Tx, id: string): Promise<DelegationHolders> {
     const holders = await this.repository.holders(tx, id);
     if (!holders) throw new AppError(ErrorCode.Forbidden, 'no such delegation', DelegationRefusal.InvalidGrant);
-    const { state, endedBecause } = delegationState(holders, this.clock());
+    const { state, endedBecause } = delegationState(holders, this.clock.now());
     if (state !== 'live')
       throw new AppError(
         ErrorCode.Forbidden,
@@ -201,7 +197,7 @@ export class DelegationsService {
         tokenHash: hash(token),
         delegationId: delegation.id,
         clientId,
-        createdAt: this.clock(),
+        createdAt: this.clock.now(),
         usedAt: null,
       }),
     );
@@ -224,7 +220,7 @@ export class DelegationsService {
     if (!row) return { refused: 'unknown_refresh_token' };
     // Bound to the client it was issued to: another client's authentication never uses (nor burns) it.
     if (row.clientId !== client.clientId) return { refused: 'refresh_token_of_another_client' };
-    const used = await this.repository.useRefreshToken(tx, tokenHash, this.clock());
+    const used = await this.repository.useRefreshToken(tx, tokenHash, this.clock.now());
     if (!used) {
       await this.revokeIn(tx, context, row.delegationId, `client:${client.clientId}`, 'refresh_token_reuse');
       return { refused: 'refresh_token_reused' };
@@ -250,7 +246,7 @@ export class DelegationsService {
   }
 
   private async revokeIn(tx: Tx, context: AuditContext, id: string, who: string, reason: string): Promise<void> {
-    const ids = await this.repository.revoke(tx, id, this.clock(), who, reason);
+    const ids = await this.repository.revoke(tx, id, this.clock.now(), who, reason);
     for (const revokedId of ids) {
       const holders = await this.repository.holders(tx, revokedId);
       if (!holders) continue;
@@ -278,7 +274,7 @@ export class DelegationsService {
   }
 
   unrevoked(): Promise<DelegationHolders[]> {
-    return this.uow.run((tx) => this.repository.unrevoked(tx, this.clock()));
+    return this.uow.run((tx) => this.repository.unrevoked(tx, this.clock.now()));
   }
 
   async find(id: string): Promise<DelegationHolders> {
@@ -289,6 +285,6 @@ export class DelegationsService {
 
   /** The state now, for views and Airflow's status read. */
   state(holders: DelegationHolders) {
-    return delegationState(holders, this.clock());
+    return delegationState(holders, this.clock.now());
   }
 }

@@ -4,8 +4,6 @@ export { DelegationHolders } from './delegation.repository';
 export { DelegationState, DelegationEnd, delegationState } from './delegation-state';
 export {
   DelegationsService,
-  DELEGATION_CLOCK,
-  DelegationClock,
   DelegationRefusal,
   REFRESH_TOKEN_PREFIX,
   MAX_DELEGATION_DEPTH,

@@ -158,6 +158,11 @@ export class UnitOfWork {
     this.shared = { dataSource, pgTexts: new Map(), rows: new Map() };
   }
 
+  /** The database driver and whether every migration has run (the service CLI's `migrate` reports it). */
+  async schemaStatus(): Promise<{ database: string; upToDate: boolean }> {
+    return { database: this.dataSource.options.type, upToDate: !(await this.dataSource.showMigrations()) };
+  }
+
   /** Runs `work` in a transaction and resolves with its value once committed; rolls back and rejects if it throws. */
   run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const outer = this.current.getStore();

@@ -1,15 +1,14 @@
 import { createPrivateKey, createPublicKey, JsonWebKey, KeyObject, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, JWK } from 'jose';
-import { EntityManager, In, LessThan, Repository } from 'typeorm';
 import { AuditContext, AuditService, CHECKPOINT_TYP, CheckpointKeys, CheckpointSign, jwkThumbprint } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
-import { UnitOfWork } from '@app/persistence';
+import { Tx, UnitOfWork } from '@app/persistence';
 import { decryptPrivateKey, encryptPrivateKey, sealedWith, sealErasedKey } from './key-encryption';
 import { signCompactJws } from './compact-jws';
 import { SigningKey } from './signing-key.entity';
+import { SigningKeyRepository } from './signing-key.repository';
 
 /** KEY_ENCRYPTION_KEY is not the key the stored signing keys were encrypted with. */
 export class KeyEncryptionKeyMismatch extends Error {
@@ -54,7 +53,7 @@ export class KeyStoreService implements CheckpointKeys {
   private published?: { keys: SigningKey[]; loadedAt: number };
 
   constructor(
-    @InjectRepository(SigningKey) private readonly keys: Repository<SigningKey>,
+    private readonly keys: SigningKeyRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
     private readonly uow: UnitOfWork,
@@ -71,10 +70,10 @@ export class KeyStoreService implements CheckpointKeys {
 
   /** Creates (and audits) a key in `state` when there is none; says whether it did. */
   private async createKeyIfNone(state: 'active' | 'next', context: AuditContext): Promise<boolean> {
-    if (await this.keys.existsBy({ state })) return false;
+    if (await this.uow.run((tx) => this.keys.existsInState(tx, state))) return false;
     const material = await this.newKeyMaterial();
     await this.uow.run(async (tx) => {
-      const key = await this.insertKey(tx.manager, state, material);
+      const key = await this.insertKey(tx, state, material);
       await this.audit.record(
         context,
         {
@@ -98,18 +97,18 @@ export class KeyStoreService implements CheckpointKeys {
     await this.ensureKeys(context);
     const material = await this.newKeyMaterial();
     const result = await this.uow.run(async (tx) => {
-      const repo = tx.manager.getRepository(SigningKey);
-      const active = await repo.findOneByOrFail({ state: 'active' });
-      const next = await repo.findOneByOrFail({ state: 'next' });
+      const active = await this.keys.requireInState(tx, 'active');
+      const next = await this.keys.requireInState(tx, 'next');
       const now = new Date();
-      const retired = await repo.update(
-        { id: active.id, state: 'active' },
-        { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) },
-      );
-      const promoted = await repo.update({ id: next.id, state: 'next' }, { state: 'active', activatedAt: now });
-      if (retired.affected !== 1 || promoted.affected !== 1)
+      const retired = await this.keys.moveState(tx, active.id, 'active', {
+        state: 'retired',
+        retiredAt: now,
+        publishUntil: this.publishUntil(now),
+      });
+      const promoted = await this.keys.moveState(tx, next.id, 'next', { state: 'active', activatedAt: now });
+      if (!retired || !promoted)
         throw new AppError(ErrorCode.Conflict, 'another key rotation is in progress; try again');
-      const fresh = await this.insertKey(tx.manager, 'next', material);
+      const fresh = await this.insertKey(tx, 'next', material);
       await this.audit.record(
         context,
         {
@@ -141,7 +140,7 @@ export class KeyStoreService implements CheckpointKeys {
    * kid is its public key's thumbprint, so a key row written into the database by someone else is not trusted.
    */
   async trustedCheckpointKeys(): Promise<Map<string, JsonWebKey>> {
-    const rows = await this.keys.find();
+    const rows = await this.uow.run((tx) => this.keys.all(tx));
     const trusted = rows.filter(
       (row) =>
         jwkThumbprint(row.publicJwk as JsonWebKey) === row.kid &&
@@ -156,18 +155,14 @@ export class KeyStoreService implements CheckpointKeys {
    */
   async maintain(context: AuditContext, now = new Date()): Promise<void> {
     const hours = this.config.jwt.rotationIntervalHours;
-    const active = await this.keys.findOneBy({ state: 'active' });
+    const active = await this.uow.run((tx) => this.keys.findInState(tx, 'active'));
     const since = active?.activatedAt ?? active?.createdAt;
     if (hours > 0 && since && now.getTime() - since.getTime() >= hours * 3600_000) await this.rotate(context);
-    const stale = await this.keys.findBy({ state: 'retired', publishUntil: LessThan(now) });
+    const stale = await this.uow.run((tx) => this.keys.retiredBefore(tx, now));
     for (const key of stale) {
       await this.uow.run(async (tx) => {
-        await tx.manager
-          .getRepository(SigningKey)
-          .update(
-            { id: key.id },
-            { state: 'expired', encryptedPrivateKey: sealErasedKey(this.config.keyEncryptionKey, key.kid) },
-          );
+        const erased = sealErasedKey(this.config.keyEncryptionKey, key.kid);
+        await this.keys.update(tx, key.id, { state: 'expired', encryptedPrivateKey: erased });
         await this.audit.record(
           context,
           { type: 'key.expired', outcome: 'success', subjectType: 'signing_key', subjectId: key.kid },
@@ -184,7 +179,7 @@ export class KeyStoreService implements CheckpointKeys {
    */
   async signingKey(): Promise<ActiveSigningKey> {
     if (this.active && Date.now() - this.active.loadedAt < CACHE_MS) return this.active.key;
-    const row = await this.keys.findOneBy({ state: 'active' });
+    const row = await this.uow.run((tx) => this.keys.findInState(tx, 'active'));
     if (!row)
       throw new AppError(
         ErrorCode.SigningUnavailable,
@@ -220,7 +215,7 @@ export class KeyStoreService implements CheckpointKeys {
 
   /** The kids (with state) of the active and next keys this instance cannot decrypt; empty when all is well. */
   async unreadableKeys(): Promise<string[]> {
-    const rows = await this.keys.find({ where: { state: In(['active', 'next']) }, order: { createdAt: 'ASC' } });
+    const rows = await this.uow.run((tx) => this.keys.findInStates(tx, ['active', 'next']));
     return rows.filter((row) => !this.decrypt(row)).map((row) => `${row.state} key ${row.kid}`);
   }
 
@@ -239,10 +234,7 @@ export class KeyStoreService implements CheckpointKeys {
   /** The keys verifiers must know: next, active and retired-but-still-valid. */
   async publishedKeys(): Promise<SigningKey[]> {
     if (this.published && Date.now() - this.published.loadedAt < CACHE_MS) return this.published.keys;
-    const rows = await this.keys.find({
-      where: { state: In(['next', 'active', 'retired']) },
-      order: { createdAt: 'ASC' },
-    });
+    const rows = await this.uow.run((tx) => this.keys.findInStates(tx, ['next', 'active', 'retired']));
     const now = Date.now();
     const keys = rows.filter((k) => k.state !== 'retired' || (k.publishUntil?.getTime() ?? 0) > now);
     this.published = { keys, loadedAt: now };
@@ -254,7 +246,7 @@ export class KeyStoreService implements CheckpointKeys {
   }
 
   list(): Promise<SigningKey[]> {
-    return this.keys.find({ order: { createdAt: 'DESC' } });
+    return this.uow.run((tx) => this.keys.listNewest(tx));
   }
 
   private invalidate(): void {
@@ -287,13 +279,9 @@ export class KeyStoreService implements CheckpointKeys {
     };
   }
 
-  private async insertKey(
-    manager: EntityManager,
-    state: 'active' | 'next',
-    material: KeyMaterial,
-  ): Promise<SigningKey> {
+  private async insertKey(tx: Tx, state: 'active' | 'next', material: KeyMaterial): Promise<SigningKey> {
     const now = new Date();
-    const key = manager.getRepository(SigningKey).create({
+    const key = Object.assign(new SigningKey(), {
       id: randomUUID(),
       ...material,
       state,
@@ -302,19 +290,17 @@ export class KeyStoreService implements CheckpointKeys {
       retiredAt: null,
       publishUntil: null,
     });
-    await manager.getRepository(SigningKey).insert(key);
+    await this.keys.insert(tx, key);
     return key;
   }
 
   /** Two instances starting on an empty database can both create an active key: keep the oldest, retire the rest. */
   private async resolveDuplicateActives(): Promise<void> {
-    const actives = await this.keys.find({ where: { state: 'active' }, order: { createdAt: 'ASC', id: 'ASC' } });
+    const actives = await this.uow.run((tx) => this.keys.findInStates(tx, ['active']));
     const now = new Date();
     for (const extra of actives.slice(1)) {
-      await this.keys.update(
-        { id: extra.id, state: 'active' },
-        { state: 'retired', retiredAt: now, publishUntil: this.publishUntil(now) },
-      );
+      const retire = { state: 'retired' as const, retiredAt: now, publishUntil: this.publishUntil(now) };
+      await this.uow.run((tx) => this.keys.moveState(tx, extra.id, 'active', retire));
     }
   }
 }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditModule, CheckpointKeys } from '@app/audit';
 import { KeyStoreService } from './key-store.service';
 import { SigningKey } from './signing-key.entity';
+import { SigningKeyRepository } from './signing-key.repository';
 import { TokenIssuerService } from './token-issuer.service';
 import { TokenVerifierService } from './token-verifier.service';
 
@@ -12,6 +13,7 @@ export const TOKENS_ENTITIES = [SigningKey];
   imports: [TypeOrmModule.forFeature(TOKENS_ENTITIES), AuditModule],
   // The key store is also what signs and verifies audit retention checkpoints (libs/audit cannot import it).
   providers: [
+    SigningKeyRepository,
     KeyStoreService,
     TokenIssuerService,
     TokenVerifierService,

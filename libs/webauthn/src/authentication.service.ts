@@ -6,7 +6,7 @@ import {
   verifyAuthenticationResponse,
   VerifiedAuthenticationResponse,
 } from '@simplewebauthn/server';
-import { SignInMethod, User, UserRepository } from '@app/accounts';
+import { User } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
@@ -56,7 +56,6 @@ export class AuthenticationService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly uow: UnitOfWork,
     private readonly passkeys: PasskeyRepository,
-    private readonly users: UserRepository,
     private readonly challenges: ChallengeStoreService,
     private readonly audit: AuditService,
   ) {
@@ -188,16 +187,12 @@ export class AuthenticationService {
   }
 
   /**
-   * Inside the sign-in's unit of work: the counter compare-and-set, the user's last login and the login event. If
-   * another sign-in with this passkey committed since it was read, or it was revoked or flagged meanwhile, nothing
-   * is written and the sign-in is refused (never flagged: see checkCounter).
+   * Inside the sign-in's unit of work: the counter compare-and-set (the sign-in itself is then recorded by the
+   * service's SignedInRecorder). If another sign-in with this passkey committed since it was read, or it was revoked
+   * or flagged meanwhile, nothing is written and the sign-in is refused (never flagged: see checkCounter).
+   * `_context` is kept so that callers (and the tests driving the race) keep one signature.
    */
-  async record(
-    tx: Tx,
-    context: AuditContext,
-    assertion: VerifiedAssertion,
-    method: SignInMethod = 'passkey',
-  ): Promise<void> {
+  async record(tx: Tx, _context: AuditContext, assertion: VerifiedAssertion): Promise<void> {
     const { login, passkey } = assertion;
     const at = login.authTime;
     const advanced = await this.passkeys.advanceCounter(tx, passkey, passkey.counter, {
@@ -207,19 +202,6 @@ export class AuthenticationService {
     });
     if (!advanced)
       throw new AssertionRefused(GENERIC, 'concurrent_use', { userId: login.userId, passkeyId: passkey.id });
-    await this.users.recordLogin(tx, login.userId, at, method);
-    await this.audit.record(
-      context,
-      {
-        type: 'login',
-        outcome: 'success',
-        subjectType: 'user',
-        subjectId: login.userId,
-        details: { passkeyId: passkey.id, username: login.username, userVerified: assertion.userVerified },
-      },
-      tx,
-      at,
-    );
   }
 
   /**

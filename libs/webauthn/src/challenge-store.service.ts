@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx } from '@app/persistence';
 import { Ceremony, Challenge } from './challenge.entity';
@@ -14,11 +14,12 @@ export class ChallengeStoreService {
   constructor(
     private readonly challenges: ChallengeRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** Stores a pending ceremony, in the caller's unit of work. */
   async store(tx: Tx, input: NewChallenge): Promise<void> {
-    const now = new Date();
+    const now = this.clock.now();
     const challenge = Object.assign(new Challenge(), {
       id: randomUUID(),
       challenge: input.challenge,
@@ -52,13 +53,13 @@ export class ChallengeStoreService {
         'challenge_unknown',
       );
     }
-    if (taken.expiresAt.getTime() <= Date.now()) {
+    if (taken.expiresAt.getTime() <= this.clock.now().getTime()) {
       throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt expired; start again', 'challenge_expired');
     }
     return taken;
   }
 
-  purgeExpired(tx: Tx, now = new Date()): Promise<number> {
+  purgeExpired(tx: Tx, now = this.clock.now()): Promise<number> {
     return this.challenges.purgeExpired(tx, now);
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { User } from '@app/accounts';
+import { IsNull, Not } from 'typeorm';
 import { Tx } from '@app/persistence';
 import { Passkey } from './passkey.entity';
 
@@ -24,7 +25,7 @@ export interface AllowedCredentials {
   credentials: Pick<Passkey, 'credentialId' | 'transports'>[];
 }
 
-/** The passkey aggregate's SQL for the sign-in path (listing, renaming and revoking use the repository API). */
+/** The passkey aggregate's queries: constant SQL on the sign-in path, TypeORM's repository API elsewhere. */
 @Injectable()
 export class PasskeyRepository {
   /** The active credentials of a user, or null for an unknown username. */
@@ -66,6 +67,55 @@ export class PasskeyRepository {
   /** True when this call flagged it (a passkey already flagged keeps its first reason and time). */
   async flag(tx: Tx, passkeyId: string, reason: string, at: Date): Promise<boolean> {
     const { affected } = await tx.query(FLAG, [tx.rows(Passkey).param('flaggedAt', at), reason, passkeyId]);
+    return affected === 1;
+  }
+
+  findById(tx: Tx, id: string): Promise<Passkey | null> {
+    return tx.manager.findOneBy(Passkey, { id });
+  }
+
+  /** A user's passkeys, oldest first; the revoked ones too unless `activeOnly`. */
+  listForUser(tx: Tx, userId: string, activeOnly: boolean): Promise<Passkey[]> {
+    return tx.manager.find(Passkey, {
+      where: activeOnly ? { userId, revokedAt: IsNull() } : { userId },
+      order: { createdAt: 'ASC' },
+    });
+  }
+
+  /** A user's active passkeys (no order). */
+  activeOf(tx: Tx, userId: string): Promise<Passkey[]> {
+    return tx.manager.findBy(Passkey, { userId, revokedAt: IsNull() });
+  }
+
+  countActiveOf(tx: Tx, userId: string): Promise<number> {
+    return tx.manager.countBy(Passkey, { userId, revokedAt: IsNull() });
+  }
+
+  existsByCredentialId(tx: Tx, credentialId: string): Promise<boolean> {
+    return tx.manager.existsBy(Passkey, { credentialId });
+  }
+
+  async insert(tx: Tx, passkey: Passkey): Promise<void> {
+    await tx.manager.insert(Passkey, passkey);
+  }
+
+  async rename(tx: Tx, id: string, label: string): Promise<void> {
+    await tx.manager.update(Passkey, { id }, { label });
+  }
+
+  /** True when this call revoked it; false when it was already revoked. */
+  async revoke(tx: Tx, id: string, at: Date): Promise<boolean> {
+    const { affected } = await tx.manager.update(Passkey, { id, revokedAt: IsNull() }, { revokedAt: at });
+    return affected === 1;
+  }
+
+  /** True when this call lifted the flag; false when the passkey is no longer flagged, or was revoked meanwhile. */
+  async unflag(tx: Tx, id: string): Promise<boolean> {
+    const { affected } = await tx.manager.update(
+      Passkey,
+      { id, flaggedAt: Not(IsNull()), revokedAt: IsNull() },
+      { flaggedAt: null, flagReason: null },
+    );
     return affected === 1;
   }
 }

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { IsNull, Not } from 'typeorm';
 import { AdminChangeOptions, LastAdminGuard, SessionsEndedReason, UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { UnitOfWork } from '@app/persistence';
 import { PASSKEY_LABEL_MAX_LENGTH } from './ceremony.types';
 import { Passkey } from './passkey.entity';
+import { PasskeyRepository } from './passkey.repository';
 
 /** Listing, renaming and revoking passkeys, for admins and for their owners; unflagging, for admins. */
 @Injectable()
@@ -15,23 +15,19 @@ export class PasskeysService {
     private readonly audit: AuditService,
     private readonly lastAdmin: LastAdminGuard,
     private readonly users: UserRepository,
+    private readonly passkeys: PasskeyRepository,
   ) {}
 
   listForUser(userId: string, includeRevoked = true): Promise<Passkey[]> {
-    return this.uow.run((tx) =>
-      tx.manager.find(Passkey, {
-        where: includeRevoked ? { userId } : { userId, revokedAt: IsNull() },
-        order: { createdAt: 'ASC' },
-      }),
-    );
+    return this.uow.run((tx) => this.passkeys.listForUser(tx, userId, !includeRevoked));
   }
 
   findById(id: string): Promise<Passkey | null> {
-    return this.uow.run((tx) => tx.manager.findOneBy(Passkey, { id }));
+    return this.uow.run((tx) => this.passkeys.findById(tx, id));
   }
 
   async get(id: string, ownerId?: string): Promise<Passkey> {
-    const passkey = await this.uow.run((tx) => tx.manager.findOneBy(Passkey, { id }));
+    const passkey = await this.uow.run((tx) => this.passkeys.findById(tx, id));
     // An owner asking about someone else's passkey learns nothing more than "not found".
     if (!passkey || (ownerId !== undefined && passkey.userId !== ownerId))
       throw new AppError(ErrorCode.NotFound, 'no such passkey');
@@ -44,7 +40,7 @@ export class PasskeysService {
     if (!clean || clean.length > PASSKEY_LABEL_MAX_LENGTH)
       throw new AppError(ErrorCode.InvalidRequest, `label must be 1-${PASSKEY_LABEL_MAX_LENGTH} characters`);
     await this.uow.run(async (tx) => {
-      await tx.manager.update(Passkey, { id }, { label: clean });
+      await this.passkeys.rename(tx, id, clean);
       await this.audit.record(
         context,
         {
@@ -74,9 +70,7 @@ export class PasskeysService {
     const passkey = await this.get(id, opts.ownerId);
     if (passkey.revokedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is already revoked');
     if (opts.keepOne && !opts.lastAllowed) {
-      const active = await this.uow.run((tx) =>
-        tx.manager.countBy(Passkey, { userId: passkey.userId, revokedAt: IsNull() }),
-      );
+      const active = await this.uow.run((tx) => this.passkeys.countActiveOf(tx, passkey.userId));
       if (active <= 1)
         throw new AppError(
           ErrorCode.Conflict,
@@ -86,8 +80,8 @@ export class PasskeysService {
     const now = new Date();
     await this.uow.run(async (tx) => {
       const { overridden } = await this.lastAdmin.keepAnAdmin(tx, !!opts.force, async () => {
-        const updated = await tx.manager.update(Passkey, { id, revokedAt: IsNull() }, { revokedAt: now });
-        if (updated.affected !== 1) throw new AppError(ErrorCode.Conflict, 'this passkey is already revoked');
+        if (!(await this.passkeys.revoke(tx, id, now)))
+          throw new AppError(ErrorCode.Conflict, 'this passkey is already revoked');
       });
       const details = { passkeyId: id, label: passkey.label, ...(overridden ? { lastAdminOverride: true } : {}) };
       await this.audit.record(
@@ -112,12 +106,8 @@ export class PasskeysService {
       throw new AppError(ErrorCode.Conflict, 'this passkey is revoked; a revoked passkey cannot be unblocked');
     if (!passkey.flaggedAt) throw new AppError(ErrorCode.Conflict, 'this passkey is not flagged');
     await this.uow.run(async (tx) => {
-      const updated = await tx.manager.update(
-        Passkey,
-        { id, flaggedAt: Not(IsNull()), revokedAt: IsNull() },
-        { flaggedAt: null, flagReason: null },
-      );
-      if (updated.affected !== 1) throw new AppError(ErrorCode.Conflict, 'this passkey changed meanwhile; look again');
+      if (!(await this.passkeys.unflag(tx, id)))
+        throw new AppError(ErrorCode.Conflict, 'this passkey changed meanwhile; look again');
       await this.users.endSessions(tx, passkey.userId, SessionsEndedReason.PasskeyFlagged, new Date());
       const details = {
         passkeyId: id,

@@ -7,9 +7,8 @@ import {
   VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
 import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
-import { IsNull } from 'typeorm';
 import { isUniqueViolation, Tx, UnitOfWork } from '@app/persistence';
-import { Invite, InvitesService, User, UsersService } from '@app/accounts';
+import { Invite, InvitesService, User, UserRepository, UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
@@ -26,6 +25,7 @@ import { Challenge } from './challenge.entity';
 import { ChallengeStoreService } from './challenge-store.service';
 import { isBase64Url, readClientData } from './client-data';
 import { Passkey } from './passkey.entity';
+import { PasskeyRepository } from './passkey.repository';
 
 @Injectable()
 export class RegistrationService {
@@ -36,6 +36,8 @@ export class RegistrationService {
     private readonly users: UsersService,
     private readonly invites: InvitesService,
     private readonly audit: AuditService,
+    private readonly passkeys: PasskeyRepository,
+    private readonly userRows: UserRepository,
   ) {}
 
   async options(
@@ -68,9 +70,7 @@ export class RegistrationService {
     }
     if (existing?.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account is disabled', 'user_disabled');
 
-    const current = existing
-      ? await this.uow.run((tx) => tx.manager.findBy(Passkey, { userId: existing.id, revokedAt: IsNull() }))
-      : [];
+    const current = existing ? await this.uow.run((tx) => this.passkeys.activeOf(tx, existing.id)) : [];
     const options = await generateRegistrationOptions({
       rpName: this.config.webauthn.rpName,
       rpID: this.config.webauthn.rpId,
@@ -192,7 +192,7 @@ export class RegistrationService {
         'credential id in the attestation does not match the response',
         'credential_id_mismatch',
       );
-    if (await this.uow.run((tx) => tx.manager.existsBy(Passkey, { credentialId: info.credential.id }))) {
+    if (await this.uow.run((tx) => this.passkeys.existsByCredentialId(tx, info.credential.id))) {
       throw new AppError(ErrorCode.Conflict, 'this authenticator is already registered', 'credential_exists');
     }
 
@@ -238,8 +238,7 @@ export class RegistrationService {
   private async commit(context: AuditContext, pending: Challenge, passkey: Passkey): Promise<User> {
     try {
       return await this.uow.run(async (tx) => {
-        const m = tx.manager;
-        let owner: User | null = pending.userId ? await m.findOneBy(User, { id: pending.userId }) : null;
+        let owner: User | null = pending.userId ? await this.userRows.findById(tx, pending.userId) : null;
         if (pending.inviteId) {
           const invite = await this.invites.findById(tx, pending.inviteId);
           this.invites.requirePending(invite);
@@ -254,7 +253,7 @@ export class RegistrationService {
             'the account changed during enrollment; start again',
             'user_handle_changed',
           );
-        await m.insert(Passkey, { ...passkey, userId: owner.id });
+        await this.passkeys.insert(tx, { ...passkey, userId: owner.id });
         await this.audit.record(
           context,
           {
@@ -296,12 +295,12 @@ export class RegistrationService {
         const message = 'the account changed during enrollment; start again';
         throw new AppError(ErrorCode.Conflict, message, 'user_handle_changed');
       }
-      const owner = await tx.manager.findOneBy(User, { id: invite.userId });
+      const owner = await this.userRows.findById(tx, invite.userId);
       if (!owner) throw new AppError(ErrorCode.Forbidden, 'this account cannot add passkeys', 'user_unavailable');
       return owner;
     }
     if (pending.userId) throw inviteNameTaken(invite.username);
-    if (await tx.manager.existsBy(User, { username: invite.username })) {
+    if (await this.userRows.findByUsername(tx, invite.username)) {
       // The name may be taken by a racing enrollment on this same invite that committed after our first read (read
       // committed, PostgreSQL): read the invite again so that loser hears "already used", as it would a moment later.
       this.invites.requirePending(await this.invites.findById(tx, invite.id));

@@ -9,7 +9,7 @@ import { WebAuthnModule } from '@app/webauthn';
 import { BearerGuard } from '../http/bearer.guard';
 import { AdminDenialsAudit } from './admin-denials.middleware';
 import { AdminAuditController } from './audit.controller';
-import { AuditNames } from './audit-names';
+import { AccountNames, AuditNames } from './audit-names';
 import { AdminInvitesController } from './invites.controller';
 import { AdminKeysController } from './keys.controller';
 import { MeController } from './me.controller';
@@ -49,7 +49,7 @@ import { AccessReviewService } from './access-review/access-review.service';
     AdminDelegationsController,
     MyDeviceRequestsController,
   ],
-  providers: [BearerGuard, AdminDenialsAudit, AuditNames, AccessReviewRepository, AccessReviewService],
+  providers: [BearerGuard, AdminDenialsAudit, AccountNames, AuditNames, AccessReviewRepository, AccessReviewService],
 })
 export class AdminModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

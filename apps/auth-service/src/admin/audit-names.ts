@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
-import { ServiceAccount, User } from '@app/accounts';
+import { ServiceAccountRepository, UserRepository } from '@app/accounts';
 import type { AuditEvent } from '@app/audit';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { auditEventView } from './views';
@@ -27,7 +26,10 @@ export type NamedAuditEventView = ReturnType<typeof auditEventView> & {
 export class AuditNameBook {
   private readonly names = new Map<string, string | null>();
 
-  constructor(private readonly uow: UnitOfWork) {}
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly accounts: AccountNames,
+  ) {}
 
   /** Looks up the accounts named by these events that this book does not know yet. */
   async learn(events: readonly AuditEvent[]): Promise<void> {
@@ -46,8 +48,8 @@ export class AuditNameBook {
         const ids = [...wanted[kind]];
         for (const id of ids) this.names.set(`${kind}:${id}`, null);
         for (let i = 0; i < ids.length; i += BATCH) {
-          for (const account of await accountsById(tx, kind, ids.slice(i, i + BATCH)))
-            this.names.set(`${kind}:${account.id}`, account.name);
+          for (const [id, name] of await this.accounts.namesByIds(tx, kind, ids.slice(i, i + BATCH)))
+            this.names.set(`${kind}:${id}`, name);
         }
       }
     });
@@ -66,12 +68,29 @@ export class AuditNameBook {
   }
 }
 
+/** Where the names come from: the accounts' own repositories. */
+@Injectable()
+export class AccountNames {
+  constructor(
+    readonly users: UserRepository,
+    readonly serviceAccounts: ServiceAccountRepository,
+  ) {}
+
+  /** id → the name people know the account by, for the accounts of one kind among `ids`. */
+  namesByIds(tx: Tx, kind: AccountKind, ids: string[]): Promise<Map<string, string>> {
+    return kind === 'user' ? this.users.usernamesByIds(tx, ids) : this.serviceAccounts.namesByIds(tx, ids);
+  }
+}
+
 @Injectable()
 export class AuditNames {
-  constructor(private readonly uow: UnitOfWork) {}
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly accounts: AccountNames,
+  ) {}
 
   book(): AuditNameBook {
-    return new AuditNameBook(this.uow);
+    return new AuditNameBook(this.uow, this.accounts);
   }
 
   /**
@@ -82,25 +101,10 @@ export class AuditNames {
   async idsFor(text: string): Promise<string[]> {
     const ids = new Set([text]);
     await this.uow.run(async (tx) => {
-      const users = await tx.manager
-        .getRepository(User)
-        .find({ select: { id: true }, where: { username: text.trim().toLowerCase() } });
-      const accounts = await tx.manager
-        .getRepository(ServiceAccount)
-        .find({ select: { id: true }, where: [{ name: text }, { clientId: text }] });
-      for (const { id } of [...users, ...accounts]) ids.add(id);
+      const users = await this.accounts.users.idsByUsername(tx, text.trim().toLowerCase());
+      const accounts = await this.accounts.serviceAccounts.idsByNameOrClientId(tx, text);
+      for (const id of [...users, ...accounts]) ids.add(id);
     });
     return [...ids];
   }
-}
-
-/** The accounts of one kind among `ids`, as id and the name people know them by. */
-async function accountsById(tx: Tx, kind: AccountKind, ids: string[]): Promise<Array<{ id: string; name: string }>> {
-  if (kind === 'user') {
-    const users = await tx.manager
-      .getRepository(User)
-      .find({ select: { id: true, username: true }, where: { id: In(ids) } });
-    return users.map((user) => ({ id: user.id, name: user.username }));
-  }
-  return tx.manager.getRepository(ServiceAccount).find({ select: { id: true, name: true }, where: { id: In(ids) } });
 }

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { DataSource } from 'typeorm';
 import { createReadStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import {
@@ -16,6 +15,7 @@ import {
   StoredLink,
 } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
+import { UnitOfWork } from '@app/persistence';
 import { KeyStoreService } from '@app/tokens';
 import { auditEventView, signingKeyView } from '../admin/views';
 import { printJson, printLines, printTable, writeLine } from './output';
@@ -205,10 +205,7 @@ async function verifyExportFile(
 export function migrateCommand(program: Command): void {
   runAndReport(
     program.command('migrate').description('create or update the database schema'),
-    async (app) => {
-      const dataSource = app.get(DataSource);
-      return { database: dataSource.options.type, upToDate: !(await dataSource.showMigrations()) };
-    },
+    (app) => app.get(UnitOfWork).schemaStatus(),
     (out) => printLines(`database schema is up to date (${out.database})`),
   );
 }

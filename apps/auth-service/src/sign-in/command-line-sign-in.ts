@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { User, UserRepository } from '@app/accounts';
+import { User } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { CliSignIn } from '@app/cli-sign-in';
 import { Tx } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
-import { AccessTokenGrants, CommandLineGrant } from './access-token-grants';
+import { CommandLineGrant } from './access-token-grants';
+import { SignedInRecorder } from './signed-in-recorder';
 
 /**
  * RFC 8176 values of a command line's token: the passkey kind and presence from the confirmation that created the
@@ -24,15 +25,12 @@ export interface SignedInCommandLine {
 
 /**
  * The one writer of "a person's command line signed in", for every way it happens (a one-time CLI code, an approved
- * device code): inside the caller's unit of work, records the person's last sign-in (method `cli`) and issues the
- * token naming the command line (`token.issued`).
+ * device code): inside the caller's unit of work, hands the person and the token naming the command line to the one
+ * "signed in" recorder (last sign-in with method `cli`, `token.issued`).
  */
 @Injectable()
 export class CommandLineSignIn {
-  constructor(
-    private readonly grants: AccessTokenGrants,
-    private readonly users: UserRepository,
-  ) {}
+  constructor(private readonly recorder: SignedInRecorder) {}
 
   async complete(
     tx: Tx,
@@ -53,8 +51,13 @@ export class CommandLineSignIn {
       amr: cliAmr(passkeyDeviceType),
       cliSignInId: signIn.id,
     };
-    // Last sign-in, and how (`airflow users list`, the access review): a command line signing in is one.
-    await this.users.recordLogin(tx, user.id, new Date(), 'cli');
-    return this.grants.issue(tx, context, { grant, login });
+    // Last sign-in, and how (`airflow users list`, the access review): a command line signing in is one. No `login`
+    // event: the code's redemption or the device approval is audited by the CLI sign-in library's own events.
+    return this.recorder.record(tx, context, {
+      method: 'cli',
+      at: new Date(),
+      grantee: { grant, login },
+      loginEvent: null,
+    });
   }
 }

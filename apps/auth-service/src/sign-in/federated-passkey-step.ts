@@ -3,7 +3,7 @@ import type {
   PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
-import { UsersService, UserRepository } from '@app/accounts';
+import { UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
@@ -17,7 +17,8 @@ import {
   PasskeysService,
   RegistrationService,
 } from '@app/webauthn';
-import { AccessTokenGrants } from './access-token-grants';
+import { PersonGrantee, SignedInRecorder } from './signed-in-recorder';
+import { PasskeySignIn } from './passkey-sign-in';
 import { FEDERATED_AMR } from './federated-sign-in';
 
 export type PasskeyStepOptions =
@@ -37,11 +38,11 @@ export class FederatedPasskeyStep {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly federation: FederationService,
     private readonly users: UsersService,
-    private readonly userRepository: UserRepository,
     private readonly passkeys: PasskeysService,
     private readonly authentication: AuthenticationService,
     private readonly registration: RegistrationService,
-    private readonly grants: AccessTokenGrants,
+    private readonly passkeySignIn: PasskeySignIn,
+    private readonly recorder: SignedInRecorder,
     private readonly audit: AuditService,
   ) {}
 
@@ -99,14 +100,12 @@ export class FederatedPasskeyStep {
     // for it); checked here again because it is the whole point of this step.
     if (assertion.login.userId !== pending.userId)
       throw new AssertionRefused('sign-in failed: this passkey belongs to someone else', 'federated_user_mismatch');
-    return this.uow.run(async (tx) => {
-      await this.authentication.record(tx, context, assertion, 'provider+passkey');
-      const { login } = assertion;
-      return this.grants.issue(tx, context, {
-        grant: 'federated',
-        login: { ...login, amr: [FEDERATED_AMR, ...login.amr], idp: pending.idpIssuer },
-      });
-    });
+    const { login } = assertion;
+    const grantee: PersonGrantee = {
+      grant: 'federated',
+      login: { ...login, amr: [FEDERATED_AMR, ...login.amr], idp: pending.idpIssuer },
+    };
+    return this.uow.run((tx) => this.passkeySignIn.complete(tx, context, assertion, 'provider+passkey', grantee));
   }
 
   private async enroll(context: AuditContext, pending: FederatedLogin, response: unknown): Promise<TokenResponse> {
@@ -122,35 +121,28 @@ export class FederatedPasskeyStep {
       'user',
       ...(this.config.webauthn.userVerification === 'required' ? ['mfa'] : []),
     ];
-    return this.uow.run(async (tx) => {
-      await this.userRepository.recordLogin(tx, user.id, at, 'provider+passkey');
-      await this.audit.record(
-        userContext,
-        {
-          type: 'login',
-          outcome: 'success',
-          subjectType: 'user',
-          subjectId: user.id,
-          details: { username: user.username, idp: pending.idpIssuer, passkeyId: passkey.id, amr, enrolled: true },
-        },
-        tx,
+    const details = { username: user.username, idp: pending.idpIssuer, passkeyId: passkey.id, amr, enrolled: true };
+    return this.uow.run((tx) =>
+      this.recorder.record(tx, context, {
+        method: 'provider+passkey',
         at,
-      );
-      return this.grants.issue(tx, context, {
-        grant: 'federated',
-        login: {
-          userId: user.id,
-          username: user.username,
-          displayName: user.displayName,
-          groups: user.groups,
-          passkeyId: passkey.id,
-          sessionGeneration: user.sessionGeneration,
-          authTime: at,
-          amr,
-          idp: pending.idpIssuer,
+        loginEvent: { details, context: userContext },
+        grantee: {
+          grant: 'federated',
+          login: {
+            userId: user.id,
+            username: user.username,
+            displayName: user.displayName,
+            groups: user.groups,
+            passkeyId: passkey.id,
+            sessionGeneration: user.sessionGeneration,
+            authTime: at,
+            amr,
+            idp: pending.idpIssuer,
+          },
         },
-      });
-    });
+      }),
+    );
   }
 
   /** Enrolling without an invite is only for someone who has no passkey (see FederatedSignIn.callback). */

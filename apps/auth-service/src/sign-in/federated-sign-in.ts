@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { UsersService, UserRepository } from '@app/accounts';
+import { UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { FederationService, PasskeyStep, StartedFlow } from '@app/federation';
 import { isUniqueViolation, UnitOfWork } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
 import { PasskeysService } from '@app/webauthn';
-import { AccessTokenGrants } from './access-token-grants';
+import { SignedInRecorder } from './signed-in-recorder';
 
 /** RFC 8176: the person was authenticated by a federated identity provider. */
 export const FEDERATED_AMR = 'fed';
@@ -30,8 +30,7 @@ export class FederatedSignIn {
     private readonly uow: UnitOfWork,
     private readonly federation: FederationService,
     private readonly users: UsersService,
-    private readonly userRepository: UserRepository,
-    private readonly grants: AccessTokenGrants,
+    private readonly recorder: SignedInRecorder,
     private readonly audit: AuditService,
     private readonly passkeys: PasskeysService,
   ) {}
@@ -140,40 +139,32 @@ export class FederatedSignIn {
             );
             return { status: 'passkey_required', action, pending } as const;
           }
-          await this.userRepository.recordLogin(tx, user.id, at, 'provider');
-          await this.audit.record(
-            context,
-            {
-              type: 'login',
-              outcome: 'success',
-              subjectType: 'user',
-              subjectId: user.id,
-              details: { username: user.username, ...provider, amr: [FEDERATED_AMR] },
-            },
-            tx,
+          const token = await this.recorder.record(tx, context, {
+            method: 'provider',
             at,
-          );
-          const token = await this.grants.issue(tx, context, {
-            grant: 'federated',
-            login: {
-              ...{ userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups },
-              ...{
-                sessionGeneration: user.sessionGeneration,
-                authTime: at,
-                amr: [FEDERATED_AMR],
-                idp: identity.issuer,
+            loginEvent: { details: { username: user.username, ...provider, amr: [FEDERATED_AMR] } },
+            grantee: {
+              grant: 'federated',
+              login: {
+                ...{ userId: user.id, username: user.username, displayName: user.displayName, groups: user.groups },
+                ...{
+                  sessionGeneration: user.sessionGeneration,
+                  authTime: at,
+                  amr: [FEDERATED_AMR],
+                  idp: identity.issuer,
+                },
               },
             },
           });
           return { status: 'signed_in', ...token } as const;
         });
-      return await signIn().catch((error: unknown) => {
-        // Two first sign-ins of one new person at once (two tabs, a double click) both find no account and both
-        // insert it; the unique (issuer, sub) and username constraints let one win and roll the other back whole.
-        // Run again, that one finds the account by (issuer, sub): one person, and a clean answer to both.
-        if (!isUniqueViolation(error)) throw error;
-        return signIn();
-      });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await signIn();
+        } catch (error) {
+          if (!triesFirstSignInAgain(attempt, error)) throw error;
+        }
+      }
     } catch (error) {
       if (error instanceof AppError) {
         await this.audit.record(context, {
@@ -188,4 +179,14 @@ export class FederatedSignIn {
       throw error;
     }
   }
+}
+
+/**
+ * Whether a provider sign-in that failed on its `attempt`-th try runs again. Two first sign-ins of one new person at
+ * once (two tabs, a double click) both find no account and both insert it; the unique (issuer, sub) and username
+ * constraints let one win and roll the other back whole. Run again (once), that one finds the account by
+ * (issuer, sub): one person, and a clean answer to both.
+ */
+export function triesFirstSignInAgain(attempt: number, error: unknown): boolean {
+  return attempt < 2 && isUniqueViolation(error);
 }

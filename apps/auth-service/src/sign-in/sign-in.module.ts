@@ -15,6 +15,7 @@ import { DeviceCodeGrant } from './device-code-grant';
 import { FederatedPasskeyStep } from './federated-passkey-step';
 import { FederatedSignIn } from './federated-sign-in';
 import { PasskeySignIn } from './passkey-sign-in';
+import { SignedInRecorder } from './signed-in-recorder';
 
 /** The ways to get an access token (passkey, provider, CLI code, device code, client credentials), for the public controllers. */
 @Module({
@@ -29,6 +30,7 @@ import { PasskeySignIn } from './passkey-sign-in';
   ],
   providers: [
     AccessTokenGrants,
+    SignedInRecorder,
     PasskeySignIn,
     CommandLineSignIn,
     CliCodeSignIn,
@@ -39,6 +41,7 @@ import { PasskeySignIn } from './passkey-sign-in';
     FederatedPasskeyStep,
   ],
   exports: [
+    SignedInRecorder,
     PasskeySignIn,
     CliCodeSignIn,
     DeviceCodeGrant,
