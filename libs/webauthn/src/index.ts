@@ -16,3 +16,14 @@ export {
   PASSKEY_LABEL_MAX_LENGTH,
 } from './ceremony.types';
 export { WebAuthnModule, WEBAUTHN_ENTITIES } from './webauthn.module';
+export {
+  AuthenticatorPolicyScheduler,
+  AuthenticatorPolicyService,
+  MdsCatalog,
+  POLICY_CLOCK,
+  PolicyClock,
+  PolicyNotice,
+  PersonCompliance,
+  describeReason,
+  requirementFor,
+} from './policy';

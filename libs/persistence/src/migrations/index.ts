@@ -9,6 +9,7 @@ import { SessionGenerations1766300000000 } from './1766300000000-session-generat
 import { AuditWindowTemplates1766400000000 } from './1766400000000-audit-window-templates';
 import { CliSignIns1766500000000 } from './1766500000000-cli-sign-ins';
 import { LastLoginMethod1766700000000 } from './1766700000000-last-login-method';
+import { PasskeyPolicyCompliance1766810000000 } from './1766810000000-passkey-policy-compliance';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   AuditWindowTemplates1766400000000,
   CliSignIns1766500000000,
   LastLoginMethod1766700000000,
+  PasskeyPolicyCompliance1766810000000,
 ];
