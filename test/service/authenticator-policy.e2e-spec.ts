@@ -272,6 +272,23 @@ describe('existing passkeys when the policy tightens', () => {
       .set('Authorization', `Bearer ${await adminToken({ ...t, app: app!, http })}`);
     expect(admin.status).toBe(200);
     expect(admin.body.compliance).toMatchObject({ status: 'non_compliant', reason: 'synced_passkey' });
+    expect(admin.body.passkeys[0]).toMatchObject({
+      policyReason: 'synced_passkey',
+      notAllowedAfter: during.body.authenticator_policy.notAllowedAfter,
+    });
+    const review = await http
+      .get('/v1/admin/reports/access-review')
+      .set('Authorization', `Bearer ${await adminToken({ ...t, app: app!, http })}`);
+    expect(review.status).toBe(200);
+    const ada = (
+      review.body.people as { username: string; compliance: unknown; passkeys: { compliance: unknown }[] }[]
+    ).find((p) => p.username === 'ada')!;
+    expect(ada.compliance).toEqual({ status: 'non_compliant', reason: 'synced_passkey' });
+    expect(ada.passkeys[0]!.compliance).toEqual({
+      status: 'non_compliant',
+      reason: 'synced_passkey',
+      notAllowedAfter: during.body.authenticator_policy.notAllowedAfter,
+    });
 
     const realNow = clock.now.bind(clock);
     clock.now = () => new Date(graceEnds + 1000);
@@ -291,6 +308,14 @@ describe('existing passkeys when the policy tightens', () => {
       const back = await signInWith(http, bound, 'ada');
       expect(back.status).toBe(200);
       expect(back.body.authenticator_policy).toBeUndefined();
+      const people = await http
+        .get('/v1/admin/reports/people')
+        .set('Authorization', `Bearer ${await adminToken({ ...t, app: app!, http })}`);
+      const now = (people.body as { username: string; compliance: { status: string } }[]).find(
+        (p) => p.username === 'ada',
+      )!;
+      // The synced passkey is still active (an admin revokes it), so ada is not compliant yet.
+      expect(now.compliance).toEqual({ status: 'non_compliant', reason: 'synced_passkey' });
     } finally {
       clock.now = realNow;
     }
