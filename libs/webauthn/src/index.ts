@@ -5,7 +5,7 @@ export { RegistrationService } from './registration.service';
 export { AuthenticationService, AssertionRefused, VerifiedAssertion } from './authentication.service';
 export { PasskeysService } from './passkeys.service';
 export { ChallengeCleanupScheduler } from './challenge-cleanup.scheduler';
-export { authenticatorName, defaultPasskeyLabel } from './aaguid-names';
+export { authenticatorName, defaultPasskeyLabel } from './model-names';
 export {
   RegistrationRequester,
   RegisteredPasskey,

@@ -222,10 +222,7 @@ export class RegistrationService {
       backupEligible: info.credentialDeviceType === 'multiDevice',
       backedUp: info.credentialBackedUp,
       attestationFormat: info.fmt,
-      label:
-        cleanLabel ||
-        this.policy.modelName(info.aaguid) ||
-        (info.credentialDeviceType === 'multiDevice' ? 'Synced passkey' : 'Security key'),
+      label: cleanLabel || this.policy.defaultLabel(info.aaguid, info.credentialDeviceType),
       createdAt: now,
       lastUsedAt: null,
       revokedAt: null,

@@ -8,7 +8,7 @@ import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
-import { authenticatorName } from '../aaguid-names';
+import { authenticatorName, defaultPasskeyLabel } from '../model-names';
 import { Passkey } from '../passkey.entity';
 import { PasskeyRepository } from '../passkey.repository';
 import { MdsCatalog } from './mds-catalog';
@@ -84,6 +84,11 @@ export class AuthenticatorPolicyService {
   /** The model's name: FIDO's metadata where it has one, else the name table. */
   modelName(aaguid: string): string | undefined {
     return this.catalog?.model(aaguid)?.name ?? authenticatorName(aaguid);
+  }
+
+  /** A new passkey's label when its owner gives none: the model's name, else the kind of credential. */
+  defaultLabel(aaguid: string, deviceType: 'singleDevice' | 'multiDevice'): string {
+    return this.catalog?.model(aaguid)?.name ?? defaultPasskeyLabel(aaguid, deviceType);
   }
 
   /** Refuses (AppError, reason = the policy reason) a new passkey the person's rules do not allow. */
