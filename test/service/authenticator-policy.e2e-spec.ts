@@ -321,6 +321,31 @@ describe('existing passkeys when the policy tightens', () => {
     }
   });
 
+  it('marks at start-up, before anyone signs in, and clears the mark when the policy loosens again', async () => {
+    t = await startTestApp();
+    await enrollUser(t, new SoftAuthenticator({ backupEligible: true }), { username: 'cy', groups: [ADMIN_GROUP] });
+    const tight = { AUTHENTICATOR_POLICY: JSON.stringify([{ groups: [ADMIN_GROUP], device_bound: true }]) };
+    let { http } = await restart(tight);
+    const look = async () =>
+      (
+        await http
+          .get('/v1/admin/users/cy')
+          .set('Authorization', `Bearer ${await adminToken({ ...t, app: app!, http })}`)
+      ).body as { compliance: unknown; passkeys: { policyReason: string | null }[] };
+    expect((await look()).compliance).toEqual({ status: 'non_compliant', reason: 'synced_passkey' });
+
+    await app!.close();
+    app = await createApp(
+      loadAppConfig({ ...t.env, AUTHENTICATOR_POLICY: JSON.stringify([{ groups: ['*'] }]) }),
+      false,
+    );
+    await app.init();
+    http = request.agent(app.getHttpServer() as Server);
+    const after = await look();
+    expect(after.compliance).toEqual({ status: 'compliant' });
+    expect(after.passkeys[0]!.policyReason).toBeNull();
+  });
+
   it('flags a passkey of a model MDS now lists as revoked, at its next sign-in', async () => {
     t = await startTestApp();
     const broken = key(null, REVOKED);

@@ -153,6 +153,8 @@ export class AuthenticatorPolicyService {
       });
       return { kind: 'compromised', violation: found };
     }
+    // The usual case writes nothing: no unit of work on the sign-in's hot path.
+    if (!found && !passkey.policyNonCompliantSince) return { kind: 'allowed' };
     const since = await this.uow.run((tx) => this.record(tx, context, passkey, found, now));
     if (!found || !since) return { kind: 'allowed' };
     const graceEnds = this.graceEnds(since);
