@@ -128,6 +128,8 @@ class FakeAuthService:
     admin_tokens_issued: int = 0
     attempts: int = 0  # every request, including those refused while "down"
     login_expires_in: int = 600
+    # What the service adds to a sign-in with a passkey in its authenticator-policy grace period.
+    login_policy_notice: dict[str, Any] | None = None
     # What the service grants Airflow's own credential (the real one lists the scopes in its token response).
     airflow_scopes: str | None = "sessions:read"
     cli_code_used: bool = False
@@ -204,7 +206,14 @@ class FakeAuthService:
             token = mint(self.login_key or self.keys[0], self.login_claims)
             return httpx.Response(
                 200,
-                json={"access_token": token, "token_type": "Bearer", "expires_in": self.login_expires_in},
+                json={
+                    "access_token": token,
+                    "token_type": "Bearer",
+                    "expires_in": self.login_expires_in,
+                    **(
+                        {"authenticator_policy": self.login_policy_notice} if self.login_policy_notice else {}
+                    ),
+                },
             )
         if path == "/v1/cli/token":
             # Like the real service: the one code it issued, for its person, once.

@@ -184,7 +184,7 @@ def test_users_list_json(deployment: Deployment) -> None:
     }
     assert people["ada"]["role"] == "ADMIN"
     assert people["ada"]["last_sign_in_method"] == "passkey"
-    assert people["ada"]["passkey_models"] == ["iCloud Keychain"]
+    assert people["ada"]["passkey_models"] == ["Apple Passwords"]
     assert (people["ada"]["device_bound"], people["ada"]["backed_up"]) == ("0", "1")
     assert people["ada"]["compliant"] == "not evaluated"
     assert people["dora"]["role"] == "NONE" and people["dora"]["teams"] == [

@@ -78,7 +78,7 @@ describe('people', () => {
     expect(Date.parse(sam.lastSignInAt as string)).toBeGreaterThan(Date.now() - 60_000);
     expect(sam.passkeys).toEqual([
       expect.objectContaining({
-        model: 'iCloud Keychain',
+        model: 'Apple Passwords',
         aaguid: ICLOUD,
         deviceBound: false,
         backedUp: true,

@@ -43,6 +43,11 @@ export interface SoftAuthenticatorOptions {
   aaguid?: string;
   /** 'none' (default) or 'packed' self attestation (attStmt {alg, sig}, no x5c). */
   attestation?: 'none' | 'packed';
+  /**
+   * With 'packed': full attestation instead of self attestation. attStmt {alg: ES256, sig by this key, x5c}, the
+   * x5c leaf first (DER), like a security key with a maker's certificate (see ./test-pki.ts).
+   */
+  attestationCertificate?: { privateKey: KeyObject; x5c: Buffer[] };
   /** BE flag. Default false. */
   backupEligible?: boolean;
   /** BS flag. Default false. (BS without BE is allowed here so it can be tested; the library rejects it.) */
@@ -295,6 +300,7 @@ export class SoftAuthenticator {
   private readonly alg: SoftAlg | undefined;
   private readonly aaguid: Buffer;
   private readonly attestation: 'none' | 'packed';
+  private readonly attestationCertificate: SoftAuthenticatorOptions['attestationCertificate'];
   private readonly backupEligible: boolean;
   private readonly backupState: boolean;
   private readonly userVerification: boolean;
@@ -306,6 +312,7 @@ export class SoftAuthenticator {
     this.alg = opts.alg;
     this.aaguid = aaguidToBytes(opts.aaguid ?? DEFAULT_AAGUID);
     this.attestation = opts.attestation ?? 'none';
+    this.attestationCertificate = opts.attestationCertificate;
     this.backupEligible = opts.backupEligible ?? false;
     this.backupState = opts.backupState ?? false;
     this.userVerification = opts.userVerification ?? true;
@@ -373,15 +380,21 @@ export class SoftAuthenticator {
     const clientDataHash = sha256(clientDataJSON);
 
     const fmt = overrides.attestation ?? this.attestation;
-    const attStmt =
-      fmt === 'packed'
+    const full = fmt === 'packed' ? this.attestationCertificate : undefined;
+    const attStmt = full
+      ? new Map<string, number | Buffer | Buffer[]>([
+          ['alg', COSE_ALG.ES256],
+          ['sig', signData('ES256', full.privateKey, Buffer.concat([authData, clientDataHash]))],
+          ['x5c', full.x5c],
+        ])
+      : fmt === 'packed'
         ? new Map<string, number | Buffer>([
             ['alg', COSE_ALG[alg]],
             ['sig', signData(alg, privateKey, Buffer.concat([authData, clientDataHash]))],
           ])
         : new Map<string, never>();
     const attestationObject = cborEncode(
-      new Map<string, string | Buffer | Map<string, number | Buffer>>([
+      new Map<string, string | Buffer | Map<string, number | Buffer | Buffer[]>>([
         ['fmt', fmt],
         ['attStmt', attStmt],
         ['authData', authData],

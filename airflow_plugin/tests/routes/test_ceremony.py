@@ -39,6 +39,20 @@ def test_login_sets_airflow_cookie_and_never_exposes_service_jwt(
     assert (claims["sub"], claims["role"], claims["passkey_id"]) == (user_claims()["sub"], "USER", "pk-1")
 
 
+def test_policy_notice_reaches_the_login_page(client: TestClient, fake_service: FakeAuthService) -> None:
+    """A passkey in its authenticator-policy grace period signs in, and the page gets the notice to show."""
+    message = "This passkey is not allowed for your role after 2026-11-14 (synced passkeys are not allowed for your role)"
+    fake_service.login_policy_notice = {
+        "reason": "synced_passkey",
+        "message": message,
+        "notAllowedAfter": "2026-11-14T00:00:00.000Z",
+    }
+    response = client.post("/webauthn/authentication/verify", json={**GOOD, "next": "/dags"})
+    assert response.status_code == 200
+    assert response.json() == {"redirect": "/dags", "notice": message}
+    assert response.headers["set-cookie"].startswith("_token=")
+
+
 def test_cookie_is_secure_over_https(manager: WebAuthnAuthManager) -> None:
     """On https the session cookie carries the Secure flag."""
     client = TestClient(manager.get_fastapi_app(), base_url="https://airflow.test")

@@ -7,7 +7,7 @@ import { FederationModule, OidcFlowCleanupScheduler } from '@app/federation';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { LimitsMiddleware, LimitsModule } from '@app/limits';
 import { KeyRotationScheduler, TokensModule } from '@app/tokens';
-import { ChallengeCleanupScheduler, WebAuthnModule } from '@app/webauthn';
+import { AuthenticatorPolicyScheduler, ChallengeCleanupScheduler, WebAuthnModule } from '@app/webauthn';
 import { AdminModule } from './admin/admin.module';
 import { ALL_ENTITIES } from './entities';
 import { RequestLogMiddleware } from './http/request-log.middleware';
@@ -55,6 +55,7 @@ export class AppModule implements NestModule {
       providers: [
         KeyRotationScheduler,
         ChallengeCleanupScheduler,
+        AuthenticatorPolicyScheduler,
         OidcFlowCleanupScheduler,
         AuditMaintenanceScheduler,
         AuditHeadLogger,

@@ -45,6 +45,9 @@ export async function createApp(
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     logger: logger === false ? false : logger,
     bodyParser: false,
+    // A provider that cannot start (e.g. an MDS blob that does not verify) throws to main.ts, which prints one
+    // clear line, instead of Nest exiting the process with its own stack.
+    abortOnError: false,
   });
   app.set('trust proxy', config.trustProxy === 'false' ? false : config.trustProxy);
   app.disable('x-powered-by');

@@ -3,6 +3,7 @@ import { validateSync, ValidationError } from 'class-validator';
 import { Environment } from './environment';
 import { OidcConfig, parseOidcConfig } from './oidc-config';
 import { parseGroupList } from './group-name';
+import { AuthenticatorPolicyConfig, parseAuthenticatorPolicy } from './authenticator-policy-config';
 
 export type DatabaseConfig = { type: 'better-sqlite3'; database: string } | { type: 'postgres'; url: string };
 
@@ -61,6 +62,8 @@ export interface AppConfig {
   auditHeadLogSeconds: number;
   /** Sign-in through the organisation's OpenID provider; absent when OIDC_ISSUER is not set. */
   oidc?: OidcConfig;
+  /** AUTHENTICATOR_POLICY, its grace period and the FIDO metadata it checks models against. */
+  authenticatorPolicy: AuthenticatorPolicyConfig;
 }
 
 /** Every problem found, one line each (operators read it in a terminal or a log, scripts grep it). */
@@ -160,6 +163,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     problems.push('ADMIN_GROUPS must name at least one group');
   }
   const oidc = parseOidcConfig(env, origins, problems);
+  const authenticatorPolicy = parseAuthenticatorPolicy(env, problems);
 
   if (problems.length > 0) throw new ConfigValidationError(problems);
 
@@ -208,6 +212,7 @@ export function loadAppConfig(raw: Record<string, string | undefined>): AppConfi
     auditRetentionDays: env.AUDIT_RETENTION_DAYS,
     auditHeadLogSeconds: env.AUDIT_HEAD_LOG_SECONDS,
     ...(oidc ? { oidc } : {}),
+    authenticatorPolicy,
   };
 }
 

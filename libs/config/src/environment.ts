@@ -126,6 +126,25 @@ export class Environment {
   @IntSetting(10, 24 * 3600)
   AUDIT_HEAD_LOG_SECONDS = 300;
 
+  /** JSON array of rules: which authenticators each group may use (authenticator-policy-config.ts). */
+  @IsOptional()
+  @IsString()
+  AUTHENTICATOR_POLICY?: string;
+
+  /** Days a passkey the policy no longer allows keeps signing its owner in (they are told meanwhile). */
+  @IntSetting(0, 365)
+  AUTHENTICATOR_POLICY_GRACE_DAYS = 14;
+
+  /** A FIDO MDS3 blob file (JWS) downloaded from https://mds3.fidoalliance.org/. */
+  @IsOptional()
+  @IsString()
+  MDS_BLOB_PATH?: string;
+
+  /** A PEM root certificate trusted for the MDS blob instead of FIDO's (tests, private MDS mirrors). */
+  @IsOptional()
+  @IsString()
+  MDS_ROOT_CERT_PATH?: string;
+
   /** Requests per minute per client address without a valid Bearer token (all routes but health); 0 turns every limit off. */
   @IntSetting(0)
   RATE_LIMIT_PER_MINUTE = 600;

@@ -19,6 +19,8 @@ export enum ErrorCode {
    * provider, secret rotated): refused even once the account is back; sign in again.
    */
   SessionEnded = 'session_ended',
+  /** A passkey the authenticator policy no longer allows for the person's groups, after its grace period. */
+  AuthenticatorPolicy = 'authenticator_policy',
   /** The change would leave no enabled person in an admin group with an active passkey. */
   LastAdmin = 'last_admin',
   /** The caller is signed in, but this action needs a fresh, user-verified passkey assertion. */
@@ -50,6 +52,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.PasskeyRevoked]: 401,
   [ErrorCode.PasskeyFlagged]: 401,
   [ErrorCode.SessionEnded]: 401,
+  [ErrorCode.AuthenticatorPolicy]: 401,
   [ErrorCode.StepUpRequired]: 401,
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.NoAirflowRole]: 403,

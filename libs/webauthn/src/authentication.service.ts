@@ -18,6 +18,7 @@ import { ChallengeStoreService } from './challenge-store.service';
 import { isBase64Url, readClientData } from './client-data';
 import { Passkey } from './passkey.entity';
 import { PasskeyRepository } from './passkey.repository';
+import { AuthenticatorPolicyService } from './policy';
 
 /** An administrator whose only passkey is blocked cannot sign in to unblock it: the way out is the service's CLI. */
 const BREAK_GLASS =
@@ -58,6 +59,7 @@ export class AuthenticationService {
     private readonly passkeys: PasskeyRepository,
     private readonly challenges: ChallengeStoreService,
     private readonly audit: AuditService,
+    private readonly policy: AuthenticatorPolicyService,
   ) {
     this.decoys = new DecoyCredentials(
       Buffer.from(hkdfSync('sha256', config.keyEncryptionKey, 'airflow-webauthn', 'decoy-credential-ids', 32)),
@@ -166,6 +168,24 @@ export class AuthenticationService {
       );
     if ((info.credentialDeviceType === 'multiDevice') !== passkey.backupEligible)
       throw refuse(GENERIC, 'backup_eligibility_changed');
+    const verdict = await this.policy.atSignIn(context, passkey, user.groups);
+    if (verdict.kind === 'compromised')
+      throw refuseAs(
+        ErrorCode.PasskeyFlagged,
+        `sign-in failed: ${verdict.violation.message}; this passkey was blocked${BREAK_GLASS}`,
+        'authenticator_compromised',
+      );
+    if (verdict.kind === 'refused')
+      throw refuseAs(
+        ErrorCode.AuthenticatorPolicy,
+        `sign-in failed: this passkey is no longer allowed for your role since ${verdict.graceEnds.toISOString().slice(0, 10)} (${verdict.violation.message}); ask an administrator for a re-enrollment invite`,
+        'authenticator_policy',
+      );
+    if (this.policy.requirement(user.groups).userVerification && !info.userVerified)
+      throw refuse(
+        'sign-in failed: your role needs a passkey that verifies you (PIN or biometrics)',
+        'user_verification_required',
+      );
     await this.checkCounter(context, pending, passkey, info.newCounter, refuse);
 
     return {

@@ -5,7 +5,7 @@ export { RegistrationService } from './registration.service';
 export { AuthenticationService, AssertionRefused, VerifiedAssertion } from './authentication.service';
 export { PasskeysService } from './passkeys.service';
 export { ChallengeCleanupScheduler } from './challenge-cleanup.scheduler';
-export { authenticatorName, defaultPasskeyLabel } from './aaguid-names';
+export { authenticatorName, defaultPasskeyLabel } from './model-names';
 export {
   RegistrationRequester,
   RegisteredPasskey,
@@ -16,3 +16,14 @@ export {
   PASSKEY_LABEL_MAX_LENGTH,
 } from './ceremony.types';
 export { WebAuthnModule, WEBAUTHN_ENTITIES } from './webauthn.module';
+export {
+  AuthenticatorPolicyScheduler,
+  AuthenticatorPolicyService,
+  MdsCatalog,
+  POLICY_CLOCK,
+  PolicyClock,
+  PolicyNotice,
+  PersonCompliance,
+  describeReason,
+  requirementFor,
+} from './policy';

@@ -68,4 +68,16 @@ export class Passkey {
 
   @VarcharColumn(64, { nullable: true })
   flagReason: string | null;
+
+  /** The passkey proved its model at registration: its attestation chained to a trust anchor from FIDO's MDS. */
+  @Column({ type: 'boolean', default: false })
+  attestationTrusted: boolean;
+
+  /** When the authenticator policy stopped allowing this passkey (the grace period runs from here); null if it complies. */
+  @InstantColumn({ nullable: true })
+  policyNonCompliantSince: Date | null;
+
+  /** Why the policy does not allow it (e.g. synced_passkey, model_not_allowed, authenticator_compromised). */
+  @VarcharColumn(64, { nullable: true })
+  policyReason: string | null;
 }

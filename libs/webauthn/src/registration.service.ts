@@ -12,7 +12,6 @@ import { Invite, InvitesService, User, UserRepository, UsersService } from '@app
 import { AuditContext, AuditService } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
-import { defaultPasskeyLabel } from './aaguid-names';
 import {
   ACCEPTED_ATTESTATION_FORMATS,
   PASSKEY_LABEL_MAX_LENGTH,
@@ -26,6 +25,7 @@ import { ChallengeStoreService } from './challenge-store.service';
 import { isBase64Url, readClientData } from './client-data';
 import { Passkey } from './passkey.entity';
 import { PasskeyRepository } from './passkey.repository';
+import { AuthenticatorPolicyService } from './policy';
 
 @Injectable()
 export class RegistrationService {
@@ -38,6 +38,7 @@ export class RegistrationService {
     private readonly audit: AuditService,
     private readonly passkeys: PasskeyRepository,
     private readonly userRows: UserRepository,
+    private readonly policy: AuthenticatorPolicyService,
   ) {}
 
   async options(
@@ -50,6 +51,7 @@ export class RegistrationService {
     let webauthnUserId: string;
     let existing: User | null;
     let inviteId: string | null = null;
+    let groups: string[];
     if (requester.kind === 'invite') {
       const invite = await this.redeemableInvite(context, requester.inviteToken);
       inviteId = invite.id;
@@ -60,6 +62,7 @@ export class RegistrationService {
       username = invite.username;
       displayName = existing?.displayName ?? invite.displayName ?? displayNameHint?.trim() ?? invite.username;
       webauthnUserId = existing?.webauthnUserId ?? UsersService.newWebAuthnUserId();
+      groups = existing?.groups ?? invite.groups;
     } else {
       existing = await this.users.findById(requester.userId);
       if (!existing || existing.disabledAt)
@@ -67,6 +70,7 @@ export class RegistrationService {
       username = existing.username;
       displayName = existing.displayName;
       webauthnUserId = existing.webauthnUserId;
+      groups = existing.groups;
     }
     if (existing?.disabledAt) throw new AppError(ErrorCode.Forbidden, 'this account is disabled', 'user_disabled');
 
@@ -77,7 +81,8 @@ export class RegistrationService {
       userName: username,
       userDisplayName: displayName || username,
       userID: Buffer.from(webauthnUserId, 'base64url'),
-      attestationType: 'none',
+      // Asked only where the person's authenticator policy needs the model proven.
+      attestationType: this.policy.attestationFor(groups),
       excludeCredentials: current.map((p) => ({ id: p.credentialId, transports: p.transports as never })),
       authenticatorSelection: { residentKey: 'preferred', userVerification: this.config.webauthn.userVerification },
       supportedAlgorithmIDs: SUPPORTED_ALGORITHMS,
@@ -196,6 +201,14 @@ export class RegistrationService {
       throw new AppError(ErrorCode.Conflict, 'this authenticator is already registered', 'credential_exists');
     }
 
+    const { attested } = await this.policy.checkNewPasskey(await this.enrollingGroups(pending), {
+      aaguid: info.aaguid,
+      fmt: info.fmt,
+      attestationObject: info.attestationObject,
+      backupEligible: info.credentialDeviceType === 'multiDevice',
+      userVerified: info.userVerified,
+    });
+
     const now = new Date();
     const passkey = Object.assign(new Passkey(), {
       id: randomUUID(),
@@ -209,12 +222,15 @@ export class RegistrationService {
       backupEligible: info.credentialDeviceType === 'multiDevice',
       backedUp: info.credentialBackedUp,
       attestationFormat: info.fmt,
-      label: cleanLabel || defaultPasskeyLabel(info.aaguid, info.credentialDeviceType),
+      label: cleanLabel || this.policy.defaultLabel(info.aaguid, info.credentialDeviceType),
       createdAt: now,
       lastUsedAt: null,
       revokedAt: null,
       flaggedAt: null,
       flagReason: null,
+      attestationTrusted: attested,
+      policyNonCompliantSince: null,
+      policyReason: null,
     });
 
     const user = await this.commit(context, pending, passkey);
@@ -308,6 +324,16 @@ export class RegistrationService {
     }
     const { username, displayName, groups } = invite;
     return this.users.create(tx, { username, displayName, groups, webauthnUserId: pending.webauthnUserId! });
+  }
+
+  /** Whose rules a new passkey must meet: the account's groups, or a new person's invite's groups. */
+  private async enrollingGroups(pending: Challenge): Promise<string[]> {
+    if (pending.inviteId) {
+      const invite = await this.uow.run((tx) => this.invites.findById(tx, pending.inviteId!));
+      if (!invite?.userId) return invite?.groups ?? [];
+      return (await this.users.findById(invite.userId))?.groups ?? [];
+    }
+    return pending.userId ? ((await this.users.findById(pending.userId))?.groups ?? []) : [];
   }
 
   private async redeemableInvite(context: AuditContext, token: string) {

@@ -10,6 +10,7 @@ import { Passkey } from './passkey.entity';
 import { PasskeyRepository } from './passkey.repository';
 import { PasskeysService } from './passkeys.service';
 import { RegistrationService } from './registration.service';
+import { AuthenticatorPolicyService, mdsCatalogProvider, POLICY_CLOCK, PolicyComplianceRepository } from './policy';
 
 export const WEBAUTHN_ENTITIES = [Passkey, Challenge];
 
@@ -22,7 +23,17 @@ export const WEBAUTHN_ENTITIES = [Passkey, Challenge];
     RegistrationService,
     AuthenticationService,
     PasskeysService,
+    mdsCatalogProvider,
+    { provide: POLICY_CLOCK, useValue: { now: () => new Date() } },
+    PolicyComplianceRepository,
+    AuthenticatorPolicyService,
   ],
-  exports: [ChallengeStoreService, RegistrationService, AuthenticationService, PasskeysService],
+  exports: [
+    ChallengeStoreService,
+    RegistrationService,
+    AuthenticationService,
+    PasskeysService,
+    AuthenticatorPolicyService,
+  ],
 })
 export class WebAuthnModule {}

@@ -65,8 +65,11 @@ async def authentication_verify(
         return relay(reply, as_person=False)
     fallback = conf.get("api", "base_url", fallback="") or "/"
     origin = f"{request.url.scheme}://{request.url.netloc}"
-    response = JSONResponse(
-        {"redirect": safe_next_url(body.next, request_origin=origin, fallback=fallback)}, headers=NO_STORE
-    )
+    answer: dict[str, str] = {"redirect": safe_next_url(body.next, request_origin=origin, fallback=fallback)}
+    # A passkey in its authenticator-policy grace period: the login page shows why and until when.
+    policy = reply.body.get("authenticator_policy") if isinstance(reply.body, dict) else None
+    if isinstance(policy, dict) and isinstance(policy.get("message"), str):
+        answer["notice"] = policy["message"][:300]
+    response = JSONResponse(answer, headers=NO_STORE)
     await open_browser_session(response, request, components, reply.body, "passkey")
     return response

@@ -40,6 +40,9 @@ _PASSKEY_FIELDS = (
     "backedUp",
     "deviceType",
     "authenticator",
+    # The authenticator policy: why this passkey is no longer allowed for the role, and until when.
+    "policyReason",
+    "notAllowedAfter",
 )
 
 

@@ -27,6 +27,8 @@ SERVICE_CODES: dict[str, str] = {
     "account_unknown": "unauthenticated",
     "passkey_revoked": "passkey_revoked",
     "passkey_flagged": "passkey_flagged",
+    # A passkey the authenticator policy no longer allows for the person's groups, after its grace period.
+    "authenticator_policy": "authenticator_policy",
     # A token from before its account's sessions were ended for good (disabled once, passkey unflagged,
     # signed out at the provider, secret rotated): sign in again / get a new token.
     "session_ended": "session_ended",

@@ -35,6 +35,10 @@
       return "This passkey was blocked after a security check. Sign in with another passkey, or ask an " +
         "administrator to review it.";
     }
+    if (error.code === "authenticator_policy") {
+      return "This passkey is no longer allowed for your role. Sign in with an allowed passkey, or ask an " +
+        "administrator for a re-enrollment invite. " + (error.message ? "Details: " + error.message : "");
+    }
     if (error.status >= 400 && error.status < 500) {
       return "That passkey was not accepted (it may be unknown to Airflow or revoked). " +
         (error.message ? "Details: " + error.message : "");
@@ -62,7 +66,13 @@
         response: assertion,
         next: nextUrl || undefined,
       });
-      page.setStatus("Signed in. Opening Airflow…", "success");
+      if (result.notice) {
+        // A passkey in its grace period under the authenticator policy: tell the person before Airflow opens.
+        page.setStatus(result.notice + " Opening Airflow…", "info");
+        await new Promise(function (resolve) { setTimeout(resolve, 6000); });
+      } else {
+        page.setStatus("Signed in. Opening Airflow…", "success");
+      }
       window.location.assign(result.redirect);
     } catch (error) {
       if (useAutofill && step === "ceremony" && error && error.name === "AbortError") {

@@ -40,6 +40,22 @@
     counter_regression: "its signature counter went backwards, which can mean the passkey was copied to another device",
   };
 
+  /* Why the authenticator policy no longer allows a passkey for its owner's role (the service's reason codes). */
+  var POLICY_REASONS = {
+    synced_passkey: "your role needs a security key registered on one device; synced passkeys are not allowed",
+    model_not_allowed: "your role needs an approved security key model",
+    attestation_missing: "your role needs a security key that proves its model",
+    certification_level: "your role needs a security key with a higher FIDO certification",
+    user_verification: "your role needs a passkey that verifies you (PIN or biometrics)",
+  };
+
+  /** "<why>. Add a passkey your role allows before <date>." for a passkey in its grace period. */
+  function policyText(passkey) {
+    var why = POLICY_REASONS[passkey.policyReason] || "your role's authenticator policy does not allow it";
+    return "Why: " + why + ". Add a passkey your role allows before " + formatDate(passkey.notAllowedAfter) +
+      "; after that this one no longer signs you in.";
+  }
+
   /** "Blocked <when>: <why>." for a flagged passkey (the administration page and the Passkeys page say it alike). */
   function flagText(passkey) {
     var why = FLAG_REASONS[passkey.flagReason] || (passkey.flagReason ? "reason: " + passkey.flagReason.replace(/_/g, " ") : "no reason recorded");
@@ -273,6 +289,7 @@
     el: el,
     formatDate: formatDate,
     flagText: flagText,
+    policyText: policyText,
     splitList: splitList,
     requiredValue: requiredValue,
     focusLater: focusLater,

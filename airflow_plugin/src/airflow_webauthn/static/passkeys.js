@@ -35,6 +35,8 @@
     var blocked = passkey.flaggedAt && !passkey.revokedAt;
     if (blocked) badges.push(badge("Blocked — ask an administrator to review", "warning"));
     if (passkey.revokedAt) badges.push(badge("Removed " + M.formatDate(passkey.revokedAt), "muted"));
+    var disallowed = passkey.notAllowedAfter && !passkey.revokedAt && !blocked;
+    if (disallowed) badges.push(badge("Not allowed for your role after " + M.formatDate(passkey.notAllowedAfter), "warning"));
     var meta = "Added " + M.formatDate(passkey.createdAt) + " · Last used " + M.formatDate(passkey.lastUsedAt, "never");
     if (passkey.authenticator && passkey.authenticator !== name) meta += " · " + passkey.authenticator;
     var details = [el("p", { class: "meta", text: meta })];
@@ -42,6 +44,9 @@
       details.push(el("p", { class: "meta", text: M.flagText(passkey) + " It cannot sign in until an administrator unblocks it." }));
     }
     if (blocked && showBreakGlass) details.push(breakGlass(passkey));
+    if (disallowed) {
+      details.push(el("p", { class: "meta", text: M.policyText(passkey) }));
+    }
     var actions = passkey.revokedAt
       ? null
       : el("div", { class: "item-actions" }, [

@@ -4,13 +4,13 @@ import { InvitesService, UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { CliCodesService } from '@app/cli-sign-in';
 import { AppError, ErrorCode } from '@app/errors';
-import { PasskeysService } from '@app/webauthn';
+import { AuthenticatorPolicyService, PasskeysService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
 import { BearerGuard } from '../http/bearer.guard';
 import type { Principal } from '../http/principal';
 import { RenamePasskeyRequest } from './admin.dto';
 import { CurrentPrincipal } from './principal.decorator';
-import { passkeyView, userDetailView } from './views';
+import { passkeyView, userDetailView, withPolicy } from './views';
 
 /** A person's id from their own login token; a service account has no profile or passkeys here. */
 function personOf(principal: Principal): string {
@@ -30,13 +30,16 @@ export class MeController {
     private readonly invites: InvitesService,
     private readonly passkeys: PasskeysService,
     private readonly cliSignIns: CliCodesService,
+    private readonly policy: AuthenticatorPolicyService,
   ) {}
 
   @Get()
   @ApiOperation({ summary: 'My profile and passkeys' })
   async profile(@CurrentPrincipal() principal: Principal) {
     const user = await this.users.getById(personOf(principal));
-    return userDetailView(user, await this.passkeys.listForUser(user.id), await this.cliSignIns.list(user.id));
+    const passkeys = await this.passkeys.listForUser(user.id);
+    // The Passkeys page shows "Not allowed for your role after <date>" from each passkey's notAllowedAfter.
+    return withPolicy(userDetailView(user, passkeys, await this.cliSignIns.list(user.id)), passkeys, this.policy);
   }
 
   @Patch('passkeys/:id')

@@ -25,6 +25,30 @@ export class PasskeyView {
   @ApiProperty({ description: 'the authenticator model id (all zeros when it did not say)' }) aaguid: string;
   @ApiProperty({ type: String, nullable: true, description: 'the authenticator model, when its AAGUID is known' })
   authenticator: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'synced_passkey',
+    description: 'why AUTHENTICATOR_POLICY no longer allows this passkey for its owner; null while it does',
+  })
+  policyReason: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    required: false,
+    description: 'when a passkey the policy no longer allows stops signing its owner in (the grace period ends)',
+  })
+  notAllowedAfter?: string | null;
+}
+
+export class ComplianceView {
+  @ApiProperty({
+    enum: ['compliant', 'non_compliant', 'no_policy'],
+    description: 'compliant: every active passkey is allowed by AUTHENTICATOR_POLICY for their groups',
+  })
+  status: 'compliant' | 'non_compliant' | 'no_policy';
+  @ApiProperty({ required: false, example: 'synced_passkey' }) reason?: string;
 }
 
 export class UserView {
@@ -109,4 +133,6 @@ export class UserDetailView extends UserView {
     description: 'command lines signed in with a one-time code and not revoked: a session naming any other is over',
   })
   commandLines: CliSignInView[];
+  @ApiProperty({ type: ComplianceView, required: false, description: 'against AUTHENTICATOR_POLICY' })
+  compliance?: ComplianceView;
 }

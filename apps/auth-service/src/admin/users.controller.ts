@@ -3,13 +3,13 @@ import { ApiOkResponse, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { CliCodesService } from '@app/cli-sign-in';
-import { PasskeysService } from '@app/webauthn';
+import { AuthenticatorPolicyService, PasskeysService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
 import { StatusRead } from '../http/bearer.guard';
 import { AdminController } from './admin-controller.decorator';
 import { RenamePasskeyRequest, UpdateUserRequest } from './admin.dto';
 import { CliSignInView, PasskeyView, UserDetailView, UserView } from './user-views';
-import { cliSignInView, passkeyView, userDetailView, userView } from './views';
+import { cliSignInView, passkeyView, userDetailView, userView, withPolicy } from './views';
 
 /** People and their passkeys. `:id` accepts a user id or a username, as admins type either. */
 @AdminController('')
@@ -18,6 +18,7 @@ export class AdminUsersController {
     private readonly users: UsersService,
     private readonly passkeys: PasskeysService,
     private readonly cliSignIns: CliCodesService,
+    private readonly policy: AuthenticatorPolicyService,
   ) {}
 
   @Get('users')
@@ -40,7 +41,8 @@ export class AdminUsersController {
     const user = await this.users.resolve(id);
     const inUse = typeof commandLine === 'string' && commandLine.length <= 36 ? commandLine : undefined;
     const cliSignIns = await this.cliSignIns.list(user.id, inUse);
-    return userDetailView(user, await this.passkeys.listForUser(user.id), cliSignIns);
+    const passkeys = await this.passkeys.listForUser(user.id);
+    return withPolicy(userDetailView(user, passkeys, cliSignIns), passkeys, this.policy);
   }
 
   @Patch('users/:id')

@@ -2,7 +2,7 @@ import { Invite, inviteState, ServiceAccount, User } from '@app/accounts';
 import type { AuditEvent } from '@app/audit';
 import { CliSignIn, cliSignInState } from '@app/cli-sign-in';
 import type { SigningKey } from '@app/tokens';
-import { authenticatorName, Passkey } from '@app/webauthn';
+import { authenticatorName, AuthenticatorPolicyService, Passkey } from '@app/webauthn';
 import type { CliSignInView, PasskeyView, UserDetailView, UserView } from './user-views';
 
 /*
@@ -50,6 +50,28 @@ export function passkeyView(passkey: Passkey): PasskeyView {
     deviceType: passkey.deviceType,
     aaguid: passkey.aaguid,
     authenticator: authenticatorName(passkey.aaguid) ?? null,
+    policyReason: passkey.policyReason ?? null,
+  };
+}
+
+/** A person's view with what the authenticator policy says: their compliance, and each passkey's deadline. */
+export function withPolicy(
+  view: UserDetailView,
+  passkeys: Passkey[],
+  policy: AuthenticatorPolicyService,
+): UserDetailView {
+  const byId = new Map(passkeys.map((p) => [p.id, p]));
+  return {
+    ...view,
+    compliance: policy.personCompliance(passkeys),
+    passkeys: view.passkeys.map((v) => {
+      const passkey = byId.get(v.id);
+      return {
+        ...v,
+        authenticator: (passkey && policy.modelName(passkey.aaguid)) ?? v.authenticator,
+        notAllowedAfter: (passkey && policy.noticeOf(passkey)?.notAllowedAfter) ?? null,
+      };
+    }),
   };
 }
 

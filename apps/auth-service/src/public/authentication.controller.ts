@@ -1,6 +1,7 @@
 import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditContext } from '@app/audit';
+import { AuthenticatorPolicyService } from '@app/webauthn';
 import { Audit } from '../http/audit-context.decorator';
 import { PasskeySignIn } from '../sign-in/passkey-sign-in';
 import { AuthenticationOptionsRequest, AuthenticationVerifyRequest } from './webauthn.dto';
@@ -8,7 +9,10 @@ import { AuthenticationOptionsRequest, AuthenticationVerifyRequest } from './web
 @ApiTags('webauthn')
 @Controller('v1/authentication')
 export class AuthenticationController {
-  constructor(private readonly signIn: PasskeySignIn) {}
+  constructor(
+    private readonly signIn: PasskeySignIn,
+    private readonly policy: AuthenticatorPolicyService,
+  ) {}
 
   @Post('options')
   @HttpCode(200)
@@ -21,7 +25,10 @@ export class AuthenticationController {
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({ summary: 'Verify the assertion and issue a short-lived access token' })
-  verify(@Body() body: AuthenticationVerifyRequest, @Audit() audit: AuditContext) {
-    return this.signIn.signIn(audit, body.response);
+  async verify(@Body() body: AuthenticationVerifyRequest, @Audit() audit: AuditContext) {
+    const token = await this.signIn.signIn(audit, body.response);
+    // A passkey in its grace period signs in, and the person is told (the login page shows the notice).
+    const notice = await this.policy.noticeFor(body.response.id);
+    return notice ? { ...token, authenticator_policy: notice } : token;
   }
 }

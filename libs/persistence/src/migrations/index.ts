@@ -10,6 +10,7 @@ import { AuditWindowTemplates1766400000000 } from './1766400000000-audit-window-
 import { CliSignIns1766500000000 } from './1766500000000-cli-sign-ins';
 import { LastLoginMethod1766700000000 } from './1766700000000-last-login-method';
 import { DeviceAuthorizations1766800000000 } from './1766800000000-device-authorizations';
+import { PasskeyPolicyCompliance1766810000000 } from './1766810000000-passkey-policy-compliance';
 import { AgentsAndDelegations1766815000000 } from './1766815000000-agents-and-delegations';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
@@ -26,5 +27,6 @@ export const MIGRATIONS = [
   CliSignIns1766500000000,
   LastLoginMethod1766700000000,
   DeviceAuthorizations1766800000000,
+  PasskeyPolicyCompliance1766810000000,
   AgentsAndDelegations1766815000000,
 ];

@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditChainService, AuditContext, AuditService, CheckpointKeys } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
-import { buildAccessReview, buildPeople } from './access-review';
+import { AuthenticatorPolicyService } from '@app/webauthn';
+import { buildAccessReview, buildPeople, ComplianceJudge } from './access-review';
 import { AccessReviewRepository } from './access-review.repository';
 import type { AccessReview, AccessReviewPerson, AuditHeadEvidence } from './access-review.views';
 
@@ -28,7 +29,26 @@ export class AccessReviewService {
     private readonly chain: AuditChainService,
     private readonly keys: CheckpointKeys,
     private readonly audit: AuditService,
+    private readonly policy: AuthenticatorPolicyService,
   ) {}
+
+  /** Compliance is judged from the policy and each owner's groups now; none while no policy is configured. */
+  private judge(): ComplianceJudge | undefined {
+    if (!this.policy.configured) return undefined;
+    return {
+      modelName: (aaguid) => this.policy.modelName(aaguid),
+      passkey: (passkey, groups) => {
+        const found = this.policy.evaluate(passkey, groups);
+        if (!found) return { status: 'compliant' };
+        const since = passkey.policyNonCompliantSince;
+        return {
+          status: 'non_compliant',
+          reason: found.reason,
+          notAllowedAfter: since ? this.policy.graceEnds(since).toISOString() : null,
+        };
+      },
+    };
+  }
 
   async report(context: AuditContext, request: AccessReviewRequest): Promise<AccessReview> {
     const until = request.now;
@@ -39,7 +59,7 @@ export class AccessReviewService {
     const window = { since, until, dormantDays: request.dormantDays };
     // The chain is verified first: the head it signs is then at or before everything the report shows.
     const auditChain = await this.auditHead(until);
-    const body = buildAccessReview(await this.reviews.read(since, until), window);
+    const body = buildAccessReview(await this.reviews.read(since, until), window, this.judge());
     // Who reviewed access is part of the trail (after the read, so a report never contains its own record).
     await this.audit.record(context, {
       type: 'report.access_review',
@@ -58,7 +78,7 @@ export class AccessReviewService {
 
   /** Every person as the access review shows them, without the rest of the review (no chain check, no audit record). */
   async people(dormantDays: number, now: Date): Promise<AccessReviewPerson[]> {
-    return buildPeople(await this.reviews.readPeople(), { since: now, until: now, dormantDays });
+    return buildPeople(await this.reviews.readPeople(), { since: now, until: now, dormantDays }, this.judge());
   }
 
   /** The verified chain head, signed by the service's active key (the one that signs retention checkpoints). */

@@ -1,4 +1,4 @@
-import { authenticatorName } from '@app/webauthn';
+import { authenticatorName, Passkey } from '@app/webauthn';
 import { serviceAccountView } from '../views';
 import type { AccessReviewSnapshot } from './access-review.repository';
 import type {
@@ -20,6 +20,21 @@ const DAY_MS = 86_400_000;
 
 /** Until an authenticator policy exists there is nothing to be compliant with: said, never guessed. */
 export const NOT_EVALUATED: Compliance = { status: 'not_evaluated', reason: 'no authenticator policy is configured' };
+
+/** Judges a passkey against the authenticator policy for its owner's groups now (AuthenticatorPolicyService). */
+export interface ComplianceJudge {
+  passkey(passkey: Passkey, groups: string[]): Compliance;
+  modelName(aaguid: string): string | undefined;
+}
+
+/** A person is compliant when they have an active passkey and every active one is allowed. */
+function personCompliance(passkeys: AccessReviewPasskey[]): Compliance {
+  const active = passkeys.filter((p) => p.status !== 'revoked');
+  const bad = active.find((p) => p.compliance.status === 'non_compliant');
+  if (bad) return { status: 'non_compliant', reason: bad.compliance.reason };
+  if (active.length === 0) return { status: 'non_compliant', reason: 'no active passkey' };
+  return { status: 'compliant' };
+}
 
 export interface ReviewWindow {
   since: Date;
@@ -49,21 +64,24 @@ function isDormant(lastActiveAt: Date, disabled: boolean, window: ReviewWindow):
 export function buildPeople(
   snapshot: Pick<AccessReviewSnapshot, 'users' | 'passkeys' | 'lastTokenIssued'>,
   window: ReviewWindow,
+  judge?: ComplianceJudge,
 ): AccessReviewPerson[] {
   const passkeysOf = new Map<string, AccessReviewPasskey[]>();
+  const groupsOf = new Map(snapshot.users.map((u) => [u.id, u.groups]));
   for (const passkey of snapshot.passkeys) {
     const list = passkeysOf.get(passkey.userId) ?? [];
     list.push({
       id: passkey.id,
       label: passkey.label,
-      model: authenticatorName(passkey.aaguid) ?? null,
+      model: (judge ? judge.modelName(passkey.aaguid) : authenticatorName(passkey.aaguid)) ?? null,
       aaguid: passkey.aaguid,
       deviceBound: passkey.deviceType === 'singleDevice',
       backedUp: passkey.backedUp,
       status: passkey.revokedAt ? 'revoked' : passkey.flaggedAt ? 'flagged' : 'active',
       createdAt: iso(passkey.createdAt)!,
       lastUsedAt: iso(passkey.lastUsedAt),
-      compliance: NOT_EVALUATED,
+      compliance:
+        judge && !passkey.revokedAt ? judge.passkey(passkey, groupsOf.get(passkey.userId) ?? []) : NOT_EVALUATED,
     });
     passkeysOf.set(passkey.userId, list);
   }
@@ -87,13 +105,17 @@ export function buildPeople(
       // checked here is that none was issued after the disabling, from the trail.
       sessionsEnded: user.disabledAt ? !(lastToken && lastToken.getTime() > user.disabledAt.getTime()) : null,
       passkeys: passkeysOf.get(user.id) ?? [],
-      compliance: NOT_EVALUATED,
+      compliance: judge ? personCompliance(passkeysOf.get(user.id) ?? []) : NOT_EVALUATED,
     };
   });
 }
 
-export function buildAccessReview(snapshot: AccessReviewSnapshot, window: ReviewWindow): AccessReviewBody {
-  const people = buildPeople(snapshot, window);
+export function buildAccessReview(
+  snapshot: AccessReviewSnapshot,
+  window: ReviewWindow,
+  judge?: ComplianceJudge,
+): AccessReviewBody {
+  const people = buildPeople(snapshot, window, judge);
   const serviceAccounts = snapshot.serviceAccounts.map((account): AccessReviewServiceAccount => {
     const lastUsed = snapshot.lastTokenIssued.get(`service_account:${account.id}`) ?? null;
     const disabled = !!account.disabledAt;

@@ -8,11 +8,14 @@ const NULLABLE_DATE_TIME = { ...DATE_TIME, nullable: true } as const;
 
 export class Compliance {
   @ApiProperty({
-    enum: ['not_evaluated'],
-    description: 'compliance with an authenticator policy; not_evaluated while none is configured',
+    enum: ['compliant', 'non_compliant', 'not_evaluated'],
+    description:
+      "against AUTHENTICATOR_POLICY for the person's groups now (a person: every active passkey allowed); not_evaluated while no policy or MDS blob is configured",
   })
-  status: 'not_evaluated';
-  @ApiProperty() reason: string;
+  status: 'compliant' | 'non_compliant' | 'not_evaluated';
+  @ApiProperty({ required: false, example: 'synced_passkey' }) reason?: string;
+  @ApiProperty({ ...NULLABLE_DATE_TIME, required: false, description: 'a non-compliant passkey signs in until then' })
+  notAllowedAfter?: string | null;
 }
 
 export class AccessReviewPasskey {
