@@ -136,11 +136,20 @@ def test_disabling_the_person_ends_airflowctl_within_recheck_and_grace(stack: St
     assert login(home, stack, username, code).returncode == 0
     time.sleep(RECHECK_INTERVAL_SECONDS)
     assert airflowctl(home, "dags", "list").returncode == 0
+    waited = disable_and_wait_until_refused(stack, username, home)
+    print(f"airflowctl's token refused {waited:.1f}s after users disable")
+
+
+def disable_and_wait_until_refused(stack: Stack, username: str, home: Path) -> float:
+    """``users disable`` on the service, then the seconds until the token airflowctl keeps in ``home`` is
+    refused (asserted within recheck + grace); airflowctl itself fails from then on.
+
+    The token is polled on the REST API (as `dags list` sends it): timed this way, the wait is Airflow's,
+    not also the seconds one airflowctl process takes to start on a loaded runner.
+    """
     stack.service.cli("users", "disable", username)
     disabled_at = time.monotonic()
     allowed = RECHECK_INTERVAL_SECONDS + UNVERIFIED_GRACE_SECONDS + SLACK_SECONDS
-    # The token airflowctl keeps, polled on the REST API (as `dags list` sends it): timed this way, the wait
-    # is Airflow's, not also the seconds one airflowctl process takes to start on a loaded runner.
     kept = {"Authorization": f"Bearer {kept_token(home)}"}
     with httpx.Client(base_url=stack.origin, timeout=30) as client:
         while True:
@@ -151,6 +160,5 @@ def test_disabling_the_person_ends_airflowctl_within_recheck_and_grace(stack: St
             time.sleep(0.2)
     assert status in {401, 403}, f"airflowctl's token still answers {status} {waited:.1f}s after the disable"
     assert waited <= allowed, f"airflowctl's token was refused only {waited:.1f}s after the disable"
-    # And airflowctl itself fails from then on.
     assert airflowctl(home, "dags", "list").returncode != 0
-    print(f"airflowctl's token refused {waited:.1f}s after users disable")
+    return waited
