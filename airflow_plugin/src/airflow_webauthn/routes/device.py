@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 from airflow.configuration import conf
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -175,6 +176,9 @@ async def device_token(request: Request, components: ComponentsDep, caller: Call
         token = components.generate_jwt(signed_in.user, expiration_time_in_seconds=lifetime)
     except ServiceUnavailableError:
         return oauth_error(503, "temporarily_unavailable", SERVICE_UNAVAILABLE_MESSAGE)
+    except jwt.InvalidTokenError as err:
+        # A delegated token missing its agent, delegation or a valid scope: never the person's own token.
+        return oauth_error(400, "invalid_grant", f"The delegated token is refused: {err}")
     except ServiceRefusedError as err:
         if err.error == "no_role":
             return oauth_error(403, "access_denied", err.message)
