@@ -480,3 +480,22 @@ async def test_logout_revokes_a_service_token_from_airflows_worker_thread(
     await anyio.to_thread.run_sync(manager.revoke_token, mint(fake_service.keys[0], claims))
     await anyio.to_thread.run_sync(manager.revoke_token, mint(ed25519_key("forged"), user_claims()))
     assert revoked == [claims["jti"]]
+
+
+@pytest.mark.parametrize("kind", ["passkey", "cli"])
+async def test_a_delegated_token_never_signs_the_person_in(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService, kind: str
+) -> None:
+    """Handed to the one sign-in step (browser or command line), an agent's token opens no session."""
+    from airflow_webauthn.services.errors import ServiceRefusedError
+    from airflow_webauthn.services.login import complete_sign_in
+
+    body = {"access_token": delegated_token(fake_service), "expires_in": 300}
+    with pytest.raises(ServiceRefusedError, match="delegated"):
+        await complete_sign_in(
+            body,
+            kind=kind,  # type: ignore[arg-type]
+            gateway=manager.gateway,
+            settings=manager.settings,
+            sessions=manager.sessions,
+        )

@@ -111,8 +111,9 @@ def test_the_device_answer_is_the_services_delegated_token(
 
 
 def test_the_agent_triggers_within_its_scope_and_airflow_names_both(
-    stack: Stack, approved: dict[str, Any]
+    stack: Stack, approved: dict[str, Any], service_token: Any
 ) -> None:
+    """The DAG run and Airflow's event log both say "copilot (for <person>)"."""
     triggered = trigger(stack, bearer(approved), "finance_daily")
     assert triggered.status_code == 200, triggered.text
     expected = f"copilot (for {approved['username']})"
@@ -124,6 +125,15 @@ def test_the_agent_triggers_within_its_scope_and_airflow_names_both(
         )
     assert run.status_code == 200, run.text  # trigger implies read of the same DAGs
     assert run.json()["triggering_user_name"] == expected
+    with httpx.Client(base_url=stack.origin, timeout=30) as client:
+        logs = client.get(
+            "/api/v2/eventLogs",
+            params={"dag_id": "finance_daily", "owner": expected},
+            headers={"Authorization": f"Bearer {service_token('admin')}"},
+        )
+    assert logs.status_code == 200, logs.text
+    assert logs.json()["total_entries"] >= 1, logs.text
+    assert {entry["owner"] for entry in logs.json()["event_logs"]} == {expected}
 
 
 def test_the_agent_is_refused_outside_its_scope(
