@@ -13,18 +13,16 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 from test_airflowctl import SLACK_SECONDS, new_person
-from test_device_flow import GRANT, person_browser
+from test_device_flow import GRANT, confirm, person_browser
 
 from support.stack import (
     RECHECK_INTERVAL_SECONDS,
     UNVERIFIED_GRACE_SECONDS,
-    client_credentials_token,
 )
 
 if TYPE_CHECKING:
@@ -41,9 +39,7 @@ def claims_of(token: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def agent(stack: Stack) -> dict[str, Any]:
-    created: dict[str, Any] = stack.service.cli(
-        "service-account", "create", "--name", "copilot", "--agent"
-    )
+    created: dict[str, Any] = stack.service.cli("service-account", "create", "--name", "copilot", "--agent")
     return created
 
 
@@ -73,13 +69,15 @@ def approved(stack: Stack, agent: dict[str, Any]) -> dict[str, Any]:
             )
             if polled.status_code == 200 or time.monotonic() > deadline:
                 break
-            assert polled.json()["error"] in {"authorization_pending", "slow_down"}, (
-                polled.text
-            )
-    browser.close()
+            assert polled.json()["error"] in {"authorization_pending", "slow_down"}, polled.text
     assert polled.status_code == 200, polled.text
     assert polled.headers["cache-control"] == "no-store"
-    return {"username": username, "answer": polled.json()}
+    return {
+        "username": username,
+        "answer": polled.json(),
+        "browser": browser,
+        "authenticator": authenticator,
+    }
 
 
 def bearer(approved: dict[str, Any]) -> dict[str, str]:
@@ -101,7 +99,7 @@ def test_the_device_answer_is_the_services_delegated_token(
     """Not a plain person token: act names the agent, the scope is what the person approved, and the
     agent can refresh it at the service (a refresh token bound to its client authentication)."""
     answer = approved["answer"]
-    assert answer["token_type"] == "Bearer"
+    assert answer["token_type"] == "Bearer"  # noqa: S105 (an OAuth token type, not a secret)
     assert answer["refresh_token"]
     assert set(answer["scope"].split()) == set(SCOPE.split())
     claims = claims_of(answer["access_token"])
@@ -136,21 +134,14 @@ def test_the_agent_triggers_within_its_scope_and_airflow_names_both(
     assert {entry["owner"] for entry in logs.json()["event_logs"]} == {expected}
 
 
-def test_the_agent_is_refused_outside_its_scope(
-    stack: Stack, approved: dict[str, Any]
-) -> None:
-    """The person (USER) may trigger marketing_daily and read connections are not theirs anyway; the
-    agent gets neither: another DAG, pausing, connections, variables, config → 403."""
+def test_the_agent_is_refused_outside_its_scope(stack: Stack, approved: dict[str, Any]) -> None:
+    """The person (USER) may read and trigger marketing_daily; their agent may not. Pausing, connections,
+    variables, pools and configuration are outside every scope: 403. Lists show only the scope's DAGs."""
     headers = bearer(approved)
     assert trigger(stack, headers, "marketing_daily").status_code == 403
     with httpx.Client(base_url=stack.origin, timeout=30, headers=headers) as client:
         assert client.get("/api/v2/dags/marketing_daily").status_code == 403
-        assert (
-            client.patch(
-                "/api/v2/dags/finance_daily", json={"is_paused": True}
-            ).status_code
-            == 403
-        )
+        assert client.patch("/api/v2/dags/finance_daily", json={"is_paused": True}).status_code == 403
         for path in (
             "/api/v2/connections",
             "/api/v2/variables",
@@ -163,30 +154,22 @@ def test_the_agent_is_refused_outside_its_scope(
     assert {dag["dag_id"] for dag in listed.json()["dags"]} == {"finance_daily"}
 
 
-def test_revoking_the_delegation_refuses_the_agent_within_recheck_and_grace(
+def test_revoking_on_the_passkeys_page_refuses_the_agent_within_recheck_and_grace(
     stack: Stack, approved: dict[str, Any]
 ) -> None:
+    """The person lists "Agents acting for you" (after a passkey confirmation) and revokes copilot."""
     headers = bearer(approved)
     with httpx.Client(base_url=stack.origin, timeout=30, headers=headers) as client:
         assert client.get("/api/v2/dags/finance_daily").status_code == 200
-    admin = stack.service.cli(
-        "service-account",
-        "create",
-        "--name",
-        f"agents-admin-{uuid.uuid4().hex[:6]}",
-        "--groups",
-        "airflow-admins",
-        "--scopes",
-        "admin",
-    )
+    browser: httpx.Client = approved["browser"]
+    confirm(browser, stack, approved["authenticator"])
     delegation_id = claims_of(approved["answer"]["access_token"])["delegation_id"]
-    revoked = httpx.delete(
-        f"{stack.service.url}/v1/admin/delegations/{delegation_id}",
-        headers={
-            "Authorization": f"Bearer {client_credentials_token(stack.service.url, admin)}"
-        },
-        timeout=30,
-    )
+    listed = browser.get("/auth/api/me/delegations")
+    assert listed.status_code == 200, listed.text
+    [row] = [row for row in listed.json()["delegations"] if row["id"] == delegation_id]
+    assert (row["agentName"], row["state"]) == ("copilot", "live")
+    assert set(row["scope"].split()) == set(SCOPE.split())
+    revoked = browser.request("DELETE", f"/auth/api/me/delegations/{delegation_id}", json={})
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["state"] == "revoked"
     revoked_at = time.monotonic()
