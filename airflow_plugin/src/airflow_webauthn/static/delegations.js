@@ -18,7 +18,10 @@
   function render(rows) {
     list.textContent = "";
     if (rows === null) {
-      list.appendChild(el("li", { class: "empty", text: "Confirm with your passkey to see the agents acting for you." }));
+      // Only the person's own token reads delegations: confirming with the passkey opens the list.
+      list.appendChild(el("li", { class: "empty" }, [
+        el("button", { type: "button", class: "secondary", "data-action": "show-delegations", text: "Show agents acting for you" }),
+      ]));
       return;
     }
     if (rows.length === 0) {
@@ -69,7 +72,20 @@
     }
   }
 
+  async function show() {
+    try {
+      await M.stepUp();
+      await load();
+    } catch (error) {
+      M.reportError(error, "The agents could not be shown: ");
+    }
+  }
+
   list.addEventListener("click", function (event) {
+    if (event.target.closest("button[data-action='show-delegations']")) {
+      show();
+      return;
+    }
     var button = event.target.closest("button[data-action='revoke-delegation']");
     if (button) revoke(button.getAttribute("data-id"));
   });
