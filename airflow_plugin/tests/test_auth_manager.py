@@ -86,21 +86,117 @@ async def test_token_without_mapped_group_is_refused_with_403_error(
         await manager.get_user_from_token(mint(fake_service.keys[0], user_claims(groups=["nobody"])))
 
 
+DELEGATION_ID = "d-1"
+DELEGATED = {
+    "client_id": "sa_copilot",
+    "act": {"sub": "sa_copilot"},
+    "agent_name": "copilot",
+    "delegation_id": DELEGATION_ID,
+    "scope": "dag:trigger:id=finance_*",
+}
+
+
+def delegation_record(state: str = "live", **fields: object) -> dict[str, object]:
+    return {
+        "id": DELEGATION_ID,
+        "state": state,
+        "endedBecause": None,
+        "userId": user_claims()["sub"],
+        "username": "ada",
+        "agentClientId": "sa_copilot",
+        "agentName": "copilot",
+        "scope": "dag:trigger:id=finance_*",
+        **fields,
+    }
+
+
+def delegated_token(fake_service: FakeAuthService, **overrides: object) -> str:
+    return mint(fake_service.keys[0], {**user_claims(groups=["users"]), **DELEGATED, **overrides})
+
+
+async def test_an_agents_delegated_token_is_the_person_narrowed(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """A genuine delegated token (RFC 8693 act) is the person, acted on by the agent: named for both in
+    Airflow's records, never a service account, and its delegation is asked about on the service."""
+    fake_service.add_user(user_claims()["sub"], groups=["users"])
+    fake_service.reply("GET", f"/v1/admin/delegations/{DELEGATION_ID}", 200, delegation_record())
+    user = await manager.get_user_from_token(delegated_token(fake_service))
+    assert (user.get_id(), user.role, user.is_service_account) == (user_claims()["sub"], "USER", False)
+    assert (user.delegation_id, user.agent_client_id, user.delegated_scope) == (
+        DELEGATION_ID,
+        "sa_copilot",
+        "dag:trigger:id=finance_*",
+    )
+    assert user.get_name() == "copilot (for ada)"
+    assert fake_service.count(f"/v1/admin/delegations/{DELEGATION_ID}") == 1
+    assert WebAuthnUser.from_claims(user.to_claims()) == user  # survives Airflow's own JWT unchanged
+
+
 @pytest.mark.parametrize(
-    "delegated",
+    "malformed",
     [
-        {"act": {"sub": "sa_copilot"}, "delegation_id": "d-1", "scope": "dag:read:id=x"},
-        {"act": {"sub": "sa_x"}},
+        {"delegation_id": None},
+        {"act": {"sub": ""}},
+        {"act": "sa_copilot"},
+        {"scope": "dag:read:id=x connections:read"},
+        {"scope": None},
     ],
 )
-async def test_an_agents_delegated_token_is_not_the_person(
-    manager: WebAuthnAuthManager, fake_service: FakeAuthService, delegated: dict[str, object]
+async def test_a_malformed_delegated_token_is_refused(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService, malformed: dict[str, object]
 ) -> None:
-    """A genuine service token naming the person (sub) but acted on by an agent (act) is refused: read as the
-    person's own token it would give the agent all of the person's access, not the delegation's scope."""
+    """Missing the agent, the delegation or a valid scope: refused, never read as the person's own token."""
     fake_service.add_user(user_claims()["sub"], groups=["users"])
-    token = mint(fake_service.keys[0], {**user_claims(groups=["users"]), **delegated})
+    claims = {**user_claims(groups=["users"]), **DELEGATED, **malformed}
+    claims = {name: value for name, value in claims.items() if value is not None}
     with pytest.raises(jwt.InvalidTokenError, match="delegated"):
+        await manager.get_user_from_token(mint(fake_service.keys[0], claims))
+
+
+@pytest.mark.parametrize(
+    ("status", "record", "reason"),
+    [
+        (200, delegation_record("revoked"), "delegation is revoked"),
+        (200, delegation_record("expired"), "delegation is expired"),
+        (200, delegation_record("ended", endedBecause="agent_disabled"), "ended .agent disabled."),
+        (200, delegation_record(userId="someone-else"), "another delegation"),
+        (404, {"message": "no such delegation"}, "no longer exists"),
+    ],
+)
+async def test_an_ended_delegation_ends_the_agents_token(
+    fake_service: FakeAuthService,
+    no_revocations: None,
+    status: int,
+    record: dict[str, object],
+    reason: str,
+) -> None:
+    """Revoked, expired, ended (person or agent disabled, passkey revoked) or unknown: a 401 saying why."""
+    transport = fake_service.transport()
+    manager = WebAuthnAuthManager(
+        settings=make_settings(recheck_interval_seconds="0"), service_transport=transport
+    )
+    fake_service.add_user(user_claims()["sub"], groups=["users"])
+    fake_service.reply("GET", f"/v1/admin/delegations/{DELEGATION_ID}", status, record)
+    with pytest.raises(SessionEndedError, match=reason) as ended:
+        await manager.get_user_from_token(delegated_token(fake_service))
+    assert ended.value.status_code == 401
+
+
+async def test_a_revoked_delegation_ends_a_token_that_worked(
+    fake_service: FakeAuthService, no_revocations: None
+) -> None:
+    """The same token, accepted while live, is refused on the next re-check after the person revokes."""
+    manager = WebAuthnAuthManager(
+        settings=make_settings(recheck_interval_seconds="0"), service_transport=fake_service.transport()
+    )
+    fake_service.add_user(user_claims()["sub"], groups=["users"])
+    path = f"/v1/admin/delegations/{DELEGATION_ID}"
+    fake_service.reply("GET", path, 200, delegation_record())
+    token = delegated_token(fake_service)
+    await manager.get_user_from_token(token)
+    fake_service.reply("GET", path, 200, delegation_record("revoked"))
+    with pytest.raises(SessionEndedError, match="revoked"):
         await manager.get_user_from_token(token)
 
 
@@ -384,3 +480,22 @@ async def test_logout_revokes_a_service_token_from_airflows_worker_thread(
     await anyio.to_thread.run_sync(manager.revoke_token, mint(fake_service.keys[0], claims))
     await anyio.to_thread.run_sync(manager.revoke_token, mint(ed25519_key("forged"), user_claims()))
     assert revoked == [claims["jti"]]
+
+
+@pytest.mark.parametrize("kind", ["passkey", "cli"])
+async def test_a_delegated_token_never_signs_the_person_in(
+    manager: WebAuthnAuthManager, fake_service: FakeAuthService, kind: str
+) -> None:
+    """Handed to the one sign-in step (browser or command line), an agent's token opens no session."""
+    from airflow_webauthn.services.errors import ServiceRefusedError
+    from airflow_webauthn.services.login import complete_sign_in
+
+    body = {"access_token": delegated_token(fake_service), "expires_in": 300}
+    with pytest.raises(ServiceRefusedError, match="delegated"):
+        await complete_sign_in(
+            body,
+            kind=kind,  # type: ignore[arg-type]
+            gateway=manager.gateway,
+            settings=manager.settings,
+            sessions=manager.sessions,
+        )

@@ -29,6 +29,11 @@ class WebAuthnUser(BaseUser):
         (``session_gen``); once the service's is higher, the session has ended for good
     :param cli_sign_in_id: the command line this token signs in (a one-time CLI code's row on the
         service); revoking it there ends the token on its next re-check
+    :param delegation_id: set when an agent acts for this person (a delegated token, RFC 8693 ``act``):
+        the grant the service re-checks; the person's access is then narrowed to ``delegated_scope``
+    :param agent_client_id: the acting agent's client id (the token's outermost ``act.sub``)
+    :param agent_name: the acting agent's name, shown in Airflow's records
+    :param delegated_scope: the approved ``dag:`` items (``services.delegation_scope``)
     """
 
     user_id: str
@@ -42,6 +47,14 @@ class WebAuthnUser(BaseUser):
     session_id: str | None = None
     session_generation: int = 0
     cli_sign_in_id: str | None = None
+    delegation_id: str | None = None
+    agent_client_id: str | None = None
+    agent_name: str | None = None
+    delegated_scope: str | None = None
+
+    @property
+    def is_delegated(self) -> bool:
+        return self.delegation_id is not None
 
     def get_id(self) -> str:
         return self.user_id
@@ -50,6 +63,9 @@ class WebAuthnUser(BaseUser):
         # The username, not the display name: Airflow shows it in the user menu (as "<name> (id: <get_id()>)",
         # fixed in its UI) and records it as who triggered a run and in the event log, where a unique name
         # that admins can search for is what is wanted. The display name stays in the service.
+        # An agent names both itself and the person it acts for (DAG run's triggering_user_name, event log).
+        if self.is_delegated:
+            return f"{self.agent_name or self.agent_client_id} (for {self.username})"
         return self.username
 
     def with_role(self, *, role: str | None, groups: tuple[str, ...]) -> WebAuthnUser:
@@ -69,6 +85,10 @@ class WebAuthnUser(BaseUser):
             "sid": self.session_id,
             "session_gen": self.session_generation,
             "cli_sign_in": self.cli_sign_in_id,
+            "delegation_id": self.delegation_id,
+            "agent_client_id": self.agent_client_id,
+            "agent_name": self.agent_name,
+            "delegated_scope": self.delegated_scope,
         }
 
     @classmethod
@@ -91,7 +111,16 @@ class WebAuthnUser(BaseUser):
             session_id=str(claims["sid"]) if claims.get("sid") else None,
             session_generation=session_generation(claims),
             cli_sign_in_id=str(claims["cli_sign_in"]) if claims.get("cli_sign_in") else None,
+            delegation_id=_optional(claims, "delegation_id"),
+            agent_client_id=_optional(claims, "agent_client_id"),
+            agent_name=_optional(claims, "agent_name"),
+            delegated_scope=_optional(claims, "delegated_scope"),
         )
+
+
+def _optional(claims: Mapping[str, Any], name: str) -> str | None:
+    value = claims.get(name)
+    return str(value) if value else None
 
 
 def session_generation(claims: Mapping[str, Any]) -> int:
@@ -106,4 +135,4 @@ def session_generation(claims: Mapping[str, Any]) -> int:
 
 def is_admin(user: WebAuthnUser) -> bool:
     """The Airflow role that may use the passkey administration page (the service checks its own group)."""
-    return not user.is_service_account and parse_role(user.role) is Role.ADMIN
+    return not user.is_service_account and not user.is_delegated and parse_role(user.role) is Role.ADMIN

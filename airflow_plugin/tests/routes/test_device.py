@@ -14,7 +14,7 @@ from airflow.configuration import conf
 
 from airflow_webauthn.auth_manager import WebAuthnAuthManager
 
-from support import FakeAuthService
+from support import FakeAuthService, mint, user_claims
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -142,6 +142,54 @@ async def test_an_approved_request_gets_an_airflow_token_naming_the_command_line
     user = await manager.get_user_from_token(token)
     assert (user.username, user.cli_sign_in_id) == ("ada", "cli-device")
     assert form_sent(fake_service, "/v1/oauth/token")["grant_type"] == [GRANT]
+
+
+def delegated_answer(fake_service: FakeAuthService, **overrides: object) -> dict[str, object]:
+    claims = {
+        **user_claims(amr=["hwk", "user"]),
+        "client_id": "sa_copilot",
+        "act": {"sub": "sa_copilot"},
+        "agent_name": "copilot",
+        "delegation_id": "d-1",
+        "scope": "dag:trigger:id=finance_*",
+        **overrides,
+    }
+    claims = {name: value for name, value in claims.items() if value is not None}
+    return {
+        "access_token": mint(fake_service.keys[0], claims),
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "dag:trigger:id=finance_*",
+        "refresh_token": "rt-1",
+        "extra": "not relayed",
+    }
+
+
+async def test_an_agents_approved_request_gets_the_services_delegated_token(
+    mounted: TestClient, manager: WebAuthnAuthManager, fake_service: FakeAuthService
+) -> None:
+    """An agent's answer is relayed, not turned into Airflow's own JWT: the short-lived delegated token
+    (honoured by the REST API within its scope) and the refresh token the agent renews it with."""
+    answer = delegated_answer(fake_service)
+    fake_service.reply("POST", "/v1/oauth/token", 200, answer)
+    response = mounted.post("/auth/device/token", data=POLL)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        name: answer[name] for name in ("access_token", "token_type", "expires_in", "scope", "refresh_token")
+    }
+    assert response.headers["cache-control"] == "no-store"
+    assert manager.token_verifier.is_ours(response.json()["access_token"])
+
+
+@pytest.mark.parametrize("broken", [{"delegation_id": None}, {"scope": "everything"}])
+def test_a_malformed_delegated_answer_gives_no_token(
+    mounted: TestClient, fake_service: FakeAuthService, broken: dict[str, object]
+) -> None:
+    fake_service.reply("POST", "/v1/oauth/token", 200, delegated_answer(fake_service, **broken))
+    response = mounted.post("/auth/device/token", data=POLL)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+    assert "access_token" not in response.json()
 
 
 def test_a_person_without_a_role_gets_no_token(

@@ -31,6 +31,7 @@ def create_app(components: WebAuthnComponents) -> FastAPI:
     from airflow_webauthn.routes.device import device_router
     from airflow_webauthn.routes.device_requests import device_requests_router
     from airflow_webauthn.routes.error_handlers import install_error_handlers
+    from airflow_webauthn.routes.my_delegations import my_delegations_router
     from airflow_webauthn.routes.oidc import oidc_router
     from airflow_webauthn.routes.pages import pages_router
     from airflow_webauthn.routes.self_service import self_service_router
@@ -60,6 +61,7 @@ def create_app(components: WebAuthnComponents) -> FastAPI:
         token_router,
         cli_token_router,
         command_lines_router,
+        my_delegations_router,
         device_router,
         device_requests_router,
         step_up_router,

@@ -5,14 +5,21 @@ Both relay an OAuth form to the service (a confidential client's HTTP Basic cred
 untouched; the caller's address and User-Agent are forwarded, so the service limits and records the
 caller). The token endpoint turns the service's token into AIRFLOW's own, exactly like airflowctl's
 one-time-code sign-in (``services.cli_sign_in.command_line_sign_in``): the CLI's lifetime, re-checked like
-a browser session. Neither route reads a cookie, so a cross-site form gains nothing: no same-origin
-rule, like ``/auth/token``. Answers are RFC 8628 / RFC 6749 JSON, never cached.
+a browser session. An AGENT's approved code is different: the service answers with a delegated token
+(``act``, ``scope``, ``delegation_id``) and a refresh token bound to the agent's client authentication;
+that answer is relayed as it is. The agent presents the service's short-lived token to Airflow's REST API
+(honoured at the intersection of the person's current access and the scope, re-checked with the
+delegation) and refreshes it at the service. Minting Airflow's own JWT for it instead would outlive the
+service's token and could not be refreshed under the delegation. Neither route reads a cookie, so a
+cross-site form gains nothing: no same-origin rule, like ``/auth/token``. Answers are RFC 8628 / RFC
+6749 JSON, never cached.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import jwt
 from airflow.configuration import conf
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -28,6 +35,7 @@ from airflow_webauthn.services.errors import (
     ServiceReply,
     ServiceUnavailableError,
 )
+from airflow_webauthn.services.users import delegation_from_claims
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SERVICE_DEVICE_AUTHORIZATION = "/v1/oauth/device_authorization"
@@ -154,6 +162,9 @@ async def device_token(request: Request, components: ComponentsDep, caller: Call
         )
         if reply.status_code >= 400:
             return relayed_oauth_error(reply, used_basic=form.authorization is not None)
+        verified = await components.gateway.verify_service_token(reply.body)
+        if delegation_from_claims(verified.claims) is not None:
+            return _delegated_answer(reply.body)
         signed_in = await command_line_sign_in(
             reply.body,
             gateway=components.gateway,
@@ -165,6 +176,9 @@ async def device_token(request: Request, components: ComponentsDep, caller: Call
         token = components.generate_jwt(signed_in.user, expiration_time_in_seconds=lifetime)
     except ServiceUnavailableError:
         return oauth_error(503, "temporarily_unavailable", SERVICE_UNAVAILABLE_MESSAGE)
+    except jwt.InvalidTokenError as err:
+        # A delegated token missing its agent, delegation or a valid scope: never the person's own token.
+        return oauth_error(400, "invalid_grant", f"The delegated token is refused: {err}")
     except ServiceRefusedError as err:
         if err.error == "no_role":
             return oauth_error(403, "access_denied", err.message)
@@ -172,3 +186,10 @@ async def device_token(request: Request, components: ComponentsDep, caller: Call
     return JSONResponse(
         {"access_token": token, "token_type": "Bearer", "expires_in": lifetime}, headers=TOKEN_HEADERS
     )
+
+
+def _delegated_answer(body: Any) -> JSONResponse:
+    """The service's answer to an agent (verified, delegated), passed on with only the OAuth fields."""
+    fields = ("access_token", "expires_in", "scope", "refresh_token")
+    answer = {name: body[name] for name in fields if name in body} | {"token_type": "Bearer"}
+    return JSONResponse(answer, headers=TOKEN_HEADERS)

@@ -140,7 +140,7 @@ async def passkeyspage(request: Request, user: SessionUserOrNone) -> Response:
     return page(
         request,
         "passkeys.html",
-        scripts=("manage.js", "passkeys.js", "command-lines.js"),
+        scripts=("manage.js", "passkeys.js", "command-lines.js", "delegations.js"),
         context={
             "username": user.username,
             "is_admin": is_admin(user),

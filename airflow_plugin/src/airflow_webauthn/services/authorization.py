@@ -26,12 +26,18 @@ In multi-team mode (``services.teams``) a resource of a team is decided by the h
 role and the user's role in that team; a resource of no team by the global role only. Requests about
 no particular item read lists (filtered per team by Airflow through the ``filter_authorized_*``
 helpers), so a team role opens them; creating an item of no team needs the global role.
+
+An agent acting for a person (a delegated token, ``user.is_delegated``) gets the intersection: each DAG
+decision above, from the person's current role, rules and teams, AND the delegation's scope
+(``services.delegation_scope``: read, trigger, clear on the DAGs it selects). Everything a scope cannot
+name (connections, variables, pools, configuration, assets, views, HITL answers) is refused.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from airflow_webauthn.services.delegation_scope import DelegatedScope, dag_action
 from airflow_webauthn.services.roles import Role, is_allowed, needed_role, parse_role
 
 if TYPE_CHECKING:
@@ -170,17 +176,47 @@ class RoleAuthorization:
             return self._allowed_in_some_team(user, method, DAG) or self._some_dag_by_rule(user, method)
         return bool(self._dag_ids_by_rule(user, method, {details.id}))
 
+    # ---- an agent's delegation: narrows, never widens ----
+
+    def _delegation_allows(
+        self, user: WebAuthnUser, method: str, access_entity: DagAccessEntity | None, dag_id: str | None
+    ) -> bool:
+        """True for anyone but an agent; for an agent, whether its scope covers this DAG request."""
+        if not user.is_delegated:
+            return True
+        scope = _scope(user)
+        action = dag_action(method, access_entity.name if access_entity is not None else None)
+        if scope is None or action is None:
+            return False
+        if dag_id is None:
+            # A list read about no particular DAG: Airflow narrows it with filter_authorized_dag_ids.
+            # Changing DAGs in bulk with no DAG named is never delegated.
+            return action == "read"
+        return scope.allows(action, dag_id, self.dag_access.tags.snapshot().get(dag_id, ()))
+
+    def _delegated_dag_ids(self, user: WebAuthnUser, method: str, dag_ids: set[str]) -> set[str]:
+        scope = _scope(user)
+        action = dag_action(method, None)
+        if scope is None or action is None or not dag_ids:
+            return set()
+        tags = self.dag_access.tags.snapshot()
+        return {dag_id for dag_id in dag_ids if scope.allows(action, dag_id, tags.get(dag_id, ()))}
+
     # ---- is_authorized_* ----
 
     def is_authorized_configuration(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: ConfigurationDetails | None = None
     ) -> bool:
+        if user.is_delegated:
+            return False
         return _allowed(user, method, CONFIGURATION)
 
     def is_authorized_connection(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: ConnectionDetails | None = None
     ) -> bool:
         item, team = (details.conn_id, details.team_name) if details else (None, None)
+        if user.is_delegated:
+            return False
         return self._item_allowed(user, method, CONNECTION, item=item, team=team)
 
     def is_authorized_dag(
@@ -191,28 +227,39 @@ class RoleAuthorization:
         access_entity: DagAccessEntity | None = None,
         details: DagDetails | None = None,
     ) -> bool:
-        return self._dag_allowed(user, method, details)
+        dag_id = details.id if details is not None else None
+        return self._dag_allowed(user, method, details) and self._delegation_allows(
+            user, method, access_entity, dag_id
+        )
 
     def is_authorized_asset(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetDetails | None = None
     ) -> bool:
+        if user.is_delegated:
+            return False
         return _allowed(user, method, ASSET)
 
     def is_authorized_asset_alias(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetAliasDetails | None = None
     ) -> bool:
+        if user.is_delegated:
+            return False
         return _allowed(user, method, ASSET)
 
     def is_authorized_pool(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: PoolDetails | None = None
     ) -> bool:
         item, team = (details.name, details.team_name) if details else (None, None)
+        if user.is_delegated:
+            return False
         return self._item_allowed(user, method, POOL, item=item, team=team)
 
     def is_authorized_variable(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: VariableDetails | None = None
     ) -> bool:
         item, team = (details.key, details.team_name) if details else (None, None)
+        if user.is_delegated:
+            return False
         return self._item_allowed(user, method, VARIABLE, item=item, team=team)
 
     def is_authorized_team(
@@ -233,6 +280,8 @@ class RoleAuthorization:
         return set(teams_names) & self.team_roles.teams_of(user.groups) if user.groups else set()
 
     def is_authorized_view(self, *, access_view: AccessView, user: WebAuthnUser) -> bool:
+        if user.is_delegated:
+            return False
         if _allowed(user, "GET", VIEW):
             return True
         if access_view.value == "DOCS":
@@ -248,16 +297,22 @@ class RoleAuthorization:
     def is_authorized_custom_view(
         self, *, method: ResourceMethod | str, resource_name: str, user: WebAuthnUser
     ) -> bool:
+        if user.is_delegated:
+            return False
         # Plugins may use their own action names (e.g. "can_do"); anything but a read needs OP.
         return _allowed(user, method if method in {"GET", "MENU"} else "POST", CUSTOM_VIEW)
 
     def is_authorized_hitl_task(self, *, assigned_users: set[str], user: WebAuthnUser) -> bool:
+        if user.is_delegated:
+            return False  # a person's answer to a human-in-the-loop task is theirs, never an agent's
         # Dag authors name assignees by username; the user's id is the service's UUID. Accept both.
         return user.get_id() in assigned_users or user.username in assigned_users
 
     def filter_authorized_menu_items(
         self, menu_items: list[MenuItem], *, user: WebAuthnUser
     ) -> list[MenuItem]:
+        if user.is_delegated:
+            return []
         by_rule = self._some_dag_by_rule(user, "GET")
 
         def shown(item: MenuItem) -> bool:
@@ -284,6 +339,13 @@ class RoleAuthorization:
     def batch_is_authorized_dag(
         self, requests: Sequence[IsAuthorizedDagRequest], *, user: WebAuthnUser
     ) -> bool:
+        if user.is_delegated and not all(
+            self._delegation_allows(
+                user, r["method"], r.get("access_entity"), getattr(r.get("details"), "id", None)
+            )
+            for r in requests
+        ):
+            return False
         # Grouped by method so each group is one pass of the rules (one tag lookup at most).
         by_method: dict[str, set[str]] = {}
         for request in requests:
@@ -322,8 +384,10 @@ class RoleAuthorization:
         team_name: str | None = None,
     ) -> set[str]:
         if self._allowed_in(user, method, DAG, team_name):
-            return set(dag_ids)
-        return self._dag_ids_by_rule(user, method, set(dag_ids))
+            allowed = set(dag_ids)
+        else:
+            allowed = self._dag_ids_by_rule(user, method, set(dag_ids))
+        return self._delegated_dag_ids(user, method, allowed) if user.is_delegated else allowed
 
     def filter_authorized_connections(
         self,
@@ -333,6 +397,8 @@ class RoleAuthorization:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
+        if user.is_delegated:
+            return set()
         return set(conn_ids) if self._allowed_in(user, method, CONNECTION, team_name) else set()
 
     def filter_authorized_pools(
@@ -343,6 +409,8 @@ class RoleAuthorization:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
+        if user.is_delegated:
+            return set()
         return set(pool_names) if self._allowed_in(user, method, POOL, team_name) else set()
 
     def filter_authorized_variables(
@@ -353,4 +421,14 @@ class RoleAuthorization:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
+        if user.is_delegated:
+            return set()
         return set(variable_keys) if self._allowed_in(user, method, VARIABLE, team_name) else set()
+
+
+def _scope(user: WebAuthnUser) -> DelegatedScope | None:
+    """The agent's scope; None (refuse everything) if it does not parse (checked at sign-in already)."""
+    try:
+        return DelegatedScope.parse(user.delegated_scope)
+    except ValueError:
+        return None

@@ -199,6 +199,19 @@ class ServiceGateway:
             raise ServiceUnavailableError("the auth service sent an unexpected user record")
         return reply
 
+    async def delegation_status(self, delegation_id: str) -> dict[str, Any] | None:
+        """The service's view of an agent's delegation (``state``: live, revoked, expired, ended), or
+        None if it does not exist."""
+        try:
+            reply = await self._as_airflow("GET", f"/v1/admin/delegations/{quote(delegation_id, safe='')}")
+        except ServiceRefusedError as err:
+            if err.status_code == 404:
+                return None
+            raise
+        if not isinstance(reply, dict):
+            raise ServiceUnavailableError("the auth service sent an unexpected delegation record")
+        return reply
+
     async def service_accounts(self) -> list[dict[str, Any]]:
         """The service's service accounts (``id``, ``clientId``, ``disabled``, ...; never secrets)."""
         accounts = await self._as_airflow("GET", "/v1/admin/service-accounts")

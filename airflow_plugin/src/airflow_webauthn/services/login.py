@@ -78,6 +78,9 @@ async def complete_sign_in(
         else:
             message = f"{err.username} is not in any group that grants an Airflow role."
         raise ServiceRefusedError(403, "no_role", message) from err
+    if user.is_delegated:
+        # An agent's delegated token is presented as Bearer, never turned into a session of the person.
+        raise ServiceRefusedError(400, "invalid_grant", "An agent's delegated token does not sign anyone in.")
     if not user.is_service_account:
         # The sign-in just proved the person's state: no need to ask the service on the next request.
         sessions.remember_login(user)

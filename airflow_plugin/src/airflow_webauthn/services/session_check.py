@@ -6,6 +6,10 @@ service's answer is kept per (user, passkey) and refreshed in the background at 
 not confirmed within ``recheck_interval_seconds + unverified_grace_seconds`` is refused, whatever kept
 the service from answering. A rejection (disabled, deleted, passkey revoked or flagged, no role) is a
 confirmed answer too: it ends the session on the next request.
+
+An agent's delegated token is the person's session narrowed: it is judged like the person's, and its
+delegation must also still be ``live`` on the service (``GET /v1/admin/delegations/{id}``: not revoked,
+not expired, person and agent enabled, approving passkey valid), asked in the same re-check.
 """
 
 from __future__ import annotations
@@ -69,6 +73,22 @@ def _rejected(code: str, reason: str) -> SessionDecision:
     return SessionDecision(rejected_reason=reason, code=code)
 
 
+def decide_delegation(
+    delegation: dict[str, Any] | None, *, user_id: str, delegation_id: str
+) -> SessionDecision | None:
+    """A rejection unless the service says this delegation of this person is live (None: it is)."""
+    if delegation is None:
+        return _rejected("delegation_ended", "the agent's delegation no longer exists")
+    if delegation.get("id") != delegation_id or delegation.get("userId") != user_id:
+        return _rejected("delegation_ended", "the service described another delegation")
+    state = delegation.get("state")
+    if state == "live":
+        return None
+    because = delegation.get("endedBecause")
+    detail = f" ({str(because).replace('_', ' ')})" if because else ""
+    return _rejected("delegation_ended", f"the agent's delegation is {state}{detail}")
+
+
 def decide(
     record: dict[str, Any] | None,
     *,
@@ -119,9 +139,9 @@ def decide(
     return SessionDecision(None, role.name, groups)
 
 
-# (user id, passkey id, command line id, session generation): sessions that differ in any of them
-# are judged apart.
-_Key = tuple[str, str | None, str | None, int]
+# (user id, passkey id, command line id, session generation, delegation id): sessions that differ in
+# any of them are judged apart.
+_Key = tuple[str, str | None, str | None, int, str | None]
 
 
 class SessionChecker:
@@ -174,7 +194,7 @@ class SessionChecker:
         return decision
 
     async def _fetch(self, key: _Key) -> SessionDecision:
-        user_id, passkey_id, cli_sign_in_id, generation = key
+        user_id, passkey_id, cli_sign_in_id, generation, delegation_id = key
         record = await self._gateway.user_status(user_id, command_line=cli_sign_in_id)
         decision = decide(
             record,
@@ -183,6 +203,9 @@ class SessionChecker:
             generation=generation,
             cli_sign_in_id=cli_sign_in_id,
         )
+        if delegation_id is not None and not decision.rejected_reason:
+            delegation = await self._gateway.delegation_status(delegation_id)
+            decision = decide_delegation(delegation, user_id=user_id, delegation_id=delegation_id) or decision
         if decision.rejected_reason:
             # Admins read these logs: name the person as they know them (the id stays for correlation).
             username = record.get("username") if record else None
@@ -204,4 +227,10 @@ def _apply(user: WebAuthnUser, decision: SessionDecision) -> WebAuthnUser | None
 
 
 def _key(user: WebAuthnUser) -> _Key:
-    return (user.user_id, user.passkey_id, user.cli_sign_in_id, user.session_generation)
+    return (
+        user.user_id,
+        user.passkey_id,
+        user.cli_sign_in_id,
+        user.session_generation,
+        user.delegation_id,
+    )

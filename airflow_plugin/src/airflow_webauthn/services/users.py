@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
 
+from airflow_webauthn.services.delegation_scope import DelegatedScope
 from airflow_webauthn.services.roles import resolve_role
 from airflow_webauthn.user import WebAuthnUser, session_generation
 
@@ -37,11 +39,7 @@ def user_from_service_claims(
     passkey (user tokens also name the Airflow client in ``client_id``, so that alone is not enough).
     ``person`` says the caller knows a person signed in (a browser sign-in, with or without a passkey).
     """
-    if "act" in claims or "delegation_id" in claims:
-        # An agent's token for a person (RFC 8693 ``act``) may be honoured only within the delegation's
-        # scope, which this manager does not enforce yet: read as the person's own token, it would give the
-        # agent all of the person's access.
-        raise jwt.InvalidTokenError("delegated (agent) tokens are not accepted by this Airflow")
+    delegation = delegation_from_claims(claims)
     groups = claims.get("groups", [])
     if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
         raise jwt.InvalidTokenError("groups claim must be a list of strings")
@@ -65,10 +63,53 @@ def user_from_service_claims(
         display_name=name if isinstance(name, str) and name else None,
         role=role.name,
         groups=tuple(groups),
-        is_service_account=not person and passkey_id is None and "client_id" in claims,
+        # A delegated token names the agent in ``client_id`` but is the person's (``sub``), narrowed.
+        is_service_account=delegation is None and not person and passkey_id is None and "client_id" in claims,
         passkey_id=passkey_id,
         session_expires_at=session_expires_at,
         session_id=session_id,
         session_generation=generation,
         cli_sign_in_id=cli_sign_in if isinstance(cli_sign_in, str) and cli_sign_in else None,
+        **(delegation.fields() if delegation is not None else {}),
+    )
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """What a delegated token (RFC 8693 ``act``) says about the agent and the access it was given."""
+
+    delegation_id: str
+    agent_client_id: str
+    agent_name: str
+    scope: str
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "delegation_id": self.delegation_id,
+            "agent_client_id": self.agent_client_id,
+            "agent_name": self.agent_name,
+            "delegated_scope": self.scope,
+        }
+
+
+def delegation_from_claims(claims: Mapping[str, Any]) -> Delegation | None:
+    """None for a person's or service account's own token; raise ``InvalidTokenError`` for a delegated
+    token missing any part the intersection needs (fail closed: never read it as the person's own)."""
+    if "act" not in claims and "delegation_id" not in claims:
+        return None
+    act = claims.get("act")
+    agent = act.get("sub") if isinstance(act, dict) else None
+    delegation_id = claims.get("delegation_id")
+    if not isinstance(agent, str) or not agent or not isinstance(delegation_id, str) or not delegation_id:
+        raise jwt.InvalidTokenError("a delegated token must carry act.sub and delegation_id")
+    try:
+        DelegatedScope.parse(claims.get("scope"))
+    except ValueError as err:
+        raise jwt.InvalidTokenError(f"a delegated token's scope is refused: {err}") from err
+    name = claims.get("agent_name")
+    return Delegation(
+        delegation_id=delegation_id,
+        agent_client_id=agent,
+        agent_name=name if isinstance(name, str) and name else agent,
+        scope=str(claims["scope"]),
     )
