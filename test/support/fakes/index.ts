@@ -1,6 +1,8 @@
 import type { AuditContext, AuditRecord } from '@app/audit';
 import type { SignInMethod } from '@app/accounts';
 import type { Tx } from '@app/persistence';
+import type { User } from '@app/accounts';
+import type { Ceremony, Challenge, Passkey } from '@app/webauthn';
 
 /*
  * In-memory stand-ins for the repositories and writers a service calls, for unit specs of the service's rules
@@ -47,5 +49,89 @@ export class FakeGrants {
   issue(_tx: Tx, context: AuditContext, grantee: { grant: string }) {
     this.ledger.calls.push({ kind: 'issue', context, grantee });
     return Promise.resolve({ access_token: `token-for-${grantee.grant}`, token_type: 'Bearer', expires_in: 60 });
+  }
+}
+
+/** UnitOfWork.run: runs the work at once with FAKE_TX (no transaction: the fakes below keep their state in memory). */
+export class FakeUnitOfWork {
+  run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return work(FAKE_TX);
+  }
+}
+
+/** The CLOCK: stands still at `at` until a spec moves it. */
+export class FakeClock {
+  constructor(public at: Date) {}
+
+  now(): Date {
+    return new Date(this.at.getTime());
+  }
+
+  advance(ms: number): void {
+    this.at = new Date(this.at.getTime() + ms);
+  }
+}
+
+/** ChallengeRepository: single-use rows, taken at most once. */
+export class FakeChallengeRepository {
+  readonly rows: Challenge[] = [];
+
+  insert(_tx: Tx, challenge: Challenge): Promise<void> {
+    this.rows.push(challenge);
+    return Promise.resolve();
+  }
+
+  take(_tx: Tx, challenge: string, ceremony: Ceremony): Promise<Challenge | null> {
+    const index = this.rows.findIndex((row) => row.challenge === challenge && row.ceremony === ceremony);
+    return Promise.resolve(index < 0 ? null : (this.rows.splice(index, 1)[0] ?? null));
+  }
+
+  purgeExpired(_tx: Tx, now: Date): Promise<number> {
+    const before = this.rows.length;
+    this.rows.splice(0, before, ...this.rows.filter((row) => row.expiresAt.getTime() > now.getTime()));
+    return Promise.resolve(before - this.rows.length);
+  }
+}
+
+/** PasskeyRepository's sign-in reads and writes, over passkeys and their owners held in memory. */
+export class FakePasskeyRepository {
+  readonly passkeys: Passkey[] = [];
+  readonly users: User[] = [];
+
+  allowedCredentials(_tx: Tx, username: string) {
+    const user = this.users.find((u) => u.username === username);
+    if (!user) return Promise.resolve(null);
+    const credentials = this.passkeys.filter((p) => p.userId === user.id && !p.revokedAt && !p.flaggedAt);
+    return Promise.resolve({ userId: user.id, credentials });
+  }
+
+  findWithOwner(_tx: Tx, credentialId: string) {
+    const passkey = this.passkeys.find((p) => p.credentialId === credentialId);
+    if (!passkey) return Promise.resolve(null);
+    return Promise.resolve({ passkey: { ...passkey }, owner: this.users.find((u) => u.id === passkey.userId) ?? null });
+  }
+
+  advanceCounter(
+    _tx: Tx,
+    passkey: Pick<Passkey, 'id'>,
+    expected: number,
+    next: { counter: number; backedUp: boolean; at: Date },
+  ): Promise<boolean> {
+    const stored = this.passkeys.find((p) => p.id === passkey.id);
+    if (!stored || stored.counter !== expected || stored.revokedAt || stored.flaggedAt) return Promise.resolve(false);
+    Object.assign(stored, { counter: next.counter, backedUp: next.backedUp, lastUsedAt: next.at });
+    return Promise.resolve(true);
+  }
+
+  flag(_tx: Tx, passkeyId: string, reason: string, at: Date): Promise<boolean> {
+    const stored = this.passkeys.find((p) => p.id === passkeyId);
+    if (!stored || stored.flaggedAt) return Promise.resolve(false);
+    Object.assign(stored, { flaggedAt: at, flagReason: reason });
+    return Promise.resolve(true);
+  }
+
+  insert(_tx: Tx, passkey: Passkey): Promise<void> {
+    this.passkeys.push(passkey);
+    return Promise.resolve();
   }
 }
