@@ -3,6 +3,7 @@ import type { SignInMethod } from '@app/accounts';
 import type { Tx } from '@app/persistence';
 import type { User } from '@app/accounts';
 import type { Ceremony, Challenge, Passkey } from '@app/webauthn';
+import type { SigningKey, SigningKeyState } from '../../../libs/tokens/src/signing-key.entity';
 
 /*
  * In-memory stand-ins for the repositories and writers a service calls, for unit specs of the service's rules
@@ -132,6 +133,58 @@ export class FakePasskeyRepository {
 
   insert(_tx: Tx, passkey: Passkey): Promise<void> {
     this.passkeys.push(passkey);
+    return Promise.resolve();
+  }
+}
+
+/** SigningKeyRepository over rows in memory, in insertion order (= createdAt order). */
+export class FakeSigningKeyRepository {
+  readonly rows: SigningKey[] = [];
+
+  existsInState(_tx: Tx, state: SigningKeyState): Promise<boolean> {
+    return Promise.resolve(this.rows.some((k) => k.state === state));
+  }
+
+  findInState(_tx: Tx, state: SigningKeyState): Promise<SigningKey | null> {
+    return Promise.resolve(this.rows.find((k) => k.state === state) ?? null);
+  }
+
+  requireInState(_tx: Tx, state: SigningKeyState): Promise<SigningKey> {
+    const key = this.rows.find((k) => k.state === state);
+    return key ? Promise.resolve(key) : Promise.reject(new Error(`no ${state} key`));
+  }
+
+  findInStates(_tx: Tx, states: SigningKeyState[]): Promise<SigningKey[]> {
+    return Promise.resolve(this.rows.filter((k) => states.includes(k.state)));
+  }
+
+  retiredBefore(_tx: Tx, now: Date): Promise<SigningKey[]> {
+    return Promise.resolve(
+      this.rows.filter((k) => k.state === 'retired' && k.publishUntil && k.publishUntil.getTime() < now.getTime()),
+    );
+  }
+
+  listNewest(_tx: Tx): Promise<SigningKey[]> {
+    return Promise.resolve([...this.rows].reverse());
+  }
+
+  all(_tx: Tx): Promise<SigningKey[]> {
+    return Promise.resolve([...this.rows]);
+  }
+
+  insert(_tx: Tx, key: SigningKey): Promise<void> {
+    this.rows.push({ ...key });
+    return Promise.resolve();
+  }
+
+  moveState(_tx: Tx, id: string, from: SigningKeyState, changes: Partial<SigningKey>): Promise<boolean> {
+    const key = this.rows.find((k) => k.id === id && k.state === from);
+    if (key) Object.assign(key, changes);
+    return Promise.resolve(key !== undefined);
+  }
+
+  update(_tx: Tx, id: string, changes: Partial<SigningKey>): Promise<void> {
+    Object.assign(this.rows.find((k) => k.id === id) ?? {}, changes);
     return Promise.resolve();
   }
 }
