@@ -1,7 +1,7 @@
 import type { AuditContext, AuditRecord } from '@app/audit';
 import type { SignInMethod } from '@app/accounts';
 import type { Tx } from '@app/persistence';
-import type { User } from '@app/accounts';
+import type { Invite, User } from '@app/accounts';
 import type { Ceremony, Challenge, Passkey } from '@app/webauthn';
 import type { SigningKey, SigningKeyState } from '../../../libs/tokens/src/signing-key.entity';
 
@@ -131,6 +131,10 @@ export class FakePasskeyRepository {
     return Promise.resolve(true);
   }
 
+  activeOf(_tx: Tx, userId: string): Promise<Passkey[]> {
+    return Promise.resolve(this.passkeys.filter((p) => p.userId === userId && !p.revokedAt));
+  }
+
   insert(_tx: Tx, passkey: Passkey): Promise<void> {
     this.passkeys.push(passkey);
     return Promise.resolve();
@@ -186,5 +190,31 @@ export class FakeSigningKeyRepository {
   update(_tx: Tx, id: string, changes: Partial<SigningKey>): Promise<void> {
     Object.assign(this.rows.find((k) => k.id === id) ?? {}, changes);
     return Promise.resolve();
+  }
+}
+
+/** InviteRepository's reads, over invites in memory (found by token hash or id). */
+export class FakeInviteRepository {
+  readonly rows: Invite[] = [];
+
+  findById(_tx: Tx, id: string): Promise<Invite | null> {
+    return Promise.resolve(this.rows.find((i) => i.id === id) ?? null);
+  }
+
+  findByTokenHash(_tx: Tx, tokenHash: string): Promise<Invite | null> {
+    return Promise.resolve(this.rows.find((i) => i.tokenHash === tokenHash) ?? null);
+  }
+}
+
+/** UsersService's look-ups, over people in memory (share the array with FakePasskeyRepository.users). */
+export class FakeUsersService {
+  constructor(readonly users: User[] = []) {}
+
+  findById(id: string): Promise<User | null> {
+    return Promise.resolve(this.users.find((u) => u.id === id) ?? null);
+  }
+
+  findByUsername(username: string): Promise<User | null> {
+    return Promise.resolve(this.users.find((u) => u.username === username) ?? null);
   }
 }
