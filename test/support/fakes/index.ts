@@ -218,3 +218,60 @@ export class FakeUsersService {
     return Promise.resolve(this.users.find((u) => u.username === username) ?? null);
   }
 }
+
+/** A SingleUseRows repository (flows, pending provider sign-ins): rows found by `key`, taken at most once. */
+export class FakeSingleUseRows<T extends object> {
+  readonly rows: T[] = [];
+
+  constructor(private readonly key: keyof T) {}
+
+  insert(_tx: Tx, row: T): Promise<void> {
+    this.rows.push(row);
+    return Promise.resolve();
+  }
+
+  find(_tx: Tx, value: unknown): Promise<T | null> {
+    return Promise.resolve(this.rows.find((row) => row[this.key] === value) ?? null);
+  }
+
+  take(_tx: Tx, value: unknown): Promise<T | null> {
+    const index = this.rows.findIndex((row) => row[this.key] === value);
+    return Promise.resolve(index < 0 ? null : (this.rows.splice(index, 1)[0] ?? null));
+  }
+}
+
+/** ProviderSessionRepository: sids a provider signed people in with; `subjects` maps a user id to the provider's sub. */
+export class FakeProviderSessionRepository {
+  readonly sessions: { idpIssuer: string; sid: string; userId: string; expiresAt: Date }[] = [];
+  readonly subjects = new Map<string, string>();
+
+  record(_tx: Tx, session: { idpIssuer: string; sid: string; userId: string; expiresAt: Date }): Promise<void> {
+    this.sessions.push({ ...session });
+    return Promise.resolve();
+  }
+
+  subjectOf(_tx: Tx, issuer: string, sid: string, now: Date): Promise<string | null> {
+    const found = this.sessions.find(
+      (s) => s.idpIssuer === issuer && s.sid === sid && s.expiresAt.getTime() > now.getTime(),
+    );
+    return Promise.resolve(found ? (this.subjects.get(found.userId) ?? null) : null);
+  }
+
+  forgetPerson(_tx: Tx, issuer: string, subject: string): Promise<number> {
+    const before = this.sessions.length;
+    const kept = this.sessions.filter((s) => s.idpIssuer !== issuer || this.subjects.get(s.userId) !== subject);
+    this.sessions.splice(0, before, ...kept);
+    return Promise.resolve(before - kept.length);
+  }
+}
+
+/** UsedLogoutTokenRepository.claim: a jti hash can be claimed once. */
+export class FakeUsedLogoutTokenRepository {
+  readonly claimed = new Set<string>();
+
+  claim(_tx: Tx, token: { jtiHash: string }): Promise<boolean> {
+    if (this.claimed.has(token.jtiHash)) return Promise.resolve(false);
+    this.claimed.add(token.jtiHash);
+    return Promise.resolve(true);
+  }
+}
