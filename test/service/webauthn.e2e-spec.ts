@@ -1,5 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { InvitesService, UsersService } from '@app/accounts';
+import { CLOCK, Clock } from '@app/config';
 import { TokenIssuerService } from '@app/tokens';
 import { UnitOfWork } from '@app/persistence';
 import { AuthenticationService, PASSKEY_LABEL_MAX_LENGTH, PasskeysService } from '@app/webauthn';
@@ -379,9 +380,16 @@ describe('WebAuthn ceremonies (§7.1 registration, §7.2 authentication)', () =>
     it('refuses a counter that went backwards and blocks the passkey (strong evidence: not above the counter stored before the challenge was issued)', async () => {
       const { username, authenticator } = await newUser({ initialCounter: 10 });
       await signIn(t, authenticator, { username });
-      // The rule compares millisecond instants and treats "same millisecond" as not proven: let the clock move on.
-      await new Promise((resolve) => setTimeout(resolve, 2));
-      const cloned = await assertion(t, authenticator, { username, overrides: { counter: 5 } });
+      // The rule compares the counter's last change with the challenge's creation and treats "same millisecond" as
+      // not proven: the next challenge is issued a minute later on the service CLOCK (no real waiting).
+      const minuteLater = t.app.get<Clock>(CLOCK).now().getTime() + 60_000;
+      const clock = jest.spyOn(t.app.get<Clock>(CLOCK), 'now').mockImplementation(() => new Date(minuteLater));
+      let cloned: Awaited<ReturnType<typeof assertion>>;
+      try {
+        cloned = await assertion(t, authenticator, { username, overrides: { counter: 5 } });
+      } finally {
+        clock.mockRestore();
+      }
       const res = await verify(cloned);
       expect(res.status).toBe(401);
       expect(res.body.message).toMatch(/cloned/);

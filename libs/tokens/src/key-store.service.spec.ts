@@ -1,0 +1,123 @@
+import { createPublicKey } from 'node:crypto';
+import { compactVerify, importJWK } from 'jose';
+import type { AuditContext, AuditService } from '@app/audit';
+import type { AppConfig } from '@app/config';
+import type { UnitOfWork } from '@app/persistence';
+import { FakeAudit, FakeLedger, FakeSigningKeyRepository, FakeUnitOfWork } from '../../../test/support/fakes';
+import { signCompactJws } from './compact-jws';
+import { KeyStoreService } from './key-store.service';
+
+const CONTEXT: AuditContext = { actorType: 'system' };
+const T0 = new Date('2026-01-02T03:04:05Z');
+const USER_TTL_S = 3600;
+const CONFIG = {
+  keyEncryptionKey: Buffer.alloc(32, 9),
+  jwt: { signingAlg: 'EdDSA', userTokenTtlSeconds: USER_TTL_S, serviceTokenTtlSeconds: 600, rotationIntervalHours: 24 },
+} as unknown as AppConfig;
+
+/** Only Date is faked: the key store reads the wall clock (Date.now / new Date), not CLOCK. */
+function setNow(at: Date) {
+  jest.setSystemTime(at);
+}
+
+function store() {
+  const ledger = new FakeLedger();
+  const rows = new FakeSigningKeyRepository();
+  const keys = new KeyStoreService(
+    rows,
+    CONFIG,
+    new FakeAudit(ledger) as unknown as AuditService,
+    new FakeUnitOfWork() as unknown as UnitOfWork,
+  );
+  return { keys, rows, ledger };
+}
+
+const kids = async (keys: KeyStoreService) => (await keys.jwks()).keys.map((k) => k.kid);
+
+describe('KeyStoreService (key rotation order, without a database)', () => {
+  beforeEach(() => {
+    jest.useFakeTimers({
+      now: T0,
+      doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'queueMicrotask'],
+    });
+  });
+  afterEach(() => jest.useRealTimers());
+
+  it('first start creates an active key and publishes a next key, each audited; a second start creates nothing', async () => {
+    const { keys, rows, ledger } = store();
+    await keys.ensureKeys(CONTEXT);
+    await keys.ensureKeys(CONTEXT);
+    expect(rows.rows.map((k) => k.state)).toEqual(['active', 'next']);
+    expect(ledger.calls.map((c) => (c.kind === 'audit' ? c.record.type : c.kind))).toEqual([
+      'key.created',
+      'key.created',
+    ]);
+    expect(await kids(keys)).toEqual(rows.rows.map((k) => k.kid));
+  });
+
+  it('publishes the next key before it signs: after rotation the new signer was already in the JWKS', async () => {
+    const { keys, rows } = store();
+    await keys.ensureKeys(CONTEXT);
+    const publishedBefore = await kids(keys);
+    const signerBefore = (await keys.signingKey()).kid;
+    const next = rows.rows.find((k) => k.state === 'next');
+    expect(signerBefore).not.toBe(next?.kid);
+
+    const rotated = await keys.rotate(CONTEXT);
+    expect(rotated).toMatchObject({ activeKid: next?.kid, retiredKid: signerBefore });
+    const signer = await keys.signingKey();
+    expect(signer.kid).toBe(next?.kid);
+    expect(publishedBefore).toContain(signer.kid);
+    // ...and the JWKS entry published before really verifies what it now signs.
+    const published = rows.rows.find((k) => k.kid === signer.kid)?.publicJwk;
+    const jws = signCompactJws(
+      {
+        alg: signer.alg,
+        kid: signer.kid,
+        typ: 'JWT',
+        jwk: createPublicKey(signer.privateKey).export({ format: 'jwk' }),
+      },
+      { sub: 'x' },
+      signer.privateKey,
+    );
+    await expect(compactVerify(jws, await importJWK({ ...published, alg: 'EdDSA' }))).resolves.toBeDefined();
+    // A fresh next key is published at once, and never signs yet.
+    expect(await kids(keys)).toEqual(expect.arrayContaining([rotated.nextKid, rotated.activeKid, rotated.retiredKid]));
+  });
+
+  it('keeps the retired key published until its last token can have expired, then erases its private part', async () => {
+    const { keys, rows, ledger } = store();
+    await keys.ensureKeys(CONTEXT);
+    const { retiredKid } = await keys.rotate(CONTEXT);
+    const retired = rows.rows.find((k) => k.kid === retiredKid);
+    expect(retired?.state).toBe('retired');
+    const until = retired?.publishUntil?.getTime() ?? 0;
+    expect(until - T0.getTime()).toBeGreaterThanOrEqual(USER_TTL_S * 1000);
+
+    setNow(new Date(T0.getTime() + USER_TTL_S * 1000)); // the last token signed at T0 expires now
+    await keys.maintain(CONTEXT, new Date());
+    expect(await kids(keys)).toContain(retiredKid);
+    expect(retired?.state).toBe('retired');
+
+    setNow(new Date(until + 1));
+    await keys.maintain(CONTEXT, new Date());
+    expect(retired?.state).toBe('expired');
+    expect(await kids(keys)).not.toContain(retiredKid);
+    expect(ledger.calls.at(-1)).toMatchObject({
+      kind: 'audit',
+      record: { type: 'key.expired', subjectId: retiredKid },
+    });
+  });
+
+  it('rotates from maintain only once the active key is older than the interval', async () => {
+    const { keys, rows } = store();
+    await keys.ensureKeys(CONTEXT);
+    const first = (await keys.signingKey()).kid;
+    setNow(new Date(T0.getTime() + 24 * 3600_000 - 1));
+    await keys.maintain(CONTEXT, new Date());
+    expect(rows.rows.filter((k) => k.state === 'active').map((k) => k.kid)).toEqual([first]);
+    setNow(new Date(T0.getTime() + 24 * 3600_000));
+    await keys.maintain(CONTEXT, new Date());
+    expect(rows.rows.find((k) => k.kid === first)?.state).toBe('retired');
+  });
+});
