@@ -6,12 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
 import { InvitesService } from '@app/accounts';
-import { loadAppConfig } from '@app/config';
-import { POLICY_CLOCK, PolicyClock } from '@app/webauthn';
+import { Clock, CLOCK, loadAppConfig } from '@app/config';
 import { createApp } from '../../apps/auth-service/src/bootstrap';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import {
@@ -197,16 +197,21 @@ describe('the MDS blob', () => {
     }
   });
 
+  // A start that stops in a provider leaves Nest's half-built application, and its open database pool, out of
+  // reach (the service's main() exits the process then); on PostgreSQL those sockets would keep jest from exiting.
+  // What stops the start is the blob, whatever the database: these run on a SQLite file.
+  const onSqlite = () => ({ DATABASE_URL: join(mds.dir, `start-${randomUUID()}.sqlite`) });
+
   it('with a forged signature stops the start, naming MDS_BLOB_PATH', async () => {
     const forged = await mdsBlob(mds, models, { signWith: await otherKey() });
-    await expect(policyApp({}, forged)).rejects.toThrow(
+    await expect(policyApp(onSqlite(), forged)).rejects.toThrow(
       /MDS_BLOB_PATH .*: the FIDO MDS3 blob signature does not verify with its certificate/,
     );
   });
 
   it('signed under another root than the trusted one stops the start', async () => {
     const stranger = await createMds();
-    await expect(policyApp({}, await mdsBlob(stranger, models))).rejects.toThrow(
+    await expect(policyApp(onSqlite(), await mdsBlob(stranger, models))).rejects.toThrow(
       /the FIDO MDS3 blob certificate chain does not lead to the trusted MDS root/,
     );
   });
@@ -230,11 +235,11 @@ describe('existing passkeys when the policy tightens', () => {
   /** The same database, restarted with another configuration (how an operator changes the policy). */
   async function restart(
     overrides: Record<string, string>,
-  ): Promise<{ http: ReturnType<typeof request.agent>; clock: PolicyClock }> {
+  ): Promise<{ http: ReturnType<typeof request.agent>; clock: Clock }> {
     await t.app.close();
     app = await createApp(loadAppConfig({ ...t.env, ...overrides }), false);
     await app.init();
-    return { http: request.agent(app.getHttpServer() as Server), clock: app.get<PolicyClock>(POLICY_CLOCK) };
+    return { http: request.agent(app.getHttpServer() as Server), clock: app.get<Clock>(CLOCK) };
   }
 
   async function signInWith(

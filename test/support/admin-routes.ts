@@ -39,6 +39,9 @@ export const ADMIN_ROUTES: AdminRoute[] = [
   { method: 'get', pattern: '/v1/admin/audit/head', kind: 'read' },
   { method: 'get', pattern: '/v1/admin/reports/access-review', kind: 'read' },
   { method: 'get', pattern: '/v1/admin/reports/people', kind: 'read' },
+  { method: 'get', pattern: '/v1/admin/delegations', kind: 'read' },
+  { method: 'get', pattern: '/v1/admin/delegations/:id', kind: 'status-read' },
+  { method: 'delete', pattern: '/v1/admin/delegations/:id', kind: 'mutation' },
 ];
 
 /** The pattern with every `:param` replaced by `id`. */

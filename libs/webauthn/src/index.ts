@@ -20,8 +20,6 @@ export {
   AuthenticatorPolicyScheduler,
   AuthenticatorPolicyService,
   MdsCatalog,
-  POLICY_CLOCK,
-  PolicyClock,
   PolicyNotice,
   PersonCompliance,
   describeReason,

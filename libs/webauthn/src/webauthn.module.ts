@@ -10,7 +10,7 @@ import { Passkey } from './passkey.entity';
 import { PasskeyRepository } from './passkey.repository';
 import { PasskeysService } from './passkeys.service';
 import { RegistrationService } from './registration.service';
-import { AuthenticatorPolicyService, mdsCatalogProvider, POLICY_CLOCK, PolicyComplianceRepository } from './policy';
+import { AuthenticatorPolicyService, mdsCatalogProvider, PolicyComplianceRepository } from './policy';
 
 export const WEBAUTHN_ENTITIES = [Passkey, Challenge];
 
@@ -24,7 +24,6 @@ export const WEBAUTHN_ENTITIES = [Passkey, Challenge];
     AuthenticationService,
     PasskeysService,
     mdsCatalogProvider,
-    { provide: POLICY_CLOCK, useValue: { now: () => new Date() } },
     PolicyComplianceRepository,
     AuthenticatorPolicyService,
   ],

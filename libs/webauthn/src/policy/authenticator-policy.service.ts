@@ -5,7 +5,7 @@ import {
   validateCertificatePath,
 } from '@simplewebauthn/server/helpers';
 import { AuditContext, AuditService } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { authenticatorName, defaultPasskeyLabel } from '../model-names';
@@ -16,11 +16,6 @@ import { PolicyComplianceRepository } from './policy-compliance.repository';
 import { Requirement, requirementFor, Violation, violation } from './requirement';
 
 export const MDS_CATALOG = Symbol('MDS_CATALOG');
-export const POLICY_CLOCK = Symbol('POLICY_CLOCK');
-/** Time for the grace period and the metadata's expiry; a holder, so tests move it instead of waiting. */
-export interface PolicyClock {
-  now(): Date;
-}
 
 const DAY_MS = 86_400_000;
 
@@ -61,7 +56,7 @@ export class AuthenticatorPolicyService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(MDS_CATALOG) private readonly catalog: MdsCatalog | null,
-    @Inject(POLICY_CLOCK) private readonly clock: PolicyClock,
+    @Inject(CLOCK) private readonly clock: Clock,
     private readonly uow: UnitOfWork,
     private readonly compliance: PolicyComplianceRepository,
     private readonly audit: AuditService,

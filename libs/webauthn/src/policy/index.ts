@@ -1,8 +1,6 @@
 export {
   AuthenticatorPolicyService,
   MDS_CATALOG,
-  POLICY_CLOCK,
-  PolicyClock,
   PolicyNotice,
   PersonCompliance,
   describeReason,
