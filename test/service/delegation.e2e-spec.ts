@@ -389,6 +389,20 @@ describe('ending a delegation (what Airflow re-checks)', () => {
     expect((await refresh(a, refreshToken)).status).toBeGreaterThanOrEqual(400);
   });
 
+  it.each([
+    ['person', 'users', 'person_sessions_ended'],
+    ['agent', 'service-accounts', 'agent_sessions_ended'],
+  ])('a disabled %s enabled again does not bring the delegation back (ended for good)', async (_who, kind, because) => {
+    const p = await person();
+    const a = await agent();
+    const { delegation, refreshToken } = await tokensFor(p, a);
+    const id = kind === 'users' ? p.id : a.id;
+    expect((await t.http.post(`/v1/admin/${kind}/${id}/disable`).set(bearer(admin))).status).toBe(200);
+    expect((await t.http.post(`/v1/admin/${kind}/${id}/enable`).set(bearer(admin))).status).toBe(200);
+    expect(await status(delegation.id)).toMatchObject({ state: 'ended', endedBecause: because });
+    expect((await refresh(a, refreshToken)).status).toBeGreaterThanOrEqual(400);
+  });
+
   it('expires: expired, and refreshing fails', async () => {
     const p = await person();
     const a = await agent();

@@ -36,6 +36,14 @@ export class Delegation {
   @Column({ type: 'integer' })
   depth: number;
 
+  /** The person's session generation at approval: a later disable or flagged passkey ends the delegation for good. */
+  @Column({ type: 'integer', default: 0 })
+  personGeneration: number;
+
+  /** The agent's session generation at approval (or the sub-agent's at the exchange): a later disable ends it. */
+  @Column({ type: 'integer', default: 0 })
+  agentGeneration: number;
+
   @InstantColumn()
   createdAt: Date;
 

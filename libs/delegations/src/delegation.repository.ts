@@ -14,9 +14,10 @@ const HOLDERS =
   'u.id AS u_id, u.username AS u_username, u.display_name AS u_display_name, u.groups AS u_groups, ' +
   'u.disabled_at AS u_disabled_at, u.session_generation AS u_session_generation, ' +
   'a.id AS a_id, a.name AS a_name, a.client_id AS a_client_id, a.disabled_at AS a_disabled_at, a.agent AS a_agent, ' +
+  'a.session_generation AS a_session_generation, ' +
   'p.id AS p_id, p.user_id AS p_user_id, p.revoked_at AS p_revoked_at, p.flagged_at AS p_flagged_at, ' +
   'pd.id AS pd_id, pd.expires_at AS pd_expires_at, pd.revoked_at AS pd_revoked_at, pd.agent_client_id AS pd_agent_client_id, ' +
-  'pa.disabled_at AS pa_disabled_at ' +
+  'pd.agent_generation AS pd_agent_generation, pa.disabled_at AS pa_disabled_at, pa.session_generation AS pa_session_generation ' +
   'FROM delegations d JOIN users u ON u.id = d.user_id JOIN service_accounts a ON a.id = d.agent_id ' +
   'LEFT JOIN passkeys p ON p.id = d.passkey_id ' +
   'LEFT JOIN delegations pd ON pd.id = d.parent_id LEFT JOIN service_accounts pa ON pa.id = pd.agent_id ';
@@ -37,7 +38,12 @@ export interface DelegationHolders {
   passkey: Pick<Passkey, 'id' | 'userId' | 'revokedAt' | 'flaggedAt'> | null;
   /** A sub-agent's parent delegation (its agent's disabled_at as `parentAgentDisabledAt`). */
   parent:
-    (Pick<Delegation, 'id' | 'expiresAt' | 'revokedAt' | 'agentClientId'> & { agentDisabledAt: Date | null }) | null;
+    | (Pick<Delegation, 'id' | 'expiresAt' | 'revokedAt' | 'agentClientId' | 'agentGeneration'> & {
+        agentDisabledAt: Date | null;
+        /** The parent agent's session generation now (compared with the parent's `agentGeneration`). */
+        agentSessionGeneration: number;
+      })
+    | null;
 }
 
 /** The delegations and their refresh tokens: every query of the domain. */
@@ -102,6 +108,7 @@ export class DelegationRepository {
           : {
               ...tx.rows(Delegation).fromRow(row, 'pd_'),
               agentDisabledAt: tx.rows(ServiceAccount).fromRow(row, 'pa_').disabledAt ?? null,
+              agentSessionGeneration: tx.rows(ServiceAccount).fromRow(row, 'pa_').sessionGeneration ?? 0,
             },
     }));
   }

@@ -97,6 +97,8 @@ export class DelegationsService {
       passkeyId: input.passkeyId,
       parentId: null,
       depth: 1,
+      personGeneration: user.sessionGeneration,
+      agentGeneration: agent.sessionGeneration,
       createdAt: now,
       expiresAt: new Date(now.getTime() + days * 86_400_000),
       revokedAt: null,
@@ -154,6 +156,7 @@ export class DelegationsService {
       scope,
       parentId: parent.delegation.id,
       depth: parent.delegation.depth + 1,
+      agentGeneration: input.subAgent.sessionGeneration,
       createdAt: now,
       expiresAt: parent.delegation.expiresAt,
     });

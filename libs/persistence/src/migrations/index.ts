@@ -12,6 +12,7 @@ import { LastLoginMethod1766700000000 } from './1766700000000-last-login-method'
 import { DeviceAuthorizations1766800000000 } from './1766800000000-device-authorizations';
 import { PasskeyPolicyCompliance1766810000000 } from './1766810000000-passkey-policy-compliance';
 import { AgentsAndDelegations1766815000000 } from './1766815000000-agents-and-delegations';
+import { DelegationGenerations1766816000000 } from './1766816000000-delegation-generations';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   DeviceAuthorizations1766800000000,
   PasskeyPolicyCompliance1766810000000,
   AgentsAndDelegations1766815000000,
+  DelegationGenerations1766816000000,
 ];
