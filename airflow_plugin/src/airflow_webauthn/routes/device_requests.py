@@ -75,9 +75,7 @@ async def device_request(
 ) -> JSONResponse:
     """Which client asks, for what, from where and when, and whether it is still pending."""
     reply = await gateway.call_as_person("GET", _path(user_code), token=token, caller=caller)
-    if reply.status_code >= 400:
-        return relay(reply)
-    return JSONResponse(request_view(reply.body, user), headers=NO_STORE)
+    return _answer(reply, user)
 
 
 @device_requests_router.post("/{user_code}/approve", dependencies=[SameOriginJson])
@@ -93,9 +91,7 @@ async def approve_device_request(
     reply = await gateway.call_as_person(
         "POST", _path(user_code, "/approve"), token=token, caller=caller, json={}
     )
-    if reply.status_code >= 400:
-        return relay(reply)
-    return JSONResponse(request_view(reply.body, user), headers=NO_STORE)
+    return _answer(reply, user)
 
 
 @device_requests_router.post("/{user_code}/deny", dependencies=[SameOriginJson])
@@ -111,6 +107,11 @@ async def deny_device_request(
     reply = await gateway.call_as_person(
         "POST", _path(user_code, "/deny"), token=token, caller=caller, json={}
     )
+    return _answer(reply, user)
+
+
+def _answer(reply: Any, user: Any) -> JSONResponse:
+    """The service's refusal relayed as is, else the request as the page shows it (never cached)."""
     if reply.status_code >= 400:
         return relay(reply)
     return JSONResponse(request_view(reply.body, user), headers=NO_STORE)
