@@ -118,6 +118,8 @@
 
   async function applyFilters(event) {
     event.preventDefault();
+    // Replaced at once, so that neither a person nor a test reads the previous filter's count as this one's.
+    page.setStatus("Loading events\u2026", "info");
     try {
       var result = await loadAudit(false);
       page.setStatus("Showing " + result.count + (auditCursor ? "+" : "") + " events.", "info");
@@ -127,6 +129,7 @@
   }
 
   async function loadMore() {
+    page.setStatus("Loading more events\u2026", "info");
     try {
       var result = await loadAudit(true);
       page.setStatus("Loaded " + result.count + " more events.", "info");
