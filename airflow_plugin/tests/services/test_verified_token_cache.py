@@ -1,7 +1,7 @@
 """Remembering verified service tokens: never a token that failed, never past exp, never past its key.
 
-Real Ed25519 keys and signatures throughout; ``jwt.decode`` is wrapped (not replaced) to count the full
-verifications, which is how a test tells a remembered token from one checked again.
+Real Ed25519 keys and signatures throughout; PyJWT's Ed25519 ``verify`` is wrapped (not replaced) to count
+the signature checks, which is how a test tells a remembered token from one checked again.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from jwt.algorithms import OKPAlgorithm
 
 from airflow_webauthn.auth_manager import WebAuthnAuthManager
 from airflow_webauthn.services.session_end import SessionEndedError
@@ -47,17 +48,17 @@ class Clock:
 
 
 class Decodes:
-    """Counts full verifications: wraps the real ``jwt.decode``, which still does all the work."""
+    """Counts signature checks: wraps the real Ed25519 ``verify``, which still does all the work."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        real = jwt.decode
+        real = OKPAlgorithm.verify
 
         def counting(*args: Any, **kwargs: Any) -> Any:
             self.count += 1
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(jwt, "decode", counting)
+        monkeypatch.setattr(OKPAlgorithm, "verify", counting)
 
 
 @pytest.fixture

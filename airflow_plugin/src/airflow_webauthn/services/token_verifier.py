@@ -4,27 +4,27 @@ Every failure is a ``jwt.InvalidTokenError`` (or ``jwt.ExpiredSignatureError``),
 Airflow turns into 403/401; anything else would surface as a 500. That includes the JWKS being
 unreachable: a token we cannot check is a token we do not accept.
 
-A token that verified is remembered (``VerifiedTokenCache``) so that the same Bearer token on the next
-request costs a hash and a lookup instead of a signature check. Only the signature and claims checks are
-remembered: what decides current state (revocation, the session and service-account re-checks) runs for
-every request in the auth manager, as before.
+A token is read once (``compact_jws``): that one read routes it, names its key, and is what the
+signature check covers. A token that verified is remembered (``VerifiedTokenCache``) so that the same
+Bearer token on the next request costs a hash and a lookup instead of a signature check. Only the
+signature and claims checks are remembered: what decides current state (revocation, the session and
+service-account re-checks) runs for every request in the auth manager, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import jwt
 
+from airflow_webauthn.services.compact_jws import CompactJws, read_compact_jws
 from airflow_webauthn.services.verified_token_cache import VerifiedToken, VerifiedTokenCache
 
 if TYPE_CHECKING:
@@ -220,7 +220,7 @@ class ServiceTokenVerifier:
     def is_ours(self, token: str) -> bool:
         """Whether the token claims to come from the auth service (unverified; routing only)."""
         try:
-            return _read_unverified(token).claims.get("iss") == self._issuer
+            return read_compact_jws(token).claims.get("iss") == self._issuer
         except jwt.InvalidTokenError:
             return False
 
@@ -232,12 +232,12 @@ class ServiceTokenVerifier:
         if claims is not None:
             return claims
         try:
-            unverified = _read_unverified(token)
+            jws = read_compact_jws(token)
         except jwt.InvalidTokenError:
             return None
-        if unverified.claims.get("iss") != self._issuer:
+        if jws.claims.get("iss") != self._issuer:
             return None
-        return await self._verify(token, unverified, digest)
+        return await self._verify(jws, digest)
 
     async def verify(self, token: str) -> dict[str, Any]:
         """Return the token's claims if every check passes; raise ``jwt.InvalidTokenError`` otherwise."""
@@ -245,7 +245,7 @@ class ServiceTokenVerifier:
         claims = await self._remembered(digest)
         if claims is not None:
             return claims
-        return await self._verify(token, _read_unverified(token), digest)
+        return await self._verify(read_compact_jws(token), digest)
 
     async def _remembered(self, digest: bytes) -> dict[str, Any] | None:
         entry = self._verified.get(digest)
@@ -262,8 +262,8 @@ class ServiceTokenVerifier:
             return None
         return entry.claims()
 
-    async def _verify(self, token: str, unverified: _UnverifiedToken, digest: bytes) -> dict[str, Any]:
-        header = unverified.header
+    async def _verify(self, jws: CompactJws, digest: bytes) -> dict[str, Any]:
+        header = jws.header
         alg = header.get("alg")
         if alg not in self._algorithms:
             raise jwt.InvalidAlgorithmError(f"algorithm {alg!r} is not accepted")
@@ -275,25 +275,12 @@ class ServiceTokenVerifier:
 
         key = await self._jwks.get_key(kid)
         _check_key_matches_algorithm(key, alg)
-        # PyJWT checks the signature (re-reading the token strictly), issuer, audience and presence of
-        # the required claims; the lifetime is checked below against our clock, the one the cache uses.
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key,
-            algorithms=[alg],
-            audience=self._audience,
-            issuer=self._issuer,
-            options={
-                "require": list(REQUIRED_CLAIMS),
-                "strict_aud": False,
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-            },
-        )
-        for name in ("sub", "jti"):
-            if not isinstance(claims.get(name), str) or not claims[name]:
-                raise jwt.InvalidTokenError(f"claim {name!r} must be a non-empty string")
+        # The key's own algorithm object (PyJWT's, over cryptography) checks the bytes the read kept; only
+        # then is anything in the payload trusted.
+        if not key.Algorithm.verify(jws.signing_input, key.key, jws.signature()):
+            raise jwt.InvalidSignatureError("Signature verification failed")
+        claims = jws.claims
+        _check_claims(claims, issuer=self._issuer, audience=self._audience)
         _check_lifetime(claims, now=self._clock(), leeway=self._leeway)
         self._verified.put(
             digest,
@@ -302,31 +289,23 @@ class ServiceTokenVerifier:
         return claims
 
 
-@dataclass(frozen=True, slots=True)
-class _UnverifiedToken:
-    """A token's header and claims as it states them: nothing about them is trusted yet."""
-
-    header: dict[str, Any]
-    claims: dict[str, Any]
-
-
-def _read_unverified(token: str) -> _UnverifiedToken:
-    """Routing and key lookup only; ``jwt.decode`` reads the token again, strictly, when verifying."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise jwt.DecodeError("not a JWT: expected three dot-separated parts")
-    try:
-        header = json.loads(_base64url(parts[0]))
-        claims = json.loads(_base64url(parts[1]))
-    except (ValueError, RecursionError) as err:  # binascii.Error and UnicodeDecodeError are ValueErrors
-        raise jwt.DecodeError(f"not a JWT: {err}") from err
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise jwt.DecodeError("not a JWT: header and payload must be JSON objects")
-    return _UnverifiedToken(header=header, claims=claims)
-
-
-def _base64url(segment: str) -> bytes:
-    return base64.b64decode(segment + "=" * (-len(segment) % 4), altchars=b"-_", validate=True)
+def _check_claims(claims: dict[str, Any], *, issuer: str, audience: str) -> None:
+    """Presence, issuer and audience, with PyJWT's errors for each (``jwt.decode`` did these before)."""
+    for name in REQUIRED_CLAIMS:
+        if claims.get(name) is None:
+            raise jwt.MissingRequiredClaimError(name)
+    if claims["iss"] != issuer:
+        raise jwt.InvalidIssuerError("Invalid issuer")
+    # RFC 7519 §4.1.3: one audience as a string, or several as a list of strings.
+    aud = claims["aud"]
+    audiences = [aud] if isinstance(aud, str) else aud
+    if not isinstance(audiences, list) or not all(isinstance(each, str) for each in audiences):
+        raise jwt.InvalidAudienceError("Invalid claim format in token")
+    if audience not in audiences:
+        raise jwt.InvalidAudienceError("Audience doesn't match")
+    for name in ("sub", "jti"):
+        if not isinstance(claims[name], str) or not claims[name]:
+            raise jwt.InvalidTokenError(f"claim {name!r} must be a non-empty string")
 
 
 def _check_lifetime(claims: dict[str, Any], *, now: float, leeway: float) -> None:
