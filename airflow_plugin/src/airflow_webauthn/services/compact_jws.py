@@ -47,6 +47,7 @@ class CompactJws:
 
     header: dict[str, Any]
     claims: dict[str, Any]
+    payload: bytes  # the JSON the claims were parsed from, as signed
     signing_input: bytes
     signature_segment: str
 
@@ -61,15 +62,20 @@ def read_compact_jws(token: str) -> CompactJws:
     if match is None:
         raise jwt.DecodeError("not a JWT: expected three dot-separated base64url segments")
     header_segment, payload_segment, signature_segment = match.groups()
-    header = _decode_object(header_segment, "header")
+    header = _parse_object(_decode_segment(header_segment, "header"), "header")
     for name in _UNSUPPORTED_HEADERS:
         if name in header:
             raise jwt.DecodeError(f"not accepted: header parameter {name!r} (no JWS extension is supported)")
-    claims = _decode_object(payload_segment, "payload")
+    payload = _decode_segment(payload_segment, "payload")
+    claims = _parse_object(payload, "payload")
     # The signing input is ASCII by construction (the regular expression matched it).
     signing_input = token[: len(header_segment) + 1 + len(payload_segment)].encode("ascii")
     return CompactJws(
-        header=header, claims=claims, signing_input=signing_input, signature_segment=signature_segment
+        header=header,
+        claims=claims,
+        payload=payload,
+        signing_input=signing_input,
+        signature_segment=signature_segment,
     )
 
 
@@ -83,9 +89,9 @@ def _decode_segment(segment: str, name: str) -> bytes:
     return decoded
 
 
-def _decode_object(segment: str, name: str) -> dict[str, Any]:
+def _parse_object(data: bytes, name: str) -> dict[str, Any]:
     try:
-        value = _JSON.decode(_decode_segment(segment, name).decode("utf-8"))
+        value = _JSON.decode(data.decode("utf-8"))
     except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise jwt.DecodeError(f"not a JWT: {name} is not JSON: {err}") from err
     if not isinstance(value, dict):

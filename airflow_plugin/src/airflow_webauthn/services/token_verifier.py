@@ -14,7 +14,6 @@ service-account re-checks) runs for every request in the auth manager, as before
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -282,10 +281,9 @@ class ServiceTokenVerifier:
         claims = jws.claims
         _check_claims(claims, issuer=self._issuer, audience=self._audience)
         _check_lifetime(claims, now=self._clock(), leeway=self._leeway)
-        self._verified.put(
-            digest,
-            VerifiedToken(kid=kid, key=key, expires_at=claims["exp"], payload=json.dumps(claims).encode()),
-        )
+        # The payload as signed is what a later sight parses again (no re-encoding of the claims).
+        entry = VerifiedToken(kid=kid, key=key, expires_at=claims["exp"], payload=jws.payload)
+        self._verified.put(digest, entry)
         return claims
 
 
