@@ -47,7 +47,7 @@ class Clock:
         return self.now
 
 
-class Decodes:
+class SignatureChecks:
     """Counts signature checks: wraps the real Ed25519 ``verify``, which still does all the work."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,8 +62,8 @@ class Decodes:
 
 
 @pytest.fixture
-def decodes(monkeypatch: pytest.MonkeyPatch) -> Decodes:
-    return Decodes(monkeypatch)
+def signature_checks(monkeypatch: pytest.MonkeyPatch) -> SignatureChecks:
+    return SignatureChecks(monkeypatch)
 
 
 class Stack:
@@ -106,13 +106,13 @@ def stack() -> Stack:
 
 
 async def test_a_verified_token_is_served_from_the_cache_on_its_next_sight(
-    stack: Stack, decodes: Decodes
+    stack: Stack, signature_checks: SignatureChecks
 ) -> None:
     """The second use of a token costs no verification, and yields the same claims."""
     token = stack.token()
     first = await stack.verifier.verify(token)
     second = await stack.verifier.verify_if_ours(token)
-    assert decodes.count == 1
+    assert signature_checks.count == 1
     assert second == first
 
 
@@ -128,20 +128,22 @@ async def test_callers_never_share_a_cached_claims_object(stack: Stack) -> None:
     assert again["sub"] == user_claims()["sub"]
 
 
-async def test_a_cached_token_is_refused_once_expired(stack: Stack, decodes: Decodes) -> None:
+async def test_a_cached_token_is_refused_once_expired(
+    stack: Stack, signature_checks: SignatureChecks
+) -> None:
     """The cache never serves a token at or past its exp: from then on the full check decides (which
     allows the configured leeway and then refuses it)."""
     token = stack.token(lifetime=60)
     await stack.verifier.verify(token)
     stack.wall.now += 59
     await stack.verifier.verify(token)
-    assert decodes.count == 1
+    assert signature_checks.count == 1
 
     stack.wall.now += 1  # at exp: not from the cache; accepted within the leeway by the full check
     await stack.verifier.verify(token)
-    assert decodes.count == 2
+    assert signature_checks.count == 2
     await stack.verifier.verify(token)
-    assert decodes.count == 3  # and not remembered past exp
+    assert signature_checks.count == 3  # and not remembered past exp
 
     stack.wall.now += LEEWAY
     with pytest.raises(jwt.ExpiredSignatureError):
@@ -150,7 +152,9 @@ async def test_a_cached_token_is_refused_once_expired(stack: Stack, decodes: Dec
         await stack.verifier.verify_if_ours(token)
 
 
-async def test_a_token_that_fails_verification_is_never_cached(stack: Stack, decodes: Decodes) -> None:
+async def test_a_token_that_fails_verification_is_never_cached(
+    stack: Stack, signature_checks: SignatureChecks
+) -> None:
     """Failures are checked afresh every time: a wrong audience, a stranger's signature, an empty
     subject; none of them is ever answered from the cache."""
     stranger = ed25519_key(kid=stack.service.keys[0].kid)
@@ -164,7 +168,7 @@ async def test_a_token_that_fails_verification_is_never_cached(stack: Stack, dec
         for token, error in bad:
             with pytest.raises(error):
                 await stack.verifier.verify_if_ours(token)
-        assert decodes.count == attempt * len(bad)
+        assert signature_checks.count == attempt * len(bad)
 
 
 async def test_the_cache_key_covers_the_signature(stack: Stack) -> None:
@@ -202,7 +206,7 @@ async def test_a_cached_token_is_refused_when_its_kid_now_names_another_key(stac
 
 
 async def test_a_jwks_change_sends_cached_tokens_through_full_verification(
-    stack: Stack, decodes: Decodes
+    stack: Stack, signature_checks: SignatureChecks
 ) -> None:
     """A refresh that returns the same keys keeps the cache; one that changes them (a key added by a
     rotation) makes every cached token verify again once, and a still-published key passes."""
@@ -210,38 +214,38 @@ async def test_a_jwks_change_sends_cached_tokens_through_full_verification(
     await stack.verifier.verify(token)
     stack.refetch_jwks()
     await stack.verifier.verify(token)
-    assert decodes.count == 1  # JWKS refetched, same document: still remembered
+    assert signature_checks.count == 1  # JWKS refetched, same document: still remembered
     assert stack.service.count("/.well-known/jwks.json") == 2
 
     stack.service.keys.append(ed25519_key(kid="ed-2"))
     stack.refetch_jwks()
     await stack.verifier.verify(token)
-    assert decodes.count == 2
+    assert signature_checks.count == 2
     await stack.verifier.verify(token)
-    assert decodes.count == 2
+    assert signature_checks.count == 2
 
 
-async def test_the_cache_is_bounded_least_recently_used_first_out(decodes: Decodes) -> None:
+async def test_the_cache_is_bounded_least_recently_used_first_out(signature_checks: SignatureChecks) -> None:
     """At most cache_size tokens are remembered; the one used least recently is the one forgotten."""
     stack = Stack(FakeAuthService(), cache_size=2)
     first, second, third = (stack.token(jti=f"jti-{n}") for n in range(3))
     for token in (first, second, first, third):  # third evicts second, the least recently used
         await stack.verifier.verify(token)
-    assert decodes.count == 3
+    assert signature_checks.count == 3
     await stack.verifier.verify(first)
     await stack.verifier.verify(third)
-    assert decodes.count == 3
+    assert signature_checks.count == 3
     await stack.verifier.verify(second)
-    assert decodes.count == 4
+    assert signature_checks.count == 4
 
 
-async def test_cache_size_zero_verifies_every_sight(decodes: Decodes) -> None:
+async def test_cache_size_zero_verifies_every_sight(signature_checks: SignatureChecks) -> None:
     """cache_size=0 turns remembering off (what the benchmark's first-sight figure uses)."""
     stack = Stack(FakeAuthService(), cache_size=0)
     token = stack.token()
     for _ in range(3):
         await stack.verifier.verify(token)
-    assert decodes.count == 3
+    assert signature_checks.count == 3
 
 
 async def test_tokens_not_claiming_the_service_are_left_to_airflow(stack: Stack) -> None:
@@ -276,7 +280,7 @@ def test_cache_entries_end_at_exp_and_are_not_added_when_already_expired() -> No
 
 
 async def test_a_cached_token_still_goes_through_revocation_and_the_session_recheck(
-    fake_service: FakeAuthService, monkeypatch: pytest.MonkeyPatch, decodes: Decodes
+    fake_service: FakeAuthService, monkeypatch: pytest.MonkeyPatch, signature_checks: SignatureChecks
 ) -> None:
     """The cache skips the signature check only: a remembered token whose jti is revoked at logout, or
     whose person is disabled on the service, is refused on its next use (re-checks every request here)."""
@@ -297,7 +301,7 @@ async def test_a_cached_token_still_goes_through_revocation_and_the_session_rech
     for each in (token, other):
         await manager.get_user_from_token(each)
         await manager.get_user_from_token(each)
-    assert decodes.count == 2  # both remembered
+    assert signature_checks.count == 2  # both remembered
 
     revoked.add(claims["jti"])
     with pytest.raises(jwt.InvalidTokenError, match="revoked"):
@@ -305,4 +309,4 @@ async def test_a_cached_token_still_goes_through_revocation_and_the_session_rech
     fake_service.users[claims["sub"]]["disabled"] = True
     with pytest.raises(SessionEndedError, match="disabled"):
         await manager.get_user_from_token(other)
-    assert decodes.count == 2  # refused although answered from the cache
+    assert signature_checks.count == 2  # refused although answered from the cache
