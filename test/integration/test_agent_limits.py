@@ -93,6 +93,12 @@ class Admin:
         self.stack.invites[username] = invited.json()
         return username, SoftAuthenticator(alg="EdDSA")
 
+    def delegation_state(self, delegation_id: str) -> tuple[str, str | None]:
+        """What the service says of a delegation: its state and, for an ended one, why."""
+        view = self.client.get(f"/v1/admin/delegations/{delegation_id}")
+        assert view.status_code == 200, view.text
+        return view.json()["state"], view.json()["endedBecause"]
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
@@ -395,6 +401,7 @@ def test_an_expired_grant_ends_it(stack: Stack, admin: Admin) -> None:
         moved = db.execute("UPDATE delegations SET expires_at = ? WHERE id = ?", (past, grant.delegation_id))
         assert moved.rowcount == 1
     assert_ended_on_airflow(stack, grant, time.monotonic(), "expired")
+    assert admin.delegation_state(grant.delegation_id) == ("expired", None)
     refreshed = refresh(stack, grant)
     assert refreshed.status_code == 400, refreshed.text
     assert refreshed.json()["error"] == "invalid_grant"
@@ -407,6 +414,7 @@ def test_disabling_the_agent_ends_it(stack: Stack, admin: Admin) -> None:
     assert trigger(stack, grant.headers, "finance_daily").status_code == 200
     stack.service.cli("service-account", "disable", grant.agent["clientId"])
     assert_ended_on_airflow(stack, grant, time.monotonic(), "agent disabled")
+    assert admin.delegation_state(grant.delegation_id) == ("ended", "agent_disabled")
     refreshed = refresh(stack, grant)
     assert refreshed.status_code == 401, refreshed.text
     assert refreshed.json()["error"] == "invalid_client"
@@ -419,6 +427,7 @@ def test_disabling_the_person_ends_it(stack: Stack, admin: Admin) -> None:
     assert trigger(stack, grant.headers, "finance_daily").status_code == 200
     stack.service.cli("users", "disable", grant.username)
     assert_ended_on_airflow(stack, grant, time.monotonic(), "the account is disabled")
+    assert admin.delegation_state(grant.delegation_id) == ("ended", "person_disabled")
     refreshed = refresh(stack, grant)
     assert refreshed.status_code == 400, refreshed.text
     assert refreshed.json()["error"] == "invalid_grant"
@@ -438,7 +447,7 @@ def test_clearing_a_task_instance_needs_a_dag_clear_grant(
     stack: Stack, admin: Admin, service_token: Any
 ) -> None:
     """With ``dag:clear`` the agent clears finance_daily's task (the event log names both); with only
-    ``trigger`` it may start the run but not clear its tasks (403), though the person could."""
+    ``trigger`` it may start the run but not clear its tasks (403)."""
     with_clear = delegate(stack, admin, "dag:trigger:id=finance_* dag:clear:id=finance_*")
     run = trigger(stack, with_clear.headers, "finance_daily")
     assert run.status_code == 200, run.text
