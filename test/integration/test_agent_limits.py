@@ -1,8 +1,7 @@
 """What ends or narrows an agent's delegation (issue 20), on the real Airflow and the real auth service.
 
 Each test makes its own person, agent and approval (the device flow on Airflow's origin, approved with the
-person's passkey), so none depends on another's order. The example agent (examples/agent/agent.py) is run
-here as the agent author would run it, so it cannot rot: login, dags, trigger, refresh, refusals explained.
+person's passkey), so none depends on another's order (test_example_agent.py uses the same helpers).
 A sub-agent's narrower share (RFC 8693 exchange at the service) works only within it; a wider share, a
 third level and another client's refresh are refused; an expired grant, a disabled agent and a disabled
 person each end the delegation on Airflow within recheck + grace; clearing a task needs ``dag:clear``.
@@ -10,13 +9,7 @@ person each end the delegation on Airflow within recheck + grace; clearing a tas
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import sqlite3
-import stat
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,27 +19,23 @@ import httpx
 import pytest
 from test_agents import claims_of, trigger
 from test_airflowctl import SLACK_SECONDS
-from test_device_flow import GRANT, confirm, person_browser
+from test_device_flow import GRANT, person_browser
 
 from support.soft_authenticator import SoftAuthenticator
 from support.stack import (
     RECHECK_INTERVAL_SECONDS,
-    REPO_ROOT,
     UNVERIFIED_GRACE_SECONDS,
     client_credentials_token,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from pathlib import Path
+    from collections.abc import Iterator
 
     from support.stack import Stack
 
-EXAMPLE_AGENT = REPO_ROOT / "examples/agent/agent.py"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 (a grant type URN)
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 (a token type URN)
 FINANCE = "dag:trigger:id=finance_* dag:read:id=finance_*"
-FINANCE_CANONICAL = "dag:read:id=finance_* dag:trigger:id=finance_*"  # the service orders items by action
 ENDS_WITHIN = RECHECK_INTERVAL_SECONDS + UNVERIFIED_GRACE_SECONDS + SLACK_SECONDS
 
 
@@ -104,8 +93,8 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-@pytest.fixture(scope="module")
-def admin(stack: Stack) -> Iterator[Admin]:
+def admin_session(stack: Stack) -> Iterator[Admin]:
+    """The body of each module's ``admin`` fixture: one admin-scoped service account (the CLI, once)."""
     name = unique("limits-admin")
     account = stack.service.cli(
         "service-account", "create", "--name", name, "--groups", "airflow-admins", "--scopes", "admin"
@@ -114,6 +103,11 @@ def admin(stack: Stack) -> Iterator[Admin]:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=stack.service.url, headers=headers, timeout=30) as client:
         yield Admin(stack, client)
+
+
+@pytest.fixture(scope="module")
+def admin(stack: Stack) -> Iterator[Admin]:
+    yield from admin_session(stack)
 
 
 def approve(stack: Stack, browser: httpx.Client, user_code: str) -> None:
@@ -203,126 +197,6 @@ def events_by(stack: Stack, service_token: Any, owner: str) -> list[str]:
     events = [entry["event"] for entry in logs.json()["event_logs"]]
     print(f"event log of {owner}: {events}")
     return events
-
-
-# ---- the example agent, run as its author would ----
-
-
-def run_example(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, str(EXAMPLE_AGENT), *args]
-    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
-
-
-def example_env(stack: Stack, agent: dict[str, Any], home: Path) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),
-        "AIRFLOW_URL": stack.origin,
-        "AGENT_CLIENT_ID": agent["clientId"],
-        "AGENT_CLIENT_SECRET": agent["clientSecret"],
-        "AGENT_SCOPE": FINANCE,
-        "AGENT_STATE_FILE": str(home / "agent" / "state.json"),
-    }
-
-
-def example_login(
-    stack: Stack, env: dict[str, str], decide: Callable[[str], None]
-) -> subprocess.CompletedProcess[str]:
-    """``agent.py login`` as a person would meet it: the URL and code it prints, then ``decide(user_code)``
-    (approve or deny) while it polls; its outcome once it has seen the decision."""
-    argv = [sys.executable, str(EXAMPLE_AGENT), "login"]
-    with subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as login:  # noqa: S603
-        assert login.stdout is not None
-        shown = login.stdout.readline() + login.stdout.readline()
-        found = re.search(r"open (\S+)\n.*code ([A-Z]{4}-[A-Z]{4})", shown)
-        assert found, shown
-        assert found.group(1) == f"{stack.origin}/auth/device?user_code={found.group(2)}"
-        decide(found.group(2))
-        out, err = login.communicate(timeout=60)
-    return subprocess.CompletedProcess(argv, login.returncode, shown + out, err)
-
-
-def test_the_example_agent_logs_in_lists_triggers_refreshes_and_explains_refusals(
-    stack: Stack, admin: Admin, tmp_path: Path, service_token: Any
-) -> None:
-    """``login`` shows the person's URL and code and keeps the refresh token 0600; ``dags`` and ``trigger``
-    act within the scope, the run and Airflow's event log naming both; a lapsed access token is refreshed
-    (the refresh token rotates); another DAG is a 403 and a wrong secret is ``invalid_client``, each
-    explained in one line."""
-    agent = admin.agent("example")
-    env = example_env(stack, agent, tmp_path)
-    username, authenticator = admin.person()
-    browser = person_browser(stack, username, authenticator)
-    login = example_login(stack, env, lambda user_code: approve(stack, browser, user_code))
-    assert login.returncode == 0, login.stderr
-    assert f"Approved for {FINANCE_CANONICAL}" in login.stdout
-    state_file = tmp_path / "agent" / "state.json"
-    assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
-    state = json.loads(state_file.read_text())
-    assert state["token_endpoint"] == f"{stack.service.url}/v1/oauth/token"  # found by discovery at `iss`
-
-    listed = run_example(env, "dags")
-    assert (listed.returncode, listed.stdout) == (0, "finance_daily\n"), listed.stderr
-    triggered = run_example(env, "trigger", "finance_daily")
-    assert triggered.returncode == 0, triggered.stderr
-    expected = f"{agent['name']} (for {username})"
-    assert triggered.stdout.strip().endswith(f"triggered by {expected}"), triggered.stdout
-    assert "trigger_dag_run" in events_by(stack, service_token, expected)
-
-    refused = run_example(env, "trigger", "marketing_daily")
-    assert refused.returncode == 1
-    assert "Airflow refused (403): not within what the person approved" in refused.stderr
-
-    # The access token lapses (moved in the agent's own file): the next call refreshes first.
-    state_file.write_text(json.dumps(state | {"access_expires_at": 0}))
-    assert run_example(env, "dags").returncode == 0
-    refreshed = json.loads(state_file.read_text())
-    assert refreshed["refresh_token"] != state["refresh_token"]
-    assert stat.S_IMODE(state_file.stat().st_mode) == 0o600
-
-    state_file.write_text(json.dumps(refreshed | {"access_expires_at": 0}))
-    wrong = run_example(env | {"AGENT_CLIENT_SECRET": "not-the-secret"}, "dags")
-    assert wrong.returncode == 1
-    assert "invalid_client: this agent's client id or secret is wrong" in wrong.stderr, wrong.stderr
-
-    # The person revokes it: once Airflow refuses the token (recheck + grace), the agent's refresh says why.
-    state_file.write_text(json.dumps(refreshed))
-    confirm(browser, stack, authenticator)
-    delegation_id = claims_of(refreshed["access_token"])["delegation_id"]
-    revoked = browser.request("DELETE", f"/auth/api/me/delegations/{delegation_id}", json={})
-    assert revoked.status_code == 200, revoked.text
-    revoked_at = time.monotonic()
-    while (
-        after := run_example(env, "dags")
-    ).returncode == 0 and time.monotonic() - revoked_at < ENDS_WITHIN + 10:
-        time.sleep(0.2)
-    assert after.returncode == 1, after.stdout
-    assert "Airflow refused the token" in after.stderr, after.stderr
-    assert "invalid_grant: the device code or refresh token is unknown" in after.stderr, after.stderr
-
-
-def test_the_example_agent_explains_a_malformed_scope_and_a_denial(
-    stack: Stack, admin: Admin, tmp_path: Path
-) -> None:
-    """A scope that is no ``dag:`` item is ``invalid_scope`` at once; a person's denial is ``access_denied``
-    at the agent's next poll; neither leaves tokens behind."""
-    agent = admin.agent("example")
-    env = example_env(stack, agent, tmp_path)
-    malformed = run_example(env, "login", "--scope", "dag:delete:id=finance_daily")
-    assert malformed.returncode == 1
-    assert "invalid_scope: the scope is malformed" in malformed.stderr, malformed.stderr
-    username, authenticator = admin.person()
-    browser = person_browser(stack, username, authenticator)
-
-    def deny(user_code: str) -> None:
-        assert browser.get(f"/auth/device/requests/{user_code}").status_code == 200
-        denied = browser.post(f"/auth/device/requests/{user_code}/deny", json={})
-        assert denied.status_code == 200, denied.text
-
-    denial = example_login(stack, env, deny)
-    assert denial.returncode == 1
-    assert "access_denied: the person denied the request" in denial.stderr, denial.stderr
-    assert not (tmp_path / "agent" / "state.json").exists()
 
 
 # ---- sub-agents (RFC 8693 token exchange at the service) ----
