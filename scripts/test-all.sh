@@ -54,6 +54,8 @@ if [ -x .venv/bin/python ] && [ -f airflow_plugin/pyproject.toml ]; then
   step "plugin lint (ruff)" bash -c "cd airflow_plugin && ../.venv/bin/ruff check . && ../.venv/bin/ruff format --check ."
   step "plugin types (mypy)" bash -c "cd airflow_plugin && ../.venv/bin/mypy src"
   step "plugin unit tests" bash -c "cd airflow_plugin && ../.venv/bin/python -m pytest -q"
+  # The example agent is copied by agent authors: it stays lint- and type-clean (the integration suite runs it).
+  step "example agent lint and types" bash -c "cd examples/agent && ../../.venv/bin/ruff check . && ../../.venv/bin/ruff format --check . && ../../.venv/bin/mypy"
 fi
 INTEGRATION=".venv/bin/python -m pytest -q test/integration"
 if [ "$INTEGRATION_DUAL" = 1 ]; then
