@@ -106,6 +106,17 @@ export class FakePasskeyRepository {
     return Promise.resolve({ userId: user.id, credentials });
   }
 
+  /** Every person's active credentials, people in the order they were added (enrollment order). */
+  enrolledCredentials(_tx: Tx) {
+    return Promise.resolve(
+      this.users.flatMap((u) =>
+        this.passkeys
+          .filter((p) => p.userId === u.id && !p.revokedAt)
+          .map((p) => ({ userId: u.id, credentialId: p.credentialId, transports: [...p.transports] })),
+      ),
+    );
+  }
+
   findWithOwner(_tx: Tx, credentialId: string) {
     const passkey = this.passkeys.find((p) => p.credentialId === credentialId);
     if (!passkey) return Promise.resolve(null);
