@@ -62,6 +62,7 @@ function world() {
     passkeys as unknown as PasskeyRepository,
     {} as never,
     { attestationFor: () => 'none' } as unknown as AuthenticatorPolicyService,
+    clock,
   );
   const invite = (token: string, over: Partial<Invite> = {}): Invite => {
     const row = {
