@@ -270,9 +270,10 @@ describe('polling', () => {
   });
 
   it('after 10 minutes: expired_token, and the request can no longer be approved', async () => {
-    const p = await person();
     const started = await start();
     advance(601);
+    // Signed in now: a sign-in from before the ten minutes is too old for the approval's step-up on the same CLOCK.
+    const p = await person();
     const res = await poll(started.device_code);
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('expired_token');

@@ -6,6 +6,7 @@ import { createServer, AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { decodeJwt } from 'jose';
 import { UsersService } from '@app/accounts';
+import { CLOCK, Clock } from '@app/config';
 import { SoftAuthenticator } from '../support/soft-authenticator';
 import {
   REDIRECT_URI,
@@ -101,12 +102,18 @@ describe('OIDC sign-in with a real OpenID provider', () => {
     });
     expect(new Date(first.lastIdpLoginAt).toISOString()).toBe(first.lastIdpLoginAt);
     expect(JSON.stringify(first)).not.toMatch(/idpSubject|idp_subject/); // the provider's sub stays internal
-    await new Promise((r) => setTimeout(r, 5));
-    await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
+    // The next sign-in a minute later on the service CLOCK (no real waiting): its time is the one recorded.
+    const minuteLater = new Date(Date.parse(first.lastIdpLoginAt) + 60_000);
+    const clock = jest.spyOn(t.app.get<Clock>(CLOCK), 'now').mockImplementation(() => new Date(minuteLater));
+    try {
+      await signInAt(t, 'bob').then((res) => expect(res.status).toBe(200));
+    } finally {
+      clock.mockRestore();
+    }
     const listed = (await t.http.get('/v1/admin/users').set(bearer).expect(200)).body as Array<Record<string, unknown>>;
     const row = listed.find((u) => u.username === 'bob')!;
     expect(row.idp).toBe(op.issuer);
-    expect(Date.parse(row.lastIdpLoginAt as string)).toBeGreaterThan(Date.parse(first.lastIdpLoginAt));
+    expect(row.lastIdpLoginAt).toBe(minuteLater.toISOString());
     // The OpenAPI document describes both fields on the user view.
     const schema = (await t.http.get('/docs/openapi.json').expect(200)).body.components.schemas.UserView;
     expect(schema.properties).toMatchObject({
@@ -262,13 +269,14 @@ describe('OIDC sign-in policy and failure modes', () => {
     try {
       const flow = await start(t);
       const query = await atProvider(flow.authorizationUrl, 'bob');
-      const realNow = Date.now;
-      Date.now = () => realNow() + 11 * 60 * 1000;
+      // Eleven minutes on, on the service CLOCK: past the flow's ten.
+      const later = new Date(Date.now() + 11 * 60 * 1000);
+      const clock = jest.spyOn(t.app.get<Clock>(CLOCK), 'now').mockImplementation(() => new Date(later));
       try {
         const res = await callback(t, flow, query).expect(400);
         expect(res.body.message).toMatch(/expired/);
       } finally {
-        Date.now = realNow;
+        clock.mockRestore();
       }
     } finally {
       await t.close();

@@ -27,7 +27,7 @@ export function enrollmentLink(enrollmentUrl: string, token: string): string {
 
 export type InviteState = 'pending' | 'used' | 'expired' | 'revoked';
 
-export function inviteState(invite: Invite, now = new Date()): InviteState {
+export function inviteState(invite: Invite, now: Date): InviteState {
   if (invite.revokedAt) return 'revoked';
   if (invite.usedAt) return 'used';
   if (invite.expiresAt.getTime() <= now.getTime()) return 'expired';

@@ -2,17 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx } from '@app/persistence';
-
-/** Enabled people holding at least one passkey that is neither revoked nor flagged (their groups decide the rest). */
-const ACTIVE_PEOPLE =
-  'SELECT u.groups FROM users u WHERE u.disabled_at IS NULL AND EXISTS ' +
-  '(SELECT 1 FROM passkeys p WHERE p.user_id = u.id AND p.revoked_at IS NULL AND p.flagged_at IS NULL)';
-/**
- * Arbitrary but fixed: every change that may remove an administrator takes this transaction-level lock on
- * PostgreSQL, so two admins demoting each other at the same time are decided one after the other (the second one
- * counts after the first committed). SQLite runs one unit of work at a time already.
- */
-const LAST_ADMIN_LOCK_KEY = 7_366_300_001;
+import { UserRepository } from './user.repository';
 
 /** Whether a change that left no administrator went through anyway (`--force` on the service CLI). */
 export interface AdminGuardOutcome {
@@ -27,11 +17,15 @@ export interface AdminGuardOutcome {
  */
 @Injectable()
 export class LastAdminGuard {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly users: UserRepository,
+  ) {}
 
   /** Runs `change` in `tx` and refuses (throws, so the unit of work rolls back) if it removed the last admin. */
   async keepAnAdmin(tx: Tx, force: boolean, change: () => Promise<void>): Promise<AdminGuardOutcome> {
-    if (tx.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(?)', [LAST_ADMIN_LOCK_KEY]);
+    // Two admins demoting each other at the same time are decided one after the other.
+    await this.users.lockAdminChanges(tx);
     const before = await this.countAdmins(tx);
     await change();
     if (before === 0 || (await this.countAdmins(tx)) > 0) return { overridden: false };
@@ -44,16 +38,7 @@ export class LastAdminGuard {
   }
 
   private async countAdmins(tx: Tx): Promise<number> {
-    const { rows } = await tx.query<{ groups: string }>(ACTIVE_PEOPLE);
-    return rows.filter((row) => parseGroups(row.groups).some((g) => this.config.adminGroups.includes(g))).length;
-  }
-}
-
-function parseGroups(text: string): string[] {
-  try {
-    const groups: unknown = JSON.parse(text);
-    return Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [];
-  } catch {
-    return [];
+    const people = await this.users.groupsOfActivePeople(tx);
+    return people.filter((groups) => groups.some((g) => this.config.adminGroups.includes(g))).length;
   }
 }

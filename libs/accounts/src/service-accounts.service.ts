@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
+import { CLOCK, Clock } from '@app/config';
 import { normalizeGroups } from './names';
 import { normalizeScopes } from './scopes';
 import { hashSecret, newSecret, secretMatches } from './secrets';
@@ -29,6 +30,7 @@ export class ServiceAccountsService {
     private readonly uow: UnitOfWork,
     private readonly accounts: ServiceAccountRepository,
     private readonly audit: AuditService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async create(
@@ -39,7 +41,7 @@ export class ServiceAccountsService {
     if (!NAME.test(name))
       throw new AppError(ErrorCode.InvalidRequest, 'name must be 1-128 characters: letters, digits and . _ -');
     const secret = newSecret();
-    const now = new Date();
+    const now = this.clock.now();
     const account = Object.assign(new ServiceAccount(), {
       id: randomUUID(),
       name,
@@ -139,7 +141,7 @@ export class ServiceAccountsService {
     const account = await this.resolve(idOrName);
     const secret = newSecret();
     await this.uow.run(async (tx) => {
-      const at = new Date();
+      const at = this.clock.now();
       await this.accounts.update(tx, account.id, { secretHash: hashSecret(secret), secretRotatedAt: at });
       await this.accounts.endTokens(tx, account.id, SessionsEndedReason.SecretRotated, at);
       await this.audit.record(
@@ -169,7 +171,7 @@ export class ServiceAccountsService {
   async setDisabled(context: AuditContext, idOrName: string, disabled: boolean): Promise<ServiceAccount> {
     const account = await this.resolve(idOrName);
     await this.uow.run(async (tx) => {
-      const at = new Date();
+      const at = this.clock.now();
       await this.accounts.update(tx, account.id, { disabledAt: disabled ? at : null });
       if (disabled) await this.accounts.endTokens(tx, account.id, SessionsEndedReason.AccountDisabled, at);
       await this.audit.record(

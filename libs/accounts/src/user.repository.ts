@@ -9,6 +9,16 @@ const RECORD_LOGIN = 'UPDATE users SET last_login_at = ?, last_login_method = ? 
 const END_SESSIONS =
   'UPDATE users SET session_generation = session_generation + 1, sessions_ended_reason = ?, sessions_ended_at = ? ' +
   'WHERE id = ?';
+/** Enabled people holding at least one passkey that is neither revoked nor flagged (their groups decide the rest). */
+const GROUPS_OF_ACTIVE_PEOPLE =
+  'SELECT u.groups FROM users u WHERE u.disabled_at IS NULL AND EXISTS ' +
+  '(SELECT 1 FROM passkeys p WHERE p.user_id = u.id AND p.revoked_at IS NULL AND p.flagged_at IS NULL)';
+/**
+ * Arbitrary but fixed: every change that may remove an administrator takes this transaction-level lock on
+ * PostgreSQL, so two admins demoting each other at the same time are decided one after the other (the second one
+ * counts after the first committed). SQLite runs one unit of work at a time already.
+ */
+const ADMIN_CHANGE_LOCK_KEY = 7_366_300_001;
 
 /** The user aggregate's queries: hand-written SQL on the sign-in path, TypeORM's repository API elsewhere. */
 @Injectable()
@@ -50,6 +60,20 @@ export class UserRepository {
     await tx.query(END_SESSIONS, [reason, tx.rows(User).param('sessionsEndedAt', at), userId]);
   }
 
+  /**
+   * Serialises the changes that may remove an administrator until the unit ends (PostgreSQL's transaction-level
+   * advisory lock; SQLite runs one unit at a time already).
+   */
+  async lockAdminChanges(tx: Tx): Promise<void> {
+    if (tx.dialect === 'postgres') await tx.query('SELECT pg_advisory_xact_lock(?)', [ADMIN_CHANGE_LOCK_KEY]);
+  }
+
+  /** The groups of every enabled person who can sign in (an active passkey), one list per person. */
+  async groupsOfActivePeople(tx: Tx): Promise<string[][]> {
+    const { rows } = await tx.query<{ groups: string }>(GROUPS_OF_ACTIVE_PEOPLE);
+    return rows.map((row) => parseGroups(row.groups));
+  }
+
   /** id → username for the given ids that are users (others are left out). */
   async usernamesByIds(tx: Tx, ids: string[]): Promise<Map<string, string>> {
     if (ids.length === 0) return new Map();
@@ -61,5 +85,15 @@ export class UserRepository {
   async idsByUsername(tx: Tx, username: string): Promise<string[]> {
     const users = await tx.manager.find(User, { select: { id: true }, where: { username } });
     return users.map((user) => user.id);
+  }
+}
+
+/** A stored groups column read raw (JSON text): anything but a list of strings counts as no groups. */
+function parseGroups(text: string): string[] {
+  try {
+    const groups: unknown = JSON.parse(text);
+    return Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [];
+  } catch {
+    return [];
   }
 }

@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
+import { CLOCK, Clock } from '@app/config';
 import { InviteRepository } from './invite.repository';
 import { LastAdminGuard } from './last-admin.guard';
 import { normalizeGroups, normalizeUsername } from './names';
@@ -40,6 +41,7 @@ export class UsersService {
     private readonly repository: UserRepository,
     private readonly lastAdmin: LastAdminGuard,
     private readonly invites: InviteRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   static newWebAuthnUserId(): string {
@@ -73,7 +75,7 @@ export class UsersService {
 
   /** Inside the enrollment transaction: the user appears together with their first passkey or not at all. */
   async create(tx: Tx, input: NewUser): Promise<User> {
-    const now = new Date();
+    const now = this.clock.now();
     const username = normalizeUsername(input.username);
     const user = Object.assign(new User(), {
       id: randomUUID(),
@@ -152,7 +154,7 @@ export class UsersService {
     return this.uow.run(async (tx) => {
       const user = await this.repository.findByIdentity(tx, issuer, subject);
       if (!user) return false;
-      const at = new Date();
+      const at = this.clock.now();
       await this.repository.update(tx, user.id, { groups: [], updatedAt: at });
       await this.repository.endSessions(tx, user.id, SessionsEndedReason.ProviderLogout, at);
       await this.audit.record(
@@ -183,7 +185,7 @@ export class UsersService {
   ): Promise<User> {
     const user = await this.resolve(idOrUsername);
     await this.uow.run(async (tx) => {
-      const at = new Date();
+      const at = this.clock.now();
       const { overridden } = await this.lastAdmin.keepAnAdmin(tx, disabled && !!options.force, async () => {
         await this.repository.update(tx, user.id, { disabledAt: disabled ? at : null, updatedAt: at });
         if (disabled) await this.repository.endSessions(tx, user.id, SessionsEndedReason.AccountDisabled, at);
@@ -215,7 +217,7 @@ export class UsersService {
     const before = { displayName: user.displayName, groups: user.groups };
     if (changes.displayName !== undefined) user.displayName = changes.displayName.trim() || user.username;
     if (changes.groups !== undefined) user.groups = normalizeGroups(changes.groups);
-    user.updatedAt = new Date();
+    user.updatedAt = this.clock.now();
     await this.uow.run(async (tx) => {
       const { overridden } = await this.lastAdmin.keepAnAdmin(tx, !!options.force, async () => {
         const { displayName, groups, updatedAt } = user;

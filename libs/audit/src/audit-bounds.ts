@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Tx } from '@app/persistence';
+import { AuditWindowRepository, WindowRow } from './audit-window.repository';
 import { AuditContext, AuditRecord } from './audit.types';
 
 /*
@@ -94,23 +95,6 @@ export function aggregationOf(context: AuditContext, record: AuditRecord): Aggre
   return null;
 }
 
-interface WindowRow {
-  client_ip: string | null;
-  type: string;
-  reason: string | null;
-  summary_of: string | null;
-  first_at: string | number;
-  last_at: string | number;
-  hits: string | number;
-}
-
-const COUNT =
-  'INSERT INTO audit_failure_windows (bucket, client_ip, type, reason, summary_of, window_ends_at, first_at, last_at, hits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) ' +
-  'ON CONFLICT (bucket) DO UPDATE SET hits = audit_failure_windows.hits + 1, last_at = excluded.last_at WHERE audit_failure_windows.window_ends_at > excluded.first_at RETURNING hits';
-const WINDOW_COLUMNS = 'client_ip, type, reason, summary_of, first_at, last_at, hits';
-const TAKE_ENDED_OF_BUCKET = `DELETE FROM audit_failure_windows WHERE bucket = ? AND window_ends_at <= ? RETURNING ${WINDOW_COLUMNS}`;
-const TAKE_ENDED = `DELETE FROM audit_failure_windows WHERE window_ends_at <= ? RETURNING ${WINDOW_COLUMNS}`;
-
 export interface WindowSummary {
   context: AuditContext;
   record: AuditRecord;
@@ -146,6 +130,7 @@ function summaryOf(row: WindowRow): WindowSummary | null {
  */
 export async function countAggregated(
   tx: Tx,
+  windows: AuditWindowRepository,
   aggregation: Aggregation,
   context: AuditContext,
   record: AuditRecord,
@@ -154,29 +139,25 @@ export async function countAggregated(
   const { bucket } = aggregation;
   const write: WindowSummary[] = [];
   // An ended window of this bucket is summarised before a new one starts (the periodic flush does the rest).
-  const ended = await tx.query<WindowRow>(TAKE_ENDED_OF_BUCKET, [bucket, now]);
-  for (const row of ended.rows) {
+  for (const row of await windows.takeEnded(tx, now, bucket)) {
     const summary = summaryOf(row);
     if (summary) write.push(summary);
   }
-  const summary = aggregation.summaryOf ? JSON.stringify(aggregation.summaryOf) : null;
-  const counted = await tx.query<{ hits: string | number }>(COUNT, [
+  const hits = await windows.count(tx, {
     bucket,
-    context.clientIp?.slice(0, 64) ?? null,
-    record.type.slice(0, 64),
-    record.reason?.slice(0, 64) ?? null,
-    summary,
-    now + AGGREGATION_WINDOW_MS,
-    now,
-    now,
-  ]);
+    clientIp: context.clientIp?.slice(0, 64) ?? null,
+    type: record.type.slice(0, 64),
+    reason: record.reason?.slice(0, 64) ?? null,
+    summaryOf: aggregation.summaryOf ? JSON.stringify(aggregation.summaryOf) : null,
+    at: now,
+    windowEndsAt: now + AGGREGATION_WINDOW_MS,
+  });
   // hits 0: this request opened the window, so it is written in full.
-  if (Number(counted.rows[0]?.hits ?? 0) === 0) write.push({ context, record, occurredAt: new Date(now) });
+  if (hits === 0) write.push({ context, record, occurredAt: new Date(now) });
   return write;
 }
 
 /** Takes every ended window and returns the summaries to write (the windows' rows are gone with this unit). */
-export async function takeEndedWindows(tx: Tx, now: number): Promise<WindowSummary[]> {
-  const ended = await tx.query<WindowRow>(TAKE_ENDED, [now]);
-  return ended.rows.map(summaryOf).filter((s): s is WindowSummary => s !== null);
+export async function takeEndedWindows(tx: Tx, windows: AuditWindowRepository, now: number): Promise<WindowSummary[]> {
+  return (await windows.takeEnded(tx, now)).map(summaryOf).filter((s): s is WindowSummary => s !== null);
 }

@@ -38,6 +38,13 @@ const SET_HEAD_HASH = 'UPDATE audit_chain_head SET hash = ? WHERE id = 1';
 const HEAD = 'SELECT seq, hash FROM audit_chain_head WHERE id = 1';
 const HEAD_WITH_TIME =
   'SELECT h.seq, h.hash, e.occurred_at FROM audit_chain_head h LEFT JOIN audit_events e ON e.seq = h.seq WHERE h.id = 1';
+/** Locks the chain head for the rest of the unit (PostgreSQL): nobody appends while a prefix is cut. */
+const LOCK_HEAD = 'UPDATE audit_chain_head SET seq = seq WHERE id = 1 RETURNING seq';
+const FIRST_CHAINED_FROM = 'SELECT MIN(seq) AS seq FROM audit_events WHERE occurred_at >= ? AND seq IS NOT NULL';
+const FIRST_CHAINED = 'SELECT MIN(seq) AS seq FROM audit_events WHERE seq IS NOT NULL';
+const HASH_AT = 'SELECT hash FROM audit_events WHERE seq = ?';
+const DELETE_THROUGH = 'DELETE FROM audit_events WHERE seq <= ?';
+const ANY_CHAINED_BEFORE = 'SELECT seq FROM audit_events WHERE occurred_at < ? AND seq IS NOT NULL LIMIT 1';
 const HEAD_MISSING = 'the audit chain head is missing: the audit_chain_head row was deleted';
 
 /**
@@ -90,6 +97,40 @@ export class AuditEventRepository {
       head: { seq: Number(row.seq), hash: row.hash },
       occurredAt: row.occurred_at == null ? null : new Date(Number(row.occurred_at)),
     };
+  }
+
+  /** The head's position, locked until the unit ends (appends wait): the first step of cutting a prefix. */
+  async lockHead(tx: Tx): Promise<number> {
+    const row = (await tx.query<{ seq: string | number }>(LOCK_HEAD)).rows[0];
+    if (!row) throw new Error(HEAD_MISSING);
+    return Number(row.seq);
+  }
+
+  /** Whether any chained event occurred before `cutoff` (epoch ms). */
+  async anyChainedBefore(tx: Tx, cutoff: number): Promise<boolean> {
+    return (await tx.query(ANY_CHAINED_BEFORE, [cutoff])).rows.length > 0;
+  }
+
+  /** The first chain position whose event occurred at or after `cutoff` (epoch ms), or null. */
+  async firstChainedFrom(tx: Tx, cutoff: number): Promise<number | null> {
+    const seq = (await tx.query<{ seq: string | number | null }>(FIRST_CHAINED_FROM, [cutoff])).rows[0]?.seq;
+    return seq == null ? null : Number(seq);
+  }
+
+  /** The first chain position still stored, or null for an empty chain. */
+  async firstChained(tx: Tx): Promise<number | null> {
+    const seq = (await tx.query<{ seq: string | number | null }>(FIRST_CHAINED)).rows[0]?.seq;
+    return seq == null ? null : Number(seq);
+  }
+
+  /** The hash of the event at position `seq`, or null when there is none. */
+  async hashAt(tx: Tx, seq: number): Promise<string | null> {
+    return (await tx.query<{ hash: string }>(HASH_AT, [seq])).rows[0]?.hash ?? null;
+  }
+
+  /** Deletes the events up to and including position `seq`; returns how many. */
+  async deleteThrough(tx: Tx, seq: number): Promise<number> {
+    return (await tx.query(DELETE_THROUGH, [seq])).affected;
   }
 
   /** The oldest row without a chain position (never appended by the service), if any. */

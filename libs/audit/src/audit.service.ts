@@ -3,10 +3,11 @@ import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { AuditEvent } from './audit-event.entity';
 import { AuditEventRepository } from './audit-event.repository';
+import { AuditWindowRepository } from './audit-window.repository';
 import { AuditContext, AuditQuery, AuditRecord, SYSTEM_CONTEXT } from './audit.types';
 import { PRUNED_EVENT } from './audit-chain';
 import { CheckpointKeys, SIGNATURE_FIELD } from './audit-checkpoint';
-import { anythingOlderThanRetention, prunePrefix, PruneResult } from './audit-retention';
+import { prunePrefix, PruneResult, retentionCutoff } from './audit-retention';
 import { aggregationOf, countAggregated, takeEndedWindows } from './audit-bounds';
 
 const MAX_PAGE = 500;
@@ -16,6 +17,7 @@ export class AuditService {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly events: AuditEventRepository,
+    private readonly windows: AuditWindowRepository,
   ) {}
 
   /**
@@ -27,7 +29,14 @@ export class AuditService {
     const aggregation = aggregationOf(context, record);
     const write = async (unit: Tx) => {
       if (!aggregation) return this.events.append(unit, context, record, occurredAt);
-      const events = await countAggregated(unit, aggregation, context, record, (occurredAt ?? new Date()).getTime());
+      const events = await countAggregated(
+        unit,
+        this.windows,
+        aggregation,
+        context,
+        record,
+        (occurredAt ?? new Date()).getTime(),
+      );
       for (const event of events) await this.events.append(unit, event.context, event.record, event.occurredAt);
     };
     if (tx) await write(tx);
@@ -40,11 +49,14 @@ export class AuditService {
    * audit-checkpoint.ts), in one unit: either both or neither.
    */
   async prune(retentionDays: number, keys: CheckpointKeys, now = Date.now()): Promise<PruneResult | null> {
-    if (!(await this.uow.run((tx) => anythingOlderThanRetention(tx, retentionDays, now)))) return null;
+    // Without an event older than the retention period nothing can be due (prunePrefix would return null), so no
+    // signing key is fetched for the checkpoint: a new service has none until its key store has started.
+    const cutoff = retentionCutoff(retentionDays, now);
+    if (!(await this.uow.run((tx) => this.events.anyChainedBefore(tx, cutoff)))) return null;
     // Fetched before the unit starts (a key read must not run inside it on SQLite's one connection); signing is synchronous.
     const sign = await keys.checkpointSigner();
     return this.uow.run(async (tx) => {
-      const pruned = await prunePrefix(tx, retentionDays, now);
+      const pruned = await prunePrefix(tx, this.events, retentionDays, now);
       if (pruned)
         await this.events.append(
           tx,
@@ -59,14 +71,14 @@ export class AuditService {
   /** Writes the summaries of the failure windows that have ended (see audit-bounds.ts); returns how many. */
   async flushEndedWindows(now = Date.now()): Promise<number> {
     return this.uow.run(async (tx) => {
-      const summaries = await takeEndedWindows(tx, now);
+      const summaries = await takeEndedWindows(tx, this.windows, now);
       for (const event of summaries) await this.events.append(tx, event.context, event.record, event.occurredAt);
       return summaries.length;
     });
   }
 
   /** Newest first (chain order, reversed), keyset-paginated on the chain position, so pages stay stable while events keep arriving. */
-  async query(query: AuditQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
+  async search(query: AuditQuery): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
     const limit = Math.min(Math.max(query.limit ?? 100, 1), MAX_PAGE);
     const before = query.cursor ? decodeCursor(query.cursor) : undefined;
     const rows = await this.uow.run((tx) => this.events.newestFirst(tx, query, before, limit + 1));

@@ -1,6 +1,7 @@
 /**
- * The service's clock, for every decision that depends on the time (challenge, invite, CLI-code, device-request and delegation expiry): one
- * provider (`CLOCK`, given by AppConfigModule), so that a test overrides it and moves time instead of waiting.
+ * The service's clock, for every decision that depends on the time and every time it stores (expiries, token
+ * lifetimes and their check, step-up age, key rotation; see docs/architecture.md for what stays on the wall clock):
+ * one provider (`CLOCK`, given by AppConfigModule), so that a test overrides it and moves time instead of waiting.
  */
 export const CLOCK = Symbol('CLOCK');
 export interface Clock {

@@ -1,5 +1,6 @@
 import type { UnitOfWork } from '@app/persistence';
 import {
+  FakeClock,
   FakeProviderSessionRepository,
   FakeSingleUseRows,
   FakeUnitOfWork,
@@ -32,6 +33,7 @@ function world(claims: Record<string, unknown> = {}) {
   const pending = new FakeSingleUseRows<FederatedLogin>('secretHash');
   const sessions = new FakeProviderSessionRepository();
   const usedTokens = new FakeUsedLogoutTokenRepository();
+  const clock = new FakeClock(T0);
   let n = 0;
   const relyingParty = {
     configured: true,
@@ -48,24 +50,16 @@ function world(claims: Record<string, unknown> = {}) {
     relyingParty,
     sessions as unknown as ProviderSessionRepository,
     usedTokens as unknown as UsedLogoutTokenRepository,
+    clock,
   );
   const started = async () => {
     const { authorizationUrl, binding } = await service.start();
     return { query: `?code=c&state=${new URL(authorizationUrl).searchParams.get('state')}`, binding };
   };
-  return { service, flows, pending, sessions, started };
+  return { service, clock, flows, pending, sessions, started };
 }
 
 describe('FederationService (provider sign-in rules, without a database)', () => {
-  beforeEach(() => {
-    // The service reads the wall clock (Date.now / new Date), not CLOCK: only Date is faked.
-    jest.useFakeTimers({
-      now: T0,
-      doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'queueMicrotask'],
-    });
-  });
-  afterEach(() => jest.useRealTimers());
-
   it('finishes a flow started in this browser, once', async () => {
     const w = world();
     const { query, binding } = await w.started();
@@ -86,7 +80,7 @@ describe('FederationService (provider sign-in rules, without a database)', () =>
     });
     await expect(w.service.finish(other.query, other.binding)).rejects.toMatchObject({ reason: 'state_unknown' });
     const late = await w.started();
-    jest.setSystemTime(T0.getTime() + SETTINGS.flowTtlSeconds * 1000);
+    w.clock.at = new Date(T0.getTime() + SETTINGS.flowTtlSeconds * 1000);
     await expect(w.service.finish(late.query, late.binding)).rejects.toMatchObject({ reason: 'state_expired' });
   });
 
@@ -119,7 +113,7 @@ describe('FederationService (provider sign-in rules, without a database)', () =>
       issuer: ISSUER,
       action: 'sign_in' as never,
     });
-    jest.setSystemTime(T0.getTime() + SETTINGS.flowTtlSeconds * 1000);
+    w.clock.at = new Date(T0.getTime() + SETTINGS.flowTtlSeconds * 1000);
     await expect(w.service.takePendingLogin(later)).rejects.toMatchObject({ reason: 'federated_login_expired' });
   });
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { FederatedIdentity, groupsFromProvider } from '@app/accounts';
+import { CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { FederatedLogin, PasskeyStep } from './federated-login.entity';
@@ -81,6 +82,7 @@ export class FederationService {
     private readonly relyingParty: OidcRelyingParty,
     private readonly providerSessions: ProviderSessionRepository,
     private readonly usedLogoutTokens: UsedLogoutTokenRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** What the login page may show; nothing secret. */
@@ -96,7 +98,7 @@ export class FederationService {
     // Built before anything is stored: a provider that cannot be reached leaves no flow behind.
     const authorizationUrl = await this.relyingParty.authorizationUrl(request);
     const binding = randomBytes(32).toString('base64url');
-    const now = new Date();
+    const now = this.clock.now();
     const flow = Object.assign(new OidcFlow(), {
       id: randomUUID(),
       ...request,
@@ -131,7 +133,7 @@ export class FederationService {
         'this sign-in attempt is unknown or was already used; start again',
         'state_unknown',
       );
-    if (flow.expiresAt.getTime() <= Date.now())
+    if (flow.expiresAt.getTime() <= this.clock.now().getTime())
       throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in attempt expired; start again', 'state_expired');
     if (!sameHash(flow.bindingHash, sha256Hex(binding))) {
       throw new AppError(
@@ -166,7 +168,7 @@ export class FederationService {
    */
   async holdForPasskey(tx: Tx, input: { userId: string; issuer: string; action: PasskeyStep }): Promise<string> {
     const secret = randomBytes(32).toString('base64url');
-    const now = new Date();
+    const now = this.clock.now();
     const login = Object.assign(new FederatedLogin(), {
       id: randomUUID(),
       secretHash: sha256Hex(secret),
@@ -222,7 +224,7 @@ export class FederationService {
    * The person's recorded sids are forgotten: their sessions all end, and a later logout naming one of those old
    * provider sessions must not end a session they start afterwards.
    */
-  async acceptLogoutToken(tx: Tx, token: VerifiedLogoutToken, now = new Date()): Promise<LogoutTarget | null> {
+  async acceptLogoutToken(tx: Tx, token: VerifiedLogoutToken, now = this.clock.now()): Promise<LogoutTarget | null> {
     const used = Object.assign(new UsedLogoutToken(), {
       id: randomUUID(),
       jtiHash: sha256Hex(`${token.issuer}\n${token.jti}`),
@@ -250,7 +252,7 @@ export class FederationService {
     return { issuer: token.issuer, subject };
   }
 
-  async purgeExpired(tx: Tx, now = new Date()): Promise<number> {
+  async purgeExpired(tx: Tx, now = this.clock.now()): Promise<number> {
     return (
       (await this.flows.purgeExpired(tx, now)) +
       (await this.pendingLogins.purgeExpired(tx, now)) +
@@ -266,7 +268,7 @@ export class FederationService {
         'this sign-in is unknown or was already finished; sign in again',
         'federated_login_unknown',
       );
-    if (login.expiresAt.getTime() <= Date.now())
+    if (login.expiresAt.getTime() <= this.clock.now().getTime())
       throw new AppError(ErrorCode.InvalidChallenge, 'this sign-in expired; sign in again', 'federated_login_expired');
     return login;
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createRemoteJWKSet, JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import { APP_CONFIG, AppConfig, OidcConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock, OidcConfig } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 
 /**
@@ -66,7 +66,10 @@ export class OidcRelyingParty implements OnApplicationBootstrap {
   /** The provider's keys for logout tokens (jose caches them and refetches when an unknown key id appears). */
   private logoutKeys?: ReturnType<typeof createRemoteJWKSet>;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   get configured(): boolean {
     return this.config.oidc !== undefined;
@@ -173,6 +176,8 @@ export class OidcRelyingParty implements OnApplicationBootstrap {
         requiredClaims: ['iat', 'jti'],
         maxTokenAge: LOGOUT_TOKEN_MAX_AGE_SECONDS,
         clockTolerance: LOGOUT_TOKEN_CLOCK_TOLERANCE_SECONDS,
+        // The service's clock decides how old a logout token is, as it decides every other expiry.
+        currentDate: this.clock.now(),
       }));
     } catch (error) {
       throw refuse((error as Error).message);

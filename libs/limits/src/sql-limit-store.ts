@@ -6,6 +6,8 @@ import { LimitCount, LimitCounter, LimitStore, LimitStoreHealth } from './limit-
  * Fixed-window counters in the `rate_limits` table, one upsert per bucket: the first hit of a window inserts (or
  * restarts an expired row), later hits add one. One statement, so concurrent requests on any number of instances
  * never lose a count (PostgreSQL and SQLite both run INSERT ... ON CONFLICT DO UPDATE atomically).
+ * This store is the limits' repository (the `LimitStore` port's SQL side; the rules are in limit-rules.ts and the
+ * middleware), named so in queries-in-repositories.spec.ts: the one file outside `*.repository.ts` that runs SQL.
  */
 const HIT = `INSERT INTO rate_limits (bucket, hits, window_ends_at) VALUES (?, 1, ?)
   ON CONFLICT (bucket) DO UPDATE SET

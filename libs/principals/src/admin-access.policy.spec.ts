@@ -4,13 +4,16 @@ import type { VerifiedAccessToken } from '@app/tokens';
 import { AdminAccess, AdminAccessPolicy } from './admin-access.policy';
 import type { Principal } from './principal';
 import { StepUpPolicy } from './step-up.policy';
+import { FakeClock } from '../../../test/support/fakes';
 
 const config = {
   adminGroups: ['airflow-admins', 'platform'],
   webauthn: { stepUpMaxAgeSeconds: 300 },
 } as unknown as AppConfig;
-const policy = new AdminAccessPolicy(config, new StepUpPolicy(config));
-const now = () => Math.floor(Date.now() / 1000);
+/** The CLOCK stands still, so a sign-in's age is exact (no real time passes between issue and check). */
+const clock = new FakeClock(new Date('2026-01-02T03:04:05Z'));
+const policy = new AdminAccessPolicy(config, new StepUpPolicy(config, clock));
+const now = () => Math.floor(clock.now().getTime() / 1000);
 
 function principal(
   kind: Principal['kind'],
@@ -123,20 +126,20 @@ describe('AdminAccessPolicy', () => {
 });
 
 describe('StepUpPolicy', () => {
-  const stepUp = new StepUpPolicy(config);
+  const stepUp = new StepUpPolicy(config, clock);
   const check =
     (token: Partial<VerifiedAccessToken>, kind: Principal['kind'] = 'user') =>
     () =>
       stepUp.requireFreshVerifiedSignIn(principal(kind, [], [], token), 'this');
 
   it('accepts a user-verified sign-in within the window, up to its edge', () => {
-    expect(check({ auth_time: now() - 299, amr: ['mfa'] })).not.toThrow();
+    expect(check({ auth_time: now() - 300, amr: ['mfa'] })).not.toThrow();
   });
 
   it.each([
     ['no auth_time', { amr: ['mfa'] }, /sign-in from the last 300 seconds/],
     ['auth_time as a string', { auth_time: String(now()) as unknown as number, amr: ['mfa'] }, /last 300 seconds/],
-    ['older than the window', { auth_time: now() - 302, amr: ['mfa'] }, /last 300 seconds/],
+    ['older than the window', { auth_time: now() - 301, amr: ['mfa'] }, /last 300 seconds/],
     ['no amr', { auth_time: now() }, /PIN or biometrics/],
     ['amr without mfa', { auth_time: now(), amr: ['hwk', 'user'] }, /PIN or biometrics/],
     ['amr as a string containing mfa', { auth_time: now(), amr: 'mfa' as unknown as string[] }, /PIN or biometrics/],

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import type { Principal } from './principal';
 
@@ -14,7 +14,10 @@ const USER_VERIFIED_AMR = 'mfa';
  */
 @Injectable()
 export class StepUpPolicy {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   /** @param action what the person is doing, for the message ("adding a passkey"). */
   requireFreshVerifiedSignIn(principal: Principal, action: string): void {
@@ -22,7 +25,7 @@ export class StepUpPolicy {
       throw new AppError(ErrorCode.Forbidden, `only a person can confirm ${action} with a passkey`);
     const maxAge = this.config.webauthn.stepUpMaxAgeSeconds;
     const authTime = principal.token.auth_time;
-    const age = typeof authTime === 'number' ? Date.now() / 1000 - authTime : Infinity;
+    const age = typeof authTime === 'number' ? this.clock.now().getTime() / 1000 - authTime : Infinity;
     if (!(age <= maxAge)) {
       throw new AppError(
         ErrorCode.StepUpRequired,

@@ -3,7 +3,13 @@ import { compactVerify, importJWK } from 'jose';
 import type { AuditContext, AuditService } from '@app/audit';
 import type { AppConfig } from '@app/config';
 import type { UnitOfWork } from '@app/persistence';
-import { FakeAudit, FakeLedger, FakeSigningKeyRepository, FakeUnitOfWork } from '../../../test/support/fakes';
+import {
+  FakeAudit,
+  FakeClock,
+  FakeLedger,
+  FakeSigningKeyRepository,
+  FakeUnitOfWork,
+} from '../../../test/support/fakes';
 import { signCompactJws } from './compact-jws';
 import { KeyStoreService } from './key-store.service';
 
@@ -15,34 +21,24 @@ const CONFIG = {
   jwt: { signingAlg: 'EdDSA', userTokenTtlSeconds: USER_TTL_S, serviceTokenTtlSeconds: 600, rotationIntervalHours: 24 },
 } as unknown as AppConfig;
 
-/** Only Date is faked: the key store reads the wall clock (Date.now / new Date), not CLOCK. */
-function setNow(at: Date) {
-  jest.setSystemTime(at);
-}
-
+/** A KeyStoreService over an in-memory key table, on a CLOCK standing at T0 until a test moves it. */
 function store() {
   const ledger = new FakeLedger();
   const rows = new FakeSigningKeyRepository();
+  const clock = new FakeClock(T0);
   const keys = new KeyStoreService(
     rows,
     CONFIG,
     new FakeAudit(ledger) as unknown as AuditService,
     new FakeUnitOfWork() as unknown as UnitOfWork,
+    clock,
   );
-  return { keys, rows, ledger };
+  return { keys, rows, ledger, clock };
 }
 
 const kids = async (keys: KeyStoreService) => (await keys.jwks()).keys.map((k) => k.kid);
 
 describe('KeyStoreService (key rotation order, without a database)', () => {
-  beforeEach(() => {
-    jest.useFakeTimers({
-      now: T0,
-      doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'queueMicrotask'],
-    });
-  });
-  afterEach(() => jest.useRealTimers());
-
   it('first start creates an active key and publishes a next key, each audited; a second start creates nothing', async () => {
     const { keys, rows, ledger } = store();
     await keys.ensureKeys(CONTEXT);
@@ -86,7 +82,7 @@ describe('KeyStoreService (key rotation order, without a database)', () => {
   });
 
   it('keeps the retired key published until its last token can have expired, then erases its private part', async () => {
-    const { keys, rows, ledger } = store();
+    const { keys, rows, ledger, clock } = store();
     await keys.ensureKeys(CONTEXT);
     const { retiredKid } = await keys.rotate(CONTEXT);
     const retired = rows.rows.find((k) => k.kid === retiredKid);
@@ -94,13 +90,13 @@ describe('KeyStoreService (key rotation order, without a database)', () => {
     const until = retired?.publishUntil?.getTime() ?? 0;
     expect(until - T0.getTime()).toBeGreaterThanOrEqual(USER_TTL_S * 1000);
 
-    setNow(new Date(T0.getTime() + USER_TTL_S * 1000)); // the last token signed at T0 expires now
-    await keys.maintain(CONTEXT, new Date());
+    clock.at = new Date(T0.getTime() + USER_TTL_S * 1000); // the last token signed at T0 expires now
+    await keys.maintain(CONTEXT);
     expect(await kids(keys)).toContain(retiredKid);
     expect(retired?.state).toBe('retired');
 
-    setNow(new Date(until + 1));
-    await keys.maintain(CONTEXT, new Date());
+    clock.at = new Date(until + 1);
+    await keys.maintain(CONTEXT);
     expect(retired?.state).toBe('expired');
     expect(await kids(keys)).not.toContain(retiredKid);
     expect(ledger.calls.at(-1)).toMatchObject({
@@ -110,14 +106,14 @@ describe('KeyStoreService (key rotation order, without a database)', () => {
   });
 
   it('rotates from maintain only once the active key is older than the interval', async () => {
-    const { keys, rows } = store();
+    const { keys, rows, clock } = store();
     await keys.ensureKeys(CONTEXT);
     const first = (await keys.signingKey()).kid;
-    setNow(new Date(T0.getTime() + 24 * 3600_000 - 1));
-    await keys.maintain(CONTEXT, new Date());
+    clock.at = new Date(T0.getTime() + 24 * 3600_000 - 1);
+    await keys.maintain(CONTEXT);
     expect(rows.rows.filter((k) => k.state === 'active').map((k) => k.kid)).toEqual([first]);
-    setNow(new Date(T0.getTime() + 24 * 3600_000));
-    await keys.maintain(CONTEXT, new Date());
+    clock.at = new Date(T0.getTime() + 24 * 3600_000);
+    await keys.maintain(CONTEXT);
     expect(rows.rows.find((k) => k.kid === first)?.state).toBe('retired');
   });
 });

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, JsonWebKey, KeyObject, randomUUID } 
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, JWK } from 'jose';
 import { AuditContext, AuditService, CHECKPOINT_TYP, CheckpointKeys, CheckpointSign, jwkThumbprint } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { decryptPrivateKey, encryptPrivateKey, sealedWith, sealErasedKey } from './key-encryption';
@@ -57,6 +57,7 @@ export class KeyStoreService implements CheckpointKeys {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
     private readonly uow: UnitOfWork,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** First start: an active key and a published next key. Safe when several instances start at once. */
@@ -99,7 +100,7 @@ export class KeyStoreService implements CheckpointKeys {
     const result = await this.uow.run(async (tx) => {
       const active = await this.keys.requireInState(tx, 'active');
       const next = await this.keys.requireInState(tx, 'next');
-      const now = new Date();
+      const now = this.clock.now();
       const retired = await this.keys.moveState(tx, active.id, 'active', {
         state: 'retired',
         retiredAt: now,
@@ -153,7 +154,7 @@ export class KeyStoreService implements CheckpointKeys {
    * Rotates when the active key is older than the configured interval; erases retired keys nobody can need (their
    * private part; the public part stays, for audit checkpoints they signed).
    */
-  async maintain(context: AuditContext, now = new Date()): Promise<void> {
+  async maintain(context: AuditContext, now = this.clock.now()): Promise<void> {
     const hours = this.config.jwt.rotationIntervalHours;
     const active = await this.uow.run((tx) => this.keys.findInState(tx, 'active'));
     const since = active?.activatedAt ?? active?.createdAt;
@@ -178,7 +179,7 @@ export class KeyStoreService implements CheckpointKeys {
    * somewhere), not the caller's: it is refused as 503 signing_key_unavailable, and /readyz says why.
    */
   async signingKey(): Promise<ActiveSigningKey> {
-    if (this.active && Date.now() - this.active.loadedAt < CACHE_MS) return this.active.key;
+    if (this.active && this.fresh(this.active.loadedAt)) return this.active.key;
     const row = await this.uow.run((tx) => this.keys.findInState(tx, 'active'));
     if (!row)
       throw new AppError(
@@ -198,7 +199,7 @@ export class KeyStoreService implements CheckpointKeys {
       );
     }
     const key: ActiveSigningKey = { kid: row.kid, alg: row.alg, privateKey };
-    this.active = { key, loadedAt: Date.now() };
+    this.active = { key, loadedAt: this.clock.now().getTime() };
     return key;
   }
 
@@ -233,9 +234,9 @@ export class KeyStoreService implements CheckpointKeys {
 
   /** The keys verifiers must know: next, active and retired-but-still-valid. */
   async publishedKeys(): Promise<SigningKey[]> {
-    if (this.published && Date.now() - this.published.loadedAt < CACHE_MS) return this.published.keys;
+    if (this.published && this.fresh(this.published.loadedAt)) return this.published.keys;
     const rows = await this.uow.run((tx) => this.keys.findInStates(tx, ['next', 'active', 'retired']));
-    const now = Date.now();
+    const now = this.clock.now().getTime();
     const keys = rows.filter((k) => k.state !== 'retired' || (k.publishUntil?.getTime() ?? 0) > now);
     this.published = { keys, loadedAt: now };
     return keys;
@@ -247,6 +248,12 @@ export class KeyStoreService implements CheckpointKeys {
 
   list(): Promise<SigningKey[]> {
     return this.uow.run((tx) => this.keys.listNewest(tx));
+  }
+
+  /** Whether what was read at `loadedAt` may still be used (a clock set back makes it stale, never fresh longer). */
+  private fresh(loadedAt: number): boolean {
+    const age = this.clock.now().getTime() - loadedAt;
+    return age >= 0 && age < CACHE_MS;
   }
 
   private invalidate(): void {
@@ -280,7 +287,7 @@ export class KeyStoreService implements CheckpointKeys {
   }
 
   private async insertKey(tx: Tx, state: 'active' | 'next', material: KeyMaterial): Promise<SigningKey> {
-    const now = new Date();
+    const now = this.clock.now();
     const key = Object.assign(new SigningKey(), {
       id: randomUUID(),
       ...material,
@@ -297,7 +304,7 @@ export class KeyStoreService implements CheckpointKeys {
   /** Two instances starting on an empty database can both create an active key: keep the oldest, retire the rest. */
   private async resolveDuplicateActives(): Promise<void> {
     const actives = await this.uow.run((tx) => this.keys.findInStates(tx, ['active']));
-    const now = new Date();
+    const now = this.clock.now();
     for (const extra of actives.slice(1)) {
       const retire = { state: 'retired' as const, retiredAt: now, publishUntil: this.publishUntil(now) };
       await this.uow.run((tx) => this.keys.moveState(tx, extra.id, 'active', retire));

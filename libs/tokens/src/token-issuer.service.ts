@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { signCompactJws } from './compact-jws';
 import { KeyStoreService } from './key-store.service';
 
@@ -80,6 +80,7 @@ export class TokenIssuerService {
   constructor(
     private readonly keyStore: KeyStoreService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async issueUserToken(subject: UserTokenSubject): Promise<TokenResponse> {
@@ -119,7 +120,7 @@ export class TokenIssuerService {
 
   /** Short-lived (the user token lifetime at most) and never past the delegation's end. */
   async issueDelegatedToken(subject: DelegatedTokenSubject): Promise<TokenResponse> {
-    const left = Math.floor((subject.notAfter.getTime() - Date.now()) / 1000);
+    const left = Math.floor((subject.notAfter.getTime() - this.clock.now().getTime()) / 1000);
     const ttl = Math.max(1, Math.min(this.config.jwt.userTokenTtlSeconds, left));
     const response = await this.sign(
       {
@@ -146,7 +147,7 @@ export class TokenIssuerService {
    */
   private async sign(claims: Record<string, unknown>, sub: string, ttlSeconds: number): Promise<TokenResponse> {
     const key = await this.keyStore.signingKey();
-    const now = Math.floor(Date.now() / 1000);
+    const now = Math.floor(this.clock.now().getTime() / 1000);
     const payload = {
       ...claims,
       iss: this.config.jwt.issuer,

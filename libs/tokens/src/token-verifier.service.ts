@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createLocalJWKSet, errors, jwtVerify, JWTPayload } from 'jose';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { KeyStoreService } from './key-store.service';
 
@@ -27,6 +27,7 @@ export class TokenVerifierService {
   constructor(
     private readonly keyStore: KeyStoreService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** The key set of the last published kids: jose imports each key once per set, so a set per call re-imports. */
@@ -42,6 +43,8 @@ export class TokenVerifierService {
         audience: this.config.jwt.audience,
         requiredClaims: ['exp', 'iat', 'nbf', 'jti', 'sub', 'client_id'],
         clockTolerance: 30,
+        // The clock that stamped iat/nbf/exp (TokenIssuerService) is the one that checks them.
+        currentDate: this.clock.now(),
       });
       if (!Array.isArray(payload.groups) || payload.groups.some((g) => typeof g !== 'string')) {
         throw new AppError(ErrorCode.Unauthenticated, 'access token is invalid', 'token_bad_groups');

@@ -50,6 +50,7 @@ function world(verdict: SignInVerdict = { kind: 'allowed' }) {
     challenges,
     new FakeAudit(ledger) as unknown as AuditService,
     policy,
+    clock,
   );
 
   const soft = new SoftAuthenticator({ alg: 'ES256' });

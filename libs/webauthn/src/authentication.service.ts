@@ -8,7 +8,7 @@ import {
 } from '@simplewebauthn/server';
 import { User } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { Tx, UnitOfWork } from '@app/persistence';
 import { AuthenticationResponseJSON, VerifiedLogin } from './ceremony.types';
@@ -60,6 +60,7 @@ export class AuthenticationService {
     private readonly challenges: ChallengeStoreService,
     private readonly audit: AuditService,
     private readonly policy: AuthenticatorPolicyService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {
     this.decoys = new DecoyCredentials(
       Buffer.from(hkdfSync('sha256', config.keyEncryptionKey, 'airflow-webauthn', 'decoy-credential-ids', 32)),
@@ -82,7 +83,8 @@ export class AuthenticationService {
       if (username !== undefined) {
         const name = username.trim().toLowerCase();
         const known = await this.passkeys.allowedCredentials(tx, name);
-        await this.decoys.refresh(tx);
+        const now = this.clock.now().getTime();
+        if (this.decoys.stale(now)) this.decoys.refresh(await this.passkeys.enrolledCredentials(tx), now);
         userId = known?.credentials.length ? known.userId : null;
         allow = known?.credentials.length ? known.credentials : this.decoys.for(name);
       }
@@ -196,7 +198,7 @@ export class AuthenticationService {
         groups: user.groups,
         passkeyId: passkey.id,
         amr: [passkey.deviceType === 'singleDevice' ? 'hwk' : 'swk', 'user', ...(info.userVerified ? ['mfa'] : [])],
-        authTime: new Date(),
+        authTime: this.clock.now(),
         sessionGeneration: user.sessionGeneration,
       },
       passkey,
@@ -252,7 +254,7 @@ export class AuthenticationService {
       throw refuse('sign-in failed: this passkey was used for another sign-in meanwhile; try again', 'counter_stale');
     }
     await this.uow.run(async (tx) => {
-      if (await this.passkeys.flag(tx, passkey.id, 'counter_regression', new Date())) {
+      if (await this.passkeys.flag(tx, passkey.id, 'counter_regression', this.clock.now())) {
         await this.audit.record(
           context,
           {

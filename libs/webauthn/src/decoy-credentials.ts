@@ -1,5 +1,4 @@
 import { createHmac, hkdfSync } from 'node:crypto';
-import { Tx } from '@app/persistence';
 
 /*
  * Sign-in options for a username nobody holds must look like a real person's: as many credentials, ids of the same
@@ -17,10 +16,6 @@ export interface CredentialShape {
   transports: string[];
 }
 
-/** Every enrolled person's current passkeys (as allowedCredentials lists them), people in enrollment order. */
-const SHAPES =
-  'SELECT u.id AS user_id, p.credential_id, p.transports FROM users u JOIN passkeys p ON p.user_id = u.id AND p.revoked_at IS NULL ORDER BY u.created_at, u.id, p.created_at';
-
 /** Before anyone has enrolled there is nobody to tell apart from: a common platform passkey. */
 const NOBODY_YET: CredentialShape[] = [{ idBytes: 32, transports: ['hybrid', 'internal'] }];
 
@@ -33,18 +28,21 @@ export class DecoyCredentials {
 
   constructor(private readonly key: Buffer) {}
 
-  /** Refreshes the shapes if they are stale (one read for every person; cheap next to a ceremony, once per TTL). */
-  async refresh(tx: Tx, now = Date.now()): Promise<void> {
-    if (now - this.readAt < SHAPES_TTL_MS) return;
-    const { rows } = await tx.query<{ user_id: string; credential_id: string; transports: string }>(SHAPES);
+  /** Whether the shapes are older than their TTL at `now` (then the caller reads the population again). */
+  stale(now: number): boolean {
+    return now - this.readAt >= SHAPES_TTL_MS;
+  }
+
+  /** Takes the population's credentials (each person's, people in enrollment order) as read at `now`. */
+  refresh(credentials: ReadonlyArray<{ userId: string; credentialId: string; transports: string[] }>, now: number) {
     const byUser = new Map<string, CredentialShape[]>();
-    for (const row of rows) {
-      const list = byUser.get(row.user_id) ?? [];
+    for (const credential of credentials) {
+      const list = byUser.get(credential.userId) ?? [];
       list.push({
-        idBytes: Buffer.from(row.credential_id, 'base64url').length,
-        transports: JSON.parse(row.transports) as string[],
+        idBytes: Buffer.from(credential.credentialId, 'base64url').length,
+        transports: credential.transports,
       });
-      byUser.set(row.user_id, list);
+      byUser.set(credential.userId, list);
     }
     this.shapes = [...byUser.values()];
     this.readAt = now;

@@ -18,6 +18,9 @@ const CREDENTIAL_WITH_OWNER =
  */
 const ADVANCE_COUNTER =
   'UPDATE passkeys SET counter = ?, last_used_at = ?, backed_up = ? WHERE id = ? AND counter = ? AND revoked_at IS NULL AND flagged_at IS NULL';
+/** Every enrolled person's current passkeys (as allowedCredentials lists them), people in enrollment order. */
+const ENROLLED_CREDENTIALS =
+  'SELECT u.id AS user_id, p.credential_id, p.transports FROM users u JOIN passkeys p ON p.user_id = u.id AND p.revoked_at IS NULL ORDER BY u.created_at, u.id, p.created_at';
 const FLAG = 'UPDATE passkeys SET flagged_at = ?, flag_reason = ? WHERE id = ? AND flagged_at IS NULL';
 
 export interface AllowedCredentials {
@@ -34,6 +37,21 @@ export class PasskeyRepository {
     if (!rows[0]) return null;
     const credentials = rows.filter((r) => r.credential_id != null).map((r) => tx.rows(Passkey).fromRow(r));
     return { userId: rows[0].user_id as string, credentials };
+  }
+
+  /**
+   * Every person's active credentials (id and transports, as allowedCredentials lists them), people in enrollment
+   * order and each one's passkeys in theirs: what the decoy options of unknown usernames are shaped after.
+   */
+  async enrolledCredentials(tx: Tx): Promise<Array<{ userId: string; credentialId: string; transports: string[] }>> {
+    const { rows } = await tx.query<{ user_id: string; credential_id: string; transports: string }>(
+      ENROLLED_CREDENTIALS,
+    );
+    return rows.map((row) => ({
+      userId: row.user_id,
+      credentialId: row.credential_id,
+      transports: JSON.parse(row.transports) as string[],
+    }));
   }
 
   async findWithOwner(tx: Tx, credentialId: string): Promise<{ passkey: Passkey; owner: User | null } | null> {

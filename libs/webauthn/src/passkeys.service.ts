@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AdminChangeOptions, LastAdminGuard, SessionsEndedReason, UserRepository } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { UnitOfWork } from '@app/persistence';
+import { CLOCK, Clock } from '@app/config';
 import { PASSKEY_LABEL_MAX_LENGTH } from './ceremony.types';
 import { Passkey } from './passkey.entity';
 import { PasskeyRepository } from './passkey.repository';
@@ -16,6 +17,7 @@ export class PasskeysService {
     private readonly lastAdmin: LastAdminGuard,
     private readonly users: UserRepository,
     private readonly passkeys: PasskeyRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   listForUser(userId: string, includeRevoked = true): Promise<Passkey[]> {
@@ -77,7 +79,7 @@ export class PasskeysService {
           'this is your last passkey: add another one first, or ask an administrator for a re-enrollment invite',
         );
     }
-    const now = new Date();
+    const now = this.clock.now();
     await this.uow.run(async (tx) => {
       const { overridden } = await this.lastAdmin.keepAnAdmin(tx, !!opts.force, async () => {
         if (!(await this.passkeys.revoke(tx, id, now)))
@@ -108,7 +110,7 @@ export class PasskeysService {
     await this.uow.run(async (tx) => {
       if (!(await this.passkeys.unflag(tx, id)))
         throw new AppError(ErrorCode.Conflict, 'this passkey changed meanwhile; look again');
-      await this.users.endSessions(tx, passkey.userId, SessionsEndedReason.PasskeyFlagged, new Date());
+      await this.users.endSessions(tx, passkey.userId, SessionsEndedReason.PasskeyFlagged, this.clock.now());
       const details = {
         passkeyId: id,
         label: passkey.label,

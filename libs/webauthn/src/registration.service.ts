@@ -10,7 +10,7 @@ import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
 import { isUniqueViolation, Tx, UnitOfWork } from '@app/persistence';
 import { Invite, InvitesService, User, UserRepository, UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import {
   ACCEPTED_ATTESTATION_FORMATS,
@@ -39,6 +39,7 @@ export class RegistrationService {
     private readonly passkeys: PasskeyRepository,
     private readonly userRows: UserRepository,
     private readonly policy: AuthenticatorPolicyService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async options(
@@ -209,7 +210,7 @@ export class RegistrationService {
       userVerified: info.userVerified,
     });
 
-    const now = new Date();
+    const now = this.clock.now();
     const passkey = Object.assign(new Passkey(), {
       id: randomUUID(),
       credentialId: info.credential.id,

@@ -23,9 +23,25 @@ export class FakeLedger {
   readonly calls: FakeCall[] = [];
 }
 
-/** UserRepository's sign-in writes. */
+/** UserRepository: the sign-in writes (in the ledger) and the look-ups and inserts, over people in memory. */
 export class FakeUserRepository {
-  constructor(private readonly ledger: FakeLedger) {}
+  constructor(
+    private readonly ledger: FakeLedger,
+    readonly users: User[] = [],
+  ) {}
+
+  findById(_tx: Tx, id: string): Promise<User | null> {
+    return Promise.resolve(this.users.find((u) => u.id === id) ?? null);
+  }
+
+  findByUsername(_tx: Tx, username: string): Promise<User | null> {
+    return Promise.resolve(this.users.find((u) => u.username === username) ?? null);
+  }
+
+  insert(_tx: Tx, user: User): Promise<void> {
+    this.users.push(user);
+    return Promise.resolve();
+  }
 
   recordLogin(_tx: Tx, userId: string, at: Date, method: SignInMethod): Promise<void> {
     this.ledger.calls.push({ kind: 'recordLogin', userId, at, method });
@@ -106,6 +122,17 @@ export class FakePasskeyRepository {
     return Promise.resolve({ userId: user.id, credentials });
   }
 
+  /** Every person's active credentials, people in the order they were added (enrollment order). */
+  enrolledCredentials(_tx: Tx) {
+    return Promise.resolve(
+      this.users.flatMap((u) =>
+        this.passkeys
+          .filter((p) => p.userId === u.id && !p.revokedAt)
+          .map((p) => ({ userId: u.id, credentialId: p.credentialId, transports: [...p.transports] })),
+      ),
+    );
+  }
+
   findWithOwner(_tx: Tx, credentialId: string) {
     const passkey = this.passkeys.find((p) => p.credentialId === credentialId);
     if (!passkey) return Promise.resolve(null);
@@ -133,6 +160,10 @@ export class FakePasskeyRepository {
 
   activeOf(_tx: Tx, userId: string): Promise<Passkey[]> {
     return Promise.resolve(this.passkeys.filter((p) => p.userId === userId && !p.revokedAt));
+  }
+
+  existsByCredentialId(_tx: Tx, credentialId: string): Promise<boolean> {
+    return Promise.resolve(this.passkeys.some((p) => p.credentialId === credentialId));
   }
 
   insert(_tx: Tx, passkey: Passkey): Promise<void> {
@@ -204,18 +235,14 @@ export class FakeInviteRepository {
   findByTokenHash(_tx: Tx, tokenHash: string): Promise<Invite | null> {
     return Promise.resolve(this.rows.find((i) => i.tokenHash === tokenHash) ?? null);
   }
-}
 
-/** UsersService's look-ups, over people in memory (share the array with FakePasskeyRepository.users). */
-export class FakeUsersService {
-  constructor(readonly users: User[] = []) {}
-
-  findById(id: string): Promise<User | null> {
-    return Promise.resolve(this.users.find((u) => u.id === id) ?? null);
-  }
-
-  findByUsername(username: string): Promise<User | null> {
-    return Promise.resolve(this.users.find((u) => u.username === username) ?? null);
+  /** The compare-and-set: only a pending invite (not used, not revoked, not expired at `now`) becomes used. */
+  markUsed(_tx: Tx, inviteId: string, userId: string, now: Date): Promise<boolean> {
+    const invite = this.rows.find((i) => i.id === inviteId);
+    if (!invite || invite.usedAt || invite.revokedAt || invite.expiresAt.getTime() <= now.getTime())
+      return Promise.resolve(false);
+    Object.assign(invite, { usedAt: now, userId });
+    return Promise.resolve(true);
   }
 }
 

@@ -34,7 +34,7 @@ export class AdminAuditController {
       'Audit events, newest first, one page at a time (pass nextCursor back as cursor); each with actorName and subjectName',
   })
   async query(@Query() query: AuditPageQuery, @Audit() context: AuditContext) {
-    const page = await this.audit.query({ ...(await this.filter(query)), limit: query.limit, cursor: query.cursor });
+    const page = await this.audit.search({ ...(await this.filter(query)), limit: query.limit, cursor: query.cursor });
     const book = this.names.book();
     await book.learn(page.items);
     // Who read the trail is part of the trail (after the read, so a page never contains its own record).

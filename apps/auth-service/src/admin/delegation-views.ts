@@ -30,7 +30,7 @@ export class DelegationView {
   @ApiProperty({ type: String, nullable: true }) revokedReason: string | null;
 }
 
-export function delegationView(h: DelegationHolders, now = new Date()): DelegationView {
+export function delegationView(h: DelegationHolders, now: Date): DelegationView {
   const { delegation: d } = h;
   const { state, endedBecause } = delegationState(h, now);
   return {

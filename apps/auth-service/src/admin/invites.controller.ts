@@ -1,7 +1,8 @@
-import { Body, Delete, Get, Header, Param, Post } from '@nestjs/common';
+import { Body, Delete, Get, Header, Inject, Param, Post } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
 import { InvitesService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
+import { CLOCK, Clock } from '@app/config';
 import { Audit } from '../http/audit-context.decorator';
 import { AdminController } from './admin-controller.decorator';
 import { CreateInviteRequest } from './admin.dto';
@@ -9,7 +10,10 @@ import { inviteView } from './views';
 
 @AdminController('invites')
 export class AdminInvitesController {
-  constructor(private readonly invites: InvitesService) {}
+  constructor(
+    private readonly invites: InvitesService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   @Post()
   // The response carries the one-time token: no cache may keep it.
@@ -29,7 +33,7 @@ export class AdminInvitesController {
   @Get()
   @ApiOperation({ summary: 'List invites with their state (tokens are never shown again)' })
   async list() {
-    const now = new Date();
+    const now = this.clock.now();
     const invites = await this.invites.list();
     const names = await this.invites.creatorNames(invites);
     return invites.map((i) => inviteView(i, now, names));
@@ -39,6 +43,6 @@ export class AdminInvitesController {
   @ApiOperation({ summary: 'Revoke a pending invite' })
   async revoke(@Param('id') id: string, @Audit() audit: AuditContext) {
     await this.invites.revoke(audit, id);
-    return inviteView(await this.invites.get(id));
+    return inviteView(await this.invites.get(id), this.clock.now());
   }
 }

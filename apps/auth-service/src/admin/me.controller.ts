@@ -1,10 +1,11 @@
-import { Body, Controller, Delete, Get, Param, Patch, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Inject, Param, Patch, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InvitesService, UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { CliCodesService } from '@app/cli-sign-in';
 import { AppError, ErrorCode } from '@app/errors';
 import { AuthenticatorPolicyService, PasskeysService } from '@app/webauthn';
+import { CLOCK, Clock } from '@app/config';
 import { Audit } from '../http/audit-context.decorator';
 import { BearerGuard } from '../http/bearer.guard';
 import type { Principal } from '../http/principal';
@@ -31,6 +32,7 @@ export class MeController {
     private readonly passkeys: PasskeysService,
     private readonly cliSignIns: CliCodesService,
     private readonly policy: AuthenticatorPolicyService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get()
@@ -39,7 +41,11 @@ export class MeController {
     const user = await this.users.getById(personOf(principal));
     const passkeys = await this.passkeys.listForUser(user.id);
     // The Passkeys page shows "Not allowed for your role after <date>" from each passkey's notAllowedAfter.
-    return withPolicy(userDetailView(user, passkeys, await this.cliSignIns.list(user.id)), passkeys, this.policy);
+    return withPolicy(
+      userDetailView(user, passkeys, await this.cliSignIns.list(user.id), this.clock.now()),
+      passkeys,
+      this.policy,
+    );
   }
 
   @Patch('passkeys/:id')

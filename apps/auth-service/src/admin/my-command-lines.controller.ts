@@ -1,9 +1,10 @@
-import { Controller, Delete, Get, Header, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, Header, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditContext } from '@app/audit';
 import { CliCodesService } from '@app/cli-sign-in';
 import { AppError, ErrorCode } from '@app/errors';
 import { StepUpPolicy } from '@app/principals';
+import { CLOCK, Clock } from '@app/config';
 import { Audit } from '../http/audit-context.decorator';
 import { BearerGuard } from '../http/bearer.guard';
 import type { Principal } from '../http/principal';
@@ -27,6 +28,7 @@ export class MyCommandLinesController {
   constructor(
     private readonly codes: CliCodesService,
     private readonly stepUp: StepUpPolicy,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Post()
@@ -51,7 +53,7 @@ export class MyCommandLinesController {
   @ApiOperation({ summary: 'My pending codes and the command lines signed in with one' })
   @ApiOkResponse({ type: [CliSignInView] })
   async list(@CurrentPrincipal() principal: Principal) {
-    const now = new Date();
+    const now = this.clock.now();
     return (await this.codes.list(personOf(principal))).map((row) => cliSignInView(row, now));
   }
 
@@ -59,6 +61,6 @@ export class MyCommandLinesController {
   @ApiOperation({ summary: 'Revoke a pending code, or sign a command line out (its next re-check by Airflow fails)' })
   @ApiOkResponse({ type: CliSignInView })
   async revoke(@CurrentPrincipal() principal: Principal, @Param('id') id: string, @Audit() audit: AuditContext) {
-    return cliSignInView(await this.codes.revoke(audit, personOf(principal), id));
+    return cliSignInView(await this.codes.revoke(audit, personOf(principal), id), this.clock.now());
   }
 }

@@ -1,9 +1,10 @@
-import { Body, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery } from '@nestjs/swagger';
 import { UsersService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { CliCodesService } from '@app/cli-sign-in';
 import { AuthenticatorPolicyService, PasskeysService } from '@app/webauthn';
+import { CLOCK, Clock } from '@app/config';
 import { Audit } from '../http/audit-context.decorator';
 import { StatusRead } from '../http/bearer.guard';
 import { AdminController } from './admin-controller.decorator';
@@ -19,6 +20,7 @@ export class AdminUsersController {
     private readonly passkeys: PasskeysService,
     private readonly cliSignIns: CliCodesService,
     private readonly policy: AuthenticatorPolicyService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   @Get('users')
@@ -42,7 +44,7 @@ export class AdminUsersController {
     const inUse = typeof commandLine === 'string' && commandLine.length <= 36 ? commandLine : undefined;
     const cliSignIns = await this.cliSignIns.list(user.id, inUse);
     const passkeys = await this.passkeys.listForUser(user.id);
-    return withPolicy(userDetailView(user, passkeys, cliSignIns), passkeys, this.policy);
+    return withPolicy(userDetailView(user, passkeys, cliSignIns, this.clock.now()), passkeys, this.policy);
   }
 
   @Patch('users/:id')
@@ -80,7 +82,7 @@ export class AdminUsersController {
   async revokeCommandLine(@Param('id') id: string, @Param('line') line: string, @Audit() audit: AuditContext) {
     // The person first: a command line of anyone else (or an id the person never had) is a 404, never revoked.
     const user = await this.users.resolve(id);
-    return cliSignInView(await this.cliSignIns.revoke(audit, user.id, line));
+    return cliSignInView(await this.cliSignIns.revoke(audit, user.id, line), this.clock.now());
   }
 
   @Get('users/:id/passkeys')

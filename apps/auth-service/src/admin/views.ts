@@ -76,21 +76,16 @@ export function withPolicy(
 }
 
 /** @param cliSignIns the person's live rows (pending codes and command lines); only the signed-in ones are shown. */
-export function userDetailView(
-  user: User,
-  passkeys: Passkey[],
-  cliSignIns: CliSignIn[],
-  now = new Date(),
-): UserDetailView {
+export function userDetailView(user: User, passkeys: Passkey[], cliSignIns: CliSignIn[], now: Date): UserDetailView {
   return { ...userView(user), passkeys: passkeys.map(passkeyView), commandLines: commandLineViews(cliSignIns, now) };
 }
 
 /** The command lines signed in, of a person's live rows (what admins and Airflow see; pending codes are left out). */
-export function commandLineViews(cliSignIns: CliSignIn[], now = new Date()): CliSignInView[] {
+export function commandLineViews(cliSignIns: CliSignIn[], now: Date): CliSignInView[] {
   return cliSignIns.map((row) => cliSignInView(row, now)).filter((view) => view.state === 'signed_in');
 }
 
-export function cliSignInView(row: CliSignIn, now = new Date()): CliSignInView {
+export function cliSignInView(row: CliSignIn, now: Date): CliSignInView {
   return {
     id: row.id,
     state: cliSignInState(row, now),
@@ -109,7 +104,7 @@ export function cliSignInView(row: CliSignIn, now = new Date()): CliSignInView {
  * Never includes the token (only its hash is stored anyway). `createdByName`: the creator's username or
  * service-account name (from InvitesService.creatorNames), else what `createdBy` holds ('cli', or an id since deleted).
  */
-export function inviteView(invite: Invite, now = new Date(), creatorNames: ReadonlyMap<string, string> = new Map()) {
+export function inviteView(invite: Invite, now: Date, creatorNames: ReadonlyMap<string, string> = new Map()) {
   return {
     id: invite.id,
     username: invite.username,

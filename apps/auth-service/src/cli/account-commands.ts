@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { InvitesService, SERVICE_ACCOUNT_SCOPES, ServiceAccountsService, UsersService } from '@app/accounts';
 import { CLI_CONTEXT } from '@app/audit';
+import { CLOCK, Clock } from '@app/config';
 import { CliCodesService } from '@app/cli-sign-in';
 import { PasskeysService } from '@app/webauthn';
 import { inviteView, serviceAccountView, userDetailView, userView } from '../admin/views';
@@ -49,7 +50,8 @@ export function inviteCommands(program: Command): void {
       const invites = app.get(InvitesService);
       const list = await invites.list();
       const names = await invites.creatorNames(list);
-      return list.map((i) => inviteView(i, new Date(), names));
+      const now = app.get<Clock>(CLOCK).now();
+      return list.map((i) => inviteView(i, now, names));
     },
     (rows) =>
       printTable(
@@ -63,7 +65,7 @@ export function inviteCommands(program: Command): void {
     async (app, _opts, id: string) => {
       const invites = app.get(InvitesService);
       await invites.revoke(CLI_CONTEXT, id);
-      return inviteView(await invites.get(id));
+      return inviteView(await invites.get(id), app.get<Clock>(CLOCK).now());
     },
     (view) => printLines(`invite ${view.id} for ${view.username} revoked`),
   );
@@ -187,7 +189,8 @@ export function userCommands(program: Command): void {
     async (app, _opts, idOrUsername: string) => {
       const user = await app.get(UsersService).resolve(idOrUsername);
       const passkeys = await app.get(PasskeysService).listForUser(user.id);
-      return userDetailView(user, passkeys, await app.get(CliCodesService).list(user.id));
+      const lines = await app.get(CliCodesService).list(user.id);
+      return userDetailView(user, passkeys, lines, app.get<Clock>(CLOCK).now());
     },
     (view) => {
       printLines(

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { UsersService } from '@app/accounts';
 import { CLI_CONTEXT } from '@app/audit';
+import { CLOCK, Clock } from '@app/config';
 import { CliCodesService } from '@app/cli-sign-in';
 import { PasskeysService } from '@app/webauthn';
 import { cliSignInView, commandLineViews, passkeyView } from '../admin/views';
@@ -45,7 +46,7 @@ export function commandLineCommands(program: Command): void {
     lines.command('list <user>').description('the command lines signed in as a user (id or username)'),
     async (app, _opts, idOrUsername: string) => {
       const user = await app.get(UsersService).resolve(idOrUsername);
-      return commandLineViews(await app.get(CliCodesService).list(user.id));
+      return commandLineViews(await app.get(CliCodesService).list(user.id), app.get<Clock>(CLOCK).now());
     },
     printCommandLines,
   );
@@ -56,7 +57,8 @@ export function commandLineCommands(program: Command): void {
       .description("sign a user's command line out (its id from command-lines list); audited as cli_session.revoked"),
     async (app, _opts, idOrUsername: string, id: string) => {
       const user = await app.get(UsersService).resolve(idOrUsername);
-      return cliSignInView(await app.get(CliCodesService).revoke(CLI_CONTEXT, user.id, id));
+      const revoked = await app.get(CliCodesService).revoke(CLI_CONTEXT, user.id, id);
+      return cliSignInView(revoked, app.get<Clock>(CLOCK).now());
     },
     (view) => printLines(`command line ${view.id} signed out: Airflow refuses it at its next re-check`),
   );

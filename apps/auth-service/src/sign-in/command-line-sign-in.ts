@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { User } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { CliSignIn } from '@app/cli-sign-in';
 import { Tx } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
+import { CLOCK, Clock } from '@app/config';
 import { CommandLineGrant } from './access-token-grants';
 import { SignedInRecorder } from './signed-in-recorder';
 
@@ -30,7 +31,10 @@ export interface SignedInCommandLine {
  */
 @Injectable()
 export class CommandLineSignIn {
-  constructor(private readonly recorder: SignedInRecorder) {}
+  constructor(
+    private readonly recorder: SignedInRecorder,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   async complete(
     tx: Tx,
@@ -55,7 +59,7 @@ export class CommandLineSignIn {
     // event: the code's redemption or the device approval is audited by the CLI sign-in library's own events.
     return this.recorder.record(tx, context, {
       method: 'cli',
-      at: new Date(),
+      at: this.clock.now(),
       grantee: { grant, login },
       loginEvent: null,
     });

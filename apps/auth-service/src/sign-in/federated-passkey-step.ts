@@ -5,7 +5,7 @@ import type {
 } from '@simplewebauthn/server';
 import { UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { APP_CONFIG, AppConfig, CLOCK, Clock } from '@app/config';
 import { AppError, ErrorCode } from '@app/errors';
 import { FederatedLogin, FederationService, PasskeyStep } from '@app/federation';
 import { UnitOfWork } from '@app/persistence';
@@ -44,6 +44,7 @@ export class FederatedPasskeyStep {
     private readonly passkeySignIn: PasskeySignIn,
     private readonly recorder: SignedInRecorder,
     private readonly audit: AuditService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async options(context: AuditContext, secret: string): Promise<PasskeyStepOptions> {
@@ -113,7 +114,7 @@ export class FederatedPasskeyStep {
     const userContext: AuditContext = { ...context, actorType: 'user', actorId: pending.userId };
     const passkey = await this.registration.verify(userContext, response as never, undefined, pending.userId);
     const user = await this.users.getById(pending.userId);
-    const at = new Date();
+    const at = this.clock.now();
     // The registration verified user presence, and user verification when the service requires it (RFC 8176 mfa).
     const amr = [
       FEDERATED_AMR,

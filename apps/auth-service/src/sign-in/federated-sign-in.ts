@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
@@ -6,6 +6,7 @@ import { FederationService, PasskeyStep, StartedFlow } from '@app/federation';
 import { isUniqueViolation, UnitOfWork } from '@app/persistence';
 import { TokenResponse } from '@app/tokens';
 import { PasskeysService } from '@app/webauthn';
+import { CLOCK, Clock } from '@app/config';
 import { SignedInRecorder } from './signed-in-recorder';
 
 /** RFC 8176: the person was authenticated by a federated identity provider. */
@@ -33,6 +34,7 @@ export class FederatedSignIn {
     private readonly recorder: SignedInRecorder,
     private readonly audit: AuditService,
     private readonly passkeys: PasskeysService,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   describe(): { enabled: boolean; displayName?: string } {
@@ -89,7 +91,7 @@ export class FederatedSignIn {
         throw new AppError(ErrorCode.NoAirflowRole, message, 'no_airflow_role');
       }
       const provider = { idp: identity.issuer, ...(ignoredGroups > 0 ? { groupsIgnored: ignoredGroups } : {}) };
-      const at = new Date();
+      const at = this.clock.now();
       const signIn = () =>
         this.uow.run(async (tx) => {
           const { user, created } = await this.users.linkFederated(tx, identity, at);

@@ -1,6 +1,7 @@
-import { Get, Query } from '@nestjs/common';
+import { Get, Inject, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { AuditContext } from '@app/audit';
+import { CLOCK, Clock } from '@app/config';
 import { Audit } from '../../http/audit-context.decorator';
 import { AdminController } from '../admin-controller.decorator';
 import { AccessReviewQuery, PeopleQuery } from './access-review.dto';
@@ -9,7 +10,10 @@ import { AccessReview, AccessReviewPerson } from './access-review.views';
 
 @AdminController('reports')
 export class AdminReportsController {
-  constructor(private readonly reviews: AccessReviewService) {}
+  constructor(
+    private readonly reviews: AccessReviewService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   @Get('access-review')
   @ApiOperation({
@@ -21,7 +25,7 @@ export class AdminReportsController {
     return this.reviews.report(context, {
       since: query.since ? new Date(query.since) : undefined,
       dormantDays: query.dormantDays ?? DEFAULT_REVIEW_DAYS,
-      now: new Date(),
+      now: this.clock.now(),
     });
   }
 
@@ -32,6 +36,6 @@ export class AdminReportsController {
   })
   @ApiOkResponse({ type: [AccessReviewPerson] })
   people(@Query() query: PeopleQuery): Promise<AccessReviewPerson[]> {
-    return this.reviews.people(query.dormantDays ?? DEFAULT_REVIEW_DAYS, new Date());
+    return this.reviews.people(query.dormantDays ?? DEFAULT_REVIEW_DAYS, this.clock.now());
   }
 }
