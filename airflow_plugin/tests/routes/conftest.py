@@ -48,3 +48,16 @@ def step_up(mounted: TestClient, manager: WebAuthnAuthManager) -> Callable[..., 
         mounted.cookies.set(STEP_UP_COOKIE, blob, domain="testserver.local", path="/auth")
 
     return _step_up
+
+
+@pytest.fixture
+def confirmed(sign_in: Callable[..., Any], step_up: Callable[..., None]) -> Callable[..., Any]:
+    """Sign a person in (``fields`` as in ``session_user``) with a fresh passkey confirmation, as every call
+    made with the person's own token needs; returns the user."""
+
+    def _confirmed(**fields: Any) -> Any:
+        user = sign_in(**fields)
+        step_up(user)
+        return user
+
+    return _confirmed

@@ -71,10 +71,8 @@ def _call(client: TestClient, method: str, path: str, body: Any, **kwargs: Any) 
 
 
 @pytest.fixture
-def admin(sign_in: Callable[..., Any], step_up: Callable[..., None]) -> Any:
-    user = sign_in(role="ADMIN", groups=("airflow-admins",))
-    step_up(user)
-    return user
+def admin(confirmed: Callable[..., Any]) -> Any:
+    return confirmed(role="ADMIN", groups=("airflow-admins",))
 
 
 @pytest.mark.parametrize(
@@ -132,8 +130,7 @@ def test_each_operation_needs_a_step_up(
 @pytest.mark.parametrize("role", ["VIEWER", "USER", "OP"])
 def test_each_operation_needs_airflows_admin_role(
     mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
+    confirmed: Callable[..., Any],
     fake_service: FakeAuthService,
     role: str,
     method: str,
@@ -143,7 +140,7 @@ def test_each_operation_needs_airflows_admin_role(
     service_path: str,
 ) -> None:
     """A non-admin, even freshly confirmed, gets 403 from Airflow before the service is asked."""
-    step_up(sign_in(role=role))
+    confirmed(role=role)
     response = _call(mounted, method, path, body)
     assert response.status_code == 403
     assert response.json()["error"] == "admin_role_required"

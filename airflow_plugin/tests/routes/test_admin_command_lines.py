@@ -27,10 +27,8 @@ def _call(client: TestClient, method: str, path: str, body: Any) -> Any:
 
 
 @pytest.fixture
-def admin(sign_in: Callable[..., Any], step_up: Callable[..., None]) -> Any:
-    user = sign_in(role="ADMIN", groups=("airflow-admins",))
-    step_up(user)
-    return user
+def admin(confirmed: Callable[..., Any]) -> Any:
+    return confirmed(role="ADMIN", groups=("airflow-admins",))
 
 
 def test_an_admin_sees_a_persons_command_lines_with_the_page_fields_only(
@@ -96,8 +94,7 @@ def test_both_need_a_step_up(
 @pytest.mark.parametrize("role", ["VIEWER", "USER", "OP"])
 def test_both_need_airflows_admin_role(
     mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
+    confirmed: Callable[..., Any],
     fake_service: FakeAuthService,
     role: str,
     method: str,
@@ -105,7 +102,7 @@ def test_both_need_airflows_admin_role(
     body: Any,
 ) -> None:
     """A non-admin, even freshly confirmed, gets 403 from Airflow before the service is asked."""
-    step_up(sign_in(role=role))
+    confirmed(role=role)
     response = _call(mounted, method, path, body)
     assert response.status_code == 403
     assert response.json()["error"] == "admin_role_required"

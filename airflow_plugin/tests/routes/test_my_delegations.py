@@ -78,13 +78,9 @@ def test_revoking_needs_a_confirmation_is_made_as_the_person_and_checks_the_id(
 
 
 def test_a_refusal_of_the_service_is_relayed(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
-    user = sign_in()
-    step_up(user)
+    confirmed()
     fake_service.reply("DELETE", "/v1/me/delegations/d-9", 404, {"message": "no such delegation"})
     response = mounted.request("DELETE", "/auth/api/me/delegations/d-9", json={}, headers=JSON_HEADERS)
     assert response.status_code == 404
