@@ -61,3 +61,9 @@ def confirmed(sign_in: Callable[..., Any], step_up: Callable[..., None]) -> Call
         return user
 
     return _confirmed
+
+
+@pytest.fixture
+def admin(confirmed: Callable[..., Any]) -> Any:
+    """An administrator (Airflow's ADMIN role, the service's admin group) with a fresh passkey confirmation."""
+    return confirmed(role="ADMIN", groups=("airflow-admins",))
