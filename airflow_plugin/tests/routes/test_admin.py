@@ -9,7 +9,7 @@ import pytest
 
 from airflow_webauthn.services.step_up import STEP_UP_COOKIE
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService
+from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, assert_step_up_required
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -117,9 +117,7 @@ def test_each_operation_needs_a_step_up(
     """Even an admin's reads need a fresh passkey confirmation: 401 step_up_required, service not called."""
     sign_in(role="ADMIN")
     response = _call(mounted, method, path, body)
-    assert response.status_code == 401
-    assert response.json()["error"] == "step_up_required"
-    assert fake_service.requests == []
+    assert_step_up_required(response, fake_service)
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS, ids=ADMIN_CALL_IDS)

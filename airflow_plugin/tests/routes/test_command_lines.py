@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, service_command_line, user_claims
+from support import (
+    JSON_HEADERS,
+    PERSON_TOKEN,
+    FakeAuthService,
+    assert_step_up_required,
+    service_command_line,
+    user_claims,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,9 +31,7 @@ def test_creating_a_code_needs_a_passkey_confirmation(
     """Without the step-up cookie: 401 step_up_required, and nothing is asked of the service."""
     sign_in()
     response = mounted.post("/auth/api/me/cli-codes", json={}, headers=JSON_HEADERS)
-    assert response.status_code == 401
-    assert response.json()["error"] == "step_up_required"
-    assert fake_service.sent_to("POST", "/v1/me/cli-codes") == []
+    assert_step_up_required(response, fake_service)
 
 
 def test_a_code_is_created_as_the_person_and_comes_with_the_airflowctl_command(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService
+from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, assert_step_up_required
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,9 +65,7 @@ def test_looking_a_code_up_needs_the_passkey_confirmation(
 ) -> None:
     sign_in()
     response = mounted.get("/auth/device/requests/BCDF-GHJK")
-    assert response.status_code == 401
-    assert response.json()["error"] == "step_up_required"
-    assert fake_service.count("/v1/me/device-requests/BCDF-GHJK") == 0
+    assert_step_up_required(response, fake_service)
 
 
 def test_the_request_is_read_as_the_person_with_the_code_normalised_and_the_access_in_words(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService
+from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, assert_step_up_required
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -60,9 +60,7 @@ def test_revoking_needs_a_confirmation_is_made_as_the_person_and_checks_the_id(
 ) -> None:
     user = sign_in()
     refused = mounted.request("DELETE", "/auth/api/me/delegations/d-1", json={}, headers=JSON_HEADERS)
-    assert refused.status_code == 401
-    assert refused.json()["error"] == "step_up_required"
-    assert fake_service.sent_to("DELETE", "/v1/me/delegations/d-1") == []
+    assert_step_up_required(refused, fake_service)
     step_up(user)
     fake_service.reply("DELETE", "/v1/me/delegations/d-1", 200, {**DELEGATION, "state": "revoked"})
     response = mounted.request("DELETE", "/auth/api/me/delegations/d-1", json={}, headers=JSON_HEADERS)

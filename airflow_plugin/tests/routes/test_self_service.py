@@ -15,6 +15,7 @@ from support import (
     JSON_HEADERS,
     PERSON_TOKEN,
     FakeAuthService,
+    assert_step_up_required,
     make_settings,
     user_claims,
 )
@@ -191,10 +192,7 @@ def test_changes_without_step_up_are_401_step_up_required(
     """Rename, remove and add all need a fresh passkey confirmation; the service is not called."""
     sign_in()
     response = mounted.request(method, path, json=body, headers=JSON_HEADERS)
-    assert response.status_code == 401
-    assert response.json()["error"] == "step_up_required"
-    assert response.json()["detail"]
-    assert fake_service.requests == []
+    assert_step_up_required(response, fake_service)
 
 
 @pytest.mark.parametrize(("method", "path", "body", "service_method", "service_path"), CHANGES)
@@ -283,9 +281,7 @@ def test_step_up_cookie_of_another_user_does_not_work(
     confirmed()
     sign_in(user_id="33333333-0000-4000-8000-000000000003", username="mallory")
     response = mounted.patch("/auth/api/me/passkeys/pk-1", json={"label": "x"}, headers=JSON_HEADERS)
-    assert response.status_code == 401
-    assert response.json()["error"] == "step_up_required"
-    assert fake_service.requests == []
+    assert_step_up_required(response, fake_service)
 
 
 def test_tampered_or_expired_step_up_cookies_are_refused_and_cleared(
