@@ -24,6 +24,7 @@ from support.stack import (
     RECHECK_INTERVAL_SECONDS,
     UNVERIFIED_GRACE_SECONDS,
 )
+from support.waiting import wait_for, wait_until
 from test_passkey_login import (
     OPTIONS_AUTH,
     enroll,
@@ -43,19 +44,6 @@ SLACK_SECONDS = 4
 NOTICE = "Airflow cannot reach its sign-in service"
 FLOODER_ADDRESS = "127.0.0.2"  # the flood comes from another address than Airflow's own (127.0.0.1)
 SERVICE_TOKEN_TTL = 60  # the service's minimum: Airflow re-grants about every 30 s
-
-
-def wait_for(
-    probe: Callable[[], int], wanted: set[int], *, within: float, poll: float = 0.2
-) -> tuple[int, float]:
-    """Call ``probe`` until it returns one of ``wanted`` or ``within`` seconds pass; (status, seconds)."""
-    started = time.monotonic()
-    while True:
-        status = probe()
-        waited = time.monotonic() - started
-        if status in wanted or waited > within:
-            return status, waited
-        time.sleep(poll)
 
 
 @pytest.fixture(scope="module")
@@ -310,13 +298,12 @@ def test_a_persons_own_service_jwt_as_bearer_is_rechecked(
     status, _ = wait_for(lambda: airflow.get("/api/v2/dags", headers=fresh).status_code, {200}, within=15)
     assert status == 200
     # Refused on every request; once Airflow re-asked after the enable, the detail names the ending.
-    deadline = time.monotonic() + RECHECK_INTERVAL_SECONDS + SLACK_SECONDS
-    while True:
-        stale = airflow.get("/api/v2/dags", headers=bearer)
-        assert stale.status_code == 401, stale.text
-        if "which ended it for good" in stale.json()["detail"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    stale, _ = wait_until(
+        lambda: airflow.get("/api/v2/dags", headers=bearer),
+        lambda stale: stale.status_code != 401 or "which ended it for good" in stale.json()["detail"],
+        within=RECHECK_INTERVAL_SECONDS + SLACK_SECONDS,
+    )
+    assert stale.status_code == 401, stale.text
     assert "the account was disabled, which ended it for good" in stale.json()["detail"]
 
 

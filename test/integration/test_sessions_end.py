@@ -14,7 +14,8 @@ import httpx
 import pytest
 from support.soft_authenticator import SoftAuthenticator
 from support.stack import RECHECK_INTERVAL_SECONDS
-from test_fail_closed import SLACK_SECONDS, signed_in, wait_for
+from support.waiting import wait_for
+from test_fail_closed import SLACK_SECONDS, signed_in
 from test_passkey_login import enroll
 
 if TYPE_CHECKING:
