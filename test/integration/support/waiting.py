@@ -61,3 +61,18 @@ def wait_until_rechecked(
         f"Airflow did not ask the service about this session in {waited:.1f}s"
     )
     return probe()
+
+
+def holds_throughout(
+    probe: Callable[[], T], ok: Callable[[T], bool], *, seconds: float, every: float = 0.2
+) -> tuple[T, bool]:
+    """Call ``probe`` for ``seconds``, stopping at the first result ``ok`` refuses: (last result, whether
+    ``ok`` held throughout). For a state that must NOT change while time passes (nothing to wait for)."""
+    started = time.monotonic()
+    while True:
+        result = probe()
+        if not ok(result):
+            return result, False
+        if time.monotonic() - started > seconds:
+            return result, True
+        time.sleep(every)
