@@ -519,3 +519,12 @@ def service_command_line(**overrides: Any) -> dict[str, Any]:
         "codeHash": "must-not-reach-the-page",
     }
     return {**line, **overrides}
+
+
+def assert_step_up_required(response: Any, service: FakeAuthService) -> None:
+    """The call was refused for want of a fresh passkey confirmation (401 ``step_up_required``, with words
+    for the page), and nothing was asked of the service."""
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "step_up_required"
+    assert response.json()["detail"]
+    assert service.requests == []

@@ -9,7 +9,6 @@ detail, trigger, clear, task logs, grid and the cross-DAG run list.
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING
 
 import httpx
@@ -17,6 +16,7 @@ import pytest
 
 from support.processes import ManagedProcess, free_port, tail
 from support.stack import UNMAPPED_GROUP, airflow_bin, client_credentials_token
+from support.waiting import wait_until
 
 if TYPE_CHECKING:
     from support.stack import Stack
@@ -205,12 +205,14 @@ def test_invalid_rules_are_refused_at_start_up(stack: Stack) -> None:
         "dag_access rule 2 has unknown key 'colour'",
     ]
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            text = log.read_text(errors="replace") if log.exists() else ""
-            if all(line in text for line in expected) or (server.proc and server.proc.poll() is not None):
-                break
-            time.sleep(0.5)
+        # Until the refusals are logged or the api-server exits (then they must be in its log already).
+        wait_until(
+            lambda: log.read_text(errors="replace") if log.exists() else "",
+            lambda text: all(line in text for line in expected)
+            or bool(server.proc and server.proc.poll() is not None),
+            within=180,
+            every=0.5,
+        )
         text = log.read_text(errors="replace")
         assert all(line in text for line in expected), tail(log, 40)
         with pytest.raises(httpx.HTTPError):

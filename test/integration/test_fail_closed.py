@@ -24,6 +24,7 @@ from support.stack import (
     RECHECK_INTERVAL_SECONDS,
     UNVERIFIED_GRACE_SECONDS,
 )
+from support.waiting import holds_throughout, wait_for, wait_until
 from test_passkey_login import (
     OPTIONS_AUTH,
     enroll,
@@ -43,19 +44,6 @@ SLACK_SECONDS = 4
 NOTICE = "Airflow cannot reach its sign-in service"
 FLOODER_ADDRESS = "127.0.0.2"  # the flood comes from another address than Airflow's own (127.0.0.1)
 SERVICE_TOKEN_TTL = 60  # the service's minimum: Airflow re-grants about every 30 s
-
-
-def wait_for(
-    probe: Callable[[], int], wanted: set[int], *, within: float, poll: float = 0.2
-) -> tuple[int, float]:
-    """Call ``probe`` until it returns one of ``wanted`` or ``within`` seconds pass; (status, seconds)."""
-    started = time.monotonic()
-    while True:
-        status = probe()
-        waited = time.monotonic() - started
-        if status in wanted or waited > within:
-            return status, waited
-        time.sleep(poll)
 
 
 @pytest.fixture(scope="module")
@@ -144,10 +132,13 @@ def test_flood_of_bogus_token_requests_neither_stops_revocation_nor_ends_other_s
         assert status == 401, f"erin still {status} {waited:.1f}s after being disabled"
         assert waited <= REFUSE_AFTER + SLACK_SECONDS
         # frank is untouched, past several re-check intervals.
-        deadline = time.monotonic() + REFUSE_AFTER + 1
-        while time.monotonic() < deadline:
-            assert airflow.get("/ui/auth/me", headers=frank).status_code == 200
-            time.sleep(0.3)
+        status, held = holds_throughout(
+            lambda: airflow.get("/ui/auth/me", headers=frank).status_code,
+            lambda status: status == 200,
+            seconds=REFUSE_AFTER + 1,
+            every=0.3,
+        )
+        assert held, f"frank's untouched session answered {status}"
     finally:
         stack.service.cli("users", "enable", "erin")
         stack.service.restart(RATE_LIMIT_PER_MINUTE="0")
@@ -310,13 +301,12 @@ def test_a_persons_own_service_jwt_as_bearer_is_rechecked(
     status, _ = wait_for(lambda: airflow.get("/api/v2/dags", headers=fresh).status_code, {200}, within=15)
     assert status == 200
     # Refused on every request; once Airflow re-asked after the enable, the detail names the ending.
-    deadline = time.monotonic() + RECHECK_INTERVAL_SECONDS + SLACK_SECONDS
-    while True:
-        stale = airflow.get("/api/v2/dags", headers=bearer)
-        assert stale.status_code == 401, stale.text
-        if "which ended it for good" in stale.json()["detail"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    stale, _ = wait_until(
+        lambda: airflow.get("/api/v2/dags", headers=bearer),
+        lambda stale: stale.status_code != 401 or "which ended it for good" in stale.json()["detail"],
+        within=RECHECK_INTERVAL_SECONDS + SLACK_SECONDS,
+    )
+    assert stale.status_code == 401, stale.text
     assert "the account was disabled, which ended it for good" in stale.json()["detail"]
 
 

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from support.soft_authenticator import SoftAuthenticator
 from support.stack import RECHECK_INTERVAL_SECONDS
-from test_fail_closed import SLACK_SECONDS, signed_in, wait_for
+from support.waiting import holds_throughout, wait_for
+from test_fail_closed import SLACK_SECONDS, signed_in
 from test_passkey_login import enroll
 
 if TYPE_CHECKING:
@@ -48,13 +49,13 @@ def refused_until(airflow: httpx.Client, headers: dict[str, str]) -> httpx.Respo
 
 def stays_refused(airflow: httpx.Client, headers: dict[str, str]) -> httpx.Response:
     """Every answer for past the re-check interval (+ slack) is a 401: nothing revives the session."""
-    deadline = time.monotonic() + RECHECK_INTERVAL_SECONDS + SLACK_SECONDS
-    while True:
-        response = me(airflow, headers)
-        assert response.status_code == 401, f"the old session came back: {response.text}"
-        if time.monotonic() > deadline:
-            return response
-        time.sleep(0.2)
+    response, held = holds_throughout(
+        lambda: me(airflow, headers),
+        lambda response: response.status_code == 401,
+        seconds=RECHECK_INTERVAL_SECONDS + SLACK_SECONDS,
+    )
+    assert held, f"the old session came back: {response.text}"
+    return response
 
 
 def test_enabling_a_disabled_person_does_not_revive_their_session(

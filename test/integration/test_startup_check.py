@@ -9,7 +9,6 @@ one is most of a minute of waiting on a loaded runner), and each test reads its 
 
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pytest
 
 from support.processes import free_port
 from support.stack import AirflowServer
+from support.waiting import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -65,21 +65,23 @@ def _outcome(server: SecondAirflow, refusal: str) -> tuple[str, str]:
     assert server.process is not None
     proc = server.process.proc
     assert proc is not None
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
     with httpx.Client(timeout=2) as client:
-        while time.monotonic() < deadline:
+
+        def seen() -> str | None:
             log = server.log.read_text(errors="replace") if server.log.exists() else ""
             if refusal in log:
-                return "refused", log
+                return "refused"
             if proc.poll() is not None:
-                return "exited", log
+                return "exited"
             try:
                 if client.get(f"http://127.0.0.1:{server.port}/api/v2/monitor/health").status_code == 200:
-                    return "ready", server.log.read_text(errors="replace")
+                    return "ready"
             except httpx.HTTPError:
                 pass
-            time.sleep(0.5)
-    return "timeout", server.log.read_text(errors="replace")
+            return None
+
+        outcome, _ = wait_until(seen, lambda outcome: outcome is not None, within=START_TIMEOUT_SECONDS, every=0.5)
+    return outcome or "timeout", server.log.read_text(errors="replace")
 
 
 @dataclass

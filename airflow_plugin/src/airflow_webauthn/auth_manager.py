@@ -7,10 +7,11 @@ happens in the auth service; authorization happens here, with the VIEWER/USER/OP
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 import jwt
 from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
@@ -24,29 +25,10 @@ from airflow_webauthn.services.session_end import SessionEndedError
 from airflow_webauthn.user import WebAuthnUser, is_admin
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable
 
     import httpx
-    from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
-    from airflow.api_fastapi.auth.managers.models.batch_apis import (
-        IsAuthorizedConnectionRequest,
-        IsAuthorizedDagRequest,
-        IsAuthorizedPoolRequest,
-        IsAuthorizedVariableRequest,
-    )
-    from airflow.api_fastapi.auth.managers.models.resource_details import (
-        AccessView,
-        AssetAliasDetails,
-        AssetDetails,
-        ConfigurationDetails,
-        ConnectionDetails,
-        DagAccessEntity,
-        DagDetails,
-        PoolDetails,
-        TeamDetails,
-        VariableDetails,
-    )
-    from airflow.api_fastapi.common.types import ExtraMenuItem, MenuItem
+    from airflow.api_fastapi.common.types import ExtraMenuItem
     from airflow.cli.cli_config import CLICommand
     from fastapi import FastAPI
 
@@ -61,6 +43,9 @@ if TYPE_CHECKING:
     from airflow_webauthn.services.token_verifier import ServiceTokenVerifier
 
 log = logging.getLogger(__name__)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 __all__ = [
     "ADMIN_PATH",
@@ -85,6 +70,32 @@ def _ended(prefix: str, err: SessionRejectedError, *, browser: bool) -> SessionE
         code=err.code,
         cookie_path=_browser_cookie_path() if browser else None,
     )
+
+
+class _Decided(Generic[_P, _R]):
+    """A method of BaseAuthManager's authorization interface, answered by the manager's ``authorization``
+    (the ``RoleAuthorization`` method of the same name and signature): the signature is written once,
+    there, not again here as a forwarding method. Called on the class, it takes the manager first, like
+    the method it stands for."""
+
+    def __init__(self, decision: Callable[Concatenate[RoleAuthorization, _P], _R]) -> None:
+        self._name = decision.__name__
+        self.__doc__ = decision.__doc__
+        self.__signature__ = inspect.signature(decision)
+
+    @overload
+    def __get__(self, manager: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, manager: WebAuthnAuthManager, owner: type) -> Callable[_P, _R]: ...
+    def __get__(self, manager: WebAuthnAuthManager | None, owner: type) -> Self | Callable[_P, _R]:
+        return self if manager is None else self._decision(manager)
+
+    def __call__(self, manager: WebAuthnAuthManager, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return self._decision(manager)(*args, **kwargs)
+
+    def _decision(self, manager: WebAuthnAuthManager) -> Callable[_P, _R]:
+        decision: Callable[_P, _R] = getattr(manager.authorization, self._name)
+        return decision
 
 
 class WebAuthnAuthManager(BaseAuthManager[WebAuthnUser]):
@@ -350,147 +361,29 @@ class WebAuthnAuthManager(BaseAuthManager[WebAuthnUser]):
             # refuses the same token for the same reason.
             raise AuthManagerRefreshTokenExpiredException(str(err)) from err
 
-    # ---- authorization: BaseAuthManager's interface, each call decided by RoleAuthorization ----
+    # ---- authorization: BaseAuthManager's interface, each call answered by RoleAuthorization ----
 
-    def is_authorized_configuration(
-        self, *, method: ResourceMethod, user: WebAuthnUser, details: ConfigurationDetails | None = None
-    ) -> bool:
-        return self.authorization.is_authorized_configuration(method=method, user=user, details=details)
-
-    def is_authorized_connection(
-        self, *, method: ResourceMethod, user: WebAuthnUser, details: ConnectionDetails | None = None
-    ) -> bool:
-        return self.authorization.is_authorized_connection(method=method, user=user, details=details)
-
-    def is_authorized_dag(
-        self,
-        *,
-        method: ResourceMethod,
-        user: WebAuthnUser,
-        access_entity: DagAccessEntity | None = None,
-        details: DagDetails | None = None,
-    ) -> bool:
-        return self.authorization.is_authorized_dag(
-            method=method, user=user, access_entity=access_entity, details=details
-        )
-
-    def is_authorized_asset(
-        self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetDetails | None = None
-    ) -> bool:
-        return self.authorization.is_authorized_asset(method=method, user=user, details=details)
-
-    def is_authorized_asset_alias(
-        self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetAliasDetails | None = None
-    ) -> bool:
-        return self.authorization.is_authorized_asset_alias(method=method, user=user, details=details)
-
-    def is_authorized_pool(
-        self, *, method: ResourceMethod, user: WebAuthnUser, details: PoolDetails | None = None
-    ) -> bool:
-        return self.authorization.is_authorized_pool(method=method, user=user, details=details)
-
-    def is_authorized_variable(
-        self, *, method: ResourceMethod, user: WebAuthnUser, details: VariableDetails | None = None
-    ) -> bool:
-        return self.authorization.is_authorized_variable(method=method, user=user, details=details)
-
-    def is_authorized_team(
-        self, *, method: ResourceMethod, user: WebAuthnUser, details: TeamDetails | None = None
-    ) -> bool:
-        return self.authorization.is_authorized_team(method=method, user=user, details=details)
-
-    def filter_authorized_teams(
-        self, *, teams_names: set[str], user: WebAuthnUser, method: ResourceMethod = "GET"
-    ) -> set[str]:
-        return self.authorization.filter_authorized_teams(teams_names=teams_names, user=user, method=method)
-
-    def is_authorized_view(self, *, access_view: AccessView, user: WebAuthnUser) -> bool:
-        return self.authorization.is_authorized_view(access_view=access_view, user=user)
-
-    def is_authorized_custom_view(
-        self, *, method: ResourceMethod | str, resource_name: str, user: WebAuthnUser
-    ) -> bool:
-        return self.authorization.is_authorized_custom_view(
-            method=method, resource_name=resource_name, user=user
-        )
-
-    def is_authorized_hitl_task(self, *, assigned_users: set[str], user: WebAuthnUser) -> bool:
-        # Dag authors name assignees by username; the user's id is the service's UUID. Accept both.
-        return self.authorization.is_authorized_hitl_task(assigned_users=assigned_users, user=user)
-
-    def filter_authorized_menu_items(
-        self, menu_items: list[MenuItem], *, user: WebAuthnUser
-    ) -> list[MenuItem]:
-        return self.authorization.filter_authorized_menu_items(menu_items, user=user)
-
-    def batch_is_authorized_connection(
-        self, requests: Sequence[IsAuthorizedConnectionRequest], *, user: WebAuthnUser
-    ) -> bool:
-        return self.authorization.batch_is_authorized_connection(requests, user=user)
-
-    def batch_is_authorized_dag(
-        self, requests: Sequence[IsAuthorizedDagRequest], *, user: WebAuthnUser
-    ) -> bool:
-        # Grouped by method so each group is one pass of the rules (one tag lookup at most).
-        return self.authorization.batch_is_authorized_dag(requests, user=user)
-
-    def batch_is_authorized_pool(
-        self, requests: Sequence[IsAuthorizedPoolRequest], *, user: WebAuthnUser
-    ) -> bool:
-        return self.authorization.batch_is_authorized_pool(requests, user=user)
-
-    def batch_is_authorized_variable(
-        self, requests: Sequence[IsAuthorizedVariableRequest], *, user: WebAuthnUser
-    ) -> bool:
-        return self.authorization.batch_is_authorized_variable(requests, user=user)
-
-    def filter_authorized_dag_ids(
-        self,
-        *,
-        dag_ids: set[str],
-        user: WebAuthnUser,
-        method: ResourceMethod = "GET",
-        team_name: str | None = None,
-    ) -> set[str]:
-        return self.authorization.filter_authorized_dag_ids(
-            dag_ids=dag_ids, user=user, method=method, team_name=team_name
-        )
-
-    def filter_authorized_connections(
-        self,
-        *,
-        conn_ids: set[str],
-        user: WebAuthnUser,
-        method: ResourceMethod = "GET",
-        team_name: str | None = None,
-    ) -> set[str]:
-        return self.authorization.filter_authorized_connections(
-            conn_ids=conn_ids, user=user, method=method, team_name=team_name
-        )
-
-    def filter_authorized_pools(
-        self,
-        *,
-        pool_names: set[str],
-        user: WebAuthnUser,
-        method: ResourceMethod = "GET",
-        team_name: str | None = None,
-    ) -> set[str]:
-        return self.authorization.filter_authorized_pools(
-            pool_names=pool_names, user=user, method=method, team_name=team_name
-        )
-
-    def filter_authorized_variables(
-        self,
-        *,
-        variable_keys: set[str],
-        user: WebAuthnUser,
-        method: ResourceMethod = "GET",
-        team_name: str | None = None,
-    ) -> set[str]:
-        return self.authorization.filter_authorized_variables(
-            variable_keys=variable_keys, user=user, method=method, team_name=team_name
-        )
+    is_authorized_configuration = _Decided(RoleAuthorization.is_authorized_configuration)
+    is_authorized_connection = _Decided(RoleAuthorization.is_authorized_connection)
+    is_authorized_dag = _Decided(RoleAuthorization.is_authorized_dag)
+    is_authorized_asset = _Decided(RoleAuthorization.is_authorized_asset)
+    is_authorized_asset_alias = _Decided(RoleAuthorization.is_authorized_asset_alias)
+    is_authorized_pool = _Decided(RoleAuthorization.is_authorized_pool)
+    is_authorized_variable = _Decided(RoleAuthorization.is_authorized_variable)
+    is_authorized_team = _Decided(RoleAuthorization.is_authorized_team)
+    filter_authorized_teams = _Decided(RoleAuthorization.filter_authorized_teams)
+    is_authorized_view = _Decided(RoleAuthorization.is_authorized_view)
+    is_authorized_custom_view = _Decided(RoleAuthorization.is_authorized_custom_view)
+    is_authorized_hitl_task = _Decided(RoleAuthorization.is_authorized_hitl_task)
+    filter_authorized_menu_items = _Decided(RoleAuthorization.filter_authorized_menu_items)
+    batch_is_authorized_connection = _Decided(RoleAuthorization.batch_is_authorized_connection)
+    batch_is_authorized_dag = _Decided(RoleAuthorization.batch_is_authorized_dag)
+    batch_is_authorized_pool = _Decided(RoleAuthorization.batch_is_authorized_pool)
+    batch_is_authorized_variable = _Decided(RoleAuthorization.batch_is_authorized_variable)
+    filter_authorized_dag_ids = _Decided(RoleAuthorization.filter_authorized_dag_ids)
+    filter_authorized_connections = _Decided(RoleAuthorization.filter_authorized_connections)
+    filter_authorized_pools = _Decided(RoleAuthorization.filter_authorized_pools)
+    filter_authorized_variables = _Decided(RoleAuthorization.filter_authorized_variables)
 
     # ---- URLs, sub-application, CLI ----
 

@@ -161,7 +161,10 @@ class WebAuthnSettings:
     @classmethod
     def from_values(cls, raw: Mapping[str, str | None]) -> WebAuthnSettings:
         """Build settings from raw option strings (missing → default), reporting every problem at once."""
-        problems: list[str] = []
+        problems: dict[str, list[str]] = {}  # by option, reported in the order of OPTIONS
+
+        def report(name: str, problem: str) -> None:
+            problems.setdefault(name, []).append(f"[{SECTION}] {problem}")
 
         def value(name: str) -> str | None:
             got = raw.get(name)
@@ -169,67 +172,51 @@ class WebAuthnSettings:
                 return OPTIONS[name].default
             return str(got).strip()
 
-        def parsed(name: str, parse: Callable[[str], Any], what: str) -> Any:
+        def parsed(name: str, reader: _Reader) -> Any:
             text = value(name)
             if text is None:
                 return None
             try:
-                return parse(text)
+                return reader.parse(text)
             except (ValueError, TypeError) as err:
                 shown = "<hidden>" if OPTIONS[name].sensitive else repr(text)
-                problems.append(f"[{SECTION}] {name} = {shown} is not {what}: {err}")
+                report(name, f"{name} = {shown} is not {reader.what}: {err}")
                 return None
 
-        service_url = parsed("service_url", _service_url, "an https URL (http only on loopback)")
+        got = {name: parsed(name, reader) for name, reader in _READERS.items()}
+        service_url = got["service_url"]
         if service_url is None and value("service_url") is None:
-            problems.append(f"[{SECTION}] service_url is required (e.g. http://127.0.0.1:3000)")
-        issuer = value("issuer") or service_url
-        mapping = parsed(
-            "role_mapping",
-            _role_mapping,
-            'a JSON object of group -> VIEWER|USER|OP|ADMIN or {"role": ..., "teams": [...]}',
-        )
-        role_mapping, team_roles = mapping if mapping is not None else ({}, TeamRoles())
+            report("service_url", "service_url is required (e.g. http://127.0.0.1:3000)")
+        role_mapping, team_roles = got["role_mapping"] or ({}, TeamRoles())
         rules, rule_problems = parse_dag_access(value("dag_access") or "[]")
-        problems.extend(f"[{SECTION}] dag_access {problem}" for problem in rule_problems)
-        tags_ttl = parsed("dag_tags_cache_seconds", _non_negative_int, "a non-negative integer")
-        session_ttl = parsed("session_ttl_seconds", _positive_int, "a positive integer")
-        recheck = parsed("recheck_interval_seconds", _non_negative_int, "a non-negative integer")
-        grace = parsed("unverified_grace_seconds", _non_negative_int, "a non-negative integer")
-        credentials = parsed("service_credentials", _credentials, "client_id:client_secret")
-        unchecked = parsed("allow_unchecked_sessions", _boolean, "True or False")
-        cli_credentials = parsed("cli_credentials", _credentials, "client_id:client_secret")
-        algorithms = parsed("allowed_algorithms", _algorithms, "a list of asymmetric JWS algorithms")
-        jwks_url = parsed("jwks_url", _service_url, "an https URL (http only on loopback)")
-        jwks_ttl = parsed("jwks_cache_ttl_seconds", _positive_int, "a positive integer")
-        refetch = parsed("jwks_min_refetch_interval_seconds", _non_negative_int, "a non-negative integer")
-        leeway = parsed("leeway_seconds", _non_negative_int, "a non-negative integer")
-        timeout = parsed("http_timeout_seconds", _positive_float, "a positive number")
+        for problem in rule_problems:
+            report("dag_access", f"dag_access {problem}")
 
         if problems:
-            raise WebAuthnConfigError(
-                "Invalid WebAuthn auth manager configuration:\n  " + "\n  ".join(problems)
-            )
+            found = [problem for name in OPTIONS for problem in problems.get(name, ())]
+            raise WebAuthnConfigError("Invalid WebAuthn auth manager configuration:\n  " + "\n  ".join(found))
+        recheck = got["recheck_interval_seconds"]
+        grace = got["unverified_grace_seconds"]
         return cls(
             service_url=service_url,
-            issuer=issuer,
+            issuer=value("issuer") or service_url,
             audience=value("audience") or "airflow",
             role_mapping=_with_rule_only_groups(role_mapping, rules, team_roles),
             team_roles=team_roles,
             dag_access=rules,
-            dag_tags_cache_seconds=tags_ttl,
-            session_ttl_seconds=session_ttl,
+            dag_tags_cache_seconds=got["dag_tags_cache_seconds"],
+            session_ttl_seconds=got["session_ttl_seconds"],
             recheck_interval_seconds=recheck,
             unverified_grace_seconds=grace if grace is not None else recheck,
-            service_credentials=credentials,
-            allow_unchecked_sessions=bool(unchecked),
-            cli_credentials=cli_credentials,
-            allowed_algorithms=algorithms,
-            jwks_url=jwks_url or f"{service_url}/.well-known/jwks.json",
-            jwks_cache_ttl_seconds=jwks_ttl,
-            jwks_min_refetch_interval_seconds=refetch,
-            leeway_seconds=leeway,
-            http_timeout_seconds=timeout,
+            service_credentials=got["service_credentials"],
+            allow_unchecked_sessions=bool(got["allow_unchecked_sessions"]),
+            cli_credentials=got["cli_credentials"],
+            allowed_algorithms=got["allowed_algorithms"],
+            jwks_url=got["jwks_url"] or f"{service_url}/.well-known/jwks.json",
+            jwks_cache_ttl_seconds=got["jwks_cache_ttl_seconds"],
+            jwks_min_refetch_interval_seconds=got["jwks_min_refetch_interval_seconds"],
+            leeway_seconds=got["leeway_seconds"],
+            http_timeout_seconds=got["http_timeout_seconds"],
         )
 
 
@@ -367,3 +354,38 @@ def _algorithms(text: str) -> tuple[str, ...]:
                 f"{name!r} is not allowed; choose from {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
             )
     return names
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """How an option's text becomes its value, and what the text must be (said when it is not)."""
+
+    parse: Callable[[str], Any]
+    what: str
+
+
+_SERVICE_URL = _Reader(_service_url, "an https URL (http only on loopback)")
+_POSITIVE_INT = _Reader(_positive_int, "a positive integer")
+_NON_NEGATIVE_INT = _Reader(_non_negative_int, "a non-negative integer")
+_CREDENTIALS = _Reader(_credentials, "client_id:client_secret")
+
+# Every option but the plain strings (issuer, audience) and dag_access, which reports its own problems.
+_READERS: dict[str, _Reader] = {
+    "service_url": _SERVICE_URL,
+    "role_mapping": _Reader(
+        _role_mapping, 'a JSON object of group -> VIEWER|USER|OP|ADMIN or {"role": ..., "teams": [...]}'
+    ),
+    "dag_tags_cache_seconds": _NON_NEGATIVE_INT,
+    "session_ttl_seconds": _POSITIVE_INT,
+    "recheck_interval_seconds": _NON_NEGATIVE_INT,
+    "unverified_grace_seconds": _NON_NEGATIVE_INT,
+    "service_credentials": _CREDENTIALS,
+    "allow_unchecked_sessions": _Reader(_boolean, "True or False"),
+    "cli_credentials": _CREDENTIALS,
+    "allowed_algorithms": _Reader(_algorithms, "a list of asymmetric JWS algorithms"),
+    "jwks_url": _SERVICE_URL,
+    "jwks_cache_ttl_seconds": _POSITIVE_INT,
+    "jwks_min_refetch_interval_seconds": _NON_NEGATIVE_INT,
+    "leeway_seconds": _NON_NEGATIVE_INT,
+    "http_timeout_seconds": _Reader(_positive_float, "a positive number"),
+}

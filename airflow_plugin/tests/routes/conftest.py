@@ -48,3 +48,22 @@ def step_up(mounted: TestClient, manager: WebAuthnAuthManager) -> Callable[..., 
         mounted.cookies.set(STEP_UP_COOKIE, blob, domain="testserver.local", path="/auth")
 
     return _step_up
+
+
+@pytest.fixture
+def confirmed(sign_in: Callable[..., Any], step_up: Callable[..., None]) -> Callable[..., Any]:
+    """Sign a person in (``fields`` as in ``session_user``) with a fresh passkey confirmation, as every call
+    made with the person's own token needs; returns the user."""
+
+    def _confirmed(**fields: Any) -> Any:
+        user = sign_in(**fields)
+        step_up(user)
+        return user
+
+    return _confirmed
+
+
+@pytest.fixture
+def admin(confirmed: Callable[..., Any]) -> Any:
+    """An administrator (Airflow's ADMIN role, the service's admin group) with a fresh passkey confirmation."""
+    return confirmed(role="ADMIN", groups=("airflow-admins",))

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, service_command_line, user_claims
+from support import (
+    JSON_HEADERS,
+    PERSON_TOKEN,
+    FakeAuthService,
+    assert_step_up_required,
+    service_command_line,
+    user_claims,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,19 +31,13 @@ def test_creating_a_code_needs_a_passkey_confirmation(
     """Without the step-up cookie: 401 step_up_required, and nothing is asked of the service."""
     sign_in()
     response = mounted.post("/auth/api/me/cli-codes", json={}, headers=JSON_HEADERS)
-    assert response.status_code == 401
-    assert response.json()["error"] == "step_up_required"
-    assert fake_service.sent_to("POST", "/v1/me/cli-codes") == []
+    assert_step_up_required(response, fake_service)
 
 
 def test_a_code_is_created_as_the_person_and_comes_with_the_airflowctl_command(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
-    user = sign_in()
-    step_up(user)
+    confirmed()
     created = {"id": "cli-3", "code": "afcli_" + "c" * 32, "expiresAt": "2026-01-01T00:05:00.000Z"}
     fake_service.reply("POST", "/v1/me/cli-codes", 201, created)
     response = mounted.post("/auth/api/me/cli-codes", json={}, headers=JSON_HEADERS)
@@ -70,13 +71,9 @@ def test_the_command_lines_are_listed_without_a_prompt_and_pending_codes_only_af
 
 
 def test_revoking_is_made_as_the_person_and_checks_the_id(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
-    user = sign_in()
-    step_up(user)
+    confirmed()
     fake_service.reply("DELETE", "/v1/me/cli-codes/cli-1", 200, {**LINE, "state": "revoked"})
     response = mounted.request("DELETE", "/auth/api/me/cli-codes/cli-1", json={}, headers=JSON_HEADERS)
     assert response.status_code == 200

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService
+from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, assert_step_up_required
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,14 +47,10 @@ def test_the_page_prefills_the_code_warns_and_is_never_framed(
 
 
 def test_a_person_without_a_role_is_told_and_refused(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
     """No role, nothing to hand on: the page says so, and the routes answer 403 without asking the service."""
-    user = sign_in(role=None)
-    step_up(user)
+    confirmed(role=None)
     page = mounted.get("/auth/device")
     assert "You have no role in Airflow" in page.text
     assert 'id="code-form"' not in page.text
@@ -69,19 +65,13 @@ def test_looking_a_code_up_needs_the_passkey_confirmation(
 ) -> None:
     sign_in()
     response = mounted.get("/auth/device/requests/BCDF-GHJK")
-    assert response.status_code == 401
-    assert response.json()["error"] == "step_up_required"
-    assert fake_service.count("/v1/me/device-requests/BCDF-GHJK") == 0
+    assert_step_up_required(response, fake_service)
 
 
 def test_the_request_is_read_as_the_person_with_the_code_normalised_and_the_access_in_words(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
-    user = sign_in(role="OP")
-    step_up(user)
+    confirmed(role="OP")
     fake_service.reply("GET", "/v1/me/device-requests/BCDF-GHJK", 200, VIEW)
     response = mounted.get("/auth/device/requests/bcdfghjk")
     assert response.status_code == 200, response.text
@@ -93,13 +83,9 @@ def test_the_request_is_read_as_the_person_with_the_code_normalised_and_the_acce
 
 
 def test_a_malformed_code_is_unknown_and_never_reaches_the_service(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
-    user = sign_in()
-    step_up(user)
+    confirmed()
     for code in ("..%2F..%2Fadmin", "BCDF-GHJK-LMNP", "1234-5678"):
         response = mounted.get(f"/auth/device/requests/{code}")
         assert response.status_code == 404, code
@@ -107,13 +93,9 @@ def test_a_malformed_code_is_unknown_and_never_reaches_the_service(
 
 
 def test_approve_and_deny_relay_as_the_person_and_a_decided_code_is_a_409(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
-    user = sign_in()
-    step_up(user)
+    confirmed()
     fake_service.reply("POST", "/v1/me/device-requests/BCDF-GHJK/approve", 200, {**VIEW, "state": "approved"})
     approved = mounted.post("/auth/device/requests/BCDF-GHJK/approve", json={}, headers=JSON_HEADERS)
     assert approved.status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService
+from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, assert_step_up_required
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -60,9 +60,7 @@ def test_revoking_needs_a_confirmation_is_made_as_the_person_and_checks_the_id(
 ) -> None:
     user = sign_in()
     refused = mounted.request("DELETE", "/auth/api/me/delegations/d-1", json={}, headers=JSON_HEADERS)
-    assert refused.status_code == 401
-    assert refused.json()["error"] == "step_up_required"
-    assert fake_service.sent_to("DELETE", "/v1/me/delegations/d-1") == []
+    assert_step_up_required(refused, fake_service)
     step_up(user)
     fake_service.reply("DELETE", "/v1/me/delegations/d-1", 200, {**DELEGATION, "state": "revoked"})
     response = mounted.request("DELETE", "/auth/api/me/delegations/d-1", json={}, headers=JSON_HEADERS)
@@ -78,13 +76,9 @@ def test_revoking_needs_a_confirmation_is_made_as_the_person_and_checks_the_id(
 
 
 def test_a_refusal_of_the_service_is_relayed(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
-    user = sign_in()
-    step_up(user)
+    confirmed()
     fake_service.reply("DELETE", "/v1/me/delegations/d-9", 404, {"message": "no such delegation"})
     response = mounted.request("DELETE", "/auth/api/me/delegations/d-9", json={}, headers=JSON_HEADERS)
     assert response.status_code == 404

@@ -41,10 +41,8 @@ ALL_POSTS = PUBLIC_POSTS + SESSION_POSTS
 
 
 @pytest.fixture
-def signed_in(sign_in: Callable[..., Any], step_up: Callable[..., None]) -> Any:
-    user = sign_in()
-    step_up(user)
-    return user
+def signed_in(confirmed: Callable[..., Any]) -> Any:
+    return confirmed()
 
 
 @pytest.mark.parametrize(("path", "body"), ALL_POSTS, ids=[p for p, _ in ALL_POSTS])
@@ -142,11 +140,10 @@ def test_the_login_page_where_logout_ends_deletes_the_step_up_cookie(
 
 
 def test_a_step_up_cookie_does_not_survive_into_the_next_sign_in(
-    mounted: TestClient, sign_in: Callable[..., Any], step_up: Callable[..., None]
+    mounted: TestClient, sign_in: Callable[..., Any], confirmed: Callable[..., Any]
 ) -> None:
     """Even if the browser kept it, the step-up cookie of a previous sign-in opens in no later one."""
-    first = sign_in(session_id="sid-before-logout")
-    step_up(first)
+    confirmed(session_id="sid-before-logout")
     sign_in(session_id="sid-after-login-again")
     response = mounted.patch("/auth/api/me/passkeys/pk-1", json={"label": "x"}, headers={"Origin": ORIGIN})
     assert response.status_code == 401

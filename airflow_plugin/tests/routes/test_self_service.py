@@ -15,6 +15,7 @@ from support import (
     JSON_HEADERS,
     PERSON_TOKEN,
     FakeAuthService,
+    assert_step_up_required,
     make_settings,
     user_claims,
 )
@@ -191,17 +192,13 @@ def test_changes_without_step_up_are_401_step_up_required(
     """Rename, remove and add all need a fresh passkey confirmation; the service is not called."""
     sign_in()
     response = mounted.request(method, path, json=body, headers=JSON_HEADERS)
-    assert response.status_code == 401
-    assert response.json()["error"] == "step_up_required"
-    assert response.json()["detail"]
-    assert fake_service.requests == []
+    assert_step_up_required(response, fake_service)
 
 
 @pytest.mark.parametrize(("method", "path", "body", "service_method", "service_path"), CHANGES)
 def test_changes_are_made_with_the_persons_own_token(
     mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
+    confirmed: Callable[..., Any],
     fake_service: FakeAuthService,
     method: str,
     path: str,
@@ -210,8 +207,7 @@ def test_changes_are_made_with_the_persons_own_token(
     service_path: str,
 ) -> None:
     """The service gets the person's step-up token (its audit names them), and exactly the body sent."""
-    user = sign_in()
-    step_up(user)
+    confirmed()
     fake_service.reply(service_method, service_path, 200, {"id": "pk-2", "label": "Backup key"})
     response = mounted.request(method, path, json=body, headers=JSON_HEADERS)
     assert response.status_code == 200
@@ -227,13 +223,10 @@ def test_changes_are_made_with_the_persons_own_token(
 
 
 def test_added_passkey_without_a_name_is_named_by_the_service(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
     """No label is invented by Airflow: the service names a new passkey after its authenticator model."""
-    step_up(sign_in())
+    confirmed()
     fake_service.reply("POST", "/v1/registration/verify", 201, {"id": "pk-3", "label": "iCloud Keychain"})
     response = mounted.post(
         "/auth/api/me/passkeys/registration/verify",
@@ -245,13 +238,10 @@ def test_added_passkey_without_a_name_is_named_by_the_service(
 
 
 def test_removing_the_last_passkey_refusal_is_relayed(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
     """The service's refusal (last passkey) reaches the page as the same 4xx with its reason."""
-    step_up(sign_in())
+    confirmed()
     fake_service.reply(
         "DELETE",
         "/v1/me/passkeys/pk-1",
@@ -264,13 +254,10 @@ def test_removing_the_last_passkey_refusal_is_relayed(
 
 
 def test_a_stale_token_means_step_up_again(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
     """The service's own freshness rule (401 step_up_required) asks the page to confirm again."""
-    step_up(sign_in())
+    confirmed()
     fake_service.reply(
         "POST",
         "/v1/registration/options",
@@ -287,17 +274,14 @@ def test_a_stale_token_means_step_up_again(
 def test_step_up_cookie_of_another_user_does_not_work(
     mounted: TestClient,
     sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
+    confirmed: Callable[..., Any],
     fake_service: FakeAuthService,
 ) -> None:
     """A sealed token is bound to the user it was issued to: lifted into another session, it is useless."""
-    victim = sign_in()
-    step_up(victim)
+    confirmed()
     sign_in(user_id="33333333-0000-4000-8000-000000000003", username="mallory")
     response = mounted.patch("/auth/api/me/passkeys/pk-1", json={"label": "x"}, headers=JSON_HEADERS)
-    assert response.status_code == 401
-    assert response.json()["error"] == "step_up_required"
-    assert fake_service.requests == []
+    assert_step_up_required(response, fake_service)
 
 
 def test_tampered_or_expired_step_up_cookies_are_refused_and_cleared(
@@ -325,14 +309,10 @@ def test_tampered_or_expired_step_up_cookies_are_refused_and_cleared(
 
 @pytest.mark.parametrize("bad_id", ["..hidden", "a b", "-dash", "x" * 200, "a;b", "a%2Fb", "%2e%2e"])
 def test_ids_cannot_reach_other_service_paths(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
-    bad_id: str,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService, bad_id: str
 ) -> None:
     """Path injection: an id that is not one plain segment never reaches the service."""
-    step_up(sign_in())
+    confirmed()
     response = mounted.patch(f"/auth/api/me/passkeys/{bad_id}", json={"label": "x"}, headers=JSON_HEADERS)
     assert response.status_code in {400, 404, 405}
     if response.status_code == 400:
@@ -344,27 +324,20 @@ def test_ids_cannot_reach_other_service_paths(
     "body", [{"label": ""}, {"label": "x" * 129}, {"label": "ok", "userId": "someone"}, {}]
 )
 def test_bad_rename_bodies_are_refused_before_the_service(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
-    body: dict[str, Any],
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService, body: dict[str, Any]
 ) -> None:
     """Bodies are validated with the service's bounds and nothing unexpected is forwarded."""
-    step_up(sign_in())
+    confirmed()
     response = mounted.patch("/auth/api/me/passkeys/pk-1", json=body, headers=JSON_HEADERS)
     assert response.status_code == 422
     assert fake_service.requests == []
 
 
 def test_changes_refuse_cross_site_requests(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
     """CSRF: a non-JSON body or a foreign Origin is 403 even with a valid step-up cookie."""
-    step_up(sign_in())
+    confirmed()
     foreign = mounted.request(
         "DELETE", "/auth/api/me/passkeys/pk-1", json={}, headers={"Origin": "https://evil.test"}
     )
@@ -376,13 +349,10 @@ def test_changes_refuse_cross_site_requests(
 
 
 def test_service_outage_during_a_change_is_503(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
     """Service down or failing: 503 with the usual message, never 500."""
-    step_up(sign_in())
+    confirmed()
     fake_service.reply("PATCH", "/v1/me/passkeys/pk-1", 500)
     failing = mounted.patch("/auth/api/me/passkeys/pk-1", json={"label": "x"}, headers=JSON_HEADERS)
     fake_service.up = False
@@ -393,13 +363,10 @@ def test_service_outage_during_a_change_is_503(
 
 
 def test_admin_credentials_are_not_used_for_changes(
-    mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
-    fake_service: FakeAuthService,
+    mounted: TestClient, confirmed: Callable[..., Any], fake_service: FakeAuthService
 ) -> None:
     """Airflow's own admin service account never makes a person's change (the audit names the person)."""
-    step_up(sign_in())
+    confirmed()
     fake_service.reply("PATCH", "/v1/me/passkeys/pk-1", 200, {"id": "pk-1"})
     mounted.patch("/auth/api/me/passkeys/pk-1", json={"label": "x"}, headers=JSON_HEADERS)
     assert fake_service.admin_tokens_issued == 0

@@ -21,11 +21,10 @@ from airflow_webauthn.datamodels.manage import (
 )
 from airflow_webauthn.paths import enroll_url
 from airflow_webauthn.routes.csrf import SameOriginJson, request_origin
-from airflow_webauthn.routes.deps import CallerDep, GatewayDep
 from airflow_webauthn.routes.path_ids import path_id
 from airflow_webauthn.routes.responses import NO_STORE, relay
 from airflow_webauthn.routes.session import admin
-from airflow_webauthn.routes.step_up_auth import StepUpToken
+from airflow_webauthn.routes.step_up_auth import AsPerson
 
 admin_router = APIRouter(prefix="/api/admin", tags=["WebAuthnAdmin"], dependencies=[Depends(admin)])
 
@@ -36,16 +35,14 @@ ADMIN = "/v1/admin"
 
 
 @admin_router.get("/users")
-async def list_users(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> JSONResponse:
-    return relay(await gateway.call_as_person("GET", f"{ADMIN}/users", token=token, caller=caller))
+async def list_users(service: AsPerson) -> JSONResponse:
+    return relay(await service.call("GET", f"{ADMIN}/users"))
 
 
 @admin_router.get("/users/{user_id}/passkeys")
-async def list_user_passkeys(
-    user_id: str, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def list_user_passkeys(user_id: str, service: AsPerson) -> JSONResponse:
     path = f"{ADMIN}/users/{path_id(user_id, 'user id')}/passkeys"
-    return relay(await gateway.call_as_person("GET", path, token=token, caller=caller))
+    return relay(await service.call("GET", path))
 
 
 @admin_router.post("/users/{user_id}/{action}", dependencies=[SameOriginJson])
@@ -53,32 +50,24 @@ async def set_user_enabled(
     user_id: str,
     action: Literal["disable", "enable"],
     body: EmptyBody,
-    gateway: GatewayDep,
-    caller: CallerDep,
-    token: StepUpToken,
+    service: AsPerson,
 ) -> JSONResponse:
     path = f"{ADMIN}/users/{path_id(user_id, 'user id')}/{action}"
-    return relay(await gateway.call_as_person("POST", path, token=token, caller=caller))
+    return relay(await service.call("POST", path))
 
 
 @admin_router.patch("/users/{user_id}", dependencies=[SameOriginJson])
-async def set_user_groups(
-    user_id: str, body: SetGroupsBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def set_user_groups(user_id: str, body: SetGroupsBody, service: AsPerson) -> JSONResponse:
     """Replace a person's groups (Airflow maps them to roles at their next sign-in)."""
     path = f"{ADMIN}/users/{path_id(user_id, 'user id')}"
-    return relay(
-        await gateway.call_as_person("PATCH", path, token=token, caller=caller, json=body.forwarded())
-    )
+    return relay(await service.call("PATCH", path, json=body.forwarded()))
 
 
 @admin_router.get("/users/{user_id}/command-lines")
-async def list_user_command_lines(
-    user_id: str, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def list_user_command_lines(user_id: str, service: AsPerson) -> JSONResponse:
     """The command lines signed in as this person (airflowctl with a one-time code): page fields only."""
     path = f"{ADMIN}/users/{path_id(user_id, 'user id')}"
-    reply = await gateway.call_as_person("GET", path, token=token, caller=caller)
+    reply = await service.call("GET", path)
     if reply.status_code >= 400:
         return relay(reply)
     record = reply.body if isinstance(reply.body, dict) else {}
@@ -87,48 +76,42 @@ async def list_user_command_lines(
 
 @admin_router.delete("/users/{user_id}/command-lines/{line_id}", dependencies=[SameOriginJson])
 async def revoke_user_command_line(
-    user_id: str, line_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
+    user_id: str, line_id: str, body: EmptyBody, service: AsPerson
 ) -> JSONResponse:
     """Sign a person's command line out: Airflow refuses it at its next re-check."""
     path = f"{ADMIN}/users/{path_id(user_id, 'user id')}/command-lines/{path_id(line_id, 'command line id')}"
-    reply = await gateway.call_as_person("DELETE", path, token=token, caller=caller)
+    reply = await service.call("DELETE", path)
     if reply.status_code >= 400:
         return relay(reply)
     return JSONResponse(command_line_view(reply.body) or {}, headers=NO_STORE)
 
 
 @admin_router.post("/passkeys/{passkey_id}/unflag", dependencies=[SameOriginJson])
-async def unflag_passkey(
-    passkey_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def unflag_passkey(passkey_id: str, body: EmptyBody, service: AsPerson) -> JSONResponse:
     """Unblock a passkey a security check flagged, after the admin reviewed why."""
     path = f"{ADMIN}/passkeys/{path_id(passkey_id, 'passkey id')}/unflag"
-    return relay(await gateway.call_as_person("POST", path, token=token, caller=caller))
+    return relay(await service.call("POST", path))
 
 
 @admin_router.delete("/passkeys/{passkey_id}", dependencies=[SameOriginJson])
-async def revoke_passkey(
-    passkey_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def revoke_passkey(passkey_id: str, body: EmptyBody, service: AsPerson) -> JSONResponse:
     path = f"{ADMIN}/passkeys/{path_id(passkey_id, 'passkey id')}"
-    return relay(await gateway.call_as_person("DELETE", path, token=token, caller=caller))
+    return relay(await service.call("DELETE", path))
 
 
 # ---- invites ----
 
 
 @admin_router.get("/invites")
-async def list_invites(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> JSONResponse:
-    return relay(await gateway.call_as_person("GET", f"{ADMIN}/invites", token=token, caller=caller))
+async def list_invites(service: AsPerson) -> JSONResponse:
+    return relay(await service.call("GET", f"{ADMIN}/invites"))
 
 
 @admin_router.post("/invites", dependencies=[SameOriginJson])
-async def create_invite(
-    body: CreateInviteBody, request: Request, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def create_invite(body: CreateInviteBody, request: Request, service: AsPerson) -> JSONResponse:
     """The service's answer plus ``link``: this Airflow's enrollment page for the invite token."""
     path = f"{ADMIN}/invites"
-    reply = await gateway.call_as_person("POST", path, token=token, caller=caller, json=body.forwarded())
+    reply = await service.call("POST", path, json=body.forwarded())
     response = relay(reply)
     if isinstance(reply.body, dict) and isinstance(reply.body.get("token"), str):
         invite = {
@@ -142,30 +125,24 @@ async def create_invite(
 
 
 @admin_router.delete("/invites/{invite_id}", dependencies=[SameOriginJson])
-async def revoke_invite(
-    invite_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def revoke_invite(invite_id: str, body: EmptyBody, service: AsPerson) -> JSONResponse:
     path = f"{ADMIN}/invites/{path_id(invite_id, 'invite id')}"
-    return relay(await gateway.call_as_person("DELETE", path, token=token, caller=caller))
+    return relay(await service.call("DELETE", path))
 
 
 # ---- service accounts ----
 
 
 @admin_router.get("/service-accounts")
-async def list_service_accounts(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> JSONResponse:
-    return relay(await gateway.call_as_person("GET", f"{ADMIN}/service-accounts", token=token, caller=caller))
+async def list_service_accounts(service: AsPerson) -> JSONResponse:
+    return relay(await service.call("GET", f"{ADMIN}/service-accounts"))
 
 
 @admin_router.post("/service-accounts", dependencies=[SameOriginJson])
-async def create_service_account(
-    body: CreateServiceAccountBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def create_service_account(body: CreateServiceAccountBody, service: AsPerson) -> JSONResponse:
     """Answers the service's ``{..., clientId, clientSecret}``: the secret is shown this once."""
     path = f"{ADMIN}/service-accounts"
-    return relay(
-        await gateway.call_as_person("POST", path, token=token, caller=caller, json=body.forwarded())
-    )
+    return relay(await service.call("POST", path, json=body.forwarded()))
 
 
 @admin_router.post("/service-accounts/{account_id}/{action}", dependencies=[SameOriginJson])
@@ -173,27 +150,23 @@ async def service_account_action(
     account_id: str,
     action: Literal["disable", "enable", "rotate-secret"],
     body: EmptyBody,
-    gateway: GatewayDep,
-    caller: CallerDep,
-    token: StepUpToken,
+    service: AsPerson,
 ) -> JSONResponse:
     path = f"{ADMIN}/service-accounts/{path_id(account_id, 'service account')}/{action}"
-    return relay(await gateway.call_as_person("POST", path, token=token, caller=caller))
+    return relay(await service.call("POST", path))
 
 
 # ---- signing keys ----
 
 
 @admin_router.get("/keys")
-async def list_keys(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> JSONResponse:
-    return relay(await gateway.call_as_person("GET", f"{ADMIN}/keys", token=token, caller=caller))
+async def list_keys(service: AsPerson) -> JSONResponse:
+    return relay(await service.call("GET", f"{ADMIN}/keys"))
 
 
 @admin_router.post("/keys/rotate", dependencies=[SameOriginJson])
-async def rotate_keys(
-    body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
-    return relay(await gateway.call_as_person("POST", f"{ADMIN}/keys/rotate", token=token, caller=caller))
+async def rotate_keys(body: EmptyBody, service: AsPerson) -> JSONResponse:
+    return relay(await service.call("POST", f"{ADMIN}/keys/rotate"))
 
 
 # ---- audit trail ----
@@ -201,9 +174,7 @@ async def rotate_keys(
 
 @admin_router.get("/audit")
 async def query_audit(
-    gateway: GatewayDep,
-    caller: CallerDep,
-    token: StepUpToken,
+    service: AsPerson,
     type: Annotated[str | None, Query(pattern=r"^[a-z0-9_.-]{1,64}$")] = None,
     outcome: Literal["success", "failure"] | None = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
@@ -225,6 +196,4 @@ async def query_audit(
     }
     params = {name: value for name, value in filters.items() if value}
     params["limit"] = str(limit)
-    return relay(
-        await gateway.call_as_person("GET", f"{ADMIN}/audit", token=token, caller=caller, params=params)
-    )
+    return relay(await service.call("GET", f"{ADMIN}/audit", params=params))

@@ -10,19 +10,21 @@ a command line the nothing they have.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from airflow_webauthn.datamodels.manage import EmptyBody
 from airflow_webauthn.routes.csrf import SameOriginJson
-from airflow_webauthn.routes.deps import CallerDep, GatewayDep
 from airflow_webauthn.routes.responses import NO_STORE, ApiRefusalError, relay
 from airflow_webauthn.routes.session import SessionUser
-from airflow_webauthn.routes.step_up_auth import StepUpToken
+from airflow_webauthn.routes.step_up_auth import AsPerson
 from airflow_webauthn.services.roles import parse_role
 from airflow_webauthn.user import WebAuthnUser
+
+if TYPE_CHECKING:
+    from airflow_webauthn.services.errors import ServiceReply
 
 device_requests_router = APIRouter(prefix="/device/requests", tags=["WebAuthnSelfService"])
 
@@ -70,47 +72,28 @@ def _path(user_code: str, action: str = "") -> str:
 
 
 @device_requests_router.get("/{user_code}")
-async def device_request(
-    user_code: str, user: ApproverUser, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def device_request(user_code: str, user: ApproverUser, service: AsPerson) -> JSONResponse:
     """Which client asks, for what, from where and when, and whether it is still pending."""
-    reply = await gateway.call_as_person("GET", _path(user_code), token=token, caller=caller)
-    return _answer(reply, user)
+    return _answer(await service.call("GET", _path(user_code)), user)
 
 
 @device_requests_router.post("/{user_code}/approve", dependencies=[SameOriginJson])
 async def approve_device_request(
-    user_code: str,
-    body: EmptyBody,
-    user: ApproverUser,
-    gateway: GatewayDep,
-    caller: CallerDep,
-    token: StepUpToken,
+    user_code: str, body: EmptyBody, user: ApproverUser, service: AsPerson
 ) -> JSONResponse:
     """Approve with the fresh passkey confirmation; a code already decided is a 409 (single use)."""
-    reply = await gateway.call_as_person(
-        "POST", _path(user_code, "/approve"), token=token, caller=caller, json={}
-    )
-    return _answer(reply, user)
+    return _answer(await service.call("POST", _path(user_code, "/approve"), json={}), user)
 
 
 @device_requests_router.post("/{user_code}/deny", dependencies=[SameOriginJson])
 async def deny_device_request(
-    user_code: str,
-    body: EmptyBody,
-    user: SessionUser,
-    gateway: GatewayDep,
-    caller: CallerDep,
-    token: StepUpToken,
+    user_code: str, body: EmptyBody, user: SessionUser, service: AsPerson
 ) -> JSONResponse:
-    """Deny: the command line hears ``access_denied`` on its next poll."""
-    reply = await gateway.call_as_person(
-        "POST", _path(user_code, "/deny"), token=token, caller=caller, json={}
-    )
-    return _answer(reply, user)
+    """Deny (no role needed): the command line hears ``access_denied`` on its next poll."""
+    return _answer(await service.call("POST", _path(user_code, "/deny"), json={}), user)
 
 
-def _answer(reply: Any, user: Any) -> JSONResponse:
+def _answer(reply: ServiceReply, user: WebAuthnUser) -> JSONResponse:
     """The service's refusal relayed as is, else the request as the page shows it (never cached)."""
     if reply.status_code >= 400:
         return relay(reply)

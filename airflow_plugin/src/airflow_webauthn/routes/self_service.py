@@ -18,7 +18,7 @@ from airflow_webauthn.routes.deps import CallerDep, GatewayDep
 from airflow_webauthn.routes.path_ids import path_id
 from airflow_webauthn.routes.responses import NO_STORE, ApiRefusalError, relay
 from airflow_webauthn.routes.session import SessionUser
-from airflow_webauthn.routes.step_up_auth import STEP_UP_DETAIL, SealerDep, StepUpToken, open_step_up
+from airflow_webauthn.routes.step_up_auth import STEP_UP_DETAIL, AsPerson, SealerDep, open_step_up
 from airflow_webauthn.services.gateway import CredentialsMissingError
 
 if TYPE_CHECKING:
@@ -90,40 +90,25 @@ async def _profile_as_person(
 
 
 @self_service_router.patch("/passkeys/{passkey_id}", dependencies=[SameOriginJson])
-async def rename_my_passkey(
-    passkey_id: str, body: RenamePasskeyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def rename_my_passkey(passkey_id: str, body: RenamePasskeyBody, service: AsPerson) -> JSONResponse:
     path = f"/v1/me/passkeys/{path_id(passkey_id, 'passkey id')}"
-    return relay(
-        await gateway.call_as_person("PATCH", path, token=token, caller=caller, json=body.forwarded())
-    )
+    return relay(await service.call("PATCH", path, json=body.forwarded()))
 
 
 @self_service_router.delete("/passkeys/{passkey_id}", dependencies=[SameOriginJson])
-async def remove_my_passkey(
-    passkey_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def remove_my_passkey(passkey_id: str, body: EmptyBody, service: AsPerson) -> JSONResponse:
     path = f"/v1/me/passkeys/{path_id(passkey_id, 'passkey id')}"
-    return relay(await gateway.call_as_person("DELETE", path, token=token, caller=caller))
+    return relay(await service.call("DELETE", path))
 
 
 @self_service_router.post("/passkeys/registration/options", dependencies=[SameOriginJson])
-async def add_passkey_options(
-    body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def add_passkey_options(body: EmptyBody, service: AsPerson) -> JSONResponse:
     """Creation options for one more passkey on the person's own account."""
-    reply = await gateway.call_as_person(
-        "POST", "/v1/registration/options", token=token, caller=caller, json={}
-    )
-    return relay(reply)
+    return relay(await service.call("POST", "/v1/registration/options", json={}))
 
 
 @self_service_router.post("/passkeys/registration/verify", dependencies=[SameOriginJson])
-async def add_passkey_verify(
-    body: AddPasskeyVerifyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def add_passkey_verify(body: AddPasskeyVerifyBody, service: AsPerson) -> JSONResponse:
     """Store the new passkey; without a label the service names it after the authenticator model."""
-    reply = await gateway.call_as_person(
-        "POST", "/v1/registration/verify", token=token, caller=caller, json=body.forwarded()
-    )
+    reply = await service.call("POST", "/v1/registration/verify", json=body.forwarded())
     return relay(reply)

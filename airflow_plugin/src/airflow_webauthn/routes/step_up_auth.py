@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
 from fastapi import Depends, Request
 
-from airflow_webauthn.routes.deps import ComponentsDep
+from airflow_webauthn.routes.deps import CallerDep, ComponentsDep, GatewayDep
 from airflow_webauthn.routes.responses import ApiRefusalError
 from airflow_webauthn.routes.session import SessionUser
 from airflow_webauthn.services.step_up import STEP_UP_COOKIE, StepUpKeyError, StepUpSealer
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from fastapi.responses import Response
 
+    from airflow_webauthn.services.errors import ServiceReply
+    from airflow_webauthn.services.gateway import Caller, ServiceGateway
     from airflow_webauthn.user import WebAuthnUser
 
 STEP_UP_DETAIL = "Confirm it's you with your passkey to continue."
@@ -63,3 +68,30 @@ async def step_up_token(request: Request, sealer: SealerDep, user: SessionUser) 
 
 
 StepUpToken = Annotated[str, Depends(step_up_token)]
+
+
+@dataclass(frozen=True)
+class ServiceAsPerson:
+    """The service as the signed-in person: their step-up token, sent from where they are (``Caller``).
+
+    The pages' proxy routes hold this one object instead of the gateway, the caller and the token, so each
+    route says only which service path it reaches.
+    """
+
+    gateway: ServiceGateway
+    caller: Caller
+    token: str
+
+    async def call(
+        self, method: str, path: str, *, json: Any = None, params: Mapping[str, str] | None = None
+    ) -> ServiceReply:
+        return await self.gateway.call_as_person(
+            method, path, token=self.token, caller=self.caller, json=json, params=params
+        )
+
+
+def service_as_person(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> ServiceAsPerson:
+    return ServiceAsPerson(gateway=gateway, caller=caller, token=token)
+
+
+AsPerson = Annotated[ServiceAsPerson, Depends(service_as_person)]

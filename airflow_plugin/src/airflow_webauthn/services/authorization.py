@@ -90,6 +90,11 @@ def _allowed(user: WebAuthnUser, method: str, rule: tuple[Role, Role]) -> bool:
     return is_allowed(role=parse_role(user.role), method=method, read_role=rule[0], write_role=rule[1])
 
 
+def _person_allowed(user: WebAuthnUser, method: str, rule: tuple[Role, Role]) -> bool:
+    """The global role decides, and never for an agent (a delegation's scope names DAGs only)."""
+    return not user.is_delegated and _allowed(user, method, rule)
+
+
 def _needed(method: str, rule: tuple[Role, Role]) -> Role:
     return needed_role(method=method, read_role=rule[0], write_role=rule[1])
 
@@ -147,8 +152,10 @@ class RoleAuthorization:
     def _item_allowed(
         self, user: WebAuthnUser, method: str, rule: tuple[Role, Role], *, item: str | None, team: str | None
     ) -> bool:
-        """Connections, variables, pools. No item and no team: a list read (filtered per team) or the
-        creation of an item of no team (global role only)."""
+        """Connections, variables, pools (never an agent's). No item and no team: a list read (filtered
+        per team) or the creation of an item of no team (global role only)."""
+        if user.is_delegated:
+            return False
         if self._allowed_in(user, method, rule, team):
             return True
         return (
@@ -157,6 +164,15 @@ class RoleAuthorization:
             and method == "GET"
             and self._allowed_in_some_team(user, method, rule)
         )
+
+    def _items_filtered(
+        self, names: set[str], user: WebAuthnUser, method: str, rule: tuple[Role, Role], team: str | None
+    ) -> set[str]:
+        """A page of connections, variables or pools: all of them if the team (or global) role allows, else
+        none; an agent never sees any."""
+        if user.is_delegated or not self._allowed_in(user, method, rule, team):
+            return set()
+        return set(names)
 
     def _dag_ids_by_rule(self, user: WebAuthnUser, method: str, dag_ids: set[str]) -> set[str]:
         if not user.groups:  # rules name groups: nothing to look up
@@ -207,16 +223,12 @@ class RoleAuthorization:
     def is_authorized_configuration(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: ConfigurationDetails | None = None
     ) -> bool:
-        if user.is_delegated:
-            return False
-        return _allowed(user, method, CONFIGURATION)
+        return _person_allowed(user, method, CONFIGURATION)
 
     def is_authorized_connection(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: ConnectionDetails | None = None
     ) -> bool:
         item, team = (details.conn_id, details.team_name) if details else (None, None)
-        if user.is_delegated:
-            return False
         return self._item_allowed(user, method, CONNECTION, item=item, team=team)
 
     def is_authorized_dag(
@@ -235,31 +247,23 @@ class RoleAuthorization:
     def is_authorized_asset(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetDetails | None = None
     ) -> bool:
-        if user.is_delegated:
-            return False
-        return _allowed(user, method, ASSET)
+        return _person_allowed(user, method, ASSET)
 
     def is_authorized_asset_alias(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: AssetAliasDetails | None = None
     ) -> bool:
-        if user.is_delegated:
-            return False
-        return _allowed(user, method, ASSET)
+        return _person_allowed(user, method, ASSET)
 
     def is_authorized_pool(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: PoolDetails | None = None
     ) -> bool:
         item, team = (details.name, details.team_name) if details else (None, None)
-        if user.is_delegated:
-            return False
         return self._item_allowed(user, method, POOL, item=item, team=team)
 
     def is_authorized_variable(
         self, *, method: ResourceMethod, user: WebAuthnUser, details: VariableDetails | None = None
     ) -> bool:
         item, team = (details.key, details.team_name) if details else (None, None)
-        if user.is_delegated:
-            return False
         return self._item_allowed(user, method, VARIABLE, item=item, team=team)
 
     def is_authorized_team(
@@ -297,10 +301,8 @@ class RoleAuthorization:
     def is_authorized_custom_view(
         self, *, method: ResourceMethod | str, resource_name: str, user: WebAuthnUser
     ) -> bool:
-        if user.is_delegated:
-            return False
         # Plugins may use their own action names (e.g. "can_do"); anything but a read needs OP.
-        return _allowed(user, method if method in {"GET", "MENU"} else "POST", CUSTOM_VIEW)
+        return _person_allowed(user, method if method in {"GET", "MENU"} else "POST", CUSTOM_VIEW)
 
     def is_authorized_hitl_task(self, *, assigned_users: set[str], user: WebAuthnUser) -> bool:
         if user.is_delegated:
@@ -397,9 +399,7 @@ class RoleAuthorization:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
-        if user.is_delegated:
-            return set()
-        return set(conn_ids) if self._allowed_in(user, method, CONNECTION, team_name) else set()
+        return self._items_filtered(conn_ids, user, method, CONNECTION, team_name)
 
     def filter_authorized_pools(
         self,
@@ -409,9 +409,7 @@ class RoleAuthorization:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
-        if user.is_delegated:
-            return set()
-        return set(pool_names) if self._allowed_in(user, method, POOL, team_name) else set()
+        return self._items_filtered(pool_names, user, method, POOL, team_name)
 
     def filter_authorized_variables(
         self,
@@ -421,9 +419,7 @@ class RoleAuthorization:
         method: ResourceMethod = "GET",
         team_name: str | None = None,
     ) -> set[str]:
-        if user.is_delegated:
-            return set()
-        return set(variable_keys) if self._allowed_in(user, method, VARIABLE, team_name) else set()
+        return self._items_filtered(variable_keys, user, method, VARIABLE, team_name)
 
 
 def _scope(user: WebAuthnUser) -> DelegatedScope | None:
