@@ -114,6 +114,14 @@ describe('discovery', () => {
     );
     expect(res.body.token_endpoint_auth_signing_alg_values_supported.join(' ')).not.toMatch(/none|HS/);
   });
+  it('the OpenAPI document lists the assertion fields on both endpoints', async () => {
+    const doc = (await t.http.get('/docs/openapi.json')).body;
+    for (const path of ['/v1/oauth/token', '/v1/oauth/device_authorization']) {
+      const form = doc.paths[path].post.requestBody.content['application/x-www-form-urlencoded'].schema;
+      expect(form.properties.client_assertion_type.enum).toEqual([ASSERTION_TYPE]);
+      expect(form.properties.client_assertion).toBeDefined();
+    }
+  });
 });
 
 describe('registering keys', () => {

@@ -1,5 +1,5 @@
 import { Body, Controller, Header, HttpCode, Post, Req, UseFilters } from '@nestjs/common';
-import { ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { assertionSubject, CLIENT_ASSERTION_TYPE, ClientAuthentication, ClientProof } from '@app/accounts';
 import { AuditContext } from '@app/audit';
@@ -100,6 +100,17 @@ function assertionAuthentication(form: TokenForm): ClientAuthentication {
   return { clientId, proof: { assertion } };
 }
 
+/** The client authentication fields of both endpoints' forms, for the OpenAPI document (HTTP Basic is the other way). */
+const CLIENT_AUTHENTICATION_FIELDS = {
+  client_id: { type: 'string', description: 'client_secret_post, a public client, or optional with an assertion' },
+  client_secret: { type: 'string', description: 'client_secret_post (or HTTP Basic instead)' },
+  client_assertion_type: { type: 'string', enum: [CLIENT_ASSERTION_TYPE], description: 'private_key_jwt (RFC 7523)' },
+  client_assertion: {
+    type: 'string',
+    description: 'a JWT signed by a registered key: iss = sub = client_id, aud = issuer, exp <= 5 min, single-use jti',
+  },
+};
+
 /** RFC 8693 §2.1. */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** The grants of agents acting for a person (libs/delegations); both need the agent's client authentication. */
@@ -155,6 +166,24 @@ export class OAuthController {
       "(RFC 8628 §3.4); for agents acting under a person's delegation, refresh_token (bound to the agent's client " +
       'authentication) and token exchange for a narrower sub-agent token (RFC 8693)',
   })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['grant_type'],
+      properties: {
+        grant_type: {
+          type: 'string',
+          enum: ['client_credentials', DEVICE_CODE_GRANT_TYPE, 'refresh_token', TOKEN_EXCHANGE_GRANT],
+        },
+        scope: { type: 'string' },
+        device_code: { type: 'string' },
+        refresh_token: { type: 'string' },
+        subject_token: { type: 'string' },
+        subject_token_type: { type: 'string' },
+        ...CLIENT_AUTHENTICATION_FIELDS,
+      },
+    },
+  })
   async token(@Req() req: Request, @Body() form: TokenForm, @Audit() audit: AuditContext) {
     const body = formOf(req, form);
     if (body.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
@@ -185,6 +214,7 @@ export class OAuthController {
     summary:
       "Device authorization request (RFC 8628 §3.1): the public client airflow-cli (client_id only) or a confidential client; a person approves the user code on Airflow's /auth/device",
   })
+  @ApiBody({ schema: { type: 'object', properties: { scope: { type: 'string' }, ...CLIENT_AUTHENTICATION_FIELDS } } })
   @ApiOkResponse({ type: DeviceAuthorizationResponse })
   async deviceAuthorization(
     @Req() req: Request,
