@@ -2,8 +2,10 @@
  * The admin CLI as scripts use it: the built `dist/apps/auth-service/src/cli.js` spawned with an environment,
  * on the same database as a running service. Needs `npx nest build auth-service` first (npm test builds).
  */
-import { existsSync } from 'node:fs';
+import { generateKeyPairSync, KeyObject } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { UsersService } from '@app/accounts';
 import { UnitOfWork } from '@app/persistence';
@@ -23,6 +25,7 @@ import {
 } from '../support/test-app';
 
 const OPERATOR = 'e2e-operator';
+type KeyPair = { publicKey: KeyObject; privateKey: KeyObject };
 
 jest.setTimeout(60_000);
 
@@ -144,6 +147,43 @@ describe('admin CLI', () => {
         expect.objectContaining({ name: 'airflow', agent: false }),
       ]),
     );
+  });
+
+  it('service-account create --jwks-file registers public keys and no secret; set-keys replaces them; a private key is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-jwks-'));
+    const file = (name: string, pair: KeyPair, part: 'publicKey' | 'privateKey' = 'publicKey') => {
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify({ keys: [{ ...pair[part].export({ format: 'jwk' }), kid: name }] }));
+      return path;
+    };
+    const [first, second] = [generateKeyPairSync('ed25519'), generateKeyPairSync('ed25519')];
+    const created = await cliJson([
+      'service-account',
+      'create',
+      '--name',
+      'keyed',
+      '--agent',
+      '--jwks-file',
+      file('k1', first),
+    ]);
+    expect(created).toMatchObject({ name: 'keyed', agent: true });
+    expect(created.clientSecret).toBeUndefined();
+    const replaced = await cliJson(['service-account', 'set-keys', 'keyed', '--jwks-file', file('k2', second)]);
+    expect(replaced.jwks).toEqual({ keys: [expect.objectContaining({ kty: 'OKP', kid: 'k2' })] });
+    const refused = await cli([
+      'service-account',
+      'set-keys',
+      'keyed',
+      '--jwks-file',
+      file('k3', second, 'privateKey'),
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/private key material/);
+    const listed = await cliJson<Array<{ name: string; jwks: { keys: { kid: string }[] } }>>([
+      'service-account',
+      'list',
+    ]);
+    expect(listed.find((a) => a.name === 'keyed')?.jwks.keys.map((k) => k.kid)).toEqual(['k2']);
   });
 
   it('service-account create --scopes sessions:read makes a credential that reads status and changes nothing', async () => {

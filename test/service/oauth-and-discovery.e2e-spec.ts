@@ -155,7 +155,8 @@ describe('discovery, health and hardening', () => {
         'refresh_token',
         'urn:ietf:params:oauth:grant-type:token-exchange',
       ],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      token_endpoint_auth_signing_alg_values_supported: ['EdDSA', 'Ed25519', 'ES256', 'RS256', 'PS256'],
       id_token_signing_alg_values_supported: ['EdDSA'],
     });
   });

@@ -6,7 +6,7 @@ import type { INestApplication } from '@nestjs/common';
 
 export type AdminRouteKind = 'status-read' | 'read' | 'mutation';
 export interface AdminRoute {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express-style pattern, as the app registers it. */
   pattern: string;
   kind: AdminRouteKind;
@@ -29,6 +29,7 @@ export const ADMIN_ROUTES: AdminRoute[] = [
   { method: 'post', pattern: '/v1/admin/service-accounts', kind: 'mutation' },
   { method: 'get', pattern: '/v1/admin/service-accounts', kind: 'status-read' },
   { method: 'post', pattern: '/v1/admin/service-accounts/:id/rotate-secret', kind: 'mutation' },
+  { method: 'put', pattern: '/v1/admin/service-accounts/:id/keys', kind: 'mutation' },
   { method: 'post', pattern: '/v1/admin/service-accounts/:id/disable', kind: 'mutation' },
   { method: 'post', pattern: '/v1/admin/service-accounts/:id/enable', kind: 'mutation' },
   { method: 'get', pattern: '/v1/admin/keys', kind: 'read' },

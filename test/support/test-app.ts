@@ -173,9 +173,11 @@ export async function createServiceAccount(
   opts: { name?: string; groups?: string[]; scopes?: string[] } = {},
 ): Promise<ServiceAccountCredentials> {
   const name = opts.name ?? `sa-${randomBytes(4).toString('hex')}`;
-  return t.app
+  const created = await t.app
     .get(ServiceAccountsService)
     .create(TEST_CONTEXT, { name, groups: opts.groups ?? [], scopes: opts.scopes ?? [] });
+  // Created without keys, so with a secret.
+  return { ...created, clientSecret: created.clientSecret! };
 }
 
 /** The raw token-endpoint response (client_secret_post), for tests that look at failures. */

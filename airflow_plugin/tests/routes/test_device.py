@@ -75,6 +75,37 @@ def test_a_confidential_clients_basic_credentials_pass_through_and_a_refusal_sta
     assert fake_service.last("/v1/oauth/device_authorization").headers["authorization"] == basic
 
 
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def test_a_client_assertion_passes_through_unchanged_to_both_endpoints(
+    mounted: TestClient, fake_service: FakeAuthService
+) -> None:
+    """private_key_jwt (RFC 7523): Airflow relays client_assertion_type and client_assertion as sent, without
+    a client_id (the assertion's sub names the client); the service alone verifies the signature and the jti."""
+    assertion = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJzYV9hZ2VudCJ9.c2ln"
+    auth = {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+    fake_service.reply("POST", "/v1/oauth/device_authorization", 200, STARTED)
+    response = mounted.post("/auth/device/code", data={"scope": "dag:read:id=finance_*", **auth})
+    assert response.status_code == 200, response.text
+    assert form_sent(fake_service, "/v1/oauth/device_authorization") == {
+        "scope": ["dag:read:id=finance_*"],
+        "client_assertion_type": [ASSERTION_TYPE],
+        "client_assertion": [assertion],
+    }
+    fake_service.reply(
+        "POST", "/v1/oauth/token", 400, {"error": "authorization_pending", "error_description": "wait"}
+    )
+    poll = mounted.post("/auth/device/token", data={"grant_type": GRANT, "device_code": "d" * 43, **auth})
+    assert poll.json()["error"] == "authorization_pending"
+    assert form_sent(fake_service, "/v1/oauth/token") == {
+        "grant_type": [GRANT],
+        "device_code": ["d" * 43],
+        "client_assertion_type": [ASSERTION_TYPE],
+        "client_assertion": [assertion],
+    }
+
+
 @pytest.mark.parametrize(
     ("data", "error"),
     [

@@ -13,6 +13,14 @@ export { UserRepository } from './user.repository';
 export { ServiceAccountRepository } from './service-account.repository';
 export { InvitesService, CreatedInvite, InviteState, inviteState, enrollmentLink } from './invites.service';
 export { ServiceAccountsService, IssuedClientSecret } from './service-accounts.service';
+export { ClientAuthentication, ClientProof } from './client-authentication';
+export { ClientJwks, ClientJwk, CLIENT_ASSERTION_ALGORITHMS, parseClientJwks } from './client-keys';
+export {
+  ClientAssertionVerifier,
+  CLIENT_ASSERTION_TYPE,
+  CLIENT_ASSERTION_MAX_LIFETIME_SECONDS,
+  assertionSubject,
+} from './client-assertion';
 export { normalizeUsername, normalizeGroups, groupsFromProvider } from './names';
 export {
   SERVICE_ACCOUNT_SCOPES,

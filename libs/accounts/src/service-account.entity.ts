@@ -1,5 +1,6 @@
 import { Column, Entity } from 'typeorm';
 import { IdColumn, VarcharColumn, InstantColumn, JsonTextColumn } from '@app/persistence';
+import type { ClientJwks } from './client-keys';
 
 @Entity('service_accounts')
 export class ServiceAccount {
@@ -15,6 +16,13 @@ export class ServiceAccount {
   /** SHA-256 of the secret (see secrets.ts for why a fast hash is right here). */
   @VarcharColumn(128)
   secretHash: string;
+
+  /**
+   * Public keys for private_key_jwt client authentication (RFC 7523 §2.2), as parseClientJwks normalised them; null
+   * when the account authenticates only with its secret.
+   */
+  @JsonTextColumn({ nullable: true })
+  jwks: ClientJwks | null;
 
   @JsonTextColumn()
   groups: string[];

@@ -2,14 +2,15 @@ import { Inject, Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { ErrorCode } from '@app/errors';
-import { ServiceAccountsService } from '@app/accounts';
+import { assertionSubject, ClientAuthentication, ServiceAccountsService } from '@app/accounts';
 import { LOGIN_CLIENT_ID, TokenVerifierService } from '@app/tokens';
 import { isTokenEndpoint, LimitRule, RequestFacts, rulesFor } from './limit-rules';
 import { LIMIT_STORE, LimitCount, LimitStore } from './limit-store';
 
 interface ClaimedClient {
   clientId: string;
-  secret?: string;
+  /** The secret or client assertion the request carries, if any. */
+  proof?: ClientAuthentication['proof'];
 }
 
 function formDecoded(part: string): string {
@@ -21,8 +22,10 @@ function formDecoded(part: string): string {
 }
 
 /**
- * Client id and secret from HTTP Basic (RFC 6749 §2.3.1 form-encodes them) or the form body; unchecked, only to
- * pick buckets (the token endpoint decides, and refuses a request that uses both ways).
+ * Client id and secret from HTTP Basic (RFC 6749 §2.3.1 form-encodes them) or the form body, or a client assertion
+ * (RFC 7523, the client its client_id or else its `sub`); unchecked, only to pick buckets (the token endpoint
+ * decides, and refuses a request that uses two ways): failed assertions count against the same client as failed
+ * secrets.
  */
 function claimedClient(req: Request): ClaimedClient | undefined {
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(req.get('authorization') ?? '');
@@ -30,11 +33,15 @@ function claimedClient(req: Request): ClaimedClient | undefined {
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     const clientId = formDecoded(decoded.slice(0, Math.max(0, colon)));
-    return clientId ? { clientId, secret: colon < 0 ? undefined : formDecoded(decoded.slice(colon + 1)) } : undefined;
+    if (!clientId) return undefined;
+    return { clientId, proof: colon < 0 ? undefined : { secret: formDecoded(decoded.slice(colon + 1)) } };
   }
   const body = req.body as Record<string, unknown> | undefined;
-  if (typeof body?.client_id !== 'string' || !body.client_id) return undefined;
-  return { clientId: body.client_id, secret: typeof body.client_secret === 'string' ? body.client_secret : undefined };
+  const assertion = typeof body?.client_assertion === 'string' ? body.client_assertion : undefined;
+  const clientId = typeof body?.client_id === 'string' ? body.client_id : assertion && assertionSubject(assertion);
+  if (!clientId) return undefined;
+  if (assertion) return { clientId, proof: { assertion } };
+  return { clientId, proof: typeof body?.client_secret === 'string' ? { secret: body.client_secret } : undefined };
 }
 
 function pathOf(req: Request): string {
@@ -133,12 +140,10 @@ export class LimitsMiddleware implements NestMiddleware {
    * own re-grant never shares a bucket with a flood from its address. Only credentials that authenticate now count
    * (a wrong secret, an unknown or disabled client: the address pays); the failed-secret limit still applies.
    */
-  private async authenticatedClient(client: ClaimedClient): Promise<string | undefined> {
-    if (!client.secret) return undefined;
+  private async authenticatedClient({ clientId, proof }: ClaimedClient): Promise<string | undefined> {
+    if (!proof) return undefined;
     try {
-      return (await this.clients.authenticates(client.clientId, client.secret))
-        ? `client:${client.clientId}`
-        : undefined;
+      return (await this.clients.authenticates({ clientId, proof })) ? `client:${clientId}` : undefined;
     } catch {
       return undefined;
     }

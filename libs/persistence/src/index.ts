@@ -13,5 +13,5 @@ export { MIGRATIONS } from './migrations';
 export { isUniqueViolation } from './unique-violation';
 export { UnitOfWork, Tx, SqlResult, Dialect } from './unit-of-work';
 export { EntityRows } from './entity-rows';
-export { ExpiringRows, SingleUseRows } from './single-use-rows';
+export { ExpiringRows, UsedTokenRows, SingleUseRows } from './single-use-rows';
 export { JobLeases } from './job-leases';

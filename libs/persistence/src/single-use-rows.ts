@@ -45,3 +45,19 @@ export abstract class SingleUseRows<T extends ObjectLiteral & { expiresAt: Date 
     return rows[0] ? tx.rows(this.entity).fromRow(rows[0]) : null;
   }
 }
+
+/**
+ * The store of tokens already acted on, by the hash of their `jti` (a unique `jti_hash` column): a back-channel
+ * logout token, a client assertion. Of several presentations of one token (a replay, two concurrent requests, two
+ * instances), exactly one inserts the row; on PostgreSQL the second insert waits for the first's commit, then
+ * inserts nothing. Kept until the token would be refused as expired anyway, then purged.
+ */
+export abstract class UsedTokenRows<
+  T extends ObjectLiteral & { jtiHash: string; expiresAt: Date },
+> extends ExpiringRows<T> {
+  /** False when this token was acted on before. */
+  async claim(tx: Tx, used: T): Promise<boolean> {
+    const [insert, params] = tx.rows(this.entity).insert(used);
+    return (await tx.query(`${insert} ON CONFLICT (jti_hash) DO NOTHING RETURNING id`, params)).rows.length === 1;
+  }
+}

@@ -302,3 +302,6 @@ export class FakeUsedLogoutTokenRepository {
     return Promise.resolve(true);
   }
 }
+
+/** UsedClientAssertionRepository.claim: the same contract, a jti hash can be claimed once. */
+export class FakeUsedClientAssertionRepository extends FakeUsedLogoutTokenRepository {}

@@ -48,6 +48,20 @@ device_router = APIRouter(prefix="/device", tags=["WebAuthnDevice"])
 
 _FORM = "application/x-www-form-urlencoded"
 
+# Client authentication in the body: a secret, or a private-key JWT (RFC 7523 §2.2), relayed unchanged for the
+# service to verify (its ``aud`` is the service's issuer or token endpoint, which Airflow does not rewrite).
+_CLIENT_AUTH_FIELDS = ("client_id", "client_secret", "client_assertion_type", "client_assertion")
+_CLIENT_AUTH_SCHEMA: dict[str, Any] = {
+    "client_id": {"type": "string", "description": "airflow-cli for a person's command line"},
+    "client_secret": {"type": "string", "description": "a confidential client, unless HTTP Basic"},
+    "client_assertion_type": {
+        "type": "string",
+        "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"],
+        "description": "private_key_jwt client authentication (RFC 7523), instead of a secret",
+    },
+    "client_assertion": {"type": "string", "description": "the client's signed JWT (RFC 7523 §3)"},
+}
+
 
 def _form_schema(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
     schema = {"type": "object", "required": required, "properties": properties}
@@ -71,7 +85,8 @@ async def _read(request: Request) -> _OAuthForm:
     authorization = request.headers.get("authorization")
     basic_credentials(authorization)  # only well-formed HTTP Basic is passed on
     fields = read_form(await request.body())
-    if not fields.get("client_id") and authorization is None:
+    # A client assertion (RFC 7523 §2.2) names its client in its ``sub``; the service checks it.
+    if not fields.get("client_id") and authorization is None and not fields.get("client_assertion"):
         raise OAuthRequestError("invalid_request", "client_id is required (airflow-cli for a command line).")
     return _OAuthForm(fields, authorization)
 
@@ -96,14 +111,7 @@ def relayed_oauth_error(reply: ServiceReply, *, used_basic: bool) -> JSONRespons
 @device_router.post(
     "/code",
     responses={400: {}, 401: {}, 429: {}, 503: {}},
-    openapi_extra=_form_schema(
-        ["client_id"],
-        {
-            "client_id": {"type": "string", "description": "airflow-cli for a person's command line"},
-            "scope": {"type": "string"},
-            "client_secret": {"type": "string", "description": "a confidential client, unless HTTP Basic"},
-        },
-    ),
+    openapi_extra=_form_schema([], {**_CLIENT_AUTH_SCHEMA, "scope": {"type": "string"}}),
 )
 async def device_code(request: Request, components: ComponentsDep, caller: CallerDep) -> JSONResponse:
     """RFC 8628 §3.2: ``device_code``, ``user_code``, ``verification_uri`` (Airflow's ``/auth/device``),
@@ -115,7 +123,7 @@ async def device_code(request: Request, components: ComponentsDep, caller: Calle
     try:
         reply = await components.gateway.relay_form(
             SERVICE_DEVICE_AUTHORIZATION,
-            form.forwarded("client_id", "scope", "client_secret"),
+            form.forwarded("scope", *_CLIENT_AUTH_FIELDS),
             caller=caller,
             authorization=form.authorization,
         )
@@ -130,12 +138,11 @@ async def device_code(request: Request, components: ComponentsDep, caller: Calle
     "/token",
     responses={400: {}, 401: {}, 403: {}, 503: {}},
     openapi_extra=_form_schema(
-        ["grant_type", "device_code", "client_id"],
+        ["grant_type", "device_code"],
         {
             "grant_type": {"type": "string", "enum": [DEVICE_CODE_GRANT]},
             "device_code": {"type": "string"},
-            "client_id": {"type": "string"},
-            "client_secret": {"type": "string", "description": "a confidential client, unless HTTP Basic"},
+            **_CLIENT_AUTH_SCHEMA,
         },
     ),
 )
@@ -156,7 +163,7 @@ async def device_token(request: Request, components: ComponentsDep, caller: Call
     try:
         reply = await components.gateway.relay_form(
             SERVICE_GRANT_ENDPOINT,
-            form.forwarded("grant_type", "device_code", "client_id", "client_secret"),
+            form.forwarded("grant_type", "device_code", *_CLIENT_AUTH_FIELDS),
             caller=caller,
             authorization=form.authorization,
         )

@@ -9,6 +9,7 @@ import {
   IsInt,
   IsISO8601,
   IsNotEmpty,
+  IsObject,
   IsString,
   Matches,
   Max,
@@ -83,6 +84,26 @@ export class CreateServiceAccountRequest {
   @Optional()
   @IsBoolean()
   agent?: boolean;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] },
+    description:
+      'Public keys for private_key_jwt client authentication (RFC 7523): a JWK Set of 1-3 Ed25519, P-256 or RSA (2048 bits or more) public keys. With it the account gets no client secret (rotate-secret issues one if needed); a private key is refused',
+  })
+  @Optional()
+  @IsObject()
+  jwks?: Record<string, unknown>;
+}
+
+export class SetServiceAccountKeysRequest {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The new JWK Set (1-3 public keys); replaces the registered one',
+  })
+  @IsObject()
+  jwks: Record<string, unknown>;
 }
 
 const ISO = { strict: true, strictSeparator: true };

@@ -1,11 +1,11 @@
-import { Body, Get, Header, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Get, Header, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiOperation } from '@nestjs/swagger';
 import { ServiceAccountsService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { Audit } from '../http/audit-context.decorator';
 import { StatusRead } from '../http/bearer.guard';
 import { AdminController } from './admin-controller.decorator';
-import { CreateServiceAccountRequest } from './admin.dto';
+import { CreateServiceAccountRequest, SetServiceAccountKeysRequest } from './admin.dto';
 import { serviceAccountView } from './views';
 
 /** `:id` accepts the account id, its client id or its name. */
@@ -15,7 +15,10 @@ export class AdminServiceAccountsController {
 
   @Post()
   @Header('Cache-Control', 'no-store')
-  @ApiOperation({ summary: 'Create a service account; the client secret is shown only in this response' })
+  @ApiOperation({
+    summary:
+      'Create a service account; the client secret is shown only in this response (none with `jwks`: it authenticates with a private-key JWT)',
+  })
   create(@Body() body: CreateServiceAccountRequest, @Audit() audit: AuditContext) {
     return this.accounts.create(audit, body);
   }
@@ -35,6 +38,15 @@ export class AdminServiceAccountsController {
   })
   rotateSecret(@Param('id') id: string, @Audit() audit: AuditContext) {
     return this.accounts.rotateSecret(audit, id);
+  }
+
+  @Put(':id/keys')
+  @ApiOperation({
+    summary:
+      'Replace the public keys of private_key_jwt client authentication; tokens already issued run until they expire (disable to end them at once)',
+  })
+  async setKeys(@Param('id') id: string, @Body() body: SetServiceAccountKeysRequest, @Audit() audit: AuditContext) {
+    return serviceAccountView(await this.accounts.setKeys(audit, id, body.jwks));
   }
 
   @Post(':id/disable')

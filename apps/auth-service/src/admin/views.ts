@@ -130,6 +130,8 @@ export function serviceAccountView(account: ServiceAccount) {
     groups: account.groups,
     scopes: account.scopes,
     agent: account.agent,
+    /** The registered public keys (private_key_jwt): public by nature, shown so an admin can compare kids. */
+    jwks: account.jwks,
     disabled: !!account.disabledAt,
     createdBy: account.createdBy,
     createdAt: iso(account.createdAt),

@@ -7,7 +7,7 @@ import { PasskeysService } from '@app/webauthn';
 import { inviteView, serviceAccountView, userDetailView, userView } from '../admin/views';
 import { printLines, printTable } from './output';
 import { printCommandLines, printPasskeys } from './passkey-commands';
-import { ForceOption, parseList, parsePositiveInt, runAndReport, withForce } from './runtime';
+import { ForceOption, parseJsonFile, parseList, parsePositiveInt, runAndReport, withForce } from './runtime';
 
 /** `invite create|list|revoke`: enrollment links for new people, or re-enrollment for someone who lost a device. */
 export function inviteCommands(program: Command): void {
@@ -81,7 +81,7 @@ export function serviceAccountCommands(program: Command): void {
   const printSecret = (out: {
     name: string;
     clientId: string;
-    clientSecret: string;
+    clientSecret?: string;
     groups: string[];
     scopes: string[];
     agent: boolean;
@@ -89,8 +89,9 @@ export function serviceAccountCommands(program: Command): void {
     printLines(
       `${out.agent ? 'agent' : 'service account'} ${out.name} (groups: ${out.groups.join(',') || '-'}; scopes: ${out.scopes.join(',') || '-'})`,
       `client_id:     ${out.clientId}`,
-      `client_secret: ${out.clientSecret}`,
-      'The secret is shown only now: store it in a secret manager.',
+      ...(out.clientSecret
+        ? [`client_secret: ${out.clientSecret}`, 'The secret is shown only now: store it in a secret manager.']
+        : ['No client secret: it authenticates with a JWT signed by its private key (private_key_jwt).']),
     );
   };
 
@@ -105,15 +106,36 @@ export function serviceAccountCommands(program: Command): void {
         `OAuth scopes on this service's API (comma-separated: ${SERVICE_ACCOUNT_SCOPES.join(', ')}); none = no admin API`,
         parseList,
       )
-      .option('--agent', 'an agent: acts for people only under delegations they approve with a passkey'),
-    (app, opts: { name: string; groups?: string[]; scopes?: string[]; agent?: boolean }) =>
+      .option('--agent', 'an agent: acts for people only under delegations they approve with a passkey')
+      .option(
+        '--jwks-file <path>',
+        'a JWK Set of 1-3 public keys: the client authenticates with a private-key JWT (RFC 7523), no secret',
+        parseJsonFile,
+      ),
+    (app, opts: { name: string; groups?: string[]; scopes?: string[]; agent?: boolean; jwksFile?: unknown }) =>
       app.get(ServiceAccountsService).create(CLI_CONTEXT, {
         name: opts.name,
         groups: opts.groups,
         scopes: opts.scopes,
         agent: opts.agent === true,
+        jwks: opts.jwksFile,
       }),
     printSecret,
+  );
+
+  runAndReport(
+    sa
+      .command('set-keys <id>')
+      .description('replace the public keys (id, client id or name) its client assertions are signed with')
+      .requiredOption(
+        '--jwks-file <path>',
+        'a JWK Set of 1-3 public keys (Ed25519, P-256, RSA >= 2048)',
+        parseJsonFile,
+      ),
+    async (app, opts: { jwksFile: unknown }, id: string) =>
+      serviceAccountView(await app.get(ServiceAccountsService).setKeys(CLI_CONTEXT, id, opts.jwksFile)),
+    (view) =>
+      printLines(`service account ${view.name}: keys ${(view.jwks?.keys ?? []).map((key) => key.kid).join(', ')}`),
   );
 
   runAndReport(
@@ -121,7 +143,7 @@ export function serviceAccountCommands(program: Command): void {
     async (app) => (await app.get(ServiceAccountsService).list()).map(serviceAccountView),
     (rows) =>
       printTable(
-        ['NAME', 'CLIENT_ID', 'KIND', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED'],
+        ['NAME', 'CLIENT_ID', 'KIND', 'GROUPS', 'SCOPES', 'STATUS', 'SECRET_ROTATED', 'KEYS'],
         rows.map((a) => [
           a.name,
           a.clientId,
@@ -130,6 +152,7 @@ export function serviceAccountCommands(program: Command): void {
           a.scopes,
           a.disabled ? 'disabled' : 'enabled',
           a.secretRotatedAt,
+          (a.jwks?.keys ?? []).map((key) => key.kid),
         ]),
       ),
   );

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
@@ -101,6 +102,21 @@ export function parseList(value: string): string[] {
 export function parsePositiveInt(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number of seconds');
   return Number(value);
+}
+
+/** A JSON file (e.g. a JWK Set): read and parsed when the option is given, so a bad path or bad JSON is bad usage. */
+export function parseJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new InvalidArgumentError(`${path} is not JSON`);
+  }
 }
 
 export function parseInstant(value: string): Date {

@@ -1,6 +1,7 @@
 import { Body, Controller, Header, HttpCode, Post, Req, UseFilters } from '@nestjs/common';
-import { ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
+import { assertionSubject, CLIENT_ASSERTION_TYPE, ClientAuthentication, ClientProof } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { Audit } from '../http/audit-context.decorator';
@@ -33,19 +34,23 @@ function requestedScopes(scope: unknown): string[] | undefined {
   return tokens;
 }
 
+/** A client that may be public (the device grant's airflow-cli): no proof when it sends its client_id alone. */
+type MaybePublicClient = { clientId: string; proof: ClientProof | null };
+
 /**
- * Client credentials from HTTP Basic (RFC 6749 §2.3.1, form-urlencoded parts) or from the body, never both.
+ * The client's authentication, exactly one way: HTTP Basic (RFC 6749 §2.3.1, form-urlencoded parts), client_id and
+ * client_secret in the body, or a client assertion (RFC 7523 §2.2; client_id optional, its `sub` names the client).
  * @param allowPublic a public client (RFC 6749 §2.1) may send its `client_id` alone (no secret): the device grant's.
  */
-function clientCredentials(
-  req: Request,
-  form: TokenForm,
-  allowPublic = false,
-): { clientId: string; clientSecret: string | undefined } {
+function clientAuthentication(req: Request, form: TokenForm, allowPublic: true): MaybePublicClient;
+function clientAuthentication(req: Request, form: TokenForm): ClientAuthentication;
+function clientAuthentication(req: Request, form: TokenForm, allowPublic = false): MaybePublicClient {
   const header = req.get('authorization');
+  const withAssertion = form.client_assertion !== undefined || form.client_assertion_type !== undefined;
   const inBody = form.client_id !== undefined || form.client_secret !== undefined;
   if (header) {
-    if (inBody) throw new OAuthError('invalid_request', 'use one client authentication method, not both');
+    if (inBody || withAssertion)
+      throw new OAuthError('invalid_request', 'use one client authentication method, not both');
     const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
     const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
@@ -54,14 +59,15 @@ function clientCredentials(
     try {
       return {
         clientId: decodeURIComponent(decoded.slice(0, colon)),
-        clientSecret: decodeURIComponent(decoded.slice(colon + 1)),
+        proof: { secret: decodeURIComponent(decoded.slice(colon + 1)) },
       };
     } catch {
       throw new OAuthError('invalid_client', 'client credentials are not correctly encoded');
     }
   }
+  if (withAssertion) return assertionAuthentication(form);
   if (allowPublic && typeof form.client_id === 'string' && form.client_id && form.client_secret === undefined)
-    return { clientId: form.client_id, clientSecret: undefined };
+    return { clientId: form.client_id, proof: null };
   if (
     typeof form.client_id !== 'string' ||
     typeof form.client_secret !== 'string' ||
@@ -70,11 +76,40 @@ function clientCredentials(
   ) {
     throw new OAuthError(
       'invalid_client',
-      'client authentication is required (HTTP Basic, or client_id and client_secret)',
+      'client authentication is required (HTTP Basic, client_id and client_secret, or a client_assertion)',
     );
   }
-  return { clientId: form.client_id, clientSecret: form.client_secret };
+  return { clientId: form.client_id, proof: { secret: form.client_secret } };
 }
+
+/**
+ * RFC 7521 §4.2: `client_assertion_type` and `client_assertion`, and no secret besides. The client is the form's
+ * client_id when sent, else the assertion's `sub`; the verifier then requires `iss` = `sub` = that client.
+ */
+function assertionAuthentication(form: TokenForm): ClientAuthentication {
+  if (form.client_secret !== undefined)
+    throw new OAuthError('invalid_request', 'use one client authentication method: client_secret or client_assertion');
+  const type = requiredString(form, 'client_assertion_type');
+  if (type !== CLIENT_ASSERTION_TYPE)
+    throw new OAuthError('invalid_client', `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`);
+  const assertion = requiredString(form, 'client_assertion');
+  if (form.client_id !== undefined && (typeof form.client_id !== 'string' || !form.client_id))
+    throw new OAuthError('invalid_request', 'client_id, when sent, must name the client');
+  const clientId = form.client_id ?? assertionSubject(assertion);
+  if (!clientId) throw new OAuthError('invalid_client', 'client_assertion must be a JWT whose sub is the client_id');
+  return { clientId, proof: { assertion } };
+}
+
+/** The client authentication fields of both endpoints' forms, for the OpenAPI document (HTTP Basic is the other way). */
+const CLIENT_AUTHENTICATION_FIELDS = {
+  client_id: { type: 'string', description: 'client_secret_post, a public client, or optional with an assertion' },
+  client_secret: { type: 'string', description: 'client_secret_post (or HTTP Basic instead)' },
+  client_assertion_type: { type: 'string', enum: [CLIENT_ASSERTION_TYPE], description: 'private_key_jwt (RFC 7523)' },
+  client_assertion: {
+    type: 'string',
+    description: 'a JWT signed by a registered key: iss = sub = client_id, aud = issuer, exp <= 5 min, single-use jti',
+  },
+};
 
 /** RFC 8693 §2.1. */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -131,13 +166,31 @@ export class OAuthController {
       "(RFC 8628 §3.4); for agents acting under a person's delegation, refresh_token (bound to the agent's client " +
       'authentication) and token exchange for a narrower sub-agent token (RFC 8693)',
   })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      required: ['grant_type'],
+      properties: {
+        grant_type: {
+          type: 'string',
+          enum: ['client_credentials', DEVICE_CODE_GRANT_TYPE, 'refresh_token', TOKEN_EXCHANGE_GRANT],
+        },
+        scope: { type: 'string' },
+        device_code: { type: 'string' },
+        refresh_token: { type: 'string' },
+        subject_token: { type: 'string' },
+        subject_token_type: { type: 'string' },
+        ...CLIENT_AUTHENTICATION_FIELDS,
+      },
+    },
+  })
   async token(@Req() req: Request, @Body() form: TokenForm, @Audit() audit: AuditContext) {
     const body = formOf(req, form);
     if (body.grant_type === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
     if (body.grant_type === DEVICE_CODE_GRANT_TYPE) return this.deviceToken(req, body, audit);
-    const { clientId, clientSecret } = clientCredentials(req, body);
+    const client = clientAuthentication(req, body);
     if (typeof body.grant_type === 'string' && DELEGATED_GRANTS.includes(body.grant_type))
-      return this.delegatedToken(body, { clientId, clientSecret: clientSecret! }, audit);
+      return this.delegatedToken(body, client, audit);
     if (body.grant_type !== 'client_credentials') {
       throw new OAuthError(
         'unsupported_grant_type',
@@ -146,7 +199,7 @@ export class OAuthController {
     }
     const requested = requestedScopes(body.scope);
     try {
-      return await this.clientCredentials.grant(audit, clientId, clientSecret!, requested);
+      return await this.clientCredentials.grant(audit, client, requested);
     } catch (error) {
       throw clientRefusal(error);
     }
@@ -161,6 +214,7 @@ export class OAuthController {
     summary:
       "Device authorization request (RFC 8628 §3.1): the public client airflow-cli (client_id only) or a confidential client; a person approves the user code on Airflow's /auth/device",
   })
+  @ApiBody({ schema: { type: 'object', properties: { scope: { type: 'string' }, ...CLIENT_AUTHENTICATION_FIELDS } } })
   @ApiOkResponse({ type: DeviceAuthorizationResponse })
   async deviceAuthorization(
     @Req() req: Request,
@@ -168,10 +222,10 @@ export class OAuthController {
     @Audit() audit: AuditContext,
   ): Promise<DeviceAuthorizationResponse> {
     const body = formOf(req, form);
-    const { clientId, clientSecret } = clientCredentials(req, body, true);
+    const client = clientAuthentication(req, body, true);
     const scopes = requestedScopes(body.scope) ?? [];
     try {
-      const started = await this.deviceCodes.start(audit, clientId, clientSecret, scopes);
+      const started = await this.deviceCodes.start(audit, client, scopes);
       return {
         device_code: started.deviceCode,
         user_code: started.userCode,
@@ -186,11 +240,7 @@ export class OAuthController {
   }
 
   /** An agent renews its token (refresh_token) or hands a narrower one to a sub-agent (token exchange). */
-  private async delegatedToken(
-    body: TokenForm,
-    client: { clientId: string; clientSecret: string },
-    audit: AuditContext,
-  ) {
+  private async delegatedToken(body: TokenForm, client: ClientAuthentication, audit: AuditContext) {
     const requested = requestedScopes(body.scope);
     try {
       if (body.grant_type === 'refresh_token')
@@ -211,13 +261,13 @@ export class OAuthController {
 
   /** RFC 8628 §3.4: the client that asked (authenticated again if confidential) polls with its device code. */
   private async deviceToken(req: Request, body: TokenForm, audit: AuditContext) {
-    const { clientId, clientSecret } = clientCredentials(req, body, true);
+    const client = clientAuthentication(req, body, true);
     const deviceCode = body.device_code;
     if (typeof deviceCode !== 'string' || !deviceCode || deviceCode.length > 128)
       throw new OAuthError('invalid_request', 'device_code is required (the one the device authorization answered)');
     let answer;
     try {
-      answer = await this.deviceCodes.token(audit, clientId, clientSecret, deviceCode);
+      answer = await this.deviceCodes.token(audit, client, deviceCode);
     } catch (error) {
       throw clientRefusal(error);
     }

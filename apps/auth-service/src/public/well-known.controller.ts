@@ -1,5 +1,6 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CLIENT_ASSERTION_ALGORITHMS } from '@app/accounts';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { KeyStoreService } from '@app/tokens';
 import { DEVICE_CODE_GRANT_TYPE } from '../sign-in/device-code-grant';
@@ -29,8 +30,9 @@ export class WellKnownController {
         'refresh_token',
         'urn:ietf:params:oauth:grant-type:token-exchange',
       ],
-      // `none`: the public client airflow-cli of the device grant (RFC 8414 §2).
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+      // `none`: the public client airflow-cli of the device grant (RFC 8414 §2); private_key_jwt: RFC 7523 §2.2.
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+      token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGORITHMS,
       id_token_signing_alg_values_supported: [this.config.jwt.signingAlg],
       access_token_signing_alg_values_supported: [this.config.jwt.signingAlg],
       response_types_supported: ['token'],

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ServiceAccountsService } from '@app/accounts';
+import { ClientAuthentication, ServiceAccountsService } from '@app/accounts';
 import { AuditContext } from '@app/audit';
 import { AppError, ErrorCode } from '@app/errors';
 import { UnitOfWork } from '@app/persistence';
@@ -28,13 +28,12 @@ export class ClientCredentialsGrant {
    */
   async grant(
     context: AuditContext,
-    clientId: string,
-    clientSecret: string,
+    client: ClientAuthentication,
     requestedScopes?: readonly string[],
   ): Promise<TokenResponse> {
     try {
       return await this.uow.run(async (tx) => {
-        const account = await this.serviceAccounts.authenticate(tx, clientId, clientSecret);
+        const account = await this.serviceAccounts.authenticate(tx, client);
         const beyond = (requestedScopes ?? []).filter((s) => !account.scopes.includes(s));
         if (beyond.length)
           throw new AppError(
@@ -51,7 +50,7 @@ export class ClientCredentialsGrant {
     } catch (error) {
       // A refused client or scope is audited as a refused grant; the service's own trouble is not the client's failure.
       if (error instanceof AppError && (error.code === ErrorCode.Unauthenticated || error.reason === INVALID_SCOPE))
-        await this.grants.refused(context, error.reason, clientId);
+        await this.grants.refused(context, error.reason, client.clientId);
       throw error;
     }
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ServiceAccount, ServiceAccountsService, UsersService } from '@app/accounts';
+import { ClientAuthentication, ServiceAccount, ServiceAccountsService, UsersService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import { DelegationHolders, DelegationsService } from '@app/delegations';
 import { AppError, ErrorCode } from '@app/errors';
@@ -88,13 +88,13 @@ export class DelegatedGrants {
   /** grant_type=refresh_token: only the client the refresh token was issued to, authenticated, may use it. */
   async refresh(
     context: AuditContext,
-    client: { clientId: string; clientSecret: string },
+    client: ClientAuthentication,
     refreshToken: string,
   ): Promise<DelegatedTokenResponse> {
     const outcome = await this.authenticated(context, client.clientId, 'refresh_token', () =>
       this.uow.run(
         async (tx): Promise<{ response: DelegatedTokenResponse } | { refused: string; agent: ServiceAccount }> => {
-          const agent = await this.serviceAccounts.authenticate(tx, client.clientId, client.clientSecret);
+          const agent = await this.serviceAccounts.authenticate(tx, client);
           const redeemed = await this.delegations.redeemRefreshToken(tx, context, refreshToken, agent);
           if ('refused' in redeemed) return { refused: redeemed.refused, agent };
           return { response: await this.tokensFor(tx, context, redeemed.holders, 'refresh_token') };
@@ -117,7 +117,7 @@ export class DelegatedGrants {
    */
   async exchange(
     context: AuditContext,
-    client: { clientId: string; clientSecret: string },
+    client: ClientAuthentication,
     subject: { token: string; tokenType: string },
     scope: string | undefined,
   ): Promise<DelegatedTokenResponse> {
@@ -127,7 +127,7 @@ export class DelegatedGrants {
     try {
       return await this.authenticated(context, client.clientId, 'token_exchange', () =>
         this.uow.run(async (tx) => {
-          subAgent = await this.serviceAccounts.authenticate(tx, client.clientId, client.clientSecret);
+          subAgent = await this.serviceAccounts.authenticate(tx, client);
           const claims = await this.verifier.verify(subject.token).catch(() => {
             throw new AppError(ErrorCode.Forbidden, 'subject_token is not a valid access token', 'invalid_grant');
           });

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ServiceAccount, ServiceAccountsService } from '@app/accounts';
+import { ClientProof, ServiceAccount, ServiceAccountsService } from '@app/accounts';
 import { AuditContext, AuditService } from '@app/audit';
 import {
   DeviceAuthorizationsService,
@@ -22,6 +22,12 @@ export const AIRFLOW_CLI_CLIENT_ID = 'airflow-cli';
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 /** The audit reason (and the OAuth error) when a device code cannot be exchanged although it was approved. */
 export const DEVICE_GRANT_REFUSED = 'invalid_grant';
+
+/** The asking client: a confidential one's proof (secret or assertion), or none for the public command-line client. */
+export interface DeviceClientAuthentication {
+  clientId: string;
+  proof: ClientProof | null;
+}
 
 /** A poll that gets no token: RFC 8628 §3.5's error and what to tell the client. */
 export interface DevicePollRefusal {
@@ -53,14 +59,13 @@ export class DeviceCodeGrant {
    */
   async start(
     context: AuditContext,
-    clientId: string,
-    clientSecret: string | undefined,
+    authentication: DeviceClientAuthentication,
     scopes: readonly string[] = [],
   ): Promise<StartedDeviceAuthorization> {
     let client: DeviceClient;
     let scope: string[];
     try {
-      const asking = await this.uow.run((tx) => this.client(tx, clientId, clientSecret));
+      const asking = await this.uow.run((tx) => this.client(tx, authentication));
       client = asking.client;
       scope = allowedScope(asking.account, scopes);
     } catch (error) {
@@ -69,7 +74,7 @@ export class DeviceCodeGrant {
           type: 'device.requested',
           outcome: 'failure',
           reason: error.reason,
-          details: { clientId: clientId.slice(0, 64) },
+          details: { clientId: authentication.clientId.slice(0, 64) },
         });
       throw error;
     }
@@ -84,13 +89,12 @@ export class DeviceCodeGrant {
    */
   async token(
     context: AuditContext,
-    clientId: string,
-    clientSecret: string | undefined,
+    authentication: DeviceClientAuthentication,
     deviceCode: string,
   ): Promise<TokenResponse | DevicePollRefusal> {
     try {
       return await this.uow.run(async (tx) => {
-        const { client, account } = await this.client(tx, clientId, clientSecret);
+        const { client, account } = await this.client(tx, authentication);
         const poll = await this.devices.poll(tx, client.clientId, deviceCode);
         if ('error' in poll) return poll;
         // An agent's approved request becomes a delegation: its tokens are the person's, acted on by the agent.
@@ -103,7 +107,7 @@ export class DeviceCodeGrant {
       });
     } catch (error) {
       if (error instanceof AppError && error.code === ErrorCode.Unauthenticated) {
-        await this.grants.refused(context, error.reason, clientId, 'device_code');
+        await this.grants.refused(context, error.reason, authentication.clientId, 'device_code');
         // The exchange's refusals (reasons `device_…`) are the grant's, not the client's: invalid_grant.
         if (error.reason.startsWith('device_'))
           throw new AppError(ErrorCode.Unauthenticated, error.message, DEVICE_GRANT_REFUSED);
@@ -112,21 +116,19 @@ export class DeviceCodeGrant {
     }
   }
 
-  /** Who is asking: the public command-line client, or a confidential client authenticated by its secret. */
+  /** Who is asking: the public command-line client, or a confidential client authenticated by its secret or key. */
   private async client(
     tx: Tx,
-    clientId: string,
-    clientSecret: string | undefined,
+    { clientId, proof }: DeviceClientAuthentication,
   ): Promise<{ client: DeviceClient; account?: ServiceAccount }> {
     if (clientId === AIRFLOW_CLI_CLIENT_ID) {
-      // A public client has no secret (RFC 6749 §2.1); one sent anyway is a client confused about who it is.
-      if (clientSecret !== undefined)
+      // A public client has no credentials (RFC 6749 §2.1); any sent anyway is a client confused about who it is.
+      if (proof !== null)
         throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'public_client_secret');
       return { client: { clientId, clientName: 'Airflow command line', kind: 'command_line' } };
     }
-    if (!clientSecret)
-      throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_secret_missing');
-    const account = await this.serviceAccounts.authenticate(tx, clientId, clientSecret);
+    if (!proof) throw new AppError(ErrorCode.Unauthenticated, 'client authentication failed', 'client_secret_missing');
+    const account = await this.serviceAccounts.authenticate(tx, { clientId, proof });
     return { client: { clientId: account.clientId, clientName: account.name, kind: 'agent' }, account };
   }
 }
