@@ -25,6 +25,7 @@ SERVICE_ENV=data/service.env
 SERVICE_PID=data/auth-service.pid
 RUN_PID=data/run.pid
 SERVICE_LOG=data/auth-service.log
+FIRST_ADMIN=data/.first-admin.txt # the first-admin lines, made while Airflow starts (a one-time link: private)
 
 # The service CLI straight from the build (not through npm, which writes its logs under ~/.npm).
 SERVICE_CLI=(node dist/apps/auth-service/src/cli.js)
@@ -141,8 +142,11 @@ bash scripts/setup.sh
 log "set up in $((SECONDS - STARTED)) s"
 
 airflow_pid=""
+first_admin_pid=""
 cleanup() {
   trap '' INT TERM
+  if [ -n "$first_admin_pid" ]; then wait "$first_admin_pid" 2>/dev/null || true; fi
+  rm -f "$FIRST_ADMIN"
   if alive "$airflow_pid"; then
     kill -TERM "$airflow_pid" 2>/dev/null || true
     wait "$airflow_pid" 2>/dev/null || true
@@ -154,9 +158,26 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"${SERVICE_CLI[@]}" migrate >/dev/null
+# No separate `migrate`: the service brings its schema up to date before it listens (one Node start fewer).
 stop_service # a service left behind by a run that was killed hard
 start_service
+
+# The first admin: an invite until they have a passkey, then nothing to do (a second run must not fail here). Two
+# service CLI runs (about 3 s each on a busy machine), made while Airflow starts instead of after it; printed once
+# Airflow answers.
+first_admin() {
+  local passkeys invite
+  passkeys=$( ("${SERVICE_CLI[@]}" users show admin --json 2>/dev/null || true) | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{try{process.stdout.write(String(JSON.parse(s).passkeys.filter(p=>!p.revokedAt).length))}catch{process.stdout.write('0')}})" || true)
+  if [ "$passkeys" = 0 ]; then
+    invite=$("${SERVICE_CLI[@]}" invite create --username admin --display-name "Airflow admin" --groups airflow-admins --json)
+    echo "First-admin invite: $(node -e "process.stdout.write(JSON.parse(process.argv[1]).url)" "$invite")"
+    echo "(open the invite link in a browser to enroll a passkey)"
+  else
+    echo "First admin:        'admin' has a passkey: sign in at the URL above"
+  fi
+}
+first_admin > "$FIRST_ADMIN" &
+first_admin_pid=$!
 
 AIRFLOW_PORT="${WEBAUTHN_ORIGINS##*:}"
 export AIRFLOW_PORT
@@ -173,15 +194,10 @@ fi
 
 echo
 echo "Airflow:            http://localhost:${AIRFLOW_PORT}   (ready in $((SECONDS - STARTED)) s)"
-# The first admin: an invite until they have a passkey, then nothing to do (a second run must not fail here).
-passkeys=$( ("${SERVICE_CLI[@]}" users show admin --json 2>/dev/null || true) | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{try{process.stdout.write(String(JSON.parse(s).passkeys.filter(p=>!p.revokedAt).length))}catch{process.stdout.write('0')}})" || true)
-if [ "$passkeys" = 0 ]; then
-  invite=$("${SERVICE_CLI[@]}" invite create --username admin --display-name "Airflow admin" --groups airflow-admins --json)
-  echo "First-admin invite: $(node -e "process.stdout.write(JSON.parse(process.argv[1]).url)" "$invite")"
-  echo "(open the invite link in a browser to enroll a passkey)"
-else
-  echo "First admin:        'admin' has a passkey: sign in at the URL above"
-fi
+wait "$first_admin_pid" || { log "could not create the first-admin invite (see the output above)"; exit 1; }
+first_admin_pid=""
+cat "$FIRST_ADMIN"
+rm -f "$FIRST_ADMIN"
 echo "Administer:         npm run -s cli -- --help   |   (set -a; . data/airflow-cli.env; AIRFLOW_HOME=$ROOT/data/airflow .venv/bin/airflow webauthn --help)"
 echo "Restart the service: scripts/run.sh service     (Ctrl-C stops everything)"
 
