@@ -198,7 +198,7 @@ wait "$first_admin_pid" || { log "could not create the first-admin invite (see t
 first_admin_pid=""
 cat "$FIRST_ADMIN"
 rm -f "$FIRST_ADMIN"
-echo "Administer:         npm run -s cli -- --help   |   (set -a; . data/airflow-cli.env; AIRFLOW_HOME=$ROOT/data/airflow .venv/bin/airflow webauthn --help)"
+echo "Administer:         npm run -s cli -- --help   |   (set -a; . data/airflow-cli.env; AIRFLOW_HOME=$ROOT/data/airflow .venv/bin/airflow-webauthn --help)"
 echo "Restart the service: scripts/run.sh service     (Ctrl-C stops everything)"
 
 # Run until stopped. The service may be replaced by `run.sh service`, so watch Airflow, and say once if the
