@@ -2,7 +2,8 @@
 # Runs a local Airflow (api-server, dag-processor, scheduler, triggerer) that signs people in with the WebAuthn
 # auth manager.
 #
-# Called by scripts/run.sh once the auth service answers, with what it needs of the service's settings exported:
+# Called by scripts/run.sh as it starts the auth service (this script waits for the service where it needs it),
+# with what it needs of the service's settings exported:
 #   PORT (the auth service's port), HOST, AIRFLOW_PORT, PUBLIC_URL / JWT_ISSUER, JWT_AUDIENCE
 # State lives in ./data: data/airflow (AIRFLOW_HOME: airflow.cfg, SQLite database, logs, a small example DAG
 # folder), data/airflow-secrets.env (Airflow's JWT secret, generated once) and data/airflow-service-account.env (the
@@ -72,10 +73,21 @@ ensure_account() {
   printf '%s=%s:%s\n' "$var" "$(json_field clientId <<<"$out")" "$(json_field clientSecret <<<"$out")" > "$file"
   chmod 600 "$file"
 }
-ensure_account airflow data/airflow-service-account.env AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS \
-  --scopes sessions:read
-ensure_account airflow-cli data/airflow-cli.env AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS \
-  --groups airflow-admins --scopes admin
+ensure_accounts() {
+  ensure_account airflow data/airflow-service-account.env AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS \
+    --scopes sessions:read
+  ensure_account airflow-cli data/airflow-cli.env AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS \
+    --groups airflow-admins --scopes admin
+}
+# run.sh starts this script as soon as it has started the service, not once the service listens: wait for it here.
+wait_for_service() {
+  for _ in $(seq 1 240); do
+    curl -fsS -o /dev/null "${service_url}/readyz" 2>/dev/null && return 0
+    sleep 0.25
+  done
+  log "the auth service did not answer at ${service_url}/readyz"
+  exit 1
+}
 
 # ---- a tiny example DAG folder, so the DAG list shows something without loading Airflow's 80 examples ----
 if [ ! -e data/airflow/dags/webauthn_hello.py ]; then
@@ -107,17 +119,19 @@ fi
 
 # ---- Airflow's configuration, in airflow.cfg (the environment still overrides it; anything exported wins) ----
 export AIRFLOW_HOME="$ROOT/data/airflow"
-jwt_secret=$(sed -n 's/^AIRFLOW__API_AUTH__JWT_SECRET=//p' data/airflow-secrets.env)
-service_credentials=$(sed -n 's/^AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS=//p' data/airflow-service-account.env)
-# Only the keys below are set; anything else in airflow.cfg (an admin's own settings) is kept.
-CFG_DAGS_FOLDER="$AIRFLOW_HOME/dags" \
-CFG_EXECUTION_API_SERVER_URL="http://localhost:${AIRFLOW_PORT}/execution/" \
-CFG_JWT_SECRET="$jwt_secret" \
-CFG_SERVICE_URL="$service_url" \
-CFG_ISSUER="$issuer" \
-CFG_AUDIENCE="${JWT_AUDIENCE:-airflow}" \
-CFG_SERVICE_CREDENTIALS="$service_credentials" \
-"$VENV/bin/python" - "$AIRFLOW_HOME/airflow.cfg" <<'PY'
+write_airflow_cfg() {
+  local jwt_secret service_credentials
+  jwt_secret=$(sed -n 's/^AIRFLOW__API_AUTH__JWT_SECRET=//p' data/airflow-secrets.env)
+  service_credentials=$(sed -n 's/^AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_CREDENTIALS=//p' data/airflow-service-account.env)
+  # Only the keys below are set; anything else in airflow.cfg (an admin's own settings) is kept.
+  CFG_DAGS_FOLDER="$AIRFLOW_HOME/dags" \
+  CFG_EXECUTION_API_SERVER_URL="http://localhost:${AIRFLOW_PORT}/execution/" \
+  CFG_JWT_SECRET="$jwt_secret" \
+  CFG_SERVICE_URL="$service_url" \
+  CFG_ISSUER="$issuer" \
+  CFG_AUDIENCE="${JWT_AUDIENCE:-airflow}" \
+  CFG_SERVICE_CREDENTIALS="$service_credentials" \
+  "$VENV/bin/python" - "$AIRFLOW_HOME/airflow.cfg" <<'PY'
 """Sets the demo's settings in airflow.cfg, keeping every other section and key."""
 import configparser
 import json
@@ -169,19 +183,22 @@ with os.fdopen(fd, "w") as out:
     out.write("# on every start and keeps everything else. Holds secrets: keep it private.\n")
     cfg.write(out)
 PY
+}
 
 # Migrations depend only on Airflow's version: skip them (about 10 s) while the database was migrated by this one.
-migrate_stamp="$AIRFLOW_HOME/.db-migrate-stamp"
-airflow_version=$("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("apache-airflow"))')
-if [ -f "$AIRFLOW_HOME/airflow.db" ] && [ "$(cat "$migrate_stamp" 2>/dev/null)" = "$airflow_version" ]; then
-  log "Airflow's database is migrated for $airflow_version (data/airflow/airflow.db)"
-else
+migrate_if_needed() {
+  local migrate_stamp="$AIRFLOW_HOME/.db-migrate-stamp" airflow_version started
+  airflow_version=$("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("apache-airflow"))')
+  if [ -f "$AIRFLOW_HOME/airflow.db" ] && [ "$(cat "$migrate_stamp" 2>/dev/null)" = "$airflow_version" ]; then
+    log "Airflow's database is migrated for $airflow_version (data/airflow/airflow.db)"
+    return 0
+  fi
   log "migrating Airflow's database (data/airflow/airflow.db)"
   started=$SECONDS
   "$AIRFLOW" db migrate >> data/airflow-db-migrate.log 2>&1 || { log "airflow db migrate failed; see data/airflow-db-migrate.log"; exit 1; }
   printf '%s' "$airflow_version" > "$migrate_stamp"
   log "migrated in $((SECONDS - started)) s"
-fi
+}
 
 # ---- start the three processes, each in its own session so stopping one group stops its workers too ----
 pids=()
@@ -216,9 +233,36 @@ start() {  # start NAME ARGS...: background, own session, log in data/airflow-NA
   setsid "$AIRFLOW" "$@" >> "data/airflow-${name}.log" 2>&1 < /dev/null &
   pids+=($!)
 }
+start_api_server() { start api-server api-server --host "$AIRFLOW_BIND" --port "$AIRFLOW_PORT"; }
+
 # The api-server first, alone: the four importing Airflow at once on a small machine slow its start (the URL)
 # several times over; the others start once it answers.
-start api-server api-server --host "$AIRFLOW_BIND" --port "$AIRFLOW_PORT"
+# A restart (warm: both service accounts' files are there) starts it at once, while the auth service is still
+# starting: it spends its first seconds importing Airflow and reaches the service later (its credential check).
+# The accounts are verified meanwhile; if the service had forgotten Airflow's, it gets a new secret and the
+# api-server is started again with it. A first start creates the accounts first.
+if [ -s data/airflow-service-account.env ] && [ -s data/airflow-cli.env ]; then
+  write_airflow_cfg
+  migrate_if_needed
+  start_api_server
+  given=$(cat data/airflow-service-account.env)
+  wait_for_service
+  ensure_accounts
+  if [ "$(cat data/airflow-service-account.env)" != "$given" ]; then
+    log "restarting the api-server with Airflow's new service-account secret"
+    write_airflow_cfg
+    kill -TERM -- "-${pids[0]}" 2>/dev/null || true
+    wait "${pids[0]}" 2>/dev/null || true
+    pids=()
+    start_api_server
+  fi
+else
+  wait_for_service
+  ensure_accounts
+  write_airflow_cfg
+  migrate_if_needed
+  start_api_server
+fi
 
 alive() { local state; state=$(ps -o stat= -p "$1" 2>/dev/null | tr -d ' ') && [ -n "$state" ] && [ "${state:0:1}" != Z ]; }
 health="http://127.0.0.1:${AIRFLOW_PORT}/api/v2/monitor/health"

@@ -25,6 +25,7 @@ SERVICE_ENV=data/service.env
 SERVICE_PID=data/auth-service.pid
 RUN_PID=data/run.pid
 SERVICE_LOG=data/auth-service.log
+FIRST_ADMIN=data/.first-admin.txt # the first-admin lines, made while Airflow starts (a one-time link: private)
 
 # The service CLI straight from the build (not through npm, which writes its logs under ~/.npm).
 SERVICE_CLI=(node dist/apps/auth-service/src/cli.js)
@@ -77,14 +78,19 @@ stop_service() {
   rm -f "$SERVICE_PID"
 }
 
-start_service() {
-  local offset pid
-  offset=$(($(stat -c %s "$SERVICE_LOG" 2>/dev/null || echo 0) + 1))
+# spawn_service, then await_service: started, then listening (`run.sh` starts Airflow in between).
+service_offset=0
+spawn_service() {
+  service_offset=$(($(stat -c %s "$SERVICE_LOG" 2>/dev/null || echo 0) + 1))
   # Own session: Ctrl-C in this terminal reaches it through our trap, and `run.sh service` can replace it.
   # Same heap cap as `npm start`: keeps the service under 200 MB RSS under load (bench/README.md).
   setsid node --max-old-space-size=128 dist/apps/auth-service/src/main.js --env-file "$SERVICE_ENV" >> "$SERVICE_LOG" 2>&1 < /dev/null &
-  pid=$!
-  echo "$pid" > "$SERVICE_PID"
+  echo "$!" > "$SERVICE_PID"
+}
+
+await_service() {
+  local offset="$service_offset" pid
+  pid=$(cat "$SERVICE_PID")
   # Ready when *this* process says it listens (another program on the port must not pass for it).
   for _ in $(seq 1 120); do
     tail -c +"$offset" "$SERVICE_LOG" | grep -q 'listening on' && break
@@ -98,6 +104,8 @@ start_service() {
   fi
   echo "auth service: http://127.0.0.1:${PORT} (API docs at /docs, log in $SERVICE_LOG, pid $pid)"
 }
+
+start_service() { spawn_service && await_service; }
 
 # A setting as the service sees it: the environment's value when set, else the one in data/service.env.
 setting() {
@@ -141,8 +149,11 @@ bash scripts/setup.sh
 log "set up in $((SECONDS - STARTED)) s"
 
 airflow_pid=""
+first_admin_pid=""
 cleanup() {
   trap '' INT TERM
+  if [ -n "$first_admin_pid" ]; then wait "$first_admin_pid" 2>/dev/null || true; fi
+  rm -f "$FIRST_ADMIN"
   if alive "$airflow_pid"; then
     kill -TERM "$airflow_pid" 2>/dev/null || true
     wait "$airflow_pid" 2>/dev/null || true
@@ -154,35 +165,53 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"${SERVICE_CLI[@]}" migrate >/dev/null
+# No separate `migrate`: the service brings its schema up to date before it listens (one Node start fewer).
 stop_service # a service left behind by a run that was killed hard
-start_service
+spawn_service
 
 AIRFLOW_PORT="${WEBAUTHN_ORIGINS##*:}"
 export AIRFLOW_PORT
+# Airflow starts with the service, not after it: its api-server spends its first seconds importing Airflow, and
+# run-airflow.sh waits for the service where it needs it.
 if [ -x .venv/bin/airflow ] && [ -f scripts/run-airflow.sh ]; then
   bash scripts/run-airflow.sh &
   airflow_pid=$!
+fi
+await_service
+
+# The first admin: an invite until they have a passkey, then nothing to do (a second run must not fail here). Two
+# service CLI runs (about 3 s each on a busy machine), made while Airflow starts instead of after it; printed once
+# Airflow answers.
+first_admin() {
+  local passkeys invite
+  passkeys=$( ("${SERVICE_CLI[@]}" users show admin --json 2>/dev/null || true) | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{try{process.stdout.write(String(JSON.parse(s).passkeys.filter(p=>!p.revokedAt).length))}catch{process.stdout.write('0')}})" || true)
+  if [ "$passkeys" = 0 ]; then
+    invite=$("${SERVICE_CLI[@]}" invite create --username admin --display-name "Airflow admin" --groups airflow-admins --json)
+    echo "First-admin invite: $(node -e "process.stdout.write(JSON.parse(process.argv[1]).url)" "$invite")"
+    echo "(open the invite link in a browser to enroll a passkey)"
+  else
+    echo "First admin:        'admin' has a passkey: sign in at the URL above"
+  fi
+}
+first_admin > "$FIRST_ADMIN" &
+first_admin_pid=$!
+
+if [ -n "$airflow_pid" ]; then
   # Print the links only once Airflow answers: the first start (migrations, DAG parsing) takes a while.
-  for _ in $(seq 1 240); do
+  for _ in $(seq 1 480); do
     curl -fsS "http://127.0.0.1:${AIRFLOW_PORT}/api/v2/monitor/health" >/dev/null 2>&1 && break
     alive "$airflow_pid" || { log "Airflow did not start; see data/airflow-*.log"; exit 1; }
-    sleep 1
+    sleep 0.5
   done
 fi
 
 echo
 echo "Airflow:            http://localhost:${AIRFLOW_PORT}   (ready in $((SECONDS - STARTED)) s)"
-# The first admin: an invite until they have a passkey, then nothing to do (a second run must not fail here).
-passkeys=$( ("${SERVICE_CLI[@]}" users show admin --json 2>/dev/null || true) | node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{try{process.stdout.write(String(JSON.parse(s).passkeys.filter(p=>!p.revokedAt).length))}catch{process.stdout.write('0')}})" || true)
-if [ "$passkeys" = 0 ]; then
-  invite=$("${SERVICE_CLI[@]}" invite create --username admin --display-name "Airflow admin" --groups airflow-admins --json)
-  echo "First-admin invite: $(node -e "process.stdout.write(JSON.parse(process.argv[1]).url)" "$invite")"
-  echo "(open the invite link in a browser to enroll a passkey)"
-else
-  echo "First admin:        'admin' has a passkey: sign in at the URL above"
-fi
-echo "Administer:         npm run -s cli -- --help   |   (set -a; . data/airflow-cli.env; AIRFLOW_HOME=$ROOT/data/airflow .venv/bin/airflow webauthn --help)"
+wait "$first_admin_pid" || { log "could not create the first-admin invite (see the output above)"; exit 1; }
+first_admin_pid=""
+cat "$FIRST_ADMIN"
+rm -f "$FIRST_ADMIN"
+echo "Administer:         npm run -s cli -- --help   |   (set -a; . data/airflow-cli.env; AIRFLOW_HOME=$ROOT/data/airflow .venv/bin/airflow-webauthn --help)"
 echo "Restart the service: scripts/run.sh service     (Ctrl-C stops everything)"
 
 # Run until stopped. The service may be replaced by `run.sh service`, so watch Airflow, and say once if the

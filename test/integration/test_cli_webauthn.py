@@ -1,7 +1,9 @@
-"""``airflow webauthn ...`` (the real Airflow CLI, a fresh process each time) against the real auth service.
+"""``airflow webauthn ...`` (the real Airflow CLI, a fresh process each time) against the real auth service,
+and the same commands through ``airflow-webauthn ...`` (the console script that does not import Airflow).
 
 Only the auth service is started here (the commands talk to its admin API, not to Airflow's
-api-server). The CLI reads nothing but its environment: service_url and cli_credentials.
+api-server). The CLI reads nothing but its environment: service_url and cli_credentials (the last tests
+give them in airflow.cfg instead).
 """
 
 from __future__ import annotations
@@ -24,11 +26,21 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+AIRFLOW = "airflow webauthn"
+FAST = "airflow-webauthn"
+
+
+def command(entry: str) -> list[str]:
+    """``airflow webauthn`` (Airflow's CLI) or ``airflow-webauthn`` (the console script beside it)."""
+    return [str(airflow_bin()), "webauthn"] if entry == AIRFLOW else [str(airflow_bin().parent / FAST)]
+
+
 @dataclass
 class Cli:
     service: AuthService
     home: Path
     credentials: str
+    entry: str = AIRFLOW
 
     def env(self, **overrides: str) -> dict[str, str]:
         return {
@@ -43,7 +55,7 @@ class Cli:
 
     def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(airflow_bin()), "webauthn", *args],
+            [*command(self.entry), *args],
             env=self.env(**env),
             capture_output=True,
             text=True,
@@ -60,10 +72,16 @@ class Cli:
         return json.loads(self.ok(*args, "--json"))
 
 
-@pytest.fixture(scope="module")
-def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+@pytest.fixture(scope="module", params=[AIRFLOW, FAST])
+def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """Every test below runs once per entry point, each on a service of its own."""
     with cli_service(tmp_path_factory.mktemp("cli"), "auth-service-cli") as deployed:
-        yield Cli(service=deployed.service, home=deployed.home, credentials=deployed.credentials)
+        yield Cli(
+            service=deployed.service,
+            home=deployed.home,
+            credentials=deployed.credentials,
+            entry=request.param,
+        )
 
 
 def enroll(cli: Cli, username: str, groups: str = "it-users") -> None:
@@ -288,3 +306,80 @@ def test_errors_are_one_line_and_a_non_zero_exit(
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")
     assert message in lines[0]
+
+
+def test_both_entry_points_print_the_same(cli: Cli) -> None:
+    """``airflow-webauthn X`` prints what ``airflow webauthn X`` prints, table and JSON alike."""
+    enroll(cli, "una")
+    other = Cli(cli.service, cli.home, cli.credentials, entry=FAST if cli.entry == AIRFLOW else AIRFLOW)
+    for args in (
+        ("users", "list"),
+        ("users", "show", "una"),
+        ("service-account", "list"),
+        ("service-account", "list", "--json"),
+        ("invites", "list"),  # an old name, still working under both
+    ):
+        assert cli.ok(*args) == other.ok(*args), args
+
+
+CURRENT_COMMANDS = {
+    "audit",
+    "command-lines",
+    "invite",
+    "keys",
+    "login",
+    "passkeys",
+    "report",
+    "service-account",
+    "users",
+}
+
+
+def test_help_lists_the_same_commands_without_old_names(cli: Cli) -> None:
+    """``--help`` of either entry point lists every current command, and no "Old name of" alias (the old
+    names still run: see above)."""
+    out = cli.ok("--help")
+    listed = {line.split()[0] for line in out.splitlines() if line.startswith("    ") and line.split()}
+    assert "Old name" not in out
+    assert listed >= CURRENT_COMMANDS
+    assert not listed & {"invites", "service-accounts"}
+    invite_help = cli.ok("invite", "--help")
+    for sub in ("create", "list", "revoke"):
+        assert sub in invite_help
+
+
+def test_the_settings_come_from_airflow_cfg_and_the_environment_wins(cli: Cli, tmp_path: Path) -> None:
+    """With nothing in the environment, both read [webauthn_auth_manager] from $AIRFLOW_HOME/airflow.cfg
+    (a literal % written %%, as Airflow wants it); an AIRFLOW__WEBAUTHN_AUTH_MANAGER__* variable beats the
+    file, as in Airflow."""
+    home = tmp_path / "home"
+    home.mkdir()
+    client_id, secret = cli.credentials.split(":", 1)
+    (home / "airflow.cfg").write_text(
+        "[webauthn_auth_manager]\n"
+        f"service_url = {cli.service.url}\n"
+        f"cli_credentials = {client_id}:{secret.replace('%', '%%')}\n"
+    )
+    env = cli.env(AIRFLOW_HOME=str(home))
+    del env["AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL"]
+    del env["AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS"]
+
+    def service_accounts(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command(cli.entry), "service-account", "list"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    read = service_accounts(env)
+    assert read.returncode == 0, read.stderr
+    assert "airflow-cli" in read.stdout
+
+    beaten = service_accounts(
+        {**env, "AIRFLOW__WEBAUTHN_AUTH_MANAGER__CLI_CREDENTIALS": f"{client_id}:wrong"}
+    )
+    assert beaten.returncode == 1
+    assert "the auth service refused" in beaten.stderr

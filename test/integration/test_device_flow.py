@@ -115,9 +115,13 @@ def test_an_unknown_code_is_404(stack: Stack, person: tuple[str, httpx.Client]) 
     assert browser.get("/auth/device/requests/BBBB-BBBB").status_code == 404
 
 
-def login_process(stack: Stack, home: Path) -> subprocess.Popen[str]:
-    """``airflow webauthn login`` as a person runs it: nothing but Airflow's URL; the token goes where
-    airflowctl reads it (AIRFLOW_CLI_DEBUG_MODE: airflowctl's own file store, no keyring here)."""
+# The same login under Airflow's CLI and under the console script that does not import Airflow.
+ENTRY_POINTS = pytest.mark.parametrize("entry", ["airflow webauthn", "airflow-webauthn"])
+
+
+def login_process(stack: Stack, home: Path, entry: str) -> subprocess.Popen[str]:
+    """``{entry} login`` as a person runs it: nothing but Airflow's URL; the token goes where airflowctl
+    reads it (AIRFLOW_CLI_DEBUG_MODE: airflowctl's own file store, no keyring here)."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(home),
@@ -128,7 +132,12 @@ def login_process(stack: Stack, home: Path) -> subprocess.Popen[str]:
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "ERROR",
         "AIRFLOW__WEBAUTHN_AUTH_MANAGER__SERVICE_URL": stack.service.url,
     }
-    argv = [str(airflow_bin()), "webauthn", "login", "--api-url", stack.origin]
+    command = (
+        [str(airflow_bin()), "webauthn"]
+        if entry == "airflow webauthn"
+        else [str(airflow_bin().parent / entry)]
+    )
+    argv = [*command, "login", "--api-url", stack.origin]
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: S603
 
 
@@ -142,14 +151,15 @@ def printed_code(process: subprocess.Popen[str]) -> str:
     raise AssertionError("airflow webauthn login printed no code")
 
 
+@ENTRY_POINTS
 def test_airflow_webauthn_login_then_airflowctl_lists_dags_until_the_person_is_disabled(
-    stack: Stack, tmp_path: Path
+    stack: Stack, tmp_path: Path, entry: str
 ) -> None:
     """The ready client: approve meanwhile, exit 0, then the real airflowctl works with no flag; after
     ``users disable`` its next calls fail within recheck + grace."""
     username, authenticator = new_person(stack)
     browser = person_browser(stack, username, authenticator)
-    process = login_process(stack, tmp_path)
+    process = login_process(stack, tmp_path, entry)
     try:
         code = printed_code(process)
         view = browser.get(f"/auth/device/requests/{code}")
@@ -168,11 +178,12 @@ def test_airflow_webauthn_login_then_airflowctl_lists_dags_until_the_person_is_d
     disable_and_wait_until_refused(stack, username, tmp_path)
 
 
+@ENTRY_POINTS
 def test_airflow_webauthn_login_exits_1_when_denied(
-    stack: Stack, person: tuple[str, httpx.Client], tmp_path: Path
+    stack: Stack, person: tuple[str, httpx.Client], tmp_path: Path, entry: str
 ) -> None:
     _, browser = person
-    process = login_process(stack, tmp_path)
+    process = login_process(stack, tmp_path, entry)
     try:
         code = printed_code(process)
         assert browser.post(f"/auth/device/requests/{code}/deny", json={}).status_code == 200

@@ -23,6 +23,9 @@ from airflow_webauthn.services.token_verifier import ASYMMETRIC_ALGORITHMS
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    # (section, key) -> the option's value, or None when it is not set anywhere.
+    OptionSource = Callable[[str, str], str | None]
+
 SECTION = "webauthn_auth_manager"
 
 # Symmetric (HS*) and "none" are never acceptable on service tokens (see token_verifier).
@@ -220,14 +223,36 @@ class WebAuthnSettings:
         )
 
 
+def _from_airflow(section: str, key: str) -> str | None:
+    """Airflow's own configuration: AIRFLOW__* variables, airflow.cfg, _cmd and _secret, the defaults."""
+    from airflow.configuration import conf
+
+    return conf.get(section, key, fallback=None)
+
+
+# Where option values come from: Airflow's configuration in every Airflow process (the api-server, `airflow
+# webauthn`). `airflow-webauthn` switches to the same variables and airflow.cfg read without importing Airflow
+# (airflow_webauthn.airflow_cfg) before it reads anything; the validation below is the same for both.
+_source: OptionSource = _from_airflow
+
+
+def read_options_from(source: OptionSource) -> None:
+    global _source  # one switch, made once by a process's entry point
+    _source = source
+    get_settings.cache_clear()
+
+
+def option_value(section: str, key: str) -> str | None:
+    """An option of any section ([api] base_url, ...) from the configuration this process reads."""
+    return _source(section, key)
+
+
 @cache
 def get_settings() -> WebAuthnSettings:
     """Read and validate the section once per process (Airflow's config does not change at runtime)."""
-    from airflow.configuration import conf
-
-    raw = {name: conf.get(SECTION, name, fallback=None) for name in OPTIONS}
+    raw = {name: option_value(SECTION, name) for name in OPTIONS}
     settings = WebAuthnSettings.from_values(raw)
-    airflow_issuer = conf.get("api_auth", "jwt_issuer", fallback=None)
+    airflow_issuer = option_value("api_auth", "jwt_issuer")
     if airflow_issuer and airflow_issuer.strip() == settings.issuer:
         # Tokens are routed to the JWKS verifier by their issuer, so the two must differ.
         raise WebAuthnConfigError(

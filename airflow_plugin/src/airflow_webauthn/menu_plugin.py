@@ -15,11 +15,11 @@ package's auth manager is the configured one, so installing the package alone ch
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from airflow.configuration import conf
 from airflow.plugins_manager import AirflowPlugin
 
+from airflow_webauthn import paths
 from airflow_webauthn.paths import PASSKEYS_PATH
 
 PASSKEYS_MENU_LABEL = "Passkeys"
@@ -28,13 +28,9 @@ _OUR_MANAGER_PREFIX = "airflow_webauthn."
 
 
 def auth_app_prefix() -> str:
-    """Where Airflow mounts the manager's app (``<base path>auth``), computed as ``airflow.api_fastapi.app``
-    computes ``AUTH_MANAGER_FASTAPI_APP_PREFIX``, without importing the API server into every Airflow
-    process that loads plugins (scheduler, workers, ...)."""
-    base_url = conf.get("api", "base_url", fallback="") or ""
-    if not base_url.endswith("/"):
-        base_url += "/"
-    return f"{urlsplit(base_url).path}auth"
+    """Where Airflow mounts the manager's app, without importing the API server into every Airflow process
+    that loads plugins (scheduler, workers, ...)."""
+    return paths.auth_app_prefix(conf.get("api", "base_url", fallback="") or "")
 
 
 def passkeys_menu_views() -> list[dict[str, Any]]:

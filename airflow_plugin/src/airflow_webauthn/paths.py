@@ -12,15 +12,24 @@ ENROLL_PATH = "/enroll"
 DEVICE_PATH = "/device"
 
 
+def auth_app_prefix(base_url: str) -> str:
+    """Where Airflow mounts the manager's app (``<base path>auth``) for ``[api] base_url``, computed as
+    ``airflow.api_fastapi.app`` computes ``AUTH_MANAGER_FASTAPI_APP_PREFIX``, without importing the API server
+    (the scheduler's plugins, ``airflow-webauthn``)."""
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return f"{urlsplit(base_url).path}auth"
+
+
 def enroll_url(token: str, *, fallback_origin: str = "") -> str:
     """The one builder of the link an invited person opens: ``<origin><base path>/auth/enroll?invite=``.
 
     Airflow serves the enrollment page and is the WebAuthn relying party, so the link is on Airflow's
     origin: ``[api] base_url`` when set, else ``fallback_origin`` (the request's, on the admin page).
     """
-    from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
-    from airflow.configuration import conf
+    from airflow_webauthn.config import option_value
 
-    parts = urlsplit(conf.get("api", "base_url", fallback="") or "")
+    base_url = option_value("api", "base_url") or ""
+    parts = urlsplit(base_url)
     origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else fallback_origin
-    return f"{origin}{AUTH_MANAGER_FASTAPI_APP_PREFIX}{ENROLL_PATH}?invite={quote(token, safe='')}"
+    return f"{origin}{auth_app_prefix(base_url)}{ENROLL_PATH}?invite={quote(token, safe='')}"

@@ -1,7 +1,8 @@
-"""Argument and command definitions of ``airflow webauthn`` (commands load lazily on use).
+"""Argument and command definitions of ``airflow webauthn`` and ``airflow-webauthn`` (loaded lazily on use).
 
 The names are the service CLI's (``npm run -s cli -- invite create ...``): one vocabulary for both.
-``invites``, ``service-accounts`` and ``service-account rotate`` are kept as old names.
+``invites``, ``service-accounts`` and ``service-account rotate`` are kept as old names. Plain data
+(``cli/spec.py``): importing this module does not import Airflow.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from argparse import REMAINDER
 from typing import TYPE_CHECKING
 
-from airflow.cli.cli_config import ARG_OUTPUT, ActionCommand, Arg, GroupCommand, lazy_load_command
+from airflow_webauthn.cli.spec import Action, Arg, Command, Group, to_airflow
 
 if TYPE_CHECKING:
     from airflow.cli.cli_config import CLICommand
@@ -87,10 +88,8 @@ def _command(
     *,
     hide: bool = False,
     module: str = _COMMANDS,
-) -> ActionCommand:
-    return ActionCommand(
-        name=name, help=help_text, func=lazy_load_command(f"{module}.{func}"), args=args, hide=hide
-    )
+) -> Action:
+    return Action(name=name, help=help_text, func=f"{module}.{func}", args=args, hide=hide)
 
 
 USER_COMMANDS = (
@@ -195,21 +194,25 @@ SERVICE_ACCOUNT_COMMANDS = (
     ),
 )
 
-WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
-    GroupCommand(name="users", help="People who sign in with passkeys", subcommands=USER_COMMANDS),
-    GroupCommand(name="passkeys", help="People's passkeys", subcommands=PASSKEY_COMMANDS),
-    GroupCommand(
+WEBAUTHN_HELP = (
+    "Administer passkey sign-in through the auth service (users, passkeys, invites, service accounts, keys, "
+    "audit, reports)"
+)
+WEBAUTHN_COMMANDS: tuple[Command, ...] = (
+    Group(name="users", help="People who sign in with passkeys", subcommands=USER_COMMANDS),
+    Group(name="passkeys", help="People's passkeys", subcommands=PASSKEY_COMMANDS),
+    Group(
         name="command-lines",
         help="People's command lines signed in with a one-time code (airflowctl)",
         subcommands=COMMAND_LINE_COMMANDS,
     ),
-    GroupCommand(name="invite", help="Enrollment invites", subcommands=INVITE_COMMANDS),
-    GroupCommand(
+    Group(name="invite", help="Enrollment invites", subcommands=INVITE_COMMANDS),
+    Group(
         name="service-account",
         help="Service accounts (client credentials for scripts)",
         subcommands=SERVICE_ACCOUNT_COMMANDS,
     ),
-    GroupCommand(
+    Group(
         name="keys",
         help="Token signing keys",
         subcommands=(
@@ -224,7 +227,7 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
             ),
         ),
     ),
-    GroupCommand(
+    Group(
         name="audit",
         help="The audit trail",
         subcommands=(
@@ -248,7 +251,7 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
             ),
         ),
     ),
-    GroupCommand(
+    Group(
         name="report",
         help="Evidence for audits",
         subcommands=(
@@ -273,10 +276,10 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
     ),
     # Old names, kept working and out of --help (cli/old_names.py).
     *(
-        ActionCommand(
+        Action(
             name=old,
             help=f"Old name of {new}",
-            func=lazy_load_command(f"airflow_webauthn.cli.old_names.{func}"),
+            func=f"airflow_webauthn.cli.old_names.{func}",
             args=(Arg(("rest",), nargs=REMAINDER, help="The command under its new name"),),
             hide=True,
         )
@@ -288,19 +291,6 @@ WEBAUTHN_COMMANDS: tuple[CLICommand, ...] = (
 )
 
 
-# ``airflow users``, as the FAB auth manager provides it (there: ``users list/create/delete/...``; here the
-# people are the auth service's, so only ``list``: the rest is ``airflow webauthn users``).
-AIRFLOW_USERS_COMMANDS = (
-    _command(
-        "list",
-        "List people: Airflow role (role_mapping, teams, dag_access), groups, status, identity provider, "
-        "passkeys, last sign-in and how",
-        "users_list",
-        (ARG_OUTPUT,),
-        module="airflow_webauthn.cli.users_list",
-    ),
-)
-
 MANAGER_PATH = "airflow_webauthn.auth_manager.WebAuthnAuthManager"
 
 
@@ -311,15 +301,25 @@ def _is_configured_manager() -> bool:
     return conf.get("core", "auth_manager", fallback="") == MANAGER_PATH
 
 
+def _airflow_users_command() -> Group:
+    """``airflow users``, as the FAB auth manager provides it (there: ``users list/create/delete/...``; here
+    the people are the auth service's, so only ``list``: the rest is ``airflow webauthn users``).
+    Airflow-only: it prints through Airflow's ``--output`` table and resolves Airflow roles."""
+    from airflow.cli.cli_config import ARG_OUTPUT
+
+    users_list = _command(
+        "list",
+        "List people: Airflow role (role_mapping, teams, dag_access), groups, status, identity provider, "
+        "passkeys, last sign-in and how",
+        "users_list",
+        (Arg(ARG_OUTPUT.flags, **ARG_OUTPUT.kwargs),),
+        module="airflow_webauthn.cli.users_list",
+    )
+    return Group(name="users", help="Manage users", subcommands=(users_list,))
+
+
 def get_webauthn_cli_commands() -> list[CLICommand]:
-    commands: list[CLICommand] = [
-        GroupCommand(
-            name="webauthn",
-            help="Administer passkey sign-in through the auth service (users, passkeys, invites, "
-            "service accounts, keys, audit, reports)",
-            subcommands=WEBAUTHN_COMMANDS,
-        )
-    ]
+    commands: list[Command] = [Group(name="webauthn", help=WEBAUTHN_HELP, subcommands=WEBAUTHN_COMMANDS)]
     if _is_configured_manager():
-        commands.append(GroupCommand(name="users", help="Manage users", subcommands=AIRFLOW_USERS_COMMANDS))
-    return commands
+        commands.append(_airflow_users_command())
+    return [to_airflow(command) for command in commands]

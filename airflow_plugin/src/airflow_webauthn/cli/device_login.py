@@ -10,6 +10,7 @@ works next with no flag. It needs only Airflow's URL: no configuration of this m
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 from dataclasses import dataclass, field
@@ -116,15 +117,25 @@ def _describe(response: httpx.Response) -> str:
     return f"{response.status_code} {text}" if text else f"HTTP {response.status_code}"
 
 
+NO_AIRFLOWCTL = (
+    "airflow webauthn login stores the token for airflowctl, which is not installed here: "
+    "pip install apache-airflow-ctl"
+)
+
+
+def _require_airflowctl() -> None:
+    """Fail before the person approves anything when airflowctl is missing. Only looked up here: importing
+    it takes seconds, so that waits until there is a token to store (the code is on screen by then)."""
+    if importlib.util.find_spec("airflowctl") is None:
+        raise CommandError(NO_AIRFLOWCTL)
+
+
 def _credentials_class() -> Any:
     """airflowctl's own ``Credentials`` (so the token lands exactly where airflowctl reads it)."""
     try:
         from airflowctl.api.client import Credentials  # type: ignore[import-untyped]
     except ImportError as err:
-        raise CommandError(
-            "airflow webauthn login stores the token for airflowctl, which is not installed here: "
-            "pip install apache-airflow-ctl"
-        ) from err
+        raise CommandError(NO_AIRFLOWCTL) from err
     return Credentials
 
 
@@ -132,9 +143,7 @@ def webauthn_login(args: argparse.Namespace) -> None:
     api_url = str(args.api_url).rstrip("/")
     if not api_url.startswith(("https://", "http://")):
         raise CommandError("--api-url must be Airflow's URL, e.g. https://airflow.example.com")
-    credentials_class = _credentials_class()  # before the person approves anything
-    from airflowctl.api.client import ClientKind
-
+    _require_airflowctl()
     # The approval page shows the person this name next to the address: it should say what asks.
     headers = {"User-Agent": USER_AGENT}
     with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS, headers=headers) as client:
@@ -143,6 +152,9 @@ def webauthn_login(args: argparse.Namespace) -> None:
         except httpx.HTTPError as err:
             raise CommandError(f"Airflow at {api_url} could not be reached: {err}") from err
     env = args.env or "production"
+    credentials_class = _credentials_class()
+    from airflowctl.api.client import ClientKind
+
     try:
         credentials_class(
             api_url=api_url, api_token=token, client_kind=ClientKind.CLI, api_environment=env

@@ -1,21 +1,22 @@
-"""Old command names (``airflow webauthn invites``, ``service-accounts``), kept working and out of --help.
+"""Old command names (``invites``, ``service-accounts``), kept working and out of --help.
 
 Airflow hides only action commands (``ActionCommand.hide``), not groups, so each old group name is a hidden
-action that takes the rest of the command line and runs it under the new name.
+action that takes the rest of the command line and runs it under the new name. The rest is parsed by the
+commands' own parser (``cli/spec.py``), the same for ``airflow webauthn`` and ``airflow-webauthn``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import argparse
+import argparse
 
 
 def _run_as(new_name: str, rest: list[str]) -> None:
-    from airflow.cli.cli_parser import get_parser
+    from airflow_webauthn.cli.definition import WEBAUTHN_COMMANDS
+    from airflow_webauthn.cli.spec import add_commands
 
-    args = get_parser().parse_args(["webauthn", new_name, *rest])
+    parser = argparse.ArgumentParser(prog=f"webauthn {new_name}")
+    add_commands(parser, WEBAUTHN_COMMANDS)
+    args = parser.parse_args([new_name, *rest])
     args.func(args)
 
 
