@@ -13,6 +13,7 @@ import { DeviceAuthorizations1766800000000 } from './1766800000000-device-author
 import { PasskeyPolicyCompliance1766810000000 } from './1766810000000-passkey-policy-compliance';
 import { AgentsAndDelegations1766815000000 } from './1766815000000-agents-and-delegations';
 import { DelegationGenerations1766816000000 } from './1766816000000-delegation-generations';
+import { DeviceAuthorizationDays1766825000000 } from './1766825000000-device-authorization-days';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   PasskeyPolicyCompliance1766810000000,
   AgentsAndDelegations1766815000000,
   DelegationGenerations1766816000000,
+  DeviceAuthorizationDays1766825000000,
 ];
