@@ -7,30 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService
+from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, service_delegation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fastapi.testclient import TestClient
 
-DELEGATION = {
-    "id": "d-1",
-    "state": "live",
-    "endedBecause": None,
-    "userId": "u-1",
-    "username": "alice",
-    "agentId": "a-1",
-    "agentName": "copilot",
-    "agentClientId": "sa_copilot",
-    "scope": "dag:trigger:id=finance_*",
-    "parentId": None,
-    "depth": 1,
-    "createdAt": "2026-01-01T00:00:00.000Z",
-    "expiresAt": "2026-01-31T00:00:00.000Z",
-    "revokedAt": None,
-    "revokedReason": None,
-}
+DELEGATION = service_delegation()
 
 
 @pytest.fixture

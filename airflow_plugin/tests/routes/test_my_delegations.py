@@ -6,30 +6,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService
+from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, service_delegation
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fastapi.testclient import TestClient
 
-DELEGATION = {
-    "id": "d-1",
-    "state": "live",
-    "endedBecause": None,
-    "userId": "u-1",
-    "username": "ada",
-    "agentId": "a-1",
-    "agentName": "copilot",
-    "agentClientId": "sa_copilot",
-    "scope": "dag:trigger:id=finance_*",
-    "parentId": None,
-    "depth": 1,
-    "createdAt": "2026-01-01T00:00:00.000Z",
-    "expiresAt": "2026-01-31T00:00:00.000Z",
-    "revokedAt": None,
-    "revokedReason": None,
-}
+DELEGATION = service_delegation()
 
 
 def test_the_list_needs_a_passkey_confirmation_and_shows_only_its_fields(

@@ -1,15 +1,5 @@
 import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiTags,
-} from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, Max, Min } from 'class-validator';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags, PickType } from '@nestjs/swagger';
 import { AuditContext } from '@app/audit';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import {
@@ -23,7 +13,7 @@ import { StepUpPolicy } from '@app/principals';
 import { Audit } from '../http/audit-context.decorator';
 import { BearerGuard } from '../http/bearer.guard';
 import type { Principal } from '../http/principal';
-import { Optional } from '../http/optional';
+import { ApproveDelegationRequest } from './delegation-views';
 import { CurrentPrincipal } from './principal.decorator';
 
 /** What the approval page shows a person before they approve: who asks, for what, from where and when. */
@@ -54,16 +44,8 @@ export class DeviceRequestView {
   days: number | null;
 }
 
-/** Approving an agent's request: for how long (a command line's request takes no days). */
-export class ApproveDeviceRequest {
-  @ApiPropertyOptional({ description: "an agent's request: days, 1 to DELEGATION_MAX_DAYS (the default)" })
-  @Optional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(365)
-  days?: number;
-}
+/** Approving an agent's request: for how long (a command line's request takes no days); validated as a grant's. */
+export class ApproveDeviceRequest extends PickType(ApproveDelegationRequest, ['days'] as const) {}
 
 function deviceRequestView(
   request: DeviceAuthorization,
