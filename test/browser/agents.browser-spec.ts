@@ -205,6 +205,8 @@ describe('a person grants an agent from the Passkeys page; an admin sees and rev
       const adminRow = boss.device.page.locator('#delegations-table tbody tr').filter({ hasText: name });
       await adminRow.waitFor();
       expect(await adminRow.innerText()).toMatch(/dag:read:id=finance_\* dag:trigger:id=finance_\*[\s\S]*Live/);
+      // The agent refreshed once: its last refresh is shown, not "Never".
+      expect(await adminRow.locator('td').nth(5).innerText()).toMatch(/^\d{4}-\d{2}-\d{2}\s\d{2}:\d{2} UTC$/);
       await boss.device.page.getByLabel('Agent', { exact: true }).fill(agent.clientId);
       await boss.device.page.getByRole('button', { name: 'Show delegations' }).click();
       await boss.device.page

@@ -381,9 +381,14 @@ describe('ending a delegation (what Airflow re-checks)', () => {
   it('an admin lists per person and per agent, and revokes', async () => {
     const p = await person();
     const a = await agent();
-    const { delegation } = await approved(p, a);
+    const { delegation, refresh_token } = await approved(p, a);
+    const never = await t.http.get('/v1/admin/delegations').query({ user: p.username }).set(bearer(admin));
+    expect(never.body[0].lastRefreshedAt).toBeNull();
+    const before = Date.now();
+    expect((await refresh(a, refresh_token)).status).toBe(200);
     const byPerson = await t.http.get('/v1/admin/delegations').query({ user: p.username }).set(bearer(admin));
     expect(byPerson.body.map((d: { id: string }) => d.id)).toEqual([delegation.id]);
+    expect(Date.parse(byPerson.body[0].lastRefreshedAt)).toBeGreaterThanOrEqual(before - 1000);
     const byAgent = await t.http.get('/v1/admin/delegations').query({ agent: a.name }).set(bearer(admin));
     expect(byAgent.body.map((d: { id: string }) => d.id)).toEqual([delegation.id]);
     expect((await t.http.get('/v1/admin/delegations').set(bearer(reader))).status).toBe(403);

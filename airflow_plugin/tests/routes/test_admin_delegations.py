@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from fastapi.testclient import TestClient
 
-DELEGATION = service_delegation()
+DELEGATION = service_delegation(lastRefreshedAt="2026-01-02T00:00:00.000Z")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ _FIELDS = (
     "expiresAt",
     "revokedAt",
 )
-_ADMIN_FIELDS = ("username", *_FIELDS)
+_ADMIN_FIELDS = ("username", *_FIELDS, "lastRefreshedAt")
 
 
 def delegation_view(item: Any, *, fields: tuple[str, ...] = _FIELDS) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@
   var M = window.WebAuthnManage;
   var $ = M.byId;
   var T = window.WebAuthnAdminTables;
-  var COLUMNS = 7;
+  var COLUMNS = 8;
   var delegations = [];
 
   function filters() {
@@ -48,6 +48,8 @@
         M.el("code", { text: row.scope }),
         M.formatDate(row.createdAt),
         M.formatDate(row.expiresAt),
+        // When the agent last refreshed its token under it: the last sign of use the service keeps.
+        M.formatDate(row.lastRefreshedAt, "Never"),
         stateText(row),
         row.state === "live" ? T.actionButton("Revoke", "Revoke " + label, "revoke-delegation", row.id, "danger") : "",
       ]));
