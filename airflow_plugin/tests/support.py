@@ -528,3 +528,25 @@ def assert_step_up_required(response: Any, service: FakeAuthService) -> None:
     assert response.json()["error"] == "step_up_required"
     assert response.json()["detail"]
     assert service.requests == []
+
+
+def service_delegation(**overrides: Any) -> dict[str, Any]:
+    """A delegation as the service's DelegationView has it (``userId`` and ``revokedReason`` stay off the pages)."""
+    delegation: dict[str, Any] = {
+        "id": "d-1",
+        "state": "live",
+        "endedBecause": None,
+        "userId": "u-1",
+        "username": "alice",
+        "agentId": "a-1",
+        "agentName": "copilot",
+        "agentClientId": "sa_copilot",
+        "scope": "dag:trigger:id=finance_*",
+        "parentId": None,
+        "depth": 1,
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "expiresAt": "2026-01-31T00:00:00.000Z",
+        "revokedAt": None,
+        "revokedReason": None,
+    }
+    return {**delegation, **overrides}

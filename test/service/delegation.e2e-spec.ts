@@ -97,6 +97,8 @@ beforeAll(async () => {
   t = await startTestApp({
     RATE_LIMIT_PER_MINUTE: '1000',
     RATE_LIMIT_CLIENT_PER_MINUTE: '1000',
+    // Every test signs a person in (a registration ceremony each): more than the default 60 a minute.
+    RATE_LIMIT_CEREMONY_STARTS_PER_MINUTE: '1000',
     WEBAUTHN_USER_VERIFICATION: 'preferred',
     DELEGATION_MAX_DAYS: '10',
   });
@@ -129,6 +131,30 @@ describe('agents', () => {
     });
     expect(scoped.status).toBe(400);
     expect(scoped.body.error).toBe('invalid_scope');
+  });
+});
+
+describe('the agents a person may choose (GET /v1/me/agents)', () => {
+  it('lists enabled agents by name and client id only: no secret, no disabled agent, no plain service account', async () => {
+    const p = await person();
+    const live = await agent();
+    const off = await agent();
+    expect((await t.http.post(`/v1/admin/service-accounts/${off.id}/disable`).set(bearer(admin))).status).toBe(200);
+    const plain = await createServiceAccount(t, { groups: ['finance-users'] });
+    const res = await t.http.get('/v1/me/agents').set(bearer(p.token));
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const listed = res.body as Record<string, unknown>[];
+    expect(listed).toContainEqual({ name: live.name, clientId: live.clientId });
+    const names = listed.map((a) => a.name);
+    expect(names).not.toContain(off.name);
+    expect(names).not.toContain(plain.name);
+    for (const item of listed) expect(Object.keys(item).sort()).toEqual(['clientId', 'name']);
+  });
+
+  it('answers persons only: a service account is refused', async () => {
+    const res = await t.http.get('/v1/me/agents').set(bearer(reader));
+    expect(res.status).toBe(403);
   });
 });
 
@@ -355,9 +381,14 @@ describe('ending a delegation (what Airflow re-checks)', () => {
   it('an admin lists per person and per agent, and revokes', async () => {
     const p = await person();
     const a = await agent();
-    const { delegation } = await approved(p, a);
+    const { delegation, refresh_token } = await approved(p, a);
+    const never = await t.http.get('/v1/admin/delegations').query({ user: p.username }).set(bearer(admin));
+    expect(never.body[0].lastRefreshedAt).toBeNull();
+    const before = Date.now();
+    expect((await refresh(a, refresh_token)).status).toBe(200);
     const byPerson = await t.http.get('/v1/admin/delegations').query({ user: p.username }).set(bearer(admin));
     expect(byPerson.body.map((d: { id: string }) => d.id)).toEqual([delegation.id]);
+    expect(Date.parse(byPerson.body[0].lastRefreshedAt)).toBeGreaterThanOrEqual(before - 1000);
     const byAgent = await t.http.get('/v1/admin/delegations').query({ agent: a.name }).set(bearer(admin));
     expect(byAgent.body.map((d: { id: string }) => d.id)).toEqual([delegation.id]);
     expect((await t.http.get('/v1/admin/delegations').set(bearer(reader))).status).toBe(403);
@@ -471,6 +502,68 @@ describe('an agent asks through the device flow (RFC 8628)', () => {
     // Once only.
     expect((await poll(a, started.body.device_code)).body.error).toBe('invalid_grant');
     expect((await refresh(a, res.body.refresh_token)).status).toBe(200);
+  });
+
+  /** Starts a request, lets the next poll through at once (the test does not wait the interval), returns it. */
+  async function asked(a: ServiceAccountCredentials, scope = 'dag:read:id=x') {
+    const started = await ask(a, scope);
+    expect(started.status).toBe(200);
+    return started.body as { user_code: string; device_code: string };
+  }
+  const approveCode = (p: SignedInPerson, userCode: string, body: Record<string, unknown>) =>
+    t.http.post(`/v1/me/device-requests/${userCode}/approve`).set(bearer(p.token)).send(body);
+
+  it('the person chooses the days: the view offers DELEGATION_MAX_DAYS, the delegation ends after the days chosen', async () => {
+    const p = await person();
+    const a = await agent();
+    const started = await asked(a);
+    const shown = await t.http.get(`/v1/me/device-requests/${started.user_code}`).set(bearer(p.token));
+    expect(shown.body).toMatchObject({ kind: 'agent', maxDays: 10, days: null });
+    const before = Date.now();
+    const res = await approveCode(p, started.user_code, { days: 3 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ state: 'approved', days: 3, maxDays: 10 });
+    const polled = await poll(a, started.device_code);
+    expect(polled.status).toBe(200);
+    const claims = decodeJwt(polled.body.access_token);
+    const ends = Date.parse(
+      ((await status(claims.delegation_id as string)) as unknown as { expiresAt: string }).expiresAt,
+    );
+    expect(ends).toBeGreaterThanOrEqual(before + 3 * 86_400_000 - 5_000);
+    expect(ends).toBeLessThanOrEqual(Date.now() + 3 * 86_400_000 + 5_000);
+    const [event] = await auditEvents('device.approved', p.id);
+    expect(event!.details).toMatchObject({ days: 3 });
+  });
+
+  it('without days the approval lasts DELEGATION_MAX_DAYS', async () => {
+    const p = await person();
+    const a = await agent();
+    const started = await asked(a);
+    expect((await approveCode(p, started.user_code, {})).body).toMatchObject({ days: 10 });
+  });
+
+  it('refuses more days than DELEGATION_MAX_DAYS, zero, a fraction and text with 400, and the request stays pending', async () => {
+    const p = await person();
+    const a = await agent();
+    const started = await asked(a);
+    for (const days of [11, 0, 1.5, 'many', -1]) {
+      const res = await approveCode(p, started.user_code, { days });
+      expect(res.status).toBe(400);
+    }
+    const shown = await t.http.get(`/v1/me/device-requests/${started.user_code}`).set(bearer(p.token));
+    expect(shown.body.state).toBe('pending');
+    expect((await poll(a, started.device_code)).body.error).toBe('authorization_pending');
+  });
+
+  it("refuses days on a command line's request (it signs in as the person, it has no duration)", async () => {
+    const p = await person();
+    const started = await t.http.post('/v1/oauth/device_authorization').type('form').send({ client_id: 'airflow-cli' });
+    expect(started.status).toBe(200);
+    const shown = await t.http.get(`/v1/me/device-requests/${started.body.user_code}`).set(bearer(p.token));
+    expect(shown.body).toMatchObject({ kind: 'command_line', maxDays: null });
+    const res = await approveCode(p, started.body.user_code, { days: 2 });
+    expect(res.status).toBe(400);
+    expect((await approveCode(p, started.body.user_code, {})).status).toBe(200);
   });
 
   it('refuses an agent asking for nothing or for a bad scope, and a plain service account asking for dag access', async () => {

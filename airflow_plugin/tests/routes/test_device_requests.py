@@ -4,6 +4,7 @@ URL."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from support import JSON_HEADERS, PERSON_TOKEN, FakeAuthService, assert_step_up_required
@@ -131,3 +132,55 @@ def test_approve_refuses_a_cross_site_request_and_one_without_confirmation(
     form = mounted.post("/auth/device/requests/BCDF-GHJK/approve", data={"x": "1"}, headers=JSON_HEADERS)
     assert form.status_code == 403
     assert fake_service.sent_to("POST", "/v1/me/device-requests/BCDF-GHJK/approve") == []
+
+
+AGENT_VIEW = {
+    **VIEW,
+    "clientId": "sa_copilot",
+    "clientName": "copilot",
+    "kind": "agent",
+    "scope": "dag:trigger:id=finance_*",
+    "maxDays": 30,
+    "days": None,
+}
+
+
+def test_an_agents_request_shows_the_most_days_and_approving_forwards_the_days_chosen(
+    mounted: TestClient,
+    sign_in: Callable[..., Any],
+    step_up: Callable[..., None],
+    fake_service: FakeAuthService,
+) -> None:
+    user = sign_in()
+    step_up(user)
+    fake_service.reply("GET", "/v1/me/device-requests/BCDF-GHJK", 200, AGENT_VIEW)
+    shown = mounted.get("/auth/device/requests/BCDF-GHJK").json()
+    assert (shown["maxDays"], shown["access"]) == (30, "Only: dag:trigger:id=finance_*")
+    approve = "/v1/me/device-requests/BCDF-GHJK/approve"
+    fake_service.reply("POST", approve, 200, {**AGENT_VIEW, "state": "approved", "days": 7})
+    approved = mounted.post("/auth/device/requests/BCDF-GHJK/approve", json={"days": 7}, headers=JSON_HEADERS)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["days"] == 7
+    assert json.loads(fake_service.last(approve).content) == {"days": 7}
+
+
+def test_bad_days_are_refused_before_the_service_and_its_own_refusal_is_relayed(
+    mounted: TestClient,
+    sign_in: Callable[..., Any],
+    step_up: Callable[..., None],
+    fake_service: FakeAuthService,
+) -> None:
+    """Days outside 1..365 or not a whole number never reach the service; its 400 (over the max) is shown."""
+    user = sign_in()
+    step_up(user)
+    approve = "/v1/me/device-requests/BCDF-GHJK/approve"
+    for days in (0, -1, 366, 1.5, "many"):
+        response = mounted.post(
+            "/auth/device/requests/BCDF-GHJK/approve", json={"days": days}, headers=JSON_HEADERS
+        )
+        assert response.status_code in {400, 422}, days
+    assert fake_service.sent_to("POST", approve) == []
+    fake_service.reply("POST", approve, 400, {"message": "days must be a whole number from 1 to 30"})
+    over = mounted.post("/auth/device/requests/BCDF-GHJK/approve", json={"days": 31}, headers=JSON_HEADERS)
+    assert over.status_code == 400
+    assert "1 to 30" in over.json()["detail"]

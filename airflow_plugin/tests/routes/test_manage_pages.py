@@ -160,6 +160,22 @@ def test_passkeys_page_markup(mounted: TestClient, sign_in: Callable[..., Any]) 
     assert "Passkey administration" not in html  # not an admin
 
 
+def test_passkeys_page_offers_the_agent_grant_to_a_role_holder_only(
+    mounted: TestClient, sign_in: Callable[..., Any]
+) -> None:
+    """A person with a role gets the grant form; one without is told why, and gets no form."""
+    sign_in(role="USER")
+    markup = parse(html := mounted.get("/auth/passkeys").text)
+    assert markup.label_for["grant-agent"] == "Agent"
+    assert markup.label_for["grant-scope"] == "DAGs and actions, one per line"
+    assert "Let it act for me" in markup.buttons
+    assert "static/delegation-grant.js" in html
+    sign_in(role=None)
+    roleless = mounted.get("/auth/passkeys").text
+    assert 'id="grant-form"' not in roleless
+    assert "You have no role in Airflow, so you cannot let an agent act for you" in roleless
+
+
 def test_passkeys_page_links_admins_to_administration(
     mounted: TestClient, sign_in: Callable[..., Any]
 ) -> None:
@@ -172,10 +188,11 @@ def test_admin_page_markup(mounted: TestClient, sign_in: Callable[..., Any]) -> 
     """Sections, buttons and field labels exactly as the browser tests name them."""
     sign_in(role="ADMIN")
     markup = parse(mounted.get("/auth/admin").text)
-    assert markup.headings["h2"][:5] == [
+    assert markup.headings["h2"][:6] == [
         "Invite a user",
         "Users",
         "Service accounts",
+        "Agents acting for people",
         "Signing keys",
         "Audit trail",
     ]
@@ -184,6 +201,7 @@ def test_admin_page_markup(mounted: TestClient, sign_in: Callable[..., Any]) -> 
         "Copy link",
         "Create service account",
         "Rotate signing keys",
+        "Show delegations",
         "Apply filters",
         "Load more",
         "Confirm with your passkey",

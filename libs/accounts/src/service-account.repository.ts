@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
+import { In, IsNull } from 'typeorm';
 import { Tx } from '@app/persistence';
 import { SessionsEndedReason } from './session-generation';
 import { ServiceAccount } from './service-account.entity';
@@ -28,6 +28,11 @@ export class ServiceAccountRepository {
   /** Every account, by name. */
   list(tx: Tx): Promise<ServiceAccount[]> {
     return tx.manager.find(ServiceAccount, { order: { name: 'ASC' } });
+  }
+
+  /** The enabled agents, by name: the ones a person may let act for them. */
+  enabledAgents(tx: Tx): Promise<ServiceAccount[]> {
+    return tx.manager.find(ServiceAccount, { where: { agent: true, disabledAt: IsNull() }, order: { name: 'ASC' } });
   }
 
   async insert(tx: Tx, account: ServiceAccount): Promise<void> {

@@ -106,6 +106,11 @@ export class ServiceAccountsService {
     return this.uow.run((tx) => this.accounts.list(tx));
   }
 
+  /** The enabled agents, by name (a person's choice of whom to delegate to: names and client ids, no secrets). */
+  enabledAgents(): Promise<ServiceAccount[]> {
+    return this.uow.run((tx) => this.accounts.enabledAgents(tx));
+  }
+
   /** By id only: a token's subject must name exactly this account, never one that happens to be called that. */
   findById(id: string): Promise<ServiceAccount | null> {
     return this.uow.run((tx) => this.accounts.findById(tx, id));

@@ -66,6 +66,10 @@ export class DeviceAuthorization {
   @InstantColumn({ nullable: true })
   approvedAt: Date | null;
 
+  /** An agent's request: the days the person approved it for (its delegation is created at the agent's poll). */
+  @Column({ type: 'integer', nullable: true })
+  days: number | null;
+
   @InstantColumn({ nullable: true })
   deniedAt: Date | null;
 

@@ -22,7 +22,7 @@ const EXCHANGE =
   'WHERE id = ? AND approved_at IS NOT NULL AND denied_at IS NULL AND exchanged_at IS NULL RETURNING *';
 /** A decision is taken once, on a pending request that has not expired; the first decision wins. */
 const APPROVE =
-  'UPDATE device_authorizations SET approved_at = ?, user_id = ?, passkey_id = ?, decided_from = ? ' +
+  'UPDATE device_authorizations SET approved_at = ?, user_id = ?, passkey_id = ?, days = ?, decided_from = ? ' +
   'WHERE user_code = ? AND approved_at IS NULL AND denied_at IS NULL AND expires_at >= ? RETURNING *';
 const DENY =
   'UPDATE device_authorizations SET denied_at = ?, user_id = ?, decided_from = ? ' +
@@ -33,6 +33,8 @@ export interface DeviceDecision {
   userId: string;
   /** The confirming passkey (approvals only). */
   passkeyId?: string;
+  /** An agent's approval: for how many days (checked by the caller against DELEGATION_MAX_DAYS). */
+  days?: number;
   from: string | null;
 }
 
@@ -90,7 +92,7 @@ export class DeviceAuthorizationRepository {
     const now = rows.param('expiresAt', by.at);
     const result =
       decision === 'approve'
-        ? await tx.query(APPROVE, [at, by.userId, by.passkeyId ?? null, by.from, userCode, now])
+        ? await tx.query(APPROVE, [at, by.userId, by.passkeyId ?? null, by.days ?? null, by.from, userCode, now])
         : await tx.query(DENY, [at, by.userId, by.from, userCode, now]);
     return result.rows[0] ? rows.fromRow(result.rows[0]) : null;
   }

@@ -128,6 +128,7 @@ export class DeviceAuthorizationsService {
       userId: null,
       passkeyId: null,
       approvedAt: null,
+      days: null,
       deniedAt: null,
       decidedFrom: null,
       exchangedAt: null,
@@ -188,23 +189,23 @@ export class DeviceAuthorizationsService {
     context: AuditContext,
     typedUserCode: string,
     decision: 'approve' | 'deny',
-    person: { userId: string; passkeyId?: string },
+    person: { userId: string; passkeyId?: string; days?: number },
   ): Promise<{ request: DeviceAuthorization; state: DeviceRequestState }> {
     const userCode = normalizeUserCode(typedUserCode);
     if (!userCode) throw new AppError(ErrorCode.NotFound, UNKNOWN_REQUEST, 'device_user_code_unknown');
     return this.uow.run(async (tx) => {
       const now = this.clock.now();
       const from = context.clientIp?.slice(0, 64) ?? null;
-      const request = await this.requests.decide(tx, userCode, decision, { at: now, from, ...person });
-      if (!request) {
-        const existing = await this.requests.byUserCode(tx, userCode);
-        if (!existing) throw new AppError(ErrorCode.NotFound, UNKNOWN_REQUEST, 'device_user_code_unknown');
+      const found = await this.requests.byUserCode(tx, userCode);
+      if (!found) throw new AppError(ErrorCode.NotFound, UNKNOWN_REQUEST, 'device_user_code_unknown');
+      const days = decision === 'approve' ? this.approvedDays(found, person.days) : undefined;
+      const request = await this.requests.decide(tx, userCode, decision, { at: now, from, ...person, days });
+      if (!request)
         throw new AppError(
           ErrorCode.Conflict,
-          `this sign-in request is ${deviceRequestState(existing, now)}: a request is approved or denied once; start a new one on the command line`,
+          `this sign-in request is ${deviceRequestState(found, now)}: a request is approved or denied once; start a new one on the command line`,
           'device_request_decided',
         );
-      }
       await this.audit.record(
         context,
         {
@@ -218,12 +219,31 @@ export class DeviceAuthorizationsService {
             scope: request.scope,
             requestedFrom: request.requestedFrom,
             ...(person.passkeyId ? { passkeyId: person.passkeyId } : {}),
+            ...(request.days !== null ? { days: request.days } : {}),
           },
         },
         tx,
       );
       return { request, state: deviceRequestState(request, now) };
     });
+  }
+
+  /**
+   * The days an agent's request is approved for: the person's choice, else DELEGATION_MAX_DAYS; more than that is
+   * refused, not shortened, so the person never approves a duration the page did not show. A command line's request
+   * has no duration (it signs in as the person), so a choice of days for one is refused too.
+   */
+  private approvedDays(request: DeviceAuthorization, days: number | undefined): number | undefined {
+    const maxDays = this.config.delegationMaxDays;
+    if (request.clientKind !== 'agent') {
+      if (days !== undefined)
+        throw new AppError(ErrorCode.InvalidRequest, 'days applies to an agent only: a command line signs in as you');
+      return undefined;
+    }
+    const chosen = days ?? maxDays;
+    if (!Number.isInteger(chosen) || chosen < 1 || chosen > maxDays)
+      throw new AppError(ErrorCode.InvalidRequest, `days must be a whole number from 1 to ${maxDays}`, 'invalid_days');
+    return chosen;
   }
 
   /**

@@ -29,6 +29,10 @@ const REVOKE =
 const USE_REFRESH =
   'UPDATE delegation_refresh_tokens SET used_at = ? WHERE token_hash = ? AND used_at IS NULL RETURNING *';
 const FIND_REFRESH = 'SELECT * FROM delegation_refresh_tokens WHERE token_hash = ?';
+/** When the agent last refreshed under each delegation (a refresh token's use is a new access token). */
+const LAST_REFRESHED =
+  'SELECT delegation_id, MAX(used_at) AS used_at FROM delegation_refresh_tokens ' +
+  'WHERE used_at IS NOT NULL AND delegation_id IN ';
 
 export interface DelegationHolders {
   delegation: Delegation;
@@ -93,6 +97,25 @@ export class DelegationRepository {
   async findRefreshToken(tx: Tx, tokenHash: string): Promise<DelegationRefreshToken | null> {
     const { rows } = await tx.query(FIND_REFRESH, [tokenHash]);
     return rows[0] ? tx.rows(DelegationRefreshToken).fromRow(rows[0]) : null;
+  }
+
+  /** Delegation id → when its agent last refreshed (absent: never); for the admin's list, not the hot path. */
+  async lastRefreshed(tx: Tx, ids: readonly string[]): Promise<Map<string, Date>> {
+    const found = new Map<string, Date>();
+    const rows = tx.rows(DelegationRefreshToken);
+    // Bounded batches: SQLite and PostgreSQL both cap the number of parameters of one statement.
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500);
+      const { rows: results } = await tx.query(
+        `${LAST_REFRESHED}(${batch.map(() => '?').join(', ')}) GROUP BY delegation_id`,
+        batch,
+      );
+      for (const row of results) {
+        const at = rows.fromRow(row).usedAt;
+        if (at) found.set(String(row.delegation_id), at);
+      }
+    }
+    return found;
   }
 
   private async holdersWhere(tx: Tx, where: string, params: unknown[]): Promise<DelegationHolders[]> {

@@ -280,6 +280,13 @@ export class DelegationsService {
     return this.uow.run((tx) => this.repository.unrevoked(tx, this.clock.now()));
   }
 
+  /** Delegation id → when its agent last refreshed (absent: never), for the admin's list. */
+  lastRefreshed(ids: readonly string[]): Promise<Map<string, Date>> {
+    return ids.length
+      ? this.uow.run((tx) => this.repository.lastRefreshed(tx, ids))
+      : Promise.resolve(new Map<string, Date>());
+  }
+
   async find(id: string): Promise<DelegationHolders> {
     const holders = await this.uow.run((tx) => this.repository.holders(tx, id));
     if (!holders) throw new AppError(ErrorCode.NotFound, 'no such delegation');

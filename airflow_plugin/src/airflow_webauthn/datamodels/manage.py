@@ -61,3 +61,20 @@ class SetGroupsBody(_Body):
     """Replaces a person's groups (an empty list removes them all)."""
 
     groups: _Groups
+
+
+_Days = Annotated[int, Field(ge=1, le=365)]
+
+
+class ApproveDeviceRequestBody(_Body):
+    """An agent's request: for how many days (the service refuses more than DELEGATION_MAX_DAYS)."""
+
+    days: _Days | None = None
+
+
+class GrantDelegationBody(_Body):
+    """The Passkeys page's grant: an agent, its ``dag:`` scope (space-separated items) and the days."""
+
+    agent: str = Field(min_length=1, max_length=128)
+    scope: str = Field(min_length=1, max_length=2000)
+    days: _Days | None = None

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from airflow_webauthn.datamodels.command_lines import command_line_view, command_line_views
+from airflow_webauthn.datamodels.delegations import admin_delegation_view, admin_delegation_views
 from airflow_webauthn.datamodels.manage import (
     CreateInviteBody,
     CreateServiceAccountBody,
@@ -22,7 +23,7 @@ from airflow_webauthn.datamodels.manage import (
 from airflow_webauthn.paths import enroll_url
 from airflow_webauthn.routes.csrf import SameOriginJson, request_origin
 from airflow_webauthn.routes.path_ids import path_id
-from airflow_webauthn.routes.responses import NO_STORE, relay
+from airflow_webauthn.routes.responses import NO_STORE, relay, shown
 from airflow_webauthn.routes.session import admin
 from airflow_webauthn.routes.step_up_auth import AsPerson
 
@@ -80,10 +81,7 @@ async def revoke_user_command_line(
 ) -> JSONResponse:
     """Sign a person's command line out: Airflow refuses it at its next re-check."""
     path = f"{ADMIN}/users/{path_id(user_id, 'user id')}/command-lines/{path_id(line_id, 'command line id')}"
-    reply = await service.call("DELETE", path)
-    if reply.status_code >= 400:
-        return relay(reply)
-    return JSONResponse(command_line_view(reply.body) or {}, headers=NO_STORE)
+    return shown(await service.call("DELETE", path), command_line_view)
 
 
 @admin_router.post("/passkeys/{passkey_id}/unflag", dependencies=[SameOriginJson])
@@ -154,6 +152,30 @@ async def service_account_action(
 ) -> JSONResponse:
     path = f"{ADMIN}/service-accounts/{path_id(account_id, 'service account')}/{action}"
     return relay(await service.call("POST", path))
+
+
+# ---- agents acting for people ----
+
+
+@admin_router.get("/delegations")
+async def list_delegations(
+    service: AsPerson,
+    user: Annotated[str | None, Query(max_length=128)] = None,
+    agent: Annotated[str | None, Query(max_length=128)] = None,
+) -> JSONResponse:
+    """One person's (``user``) or one agent's (``agent``) delegations, ended ones too; else the live ones."""
+    params = {name: value for name, value in {"user": user, "agent": agent}.items() if value}
+    path = f"{ADMIN}/delegations"
+    return shown(await service.call("GET", path, params=params), admin_delegation_views)
+
+
+@admin_router.delete("/delegations/{delegation_id}", dependencies=[SameOriginJson])
+async def revoke_delegation(
+    delegation_id: str, body: EmptyBody, service: AsPerson
+) -> JSONResponse:
+    """Revoke an agent's delegation (and its sub-agents'): Airflow refuses its tokens at the next re-check."""
+    path = f"{ADMIN}/delegations/{path_id(delegation_id, 'delegation id')}"
+    return shown(await service.call("DELETE", path), admin_delegation_view)
 
 
 # ---- signing keys ----

@@ -20,7 +20,7 @@ from airflow_webauthn.datamodels.manage import EmptyBody
 from airflow_webauthn.routes.csrf import SameOriginJson, request_origin
 from airflow_webauthn.routes.deps import CallerDep, GatewayDep
 from airflow_webauthn.routes.path_ids import path_id
-from airflow_webauthn.routes.responses import NO_STORE, ApiRefusalError, relay
+from airflow_webauthn.routes.responses import NO_STORE, ApiRefusalError, relay, shown
 from airflow_webauthn.routes.session import SessionUser
 from airflow_webauthn.routes.step_up_auth import STEP_UP_DETAIL, SealerDep, StepUpToken, open_step_up
 from airflow_webauthn.services.gateway import CredentialsMissingError
@@ -90,6 +90,4 @@ async def revoke_cli_sign_in(
     """Revoke an unused code, or sign a command line out (refused on its next re-check)."""
     path = f"/v1/me/cli-codes/{path_id(sign_in_id, 'command line id')}"
     reply = await gateway.call_as_person("DELETE", path, token=token, caller=caller)
-    if reply.status_code >= 400:
-        return relay(reply)
-    return JSONResponse(command_line_view(reply.body) or {}, headers=NO_STORE)
+    return shown(reply, command_line_view)

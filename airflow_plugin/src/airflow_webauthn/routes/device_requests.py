@@ -10,17 +10,16 @@ a command line the nothing they have.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from airflow_webauthn.datamodels.manage import EmptyBody
+from airflow_webauthn.datamodels.manage import ApproveDeviceRequestBody, EmptyBody
 from airflow_webauthn.routes.csrf import SameOriginJson
-from airflow_webauthn.routes.responses import NO_STORE, ApiRefusalError, relay
-from airflow_webauthn.routes.session import SessionUser
+from airflow_webauthn.routes.responses import ApiRefusalError, shown
+from airflow_webauthn.routes.session import RoleHolder, SessionUser
 from airflow_webauthn.routes.step_up_auth import AsPerson
-from airflow_webauthn.services.roles import parse_role
 from airflow_webauthn.user import WebAuthnUser
 
 if TYPE_CHECKING:
@@ -32,11 +31,6 @@ device_requests_router = APIRouter(prefix="/device/requests", tags=["WebAuthnSel
 # case-insensitively and ignores both). Anything else never reaches a service URL.
 _USER_CODE = re.compile(r"^[A-Za-z]{4}[- ]?[A-Za-z]{4}$")
 
-NO_ROLE_DETAIL = (
-    "You have no role in Airflow, so you cannot approve a command line: it would act with your access. "
-    "Ask an Airflow administrator."
-)
-
 
 def normalized_user_code(user_code: str) -> str:
     """``XXXX-XXXX`` in capitals, or a 404 that reads like an unknown code."""
@@ -47,17 +41,8 @@ def normalized_user_code(user_code: str) -> str:
     return f"{letters[:4]}-{letters[4:]}"
 
 
-def role_holder(user: SessionUser) -> WebAuthnUser:
-    if parse_role(user.role) is None:
-        raise ApiRefusalError(403, "no_role", NO_ROLE_DETAIL)
-    return user
-
-
-ApproverUser = Annotated[WebAuthnUser, Depends(role_holder)]
-
-
 def request_view(body: Any, user: WebAuthnUser) -> dict[str, Any]:
-    """The service's view, plus what the command line would get, in words for the page."""
+    """The service's view (an agent's with ``maxDays``, ``days``), plus what the client gets, in words."""
     view = dict(body) if isinstance(body, dict) else {}
     if view.get("kind") == "agent":
         scope = view.get("scope") or ""
@@ -72,17 +57,17 @@ def _path(user_code: str, action: str = "") -> str:
 
 
 @device_requests_router.get("/{user_code}")
-async def device_request(user_code: str, user: ApproverUser, service: AsPerson) -> JSONResponse:
+async def device_request(user_code: str, user: RoleHolder, service: AsPerson) -> JSONResponse:
     """Which client asks, for what, from where and when, and whether it is still pending."""
     return _answer(await service.call("GET", _path(user_code)), user)
 
 
 @device_requests_router.post("/{user_code}/approve", dependencies=[SameOriginJson])
 async def approve_device_request(
-    user_code: str, body: EmptyBody, user: ApproverUser, service: AsPerson
+    user_code: str, body: ApproveDeviceRequestBody, user: RoleHolder, service: AsPerson
 ) -> JSONResponse:
-    """Approve with the fresh passkey confirmation; a code already decided is a 409 (single use)."""
-    return _answer(await service.call("POST", _path(user_code, "/approve"), json={}), user)
+    """Approve with the fresh passkey confirmation (an agent: for ``days``); a decided code is a 409."""
+    return _answer(await service.call("POST", _path(user_code, "/approve"), json=body.forwarded()), user)
 
 
 @device_requests_router.post("/{user_code}/deny", dependencies=[SameOriginJson])
@@ -95,6 +80,4 @@ async def deny_device_request(
 
 def _answer(reply: ServiceReply, user: WebAuthnUser) -> JSONResponse:
     """The service's refusal relayed as is, else the request as the page shows it (never cached)."""
-    if reply.status_code >= 400:
-        return relay(reply)
-    return JSONResponse(request_view(reply.body, user), headers=NO_STORE)
+    return shown(reply, lambda body: request_view(body, user))

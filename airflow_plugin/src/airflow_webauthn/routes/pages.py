@@ -140,10 +140,11 @@ async def passkeyspage(request: Request, user: SessionUserOrNone) -> Response:
     return page(
         request,
         "passkeys.html",
-        scripts=("manage.js", "passkeys.js", "command-lines.js", "delegations.js"),
+        scripts=("manage.js", "passkeys.js", "command-lines.js", "delegations.js", "delegation-grant.js"),
         context={
             "username": user.username,
             "is_admin": is_admin(user),
+            "no_role": parse_role(user.role) is None,
             "api_url": api_url(request),
             "wide": True,
             "label_max": PASSKEY_LABEL_MAX,
@@ -205,6 +206,7 @@ async def adminpage(request: Request, user: SessionUserOrNone, components: Compo
             "admin-invites.js",
             "admin-users.js",
             "admin-service-accounts.js",
+            "admin-delegations.js",
             "admin.js",
         ),
         # Airflow's own service account (service_credentials) is marked on the page: disabling it or

@@ -7,6 +7,9 @@ are mapped once, in ``services.errors``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi.responses import JSONResponse
 
 from airflow_webauthn.services.errors import (
@@ -49,3 +52,10 @@ def relay(reply: ServiceReply, *, as_person: bool = True) -> JSONResponse:
     if refusal.status_code == 401 and as_person:
         raise ApiRefusalError(401, "step_up_required", refusal.message, clear_step_up=True)
     raise ApiRefusalError(refusal.status_code, refusal.error, refusal.message)
+
+
+def shown(reply: ServiceReply, view: Callable[[Any], Any], *, status_code: int = 200) -> JSONResponse:
+    """The service's refusal relayed, else only what ``view`` keeps of its answer (never cached)."""
+    if reply.status_code >= 400:
+        return relay(reply)
+    return JSONResponse(status_code=status_code, content=view(reply.body) or {}, headers=NO_STORE)

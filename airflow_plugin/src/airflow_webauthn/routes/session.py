@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from airflow_webauthn.routes.deps import ComponentsDep
 from airflow_webauthn.routes.responses import ApiRefusalError
+from airflow_webauthn.services.roles import parse_role
 from airflow_webauthn.services.session_end import SessionEndedError
 from airflow_webauthn.user import WebAuthnUser, is_admin
 
@@ -65,3 +66,19 @@ def admin(user: SessionUser) -> WebAuthnUser:
 
 
 AdminUser = Annotated[WebAuthnUser, Depends(admin)]
+
+
+NO_ROLE_DETAIL = (
+    "You have no role in Airflow, so you cannot let a command line or an agent act for you: it would act "
+    "with your access. Ask an Airflow administrator."
+)
+
+
+def role_holder(user: SessionUser) -> WebAuthnUser:
+    """A person with an Airflow role: only they may sign a command line in or let an agent act for them."""
+    if parse_role(user.role) is None:
+        raise ApiRefusalError(403, "no_role", NO_ROLE_DETAIL)
+    return user
+
+
+RoleHolder = Annotated[WebAuthnUser, Depends(role_holder)]

@@ -66,18 +66,9 @@
     }
   }
 
-  async function toggle(user, toggleButton) {
-    var shown = toggleButton.getAttribute("aria-expanded") !== "true";
-    toggleButton.setAttribute("aria-expanded", shown ? "true" : "false");
-    $(panelId(user)).hidden = !shown;
-    if (shown) open[user.id] = true;
-    else delete open[user.id];
-    if (!shown) return;
-    try {
-      await load(user);
-    } catch (error) {
-      M.reportError(error, "Command lines of " + user.username + " could not be loaded: ");
-    }
+  function toggle(user, toggleButton) {
+    return T.toggleSubRow(toggleButton, $(panelId(user)), open, user.id, function () { return load(user); },
+      "Command lines of " + user.username);
   }
 
   async function revoke(user, revokeButton) {

@@ -78,5 +78,5 @@
     if (button) revokeInvite(button.getAttribute("data-id"), button);
   });
 
-  window.WebAuthnAdminInvites = { load: loadInvites };
+  T.addPanel("Pending invites", loadInvites);
 })();

@@ -107,5 +107,5 @@
     if (account) accountAction(account, button.getAttribute("data-action"));
   });
 
-  window.WebAuthnAdminServiceAccounts = { load: loadServiceAccounts };
+  T.addPanel("Service accounts", loadServiceAccounts);
 })();

@@ -143,5 +143,6 @@
   $("audit-form").addEventListener("submit", applyFilters);
   $("audit-more").addEventListener("click", loadMore);
 
-  window.WebAuthnAdminSystem = { loadKeys: loadKeys, loadAudit: loadAudit };
+  T.addPanel("The audit trail", function () { return loadAudit(false); });
+  T.addPanel("Signing keys", loadKeys);
 })();

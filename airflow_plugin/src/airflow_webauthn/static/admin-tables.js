@@ -60,5 +60,33 @@
     return null;
   };
 
+  /**
+   * Opens or closes a row's sub-panel (a user's passkeys, their command lines): the toggle button's
+   * aria-expanded, the panel row, the `open` set (kept so a rebuilt table opens it again), then `load`
+   * the panel's content; `what` names it in the error message.
+   */
+  T.toggleSubRow = async function (toggleButton, panelRow, open, key, load, what) {
+    var shown = toggleButton.getAttribute("aria-expanded") !== "true";
+    toggleButton.setAttribute("aria-expanded", shown ? "true" : "false");
+    panelRow.hidden = !shown;
+    if (shown) open[key] = true;
+    else delete open[key];
+    if (!shown) return;
+    try {
+      await load();
+    } catch (error) {
+      M.reportError(error, what + " could not be loaded: ");
+    }
+  };
+
+  /**
+   * The panels admin.js loads once the admin has confirmed it's them: each panel script registers its
+   * `load` and the words for its failure, instead of admin.js naming every panel.
+   */
+  T.panels = [];
+  T.addPanel = function (what, load) {
+    T.panels.push({ what: what, load: load });
+  };
+
   window.WebAuthnAdminTables = T;
 })();

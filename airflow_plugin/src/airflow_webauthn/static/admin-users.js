@@ -89,19 +89,9 @@
     });
   }
 
-  async function togglePasskeys(user, button) {
-    var panel = $("passkeys-of-" + user.id);
-    var open = button.getAttribute("aria-expanded") !== "true";
-    button.setAttribute("aria-expanded", open ? "true" : "false");
-    panel.hidden = !open;
-    if (open) openPasskeys[user.id] = true;
-    else delete openPasskeys[user.id];
-    if (!open) return;
-    try {
-      await loadUserPasskeys(user);
-    } catch (error) {
-      M.reportError(error, "Passkeys of " + user.username + " could not be loaded: ");
-    }
+  function togglePasskeys(user, button) {
+    return T.toggleSubRow(button, $("passkeys-of-" + user.id), openPasskeys, user.id,
+      function () { return loadUserPasskeys(user); }, "Passkeys of " + user.username);
   }
 
   async function setUserDisabled(user, disable) {

@@ -1,16 +1,14 @@
-/* Administration page: loads every panel once the admin has confirmed it's them (panels: admin-invites.js,
-   admin-users.js, admin-command-lines.js, admin-service-accounts.js, admin-system.js). */
+/* Administration page: loads every panel once the admin has confirmed it's them. The users panel
+   (admin-users.js) goes first, as its call asks to confirm; the others registered themselves with
+   WebAuthnAdminTables.addPanel (admin-invites.js, admin-service-accounts.js, admin-delegations.js,
+   admin-system.js). */
 (function () {
   "use strict";
 
   var page = window.WebAuthnPage;
   var M = window.WebAuthnManage;
   var $ = M.byId;
-  var S = window.WebAuthnAdminSystem;
-
-  function report(what) {
-    return function (error) { M.reportError(error, what + " could not be loaded: "); };
-  }
+  var T = window.WebAuthnAdminTables;
 
   async function loadAll() {
     try {
@@ -21,12 +19,11 @@
       return;
     }
     $("locked").hidden = true;
-    await Promise.all([
-      window.WebAuthnAdminInvites.load().catch(report("Pending invites")),
-      window.WebAuthnAdminServiceAccounts.load().catch(report("Service accounts")),
-      S.loadAudit(false).catch(report("The audit trail")),
-      S.loadKeys().catch(report("Signing keys")),
-    ]);
+    await Promise.all(T.panels.map(function (panel) {
+      return Promise.resolve().then(panel.load).catch(function (error) {
+        M.reportError(error, panel.what + " could not be loaded: ");
+      });
+    }));
   }
 
   $("unlock").addEventListener("click", function () {

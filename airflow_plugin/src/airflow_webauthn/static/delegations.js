@@ -81,6 +81,8 @@
     }
   }
 
+  window.WebAuthnDelegations = { load: load };
+
   list.addEventListener("click", function (event) {
     if (event.target.closest("button[data-action='show-delegations']")) {
       show();

@@ -29,6 +29,36 @@
     return M.describeApiError ? M.describeApiError(error) : String(error);
   }
 
+  var daysInput = M.byId("req-days");
+  var DAY_MS = 86400000;
+
+  /** The days typed, if a whole number from 1 to the most the service allows; else null. */
+  function chosenDays() {
+    var days = Number(daysInput.value);
+    var max = Number(daysInput.max);
+    return Number.isInteger(days) && days >= 1 && days <= max ? days : null;
+  }
+
+  /** An agent's request states how long it lasts: the person chooses the days, the page says the end. */
+  function showDuration(view) {
+    var agent = view.kind === "agent" && view.maxDays;
+    M.byId("req-duration-row").hidden = !agent;
+    M.byId("req-ends-row").hidden = !agent;
+    if (!agent) return;
+    daysInput.max = String(view.maxDays);
+    daysInput.value = String(view.days || view.maxDays);
+    daysInput.disabled = view.state !== "pending";
+    M.byId("req-max-days").textContent = String(view.maxDays);
+    updateEnd();
+  }
+
+  function updateEnd() {
+    var days = chosenDays();
+    M.byId("req-ends").textContent = days === null
+      ? "Choose from 1 to " + daysInput.max + " days."
+      : M.formatDate(new Date(Date.now() + days * DAY_MS).toISOString());
+  }
+
   function show(view) {
     current = view;
     M.byId("req-code").textContent = view.userCode || "";
@@ -38,6 +68,7 @@
     M.byId("req-from").textContent = (view.requestedFrom || "unknown address") + (view.userAgent ? " · " + view.userAgent : "");
     M.byId("req-at").textContent = M.formatDate(view.requestedAt);
     M.byId("req-expires").textContent = M.formatDate(view.expiresAt);
+    showDuration(view);
     requestSection.hidden = false;
     doneSection.hidden = true;
     var pending = view.state === "pending";
@@ -76,16 +107,32 @@
 
   async function decide(action) {
     if (!current) return;
+    var agent = current.kind === "agent";
+    var body = {};
+    if (action === "approve" && agent) {
+      body.days = chosenDays();
+      if (body.days === null) {
+        page.setStatus("Choose for how many days the agent may act for you: 1 to " + daysInput.max + ".", "error");
+        M.focusLater(daysInput);
+        return;
+      }
+    }
     approveButton.disabled = true;
     denyButton.disabled = true;
     try {
-      await M.api("POST", "device/requests/" + encodeURIComponent(current.userCode) + "/" + action, {});
-      if (action === "approve") {
+      var decided = await M.api("POST", "device/requests/" + encodeURIComponent(current.userCode) + "/" + action, body);
+      if (action === "approve" && agent) {
+        page.setStatus("Approved.", "success");
+        finish("Done — " + (current.clientName || "the agent") + " may act for you",
+          "Only on what you approved, for " + decided.days + " days: until " +
+          M.formatDate(new Date(Date.now() + decided.days * DAY_MS).toISOString()) +
+          ". You can revoke it any time under “Agents acting for you” on your Passkeys page.");
+      } else if (action === "approve") {
         page.setStatus("Approved.", "success");
         finish("Done — return to your terminal", "The command line is signed in as you. You can close this page.");
       } else {
         page.setStatus("Denied.", "success");
-        finish("Denied", "The command line was refused and gets no access. You can close this page.");
+        finish("Denied", (agent ? "The agent" : "The command line") + " was refused and gets no access. You can close this page.");
       }
     } catch (error) {
       if (!(error && error.handled)) page.setStatus((action === "approve" ? "Not approved: " : "Not denied: ") + describe(error), "error");
@@ -96,6 +143,7 @@
   }
 
   form.addEventListener("submit", lookup);
+  daysInput.addEventListener("input", updateEnd);
   approveButton.addEventListener("click", function () { decide("approve"); });
   denyButton.addEventListener("click", function () { decide("deny"); });
   if (input.value) M.focusLater(M.byId("lookup"));

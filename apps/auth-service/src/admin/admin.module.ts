@@ -14,6 +14,7 @@ import { AdminInvitesController } from './invites.controller';
 import { AdminKeysController } from './keys.controller';
 import { MeController } from './me.controller';
 import { MyCommandLinesController } from './my-command-lines.controller';
+import { MyAgentsController } from './my-agents.controller';
 import { MyDelegationsController } from './my-delegations.controller';
 import { AdminDelegationsController } from './delegations.controller';
 import { SignInModule } from '../sign-in/sign-in.module';
@@ -46,6 +47,7 @@ import { AccessReviewService } from './access-review/access-review.service';
     MeController,
     MyCommandLinesController,
     MyDelegationsController,
+    MyAgentsController,
     AdminDelegationsController,
     MyDeviceRequestsController,
   ],

@@ -28,6 +28,13 @@ export class DelegationView {
   @ApiProperty({ format: 'date-time' }) expiresAt: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) revokedAt: string | null;
   @ApiProperty({ type: String, nullable: true }) revokedReason: string | null;
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: "the admin's list: when the agent last refreshed its token under it (null: never)",
+  })
+  lastRefreshedAt?: string | null;
 }
 
 export function delegationView(h: DelegationHolders, now: Date): DelegationView {

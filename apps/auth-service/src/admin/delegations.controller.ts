@@ -35,7 +35,11 @@ export class AdminDelegationsController {
         : typeof agent === 'string' && agent
           ? await this.delegations.forAgent((await this.accounts.resolve(agent)).id)
           : await this.delegations.unrevoked();
-    return rows.map((h) => delegationView(h, now));
+    const refreshed = await this.delegations.lastRefreshed(rows.map((h) => h.delegation.id));
+    return rows.map((h) => ({
+      ...delegationView(h, now),
+      lastRefreshedAt: refreshed.get(h.delegation.id)?.toISOString() ?? null,
+    }));
   }
 
   @Get(':id')

@@ -1,6 +1,7 @@
-import { Controller, Get, Header, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiProperty, ApiTags, PickType } from '@nestjs/swagger';
 import { AuditContext } from '@app/audit';
+import { APP_CONFIG, AppConfig } from '@app/config';
 import {
   DeviceAuthorization,
   DeviceAuthorizationsService,
@@ -12,6 +13,7 @@ import { StepUpPolicy } from '@app/principals';
 import { Audit } from '../http/audit-context.decorator';
 import { BearerGuard } from '../http/bearer.guard';
 import type { Principal } from '../http/principal';
+import { ApproveDelegationRequest } from './delegation-views';
 import { CurrentPrincipal } from './principal.decorator';
 
 /** What the approval page shows a person before they approve: who asks, for what, from where and when. */
@@ -28,9 +30,29 @@ export class DeviceRequestView {
   @ApiProperty({ type: String, format: 'date-time' }) requestedAt: string;
   @ApiProperty({ type: String, format: 'date-time' }) expiresAt: string;
   @ApiProperty({ enum: ['pending', 'approved', 'denied', 'expired'] }) state: string;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: "an agent's request: the most days it may be approved for",
+  })
+  maxDays: number | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: "an approved agent's request: the days it was approved for",
+  })
+  days: number | null;
 }
 
-function deviceRequestView(request: DeviceAuthorization, state: DeviceRequestState): DeviceRequestView {
+/** Approving an agent's request: for how long (a command line's request takes no days); validated as a grant's. */
+export class ApproveDeviceRequest extends PickType(ApproveDelegationRequest, ['days'] as const) {}
+
+function deviceRequestView(
+  request: DeviceAuthorization,
+  state: DeviceRequestState,
+  maxDays: number,
+): DeviceRequestView {
+  const agent = request.clientKind === 'agent';
   return {
     userCode: displayUserCode(request.userCode),
     clientId: request.clientId,
@@ -42,6 +64,8 @@ function deviceRequestView(request: DeviceAuthorization, state: DeviceRequestSta
     requestedAt: request.requestedAt.toISOString(),
     expiresAt: request.expiresAt.toISOString(),
     state,
+    maxDays: agent ? maxDays : null,
+    days: request.days,
   };
 }
 
@@ -67,7 +91,12 @@ export class MyDeviceRequestsController {
   constructor(
     private readonly devices: DeviceAuthorizationsService,
     private readonly stepUp: StepUpPolicy,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  private view({ request, state }: { request: DeviceAuthorization; state: DeviceRequestState }) {
+    return deviceRequestView(request, state, this.config.delegationMaxDays);
+  }
 
   @Get(':userCode')
   @Header('Cache-Control', 'no-store')
@@ -76,8 +105,7 @@ export class MyDeviceRequestsController {
   @ApiOkResponse({ type: DeviceRequestView })
   async find(@CurrentPrincipal() principal: Principal, @Param('userCode') userCode: string) {
     personOf(principal);
-    const { request, state } = await this.devices.find(userCode);
-    return deviceRequestView(request, state);
+    return this.view(await this.devices.find(userCode));
   }
 
   @Post(':userCode/approve')
@@ -86,12 +114,14 @@ export class MyDeviceRequestsController {
   @ApiParam(USER_CODE_PARAM)
   @ApiOperation({
     summary:
-      'Approve the request (needs a fresh, user-verified passkey sign-in): the command line that asked signs in as me, once',
+      'Approve the request (needs a fresh, user-verified passkey sign-in): the command line that asked signs in as me, ' +
+      'once; an agent acts for me for `days` (at most DELEGATION_MAX_DAYS, the default; more is a 400)',
   })
   @ApiOkResponse({ type: DeviceRequestView })
   async approve(
     @CurrentPrincipal() principal: Principal,
     @Param('userCode') userCode: string,
+    @Body() body: ApproveDeviceRequest,
     @Audit() audit: AuditContext,
   ) {
     const userId = personOf(principal);
@@ -100,8 +130,7 @@ export class MyDeviceRequestsController {
     const passkeyId = principal.token.passkey_id;
     if (typeof passkeyId !== 'string')
       throw new AppError(ErrorCode.StepUpRequired, 'confirm with your passkey first', 'step_up_without_passkey');
-    const { request, state } = await this.devices.decide(audit, userCode, 'approve', { userId, passkeyId });
-    return deviceRequestView(request, state);
+    return this.view(await this.devices.decide(audit, userCode, 'approve', { userId, passkeyId, days: body.days }));
   }
 
   @Post(':userCode/deny')
@@ -116,7 +145,6 @@ export class MyDeviceRequestsController {
     @Audit() audit: AuditContext,
   ) {
     const userId = personOf(principal);
-    const { request, state } = await this.devices.decide(audit, userCode, 'deny', { userId });
-    return deviceRequestView(request, state);
+    return this.view(await this.devices.decide(audit, userCode, 'deny', { userId }));
   }
 }

@@ -62,7 +62,7 @@ export class DelegatedGrants {
   async fromDeviceApproval(
     tx: Tx,
     context: AuditContext,
-    approved: { userId: string | null; passkeyId: string | null; scope: string | null },
+    approved: { userId: string | null; passkeyId: string | null; scope: string | null; days: number | null },
     agent: ServiceAccount,
   ): Promise<DelegatedTokenResponse> {
     const user = approved.userId ? await this.users.findById(approved.userId) : null;
@@ -74,6 +74,7 @@ export class DelegatedGrants {
         passkeyId: approved.passkeyId,
         agent,
         scope: approved.scope,
+        days: approved.days ?? undefined,
       });
       // Decided from current state: the approving passkey may have been revoked since the approval.
       const holders = await this.delegations.live(tx, created.delegation.id);

@@ -14,6 +14,7 @@ import { PasskeyPolicyCompliance1766810000000 } from './1766810000000-passkey-po
 import { AgentsAndDelegations1766815000000 } from './1766815000000-agents-and-delegations';
 import { DelegationGenerations1766816000000 } from './1766816000000-delegation-generations';
 import { ClientKeys1766820000000 } from './1766820000000-client-keys';
+import { DeviceAuthorizationDays1766825000000 } from './1766825000000-device-authorization-days';
 
 /** Every migration, oldest first. Listed explicitly (no globs) so bundling and tests see the same set. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   AgentsAndDelegations1766815000000,
   DelegationGenerations1766816000000,
   ClientKeys1766820000000,
+  DeviceAuthorizationDays1766825000000,
 ];
