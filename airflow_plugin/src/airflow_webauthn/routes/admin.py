@@ -170,9 +170,7 @@ async def list_delegations(
 
 
 @admin_router.delete("/delegations/{delegation_id}", dependencies=[SameOriginJson])
-async def revoke_delegation(
-    delegation_id: str, body: EmptyBody, service: AsPerson
-) -> JSONResponse:
+async def revoke_delegation(delegation_id: str, body: EmptyBody, service: AsPerson) -> JSONResponse:
     """Revoke an agent's delegation (and its sub-agents'): Airflow refuses its tokens at the next re-check."""
     path = f"{ADMIN}/delegations/{path_id(delegation_id, 'delegation id')}"
     return shown(await service.call("DELETE", path), admin_delegation_view)

@@ -22,7 +22,7 @@ from airflow_webauthn.routes.deps import CallerDep, GatewayDep
 from airflow_webauthn.routes.path_ids import path_id
 from airflow_webauthn.routes.responses import NO_STORE, ApiRefusalError, relay, shown
 from airflow_webauthn.routes.session import SessionUser
-from airflow_webauthn.routes.step_up_auth import STEP_UP_DETAIL, SealerDep, StepUpToken, open_step_up
+from airflow_webauthn.routes.step_up_auth import STEP_UP_DETAIL, AsPerson, SealerDep, open_step_up
 from airflow_webauthn.services.gateway import CredentialsMissingError
 
 command_lines_router = APIRouter(prefix="/api/me/cli-codes", tags=["WebAuthnSelfService"])
@@ -58,15 +58,10 @@ async def my_command_lines(
 
 @command_lines_router.post("", dependencies=[SameOriginJson])
 async def create_cli_code(
-    request: Request,
-    body: EmptyBody,
-    gateway: GatewayDep,
-    caller: CallerDep,
-    token: StepUpToken,
-    user: SessionUser,
+    request: Request, body: EmptyBody, service: AsPerson, user: SessionUser
 ) -> JSONResponse:
     """A one-time code, shown once, and the airflowctl command to paste it into."""
-    reply = await gateway.call_as_person("POST", "/v1/me/cli-codes", token=token, caller=caller, json={})
+    reply = await service.call("POST", "/v1/me/cli-codes", json={})
     if reply.status_code >= 400:
         return relay(reply)
     created = reply.body if isinstance(reply.body, dict) else {}
@@ -84,10 +79,7 @@ async def create_cli_code(
 
 
 @command_lines_router.delete("/{sign_in_id}", dependencies=[SameOriginJson])
-async def revoke_cli_sign_in(
-    sign_in_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def revoke_cli_sign_in(sign_in_id: str, body: EmptyBody, service: AsPerson) -> JSONResponse:
     """Revoke an unused code, or sign a command line out (refused on its next re-check)."""
     path = f"/v1/me/cli-codes/{path_id(sign_in_id, 'command line id')}"
-    reply = await gateway.call_as_person("DELETE", path, token=token, caller=caller)
-    return shown(reply, command_line_view)
+    return shown(await service.call("DELETE", path), command_line_view)

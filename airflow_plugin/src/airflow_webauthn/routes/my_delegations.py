@@ -24,7 +24,7 @@ from airflow_webauthn.routes.deps import CallerDep, GatewayDep
 from airflow_webauthn.routes.path_ids import path_id
 from airflow_webauthn.routes.responses import NO_STORE, shown
 from airflow_webauthn.routes.session import RoleHolder, SessionUser
-from airflow_webauthn.routes.step_up_auth import SealerDep, StepUpToken, open_step_up
+from airflow_webauthn.routes.step_up_auth import AsPerson, SealerDep, open_step_up
 
 my_delegations_router = APIRouter(prefix="/api/me/delegations", tags=["WebAuthnSelfService"])
 
@@ -42,28 +42,20 @@ async def my_delegations(
 
 
 @my_delegations_router.get("/agents")
-async def agents_to_choose(gateway: GatewayDep, caller: CallerDep, token: StepUpToken) -> JSONResponse:
+async def agents_to_choose(service: AsPerson) -> JSONResponse:
     """The enabled agents the grant form offers (names and client ids)."""
-    reply = await gateway.call_as_person("GET", "/v1/me/agents", token=token, caller=caller)
-    return shown(reply, agent_choices)
+    return shown(await service.call("GET", "/v1/me/agents"), agent_choices)
 
 
 @my_delegations_router.post("", dependencies=[SameOriginJson])
-async def grant_delegation(
-    body: GrantDelegationBody, user: RoleHolder, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def grant_delegation(body: GrantDelegationBody, user: RoleHolder, service: AsPerson) -> JSONResponse:
     """Let an agent act for me within a ``dag:`` scope for some days (the service needs a fresh passkey)."""
-    reply = await gateway.call_as_person(
-        "POST", "/v1/me/delegations", token=token, caller=caller, json=body.forwarded()
-    )
+    reply = await service.call("POST", "/v1/me/delegations", json=body.forwarded())
     return shown(reply, granted_view, status_code=201)
 
 
 @my_delegations_router.delete("/{delegation_id}", dependencies=[SameOriginJson])
-async def revoke_my_delegation(
-    delegation_id: str, body: EmptyBody, gateway: GatewayDep, caller: CallerDep, token: StepUpToken
-) -> JSONResponse:
+async def revoke_my_delegation(delegation_id: str, body: EmptyBody, service: AsPerson) -> JSONResponse:
     """Revoke an agent's delegation (and its sub-agents'), as the person."""
     path = f"/v1/me/delegations/{path_id(delegation_id, 'delegation id')}"
-    reply = await gateway.call_as_person("DELETE", path, token=token, caller=caller)
-    return shown(reply, delegation_view)
+    return shown(await service.call("DELETE", path), delegation_view)
