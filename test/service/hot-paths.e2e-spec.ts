@@ -150,13 +150,29 @@ describe('audit export', () => {
       i,
       occurredAt: new Date(1_700_000_000_000 + Math.floor(i / 3) * 1000),
     }));
-    for (const row of rows)
-      await audit.record(
-        SYSTEM_CONTEXT,
-        { type: 'export.test', outcome: 'success', details: { i: row.i } },
-        undefined,
-        row.occurredAt,
-      );
+    // The chain stamps each event when it takes its place: only Date is faked, so that each row's instant is its own.
+    jest.useFakeTimers({
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
+    try {
+      for (const row of rows) {
+        jest.setSystemTime(row.occurredAt);
+        await audit.record(SYSTEM_CONTEXT, { type: 'export.test', outcome: 'success', details: { i: row.i } });
+      }
+    } finally {
+      jest.useRealTimers();
+    }
     const seen: number[] = [];
     for await (const event of t.app.get(AuditService).export({ type: 'export.test' }))
       seen.push((event.details as { i: number }).i);

@@ -98,7 +98,6 @@ export function aggregationOf(context: AuditContext, record: AuditRecord): Aggre
 export interface WindowSummary {
   context: AuditContext;
   record: AuditRecord;
-  occurredAt: Date;
 }
 
 function summaryOf(row: WindowRow): WindowSummary | null {
@@ -119,7 +118,6 @@ function summaryOf(row: WindowRow): WindowSummary | null {
   return {
     context: template.context,
     record: { ...template.record, details: { ...template.record.details, ...counted } },
-    occurredAt: new Date(Number(row.last_at)),
   };
 }
 
@@ -153,7 +151,7 @@ export async function countAggregated(
     windowEndsAt: now + AGGREGATION_WINDOW_MS,
   });
   // hits 0: this request opened the window, so it is written in full.
-  if (hits === 0) write.push({ context, record, occurredAt: new Date(now) });
+  if (hits === 0) write.push({ context, record });
   return write;
 }
 

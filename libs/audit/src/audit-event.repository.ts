@@ -53,12 +53,17 @@ const HEAD_MISSING = 'the audit chain head is missing: the audit_chain_head row 
  */
 @Injectable()
 export class AuditEventRepository {
-  /** `at` defaults to the moment the event takes its place, so that chain order is time order. */
-  async append(tx: Tx, context: AuditContext, record: AuditRecord, at?: Date): Promise<void> {
+  /**
+   * An event's time is always the moment it takes its place in the chain (after the head is advanced, which
+   * serialises appends), never a time its caller took earlier: with concurrent units of work an earlier time could
+   * land after a later one, and chain order would stop being time order. Aggregated summaries carry their window's
+   * first and last times in their details.
+   */
+  async append(tx: Tx, context: AuditContext, record: AuditRecord): Promise<void> {
     const head = await tx.query<{ seq: string | number; hash: string }>(ADVANCE_HEAD);
     const row = head.rows[0];
     if (!row) throw new Error(HEAD_MISSING);
-    const occurredAt = at ?? new Date();
+    const occurredAt = new Date();
     const event: AuditEvent = {
       id: randomUUID(),
       occurredAt,

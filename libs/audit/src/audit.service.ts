@@ -25,19 +25,12 @@ export class AuditService {
    * change and its record commit or roll back together. Without it, the event is a unit of its own (or joins the
    * unit the caller is running in).
    */
-  async record(context: AuditContext, record: AuditRecord, tx?: Tx, occurredAt?: Date): Promise<void> {
+  async record(context: AuditContext, record: AuditRecord, tx?: Tx): Promise<void> {
     const aggregation = aggregationOf(context, record);
     const write = async (unit: Tx) => {
-      if (!aggregation) return this.events.append(unit, context, record, occurredAt);
-      const events = await countAggregated(
-        unit,
-        this.windows,
-        aggregation,
-        context,
-        record,
-        (occurredAt ?? new Date()).getTime(),
-      );
-      for (const event of events) await this.events.append(unit, event.context, event.record, event.occurredAt);
+      if (!aggregation) return this.events.append(unit, context, record);
+      const events = await countAggregated(unit, this.windows, aggregation, context, record, Date.now());
+      for (const event of events) await this.events.append(unit, event.context, event.record);
     };
     if (tx) await write(tx);
     else await this.uow.run(write);
@@ -58,12 +51,11 @@ export class AuditService {
     return this.uow.run(async (tx) => {
       const pruned = await prunePrefix(tx, this.events, retentionDays, now);
       if (pruned)
-        await this.events.append(
-          tx,
-          SYSTEM_CONTEXT,
-          { type: PRUNED_EVENT, outcome: 'success', details: { ...pruned, [SIGNATURE_FIELD]: sign({ ...pruned }) } },
-          new Date(now),
-        );
+        await this.events.append(tx, SYSTEM_CONTEXT, {
+          type: PRUNED_EVENT,
+          outcome: 'success',
+          details: { ...pruned, [SIGNATURE_FIELD]: sign({ ...pruned }) },
+        });
       return pruned;
     });
   }
@@ -72,7 +64,7 @@ export class AuditService {
   async flushEndedWindows(now = Date.now()): Promise<number> {
     return this.uow.run(async (tx) => {
       const summaries = await takeEndedWindows(tx, this.windows, now);
-      for (const event of summaries) await this.events.append(tx, event.context, event.record, event.occurredAt);
+      for (const event of summaries) await this.events.append(tx, event.context, event.record);
       return summaries.length;
     });
   }

@@ -16,7 +16,7 @@ export const FAKE_TX = {} as Tx;
 
 export type FakeCall =
   | { kind: 'recordLogin'; userId: string; at: Date; method: SignInMethod }
-  | { kind: 'audit'; context: AuditContext; record: AuditRecord; occurredAt?: Date }
+  | { kind: 'audit'; context: AuditContext; record: AuditRecord }
   | { kind: 'issue'; context: AuditContext; grantee: unknown };
 
 export class FakeLedger {
@@ -53,8 +53,8 @@ export class FakeUserRepository {
 export class FakeAudit {
   constructor(private readonly ledger: FakeLedger) {}
 
-  record(context: AuditContext, record: AuditRecord, _tx?: Tx, occurredAt?: Date): Promise<void> {
-    this.ledger.calls.push({ kind: 'audit', context, record, occurredAt });
+  record(context: AuditContext, record: AuditRecord, _tx?: Tx): Promise<void> {
+    this.ledger.calls.push({ kind: 'audit', context, record });
     return Promise.resolve();
   }
 }

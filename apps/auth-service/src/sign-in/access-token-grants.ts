@@ -62,7 +62,6 @@ export class AccessTokenGrants {
           details: { grant, ...extra, expiresIn: token.expires_in },
         },
         tx,
-        login.authTime,
       );
       return token;
     }

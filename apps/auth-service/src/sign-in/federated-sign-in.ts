@@ -112,7 +112,6 @@ export class FederatedSignIn {
                 details: { username: user.username, idp: identity.issuer, groups: user.groups },
               },
               tx,
-              at,
             );
           }
           if (passkeyRequired) {
@@ -137,7 +136,6 @@ export class FederatedSignIn {
                 details: { username: user.username, ...provider },
               },
               tx,
-              at,
             );
             return { status: 'passkey_required', action, pending } as const;
           }

@@ -84,7 +84,6 @@ describe('PasskeySignIn', () => {
       {
         kind: 'audit',
         context: REQUEST,
-        occurredAt: undefined,
         record: {
           type: 'login',
           outcome: 'failure',

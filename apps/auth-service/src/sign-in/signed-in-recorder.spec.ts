@@ -31,7 +31,7 @@ function recorder() {
 }
 
 describe('SignedInRecorder', () => {
-  it('records the last sign-in, then the login event at the same instant, then issues the token, in that order', async () => {
+  it('records the last sign-in, then the login event (timed by the chain when it takes its place), then issues the token, in that order', async () => {
     const { ledger, subject } = recorder();
     const signedIn: SignedIn = {
       method: 'provider',
@@ -53,7 +53,6 @@ describe('SignedInRecorder', () => {
           subjectId: 'u1',
           details: { username: 'alice', idp: 'https://idp.example' },
         },
-        occurredAt: AT,
       },
       { kind: 'issue', context: REQUEST, grantee: signedIn.grantee },
     ]);

@@ -50,7 +50,7 @@ export class SignedInRecorder {
         subjectId: userId,
         details: loginEvent.details,
       } as const;
-      await this.audit.record(loginEvent.context ?? context, record, tx, at);
+      await this.audit.record(loginEvent.context ?? context, record, tx);
     }
     return this.grants.issue(tx, context, grantee);
   }
