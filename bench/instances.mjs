@@ -41,6 +41,14 @@ const CLI_REL = 'dist/apps/auth-service/src/cli.js';
 const MAX_ERROR_RATE = 0.01;
 /** Rounds of all configurations, interleaved (1, 2, 1, 2, ...), so a change in the machine's other load hits both alike. */
 const ROUNDS = envInt('BENCH_ROUNDS', 2, 1);
+/**
+ * Key rotations through the admin API of the first instance during the (c) phase of a configuration with several
+ * instances, evenly spread over the measured window: with the defaults one every 2.5 s, so a key promoted by one
+ * rotation is promoted again before the instances' 5 s key caches expire (what an operator does after a suspected
+ * compromise: rotate twice, so that the published next key is gone too).
+ */
+const ROTATIONS = envInt('BENCH_ROTATIONS', 3, 1);
+const ADMIN_GROUP = 'airflow-admins';
 
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 if (!DATABASE_URL.startsWith('postgres'))
@@ -100,8 +108,10 @@ async function startInstances(count, extraEnv) {
     // of the load generator (one address for everything).
     RATE_LIMIT_PER_MINUTE: '10000000',
     RATE_LIMIT_CEREMONY_STARTS_PER_MINUTE: '10000000',
+    RATE_LIMIT_CLIENT_PER_MINUTE: '10000000',
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
+    ADMIN_GROUPS: ADMIN_GROUP,
     ...extraEnv,
   };
   const ports = await Promise.all(Array.from({ length: count }, () => freePort()));
@@ -172,8 +182,10 @@ async function measure({ name, count, env }) {
     peakRss = now.map((mb, i) => Math.max(mb, peakRss[i] ?? 0));
   }, 100);
   let window = {};
+  /** Called when a load phase's measured window starts (the rotation phase schedules its rotations there). */
+  let onMeasure = () => {};
   const worker = startWorker((phase) => {
-    if (phase === 'measure') ((cpuAtStart = instances.cpuMs()), (sampling = true), (peakRss = []));
+    if (phase === 'measure') ((cpuAtStart = instances.cpuMs()), (sampling = true), (peakRss = []), onMeasure());
     if (phase === 'done')
       ((window = { cpuMs: instances.cpuMs() - cpuAtStart, peakRssMb: peakRss }), (sampling = false));
   });
@@ -206,6 +218,7 @@ async function measure({ name, count, env }) {
     const grants = withCpu(
       await worker.ask({ cmd: 'tokens', ...load, clientId: account.clientId, clientSecret: account.clientSecret }),
     );
+    const rotation = count > 1 ? await rotationPhase(name, instances, worker, (fn) => (onMeasure = fn)) : undefined;
     const verify = await instances
       .cli('audit', 'verify')
       .catch((error) => ({ ok: false, error: String(error.stderr ?? error.message).slice(0, 300) }));
@@ -215,6 +228,7 @@ async function measure({ name, count, env }) {
       startupMs: instances.startupMs,
       ceremonies,
       grants,
+      ...(rotation ? { rotation: { ...withCpu(rotation.load), rotations: rotation.rotations } } : {}),
       auditChainIntact: verify.ok === true,
       auditVerify: verify,
     };
@@ -223,6 +237,70 @@ async function measure({ name, count, env }) {
     worker.stop();
     await instances.stop();
   }
+}
+
+/**
+ * (c) Grants round-robin over the instances while the first one rotates the signing key (admin API) ROTATIONS times.
+ * Every token is checked on the instance after the one that issued it, by the service's verifier and by a JWKS
+ * verifier (load-worker.mjs, crossCheck): no request may fail.
+ */
+async function rotationPhase(name, instances, worker, setOnMeasure) {
+  const admin = await instances.cli(
+    'service-account',
+    'create',
+    '--name',
+    'bench-admin',
+    '--groups',
+    ADMIN_GROUP,
+    '--scopes',
+    'admin',
+  );
+  const basic = Buffer.from(`${encodeURIComponent(admin.clientId)}:${encodeURIComponent(admin.clientSecret)}`);
+  const first = `http://127.0.0.1:${instances.ports[0]}`;
+  const rotateOnce = async (startedAt) => {
+    const at = Date.now() - startedAt;
+    try {
+      const grant = await fetch(`${first}/v1/oauth/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${basic.toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=client_credentials',
+      });
+      const { access_token: token } = await grant.json();
+      const res = await fetch(`${first}/v1/admin/keys/rotate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = await res.json();
+      return { atMs: at, status: res.status, ...(res.ok ? { activeKid: body.activeKid } : { error: body }) };
+    } catch (error) {
+      return { atMs: at, status: 0, error: String(error?.message ?? error) };
+    }
+  };
+  const rotations = [];
+  const gapMs = (settings.seconds * 1000) / (ROTATIONS + 1);
+  setOnMeasure(() => {
+    const startedAt = Date.now();
+    for (let i = 1; i <= ROTATIONS; i++)
+      rotations.push(new Promise((r) => setTimeout(() => r(rotateOnce(startedAt)), i * gapMs)));
+  });
+  log(
+    `${name}: (c) client_credentials grants while the first instance rotates the signing key ${ROTATIONS} times; every token checked on the other instance`,
+  );
+  const load = await worker.ask({
+    cmd: 'tokens',
+    ports: instances.ports,
+    concurrency: settings.concurrency,
+    seconds: settings.seconds,
+    warmupSeconds: 1,
+    clientId: admin.clientId,
+    clientSecret: admin.clientSecret,
+    crossCheck: true,
+  });
+  setOnMeasure(() => {});
+  return { load, rotations: await Promise.all(rotations) };
 }
 
 const configurations = [
@@ -268,6 +346,16 @@ for (const r of rows) {
     else if (m.errors / (m.count + m.errors) > MAX_ERROR_RATE)
       problems.push(`${r.name} ${what}: ${m.errors} errors (${m.errorSamples?.[0] ?? ''})`);
   }
+  if (r.rotation) {
+    // Not 1 %: a key rotation must not fail a single request.
+    if (r.rotation.errors > 0 || r.rotation.count === 0)
+      problems.push(
+        `${r.name} (c): ${r.rotation.errors} failed requests during key rotation (${r.rotation.errorSamples?.[0] ?? ''})`,
+      );
+    const failed = r.rotation.rotations.filter((x) => x.status !== 200);
+    if (r.rotation.rotations.length !== ROTATIONS || failed.length)
+      problems.push(`${r.name} (c): rotations ${JSON.stringify(r.rotation.rotations).slice(0, 300)}`);
+  }
   if (!r.auditChainIntact)
     problems.push(`${r.name}: audit verify failed: ${JSON.stringify(r.auditVerify).slice(0, 200)}`);
 }
@@ -281,7 +369,7 @@ const results = {
     loadavgBefore: loadBefore,
     loadavgAfter: loadavg().map((x) => round(x, 2)),
   },
-  settings: { ...settings, rounds: ROUNDS, database: 'postgres', nodeFlags },
+  settings: { ...settings, rounds: ROUNDS, rotations: ROTATIONS, database: 'postgres', nodeFlags },
   rows,
   problems,
 };
@@ -329,6 +417,15 @@ for (const [what, key, unit] of [
     );
   }
 }
+const rotated = rows.filter((r) => r.rotation);
+for (const r of rotated)
+  out.push(
+    `${line(`(c) grants, key rotated ${r.rotation.rotations.length}× on one: ${label(r)}`, r.rotation, 'req/s')}   rotations at ${r.rotation.rotations.map((x) => `${f(x.atMs / 1000)} s (${x.status})`).join(', ')}`,
+  );
+if (rotated.length)
+  out.push(
+    `    failed requests during key rotation: ${rotated.reduce((n, r) => n + r.rotation.errors, 0)} (must be 0; each token checked by the other instance's verifier and its JWKS)`,
+  );
 out.push('');
 out.push(
   `audit chain intact after every configuration and round: ${rows.every((r) => r.auditChainIntact) ? 'yes' : 'NO'}`,

@@ -84,7 +84,7 @@ spawn_service() {
   service_offset=$(($(stat -c %s "$SERVICE_LOG" 2>/dev/null || echo 0) + 1))
   # Own session: Ctrl-C in this terminal reaches it through our trap, and `run.sh service` can replace it.
   # Same heap cap as `npm start`: keeps the service under 200 MB RSS under load (bench/README.md).
-  setsid node --max-old-space-size=128 dist/apps/auth-service/src/main.js --env-file "$SERVICE_ENV" >> "$SERVICE_LOG" 2>&1 < /dev/null &
+  setsid node --max-old-space-size=128 --max-semi-space-size=8 dist/apps/auth-service/src/main.js --env-file "$SERVICE_ENV" >> "$SERVICE_LOG" 2>&1 < /dev/null &
   echo "$!" > "$SERVICE_PID"
 }
 

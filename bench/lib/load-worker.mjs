@@ -8,10 +8,16 @@
 //   {cmd: 'tokens', port, clientId, clientSecret, concurrency, ...} -> {type: 'result', ...summary}
 // `ports: [p1, p2, ...]` instead of `port` spreads the load over several instances: requests go round-robin, and a
 // ceremony's verify goes to the instance after the one that answered its options (every ceremony crosses instances).
+// `crossCheck: true` on 'tokens' (several instances, an admin-scoped account) makes every grant two checks more, on the
+// instance after the one that issued the token: the service's own verifier (`GET /v1/admin/keys` with the token as
+// Bearer must answer 200) and a JWKS verifier like Airflow's (the token's kid must be in that instance's
+// `/.well-known/jwks.json`, refetched when the kid is unknown, and the signature must verify). A token one instance
+// signs and another does not accept counts as a failed operation.
 //   {cmd: 'exit'}
 // While a load command runs it also sends {type: 'phase', phase: 'warmup' | 'measure' | 'done'}.
 import { Agent, request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { drive, loadSoftAuthenticator, ORIGIN, summarize } from './common.mjs';
 
 const HOST = '127.0.0.1';
@@ -136,8 +142,34 @@ async function ceremonies(cmd) {
   return { type: 'result', ...result, steps: stepSummary };
 }
 
+/**
+ * A verifier's view of one instance's JWKS: fetched on first use and again whenever a token names a kid it does not
+ * hold (one fetch at a time). Unlike Airflow's cache it has no refetch interval: it asks the instance as soon as a kid
+ * is unknown, so a failure means the instance did not publish the key, not that the verifier waited.
+ */
+function jwksVerifier(port, agent) {
+  let kids = new Set();
+  let keySet;
+  let inFlight;
+  const refresh = () =>
+    (inFlight ??= request(agent, port, 'GET', '/.well-known/jwks.json', { accept: 'application/json' })
+      .then((res) => {
+        if (res.status !== 200) throw new HttpError('jwks', res.status, res.text);
+        const jwks = JSON.parse(res.text);
+        kids = new Set(jwks.keys.map((k) => k.kid));
+        keySet = createLocalJWKSet(jwks);
+      })
+      .finally(() => (inFlight = undefined)));
+  return async (token) => {
+    const kid = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')).kid;
+    if (!kids.has(kid)) await refresh();
+    if (!kids.has(kid)) throw new Error(`instance on port ${port} does not publish kid ${kid} (JWKS refetched)`);
+    await jwtVerify(token, keySet, { typ: 'at+jwt', algorithms: ['EdDSA', 'ES256'] });
+  };
+}
+
 async function tokens(cmd) {
-  const { concurrency, clientId, clientSecret } = cmd;
+  const { concurrency, clientId, clientSecret, crossCheck } = cmd;
   const ports = portsOf(cmd);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   // RFC 6749 §2.3.1: client id and secret are form-urlencoded before they are joined and base64-encoded.
@@ -149,6 +181,7 @@ async function tokens(cmd) {
   };
   const body = 'grant_type=client_credentials';
   let sampleToken;
+  const verifiers = new Map(ports.map((port) => [port, jwksVerifier(port, agent)]));
   const result = await drive(cmd, async (k, i) => {
     const res = await request(agent, ports[(k + i) % ports.length], 'POST', '/v1/oauth/token', headers, body);
     if (res.status !== 200) throw new HttpError('token', res.status, res.text);
@@ -156,6 +189,16 @@ async function tokens(cmd) {
     if (typeof token !== 'string' || !token)
       throw new Error(`token endpoint answered without access_token: ${res.text.slice(0, 200)}`);
     sampleToken ??= res.text;
+    if (crossCheck) {
+      const other = ports[(k + i + 1) % ports.length];
+      const check = await request(agent, other, 'GET', '/v1/admin/keys', {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+      });
+      if (check.status !== 200)
+        throw new HttpError(`token of ${ports[(k + i) % ports.length]} on ${other}`, check.status, check.text);
+      await verifiers.get(other)(token);
+    }
   });
   agent.destroy();
   return { type: 'result', ...result, sampleResponseBytes: sampleToken ? Buffer.byteLength(sampleToken) : 0 };

@@ -81,6 +81,37 @@ describe('KeyStoreService (key rotation order, without a database)', () => {
     expect(await kids(keys)).toEqual(expect.arrayContaining([rotated.nextKid, rotated.activeKid, rotated.retiredKid]));
   });
 
+  it('a second rotation within seconds keeps the key retired last signing until every instance knows the new one', async () => {
+    const { keys, rows, clock } = store();
+    // Another instance on the same database, with its own 5 s cache of the published keys.
+    const other = new KeyStoreService(
+      rows,
+      CONFIG,
+      new FakeAudit(new FakeLedger()) as unknown as AuditService,
+      new FakeUnitOfWork() as unknown as UnitOfWork,
+      clock,
+    );
+    await keys.ensureKeys(CONTEXT);
+    clock.at = new Date(T0.getTime() + 3600_000); // long after the first start: both keys have settled
+    const knownElsewhere = await kids(other);
+
+    const first = await keys.rotate(CONTEXT);
+    expect((await keys.signingKey()).kid).toBe(first.activeKid); // the promoted key was published at start
+    clock.at = new Date(T0.getTime() + 3600_000 + 2_000);
+    const second = await keys.rotate(CONTEXT);
+    // The key promoted now was created by the first rotation, 2 s ago: the other instance has not read it yet...
+    expect(knownElsewhere).not.toContain(second.activeKid);
+    // ...so the key retired last keeps signing, and it is one the other instance verifies.
+    const signer = await keys.signingKey();
+    expect(signer.kid).toBe(first.activeKid);
+    expect(knownElsewhere).toContain(signer.kid);
+
+    // Once every instance's cache has been read again since the new key was created, it signs.
+    clock.at = new Date(T0.getTime() + 3600_000 + 7_000);
+    expect(await kids(other)).toContain(second.activeKid);
+    expect((await keys.signingKey()).kid).toBe(second.activeKid);
+  });
+
   it('keeps the retired key published until its last token can have expired, then erases its private part', async () => {
     const { keys, rows, ledger, clock } = store();
     await keys.ensureKeys(CONTEXT);

@@ -41,13 +41,21 @@ interface KeyMaterial {
 const CACHE_MS = 5_000;
 /** Slack added to the longest token lifetime before a retired key leaves the JWKS (clock skew, caches). */
 const PUBLISH_SLACK_MS = 5 * 60_000;
+/**
+ * How long a key must have been in the database before it signs. Every instance's key set (and so its verifier and
+ * its JWKS) is at most CACHE_MS old, so a key older than that plus a margin (the insert's commit, small clock skew
+ * between hosts) is known everywhere. Normally the promoted key was published as `next` long before; only a second
+ * rotation within seconds promotes a key that other instances may not know yet.
+ */
+const SETTLE_MS = CACHE_MS + 2_000;
 
 @Injectable()
 export class KeyStoreService implements CheckpointKeys {
   /** See CACHE_MS: what the CLI tells an operator after a rotation. */
   static readonly CACHE_MS = CACHE_MS;
   private readonly logger = new Logger('KeyStore');
-  private active?: { key: ActiveSigningKey; loadedAt: number };
+  /** Read at `loadedAt` (kept for CACHE_MS); `until`: when a stand-in for a key not yet settled gives way. */
+  private active?: { key: ActiveSigningKey; loadedAt: number; until: number };
   /** Decrypted private keys by kid: a re-read that finds the same key does not decrypt it again. */
   private readonly decrypted = new Map<string, KeyObject>();
   private published?: { keys: SigningKey[]; loadedAt: number };
@@ -175,11 +183,14 @@ export class KeyStoreService implements CheckpointKeys {
   }
 
   /**
-   * The key that signs now. A key this instance cannot decrypt is an operator's problem (a wrong KEY_ENCRYPTION_KEY
-   * somewhere), not the caller's: it is refused as 503 signing_key_unavailable, and /readyz says why.
+   * The key that signs now: the active key, unless it is too new to be known by every instance (see SETTLE_MS; two
+   * rotations within seconds), in which case the key retired last keeps signing until it is (a few seconds; it stays
+   * published past its tokens' lifetime). A key this instance cannot decrypt is an operator's problem (a wrong
+   * KEY_ENCRYPTION_KEY somewhere), not the caller's: it is refused as 503 signing_key_unavailable, and /readyz says why.
    */
   async signingKey(): Promise<ActiveSigningKey> {
-    if (this.active && this.fresh(this.active.loadedAt)) return this.active.key;
+    const now = this.clock.now().getTime();
+    if (this.active && this.fresh(this.active.loadedAt) && now < this.active.until) return this.active.key;
     const row = await this.uow.run((tx) => this.keys.findInState(tx, 'active'));
     if (!row)
       throw new AppError(
@@ -187,6 +198,13 @@ export class KeyStoreService implements CheckpointKeys {
         'the service has no active signing key yet; try again shortly',
         'no_active_key',
       );
+    const settlesAt = row.createdAt.getTime() + SETTLE_MS;
+    const stand = settlesAt > now ? await this.settledRetiredKey(now) : undefined;
+    if (stand) {
+      // Looked at again when the active key has settled (or sooner, with the usual cache).
+      this.active = { key: stand, loadedAt: now, until: settlesAt };
+      return stand;
+    }
     const privateKey = this.decrypt(row);
     if (!privateKey) {
       this.logger.error(
@@ -199,8 +217,27 @@ export class KeyStoreService implements CheckpointKeys {
       );
     }
     const key: ActiveSigningKey = { kid: row.kid, alg: row.alg, privateKey };
-    this.active = { key, loadedAt: this.clock.now().getTime() };
+    this.active = { key, loadedAt: now, until: Number.POSITIVE_INFINITY };
     return key;
+  }
+
+  /**
+   * The key retired last among those every instance knows (settled) that stay published past a token signed now,
+   * when this instance can decrypt it. None (first start: all keys are equally new) means the active key signs.
+   */
+  private async settledRetiredKey(now: number): Promise<ActiveSigningKey | undefined> {
+    const longest = Math.max(this.config.jwt.userTokenTtlSeconds, this.config.jwt.serviceTokenTtlSeconds) * 1000;
+    const candidates = (await this.uow.run((tx) => this.keys.findInStates(tx, ['retired'])))
+      .filter(
+        (k) =>
+          k.retiredAt &&
+          k.createdAt.getTime() + SETTLE_MS <= now &&
+          (k.publishUntil?.getTime() ?? 0) >= now + longest + CACHE_MS,
+      )
+      .sort((a, b) => (b.retiredAt?.getTime() ?? 0) - (a.retiredAt?.getTime() ?? 0));
+    const row = candidates[0];
+    const privateKey = row && this.decrypt(row);
+    return row && privateKey ? { kid: row.kid, alg: row.alg, privateKey } : undefined;
   }
 
   /**
