@@ -197,6 +197,27 @@ describe('the administration page in a real browser', () => {
       await page.locator('#service-accounts-table').getByRole('cell', { name, exact: true }).waitFor();
       expect(await page.getByLabel('Client secret', { exact: true }).isVisible()).toBe(false);
       expect(await page.content()).not.toContain(clientSecret); // never shown again
+      const kindOf = async (account: string) =>
+        (
+          await page
+            .locator('#service-accounts-table tbody tr')
+            .filter({ has: page.getByRole('cell', { name: account, exact: true }) })
+            .locator('td')
+            .nth(2)
+            .innerText()
+        ).trim();
+      expect(await kindOf(name)).toBe('Service account');
+
+      // An agent is made the same way, with its box ticked: the service knows it as one, and the table says so.
+      const agentName = uniqueName('copilot');
+      await page.getByLabel('Account name').fill(agentName);
+      await page.getByLabel('An agent').check();
+      await page.getByRole('button', { name: 'Create service account' }).click();
+      await expectStatus(device, new RegExp(`Service account ${agentName} created`));
+      const accounts = await admin.call<Array<{ name: string; agent: boolean }>>('GET', '/service-accounts');
+      expect(accounts.find((a) => a.name === agentName)?.agent).toBe(true);
+      await page.locator('#service-accounts-table').getByRole('cell', { name: agentName, exact: true }).waitFor();
+      expect(await kindOf(agentName)).toBe('Agent');
 
       // Rotate signing keys: a different key is active afterwards, on the page and in the service.
       const activeBefore = (await admin.call<Array<{ kid: string; state: string }>>('GET', '/keys')).find(

@@ -176,8 +176,13 @@ def test_service_accounts_and_keys(cli: Cli) -> None:
         "sessions:read",
     )
     assert created["scopes"] == ["sessions:read"] and created["clientSecret"]
+    assert created["agent"] is False
+    agent = cli.json("service-account", "create", "--name", "copilot", "--agent")
+    assert agent["agent"] is True and agent["groups"] == []
     listed = cli.ok("service-account", "list")
     assert "etl" in listed and created["clientSecret"] not in listed
+    kinds = {line.split()[0]: line.split()[2] for line in listed.splitlines()[1:]}
+    assert kinds["etl"] == "service" and kinds["copilot"] == "agent"
     assert cli.json("service-account", "disable", "etl")["disabled"] is True
     assert cli.json("service-account", "enable", created["clientId"])["disabled"] is False
     rotated = cli.json("service-account", "rotate-secret", "etl")

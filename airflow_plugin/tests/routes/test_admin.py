@@ -38,6 +38,13 @@ OPERATIONS = [
     ),
     (
         "POST",
+        "/auth/api/admin/service-accounts",
+        {"name": "copilot", "agent": True},
+        "POST",
+        "/v1/admin/service-accounts",
+    ),
+    (
+        "POST",
         "/auth/api/admin/service-accounts/sa-1/disable",
         {},
         "POST",

@@ -306,6 +306,8 @@ def service_account_create(args: argparse.Namespace) -> None:
         body["groups"] = groups
     if scopes := _list(args.scopes):
         body["scopes"] = scopes
+    if args.agent:
+        body["agent"] = True
     account = _admin("POST", "/service-accounts", json=body)
     _output(args, account, _secret_lines(account))
 
@@ -313,11 +315,11 @@ def service_account_create(args: argparse.Namespace) -> None:
 def service_account_list(args: argparse.Namespace) -> None:
     accounts = _admin("GET", "/service-accounts") or []
     rows = [
-        (a.get("name"), a.get("clientId"), a.get("groups") or [], a.get("scopes") or [],
-         _status(a.get("disabled")), a.get("secretRotatedAt"))
+        (a.get("name"), a.get("clientId"), "agent" if a.get("agent") else "service", a.get("groups") or [],
+         a.get("scopes") or [], _status(a.get("disabled")), a.get("secretRotatedAt"))
         for a in accounts
     ]  # fmt: skip
-    headers = ("NAME", "CLIENT_ID", "GROUPS", "SCOPES", "STATUS", "SECRET_ROTATED")
+    headers = ("NAME", "CLIENT_ID", "KIND", "GROUPS", "SCOPES", "STATUS", "SECRET_ROTATED")
     _output(args, accounts, _table(headers, rows))
 
 

@@ -36,6 +36,11 @@ ARG_SCOPES = Arg(
     ("--scopes",),
     help="Comma-separated OAuth scopes on the auth service's API (sessions:read, admin); none = no admin API",
 )
+ARG_AGENT = Arg(
+    ("--agent",),
+    help="An agent: acts for people only under delegations they approve with a passkey",
+    action="store_true",
+)
 ARG_ACCOUNT = Arg(("account",), help="Service account id, client id or name")
 ARG_SINCE = Arg(("--since",), help="Only events at or after this ISO 8601 time")
 ARG_UNTIL = Arg(("--until",), help="Only events before this ISO 8601 time")
@@ -164,7 +169,7 @@ SERVICE_ACCOUNT_COMMANDS = (
         "create",
         "Create a service account (the client secret is shown only now)",
         "service_account_create",
-        (ARG_NAME, ARG_GROUPS, ARG_SCOPES, ARG_JSON),
+        (ARG_NAME, ARG_GROUPS, ARG_SCOPES, ARG_AGENT, ARG_JSON),
     ),
     _command("list", "List service accounts (never their secrets)", "service_account_list", (ARG_JSON,)),
     _command(

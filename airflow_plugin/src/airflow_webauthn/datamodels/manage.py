@@ -55,6 +55,8 @@ class CreateInviteBody(_Body):
 class CreateServiceAccountBody(_Body):
     name: str = Field(min_length=1, max_length=128)
     groups: _Groups | None = None
+    # An agent acts for people only under delegations they approve (see the README's "Connect an agent").
+    agent: bool | None = None
 
 
 class SetGroupsBody(_Body):

@@ -25,6 +25,7 @@
       return el("tr", own ? { class: "airflow-own" } : {}, T.cells([
         own ? el("span", {}, [name, " ", el("span", { class: "badge badge-warning", title: "Airflow's service_credentials: disabling it or rotating its secret signs everyone out", text: "Used by Airflow" })]) : name,
         account.clientId,
+        account.agent ? "Agent" : "Service account",
         (account.groups || []).join(", ") || "—",
         account.disabled ? "Disabled" : "Active",
         el("span", { class: "row-actions" }, [
@@ -34,7 +35,7 @@
           T.actionButton("New secret", "Rotate secret of " + name, "rotate-secret", account.id),
         ]),
       ]));
-    }), "No service accounts yet.", 5);
+    }), "No service accounts yet.", 6);
   }
 
   function showSecret(result, what) {
@@ -52,6 +53,7 @@
     var body = { name: name };
     var groups = M.splitList($("sa-groups").value);
     if (groups.length) body.groups = groups;
+    if ($("sa-agent").checked) body.agent = true;
     var button = $("create-service-account");
     button.disabled = true;
     try {
