@@ -147,12 +147,10 @@ AGENT_VIEW = {
 
 def test_an_agents_request_shows_the_most_days_and_approving_forwards_the_days_chosen(
     mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
+    confirmed: Callable[..., Any],
     fake_service: FakeAuthService,
 ) -> None:
-    user = sign_in()
-    step_up(user)
+    confirmed()
     fake_service.reply("GET", "/v1/me/device-requests/BCDF-GHJK", 200, AGENT_VIEW)
     shown = mounted.get("/auth/device/requests/BCDF-GHJK").json()
     assert (shown["maxDays"], shown["access"]) == (30, "Only: dag:trigger:id=finance_*")
@@ -166,13 +164,11 @@ def test_an_agents_request_shows_the_most_days_and_approving_forwards_the_days_c
 
 def test_bad_days_are_refused_before_the_service_and_its_own_refusal_is_relayed(
     mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
+    confirmed: Callable[..., Any],
     fake_service: FakeAuthService,
 ) -> None:
     """Days outside 1..365 or not a whole number never reach the service; its 400 (over the max) is shown."""
-    user = sign_in()
-    step_up(user)
+    confirmed()
     approve = "/v1/me/device-requests/BCDF-GHJK/approve"
     for days in (0, -1, 366, 1.5, "many"):
         response = mounted.post(

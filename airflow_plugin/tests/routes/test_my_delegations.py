@@ -100,13 +100,11 @@ def test_the_agents_to_choose_need_a_confirmation_and_carry_names_and_client_ids
 
 def test_a_grant_is_made_as_the_person_and_shows_the_agents_refresh_token_once(
     mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
+    confirmed: Callable[..., Any],
     fake_service: FakeAuthService,
 ) -> None:
     """The body is forwarded as validated; the answer keeps the page's fields and the first refresh token."""
-    user = sign_in(role="USER")
-    step_up(user)
+    confirmed(role="USER")
     fake_service.reply(
         "POST",
         "/v1/me/delegations",
@@ -163,12 +161,10 @@ def test_a_grant_needs_a_confirmation_a_role_this_origin_and_a_valid_body(
 
 def test_a_refused_grant_is_relayed_clearly(
     mounted: TestClient,
-    sign_in: Callable[..., Any],
-    step_up: Callable[..., None],
+    confirmed: Callable[..., Any],
     fake_service: FakeAuthService,
 ) -> None:
-    user = sign_in()
-    step_up(user)
+    confirmed()
     fake_service.reply(
         "POST", "/v1/me/delegations", 400, {"message": "days must be a whole number from 1 to 30"}
     )
