@@ -38,7 +38,7 @@ describe('hot paths: sign-in and token grants', () => {
         details: string;
       }[]
     >(
-      `SELECT type, outcome, reason, actor_type, actor_id, occurred_at, details FROM audit_events WHERE subject_id = '${subjectId}' AND type IN ('login', 'token.issued') ORDER BY occurred_at, type`,
+      `SELECT type, outcome, reason, actor_type, actor_id, occurred_at, details FROM audit_events WHERE subject_id = '${subjectId}' AND type IN ('login', 'token.issued') ORDER BY seq`,
     );
 
   it('commits the counter, last use, last login, the login event and the token event of one sign-in together', async () => {
@@ -59,7 +59,10 @@ describe('hot paths: sign-in and token grants', () => {
       ['login', 'success', 'anonymous'],
       ['token.issued', 'success', 'user'],
     ]);
-    expect(events[0]!.occurred_at).toEqual(events[1]!.occurred_at);
+    // Each event is timed when it takes its place in the chain: the login first, then the token, both after the
+    // sign-in was recorded.
+    expect(Number(events[0]!.occurred_at)).toBeGreaterThanOrEqual(Number(user.last_login_at));
+    expect(Number(events[1]!.occurred_at)).toBeGreaterThanOrEqual(Number(events[0]!.occurred_at));
     expect(events[1]!.actor_id).toBe(userId);
     expect(JSON.parse(events[1]!.details)).toEqual({ grant: 'webauthn', expiresIn: 600 });
   });
